@@ -1,0 +1,280 @@
+"""Users, projects, roles and EC2 credentials.
+
+Roles follow the first Nova: ``cloudadmin`` and ``itsec`` are global (they
+hold in every project); ``sysadmin``, ``netadmin`` and ``developer`` hold in a
+project only when the user has them both globally and in that project; a
+project's manager is implicitly its ``projectmanager``.  An admin user is a
+superuser.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+import uuid
+import zipfile
+from typing import Any
+
+from nova import context, exception, flags
+from nova.db import api as db
+
+FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
+
+flags.DEFINE_list("allowed_roles", ["cloudadmin", "itsec", "sysadmin", "netadmin", "developer"],
+                  "Roles a user may be given")
+flags.DEFINE_list("global_roles", ["cloudadmin", "itsec"], "Roles that hold in every project")
+flags.DEFINE_list("superuser_roles", ["cloudadmin"], "Roles that bypass role checks")
+flags.DEFINE_string("credentials_template", None, "Template file for novarc (default: built in)")
+flags.DEFINE_string("credential_rc_file", "novarc", "Name of the rc file inside credential zips")
+
+PROJECT_MANAGER_ROLE = "projectmanager"
+
+
+def _admin() -> context.RequestContext:
+    return context.get_admin_context()
+
+
+def ec2_url() -> str:
+    return f"{FLAGS.ec2_scheme}://{FLAGS.ec2_host}:{FLAGS.ec2_port}{FLAGS.ec2_path}"
+
+
+def s3_url() -> str:
+    return f"http://{FLAGS.s3_host}:{FLAGS.s3_port}"
+
+
+def osapi_url() -> str:
+    return f"http://{FLAGS.osapi_host}:{FLAGS.osapi_port}{FLAGS.osapi_path}"
+
+
+_RC_TEMPLATE = """\
+# nova credentials for user {user} in project {project}; use with: source {rcfile}
+export EC2_URL="{ec2_url}"
+export S3_URL="{s3_url}"
+export EC2_ACCESS_KEY="{access}:{project}"
+export EC2_SECRET_KEY="{secret}"
+export NOVA_URL="{nova_url}"
+export NOVA_USERNAME="{user}"
+export NOVA_API_KEY="{access}"
+export NOVA_PROJECT_ID="{project}"
+export AWS_ACCESS_KEY_ID="{access}:{project}"
+export AWS_SECRET_ACCESS_KEY="{secret}"
+export AWS_DEFAULT_REGION="{region}"
+export AWS_ENDPOINT_URL_EC2="{ec2_url}"
+export AWS_ENDPOINT_URL_S3="{s3_url}"
+"""
+
+
+class AuthManager:
+    """Operations on users, projects and roles, all through the db API."""
+
+    # -- users ---------------------------------------------------------------
+    def create_user(self, name: str, access: str | None = None, secret: str | None = None,
+                    admin: bool = False) -> Any:
+        _check_name(name, "user")
+        values = {
+            "id": name,
+            "name": name,
+            "access_key": access or str(uuid.uuid4()),
+            "secret_key": secret or secrets.token_urlsafe(30),
+            "is_admin": bool(admin),
+        }
+        if ":" in values["access_key"]:
+            raise exception.InvalidInput(reason="an access key may not contain ':'")
+        user = db.user_create(_admin(), values)
+        LOG.info("Created user %s (admin=%s)", name, bool(admin))
+        return user
+
+    def get_user(self, name: str) -> Any:
+        return db.user_get(_admin(), name)
+
+    def get_users(self) -> list[Any]:
+        return db.user_get_all(_admin())
+
+    def get_user_from_access_key(self, access: str) -> Any:
+        return db.user_get_by_access_key(_admin(), access)
+
+    def modify_user(self, name: str, access: str | None = None, secret: str | None = None,
+                    admin: bool | None = None) -> Any:
+        values: dict[str, Any] = {}
+        if access:
+            if ":" in access:
+                raise exception.InvalidInput(reason="an access key may not contain ':'")
+            values["access_key"] = access
+        if secret:
+            values["secret_key"] = secret
+        if admin is not None:
+            values["is_admin"] = bool(admin)
+        return db.user_update(_admin(), name, values)
+
+    def delete_user(self, name: str) -> None:
+        ctxt = _admin()
+        db.user_get(ctxt, name)
+        managed = [p["id"] for p in db.project_get_all(ctxt) if p["project_manager"] == name]
+        if managed:
+            raise exception.Invalid(f"User {name} manages project(s) {', '.join(managed)}; delete or reassign them first")
+        db.user_delete(ctxt, name)
+        LOG.info("Deleted user %s", name)
+
+    # -- projects --------------------------------------------------------------
+    def create_project(self, name: str, manager_user: str, description: str | None = None,
+                       member_users: list[str] | None = None) -> Any:
+        _check_name(name, "project")
+        ctxt = _admin()
+        db.user_get(ctxt, manager_user)
+        project = db.project_create(ctxt, {
+            "id": name,
+            "name": name,
+            "description": description or name,
+            "project_manager": manager_user,
+        })
+        for member in {manager_user, *(member_users or [])}:
+            db.project_add_member(ctxt, name, member)
+        LOG.info("Created project %s managed by %s", name, manager_user)
+        return project
+
+    def get_project(self, name: str) -> Any:
+        return db.project_get(_admin(), name)
+
+    def get_projects(self, user: str | None = None) -> list[Any]:
+        if user is None:
+            return db.project_get_all(_admin())
+        return db.project_get_by_user(_admin(), user)
+
+    def modify_project(self, name: str, manager_user: str | None = None, description: str | None = None) -> Any:
+        ctxt = _admin()
+        values: dict[str, Any] = {}
+        if manager_user:
+            db.user_get(ctxt, manager_user)
+            values["project_manager"] = manager_user
+        if description is not None:
+            values["description"] = description
+        project = db.project_update(ctxt, name, values)
+        if manager_user and not self.is_project_member(manager_user, name):
+            db.project_add_member(ctxt, name, manager_user)
+        return project
+
+    def delete_project(self, name: str) -> None:
+        ctxt = _admin()
+        db.project_get(ctxt, name)
+        db.quota_destroy_all_by_project(ctxt, name)
+        db.project_delete(ctxt, name)
+        LOG.info("Deleted project %s", name)
+
+    def add_to_project(self, user: str, project: str) -> None:
+        ctxt = _admin()
+        db.user_get(ctxt, user)
+        db.project_get(ctxt, project)
+        if not self.is_project_member(user, project):
+            db.project_add_member(ctxt, project, user)
+
+    def remove_from_project(self, user: str, project: str) -> None:
+        ctxt = _admin()
+        if db.project_get(ctxt, project)["project_manager"] == user:
+            raise exception.Invalid(f"User {user} manages project {project} and cannot leave it")
+        if not self.is_project_member(user, project):
+            raise exception.ProjectMembershipNotFound(user_id=user, project_id=project)
+        for role in db.user_get_roles_for_project(ctxt, user, project):
+            db.user_remove_project_role(ctxt, user, project, role)
+        db.project_remove_member(ctxt, project, user)
+
+    def get_project_members(self, project: str) -> list[Any]:
+        return db.project_get_members(_admin(), project)
+
+    def is_project_member(self, user: str, project: str) -> bool:
+        return any(u["id"] == user for u in db.project_get_members(_admin(), project))
+
+    def is_project_manager(self, user: str, project: str) -> bool:
+        return db.project_get(_admin(), project)["project_manager"] == user
+
+    # -- roles -----------------------------------------------------------------
+    def add_role(self, user: str, role: str, project: str | None = None) -> None:
+        ctxt = _admin()
+        self._check_role(role, project)
+        db.user_get(ctxt, user)
+        if project is None:
+            if role not in db.user_get_roles(ctxt, user):
+                db.user_add_role(ctxt, user, role)
+            return
+        if not self.is_project_member(user, project):
+            raise exception.ProjectMembershipNotFound(user_id=user, project_id=project)
+        if role not in db.user_get_roles_for_project(ctxt, user, project):
+            db.user_add_project_role(ctxt, user, project, role)
+
+    def remove_role(self, user: str, role: str, project: str | None = None) -> None:
+        ctxt = _admin()
+        self._check_role(role, project)
+        if project is None:
+            db.user_remove_role(ctxt, user, role)
+        else:
+            db.user_remove_project_role(ctxt, user, project, role)
+
+    def has_role(self, user: str, role: str, project: str | None = None) -> bool:
+        """Whether ``user`` holds ``role`` (in ``project`` when given)."""
+        ctxt = _admin()
+        if role == PROJECT_MANAGER_ROLE:
+            return project is not None and self.is_project_manager(user, project)
+        global_roles = db.user_get_roles(ctxt, user)
+        if role not in global_roles:
+            return False
+        if project is None or role in FLAGS.global_roles:
+            return True
+        return role in db.user_get_roles_for_project(ctxt, user, project)
+
+    def get_roles(self, project_roles: bool = True) -> list[str]:
+        """Roles that may be given, either in a project or globally."""
+        if project_roles:
+            return [r for r in FLAGS.allowed_roles if r not in FLAGS.global_roles]
+        return list(FLAGS.allowed_roles)
+
+    def get_user_roles(self, user: str, project: str | None = None) -> list[str]:
+        """Roles ``user`` effectively holds, globally or in ``project``."""
+        ctxt = _admin()
+        roles = [r for r in db.user_get_roles(ctxt, user) if self.has_role(user, r, project)]
+        if project is not None and self.is_project_manager(user, project):
+            roles.append(PROJECT_MANAGER_ROLE)
+        return roles
+
+    def is_superuser(self, user: str) -> bool:
+        record = db.user_get(_admin(), user)
+        if record["is_admin"]:
+            return True
+        return any(r in FLAGS.superuser_roles for r in db.user_get_roles(_admin(), user))
+
+    def _check_role(self, role: str, project: str | None) -> None:
+        if role not in FLAGS.allowed_roles:
+            raise exception.RoleNotFound(role=role)
+        if project is not None and role in FLAGS.global_roles:
+            raise exception.Invalid(f"The {role} role is global and cannot be given in a project")
+
+    # -- credentials -------------------------------------------------------------
+    def get_environment_rc(self, user: str, project: str, rcfile: str = "novarc") -> str:
+        """A novarc: EC2, S3 and OpenStack URLs and keys, for ``source``."""
+        ctxt = _admin()
+        record = db.user_get(ctxt, user)
+        db.project_get(ctxt, project)
+        if not self.is_project_member(user, project):
+            raise exception.ProjectMembershipNotFound(user_id=user, project_id=project)
+        template = _RC_TEMPLATE
+        if FLAGS.credentials_template:
+            with open(FLAGS.credentials_template) as source:
+                template = source.read()
+        return template.format(
+            user=user, project=project, rcfile=rcfile,
+            access=record["access_key"], secret=record["secret_key"],
+            ec2_url=ec2_url(), s3_url=s3_url(), nova_url=osapi_url(), region=FLAGS.region_name,
+        )
+
+    def get_credentials(self, user: str, project: str) -> bytes:
+        """A zip holding the novarc, as ``nova-manage project zipfile`` writes it."""
+        rc = self.get_environment_rc(user, project, FLAGS.credential_rc_file)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(FLAGS.credential_rc_file, rc)
+        return buffer.getvalue()
+
+
+def _check_name(name: str, kind: str) -> None:
+    if not name or len(name) > 255 or any(c in name for c in ":/\\\0") or name.strip() != name:
+        raise exception.InvalidInput(reason=f"bad {kind} name {name!r}")

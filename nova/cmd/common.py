@@ -1,0 +1,69 @@
+"""What every daemon does at start: flags, logging, readiness checks.
+
+Operator mistakes (bad flags, a database that is not there or not synced, a
+broker that cannot be reached) end the process with one line on standard
+error and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Callable, NoReturn, Sequence
+
+from nova import exception, flags, log, rpc
+from nova.db import api as db
+
+FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
+
+
+def die(binary: str, message: str, status: int = 1) -> NoReturn:
+    print(f"{binary}: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def init(argv: Sequence[str], binary: str | None = None) -> tuple[str, list[str]]:
+    """Parse flags and set up logging; returns the binary name and positional args."""
+    binary = binary or os.path.basename(argv[0])
+    try:
+        args = flags.parse_args(argv)
+    except flags.FlagError as exc:
+        die(binary, str(exc), status=2)
+    log.setup(binary)
+    return binary, args
+
+
+def check_ready(binary: str, database: bool = True, broker: bool = True) -> None:
+    """Stop with one clear line if the database or the broker is not usable."""
+    if database:
+        try:
+            db.check_ready()
+        except exception.DatabaseNotReady as exc:
+            die(binary, str(exc))
+    if broker:
+        try:
+            rpc.check_connection()
+        except rpc.BrokerUnavailable as exc:
+            die(binary, str(exc))
+
+
+def run_services(binary: str, make_services: Callable[[], list]) -> int:
+    from nova import service
+
+    try:
+        services = make_services()
+        service.serve(*services)
+    except exception.NovaException as exc:
+        die(binary, str(exc))
+    return service.wait()
+
+
+def service_main(topic: str, argv: Sequence[str] | None = None) -> int:
+    """main() of nova-compute, nova-network, nova-volume and nova-scheduler."""
+    from nova import service
+
+    binary, _ = init(argv or sys.argv, f"nova-{topic}")
+    check_ready(binary)
+    return run_services(binary, lambda: [service.Service.create(binary=binary, topic=topic)])

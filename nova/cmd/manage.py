@@ -1,0 +1,350 @@
+"""nova-manage: the operator's command line.
+
+``nova-manage CATEGORY ACTION [ARGS...]``.  Each category is a class below;
+each public method an action whose positional parameters are the arguments.
+Mistakes end with one line on standard error and exit status 1 (2 for usage).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from typing import Any, Callable, NoReturn
+
+from nova import context, exception, flags, quota, utils
+from nova.cmd import common
+
+FLAGS = flags.FLAGS
+
+
+def _admin() -> context.RequestContext:
+    return context.get_admin_context()
+
+
+def _auth() -> Any:
+    from nova.auth import manager
+
+    return manager.AuthManager()
+
+
+def _db() -> Any:
+    from nova.db import api
+
+    return api
+
+
+def _bool_arg(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("t", "true", "1", "yes", "y"):
+        return True
+    if lowered in ("f", "false", "0", "no", "n"):
+        return False
+    raise exception.InvalidInput(reason=f"{name} must be true or false, not {value!r}")
+
+
+def _int_arg(value: str, name: str, minimum: int | None = None) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise exception.InvalidInput(reason=f"{name} must be an integer, not {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise exception.InvalidInput(reason=f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+class DbCommands:
+    """Schema of the database."""
+
+    needs_database = False
+
+    def sync(self, version: str | None = None) -> None:
+        """Upgrade the schema to the newest (or the given) revision."""
+        from nova.db import migration
+
+        migration.db_sync(version, progress=print)
+        print(f"Database is at revision {migration.db_version()}")
+
+    def version(self) -> None:
+        """Print the schema revision of the database."""
+        from nova.db import migration
+
+        print(migration.db_version() or "None")
+
+
+class UserCommands:
+    """Users and their EC2 keys."""
+
+    def admin(self, name: str, access: str | None = None, secret: str | None = None) -> None:
+        """Create an admin user, with the given keys or generated ones."""
+        self._print_keys(_auth().create_user(name, access, secret, admin=True))
+
+    def create(self, name: str, access: str | None = None, secret: str | None = None) -> None:
+        """Create a user, with the given keys or generated ones."""
+        self._print_keys(_auth().create_user(name, access, secret, admin=False))
+
+    def delete(self, name: str) -> None:
+        """Delete a user."""
+        _auth().delete_user(name)
+
+    def exports(self, name: str) -> None:
+        """Print the user's keys as shell exports."""
+        self._print_keys(_auth().get_user(name))
+
+    def list(self) -> None:
+        """List users."""
+        for user in _auth().get_users():
+            print(f"{user['name']}{'  (admin)' if user['is_admin'] else ''}")
+
+    def modify(self, name: str, access: str, secret: str, is_admin: str) -> None:
+        """Change keys and admin flag; an empty string keeps a value."""
+        admin = _bool_arg(is_admin, "is_admin") if is_admin else None
+        _auth().modify_user(name, access or None, secret or None, admin)
+
+    @staticmethod
+    def _print_keys(user: Any) -> None:
+        print(f"export EC2_ACCESS_KEY={user['access_key']}")
+        print(f"export EC2_SECRET_KEY={user['secret_key']}")
+
+
+class ProjectCommands:
+    """Projects, their members, quotas and credentials."""
+
+    def create(self, name: str, project_manager: str, description: str | None = None) -> None:
+        """Create a project managed by an existing user."""
+        _auth().create_project(name, project_manager, description)
+
+    def modify(self, name: str, project_manager: str, description: str | None = None) -> None:
+        """Change a project's manager and description."""
+        _auth().modify_project(name, project_manager, description)
+
+    def delete(self, name: str) -> None:
+        """Delete a project."""
+        _auth().delete_project(name)
+
+    def list(self, username: str | None = None) -> None:
+        """List projects (of one user when given)."""
+        for project in _auth().get_projects(username):
+            print(f"{project['name']}  manager={project['project_manager']}")
+
+    def add(self, project: str, user: str) -> None:
+        """Add a user to a project."""
+        _auth().add_to_project(user, project)
+
+    def remove(self, project: str, user: str) -> None:
+        """Remove a user from a project."""
+        _auth().remove_from_project(user, project)
+
+    def quota(self, project: str, key: str | None = None, value: str | None = None) -> None:
+        """Show a project's quotas, or set one (-1 is unlimited)."""
+        ctxt = _admin()
+        _db().project_get(ctxt, project)
+        if key is not None:
+            if value is None:
+                raise exception.InvalidInput(reason="give both a quota name and a value")
+            quota.set_project_quota(ctxt, project, key, _int_arg(value, key))
+        for name, limit in sorted(quota.get_project_quotas(ctxt, project).items()):
+            print(f"{name}: {'unlimited' if limit == quota.UNLIMITED else limit}")
+
+    def environment(self, project: str, user: str, filename: str = "novarc") -> None:
+        """Write a novarc with the user's keys and the cloud's URLs."""
+        rc = _auth().get_environment_rc(user, project, filename)
+        _write_private(filename, rc.encode())
+        print(f"Wrote {filename}; use it with: source {filename}")
+
+    def zipfile(self, project: str, user: str, filename: str = "nova.zip") -> None:
+        """Write a zip of the user's credentials for the project."""
+        _write_private(filename, _auth().get_credentials(user, project))
+        print(f"Wrote {filename}")
+
+
+class RoleCommands:
+    """Global and per-project roles."""
+
+    def add(self, user: str, role: str, project: str | None = None) -> None:
+        """Give a user a role (in a project when given)."""
+        _auth().add_role(user, role, project)
+
+    def has(self, user: str, role: str, project: str | None = None) -> None:
+        """Print True or False."""
+        print(_auth().has_role(user, role, project))
+
+    def remove(self, user: str, role: str, project: str | None = None) -> None:
+        """Take a role from a user (in a project when given)."""
+        _auth().remove_role(user, role, project)
+
+
+class ServiceCommands:
+    """The daemons that report into the services table."""
+
+    def list(self, host: str | None = None, binary: str | None = None) -> None:
+        """Host, binary, zone, status and :-) (alive) or XXX (down)."""
+        from nova import service
+
+        rows = _db().service_get_all(_admin())
+        print(f"{'Host':<20} {'Binary':<16} {'Zone':<8} {'Status':<9} {'State':<5} Updated_At")
+        for row in sorted(rows, key=lambda r: (r["host"], r["binary"])):
+            if (host and row["host"] != host) or (binary and row["binary"] != binary):
+                continue
+            state = ":-)" if service.service_is_up(row) else "XXX"
+            status = "disabled" if row["disabled"] else "enabled"
+            updated = utils.isotime(row["updated_at"] or row["created_at"])
+            print(f"{row['host']:<20} {row['binary']:<16} {row['availability_zone'] or '':<8} "
+                  f"{status:<9} {state:<5} {updated}")
+
+    def enable(self, host: str, binary: str) -> None:
+        """Let the scheduler use a service again."""
+        self._set_disabled(host, binary, False)
+
+    def disable(self, host: str, binary: str) -> None:
+        """Keep the scheduler from using a service."""
+        self._set_disabled(host, binary, True)
+
+    @staticmethod
+    def _set_disabled(host: str, binary: str, disabled: bool) -> None:
+        ctxt = _admin()
+        row = _db().service_get_by_args(ctxt, host, binary)
+        _db().service_update(ctxt, row["id"], {"disabled": disabled})
+        print(f"{binary} on {host} {'disabled' if disabled else 'enabled'}")
+
+
+class InstanceTypeCommands:
+    """Flavors: the vCPUs, RAM and disk an instance gets."""
+
+    def create(self, name: str, memory: str, vcpus: str, local_gb: str, flavorid: str,
+               swap: str = "0", rxtx_quota: str = "0", rxtx_cap: str = "0") -> None:
+        """Create a flavor (memory in MB, disk in GB)."""
+        _db().instance_type_create(_admin(), {
+            "name": name,
+            "memory_mb": _int_arg(memory, "memory", 1),
+            "vcpus": _int_arg(vcpus, "vcpus", 1),
+            "local_gb": _int_arg(local_gb, "local_gb", 0),
+            "flavorid": _int_arg(flavorid, "flavorid", 0),
+            "swap": _int_arg(swap, "swap", 0),
+            "rxtx_quota": _int_arg(rxtx_quota, "rxtx_quota", 0),
+            "rxtx_cap": _int_arg(rxtx_cap, "rxtx_cap", 0),
+        })
+        print(f"{name} created")
+
+    def delete(self, name: str, purge: str | None = None) -> None:
+        """Mark a flavor deleted, or purge it from the table with 'purge'."""
+        if purge is not None and purge != "purge":
+            raise exception.InvalidInput(reason=f"the second argument may only be 'purge', not {purge!r}")
+        if purge:
+            _db().instance_type_purge(_admin(), name)
+        else:
+            _db().instance_type_destroy(_admin(), name)
+        print(f"{name} {'purged' if purge else 'deleted'}")
+
+    def list(self, name: str | None = None) -> None:
+        """List flavors."""
+        ctxt = _admin()
+        rows = [_db().instance_type_get_by_name(ctxt, name)] if name else _db().instance_type_get_all(ctxt)
+        for row in sorted(rows, key=lambda r: r["flavorid"]):
+            print(f"{row['name']}: Memory: {row['memory_mb']}MB, VCPUS: {row['vcpus']}, "
+                  f"Storage: {row['local_gb']}GB, FlavorID: {row['flavorid']}, Swap: {row['swap']}GB, "
+                  f"RXTX Quota: {row['rxtx_quota']}GB, RXTX Cap: {row['rxtx_cap']}MB")
+
+
+class VmCommands:
+    """Instances across the cloud."""
+
+    def list(self, host: str | None = None) -> None:
+        """Instance, host, state and project of every instance (on one host when given)."""
+        ctxt = _admin()
+        rows = _db().instance_get_all_by_host(ctxt, host) if host else _db().instance_get_all(ctxt)
+        print(f"{'Instance':<18} {'Host':<20} {'State':<12} {'Project':<16} {'Type':<10} Image")
+        for row in rows:
+            state = row["vm_state"] or "-"
+            print(f"{row['name']:<18} {row['host'] or '-':<20} {state:<12} {row['project_id']:<16} "
+                  f"{row['instance_type_id'] or '-'!s:<10} {row['image_id'] or '-'}")
+
+
+class VersionCommands:
+    """This nova's version."""
+
+    needs_database = False
+
+    def list(self) -> None:
+        """Print the version."""
+        import nova
+
+        print(f"nova {nova.__version__}")
+
+
+CATEGORIES: dict[str, type] = {
+    "db": DbCommands,
+    "user": UserCommands,
+    "project": ProjectCommands,
+    "account": ProjectCommands,
+    "role": RoleCommands,
+    "service": ServiceCommands,
+    "instance_type": InstanceTypeCommands,
+    "flavor": InstanceTypeCommands,
+    "vm": VmCommands,
+    "version": VersionCommands,
+}
+
+
+def _write_private(filename: str, data: bytes) -> None:
+    """Write credentials readable by their owner only."""
+    fd = os.open(filename, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _actions(category: type) -> dict[str, Callable]:
+    return {name: func for name, func in vars(category).items()
+            if not name.startswith("_") and callable(func) and not isinstance(func, staticmethod)}
+
+
+def _usage_error(message: str) -> NoReturn:
+    common.die("nova-manage", message, status=2)
+
+
+def _describe(category_name: str | None = None) -> str:
+    if category_name is None:
+        names = sorted(set(CATEGORIES) - {"account", "flavor"})
+        return "usage: nova-manage CATEGORY ACTION [ARGS...]\ncategories: " + " ".join(names)
+    lines = [f"usage: nova-manage {category_name} ACTION [ARGS...]", "actions:"]
+    for name, func in sorted(_actions(CATEGORIES[category_name]).items()):
+        params = [p for p in inspect.signature(func).parameters.values() if p.name != "self"]
+        shown = " ".join(p.name.upper() if p.default is inspect.Parameter.empty else f"[{p.name.upper()}]"
+                         for p in params)
+        lines.append(f"  {name} {shown}".rstrip() + f"  -- {(func.__doc__ or '').strip()}")
+    return "\n".join(lines)
+
+
+def run(args: list[str]) -> int:
+    """Run one command from positional ``args``; returns the exit status."""
+    if not args:
+        print(_describe(), file=sys.stderr)
+        return 2
+    category_name, rest = args[0], args[1:]
+    category = CATEGORIES.get(category_name)
+    if category is None:
+        _usage_error(f"unknown category {category_name!r}\n{_describe()}")
+    if not rest:
+        print(_describe(category_name), file=sys.stderr)
+        return 2
+    action_name, action_args = rest[0], rest[1:]
+    action = _actions(category).get(action_name)
+    if action is None:
+        _usage_error(f"unknown action {category_name} {action_name!r}\n{_describe(category_name)}")
+    instance = category()
+    try:
+        inspect.signature(action).bind(instance, *action_args)
+    except TypeError:
+        _usage_error(f"wrong arguments for {category_name} {action_name}\n{_describe(category_name)}")
+    if getattr(category, "needs_database", True):
+        common.check_ready("nova-manage", database=True, broker=False)
+    try:
+        action(instance, *action_args)
+    except exception.NovaException as exc:
+        common.die("nova-manage", str(exc))
+    return 0
+
+
+def main() -> int:
+    _, args = common.init(sys.argv, "nova-manage")
+    return run(args)

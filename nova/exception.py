@@ -1,0 +1,216 @@
+"""The one exception hierarchy of nova.
+
+Every error carries a message template and an HTTP-ish ``code``; each front
+end maps these to its own format once, in its error middleware.  ``ec2_code``
+names the EC2 error code where one exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NovaException(Exception):
+    message = "An unknown exception occurred."
+    code = 500
+    ec2_code = "UnknownError"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.message % kwargs
+            except (KeyError, TypeError, ValueError):
+                message = self.message
+        self.msg = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class ProcessExecutionError(NovaException):
+    message = "Command %(cmd)s exited with %(exit_code)s: %(stderr)s"
+
+    def __init__(self, cmd: str = "", exit_code: int | None = None, stdout: str = "", stderr: str = "") -> None:
+        self.cmd, self.exit_code, self.stdout, self.stderr = cmd, exit_code, stdout, stderr
+        super().__init__(cmd=cmd, exit_code=exit_code, stderr=stderr.strip())
+
+
+class Invalid(NovaException):
+    message = "Unacceptable parameters."
+    code = 400
+    ec2_code = "InvalidParameterValue"
+
+
+class InvalidInput(Invalid):
+    message = "Invalid input received: %(reason)s"
+
+
+class MissingParameter(Invalid):
+    message = "Missing parameter: %(param)s"
+    ec2_code = "MissingParameter"
+
+
+class InvalidFlavor(Invalid):
+    message = "Invalid instance type: %(reason)s"
+
+
+class NotAuthorized(NovaException):
+    message = "Not authorized."
+    code = 403
+    ec2_code = "UnauthorizedOperation"
+
+
+class AdminRequired(NotAuthorized):
+    message = "User does not have admin privileges"
+
+
+class NotFound(NovaException):
+    message = "Resource could not be found."
+    code = 404
+    ec2_code = "NotFound"
+
+
+class ServiceNotFound(NotFound):
+    message = "Service %(service)s could not be found."
+
+
+class HostNotFound(NotFound):
+    message = "Host %(host)s could not be found."
+
+
+class UserNotFound(NotFound):
+    message = "User %(user_id)s could not be found."
+
+
+class ProjectNotFound(NotFound):
+    message = "Project %(project_id)s could not be found."
+
+
+class AccessKeyNotFound(NotFound):
+    message = "Access key %(access_key)s could not be found."
+    ec2_code = "AuthFailure"
+
+
+class ProjectMembershipNotFound(NotFound):
+    message = "User %(user_id)s is not a member of project %(project_id)s."
+
+
+class RoleNotFound(NotFound):
+    message = "Role %(role)s does not exist."
+
+
+class InstanceNotFound(NotFound):
+    message = "Instance %(instance_id)s could not be found."
+    ec2_code = "InvalidInstanceID.NotFound"
+
+
+class InstanceTypeNotFound(NotFound):
+    message = "Instance type %(instance_type)s could not be found."
+
+
+class KeypairNotFound(NotFound):
+    message = "Keypair %(name)s not found for user %(user_id)s"
+    ec2_code = "InvalidKeyPair.NotFound"
+
+
+class SecurityGroupNotFound(NotFound):
+    message = "Security group %(security_group_id)s not found."
+    ec2_code = "InvalidGroup.NotFound"
+
+
+class NetworkNotFound(NotFound):
+    message = "Network %(network_id)s could not be found."
+
+
+class FixedIpNotFound(NotFound):
+    message = "No fixed IP %(address)s found."
+
+
+class FloatingIpNotFound(NotFound):
+    message = "Floating IP %(address)s not found."
+    ec2_code = "InvalidAddress.NotFound"
+
+
+class VolumeNotFound(NotFound):
+    message = "Volume %(volume_id)s could not be found."
+    ec2_code = "InvalidVolume.NotFound"
+
+
+class SnapshotNotFound(NotFound):
+    message = "Snapshot %(snapshot_id)s could not be found."
+    ec2_code = "InvalidSnapshot.NotFound"
+
+
+class ImageNotFound(NotFound):
+    message = "Image %(image_id)s could not be found."
+    ec2_code = "InvalidAMIID.NotFound"
+
+
+class QuotaNotFound(NotFound):
+    message = "Quota for project %(project_id)s could not be found."
+
+
+class Duplicate(NovaException):
+    message = "Resource already exists."
+    code = 409
+    ec2_code = "Duplicate"
+
+
+class UserExists(Duplicate):
+    message = "User %(user)s already exists."
+
+
+class ProjectExists(Duplicate):
+    message = "Project %(project)s already exists."
+
+
+class AccessKeyExists(Duplicate):
+    message = "Access key %(access_key)s is already in use."
+
+
+class InstanceTypeExists(Duplicate):
+    message = "Instance type %(name)s already exists."
+
+
+class KeyPairExists(Duplicate):
+    message = "Key pair %(key_name)s already exists."
+    ec2_code = "InvalidKeyPair.Duplicate"
+
+
+class SecurityGroupExists(Duplicate):
+    message = "Security group %(name)s already exists in project %(project_id)s."
+    ec2_code = "InvalidGroup.Duplicate"
+
+
+class QuotaError(NovaException):
+    message = "Quota exceeded: %(reason)s"
+    code = 413
+    ec2_code = "ResourceLimitExceeded"
+
+
+class NoValidHost(NovaException):
+    message = "No valid host was found. %(reason)s"
+    code = 503
+    ec2_code = "InsufficientInstanceCapacity"
+
+
+class ServiceUnavailable(NovaException):
+    message = "Service unavailable: %(reason)s"
+    code = 503
+    ec2_code = "Unavailable"
+
+
+class DatabaseError(NovaException):
+    message = "Database error: %(reason)s"
+
+
+class DatabaseNotReady(DatabaseError):
+    message = "Database %(url)s is not ready: %(reason)s"
+
+
+class UnsupportedOperation(NovaException):
+    message = "Operation not supported: %(reason)s"
+    code = 400
+    ec2_code = "UnsupportedOperation"

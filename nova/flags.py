@@ -1,0 +1,247 @@
+"""Command-line and flagfile configuration, gflags style, on absl-py.
+
+Flags are defined next to the code that reads them with the ``DEFINE_*``
+helpers below.  ``parse_args`` imports every module that defines flags before
+parsing, so every binary knows every flag and one ``nova.conf`` serves all
+daemons.  String values may refer to other flags as ``$name`` (for example
+``sqlite:///$state_path/nova.sqlite``); they are expanded when read.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import string
+import sys
+from typing import Any, Sequence
+
+from absl import flags as absl_flags
+
+
+class NovaFlagValues(absl_flags.FlagValues):
+    """absl FlagValues whose string values expand ``$other_flag``."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = super().__getattr__(name)
+        if isinstance(value, str) and "$" in value:
+            value = self._expand(value, depth=0)
+        return value
+
+    def _expand(self, value: str, depth: int) -> str:
+        if depth > 10 or "$" not in value:
+            return value
+
+        class _Lookup(dict):
+            def __missing__(inner, key):  # noqa: N805 - dict protocol
+                if key in self:
+                    raw = self[key].value
+                    return self._expand(str(raw), depth + 1)
+                raise KeyError(key)
+
+        return string.Template(value).safe_substitute(_Lookup())
+
+
+FLAGS = NovaFlagValues()
+
+
+class FlagError(Exception):
+    """A flag could not be parsed; the message is one line for the operator."""
+
+
+# Flag name -> module that defined it (absl would credit nova.flags for all).
+DEFINED_IN: dict[str, str] = {}
+
+
+def _define(kind: str, name: str, default: Any, help_text: str, **kwargs: Any) -> None:
+    if name in FLAGS:
+        return
+    DEFINED_IN[name] = sys._getframe(2).f_globals.get("__name__", "nova")
+    definer = getattr(absl_flags, "DEFINE_" + kind)
+    definer(name, default, help_text, flag_values=FLAGS, **kwargs)
+
+
+def DEFINE_string(name: str, default: str | None, help_text: str) -> None:  # noqa: N802
+    _define("string", name, default, help_text)
+
+
+def DEFINE_integer(name: str, default: int | None, help_text: str, lower_bound: int | None = None) -> None:  # noqa: N802
+    _define("integer", name, default, help_text, lower_bound=lower_bound)
+
+
+def DEFINE_float(name: str, default: float | None, help_text: str, lower_bound: float | None = None) -> None:  # noqa: N802
+    _define("float", name, default, help_text, lower_bound=lower_bound)
+
+
+def DEFINE_boolean(name: str, default: bool, help_text: str) -> None:  # noqa: N802
+    _define("boolean", name, default, help_text)
+
+
+DEFINE_bool = DEFINE_boolean
+
+
+def DEFINE_list(name: str, default: Sequence[str] | None, help_text: str) -> None:  # noqa: N802
+    _define("list", name, list(default) if default is not None else None, help_text)
+
+
+def DEFINE_enum(name: str, default: str, values: Sequence[str], help_text: str) -> None:  # noqa: N802
+    if name in FLAGS:
+        return
+    DEFINED_IN[name] = sys._getframe(1).f_globals.get("__name__", "nova")
+    absl_flags.DEFINE_enum(name, default, list(values), help_text, flag_values=FLAGS)
+
+
+def _guess_my_ip() -> str:
+    """The address of the interface that routes outward, else loopback.
+
+    No packet is sent: connecting a UDP socket only picks a route.
+    """
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(("192.0.2.1", 9))
+            return sock.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+
+
+# Flags every daemon shares.  Service-specific flags live with their code.
+DEFINE_string("state_path", os.path.join(os.getcwd(), "state"), "Top-level directory for nova's state")
+DEFINE_string("host", socket.gethostname(), "Name of this node, used in topics and the services table")
+DEFINE_string("my_ip", _guess_my_ip(), "IP address of this host")
+DEFINE_string("node_availability_zone", "nova", "Availability zone of this node")
+DEFINE_string("region_name", "nova", "Region this cloud reports")
+DEFINE_string("sql_connection", "sqlite:///$state_path/nova.sqlite", "SQLAlchemy URL of the database")
+DEFINE_integer("sql_idle_timeout", 3600, "Seconds before an idle SQL connection is recycled", lower_bound=1)
+DEFINE_integer("sql_max_retries", 10, "Attempts to reach the database at start-up", lower_bound=1)
+DEFINE_float("sql_retry_interval", 1.0, "Seconds between database connection attempts", lower_bound=0)
+DEFINE_string("ec2_host", "$my_ip", "Address clients use to reach the EC2 API")
+DEFINE_string("ec2_dmz_host", "$my_ip", "Address instances use to reach the API (metadata)")
+DEFINE_string("ec2_listen", "0.0.0.0", "Address the EC2 API listens on")
+DEFINE_integer("ec2_port", 8773, "Port of the EC2 API", lower_bound=0)
+DEFINE_string("ec2_scheme", "http", "Scheme of the EC2 API URL")
+DEFINE_string("ec2_path", "/services/Cloud", "Path of the EC2 API")
+DEFINE_string("osapi_host", "$my_ip", "Address clients use to reach the OpenStack API")
+DEFINE_string("osapi_listen", "0.0.0.0", "Address the OpenStack API listens on")
+DEFINE_integer("osapi_port", 8774, "Port of the OpenStack API", lower_bound=0)
+DEFINE_string("osapi_path", "/v1.1/", "Path of the OpenStack API")
+DEFINE_string("s3_host", "$my_ip", "Address clients use to reach the objectstore")
+DEFINE_string("s3_listen", "0.0.0.0", "Address the objectstore listens on")
+DEFINE_integer("s3_port", 3333, "Port of the objectstore", lower_bound=0)
+DEFINE_string("compute_topic", "compute", "Topic compute nodes listen on")
+DEFINE_string("network_topic", "network", "Topic network nodes listen on")
+DEFINE_string("volume_topic", "volume", "Topic volume nodes listen on")
+DEFINE_string("scheduler_topic", "scheduler", "Topic the scheduler listens on")
+DEFINE_string("compute_manager", "nova.compute.manager.ComputeManager", "Manager class of nova-compute")
+DEFINE_string("network_manager", "nova.network.manager.VlanManager", "Manager class of nova-network")
+DEFINE_string("volume_manager", "nova.volume.manager.VolumeManager", "Manager class of nova-volume")
+DEFINE_string("scheduler_manager", "nova.scheduler.manager.SchedulerManager", "Manager class of nova-scheduler")
+DEFINE_string("default_instance_type", "m1.small", "Flavor used when a request names none")
+DEFINE_string("logdir", None, "Directory for log files; standard error when unset")
+DEFINE_string("logfile", None, "Log file path; overrides --logdir")
+DEFINE_boolean("verbose", False, "Log at DEBUG level")
+DEFINE_boolean("use_syslog", False, "Log to syslog")
+DEFINE_string("api_paste_config", "api-paste.ini", "Paste deploy configuration of nova-api")
+
+# Modules whose flags every binary must know.  Each import defines its flags.
+FLAG_MODULES = (
+    "nova.log",
+    "nova.utils",
+    "nova.rpc",
+    "nova.service",
+    "nova.db.api",
+    "nova.auth.manager",
+    "nova.quota",
+    "nova.compute.manager",
+    "nova.network.manager",
+    "nova.volume.manager",
+    "nova.scheduler.manager",
+    "nova.combined",
+)
+
+
+def _load_flag_modules() -> None:
+    for module in FLAG_MODULES:
+        importlib.import_module(module)
+
+
+def _flagfiles_first(argv: Sequence[str]) -> list[str]:
+    """Move ``--flagfile`` arguments in front so the command line wins."""
+    program, rest = argv[0], list(argv[1:])
+    files, others, i = [], [], 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg == "--":
+            others.extend(rest[i:])
+            break
+        if arg.startswith("--flagfile="):
+            files.append(arg)
+        elif arg == "--flagfile" and i + 1 < len(rest):
+            files.append("--flagfile=" + rest[i + 1])
+            i += 1
+        else:
+            others.append(arg)
+        i += 1
+    return [program] + files + others
+
+
+def default_flagfile(argv: Sequence[str]) -> list[str]:
+    """Prepend ``--flagfile=`` for ``$NOVA_FLAGFILE`` or ``/etc/nova/nova.conf`` when none is given."""
+    argv = list(argv)
+    if any(a == "--flagfile" or a.startswith("--flagfile=") for a in argv[1:]):
+        return argv
+    for candidate in (os.environ.get("NOVA_FLAGFILE"), "/etc/nova/nova.conf"):
+        if candidate and os.path.exists(candidate):
+            return [argv[0], "--flagfile=" + candidate] + argv[1:]
+    return argv
+
+
+def parse_args(argv: Sequence[str], use_default_flagfile: bool = True) -> list[str]:
+    """Parse ``argv`` into FLAGS and return the positional arguments.
+
+    Raises FlagError with a one-line message for unknown flags, bad values and
+    unreadable flagfiles.  ``--help`` prints every flag and exits 0.
+    """
+    _load_flag_modules()
+    argv = list(argv)
+    if any(a in ("--help", "-h", "--helpfull", "-?") for a in argv[1:]):
+        print(usage(argv[0]))
+        sys.exit(0)
+    if use_default_flagfile:
+        argv = default_flagfile(argv)
+    try:
+        return FLAGS(_flagfiles_first(argv))
+    except absl_flags.UnrecognizedFlagError as exc:
+        suggestion = f" (did you mean --{exc.suggestions[0]}?)" if getattr(exc, "suggestions", None) else ""
+        raise FlagError(f"unknown flag --{exc.flagname}{suggestion}") from None
+    except absl_flags.IllegalFlagValueError as exc:
+        raise FlagError(f"bad flag value: {_one_line(exc)}") from None
+    except absl_flags.CantOpenFlagFileError as exc:
+        raise FlagError(f"cannot read flagfile: {_one_line(exc).replace('ERROR:: ', '')}") from None
+    except absl_flags.Error as exc:
+        raise FlagError(_one_line(exc)) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def usage(program: str) -> str:
+    lines = [f"usage: {os.path.basename(program)} [--flagfile=FILE] [--flag=value ...]", "", "flags:"]
+    for name in sorted(FLAGS):
+        flag = FLAGS[name]
+        if flag.name != name:
+            continue
+        lines.append(f"  --{name}: {flag.help} (default: {flag.default!r})")
+    return "\n".join(lines)
+
+
+def reset_for_tests(**overrides: Any) -> None:
+    """Mark FLAGS parsed with defaults, then apply overrides (tests only)."""
+    _load_flag_modules()
+    if not FLAGS.is_parsed():
+        FLAGS(["nova-test"])
+    for name in list(FLAGS):
+        FLAGS[name].unparse()
+    FLAGS.mark_as_parsed()
+    for name, value in overrides.items():
+        setattr(FLAGS, name, value)

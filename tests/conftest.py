@@ -1,0 +1,17 @@
+"""Test-wide set-up: eventlet patching, clean flags, a state dir per test."""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import pytest  # noqa: E402
+
+from nova import flags  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def clean_flags(tmp_path):
+    """Every test starts with default flags, its own state_path and the memory transport."""
+    flags.reset_for_tests(state_path=str(tmp_path), fake_rabbit=True, host="test-host")
+    yield
+    flags.reset_for_tests()

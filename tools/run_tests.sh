@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command: unit, integration and functional tests.
+# Integration tests use the real RabbitMQ, PostgreSQL and MariaDB named by
+# NOVA_TEST_RABBIT_URL, NOVA_TEST_POSTGRES_URL and NOVA_TEST_MYSQL_URL (default:
+# the local ones); with NOVA_TEST_REQUIRE_SERVICES=1 a missing service fails.
+# Extra arguments go to pytest, e.g. tools/run_tests.sh tests/unit -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -c "import eventlet, kombu, sqlalchemy, alembic, absl, pytest" 2>/dev/null || \
+    python3 -m pip install -q -r requirements.txt
+exec python3 -m pytest -q -p no:cacheprovider "${@:-tests}"
