@@ -15,3 +15,6 @@ def clean_flags(tmp_path):
     flags.reset_for_tests(state_path=str(tmp_path), fake_rabbit=True, host="test-host")
     yield
     flags.reset_for_tests()
+
+
+pytest_plugins = ["tests.fixtures.daemons"]

@@ -1,0 +1,123 @@
+"""AuthManager: users, projects, roles as the first Nova had them, and novarc."""
+
+import io
+import zipfile
+
+import pytest
+
+from nova import exception, flags
+from nova.auth import manager
+
+FLAGS = flags.FLAGS
+
+
+@pytest.fixture
+def auth(sqlite_db):
+    return manager.AuthManager()
+
+
+def test_user_with_given_keys_and_lookup_by_access_key(auth):
+    auth.create_user("demo", "AK", "SK", admin=True)
+    user = auth.get_user_from_access_key("AK")
+    assert (user["id"], user["secret_key"], bool(user["is_admin"])) == ("demo", "SK", True)
+
+
+def test_generated_keys_are_unique(auth):
+    first, second = auth.create_user("a"), auth.create_user("b")
+    assert first["access_key"] != second["access_key"]
+    assert len(first["secret_key"]) >= 30
+
+
+def test_duplicate_user_and_access_key_are_refused(auth):
+    auth.create_user("demo", "AK", "SK")
+    with pytest.raises(exception.UserExists):
+        auth.create_user("demo")
+    with pytest.raises(exception.AccessKeyExists):
+        auth.create_user("other", "AK")
+
+
+@pytest.mark.parametrize("name", ["", "a:b", "../x", " padded", "x" * 256])
+def test_bad_names_are_refused(auth, name):
+    with pytest.raises(exception.InvalidInput):
+        auth.create_user(name)
+
+
+def test_project_manager_is_member_and_projectmanager(auth):
+    auth.create_user("boss")
+    auth.create_user("dev")
+    auth.create_project("proj", "boss")
+    assert auth.is_project_member("boss", "proj")
+    assert not auth.is_project_member("dev", "proj")
+    assert auth.has_role("boss", "projectmanager", "proj")
+    assert not auth.has_role("dev", "projectmanager", "proj")
+    auth.add_to_project("dev", "proj")
+    assert [p["id"] for p in auth.get_projects("dev")] == ["proj"]
+
+
+def test_project_roles_need_global_role_too(auth):
+    auth.create_user("boss")
+    auth.create_user("dev")
+    auth.create_project("proj", "boss", member_users=["dev"])
+    auth.add_role("dev", "netadmin", "proj")
+    assert not auth.has_role("dev", "netadmin", "proj")
+    auth.add_role("dev", "netadmin")
+    assert auth.has_role("dev", "netadmin", "proj")
+    assert "netadmin" in auth.get_user_roles("dev", "proj")
+    auth.remove_role("dev", "netadmin", "proj")
+    assert not auth.has_role("dev", "netadmin", "proj")
+    assert auth.has_role("dev", "netadmin")
+
+
+def test_global_roles_hold_everywhere_and_cannot_be_project_roles(auth):
+    auth.create_user("sec")
+    auth.create_user("boss")
+    auth.create_project("proj", "boss")
+    auth.add_role("sec", "itsec")
+    assert auth.has_role("sec", "itsec", "proj")
+    with pytest.raises(exception.Invalid):
+        auth.add_role("boss", "cloudadmin", "proj")
+
+
+def test_unknown_role_and_non_member_project_role(auth):
+    auth.create_user("boss")
+    auth.create_user("outsider")
+    auth.create_project("proj", "boss")
+    with pytest.raises(exception.RoleNotFound):
+        auth.add_role("boss", "emperor")
+    with pytest.raises(exception.ProjectMembershipNotFound):
+        auth.add_role("outsider", "developer", "proj")
+
+
+def test_cannot_delete_a_user_who_manages_a_project(auth):
+    auth.create_user("boss")
+    auth.create_project("proj", "boss")
+    with pytest.raises(exception.Invalid):
+        auth.delete_user("boss")
+    auth.delete_project("proj")
+    auth.delete_user("boss")
+    with pytest.raises(exception.UserNotFound):
+        auth.get_user("boss")
+
+
+def test_novarc_names_keys_and_urls(auth):
+    flags.reset_for_tests(state_path=FLAGS.state_path, sql_connection=FLAGS.sql_connection, my_ip="10.9.8.7")
+    auth.create_user("demo", "AK", "SK", admin=True)
+    auth.create_project("proj", "demo")
+    rc = auth.get_environment_rc("demo", "proj")
+    assert 'export EC2_ACCESS_KEY="AK:proj"' in rc
+    assert 'export EC2_SECRET_KEY="SK"' in rc
+    assert 'export EC2_URL="http://10.9.8.7:8773/services/Cloud"' in rc
+    assert 'export S3_URL="http://10.9.8.7:3333"' in rc
+    assert 'export AWS_ACCESS_KEY_ID="AK:proj"' in rc
+    assert 'export AWS_ENDPOINT_URL_EC2="http://10.9.8.7:8773/services/Cloud"' in rc
+    assert 'export NOVA_URL="http://10.9.8.7:8774/v1.1/"' in rc
+    archive = zipfile.ZipFile(io.BytesIO(auth.get_credentials("demo", "proj")))
+    assert archive.read("novarc").decode() == rc
+
+
+def test_novarc_refused_for_non_member(auth):
+    auth.create_user("boss")
+    auth.create_user("outsider")
+    auth.create_project("proj", "boss")
+    with pytest.raises(exception.ProjectMembershipNotFound):
+        auth.get_environment_rc("outsider", "proj")
