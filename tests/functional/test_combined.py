@@ -1,0 +1,58 @@
+"""The README's first command: the whole cloud in one process."""
+
+import os
+import signal
+import subprocess
+import time
+
+from tests.fixtures.daemons import ROOT, Cloud, wait_for
+
+
+def test_quickstart_runs_every_service_and_writes_credentials(tmp_path):
+    log_path = tmp_path / "combined.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([os.path.join(ROOT, "tools", "quickstart.sh"), f"--state_path={tmp_path}",
+                                 "--report_interval=1"], stdout=log, stderr=subprocess.STDOUT,
+                                cwd=str(tmp_path), start_new_session=True)
+    try:
+        wait_for(lambda: "nova-combined is running." in log_path.read_text(), timeout=60, what="banner")
+        banner = log_path.read_text()
+        assert f"source {tmp_path}/novarc" in banner
+        novarc = (tmp_path / "novarc").read_text()
+        assert 'EC2_ACCESS_KEY="' in novarc and ':admin"' in novarc
+        # The flagfile it wrote lets nova-manage reach the same database.
+        cloud = Cloud(tmp_path, rabbit_url=None, flagfile=str(tmp_path / "nova.conf"))
+        states = wait_for(lambda: (s := cloud.service_states()) if len(s) == 4 else None, timeout=30,
+                          what="four services")
+        assert set(states.values()) == {":-)"}
+        assert {binary for _, binary in states} == {"nova-compute", "nova-network", "nova-volume", "nova-scheduler"}
+        assert "admin" in cloud.manage("user", "list").stdout
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert "Traceback" not in log_path.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def test_second_start_keeps_the_existing_admin(tmp_path):
+    for attempt in range(2):
+        proc = subprocess.Popen([os.path.join(ROOT, "bin", "nova-combined"), f"--state_path={tmp_path}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            output = b""
+            while b"nova-combined is running." not in output and time.monotonic() < deadline:
+                output += proc.stdout.read1(4096)
+            assert b"nova-combined is running." in output
+            if attempt == 0:
+                first_rc = (tmp_path / "novarc").read_text()
+            else:
+                assert (tmp_path / "novarc").read_text() == first_rc
+            os.kill(proc.pid, signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
