@@ -9,6 +9,7 @@ daemons.  String values may refer to other flags as ``$name`` (for example
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import socket
@@ -211,7 +212,8 @@ def parse_args(argv: Sequence[str], use_default_flagfile: bool = True) -> list[s
     try:
         return FLAGS(_flagfiles_first(argv))
     except absl_flags.UnrecognizedFlagError as exc:
-        suggestion = f" (did you mean --{exc.suggestions[0]}?)" if getattr(exc, "suggestions", None) else ""
+        close = difflib.get_close_matches(exc.flagname, list(FLAGS), n=1, cutoff=0.75)
+        suggestion = f" (did you mean --{close[0]}?)" if close else ""
         raise FlagError(f"unknown flag --{exc.flagname}{suggestion}") from None
     except absl_flags.IllegalFlagValueError as exc:
         raise FlagError(f"bad flag value: {_one_line(exc)}") from None

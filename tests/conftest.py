@@ -1,6 +1,7 @@
 """Test-wide set-up: eventlet patching, clean flags, a state dir per test."""
 
-import eventlet
+import nova  # noqa: F401  (silences eventlet's deprecation notice before the import below)
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
@@ -17,4 +18,4 @@ def clean_flags(tmp_path):
     flags.reset_for_tests()
 
 
-pytest_plugins = ["tests.fixtures.daemons"]
+pytest_plugins = ["tests.fixtures.daemons", "tests.fixtures.database", "tests.fixtures.rpc"]

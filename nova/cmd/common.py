@@ -25,14 +25,14 @@ def die(binary: str, message: str, status: int = 1) -> NoReturn:
 
 
 def init(argv: Sequence[str], binary: str | None = None) -> tuple[str, list[str]]:
-    """Parse flags and set up logging; returns the binary name and positional args."""
+    """Parse flags and set up logging; returns the binary name and positional args (without argv[0])."""
     binary = binary or os.path.basename(argv[0])
     try:
         args = flags.parse_args(argv)
     except flags.FlagError as exc:
         die(binary, str(exc), status=2)
     log.setup(binary)
-    return binary, args
+    return binary, args[1:]
 
 
 def check_ready(binary: str, database: bool = True, broker: bool = True) -> None:

@@ -62,8 +62,7 @@ class DbCommands:
         """Upgrade the schema to the newest (or the given) revision."""
         from nova.db import migration
 
-        migration.db_sync(version, progress=print)
-        print(f"Database is at revision {migration.db_version()}")
+        print(f"Database is at revision {migration.db_sync(version, progress=print)}")
 
     def version(self) -> None:
         """Print the schema revision of the database."""

@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import time
 
 from tests.fixtures.daemons import ROOT, Cloud, wait_for
 
@@ -22,7 +21,7 @@ def test_quickstart_runs_every_service_and_writes_credentials(tmp_path):
         assert 'EC2_ACCESS_KEY="' in novarc and ':admin"' in novarc
         # The flagfile it wrote lets nova-manage reach the same database.
         cloud = Cloud(tmp_path, rabbit_url=None, flagfile=str(tmp_path / "nova.conf"))
-        states = wait_for(lambda: (s := cloud.service_states()) if len(s) == 4 else None, timeout=30,
+        states = wait_for(lambda: s if len(s := cloud.service_states()) == 4 else None, timeout=30,
                           what="four services")
         assert set(states.values()) == {":-)"}
         assert {binary for _, binary in states} == {"nova-compute", "nova-network", "nova-volume", "nova-scheduler"}
@@ -37,15 +36,13 @@ def test_quickstart_runs_every_service_and_writes_credentials(tmp_path):
 
 
 def test_second_start_keeps_the_existing_admin(tmp_path):
+    log_path = tmp_path / "combined.log"
     for attempt in range(2):
-        proc = subprocess.Popen([os.path.join(ROOT, "bin", "nova-combined"), f"--state_path={tmp_path}"],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([os.path.join(ROOT, "bin", "nova-combined"), f"--state_path={tmp_path}"],
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            deadline = time.monotonic() + 60
-            output = b""
-            while b"nova-combined is running." not in output and time.monotonic() < deadline:
-                output += proc.stdout.read1(4096)
-            assert b"nova-combined is running." in output
+            wait_for(lambda: "nova-combined is running." in log_path.read_text(), timeout=60, what="banner")
             if attempt == 0:
                 first_rc = (tmp_path / "novarc").read_text()
             else:

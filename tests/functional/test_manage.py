@@ -79,7 +79,7 @@ def test_flavors_seeded_created_and_deleted(cloud):
     assert "m1.huge: Memory: 32768MB, VCPUS: 16" in cloud.manage("instance_type", "list").stdout
     cloud.manage("instance_type", "delete", "m1.huge")
     assert "m1.huge" not in cloud.manage("instance_type", "list").stdout
-    _one_line_error(cloud.manage("instance_type", "create", "bad", "-5", "1", "1", "9", check=False))
+    _one_line_error(cloud.manage("instance_type", "create", "bad", "0", "1", "1", "9", check=False))
 
 
 def test_operator_mistakes_are_one_line(cloud):

@@ -1,0 +1,1 @@
+"""Persistence: ``nova.db.api`` is the only door to the database."""

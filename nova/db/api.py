@@ -1,0 +1,269 @@
+"""The only door to the database.
+
+Every function takes the request context first and forwards to the
+SQLAlchemy backend.  Rows come back detached, readable as objects or
+dicts (``row["name"]``, ``row.get()``, ``row.to_dict()``).  Rows are
+soft-deleted unless a function says otherwise; a non-admin context sees only
+its own project's rows; errors are ``nova.exception`` types (``NotFound``
+and ``Duplicate`` subclasses, ``InvalidInput``, ``NotAuthorized``,
+``DatabaseError``), never driver exceptions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nova import context as nova_context
+from nova.db import migration
+from nova.db.sqlalchemy import api as IMPL
+
+Context = nova_context.RequestContext
+Row = Any  # a detached model row; see nova.db.sqlalchemy.models.NovaBase
+
+
+def check_ready() -> None:
+    """Raise DatabaseNotReady (one-line reason) unless the database is reachable and at head."""
+    migration.check_ready()
+
+
+# -- services --------------------------------------------------------------
+
+
+def service_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    return IMPL.service_create(ctxt, values)
+
+
+def service_get(ctxt: Context, service_id: int) -> Row:
+    return IMPL.service_get(ctxt, service_id)
+
+
+def service_get_by_args(ctxt: Context, host: str, binary: str) -> Row:
+    return IMPL.service_get_by_args(ctxt, host, binary)
+
+
+def service_get_all(ctxt: Context, disabled: bool | None = None) -> list[Row]:
+    return IMPL.service_get_all(ctxt, disabled=disabled)
+
+
+def service_get_all_by_topic(ctxt: Context, topic: str) -> list[Row]:
+    """Enabled services of ``topic``."""
+    return IMPL.service_get_all_by_topic(ctxt, topic)
+
+
+def service_get_all_by_host(ctxt: Context, host: str) -> list[Row]:
+    return IMPL.service_get_all_by_host(ctxt, host)
+
+
+def service_update(ctxt: Context, service_id: int, values: dict[str, Any]) -> Row:
+    return IMPL.service_update(ctxt, service_id, values)
+
+
+def service_destroy(ctxt: Context, service_id: int) -> None:
+    return IMPL.service_destroy(ctxt, service_id)
+
+
+def service_heartbeat(ctxt: Context, service_id: int) -> Row:
+    """Add one to ``report_count`` atomically, stamp ``updated_at``; return the row."""
+    return IMPL.service_heartbeat(ctxt, service_id)
+
+
+# -- compute nodes ---------------------------------------------------------
+
+
+def compute_node_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    return IMPL.compute_node_create(ctxt, values)
+
+
+def compute_node_get_by_service(ctxt: Context, service_id: int) -> Row:
+    return IMPL.compute_node_get_by_service(ctxt, service_id)
+
+
+def compute_node_update(ctxt: Context, compute_id: int, values: dict[str, Any]) -> Row:
+    return IMPL.compute_node_update(ctxt, compute_id, values)
+
+
+# -- users (hard-deleted) --------------------------------------------------
+
+
+def user_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    """Raises UserExists or AccessKeyExists."""
+    return IMPL.user_create(ctxt, values)
+
+
+def user_get(ctxt: Context, user_id: str) -> Row:
+    return IMPL.user_get(ctxt, user_id)
+
+
+def user_get_by_access_key(ctxt: Context, access_key: str) -> Row:
+    return IMPL.user_get_by_access_key(ctxt, access_key)
+
+
+def user_get_all(ctxt: Context) -> list[Row]:
+    return IMPL.user_get_all(ctxt)
+
+
+def user_update(ctxt: Context, user_id: str, values: dict[str, Any]) -> Row:
+    return IMPL.user_update(ctxt, user_id, values)
+
+
+def user_delete(ctxt: Context, user_id: str) -> None:
+    """Delete a user with its memberships and roles; refused for a project manager."""
+    return IMPL.user_delete(ctxt, user_id)
+
+
+# -- projects (hard-deleted) -----------------------------------------------
+
+
+def project_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    """Raises ProjectExists, or UserNotFound for an unknown manager."""
+    return IMPL.project_create(ctxt, values)
+
+
+def project_get(ctxt: Context, project_id: str) -> Row:
+    return IMPL.project_get(ctxt, project_id)
+
+
+def project_get_all(ctxt: Context) -> list[Row]:
+    return IMPL.project_get_all(ctxt)
+
+
+def project_get_by_user(ctxt: Context, user_id: str) -> list[Row]:
+    """Projects the user is a member of."""
+    return IMPL.project_get_by_user(ctxt, user_id)
+
+
+def project_update(ctxt: Context, project_id: str, values: dict[str, Any]) -> Row:
+    return IMPL.project_update(ctxt, project_id, values)
+
+
+def project_delete(ctxt: Context, project_id: str) -> None:
+    """Delete a project with its memberships, project roles and quotas."""
+    return IMPL.project_delete(ctxt, project_id)
+
+
+def project_add_member(ctxt: Context, project_id: str, user_id: str) -> None:
+    return IMPL.project_add_member(ctxt, project_id, user_id)
+
+
+def project_remove_member(ctxt: Context, project_id: str, user_id: str) -> None:
+    """End a membership and the user's roles in that project."""
+    return IMPL.project_remove_member(ctxt, project_id, user_id)
+
+
+def project_get_members(ctxt: Context, project_id: str) -> list[Row]:
+    return IMPL.project_get_members(ctxt, project_id)
+
+
+# -- roles -----------------------------------------------------------------
+
+
+def user_add_role(ctxt: Context, user_id: str, role: str) -> None:
+    return IMPL.user_add_role(ctxt, user_id, role)
+
+
+def user_remove_role(ctxt: Context, user_id: str, role: str) -> None:
+    return IMPL.user_remove_role(ctxt, user_id, role)
+
+
+def user_get_roles(ctxt: Context, user_id: str) -> list[str]:
+    """Global roles of the user."""
+    return IMPL.user_get_roles(ctxt, user_id)
+
+
+def user_add_project_role(ctxt: Context, user_id: str, project_id: str, role: str) -> None:
+    return IMPL.user_add_project_role(ctxt, user_id, project_id, role)
+
+
+def user_remove_project_role(ctxt: Context, user_id: str, project_id: str, role: str) -> None:
+    return IMPL.user_remove_project_role(ctxt, user_id, project_id, role)
+
+
+def user_get_roles_for_project(ctxt: Context, user_id: str, project_id: str) -> list[str]:
+    return IMPL.user_get_roles_for_project(ctxt, user_id, project_id)
+
+
+# -- quotas ----------------------------------------------------------------
+
+
+def quota_get_all_by_project(ctxt: Context, project_id: str) -> dict[str, int]:
+    """The project's own limits, ``{resource: hard_limit}`` (defaults are nova.quota's)."""
+    return IMPL.quota_get_all_by_project(ctxt, project_id)
+
+
+def quota_set(ctxt: Context, project_id: str, resource: str, limit: int) -> None:
+    """Insert or replace one limit."""
+    return IMPL.quota_set(ctxt, project_id, resource, limit)
+
+
+def quota_destroy_all_by_project(ctxt: Context, project_id: str) -> None:
+    return IMPL.quota_destroy_all_by_project(ctxt, project_id)
+
+
+# -- instance types (flavors) ----------------------------------------------
+
+
+def instance_type_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    """Raises InstanceTypeExists when an undeleted flavor has the name or flavorid."""
+    return IMPL.instance_type_create(ctxt, values)
+
+
+def instance_type_get_all(ctxt: Context, inactive: bool = False) -> list[Row]:
+    """Flavors ordered by flavorid; ``inactive`` includes deleted ones."""
+    return IMPL.instance_type_get_all(ctxt, inactive=inactive)
+
+
+def instance_type_get(ctxt: Context, instance_type_id: int) -> Row:
+    """By id, deleted or not."""
+    return IMPL.instance_type_get(ctxt, instance_type_id)
+
+
+def instance_type_get_by_name(ctxt: Context, name: str) -> Row:
+    return IMPL.instance_type_get_by_name(ctxt, name)
+
+
+def instance_type_get_by_flavor_id(ctxt: Context, flavor_id: int) -> Row:
+    return IMPL.instance_type_get_by_flavor_id(ctxt, flavor_id)
+
+
+def instance_type_destroy(ctxt: Context, name: str) -> None:
+    """Soft-delete; a new flavor of the same name may then be created."""
+    return IMPL.instance_type_destroy(ctxt, name)
+
+
+def instance_type_purge(ctxt: Context, name: str) -> None:
+    """Remove every row of that name for good; refused while instances refer to it."""
+    return IMPL.instance_type_purge(ctxt, name)
+
+
+# -- instances -------------------------------------------------------------
+
+
+def instance_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    """``values["metadata"]`` may be a dict; ``uuid`` is generated if absent."""
+    return IMPL.instance_create(ctxt, values)
+
+
+def instance_get(ctxt: Context, instance_id: int) -> Row:
+    """Raises InstanceNotFound, also for another project's instance."""
+    return IMPL.instance_get(ctxt, instance_id)
+
+
+def instance_get_all(ctxt: Context) -> list[Row]:
+    return IMPL.instance_get_all(ctxt)
+
+
+def instance_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
+    return IMPL.instance_get_all_by_project(ctxt, project_id)
+
+
+def instance_get_all_by_host(ctxt: Context, host: str) -> list[Row]:
+    return IMPL.instance_get_all_by_host(ctxt, host)
+
+
+def instance_update(ctxt: Context, instance_id: int, values: dict[str, Any]) -> Row:
+    return IMPL.instance_update(ctxt, instance_id, values)
+
+
+def instance_destroy(ctxt: Context, instance_id: int) -> None:
+    """Soft-delete the instance with its metadata and security group links."""
+    return IMPL.instance_destroy(ctxt, instance_id)

@@ -1,0 +1,133 @@
+"""Schema versions: ``nova-manage db sync`` and ``db version``, and readiness.
+
+Alembic is configured here in code, so no alembic.ini is needed at run time;
+the scripts live in ``nova/db/sqlalchemy/migrations``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any, Callable
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import exc as sa_exc
+
+from nova import exception, flags
+from nova.db.sqlalchemy import migrations, session
+
+FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
+
+SYNC_HINT = "run nova-manage db sync"
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", os.path.dirname(os.path.abspath(migrations.__file__)))
+    return config
+
+
+def _revision(version: str | int | None) -> str:
+    """``None`` means head; a bare number like ``1`` names revision ``001``."""
+    if version is None:
+        return "head"
+    text = str(version).strip()
+    return text.zfill(3) if text.isdigit() else text
+
+
+def head_version() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None, "nova has no migrations"
+    return head
+
+
+def _current_revision() -> str | None:
+    with session.get_engine().connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def db_version() -> str | None:
+    """The revision the database is at, or None before the first sync.
+
+    Raises DatabaseNotReady (one line) when the database cannot be reached.
+    """
+    return wait_for_database()
+
+
+def db_sync(version: str | int | None = None, progress: Callable[[str], Any] | None = None) -> str | None:
+    """Upgrade the schema to ``version`` (default: head) and return the revision reached.
+
+    Like the first Nova's, sync only moves forward.  ``progress`` is called
+    with one line per revision applied (nova-manage passes ``print``).
+    """
+    wait_for_database()
+    config = _config()
+    try:
+        with session.get_engine().begin() as connection:
+            config.attributes["connection"] = connection
+            config.attributes["progress"] = progress
+            command.upgrade(config, _revision(version))
+    except sa_exc.DBAPIError as exc:
+        raise exception.DatabaseError(reason=f"migration failed: {session.one_line(exc.orig)}") from None
+    return db_version()
+
+
+def wait_for_database() -> str | None:
+    """Connect and return the current revision, or raise DatabaseNotReady.
+
+    An unreachable server is retried ``--sql_max_retries`` times, one
+    ``--sql_retry_interval`` apart (the database may still be starting);
+    a missing database, refused credentials or a bad URL are reported at once.
+    """
+    url = session.safe_url(FLAGS.sql_connection)
+    attempts = max(1, FLAGS.sql_max_retries)
+    for attempt in range(1, attempts + 1):
+        try:
+            return _current_revision()
+        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
+            raise exception.DatabaseNotReady(url=url, reason=f"bad --sql_connection: {session.one_line(exc)}") from None
+        except sa_exc.DBAPIError as exc:
+            reason = _connect_failure(exc)
+            if reason is not None:
+                raise exception.DatabaseNotReady(url=url, reason=reason) from None
+            if attempt == attempts:
+                reason = f"cannot reach the database server after {attempts} attempt(s): {session.one_line(exc.orig)}"
+                raise exception.DatabaseNotReady(url=url, reason=reason) from None
+            LOG.warning("Database %s unreachable (attempt %d of %d); retrying", url, attempt, attempts)
+            session.reset()
+            time.sleep(FLAGS.sql_retry_interval)
+    return None
+
+
+def check_ready() -> None:
+    """Raise DatabaseNotReady unless the database answers and is at head."""
+    url = session.safe_url(FLAGS.sql_connection)
+    current = wait_for_database()
+    head = head_version()
+    if current is None:
+        raise exception.DatabaseNotReady(url=url, reason=f"the schema is not created; {SYNC_HINT}")
+    if current != head:
+        raise exception.DatabaseNotReady(url=url, reason=f"the schema is at {current}, not {head}; {SYNC_HINT}")
+
+
+MYSQL_UNKNOWN_DATABASE = 1049
+MYSQL_ACCESS_DENIED = (1044, 1045)
+
+
+def _connect_failure(error: sa_exc.DBAPIError) -> str | None:
+    """A reason when retrying cannot help (no such database, no access), else None."""
+    orig = error.orig
+    text = session.one_line(orig)
+    code = orig.args[0] if orig is not None and orig.args else None
+    if code == MYSQL_UNKNOWN_DATABASE or ("database" in text and "does not exist" in text):
+        return f"the database does not exist (create it, then {SYNC_HINT}): {text}"
+    if code in MYSQL_ACCESS_DENIED or "authentication failed" in text or ("role" in text and "does not exist" in text):
+        return f"access denied: {text}"
+    if "unable to open database file" in text:
+        return f"cannot open the SQLite file: {text}"
+    return None

@@ -1,0 +1,1 @@
+"""The SQLAlchemy backend of ``nova.db.api``."""

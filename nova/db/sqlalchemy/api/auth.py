@@ -1,0 +1,278 @@
+"""Users, projects, memberships and roles of the built-in auth.
+
+These rows are hard-deleted: an account that is gone must not keep its
+access key or block the name from being used again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from nova import context as nova_context
+from nova import exception
+from nova.db.sqlalchemy import models
+from nova.db.sqlalchemy.api.common import apply_values, duplicate_as, model_query, require_admin_context
+from nova.db.sqlalchemy.session import get_session
+
+Context = nova_context.RequestContext
+Membership = models.UserProjectAssociation
+GlobalRole = models.UserRoleAssociation
+ProjectRole = models.UserProjectRoleAssociation
+
+
+def _user(session: Any, ctxt: Context, user_id: str) -> models.User:
+    row = session.scalars(model_query(ctxt, models.User).where(models.User.id == user_id)).first()
+    if row is None:
+        raise exception.UserNotFound(user_id=user_id)
+    return row
+
+
+def _project(session: Any, ctxt: Context, project_id: str) -> models.Project:
+    row = session.scalars(model_query(ctxt, models.Project).where(models.Project.id == project_id)).first()
+    if row is None:
+        raise exception.ProjectNotFound(project_id=project_id)
+    return row
+
+
+def _user_clash(user_id: str, access_key: str | None) -> Any:
+    def make(detail: str) -> exception.Duplicate:
+        if "access_key" in detail:
+            return exception.AccessKeyExists(access_key=access_key)
+        return exception.UserExists(user=user_id)
+
+    return make
+
+
+@require_admin_context
+def user_create(ctxt: Context, values: dict[str, Any]) -> models.User:
+    user = models.User()
+    apply_values(user, values)
+    if not user.id:
+        raise exception.MissingParameter(param="id")
+    if user.name is None:
+        user.name = user.id
+    with duplicate_as(_user_clash(user.id, user.access_key)):
+        with get_session() as session:
+            if session.get(models.User, user.id) is not None:
+                raise exception.UserExists(user=user.id)
+            if user.access_key is not None and session.scalars(
+                select(models.User).where(models.User.access_key == user.access_key)
+            ).first():
+                raise exception.AccessKeyExists(access_key=user.access_key)
+            user.save(session)
+    return user
+
+
+@require_admin_context
+def user_get(ctxt: Context, user_id: str) -> models.User:
+    with get_session() as session:
+        return _user(session, ctxt, user_id)
+
+
+@require_admin_context
+def user_get_by_access_key(ctxt: Context, access_key: str) -> models.User:
+    stmt = model_query(ctxt, models.User).where(models.User.access_key == access_key)
+    with get_session() as session:
+        row = session.scalars(stmt).first()
+    if row is None:
+        raise exception.AccessKeyNotFound(access_key=access_key)
+    return row
+
+
+@require_admin_context
+def user_get_all(ctxt: Context) -> list[models.User]:
+    with get_session() as session:
+        return list(session.scalars(model_query(ctxt, models.User).order_by(models.User.id)))
+
+
+@require_admin_context
+def user_update(ctxt: Context, user_id: str, values: dict[str, Any]) -> models.User:
+    with duplicate_as(_user_clash(user_id, values.get("access_key"))):
+        with get_session() as session:
+            user = _user(session, ctxt, user_id)
+            apply_values(user, values)
+            user.save(session)
+    return user
+
+
+@require_admin_context
+def user_delete(ctxt: Context, user_id: str) -> None:
+    """Delete the user with its memberships and roles.
+
+    A user who manages a project is refused: the project would be left
+    without a manager.
+    """
+    with get_session() as session:
+        _user(session, ctxt, user_id)
+        managed = session.scalars(
+            select(models.Project.id).where(models.Project.project_manager == user_id)
+        ).all()
+        if managed:
+            raise exception.Invalid(f"User {user_id} manages project(s) {', '.join(sorted(managed))}.")
+        for model in (ProjectRole, GlobalRole, Membership):
+            session.execute(delete(model).where(model.user_id == user_id))
+        session.execute(delete(models.User).where(models.User.id == user_id))
+
+
+@require_admin_context
+def project_create(ctxt: Context, values: dict[str, Any]) -> models.Project:
+    project = models.Project()
+    apply_values(project, values)
+    if not project.id:
+        raise exception.MissingParameter(param="id")
+    if project.name is None:
+        project.name = project.id
+    with duplicate_as(lambda _detail: exception.ProjectExists(project=project.id)):
+        with get_session() as session:
+            if session.get(models.Project, project.id) is not None:
+                raise exception.ProjectExists(project=project.id)
+            if project.project_manager is not None:
+                _user(session, ctxt, project.project_manager)
+            project.save(session)
+    return project
+
+
+@require_admin_context
+def project_get(ctxt: Context, project_id: str) -> models.Project:
+    with get_session() as session:
+        return _project(session, ctxt, project_id)
+
+
+@require_admin_context
+def project_get_all(ctxt: Context) -> list[models.Project]:
+    with get_session() as session:
+        return list(session.scalars(model_query(ctxt, models.Project).order_by(models.Project.id)))
+
+
+@require_admin_context
+def project_get_by_user(ctxt: Context, user_id: str) -> list[models.Project]:
+    """Projects ``user_id`` is a member of."""
+    stmt = (
+        model_query(ctxt, models.Project)
+        .join(Membership, Membership.project_id == models.Project.id)
+        .where(Membership.user_id == user_id)
+        .order_by(models.Project.id)
+    )
+    with get_session() as session:
+        _user(session, ctxt, user_id)
+        return list(session.scalars(stmt))
+
+
+@require_admin_context
+def project_update(ctxt: Context, project_id: str, values: dict[str, Any]) -> models.Project:
+    with get_session() as session:
+        project = _project(session, ctxt, project_id)
+        if values.get("project_manager") is not None:
+            _user(session, ctxt, values["project_manager"])
+        apply_values(project, values)
+        project.save(session)
+    return project
+
+
+@require_admin_context
+def project_delete(ctxt: Context, project_id: str) -> None:
+    """Delete the project with its memberships, project roles and quotas."""
+    with get_session() as session:
+        _project(session, ctxt, project_id)
+        for model in (ProjectRole, Membership, models.Quota):
+            session.execute(delete(model).where(model.project_id == project_id))
+        session.execute(delete(models.Project).where(models.Project.id == project_id))
+
+
+@require_admin_context
+def project_add_member(ctxt: Context, project_id: str, user_id: str) -> None:
+    """Make ``user_id`` a member; adding a member twice changes nothing."""
+    with contextlib.suppress(exception.Duplicate):
+        with get_session() as session:
+            _project(session, ctxt, project_id)
+            _user(session, ctxt, user_id)
+            if session.get(Membership, (user_id, project_id)) is None:
+                session.add(Membership(user_id=user_id, project_id=project_id))
+
+
+@require_admin_context
+def project_remove_member(ctxt: Context, project_id: str, user_id: str) -> None:
+    """End the membership and the user's roles in the project."""
+    with get_session() as session:
+        _project(session, ctxt, project_id)
+        _user(session, ctxt, user_id)
+        session.execute(delete(ProjectRole).where(ProjectRole.user_id == user_id, ProjectRole.project_id == project_id))
+        session.execute(delete(Membership).where(Membership.user_id == user_id, Membership.project_id == project_id))
+
+
+@require_admin_context
+def project_get_members(ctxt: Context, project_id: str) -> list[models.User]:
+    stmt = (
+        model_query(ctxt, models.User)
+        .join(Membership, Membership.user_id == models.User.id)
+        .where(Membership.project_id == project_id)
+        .order_by(models.User.id)
+    )
+    with get_session() as session:
+        _project(session, ctxt, project_id)
+        return list(session.scalars(stmt))
+
+
+@require_admin_context
+def user_add_role(ctxt: Context, user_id: str, role: str) -> None:
+    """Grant a global role; granting it twice changes nothing."""
+    with contextlib.suppress(exception.Duplicate):
+        with get_session() as session:
+            _user(session, ctxt, user_id)
+            if session.get(GlobalRole, (user_id, role)) is None:
+                session.add(GlobalRole(user_id=user_id, role=role))
+
+
+@require_admin_context
+def user_remove_role(ctxt: Context, user_id: str, role: str) -> None:
+    with get_session() as session:
+        _user(session, ctxt, user_id)
+        session.execute(delete(GlobalRole).where(GlobalRole.user_id == user_id, GlobalRole.role == role))
+
+
+@require_admin_context
+def user_get_roles(ctxt: Context, user_id: str) -> list[str]:
+    """The user's global roles."""
+    stmt = select(GlobalRole.role).where(GlobalRole.user_id == user_id).order_by(GlobalRole.role)
+    with get_session() as session:
+        _user(session, ctxt, user_id)
+        return list(session.scalars(stmt))
+
+
+@require_admin_context
+def user_add_project_role(ctxt: Context, user_id: str, project_id: str, role: str) -> None:
+    """Grant ``role`` in one project; granting it twice changes nothing."""
+    with contextlib.suppress(exception.Duplicate):
+        with get_session() as session:
+            _user(session, ctxt, user_id)
+            _project(session, ctxt, project_id)
+            if session.get(ProjectRole, (user_id, project_id, role)) is None:
+                session.add(ProjectRole(user_id=user_id, project_id=project_id, role=role))
+
+
+@require_admin_context
+def user_remove_project_role(ctxt: Context, user_id: str, project_id: str, role: str) -> None:
+    with get_session() as session:
+        _user(session, ctxt, user_id)
+        _project(session, ctxt, project_id)
+        session.execute(
+            delete(ProjectRole).where(
+                ProjectRole.user_id == user_id, ProjectRole.project_id == project_id, ProjectRole.role == role
+            )
+        )
+
+
+@require_admin_context
+def user_get_roles_for_project(ctxt: Context, user_id: str, project_id: str) -> list[str]:
+    stmt = (
+        select(ProjectRole.role)
+        .where(ProjectRole.user_id == user_id, ProjectRole.project_id == project_id)
+        .order_by(ProjectRole.role)
+    )
+    with get_session() as session:
+        _user(session, ctxt, user_id)
+        _project(session, ctxt, project_id)
+        return list(session.scalars(stmt))

@@ -1,0 +1,1 @@
+"""Alembic scripts of nova's schema; ``nova.db.migration`` drives them."""

@@ -1,0 +1,170 @@
+"""The process's engine and sessions, built lazily from ``--sql_connection``.
+
+One engine per process.  It is rebuilt when the flag's value changes (tests
+point each case at a fresh database) and its pool pings connections before
+use and recycles idle ones, so a database restart costs one failed ping, not
+a failed request.  Drivers are chosen so they do not block the eventlet hub:
+PyMySQL for MySQL/MariaDB, psycopg2 made green by psycogreen for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from typing import Any, Iterator
+
+import sqlalchemy
+from sqlalchemy import event, exc as sa_exc
+from sqlalchemy.engine import Engine, URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from nova import exception, flags
+
+FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30000
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+_engine_url: str | None = None
+_maker: sessionmaker[Session] | None = None
+_psycopg_patched = False
+
+
+def normalize_url(url: str) -> URL:
+    """Pick nova's driver for each backend and fill in its connect options."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "mysql":
+        parsed = parsed.set(drivername="mysql+pymysql")
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    elif backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with its password masked, fit for logs and error messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return "<unparsable URL>"
+
+
+def _green_psycopg() -> None:
+    global _psycopg_patched
+    if _psycopg_patched:
+        return
+    import eventlet.patcher
+
+    if eventlet.patcher.is_monkey_patched("socket"):
+        import psycogreen.eventlet
+
+        psycogreen.eventlet.patch_psycopg()
+        _psycopg_patched = True
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for ``url`` with nova's driver, pool and connect settings."""
+    parsed = normalize_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False}
+        if parsed.database in (None, "", ":memory:"):
+            kwargs["poolclass"] = StaticPool
+        else:
+            directory = os.path.dirname(os.path.abspath(parsed.database))
+            os.makedirs(directory, exist_ok=True)
+    else:
+        if backend == "postgresql":
+            _green_psycopg()
+        kwargs.update(pool_pre_ping=True, pool_recycle=FLAGS.sql_idle_timeout)
+    engine = sqlalchemy.create_engine(parsed, **kwargs)
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def get_engine() -> Engine:
+    """The process's engine for the current ``--sql_connection``."""
+    global _engine, _engine_url, _maker
+    url = FLAGS.sql_connection
+    with _lock:
+        if _engine is None or url != _engine_url:
+            if _engine is not None:
+                _engine.dispose()
+            _engine = create_engine(url)
+            _engine_url = url
+            _maker = sessionmaker(bind=_engine, expire_on_commit=False)
+            LOG.debug("Database engine for %s", safe_url(url))
+        return _engine
+
+
+def get_maker() -> sessionmaker[Session]:
+    get_engine()
+    assert _maker is not None
+    return _maker
+
+
+@contextlib.contextmanager
+def get_session() -> Iterator[Session]:
+    """A session in one transaction: committed on exit, rolled back on error.
+
+    Driver errors are turned into nova exceptions here so none leaks past
+    the db api: a unique violation becomes ``Duplicate`` (the api narrows it
+    to the resource's own class), another integrity violation (a foreign key,
+    a missing value) ``InvalidInput``, anything else ``DatabaseError``, each
+    with a one-line reason.
+    """
+    session = get_maker()()
+    try:
+        with session.begin():
+            yield session
+    except sa_exc.IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise exception.Duplicate(detail=one_line(exc.orig)) from exc
+        raise exception.InvalidInput(reason=one_line(exc.orig)) from exc
+    except sa_exc.DBAPIError as exc:
+        raise exception.DatabaseError(reason=one_line(exc.orig)) from exc
+    finally:
+        session.close()
+
+
+def is_unique_violation(error: sa_exc.IntegrityError) -> bool:
+    orig = error.orig
+    pgcode = getattr(orig, "pgcode", None)
+    if pgcode is not None:
+        return pgcode == "23505"
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] == 1062
+    return "UNIQUE constraint failed" in str(orig)
+
+
+def one_line(error: BaseException | None) -> str:
+    return " ".join(str(error).split())
+
+
+def reset() -> None:
+    """Dispose of the engine so the next use builds a new one (tests)."""
+    global _engine, _engine_url, _maker
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = _engine_url = _maker = None

@@ -1,0 +1,195 @@
+"""A consumer greenthread that survives broker restarts.
+
+It owns one connection, declares its queues, and drains events with a short
+timeout so it notices ``stop()`` and sends heartbeats.  When the connection
+breaks it logs one line, waits (doubling back-off, capped), reconnects and
+redeclares: the same queue names, so a server keeps its identity.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Callable
+
+import eventlet
+import kombu
+from eventlet import event, greenthread, semaphore
+from kombu import Queue
+
+from nova.rpc import common, connection
+
+LOG = logging.getLogger(__name__)
+
+# How long one drain_events waits: the bound on how late the loop sees stop().
+POLL_SECONDS = 0.2
+
+
+class ConsumerLoop:
+    """Consumes ``queues()`` in one greenthread and hands each message to ``on_message``.
+
+    ``on_message`` runs inside the loop and must not block for long; it acks
+    later with ``ack()``, from any greenthread.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: connection.BrokerSettings,
+        queues: Callable[[], list[Queue]],
+        on_message: Callable[[kombu.Message], None],
+        *,
+        prefetch_count: int | None = None,
+        no_ack: bool = False,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self._queues = queues
+        self._on_message = on_message
+        self._prefetch_count = prefetch_count
+        self._no_ack = no_ack
+        self._errors = connection.broker_errors(connection.new_connection(settings))
+        self._thread: greenthread.GreenThread | None = None
+        self._stopping = False
+        self._wake = event.Event()
+        self._ready = event.Event()
+        self._conn: kombu.Connection | None = None
+        self._channel = None
+        self._consumer: kombu.Consumer | None = None
+        self._write_lock = semaphore.Semaphore()
+        # True while the loop waits for the broker with no message in hand:
+        # then stop() may kill it at once (an unread message stays unacked).
+        self._idle = False
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def ready(self) -> bool:
+        """True while the queues are declared and consumed."""
+        return self._ready.ready()
+
+    def start(self) -> None:
+        self._thread = eventlet.spawn(self._run)
+
+    def wait_ready(self, timeout: float) -> bool:
+        ready = self._ready
+        if ready.ready():
+            return True
+        return ready.wait(max(timeout, 0)) is True
+
+    def ack(self, message: kombu.Message) -> None:
+        self._settle(message, "ack")
+
+    def requeue(self, message: kombu.Message) -> None:
+        self._settle(message, "requeue")
+
+    def stop(self, timeout: float = POLL_SECONDS * 5) -> None:
+        """Stop consuming and wait for the loop to end; the connection stays open for acks."""
+        self._stopping = True
+        if not self._wake.ready():
+            self._wake.send(None)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._end(thread, timeout)
+        self._ready = event.Event()
+
+    def _end(self, thread: greenthread.GreenThread, timeout: float) -> None:
+        if self._idle:
+            thread.kill()
+            return
+        with eventlet.Timeout(timeout, False):
+            thread.wait()
+            return
+        LOG.warning("%s: consumer did not stop within %.1fs; killing it", self.name, timeout)
+        thread.kill()
+
+    def close(self) -> None:
+        conn, self._conn, self._channel = self._conn, None, None
+        connection.close_quietly(conn)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                conn = self._subscribe()
+                if failures:
+                    LOG.info("%s: consuming again from %s", self.name, self.settings.display_url)
+                failures = 0
+                self._ready.send(True)
+                self._drain(conn)
+                return
+            except self._errors as exc:
+                reason = common.one_line(exc)
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive any surprise
+                LOG.exception("%s: unexpected error in consumer loop", self.name)
+                reason = common.one_line(exc)
+            if self._ready.ready():
+                self._ready = event.Event()
+            self.close()
+            if self._stopping:
+                return
+            failures += 1
+            delay = connection.backoff(failures)
+            LOG.warning(
+                "%s: cannot consume from %s (%s); reconnecting in %.1fs",
+                self.name,
+                self.settings.display_url,
+                reason,
+                delay,
+            )
+            self._wake.wait(delay)
+
+    def _subscribe(self) -> kombu.Connection:
+        conn = connection.new_connection(self.settings, consumer=True)
+        self._conn = conn
+        connection.connect(conn)
+        channel = conn.channel()
+        if self._prefetch_count:
+            channel.basic_qos(0, self._prefetch_count, False)
+        consumer = kombu.Consumer(channel, queues=self._queues(), on_message=self._deliver, no_ack=self._no_ack)
+        consumer.consume()
+        self._channel = channel
+        self._consumer = consumer
+        return conn
+
+    def _drain(self, conn: kombu.Connection) -> None:
+        while not self._stopping:
+            self._idle = True
+            try:
+                conn.drain_events(timeout=POLL_SECONDS)
+            except socket.timeout:
+                pass
+            finally:
+                self._idle = False
+            with self._write_lock:
+                conn.heartbeat_check()
+        if self._consumer is not None:
+            with self._write_lock:
+                self._consumer.cancel()
+
+    def _deliver(self, message: kombu.Message) -> None:
+        self._idle = False
+        try:
+            self._on_message(message)
+        finally:
+            self._idle = True
+
+    def _settle(self, message: kombu.Message, how: str) -> None:
+        if self._no_ack:
+            return
+        if message.channel is not self._channel:
+            if self._channel is not None:
+                LOG.info("%s: connection was replaced; the broker delivers the message again", self.name)
+            return
+        try:
+            with self._write_lock:
+                if how == "ack":
+                    message.ack()
+                else:
+                    message.requeue()
+        except self._errors as exc:
+            LOG.warning(
+                "%s: could not %s a message (%s); the broker delivers it again", self.name, how, common.one_line(exc)
+            )

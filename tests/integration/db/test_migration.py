@@ -1,0 +1,3 @@
+"""tests/unit/db/test_migration.py on every backend."""
+
+from tests.unit.db.test_migration import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+from tests.fixtures.rpc import ctxt, memory_rpc, rabbit_rpc  # noqa: F401 - fixtures

@@ -1,0 +1,74 @@
+"""RPC against the real RabbitMQ: the memory-transport behaviours, plus durability and restarts."""
+
+from __future__ import annotations
+
+import subprocess
+
+import eventlet
+import pytest
+
+from nova import rpc
+from nova.rpc import common
+from tests.fixtures.rpc import EchoManager, wait_for
+from tests.unit.rpc.test_behaviour import RpcBehaviour
+
+FLAGS = common.FLAGS
+
+
+class TestRabbitTransport(RpcBehaviour):
+    @pytest.fixture
+    def env(self, rabbit_rpc):
+        return rabbit_rpc
+
+
+def test_check_connection_passes(rabbit_rpc):
+    rpc.check_connection()
+
+
+def test_a_handler_that_dies_mid_message_gets_it_delivered_again(rabbit_rpc, ctxt):
+    topic = rabbit_rpc.topic()
+    first = EchoManager()
+    server = rabbit_rpc.server(topic, first)
+    rpc.cast(ctxt, topic, {"method": "blocked", "args": {"value": "job"}})
+    wait_for(lambda: first.started == ["job"])
+    server.stop(timeout=0.1)
+    second = EchoManager()
+    second.gate.send(None)
+    rabbit_rpc.server(topic, second)
+    wait_for(lambda: second.finished == ["job"], timeout=10)
+    assert first.finished == []
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+
+
+def test_survives_a_broker_restart(rabbit_rpc, ctxt):
+    """A server started before the restart answers again, and a cast sent while the broker was down arrives."""
+    FLAGS.rpc_response_timeout = 60
+    topic = rabbit_rpc.topic()
+    manager = EchoManager()
+    rabbit_rpc.server(topic, manager)
+    assert rpc.call(ctxt, topic, {"method": "echo", "args": {"value": "before"}}) == "before"
+
+    _rabbitmqctl("stop_app")
+    try:
+        sending = eventlet.spawn(rpc.cast, ctxt, topic, {"method": "record", "args": {"value": "during"}})
+        eventlet.sleep(1.0)
+        assert not sending.dead, "the cast should still be retrying while the broker is down"
+    finally:
+        _rabbitmqctl("start_app")
+        _rabbitmqctl("await_startup")
+
+    sending.wait()
+    wait_for(lambda: manager.received == ["during"], timeout=30)
+    assert rpc.call(ctxt, topic, {"method": "echo", "args": {"value": "after"}}, timeout=30) == "after"
+
+
+def test_check_connection_gives_up_at_once_on_bad_credentials(rabbit_rpc):
+    FLAGS.rabbit_password = "not-the-password"
+    FLAGS.rabbit_retry_interval = 1
+    with pytest.raises(rpc.BrokerUnavailable) as info:
+        rpc.check_connection()
+    assert "ACCESS_REFUSED" in str(info.value)
+    assert "not-the-password" not in str(info.value)

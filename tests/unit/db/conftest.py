@@ -1,0 +1,11 @@
+"""Database unit tests run on SQLite only; tests/integration/db reruns the
+shared ones on PostgreSQL and MariaDB too."""
+
+import pytest
+
+from tests.fixtures.database import db_url, empty_db_url, sqlite_db  # noqa: F401
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"

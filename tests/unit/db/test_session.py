@@ -1,0 +1,125 @@
+"""Engine construction from --sql_connection."""
+
+import pytest
+import sqlalchemy
+from sqlalchemy.pool import StaticPool
+
+from nova import exception, flags
+from nova.db.sqlalchemy import session
+
+FLAGS = flags.FLAGS
+
+
+@pytest.fixture(autouse=True)
+def fresh_engine():
+    session.reset()
+    yield
+    session.reset()
+
+
+@pytest.mark.parametrize("url, driver, charset", [
+    ("mysql://nova:pw@db/nova", "mysql+pymysql", "utf8mb4"),
+    ("mysql+pymysql://nova:pw@db/nova?charset=latin1", "mysql+pymysql", "latin1"),
+    ("postgresql://nova:pw@db/nova", "postgresql+psycopg2", None),
+    ("postgres://nova:pw@db/nova", "postgresql+psycopg2", None),
+    ("sqlite:///tmp/nova.sqlite", "sqlite", None),
+])
+def test_urls_get_nova_drivers(url, driver, charset):
+    parsed = session.normalize_url(url)
+    assert parsed.drivername == driver
+    assert parsed.query.get("charset") == charset
+
+
+def test_safe_url_hides_the_password():
+    assert "secret" not in session.safe_url("mysql://nova:secret@db/nova")
+    assert "nova@db/nova" in session.safe_url("postgresql://nova@db/nova")
+
+
+def test_default_sqlite_file_is_created_under_state_path_with_wal(tmp_path):
+    engine = session.get_engine()
+    assert engine.url.database == str(tmp_path / "nova.sqlite")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == session.SQLITE_BUSY_TIMEOUT_MS
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert (tmp_path / "nova.sqlite").exists()
+
+
+def test_missing_parent_directories_are_created(tmp_path):
+    FLAGS.sql_connection = f"sqlite:///{tmp_path}/a/b/nova.sqlite"
+    with session.get_engine().connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+    assert (tmp_path / "a" / "b" / "nova.sqlite").exists()
+
+
+def test_memory_database_uses_one_shared_connection():
+    FLAGS.sql_connection = "sqlite://"
+    engine = session.get_engine()
+    assert isinstance(engine.pool, StaticPool)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+
+
+def test_engine_is_shared_and_rebuilt_when_the_flag_changes(tmp_path):
+    first = session.get_engine()
+    assert session.get_engine() is first
+    FLAGS.sql_connection = f"sqlite:///{tmp_path}/other.sqlite"
+    second = session.get_engine()
+    assert second is not first and second.url.database == str(tmp_path / "other.sqlite")
+    session.reset()
+    assert session.get_engine() is not second
+
+
+def test_server_engines_ping_and_recycle_connections():
+    FLAGS.sql_idle_timeout = 77
+    FLAGS.sql_connection = "mysql://nova@127.0.0.1:1/nova"
+    engine = session.get_engine()
+    assert engine.dialect.driver == "pymysql"
+    assert engine.pool._pre_ping and engine.pool._recycle == 77
+
+
+def test_postgresql_is_made_green_under_eventlet(monkeypatch):
+    import psycopg2.extensions
+
+    monkeypatch.setattr(session, "_psycopg_patched", False)
+    previous = psycopg2.extensions.get_wait_callback()
+    try:
+        FLAGS.sql_connection = "postgresql://nova@127.0.0.1:1/nova"
+        assert session.get_engine().dialect.driver == "psycopg2"
+        assert psycopg2.extensions.get_wait_callback() is not None
+    finally:
+        psycopg2.extensions.set_wait_callback(previous)
+
+
+def test_session_rolls_back_on_error_and_commits_otherwise():
+    FLAGS.sql_connection = "sqlite://"
+    with session.get_engine().begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+    with pytest.raises(RuntimeError):
+        with session.get_session() as s:
+            s.execute(sqlalchemy.text("INSERT INTO t VALUES (1)"))
+            raise RuntimeError("boom")
+    with session.get_session() as s:
+        s.execute(sqlalchemy.text("INSERT INTO t VALUES (2)"))
+    with session.get_session() as s:
+        assert s.execute(sqlalchemy.text("SELECT x FROM t")).scalars().all() == [2]
+
+
+def test_driver_errors_become_nova_exceptions():
+    FLAGS.sql_connection = "sqlite://"
+    with session.get_engine().begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER PRIMARY KEY, y INTEGER NOT NULL)")
+    with session.get_session() as s:
+        s.execute(sqlalchemy.text("INSERT INTO t VALUES (1, 1)"))
+    with pytest.raises(exception.Duplicate) as duplicate:
+        with session.get_session() as s:
+            s.execute(sqlalchemy.text("INSERT INTO t VALUES (1, 1)"))
+    assert "UNIQUE" in duplicate.value.kwargs["detail"]
+    with pytest.raises(exception.InvalidInput):
+        with session.get_session() as s:
+            s.execute(sqlalchemy.text("INSERT INTO t VALUES (2, NULL)"))
+    with pytest.raises(exception.DatabaseError):
+        with session.get_session() as s:
+            s.execute(sqlalchemy.text("SELECT * FROM no_such_table"))
