@@ -7,7 +7,9 @@ it in process.
 
 from __future__ import annotations
 
-from nova import flags, manager
+from typing import Any
+
+from nova import context, flags, manager
 
 FLAGS = flags.FLAGS
 
@@ -16,6 +18,13 @@ class NetworkManager(manager.SchedulerDependentManager):
     """Fixed and floating addresses common to every strategy."""
 
     service_name = "network"
+
+    def allocate_for_instance(self, ctxt: context.RequestContext, instance_id: int, host: str) -> list[dict[str, Any]]:
+        """NICs for an instance; none until networks are implemented."""
+        return []
+
+    def deallocate_for_instance(self, ctxt: context.RequestContext, instance_id: int) -> None:
+        """Release an instance's addresses."""
 
 
 class FlatManager(NetworkManager):
