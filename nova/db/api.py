@@ -267,3 +267,65 @@ def instance_update(ctxt: Context, instance_id: int, values: dict[str, Any]) -> 
 def instance_destroy(ctxt: Context, instance_id: int) -> None:
     """Soft-delete the instance with its metadata and security group links."""
     return IMPL.instance_destroy(ctxt, instance_id)
+
+
+# -- key pairs (per user; the EC2 API's) ------------------------------------
+
+from nova.db.sqlalchemy.api import key_pairs as _key_pairs  # noqa: E402
+
+
+def key_pair_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    """Raises KeyPairExists when the user has an undeleted key pair of that name."""
+    return _key_pairs.key_pair_create(ctxt, values)
+
+
+def key_pair_get(ctxt: Context, user_id: str, name: str) -> Row:
+    """Raises KeypairNotFound; a non-admin context reaches only its own user's."""
+    return _key_pairs.key_pair_get(ctxt, user_id, name)
+
+
+def key_pair_get_all_by_user(ctxt: Context, user_id: str) -> list[Row]:
+    return _key_pairs.key_pair_get_all_by_user(ctxt, user_id)
+
+
+def key_pair_count_by_user(ctxt: Context, user_id: str) -> int:
+    return _key_pairs.key_pair_count_by_user(ctxt, user_id)
+
+
+def key_pair_destroy(ctxt: Context, user_id: str, name: str) -> None:
+    return _key_pairs.key_pair_destroy(ctxt, user_id, name)
+
+
+def key_pair_destroy_all_by_user(ctxt: Context, user_id: str) -> None:
+    return _key_pairs.key_pair_destroy_all_by_user(ctxt, user_id)
+
+
+# -- tags (EC2 CreateTags; per project) --------------------------------------
+
+from nova.db.sqlalchemy.api import tags as _tags  # noqa: E402
+
+
+def tag_create_or_update(
+    ctxt: Context, resource_type: str, resource_id: int, key: str, value: str | None, project_id: str | None = None
+) -> Row:
+    """Set a tag (``resource_type`` e.g. "instance", ``resource_id`` the db id); replaces its value."""
+    return _tags.tag_create_or_update(ctxt, resource_type, resource_id, key, value, project_id)
+
+
+def tag_delete(ctxt: Context, resource_type: str, resource_id: int, key: str, value: str | None = None) -> int:
+    """Delete a tag (only if it has ``value`` when one is given); returns the number deleted."""
+    return _tags.tag_delete(ctxt, resource_type, resource_id, key, value)
+
+
+def tag_delete_all_for_resource(ctxt: Context, resource_type: str, resource_id: int) -> None:
+    return _tags.tag_delete_all_for_resource(ctxt, resource_type, resource_id)
+
+
+def tag_get_all(ctxt: Context, filters: dict[str, Any] | None = None) -> list[Row]:
+    """Filters: resource_type, resource_id, key, value, project_id; each a value or a list."""
+    return _tags.tag_get_all(ctxt, filters)
+
+
+def tag_get_by_resources(ctxt: Context, resource_type: str, resource_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """``{resource_id: {key: value}}`` for many resources at once."""
+    return _tags.tag_get_by_resources(ctxt, resource_type, resource_ids)
