@@ -18,4 +18,4 @@ def clean_flags(tmp_path):
     flags.reset_for_tests()
 
 
-pytest_plugins = ["tests.fixtures.daemons", "tests.fixtures.database", "tests.fixtures.rpc"]
+pytest_plugins = ["tests.fixtures.daemons", "tests.fixtures.database", "tests.fixtures.pgcluster", "tests.fixtures.rpc"]
