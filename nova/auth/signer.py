@@ -204,3 +204,60 @@ def sigv2_query_signature(secret: str, method: str, host: str, path: str, params
 
 def constant_time_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+# Query parameters that S3's Signature Version 2 includes in the canonical resource.
+S3_V2_SUBRESOURCES = frozenset([
+    "accelerate", "acl", "analytics", "cors", "defaultObjectAcl", "delete", "inventory", "lifecycle",
+    "location", "logging", "metrics", "notification", "object-lock", "partNumber", "policy", "replication",
+    "requestPayment", "response-cache-control", "response-content-disposition", "response-content-encoding",
+    "response-content-language", "response-content-type", "response-expires", "restore", "select",
+    "select-type", "storageClass", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
+    "versions", "website",
+])
+
+
+def s3_v2_string_to_sign(method: str, resource_path: str, raw_query: str,
+                         headers: Mapping[str, str] | Iterable[tuple[str, str]],
+                         expires: str | None = None) -> str:
+    """S3's own SigV2 string to sign.
+
+    ``resource_path`` is the path as sent, with ``/bucket`` in front for
+    virtual-host-style requests.  ``headers`` may be a mapping or (name,
+    value) pairs (repeated x-amz headers are joined with commas).  For a
+    presigned URL ``expires`` replaces the Date line.  When the request
+    carries ``x-amz-date`` the Date line is empty, as AWS documents.
+    """
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    standard: dict[str, str] = {}
+    amz: dict[str, list[str]] = {}
+    for name, value in pairs:
+        lname = name.lower()
+        if lname in ("content-md5", "content-type", "date"):
+            standard[lname] = str(value).strip()
+        elif lname.startswith("x-amz-"):
+            amz.setdefault(lname, []).append(str(value).strip())
+    if expires is not None:
+        date = expires
+    elif "x-amz-date" in amz:
+        date = ""
+    else:
+        date = standard.get("date", "")
+    lines = [method.upper(), standard.get("content-md5", ""), standard.get("content-type", ""), date]
+    lines += [f"{name}:{','.join(amz[name])}" for name in sorted(amz)]
+    resource = resource_path
+    subresources = []
+    for item in raw_query.split("&") if raw_query else []:
+        key, sep, value = item.partition("=")
+        if key in S3_V2_SUBRESOURCES:
+            subresources.append((key, urllib.parse.unquote(value) if sep else None))
+    if subresources:
+        subresources.sort(key=lambda kv: kv[0])
+        resource += "?" + "&".join(k if v is None else f"{k}={v}" for k, v in subresources)
+    return "\n".join(lines + [resource])
+
+
+def s3_v2_signature(secret: str, string_to_sign: str) -> str:
+    """HMAC-SHA1 of S3's SigV2 string to sign, base64."""
+    digest = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
