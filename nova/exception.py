@@ -214,3 +214,43 @@ class UnsupportedOperation(NovaException):
     message = "Operation not supported: %(reason)s"
     code = 400
     ec2_code = "UnsupportedOperation"
+
+
+# -- compute, scheduler, images, security groups (issue 3) --------------------
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    message = "Security group rule %(rule_id)s not found."
+    ec2_code = "InvalidPermission.NotFound"
+
+
+class SecurityGroupNotFoundForProject(SecurityGroupNotFound):
+    message = "Security group %(security_group_id)s not found for project %(project_id)s."
+
+
+class InstanceInvalidState(Invalid):
+    message = "Instance %(instance_id)s is %(state)s; cannot %(action)s it."
+    code = 409
+    ec2_code = "IncorrectInstanceState"
+
+
+class ImageNotActive(Invalid):
+    message = "Image %(image_id)s is not available (state %(state)s)."
+    ec2_code = "InvalidAMIID.Unavailable"
+
+
+class InvalidImage(Invalid):
+    message = "Image %(image_id)s cannot be used: %(reason)s"
+    ec2_code = "InvalidAMIID.Malformed"
+
+
+class ImageChecksumMismatch(NovaException):
+    message = "Image %(image_id)s: checksum %(actual)s does not match the recorded %(expected)s."
+
+
+class InstanceTypeDiskTooSmall(Invalid):
+    message = "Instance type's disk is too small for image %(image_id)s."
+
+
+class VirtDriverError(NovaException):
+    message = "Hypervisor error: %(reason)s"

@@ -156,6 +156,9 @@ FLAG_MODULES = (
     "nova.network.manager",
     "nova.volume.manager",
     "nova.scheduler.manager",
+    "nova.image",
+    "nova.image.local",
+    "nova.virt.firewall",
     "nova.combined",
 )
 

@@ -238,6 +238,8 @@ class Instance(Base, NovaBase):
     scheduled_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
     launched_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
     terminated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    # Why the instance is in error (migration 002); None otherwise.
+    fault: Mapped[str | None] = mapped_column(Text)
 
     instance_type = relationship("InstanceType", lazy="joined", viewonly=True)
     metadata_items = relationship(

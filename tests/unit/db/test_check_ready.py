@@ -18,7 +18,7 @@ def test_ready_once_synced(empty_db_url):
 
 
 def test_an_old_schema_is_not_ready(empty_db_url, monkeypatch):
-    migration.db_sync()
+    migration.db_sync(1)
     monkeypatch.setattr(migration, "head_version", lambda: "002")
     with pytest.raises(exception.DatabaseNotReady, match="at 001, not 002; run nova-manage db sync"):
         db.check_ready()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import false, update
+from sqlalchemy import false, func, or_, select, update
 
 from nova import context as nova_context
 from nova import exception, utils
@@ -120,3 +120,80 @@ def instance_destroy(ctxt: Context, instance_id: int) -> None:
                 .values(deleted=True, deleted_at=now)
                 .execution_options(synchronize_session=False)
             )
+
+
+_FILTERS = ("instance_ids", "reservation_id", "vm_state", "host", "fixed_ip", "key_name",
+            "availability_zone", "project_id", "user_id")
+
+
+@require_context
+def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = None) -> list[Instance]:
+    """Instances the context may see that match every filter given.
+
+    ``instance_ids`` is a list of ids; ``vm_state`` a state or a list of
+    states; ``fixed_ip`` an address held by the instance; the others match the
+    column of the same name.  An unknown filter is the caller's mistake.
+    """
+    filters = dict(filters or {})
+    unknown = sorted(set(filters) - set(_FILTERS))
+    if unknown:
+        raise exception.InvalidInput(reason=f"unknown instance filter(s): {', '.join(unknown)}")
+    stmt = model_query(ctxt, Instance)
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if key == "instance_ids":
+            stmt = stmt.where(Instance.id.in_([int(v) for v in value]))
+        elif key == "vm_state":
+            states = [value] if isinstance(value, str) else list(value)
+            stmt = stmt.where(Instance.vm_state.in_(states))
+        elif key == "fixed_ip":
+            held = (
+                select(models.FixedIp.instance_id)
+                .where(models.FixedIp.address == value, models.FixedIp.deleted == false())
+                .scalar_subquery()
+            )
+            stmt = stmt.where(Instance.id.in_(held))
+        else:
+            stmt = stmt.where(getattr(Instance, key) == value)
+    with get_session() as session:
+        return list(session.scalars(stmt.order_by(Instance.id)))
+
+
+@require_context
+def instance_get_all_by_reservation(ctxt: Context, reservation_id: str) -> list[Instance]:
+    return instance_get_all_by_filters(ctxt, {"reservation_id": reservation_id})
+
+
+@require_context
+def instance_data_get_for_project(ctxt: Context, project_id: str) -> tuple[int, int, int]:
+    """(instances, vcpus, memory_mb) the project's live instances hold, for quotas."""
+    authorize_project(ctxt, project_id)
+    stmt = select(
+        func.count(Instance.id), func.coalesce(func.sum(Instance.vcpus), 0),
+        func.coalesce(func.sum(Instance.memory_mb), 0),
+    ).where(Instance.project_id == project_id, Instance.deleted == false())
+    with get_session() as session:
+        count, vcpus, memory = session.execute(stmt).one()
+    return int(count), int(vcpus), int(memory)
+
+
+@require_admin_context
+def instance_usage_by_host(ctxt: Context, topic_hosts: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """What the live instances on each host hold: ``{host: {instances, vcpus, memory_mb, local_gb}}``.
+
+    Instances in ``error`` hold nothing (their spawn failed or was abandoned).
+    """
+    stmt = (
+        select(Instance.host, func.count(Instance.id), func.coalesce(func.sum(Instance.vcpus), 0),
+               func.coalesce(func.sum(Instance.memory_mb), 0), func.coalesce(func.sum(Instance.local_gb), 0))
+        .where(Instance.deleted == false(), Instance.host.is_not(None),
+               or_(Instance.vm_state.is_(None), Instance.vm_state != "error"))
+        .group_by(Instance.host)
+    )
+    if topic_hosts is not None:
+        stmt = stmt.where(Instance.host.in_(topic_hosts))
+    with get_session() as session:
+        rows = session.execute(stmt).all()
+    return {host: {"instances": int(n), "vcpus": int(c), "memory_mb": int(m), "local_gb": int(d)}
+            for host, n, c, m, d in rows}

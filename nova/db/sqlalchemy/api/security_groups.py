@@ -1,0 +1,231 @@
+"""Security groups, their ingress rules and their links to instances.
+
+Groups are project rows, scoped by ``model_query``.  Rules carry no project of
+their own: a rule is visible exactly when its parent group is.  A group name
+is unique among a project's groups that are not deleted; the check is made
+inside the inserting transaction, like flavors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import false, or_, select, update
+
+from nova import context as nova_context
+from nova import exception, utils
+from nova.db.sqlalchemy import models
+from nova.db.sqlalchemy.api.common import (
+    apply_values,
+    authorize_project,
+    is_admin,
+    model_query,
+    require_context,
+)
+from nova.db.sqlalchemy.api.instances import _instance
+from nova.db.sqlalchemy.session import get_session
+
+Context = nova_context.RequestContext
+Group = models.SecurityGroup
+Rule = models.SecurityGroupIngressRule
+Assoc = models.SecurityGroupInstanceAssociation
+
+
+def _group(session: Any, ctxt: Context, group_id: int) -> Group:
+    stmt = model_query(ctxt, Group).where(Group.id == group_id).execution_options(populate_existing=True)
+    row = session.scalars(stmt).first()
+    if row is None:
+        raise exception.SecurityGroupNotFound(security_group_id=group_id)
+    return row
+
+
+def _rule(session: Any, ctxt: Context, rule_id: int) -> Rule:
+    stmt = select(Rule).where(Rule.id == rule_id, Rule.deleted == false())
+    row = session.scalars(stmt).first()
+    if row is None:
+        raise exception.SecurityGroupRuleNotFound(rule_id=rule_id)
+    try:
+        _group(session, ctxt, row.parent_group_id)
+    except exception.SecurityGroupNotFound:
+        raise exception.SecurityGroupRuleNotFound(rule_id=rule_id) from None
+    return row
+
+
+@require_context
+def security_group_create(ctxt: Context, values: dict[str, Any]) -> Group:
+    """Raises SecurityGroupExists when the project already has a live group of that name."""
+    values = dict(values)
+    if not is_admin(ctxt):
+        values.setdefault("project_id", ctxt.project_id)
+        values.setdefault("user_id", ctxt.user_id)
+    authorize_project(ctxt, values.get("project_id"))
+    group = Group()
+    apply_values(group, values)
+    with get_session() as session:
+        clash = session.scalars(
+            select(Group).where(Group.deleted == false(), Group.project_id == group.project_id,
+                                Group.name == group.name)
+        ).first()
+        if clash is not None:
+            raise exception.SecurityGroupExists(name=group.name, project_id=group.project_id)
+        group.save(session)
+        return _group(session, ctxt, group.id)
+
+
+@require_context
+def security_group_get(ctxt: Context, group_id: int) -> Group:
+    with get_session() as session:
+        return _group(session, ctxt, group_id)
+
+
+@require_context
+def security_group_get_by_name(ctxt: Context, project_id: str, name: str) -> Group:
+    authorize_project(ctxt, project_id)
+    stmt = model_query(ctxt, Group).where(Group.project_id == project_id, Group.name == name)
+    with get_session() as session:
+        row = session.scalars(stmt).first()
+    if row is None:
+        raise exception.SecurityGroupNotFoundForProject(project_id=project_id, security_group_id=name)
+    return row
+
+
+@require_context
+def security_group_get_by_project(ctxt: Context, project_id: str) -> list[Group]:
+    authorize_project(ctxt, project_id)
+    stmt = model_query(ctxt, Group).where(Group.project_id == project_id).order_by(Group.id)
+    with get_session() as session:
+        return list(session.scalars(stmt))
+
+
+@require_context
+def security_group_get_all(ctxt: Context) -> list[Group]:
+    """Every group an admin may see, or the context's project's groups."""
+    with get_session() as session:
+        return list(session.scalars(model_query(ctxt, Group).order_by(Group.id)))
+
+
+@require_context
+def security_group_get_by_instance(ctxt: Context, instance_id: int) -> list[Group]:
+    with get_session() as session:
+        _instance(session, ctxt, instance_id)
+        stmt = (
+            model_query(ctxt, Group)
+            .join(Assoc, Assoc.security_group_id == Group.id)
+            .where(Assoc.instance_id == instance_id, Assoc.deleted == false())
+            .order_by(Group.id)
+        )
+        return list(session.scalars(stmt).unique())
+
+
+@require_context
+def security_group_exists(ctxt: Context, project_id: str, name: str) -> bool:
+    try:
+        security_group_get_by_name(ctxt, project_id, name)
+    except exception.NotFound:
+        return False
+    return True
+
+
+@require_context
+def security_group_in_use(ctxt: Context, group_id: int) -> bool:
+    """True while an instance that is not deleted belongs to the group."""
+    with get_session() as session:
+        _group(session, ctxt, group_id)
+        stmt = (
+            select(Assoc.id)
+            .join(models.Instance, models.Instance.id == Assoc.instance_id)
+            .where(Assoc.security_group_id == group_id, Assoc.deleted == false(),
+                   models.Instance.deleted == false())
+            .limit(1)
+        )
+        return session.execute(stmt).first() is not None
+
+
+@require_context
+def security_group_destroy(ctxt: Context, group_id: int) -> None:
+    """Soft-delete a group, its rules, the rules granting it and its instance links."""
+    now = utils.utcnow()
+    with get_session() as session:
+        group = _group(session, ctxt, group_id)
+        group.soft_delete(session)
+        for stmt in (
+            update(Rule).where(or_(Rule.parent_group_id == group_id, Rule.group_id == group_id),
+                               Rule.deleted == false()),
+            update(Assoc).where(Assoc.security_group_id == group_id, Assoc.deleted == false()),
+        ):
+            session.execute(stmt.values(deleted=True, deleted_at=now).execution_options(synchronize_session=False))
+
+
+@require_context
+def security_group_rule_create(ctxt: Context, values: dict[str, Any]) -> Rule:
+    """The parent group (and a granted group, if any) must exist; the parent must be visible."""
+    rule = Rule()
+    apply_values(rule, values)
+    with get_session() as session:
+        _group(session, ctxt, rule.parent_group_id)
+        if rule.group_id is not None:
+            _group(session, nova_context.get_admin_context(), rule.group_id)
+        rule.save(session)
+        return _rule(session, ctxt, rule.id)
+
+
+@require_context
+def security_group_rule_get(ctxt: Context, rule_id: int) -> Rule:
+    with get_session() as session:
+        return _rule(session, ctxt, rule_id)
+
+
+@require_context
+def security_group_rule_get_by_security_group(ctxt: Context, group_id: int) -> list[Rule]:
+    with get_session() as session:
+        _group(session, ctxt, group_id)
+        stmt = select(Rule).where(Rule.parent_group_id == group_id, Rule.deleted == false()).order_by(Rule.id)
+        return list(session.scalars(stmt))
+
+
+@require_context
+def security_group_rule_get_by_security_group_grantee(ctxt: Context, group_id: int) -> list[Rule]:
+    """Rules that let members of ``group_id`` in, in groups the context may see."""
+    visible = model_query(ctxt, Group).with_only_columns(Group.id).scalar_subquery()
+    stmt = (
+        select(Rule)
+        .where(Rule.group_id == group_id, Rule.deleted == false(), Rule.parent_group_id.in_(visible))
+        .order_by(Rule.id)
+    )
+    with get_session() as session:
+        return list(session.scalars(stmt))
+
+
+@require_context
+def security_group_rule_destroy(ctxt: Context, rule_id: int) -> None:
+    with get_session() as session:
+        _rule(session, ctxt, rule_id).soft_delete(session)
+
+
+@require_context
+def instance_add_security_group(ctxt: Context, instance_id: int, group_id: int) -> None:
+    """Link an instance to a group; both must be visible to the context."""
+    with get_session() as session:
+        _instance(session, ctxt, instance_id)
+        _group(session, ctxt, group_id)
+        existing = session.scalars(
+            select(Assoc).where(Assoc.instance_id == instance_id, Assoc.security_group_id == group_id,
+                                Assoc.deleted == false())
+        ).first()
+        if existing is None:
+            Assoc(instance_id=instance_id, security_group_id=group_id).save(session)
+
+
+@require_context
+def security_group_get_instances(ctxt: Context, group_id: int) -> list[models.Instance]:
+    """Instances (not deleted) that belong to the group."""
+    with get_session() as session:
+        _group(session, ctxt, group_id)
+        stmt = (
+            select(models.Instance)
+            .join(Assoc, Assoc.instance_id == models.Instance.id)
+            .where(Assoc.security_group_id == group_id, Assoc.deleted == false(),
+                   models.Instance.deleted == false())
+            .order_by(models.Instance.id)
+        )
+        return list(session.scalars(stmt).unique())
