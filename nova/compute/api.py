@@ -1,0 +1,390 @@
+"""compute.API: what the front ends call to run and manage instances.
+
+It validates a request (flavor, image, key pair, security groups, quotas),
+writes the instance rows and sends the RPC: ``run_instance`` to the
+scheduler, the other actions straight to the compute host that runs the
+instance.  Nothing else builds compute messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import string
+from typing import Any
+
+from nova import context as nova_context
+from nova import exception, flags, quota, rpc, utils
+from nova.compute import instance_types
+from nova.compute import states
+from nova.db import api as db
+from nova.image import get_default_image_service
+
+FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
+
+Context = nova_context.RequestContext
+Row = Any
+
+_RESERVATION_ALPHABET = string.ascii_lowercase + string.digits
+_FILTERS = {"instance_ids", "reservation_id", "vm_state", "host", "fixed_ip", "key_name",
+            "availability_zone", "project_id"}
+
+# Which vm_state an action needs, the task it starts, and the compute method it casts.
+_ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "reboot": ((states.ACTIVE,), states.REBOOTING, "reboot_instance"),
+    "stop": ((states.ACTIVE,), states.STOPPING, "stop_instance"),
+    "start": ((states.STOPPED,), states.STARTING, "start_instance"),
+    "pause": ((states.ACTIVE,), states.PAUSING, "pause_instance"),
+    "unpause": ((states.PAUSED,), states.UNPAUSING, "unpause_instance"),
+    "suspend": ((states.ACTIVE,), states.SUSPENDING, "suspend_instance"),
+    "resume": ((states.SUSPENDED,), states.RESUMING, "resume_instance"),
+    "rescue": ((states.ACTIVE, states.STOPPED), states.RESCUING, "rescue_instance"),
+    "unrescue": ((states.RESCUED,), states.UNRESCUING, "unrescue_instance"),
+}
+
+
+def generate_reservation_id(ctxt: Context | None = None, client_token: str | None = None) -> str:
+    """``r-`` and eight characters: random, or derived from the project and client token.
+
+    Deriving it from the token makes a retried request find the reservation
+    the first attempt made.
+    """
+    if client_token:
+        seed = f"{getattr(ctxt, 'project_id', '')}\0{client_token}".encode()
+        return "r-" + hashlib.sha256(seed).hexdigest()[:8]
+    return "r-" + "".join(secrets.choice(_RESERVATION_ALPHABET) for _ in range(8))
+
+
+def _int_id(value: Any, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise exception.InvalidInput(reason=f"{what} must be an integer id, not {value!r}") from None
+
+
+class API:
+    """The compute service API (see the module docstring)."""
+
+    def __init__(self, image_service: Any = None) -> None:
+        self.image_service = image_service or get_default_image_service()
+
+    # -- create -------------------------------------------------------------
+
+    def create(
+        self,
+        ctxt: Context,
+        instance_type: str | None,
+        image_id: int,
+        min_count: int = 1,
+        max_count: int = 1,
+        key_name: str | None = None,
+        security_groups: list[str] | None = None,
+        user_data: str | None = None,
+        availability_zone: str | None = None,
+        kernel_id: int | None = None,
+        ramdisk_id: int | None = None,
+        display_name: str | None = None,
+        client_token: str | None = None,
+    ) -> tuple[str, list[Row]]:
+        """Validate, write ``building`` instance rows and ask the scheduler to place them.
+
+        Returns (reservation id, instance rows).  Launches as many instances
+        as quotas allow up to ``max_count``; fewer than ``min_count`` is a
+        QuotaError.  The same ``client_token`` in the same project returns the
+        reservation made the first time.
+        """
+        min_count, max_count = self._counts(min_count, max_count)
+        if client_token:
+            reservation_id = generate_reservation_id(ctxt, client_token)
+            existing = db.instance_get_all_by_filters(ctxt, {"reservation_id": reservation_id,
+                                                             "project_id": ctxt.project_id})
+            if existing:
+                return reservation_id, existing
+        else:
+            reservation_id = generate_reservation_id()
+        flavor = instance_types.get_instance_type_by_name(instance_type)
+        image = self._launchable_image(ctxt, image_id, "machine")
+        kernel_id = kernel_id if kernel_id is not None else image.get("kernel_id")
+        ramdisk_id = ramdisk_id if ramdisk_id is not None else image.get("ramdisk_id")
+        if kernel_id is not None:
+            kernel_id = self._launchable_image(ctxt, kernel_id, "kernel")["id"]
+        if ramdisk_id is not None:
+            ramdisk_id = self._launchable_image(ctxt, ramdisk_id, "ramdisk")["id"]
+        zone, forced_host = self._zone(ctxt, availability_zone)
+        key_data = None
+        if key_name:
+            key_data = db.key_pair_get(ctxt, ctxt.user_id, key_name)["public_key"]
+        groups = self._security_groups(ctxt, security_groups)
+        count = self._allowed_count(ctxt, flavor, min_count, max_count)
+
+        base = {
+            "reservation_id": reservation_id,
+            "image_id": str(image["id"]),
+            "kernel_id": str(kernel_id) if kernel_id is not None else None,
+            "ramdisk_id": str(ramdisk_id) if ramdisk_id is not None else None,
+            "instance_type_id": flavor["id"],
+            "memory_mb": flavor["memory_mb"],
+            "vcpus": flavor["vcpus"],
+            "local_gb": flavor["local_gb"],
+            "user_id": ctxt.user_id,
+            "project_id": ctxt.project_id,
+            "key_name": key_name,
+            "key_data": key_data,
+            "user_data": user_data,
+            "availability_zone": zone,
+            "display_name": display_name,
+            "vm_state": states.BUILDING,
+            "task_state": states.SCHEDULING,
+            "power_state": states.NOSTATE,
+        }
+        instances = self._write_instances(ctxt, base, count, groups)
+        try:
+            for instance in instances:
+                rpc.cast(ctxt, FLAGS.scheduler_topic, {
+                    "method": "run_instance",
+                    "args": {"topic": FLAGS.compute_topic, "instance_id": instance["id"],
+                             "availability_zone": availability_zone, "forced_host": forced_host},
+                })
+        except rpc.RpcError as exc:
+            for instance in instances:
+                self._set_error(ctxt, instance["id"], f"could not reach the scheduler: {exc}")
+            raise exception.ServiceUnavailable(reason=f"the scheduler is unreachable: {exc}") from exc
+        LOG.info("Reservation %s: %d instance(s) of %s from image %s", reservation_id, len(instances),
+                 flavor["name"], image["id"])
+        return reservation_id, [db.instance_get(ctxt, i["id"]) for i in instances]
+
+    @staticmethod
+    def _counts(min_count: Any, max_count: Any) -> tuple[int, int]:
+        try:
+            low, high = int(min_count), int(max_count)
+        except (TypeError, ValueError):
+            raise exception.InvalidInput(reason="MinCount and MaxCount must be integers") from None
+        if low < 1 or high < 1:
+            raise exception.InvalidInput(reason="MinCount and MaxCount must be at least 1")
+        if low > high:
+            raise exception.InvalidInput(reason=f"MinCount ({low}) is greater than MaxCount ({high})")
+        return low, high
+
+    def _launchable_image(self, ctxt: Context, image_id: Any, kind: str) -> dict[str, Any]:
+        image = self.image_service.show(ctxt, image_id)
+        if (image.get("type") or "machine") != kind:
+            raise exception.InvalidImage(image_id=image_id, reason=f"it is a {image.get('type')} image, "
+                                                                  f"not a {kind} image")
+        if image.get("state") != "available":
+            raise exception.ImageNotActive(image_id=image_id, state=image.get("state"))
+        return image
+
+    @staticmethod
+    def _zone(ctxt: Context, availability_zone: str | None) -> tuple[str | None, str | None]:
+        """Split ``zone:host``; only an admin may name a host."""
+        if not availability_zone:
+            return None, None
+        zone, _, host = availability_zone.partition(":")
+        if host:
+            if not ctxt.is_admin:
+                raise exception.NotAuthorized("Only an admin may place an instance on a given host.")
+            return zone or None, host
+        return zone, None
+
+    def _security_groups(self, ctxt: Context, names: list[str] | None) -> list[Row]:
+        names = list(dict.fromkeys(names or ["default"]))
+        if "default" in names:
+            self.ensure_default_security_group(ctxt)
+        groups = []
+        for name in names:
+            try:
+                groups.append(db.security_group_get_by_name(ctxt, ctxt.project_id, name))
+            except exception.NotFound:
+                raise exception.SecurityGroupNotFoundForProject(security_group_id=name,
+                                                                project_id=ctxt.project_id) from None
+        return groups
+
+    @staticmethod
+    def ensure_default_security_group(ctxt: Context) -> Row:
+        """The project's ``default`` group, created on first use as in the first Nova."""
+        try:
+            return db.security_group_get_by_name(ctxt, ctxt.project_id, "default")
+        except exception.NotFound:
+            pass
+        try:
+            return db.security_group_create(ctxt, {"name": "default", "description": "default",
+                                                   "user_id": ctxt.user_id, "project_id": ctxt.project_id})
+        except exception.SecurityGroupExists:
+            return db.security_group_get_by_name(ctxt, ctxt.project_id, "default")
+
+    @staticmethod
+    def _allowed_count(ctxt: Context, flavor: Row, min_count: int, max_count: int) -> int:
+        if ctxt.project_id is None:
+            return max_count
+        used_instances, used_cores, used_ram = db.instance_data_get_for_project(ctxt.elevated(), ctxt.project_id)
+        by_resource = {
+            "instances": quota.allowed(ctxt, ctxt.project_id, "instances", used_instances, max_count),
+            "cores": quota.allowed(ctxt, ctxt.project_id, "cores", used_cores,
+                                   max_count * flavor["vcpus"]) // max(flavor["vcpus"], 1),
+            "ram": quota.allowed(ctxt, ctxt.project_id, "ram", used_ram,
+                                 max_count * flavor["memory_mb"]) // max(flavor["memory_mb"], 1),
+        }
+        count = min(by_resource.values())
+        if count < min_count:
+            tight = min(by_resource, key=by_resource.get)
+            limit = quota.get_project_quotas(ctxt, ctxt.project_id)[tight]
+            used = {"instances": used_instances, "cores": used_cores, "ram": used_ram}[tight]
+            raise exception.QuotaError(
+                reason=f"{tight} quota is {limit} and {used} is in use; "
+                       f"{min_count} more {flavor['name']} instance(s) do not fit")
+        return count
+
+    @staticmethod
+    def _write_instances(ctxt: Context, base: dict[str, Any], count: int, groups: list[Row]) -> list[Row]:
+        """All rows or none."""
+        created: list[Row] = []
+        try:
+            for index in range(count):
+                instance = db.instance_create(ctxt, dict(base, launch_index=index))
+                created.append(instance)
+                db.instance_update(ctxt, instance["id"], {"hostname": "i-%08x" % instance["id"]})
+                for group in groups:
+                    db.instance_add_security_group(ctxt, instance["id"], group["id"])
+        except Exception:
+            for instance in created:
+                try:
+                    db.instance_destroy(ctxt, instance["id"])
+                except exception.NovaException:
+                    LOG.exception("Could not remove half-created instance %s", instance["id"])
+            raise
+        return created
+
+    @staticmethod
+    def _set_error(ctxt: Context, instance_id: int, reason: str) -> None:
+        db.instance_update(ctxt, instance_id, {"vm_state": states.ERROR, "task_state": None, "fault": reason})
+
+    # -- reading ------------------------------------------------------------
+
+    def get(self, ctxt: Context, instance_id: int) -> Row:
+        """Raises InstanceNotFound, also for another project's instance."""
+        return db.instance_get(ctxt, _int_id(instance_id, "instance id"))
+
+    def get_all(self, ctxt: Context, filters: dict[str, Any] | None = None) -> list[Row]:
+        """Instances matching ``filters``; admins see every project's, others their own."""
+        filters = {k: v for k, v in (filters or {}).items() if v is not None}
+        unknown = sorted(set(filters) - _FILTERS)
+        if unknown:
+            raise exception.InvalidInput(reason=f"unknown instance filter(s): {', '.join(unknown)}")
+        if "instance_ids" in filters:
+            filters["instance_ids"] = [_int_id(v, "instance id") for v in filters["instance_ids"]]
+        return db.instance_get_all_by_filters(ctxt, filters)
+
+    # -- actions ------------------------------------------------------------
+
+    def delete(self, ctxt: Context, instance_id: int) -> None:
+        """Terminate: the compute host destroys the domain; unscheduled ones go at once."""
+        instance = self.get(ctxt, instance_id)
+        if instance["task_state"] == states.DELETING:
+            return
+        if not instance["host"]:
+            db.instance_update(ctxt, instance["id"], {"vm_state": states.DELETED, "task_state": None,
+                                                      "terminated_at": utils.utcnow()})
+            db.instance_destroy(ctxt, instance["id"])
+            return
+        db.instance_update(ctxt, instance["id"], {"task_state": states.DELETING})
+        self._cast_compute(ctxt, instance, "terminate_instance")
+
+    def reboot(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "reboot")
+
+    def stop(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "stop")
+
+    def start(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "start")
+
+    def pause(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "pause")
+
+    def unpause(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "unpause")
+
+    def suspend(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "suspend")
+
+    def resume(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "resume")
+
+    def rescue(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "rescue")
+
+    def unrescue(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "unrescue")
+
+    def snapshot(self, ctxt: Context, instance_id: int, name: str) -> dict[str, Any]:
+        """Register an image and have the compute host fill it from the instance's disk."""
+        instance = self._check_state(ctxt, instance_id, (states.ACTIVE, states.STOPPED), "snapshot")
+        image = self.image_service.create(ctxt, {
+            "name": name, "type": "machine", "state": "saving",
+            "kernel_id": instance["kernel_id"], "ramdisk_id": instance["ramdisk_id"],
+            "properties": {"instance_id": instance["id"], "image_type": "snapshot"},
+        })
+        db.instance_update(ctxt, instance["id"], {"task_state": states.IMAGE_SNAPSHOT})
+        self._cast_compute(ctxt, instance, "snapshot_instance", image_id=image["id"])
+        return image
+
+    def get_console_output(self, ctxt: Context, instance_id: int) -> str:
+        instance = self.get(ctxt, instance_id)
+        if not instance["host"]:
+            raise exception.InstanceInvalidState(instance_id=instance["id"], state=instance["vm_state"],
+                                                 action="read the console of")
+        return rpc.call(ctxt, self._compute_topic(instance["host"]), {
+            "method": "get_console_output", "args": {"instance_id": instance["id"]},
+        })
+
+    def _act(self, ctxt: Context, instance_id: int, action: str) -> None:
+        allowed, task, method = _ACTIONS[action]
+        instance = self._check_state(ctxt, instance_id, allowed, action)
+        db.instance_update(ctxt, instance["id"], {"task_state": task})
+        self._cast_compute(ctxt, instance, method)
+
+    def _check_state(self, ctxt: Context, instance_id: int, allowed: tuple[str, ...], action: str) -> Row:
+        instance = self.get(ctxt, instance_id)
+        if instance["vm_state"] not in allowed or not instance["host"]:
+            raise exception.InstanceInvalidState(instance_id=instance["id"], state=instance["vm_state"],
+                                                 action=action)
+        if instance["task_state"] is not None:
+            raise exception.InstanceInvalidState(
+                f"Instance {instance['id']} is busy ({instance['task_state']}); cannot {action} it now.",
+                instance_id=instance["id"], state=instance["task_state"], action=action)
+        return instance
+
+    def _cast_compute(self, ctxt: Context, instance: Row, method: str, **args: Any) -> None:
+        rpc.cast(ctxt, self._compute_topic(instance["host"]), {
+            "method": method, "args": dict(args, instance_id=instance["id"]),
+        })
+
+    @staticmethod
+    def _compute_topic(host: str) -> str:
+        return f"{FLAGS.compute_topic}.{host}"
+
+    # -- security groups ----------------------------------------------------
+
+    def trigger_security_group_rules_refresh(self, ctxt: Context, security_group_id: int) -> None:
+        """Tell the hosts running the group's instances that its rules changed."""
+        admin = ctxt.elevated()
+        hosts = {i["host"] for i in db.security_group_get_instances(admin, security_group_id) if i["host"]}
+        for host in sorted(hosts):
+            rpc.cast(ctxt, self._compute_topic(host), {
+                "method": "refresh_security_group_rules", "args": {"security_group_id": security_group_id},
+            })
+
+    def trigger_security_group_members_refresh(self, ctxt: Context, group_ids: list[int]) -> None:
+        """Tell the hosts whose instances' rules grant these groups that membership changed."""
+        admin = ctxt.elevated()
+        for group_id in group_ids:
+            hosts: set[str] = set()
+            for rule in db.security_group_rule_get_by_security_group_grantee(admin, group_id):
+                hosts.update(i["host"] for i in db.security_group_get_instances(admin, rule["parent_group_id"])
+                             if i["host"])
+            for host in sorted(hosts):
+                rpc.cast(ctxt, self._compute_topic(host), {
+                    "method": "refresh_security_group_members", "args": {"security_group_id": group_id},
+                })
