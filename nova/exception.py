@@ -254,3 +254,77 @@ class InstanceTypeDiskTooSmall(Invalid):
 
 class VirtDriverError(NovaException):
     message = "Hypervisor error: %(reason)s"
+
+
+# -- networks, fixed and floating IPs (nova-network) ------------------------
+
+
+class NetworkExists(Duplicate):
+    message = "A network with cidr %(cidr)s exists."
+
+
+class NetworkNotFoundForBridge(NetworkNotFound):
+    message = "No network uses bridge %(bridge)s."
+
+
+class ProjectNetworkNotFound(NetworkNotFound):
+    message = "Project %(project_id)s has no network."
+
+
+class NoMoreNetworks(NovaException):
+    message = "No free network is left to bind to a project; ask an operator to create more."
+    code = 503
+    ec2_code = "InsufficientAddressCapacity"
+
+
+class NoNetworksFound(NotFound):
+    message = "No network is configured; create one with nova-manage network create."
+
+
+class NetworkInUse(Invalid):
+    message = "Network %(network_id)s still has %(count)s addresses in use."
+
+
+class NoMoreFixedIps(NovaException):
+    message = "Network %(network_id)s has no free fixed IP left."
+    code = 503
+    ec2_code = "InsufficientAddressCapacity"
+
+
+class MacAddressInUse(Duplicate):
+    message = "MAC address %(mac_address)s is in use."
+
+
+class FloatingIpExists(Duplicate):
+    message = "Floating IP %(address)s exists."
+
+
+class NoMoreFloatingIps(NovaException):
+    message = "No floating IP is left in the pool."
+    code = 503
+    ec2_code = "InsufficientAddressCapacity"
+
+
+class FloatingIpAssociated(Invalid):
+    message = "Floating IP %(address)s is associated; disassociate it first."
+    ec2_code = "InvalidIPAddress.InUse"
+
+
+class FloatingIpInUse(Invalid):
+    message = "Floating IP %(address)s is allocated to project %(project_id)s."
+    ec2_code = "InvalidIPAddress.InUse"
+
+
+class FloatingIpNotAssociated(Invalid):
+    message = "Floating IP %(address)s is not associated."
+    ec2_code = "InvalidAssociationID.NotFound"
+
+
+class AddressLimitExceeded(QuotaError):
+    message = "Address quota exceeded: the project may hold %(limit)s floating IPs."
+    ec2_code = "AddressLimitExceeded"
+
+
+class FixedIpNotFoundForInstance(NotFound):
+    message = "Instance %(instance_id)s has no fixed IP."
+    ec2_code = "InvalidInstanceID"

@@ -154,6 +154,7 @@ FLAG_MODULES = (
     "nova.quota",
     "nova.compute.manager",
     "nova.network.manager",
+    "nova.network.linux_net",
     "nova.volume.manager",
     "nova.scheduler.manager",
     "nova.image",

@@ -14,6 +14,7 @@ SERVICE_TOPICS = ("compute", "network", "volume", "scheduler")
 ENTRY_POINTS = {
     "nova-manage": "nova.cmd.manage:main",
     "nova-combined": "nova.combined:main",
+    "nova-dhcpbridge": "nova.cmd.dhcpbridge:main",
 }
 
 

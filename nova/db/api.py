@@ -479,3 +479,178 @@ def image_launch_permission_remove(ctxt: Context, image_id: int, project_id: str
 
 def image_launch_permission_get_all(ctxt: Context, image_id: int) -> list[str]:
     return _images.image_launch_permission_get_all(ctxt, image_id)
+
+
+# == nova-network: networks, fixed IPs, floating IPs =========================
+
+
+# -- networks ----------------------------------------------------------------
+
+
+def network_create_safe(ctxt: Context, values: dict[str, Any]) -> Row:
+    """Create a network; NetworkExists when its cidr (or VPN endpoint) is taken."""
+    return IMPL.network_create_safe(ctxt, values)
+
+
+def network_get(ctxt: Context, network_id: int) -> Row:
+    return IMPL.network_get(ctxt, network_id)
+
+
+def network_get_all(ctxt: Context) -> list[Row]:
+    return IMPL.network_get_all(ctxt)
+
+
+def network_get_all_by_host(ctxt: Context, host: str) -> list[Row]:
+    return IMPL.network_get_all_by_host(ctxt, host)
+
+
+def network_get_by_bridge(ctxt: Context, bridge: str) -> Row:
+    return IMPL.network_get_by_bridge(ctxt, bridge)
+
+
+def network_get_unassociated(ctxt: Context) -> list[Row]:
+    """Networks bound to no project (the flat strategies' pool)."""
+    return IMPL.network_get_unassociated(ctxt)
+
+
+def network_update(ctxt: Context, network_id: int, values: dict[str, Any]) -> Row:
+    return IMPL.network_update(ctxt, network_id, values)
+
+
+def network_set_host(ctxt: Context, network_id: int, host: str) -> str:
+    """Claim the network for ``host`` unless another host has it; returns the owner."""
+    return IMPL.network_set_host(ctxt, network_id, host)
+
+
+def project_get_network(ctxt: Context, project_id: str, associate: bool = True) -> Row:
+    """The project's network; with ``associate``, bind a free one at first use."""
+    return IMPL.project_get_network(ctxt, project_id, associate)
+
+
+def network_disassociate(ctxt: Context, network_id: int) -> None:
+    """Unbind a network from its project and host."""
+    return IMPL.network_disassociate(ctxt, network_id)
+
+
+def network_delete_safe(ctxt: Context, network_id: int) -> None:
+    """Soft-delete a network and its addresses; refused while any is in use."""
+    return IMPL.network_delete_safe(ctxt, network_id)
+
+
+def network_count(ctxt: Context) -> int:
+    return IMPL.network_count(ctxt)
+
+
+# -- fixed IPs ---------------------------------------------------------------
+
+
+def fixed_ip_bulk_create(ctxt: Context, rows: list[dict[str, Any]]) -> None:
+    return IMPL.fixed_ip_bulk_create(ctxt, rows)
+
+
+def fixed_ip_associate_pool(ctxt: Context, network_id: int, instance_id: int, mac_address: str) -> Row:
+    """Give the instance a free, unreserved address of the network, marked allocated."""
+    return IMPL.fixed_ip_associate_pool(ctxt, network_id, instance_id, mac_address)
+
+
+def fixed_ip_get_by_address(ctxt: Context, address: str) -> Row:
+    return IMPL.fixed_ip_get_by_address(ctxt, address)
+
+
+def fixed_ip_get(ctxt: Context, fixed_ip_id: int) -> Row:
+    return IMPL.fixed_ip_get(ctxt, fixed_ip_id)
+
+
+def fixed_ip_get_all(ctxt: Context) -> list[Row]:
+    return IMPL.fixed_ip_get_all(ctxt)
+
+
+def fixed_ip_get_all_by_network(ctxt: Context, network_id: int) -> list[Row]:
+    return IMPL.fixed_ip_get_all_by_network(ctxt, network_id)
+
+
+def fixed_ip_get_all_by_instance(ctxt: Context, instance_id: int) -> list[Row]:
+    """The instance's addresses; a non-admin only for an instance of its project."""
+    return IMPL.fixed_ip_get_all_by_instance(ctxt, instance_id)
+
+
+def fixed_ip_get_all_by_security_group(ctxt: Context, security_group_id: int) -> list[Row]:
+    """Addresses of the (undeleted) instances that are members of the group."""
+    return IMPL.fixed_ip_get_all_by_security_group(ctxt, security_group_id)
+
+
+def fixed_ip_update(ctxt: Context, address: str, values: dict[str, Any]) -> Row:
+    return IMPL.fixed_ip_update(ctxt, address, values)
+
+
+def fixed_ip_disassociate(ctxt: Context, address: str) -> None:
+    """Return the address to the pool."""
+    return IMPL.fixed_ip_disassociate(ctxt, address)
+
+
+def fixed_ip_disassociate_all_by_timeout(ctxt: Context, host: str, before: Any) -> int:
+    """Free addresses of ``host``'s networks left unallocated and unleased since before ``before``."""
+    return IMPL.fixed_ip_disassociate_all_by_timeout(ctxt, host, before)
+
+
+# -- floating IPs ------------------------------------------------------------
+
+
+def floating_ip_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    """Add an address to a host's pool; FloatingIpExists if it is there already."""
+    return IMPL.floating_ip_create(ctxt, values)
+
+
+def floating_ip_bulk_create(ctxt: Context, host: str, addresses: list[str]) -> None:
+    """Add many addresses at once; nothing is added if any of them exists."""
+    return IMPL.floating_ip_bulk_create(ctxt, host, addresses)
+
+
+def floating_ip_allocate_address(ctxt: Context, host: str | None, project_id: str) -> Row:
+    """Claim a free address (of ``host``'s pool when given) for the project."""
+    return IMPL.floating_ip_allocate_address(ctxt, host, project_id)
+
+
+def floating_ip_count_by_project(ctxt: Context, project_id: str) -> int:
+    return IMPL.floating_ip_count_by_project(ctxt, project_id)
+
+
+def floating_ip_deallocate(ctxt: Context, address: str) -> None:
+    """Give the address back to the pool; it must not be associated."""
+    return IMPL.floating_ip_deallocate(ctxt, address)
+
+
+def floating_ip_destroy(ctxt: Context, address: str) -> None:
+    """Remove an address from the pool; refused while a project holds it."""
+    return IMPL.floating_ip_destroy(ctxt, address)
+
+
+def floating_ip_fixed_ip_associate(ctxt: Context, floating_address: str, fixed_address: str) -> Row:
+    """Point a project's floating address at a fixed address of one of its instances."""
+    return IMPL.floating_ip_fixed_ip_associate(ctxt, floating_address, fixed_address)
+
+
+def floating_ip_disassociate(ctxt: Context, address: str) -> str | None:
+    """Unpoint the address; returns the fixed address it had, or None."""
+    return IMPL.floating_ip_disassociate(ctxt, address)
+
+
+def floating_ip_get_by_address(ctxt: Context, address: str) -> Row:
+    """FloatingIpNotFound also for another project's (or a free) address when not admin."""
+    return IMPL.floating_ip_get_by_address(ctxt, address)
+
+
+def floating_ip_get_all(ctxt: Context) -> list[Row]:
+    return IMPL.floating_ip_get_all(ctxt)
+
+
+def floating_ip_get_all_by_host(ctxt: Context, host: str) -> list[Row]:
+    return IMPL.floating_ip_get_all_by_host(ctxt, host)
+
+
+def floating_ip_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
+    return IMPL.floating_ip_get_all_by_project(ctxt, project_id)
+
+
+def floating_ip_get_by_fixed_address(ctxt: Context, fixed_address: str) -> list[Row]:
+    return IMPL.floating_ip_get_by_fixed_address(ctxt, fixed_address)

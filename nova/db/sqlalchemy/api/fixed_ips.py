@@ -1,0 +1,168 @@
+"""Fixed IPs: one row per address of every network, made when the network is.
+
+``fixed_ip_associate_pool`` must never give one address to two instances,
+however many allocations run at once: it picks a candidate with ``SELECT ...
+FOR UPDATE SKIP LOCKED`` (PostgreSQL and MariaDB; concurrent pickers take
+different rows) and claims it with ``UPDATE ... WHERE instance_id IS NULL``,
+which only one writer can win; a loser tries the next free row.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from sqlalchemy import false, select, update
+
+from nova import context as nova_context
+from nova import exception, utils
+from nova.db.sqlalchemy import models
+from nova.db.sqlalchemy.api.common import model_query, require_admin_context, require_context
+from nova.db.sqlalchemy.session import get_session
+
+Context = nova_context.RequestContext
+FixedIp = models.FixedIp
+Instance = models.Instance
+Network = models.Network
+SGAssoc = models.SecurityGroupInstanceAssociation
+
+_CLAIM_ATTEMPTS = 100
+
+
+def _by_address(session: Any, ctxt: Context, address: str) -> FixedIp:
+    stmt = model_query(ctxt, FixedIp).where(FixedIp.address == address).execution_options(populate_existing=True)
+    row = session.scalars(stmt).first()
+    if row is None:
+        raise exception.FixedIpNotFound(address=address)
+    return row
+
+
+@require_admin_context
+def fixed_ip_bulk_create(ctxt: Context, rows: list[dict[str, Any]]) -> None:
+    with get_session() as session:
+        session.execute(models.FixedIp.__table__.insert(), [
+            {"deleted": False, "allocated": False, "leased": False, "reserved": False,
+             "created_at": utils.utcnow(), **row} for row in rows])
+
+
+@require_admin_context
+def fixed_ip_associate_pool(ctxt: Context, network_id: int, instance_id: int, mac_address: str) -> FixedIp:
+    """Give the instance a free, unreserved address of the network, marked allocated.
+
+    Raises NoMoreFixedIps when none is left and MacAddressInUse when another
+    address already carries ``mac_address`` (the caller draws a new one).
+    """
+    for _attempt in range(_CLAIM_ATTEMPTS):
+        with get_session() as session:
+            taken = session.scalar(
+                select(FixedIp.id).where(FixedIp.mac_address == mac_address, FixedIp.deleted == false()).limit(1))
+            if taken is not None:
+                raise exception.MacAddressInUse(mac_address=mac_address)
+            pick = (
+                select(FixedIp.id)
+                .where(FixedIp.network_id == network_id, FixedIp.deleted == false(),
+                       FixedIp.reserved == false(), FixedIp.instance_id.is_(None))
+                .order_by(FixedIp.id)
+                .limit(1)
+            )
+            if session.get_bind().dialect.name != "sqlite":
+                pick = pick.with_for_update(skip_locked=True)
+            candidate = session.scalar(pick)
+            if candidate is None:
+                raise exception.NoMoreFixedIps(network_id=network_id)
+            claimed = session.execute(
+                update(FixedIp)
+                .where(FixedIp.id == candidate, FixedIp.instance_id.is_(None))
+                .values(instance_id=instance_id, allocated=True, leased=False, mac_address=mac_address,
+                        updated_at=utils.utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed == 1:
+                return session.get(FixedIp, candidate, populate_existing=True)
+    raise exception.DatabaseError(reason=f"could not claim an address of network {network_id}")
+
+
+@require_admin_context
+def fixed_ip_get_by_address(ctxt: Context, address: str) -> FixedIp:
+    with get_session() as session:
+        return _by_address(session, ctxt, address)
+
+
+@require_admin_context
+def fixed_ip_get(ctxt: Context, fixed_ip_id: int) -> FixedIp:
+    with get_session() as session:
+        row = session.scalars(model_query(ctxt, FixedIp).where(FixedIp.id == fixed_ip_id)).first()
+    if row is None:
+        raise exception.FixedIpNotFound(address=f"with id {fixed_ip_id}")
+    return row
+
+
+@require_admin_context
+def fixed_ip_get_all(ctxt: Context) -> list[FixedIp]:
+    with get_session() as session:
+        return list(session.scalars(model_query(ctxt, FixedIp).order_by(FixedIp.id)))
+
+
+@require_admin_context
+def fixed_ip_get_all_by_network(ctxt: Context, network_id: int) -> list[FixedIp]:
+    stmt = model_query(ctxt, FixedIp).where(FixedIp.network_id == network_id).order_by(FixedIp.id)
+    with get_session() as session:
+        return list(session.scalars(stmt))
+
+
+@require_context
+def fixed_ip_get_all_by_instance(ctxt: Context, instance_id: int) -> list[FixedIp]:
+    """The instance's addresses; a non-admin only for an instance of its project."""
+    with get_session() as session:
+        visible = session.scalars(
+            model_query(ctxt, Instance, read_deleted=True).where(Instance.id == instance_id)).first()
+        if visible is None:
+            raise exception.InstanceNotFound(instance_id=instance_id)
+        stmt = model_query(ctxt.elevated(), FixedIp).where(FixedIp.instance_id == instance_id).order_by(FixedIp.id)
+        return list(session.scalars(stmt))
+
+
+@require_admin_context
+def fixed_ip_get_all_by_security_group(ctxt: Context, security_group_id: int) -> list[FixedIp]:
+    """Addresses of the (undeleted) instances that are members of the group."""
+    stmt = (
+        model_query(ctxt, FixedIp)
+        .join(SGAssoc, SGAssoc.instance_id == FixedIp.instance_id)
+        .join(Instance, Instance.id == FixedIp.instance_id)
+        .where(SGAssoc.security_group_id == security_group_id, SGAssoc.deleted == false(),
+               Instance.deleted == false())
+        .order_by(FixedIp.id)
+    )
+    with get_session() as session:
+        return list(session.scalars(stmt))
+
+
+@require_admin_context
+def fixed_ip_update(ctxt: Context, address: str, values: dict[str, Any]) -> FixedIp:
+    with get_session() as session:
+        row = _by_address(session, ctxt, address)
+        row.update(values)
+        row.save(session)
+        return row
+
+
+@require_admin_context
+def fixed_ip_disassociate(ctxt: Context, address: str) -> None:
+    """Return the address to the pool."""
+    fixed_ip_update(ctxt, address, {"instance_id": None, "mac_address": None, "allocated": False,
+                                    "leased": False})
+
+
+@require_admin_context
+def fixed_ip_disassociate_all_by_timeout(ctxt: Context, host: str, before: datetime.datetime) -> int:
+    """Free addresses of ``host``'s networks left unallocated and unleased since before ``before``."""
+    networks = select(Network.id).where(Network.host == host, Network.deleted == false())
+    with get_session() as session:
+        return session.execute(
+            update(FixedIp)
+            .where(FixedIp.network_id.in_(networks), FixedIp.deleted == false(),
+                   FixedIp.instance_id.is_not(None), FixedIp.allocated == false(), FixedIp.leased == false(),
+                   FixedIp.updated_at < before)
+            .values(instance_id=None, mac_address=None, updated_at=utils.utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
