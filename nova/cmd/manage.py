@@ -259,6 +259,92 @@ class VmCommands:
                   f"{row['instance_type_id'] or '-'!s:<10} {row['image_id'] or '-'}")
 
 
+class NetworkCommands:
+    """Fixed networks (nova-network)."""
+
+    def create(self, fixed_range: str | None = None, num_networks: str | None = None,
+               network_size: str | None = None, vlan_start: str | None = None, vpn_start: str | None = None,
+               label: str | None = None) -> None:
+        """Create networks, split from FIXED_RANGE, with all their fixed IPs (defaults from flags)."""
+        manager = utils.import_class(FLAGS.network_manager)(host=FLAGS.host)
+        networks = manager.create_networks(
+            _admin(), fixed_range or FLAGS.fixed_range,
+            _int_arg(num_networks, "num_networks", 1) if num_networks else FLAGS.num_networks,
+            _int_arg(network_size, "network_size", 4) if network_size else FLAGS.network_size,
+            vlan_start=_int_arg(vlan_start, "vlan_start", 1) if vlan_start else None,
+            vpn_start=_int_arg(vpn_start, "vpn_start", 1) if vpn_start else None,
+            label=label)
+        for network in networks:
+            print(f"created network {network['cidr']} on bridge {network['bridge']}")
+
+    def list(self) -> None:
+        """Every network: cidr, netmask, gateway, DHCP start, DNS, bridge, VLAN, project and host."""
+        print(f"{'id':<4} {'network':<18} {'netmask':<15} {'gateway':<15} {'dhcp start':<15} {'DNS':<15} "
+              f"{'bridge':<8} {'vlan':<5} {'project':<12} host")
+        for n in _db().network_get_all(_admin()):
+            print(f"{n['id']:<4} {n['cidr']:<18} {n['netmask']:<15} {n['gateway']:<15} {n['dhcp_start']:<15} "
+                  f"{n['dns'] or '-':<15} {n['bridge']:<8} {n['vlan'] or '-'!s:<5} {n['project_id'] or '-':<12} "
+                  f"{n['host'] or '-'}")
+
+
+class FloatingIpCommands:
+    """Floating (public) IPs (nova-network)."""
+
+    def create(self, host: str, ip_range: str) -> None:
+        """Add every address of IP_RANGE (a cidr) to HOST's pool."""
+        addresses = _ip_range(ip_range)
+        _db().floating_ip_bulk_create(_admin(), host, addresses)
+        print(f"created {len(addresses)} floating IPs on {host}")
+
+    def list(self, host: str | None = None) -> None:
+        """Every floating IP: host, address, project and the fixed IP it points at."""
+        ctxt = _admin()
+        rows = _db().floating_ip_get_all_by_host(ctxt, host) if host else _db().floating_ip_get_all(ctxt)
+        print(f"{'host':<16} {'address':<16} {'project':<16} fixed address")
+        for row in rows:
+            fixed = _db().fixed_ip_get(ctxt, row["fixed_ip_id"])["address"] if row["fixed_ip_id"] else "-"
+            print(f"{row['host'] or '-':<16} {row['address']:<16} {row['project_id'] or '-':<16} {fixed}")
+
+    def delete(self, ip_range: str) -> None:
+        """Remove every address of IP_RANGE from the pool; refused for one a project holds."""
+        addresses = _ip_range(ip_range)
+        for address in addresses:
+            _db().floating_ip_destroy(_admin(), address)
+        print(f"deleted {len(addresses)} floating IPs")
+
+
+class FixedIpCommands:
+    """Fixed IPs (nova-network)."""
+
+    def list(self, host: str | None = None) -> None:
+        """Fixed IPs in use: network, address, MAC, hostname and host (of one host when given)."""
+        ctxt = _admin()
+        networks = {n["id"]: n for n in _db().network_get_all(ctxt)}
+        print(f"{'network':<18} {'IP address':<16} {'MAC address':<18} {'hostname':<20} host")
+        for row in _db().fixed_ip_get_all(ctxt):
+            if row["instance_id"] is None:
+                continue
+            instance = _db().instance_get(ctxt.elevated(read_deleted=True), row["instance_id"])
+            if host and instance["host"] != host:
+                continue
+            network = networks.get(row["network_id"])
+            print(f"{network['cidr'] if network else '-':<18} {row['address']:<16} {row['mac_address'] or '-':<18} "
+                  f"{instance['hostname'] or instance['name']:<20} {instance['host'] or '-'}")
+
+
+def _ip_range(ip_range: str) -> list[str]:
+    import ipaddress
+
+    try:
+        network = ipaddress.ip_network(ip_range, strict=False)
+    except ValueError as exc:
+        raise exception.InvalidInput(reason=f"bad IP range {ip_range!r}: {exc}") from None
+    if network.version != 4:
+        raise exception.InvalidInput(reason="only IPv4 ranges are supported")
+    hosts = list(network.hosts()) if network.num_addresses > 2 else list(network)
+    return [str(a) for a in hosts]
+
+
 class VersionCommands:
     """This nova's version."""
 
@@ -282,6 +368,9 @@ CATEGORIES: dict[str, type] = {
     "flavor": InstanceTypeCommands,
     "vm": VmCommands,
     "version": VersionCommands,
+    "network": NetworkCommands,
+    "floating": FloatingIpCommands,
+    "fixed": FixedIpCommands,
 }
 
 
