@@ -160,7 +160,17 @@ FLAG_MODULES = (
     "nova.image",
     "nova.image.local",
     "nova.virt.firewall",
+    "nova.virt.connection",
+    "nova.virt.fake",
+    "nova.scheduler.simple",
     "nova.combined",
+    "nova.wsgi",
+    "nova.api.ec2",
+    "nova.api.metadata",
+    "nova.objectstore.store",
+    "nova.objectstore.auth",
+    "nova.objectstore.app",
+    "nova.objectstore.handlers.multipart",
 )
 
 

@@ -1,0 +1,227 @@
+"""Who sent an S3 request: SigV4 (header or presigned) and SigV2 (header or query).
+
+Credentials are the users' EC2 keys.  An access key ``ACCESS:PROJECT``
+names the project the request acts for; a bare ``ACCESS`` acts for the
+user's first project.  The result is a ``RequestContext`` and a ``Payload``
+describing how the body must be checked.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import logging
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import webob
+
+from nova import context, exception, flags
+from nova.auth import signer
+from nova.db import api as db
+from nova.objectstore.body import Payload
+from nova.objectstore.errors import S3Error, access_denied
+
+FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
+
+flags.DEFINE_integer("s3_max_clock_skew", 900, "Seconds a signed S3 request's date may differ from ours",
+                     lower_bound=1)
+
+_STREAMING_SIGNED = (signer.STREAMING_PAYLOAD, signer.STREAMING_PAYLOAD + "-TRAILER")
+_STREAMING_UNSIGNED = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
+
+@dataclass
+class Credentials:
+    user_id: str
+    secret: str
+    project_id: str
+    is_admin: bool
+    roles: list[str]
+
+
+def signature_mismatch() -> S3Error:
+    return S3Error("SignatureDoesNotMatch", "The request signature we calculated does not match the "
+                   "signature you provided. Check your key and signing method.", 403)
+
+
+def lookup(access_key: str) -> Credentials:
+    """The user and project an access key stands for."""
+    from nova.auth import manager
+
+    admin = context.get_admin_context()
+    access, sep, project = access_key.rpartition(":")
+    if not sep:
+        access, project = access_key, ""
+    try:
+        user = db.user_get_by_access_key(admin, access)
+    except exception.AccessKeyNotFound:
+        raise S3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our "
+                      "records.", 403, AWSAccessKeyId=access_key[:128]) from None
+    auth = manager.AuthManager()
+    is_admin = auth.is_superuser(user["id"])
+    if project:
+        try:
+            db.project_get(admin, project)
+        except exception.ProjectNotFound:
+            raise access_denied(f"Project {project} does not exist") from None
+        if not is_admin and not auth.is_project_member(user["id"], project):
+            raise access_denied(f"User is not a member of project {project}")
+    else:
+        projects = db.project_get_by_user(admin, user["id"])
+        if not projects:
+            raise access_denied("User belongs to no project")
+        project = projects[0]["id"]
+    roles = auth.get_user_roles(user["id"], project)
+    return Credentials(user["id"], user["secret_key"], project, is_admin, roles)
+
+
+def _check_skew(when: datetime.datetime) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    if abs((now - when).total_seconds()) > FLAGS.s3_max_clock_skew:
+        raise S3Error("RequestTimeTooSkewed", "The difference between the request time and the current "
+                      "time is too large.", 403)
+
+
+def raw_headers(req: webob.Request) -> list[tuple[str, str]]:
+    """The headers exactly as sent (the WSGI environ invents a Content-Type when there is none)."""
+    raw = req.environ.get("headers_raw")
+    if raw is not None:
+        return [(name, value) for name, value in raw]
+    return list(req.headers.items())
+
+
+def _query(req: webob.Request) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(req.environ.get("QUERY_STRING", ""), keep_blank_values=True))
+
+
+def authenticate(req: webob.Request, raw_path: str, v2_resource: str) -> tuple[context.RequestContext, Payload]:
+    """Check the request's signature; raise S3Error unless it is good."""
+    query = _query(req)
+    authorization = req.headers.get("Authorization")
+    payload = Payload(req.headers)
+    try:
+        parsed = signer.parse_sigv4(authorization, query, req.headers.get("X-Amz-Date"))
+    except signer.SignatureError as exc:
+        status = 400 if exc.code in ("AuthorizationQueryParametersError", "IncompleteSignature") else 403
+        raise S3Error(exc.code if exc.code != "MissingAuthenticationToken" else "AccessDenied", str(exc),
+                      status) from None
+    if parsed is not None:
+        creds = _sigv4(req, parsed, raw_path, payload)
+    elif authorization and authorization.startswith("AWS "):
+        creds = _sigv2_header(req, authorization[4:], v2_resource)
+    elif "AWSAccessKeyId" in query and "Signature" in query:
+        creds = _sigv2_query(req, query, v2_resource)
+    elif authorization:
+        raise S3Error("InvalidArgument", "Unsupported Authorization Type", 400,
+                      ArgumentName="Authorization", ArgumentValue=authorization.split(" ")[0][:64])
+    else:
+        raise access_denied("Anonymous access is not allowed")
+    ctxt = context.RequestContext(creds.user_id, creds.project_id, roles=creds.roles, is_admin=creds.is_admin,
+                                  remote_address=req.remote_addr)
+    return ctxt, payload
+
+
+def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, payload: Payload) -> Credentials:
+    if parsed.service != "s3":
+        raise S3Error("AuthorizationHeaderMalformed", f"The credential scope names service {parsed.service!r}, "
+                      "expected 's3'", 400)
+    when = parsed.timestamp()
+    if parsed.presigned:
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        if (when - now).total_seconds() > FLAGS.s3_max_clock_skew:
+            raise S3Error("RequestTimeTooSkewed", "The request's X-Amz-Date is in the future.", 403)
+        if (now - when).total_seconds() > (parsed.expires or 604800):
+            raise access_denied("Request has expired")
+        content_hash = signer.UNSIGNED_PAYLOAD
+    else:
+        _check_skew(when)
+        content_hash = req.headers.get("X-Amz-Content-SHA256")
+        if not content_hash:
+            raise S3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256", 400)
+    creds = lookup(parsed.access_key)
+    raw_query = req.environ.get("QUERY_STRING", "")
+    headers: dict[str, str] = {}
+    for name, value in raw_headers(req):
+        name = name.lower()
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    try:
+        expected = signer.sigv4_signature(
+            creds.secret, parsed, req.method, signer.canonical_uri(raw_path, double_encode=False),
+            signer.canonical_query(raw_query, exclude=["X-Amz-Signature"] if parsed.presigned else ()),
+            headers, content_hash)
+    except signer.SignatureError:
+        raise signature_mismatch() from None
+    if not signer.constant_time_equal(parsed.signature, expected):
+        LOG.info("SigV4 signature mismatch for access key %s", parsed.access_key)
+        raise signature_mismatch()
+    if content_hash in _STREAMING_SIGNED:
+        payload.chunked = payload.signed_chunks = True
+        payload.seed_signature = parsed.signature
+        payload.chunk_signer = lambda previous, data: signer.chunk_signature(creds.secret, parsed, previous, data)
+    elif content_hash == _STREAMING_UNSIGNED:
+        payload.chunked = True
+    elif content_hash != signer.UNSIGNED_PAYLOAD:
+        if len(content_hash) != 64 or any(c not in "0123456789abcdef" for c in content_hash):
+            raise S3Error("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a streaming "
+                          "mode or a SHA-256 hex digest", 400, ArgumentName="x-amz-content-sha256",
+                          ArgumentValue=content_hash[:80])
+        payload.sha256 = content_hash
+    return creds
+
+
+def _sigv2_check(req: webob.Request, access: str, given: str, v2_resource: str, expires: str | None) -> Credentials:
+    creds = lookup(access)
+    raw_query = req.environ.get("QUERY_STRING", "")
+    # A bucket's canonical resource is "/bucket/"; clients sending path-style "/bucket" may sign either.
+    resources = [v2_resource]
+    if v2_resource.count("/") == 1 and v2_resource != "/":
+        resources.append(v2_resource + "/")
+    for resource in resources:
+        to_sign = signer.s3_v2_string_to_sign(req.method, resource, raw_query, raw_headers(req),
+                                              expires=expires)
+        if signer.constant_time_equal(signer.s3_v2_signature(creds.secret, to_sign), given):
+            return creds
+    LOG.info("SigV2 signature mismatch for access key %s", access)
+    raise signature_mismatch()
+
+
+def _sigv2_header(req: webob.Request, value: str, v2_resource: str) -> Credentials:
+    access, sep, given = value.rpartition(":")
+    if not sep or not access or not given:
+        raise S3Error("InvalidArgument", "Authorization header is invalid -- one and only one ' ' (space) "
+                      "required", 400, ArgumentName="Authorization", ArgumentValue=value[:64])
+    date = req.headers.get("X-Amz-Date") or req.headers.get("Date")
+    if not date:
+        raise access_denied("AWS authentication requires a valid Date or x-amz-date header")
+    try:
+        when = email.utils.parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        raise access_denied("AWS authentication requires a valid Date or x-amz-date header") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    _check_skew(when)
+    return _sigv2_check(req, access, given, v2_resource, None)
+
+
+def _sigv2_query(req: webob.Request, query: dict[str, str], v2_resource: str) -> Credentials:
+    expires = query.get("Expires", "")
+    try:
+        deadline = int(expires)
+    except ValueError:
+        raise access_denied("Query-string authentication requires the Expires parameter") from None
+    if time.time() > deadline:
+        raise access_denied("Request has expired")
+    return _sigv2_check(req, query["AWSAccessKeyId"], query["Signature"], v2_resource, expires)
+
+
+def owner_of(ctxt: context.RequestContext, project_id: str) -> bool:
+    """May ``ctxt`` act on a bucket of ``project_id``?"""
+    return ctxt.is_admin or ctxt.project_id == project_id
+
+
+def describe(ctxt: Any) -> str:
+    return f"{ctxt.user_id}/{ctxt.project_id}"

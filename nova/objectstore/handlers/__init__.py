@@ -1,0 +1,1 @@
+"""S3 operations, one module per resource: service, bucket, objects, multipart."""

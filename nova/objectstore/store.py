@@ -1,0 +1,304 @@
+"""Buckets and objects on disk under ``--buckets_path``.
+
+Layout::
+
+    <buckets_path>/<bucket>/bucket.json           owner project and user, creation time
+    <bucket>/objects/<hh>/<sha256(key)>.json      the object's metadata; its presence makes the object exist
+    <bucket>/objects/<hh>/<sha256(key)>.<uuid>    the object's bytes (named by the metadata)
+    <bucket>/uploads/<upload id>/                 multipart uploads in progress (see multipart.py)
+    <bucket>/tmp/                                 files being written
+
+Keys never become paths: a key is only ever hashed, so no key can reach
+outside its bucket.  Bucket names are validated before they are joined.
+Writes go to ``tmp/``, are fsynced and renamed into place; an object's new
+bytes become visible in one rename of its metadata file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from nova import flags
+from nova.objectstore import names
+from nova.objectstore.errors import S3Error, no_such_bucket, no_such_key
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("buckets_path", "$state_path/buckets", "Directory where nova-objectstore keeps buckets")
+flags.DEFINE_integer("s3_max_object_size", 5 * 1024 ** 3, "Largest object (or part) a single PUT may store, bytes",
+                     lower_bound=1)
+flags.DEFINE_integer("s3_io_chunk_size", 1024 * 1024, "Bytes read or written at a time when streaming objects",
+                     lower_bound=4096)
+
+_commit_lock = threading.Lock()
+# Headers stored with an object and returned by GET/HEAD.
+STORED_HEADERS = ("content-type", "cache-control", "content-disposition", "content-encoding",
+                  "content-language", "expires")
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: str, values: dict[str, Any], tmp_dir: str) -> None:
+    tmp = os.path.join(tmp_dir, f"{uuid.uuid4().hex}.json")
+    with open(tmp, "w") as handle:
+        json.dump(values, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return None
+
+
+def http_date(timestamp: float) -> str:
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def iso_date(timestamp: float) -> str:
+    when = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+class TempWriter:
+    """A file in a bucket's tmp/ that becomes an object or part only on commit."""
+
+    def __init__(self, tmp_dir: str, max_size: int | None = None) -> None:
+        self.path = os.path.join(tmp_dir, uuid.uuid4().hex)
+        self._file = open(self.path, "xb")
+        self.md5 = hashlib.md5()
+        self.size = 0
+        self.max_size = FLAGS.s3_max_object_size if max_size is None else max_size
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.max_size:
+            raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
+                          MaxSizeAllowed=str(self.max_size))
+        self.md5.update(data)
+        self._file.write(data)
+
+    def finish(self) -> None:
+        """Flush and fsync; the file is complete but not yet visible."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+    def discard(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+@dataclass
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str  # without quotes
+    last_modified: float
+    data: str  # absolute path of the bytes
+    metadata: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def quoted_etag(self) -> str:
+        return f'"{self.etag}"'
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], directory: str) -> "ObjectInfo":
+        return cls(record["key"], record["size"], record["etag"], record["last_modified"],
+                   os.path.join(directory, record["data"]), record.get("metadata", {}), record.get("headers", {}))
+
+
+class Bucket:
+    """One bucket directory."""
+
+    def __init__(self, root: str, name: str, record: dict[str, Any]) -> None:
+        self.name = name
+        self.path = os.path.join(root, name)
+        self.project_id: str = record["project_id"]
+        self.user_id: str | None = record.get("user_id")
+        self.created_at: float = record["created_at"]
+        self.tmp_dir = os.path.join(self.path, "tmp")
+        self.uploads_dir = os.path.join(self.path, "uploads")
+
+    # -- objects -------------------------------------------------------------
+    def _object_dir(self, key: str) -> tuple[str, str]:
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return os.path.join(self.path, "objects", digest[:2]), digest
+
+    def get(self, key: str) -> ObjectInfo:
+        directory, digest = self._object_dir(key)
+        record = read_json(os.path.join(directory, digest + ".json"))
+        if record is None or record.get("key") != key:
+            raise no_such_key(key)
+        return ObjectInfo.from_record(record, directory)
+
+    def writer(self, max_size: int | None = None) -> TempWriter:
+        return TempWriter(self.tmp_dir, max_size)
+
+    def commit(self, key: str, writer: TempWriter, etag: str, metadata: dict[str, str],
+               headers: dict[str, str]) -> ObjectInfo:
+        """Make the finished ``writer``'s file the object ``key``; the old bytes go."""
+        directory, digest = self._object_dir(key)
+        os.makedirs(directory, exist_ok=True)
+        data_name = f"{digest}.{uuid.uuid4().hex}"
+        record = {"key": key, "size": writer.size, "etag": etag, "last_modified": time.time(),
+                  "data": data_name, "metadata": metadata, "headers": headers}
+        meta_path = os.path.join(directory, digest + ".json")
+        with _commit_lock:
+            if not os.path.isdir(self.path + "/objects"):
+                raise no_such_bucket(self.name)
+            os.rename(writer.path, os.path.join(directory, data_name))
+            old = read_json(meta_path)
+            write_json_atomic(meta_path, record, self.tmp_dir)
+            _fsync_dir(directory)
+        if old and old.get("data") != data_name:
+            try:
+                os.unlink(os.path.join(directory, old["data"]))
+            except FileNotFoundError:
+                pass
+        return ObjectInfo.from_record(record, directory)
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; False if it did not exist (S3 answers 204 either way)."""
+        directory, digest = self._object_dir(key)
+        meta_path = os.path.join(directory, digest + ".json")
+        with _commit_lock:
+            record = read_json(meta_path)
+            if record is None:
+                return False
+            os.unlink(meta_path)
+        try:
+            os.unlink(os.path.join(directory, record["data"]))
+        except FileNotFoundError:
+            pass
+        return True
+
+    def keys(self) -> list[ObjectInfo]:
+        """Every object, sorted by key (UTF-8 byte order, as S3 sorts)."""
+        found = []
+        objects = os.path.join(self.path, "objects")
+        for sub in os.scandir(objects) if os.path.isdir(objects) else []:
+            if not sub.is_dir():
+                continue
+            for entry in os.scandir(sub.path):
+                if entry.name.endswith(".json"):
+                    record = read_json(entry.path)
+                    if record is not None:
+                        found.append(ObjectInfo.from_record(record, sub.path))
+        found.sort(key=lambda info: info.key.encode("utf-8"))
+        return found
+
+    def is_empty(self) -> bool:
+        objects = os.path.join(self.path, "objects")
+        for sub in os.scandir(objects) if os.path.isdir(objects) else []:
+            if sub.is_dir() and any(e.name.endswith(".json") for e in os.scandir(sub.path)):
+                return False
+        return True
+
+
+class Store:
+    """The buckets under one root directory."""
+
+    def __init__(self, root: str | None = None) -> None:
+        self.root = os.path.abspath(root or FLAGS.buckets_path)
+        os.makedirs(self.root, exist_ok=True)
+
+    def _path(self, name: str) -> str:
+        names.check_bucket_name(name)
+        path = os.path.join(self.root, name)
+        if os.path.dirname(path) != self.root:
+            raise S3Error("InvalidBucketName", "The specified bucket is not valid.", 400, BucketName=name)
+        return path
+
+    def get_bucket(self, name: str) -> Bucket:
+        record = read_json(os.path.join(self._path(name), "bucket.json"))
+        if record is None:
+            raise no_such_bucket(name)
+        return Bucket(self.root, name, record)
+
+    def buckets(self) -> list[Bucket]:
+        found = []
+        for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            record = read_json(os.path.join(entry.path, "bucket.json"))
+            if record is not None:
+                found.append(Bucket(self.root, entry.name, record))
+        return found
+
+    def create_bucket(self, name: str, project_id: str, user_id: str | None) -> Bucket:
+        """Create a bucket atomically: it appears complete or not at all."""
+        path = self._path(name)
+        existing = read_json(os.path.join(path, "bucket.json"))
+        if existing is not None:
+            raise self._exists_error(name, existing, project_id)
+        staging = os.path.join(self.root, f".new-{uuid.uuid4().hex}")
+        for sub in ("objects", "uploads", "tmp"):
+            os.makedirs(os.path.join(staging, sub))
+        record = {"name": name, "project_id": project_id, "user_id": user_id, "created_at": time.time()}
+        write_json_atomic(os.path.join(staging, "bucket.json"), record, os.path.join(staging, "tmp"))
+        try:
+            os.rename(staging, path)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            existing = read_json(os.path.join(path, "bucket.json")) or {"project_id": None}
+            raise self._exists_error(name, existing, project_id) from None
+        _fsync_dir(self.root)
+        return Bucket(self.root, name, record)
+
+    @staticmethod
+    def _exists_error(name: str, existing: dict[str, Any], project_id: str) -> S3Error:
+        if existing.get("project_id") == project_id:
+            return S3Error("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket "
+                           "succeeded and you already own it.", 409, BucketName=name)
+        return S3Error("BucketAlreadyExists", "The requested bucket name is not available.", 409, BucketName=name)
+
+    def delete_bucket(self, bucket: Bucket) -> None:
+        if not bucket.is_empty():
+            raise S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", 409,
+                          BucketName=bucket.name)
+        doomed = os.path.join(self.root, f".deleted-{uuid.uuid4().hex}")
+        with _commit_lock:
+            if not bucket.is_empty():
+                raise S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", 409,
+                              BucketName=bucket.name)
+            os.rename(bucket.path, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
+
+
+def read_range(path: str, start: int, length: int) -> Iterator[bytes]:
+    """Stream ``length`` bytes of ``path`` from ``start``, a chunk at a time."""
+    chunk = FLAGS.s3_io_chunk_size
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            data = handle.read(min(chunk, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data

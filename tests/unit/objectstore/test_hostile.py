@@ -1,0 +1,214 @@
+"""Hostile and malformed requests get S3 errors, and leave nothing behind."""
+
+import base64
+import datetime
+import hashlib
+import http.client
+import os
+import socket
+import urllib.parse
+
+import pytest
+from botocore.credentials import Credentials
+
+from nova.auth import signer
+
+ALICE = Credentials("alice-access:proj-a", "alice-secret")
+
+
+def sign_v4(method, path, headers, payload_hash, creds=ALICE, amz_date=None):
+    """Add SigV4 headers with nova's signer (itself checked against botocore)."""
+    headers = dict(headers)
+    amz_date = amz_date or datetime.datetime.utcnow().strftime("%Y%m%dT%H%M%SZ")
+    headers.setdefault("X-Amz-Date", amz_date)
+    headers["X-Amz-Content-SHA256"] = payload_hash
+    signed = sorted(h.lower() for h in headers)
+    raw_path, _, raw_query = path.partition("?")
+    parsed = signer.SigV4Request(creds.access_key, headers["X-Amz-Date"][:8], "nova", "s3", signed, "",
+                                 headers["X-Amz-Date"], False)
+    signature = signer.sigv4_signature(creds.secret_key, parsed, method, raw_path, signer.canonical_query(raw_query),
+                                       headers, payload_hash)
+    headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={creds.access_key}/{parsed.scope}, "
+                                f"SignedHeaders={';'.join(signed)}, Signature={signature}")
+    return headers, parsed, signature
+
+
+def send(server, method, path, body=b"", headers=None, sign=True, creds=ALICE, payload_hash=None,
+         content_length=None, close_early=False):
+    """A raw request (signed with SigV4 unless sign=False); returns (status, headers, body)."""
+    headers = dict(headers or {})
+    headers.setdefault("Host", f"127.0.0.1:{server.port}")
+    if sign:
+        headers, _, _ = sign_v4(method, path, headers, payload_hash or hashlib.sha256(body).hexdigest(), creds)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    conn.putheader("Content-Length", str(len(body) if content_length is None else content_length))
+    conn.endheaders()
+    if body:
+        conn.send(body)
+    if close_early:
+        conn.sock.shutdown(socket.SHUT_WR)
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, response.headers, data
+
+
+def error_code(data: bytes) -> str:
+    text = data.decode()
+    assert text.startswith("<?xml") and "<Error>" in text, text
+    return text.split("<Code>")[1].split("</Code>")[0]
+
+
+@pytest.fixture
+def bucket(objectstore):
+    status, _, data = send(objectstore, "PUT", "/box")
+    assert status == 200, data
+    return objectstore
+
+
+def _no_leftovers(server):
+    root = os.path.join(server.app.store.root, "box")
+    assert os.listdir(os.path.join(root, "tmp")) == []
+    assert [f for _, _, files in os.walk(os.path.join(root, "objects")) for f in files] == []
+
+
+@pytest.mark.parametrize("path,code", [
+    ("/box/..%2F..%2Fetc%2Fpasswd", "InvalidArgument"),
+    ("/box/a/../../b", "InvalidArgument"),
+    ("/box//etc/passwd", "InvalidArgument"),
+    ("/box/nul%00byte", "InvalidArgument"),
+    ("/box/" + "k" * 1025, "KeyTooLongError"),
+    ("/box/bad%FFutf8", "InvalidURI"),
+    ("/..", "InvalidBucketName"),
+    ("/%2E%2E/x", "InvalidBucketName"),
+    ("/bad%00bucket/x", "InvalidBucketName"),
+    ("/" + "b" * 64 + "/x", "InvalidBucketName"),
+    ("/UPPER/x", "InvalidBucketName"),
+    ("/192.168.1.1/x", "InvalidBucketName"),
+])
+def test_bad_names_are_refused(bucket, path, code):
+    status, _, data = send(bucket, "PUT", path, b"data")
+    assert status == 400 and error_code(data) == code
+    _no_leftovers(bucket)
+    assert sorted(os.listdir(bucket.app.store.root)) == ["box"]
+
+
+def test_traversal_cannot_create_bucket_outside(objectstore, tmp_path):
+    for path in ("/..%2Fescape", "/.hidden", "/%2Fetc"):
+        status, _, data = send(objectstore, "PUT", path)
+        assert status == 400 and error_code(data) == "InvalidBucketName"
+    assert not (tmp_path / "escape").exists()
+    assert os.listdir(objectstore.app.store.root) == []
+
+
+def test_bad_content_md5(bucket):
+    wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    status, _, data = send(bucket, "PUT", "/box/k", b"payload", {"Content-MD5": wrong})
+    assert status == 400 and error_code(data) == "BadDigest"
+    status, _, data = send(bucket, "PUT", "/box/k", b"payload", {"Content-MD5": "not-base64!"})
+    assert status == 400 and error_code(data) == "InvalidDigest"
+    good = base64.b64encode(hashlib.md5(b"payload").digest()).decode()
+    assert send(bucket, "PUT", "/box/k", b"payload", {"Content-MD5": good})[0] == 200
+
+
+def test_body_not_matching_signed_hash(bucket):
+    status, _, data = send(bucket, "PUT", "/box/k", b"tampered", payload_hash=hashlib.sha256(b"original").hexdigest())
+    assert status == 400 and error_code(data) == "XAmzContentSHA256Mismatch"
+    _no_leftovers(bucket)
+
+
+def test_truncated_body(bucket):
+    status, _, data = send(bucket, "PUT", "/box/k", b"short", payload_hash=signer.UNSIGNED_PAYLOAD,
+                           content_length=100, close_early=True)
+    assert status == 400 and error_code(data) == "IncompleteBody"
+    _no_leftovers(bucket)
+
+
+def test_oversized_body(bucket):
+    from nova import flags
+
+    flags.FLAGS.s3_max_object_size = 1000
+    status, _, data = send(bucket, "PUT", "/box/k", os.urandom(5000))
+    assert status == 400 and error_code(data) == "EntityTooLarge"
+    _no_leftovers(bucket)
+
+
+def test_unsigned_and_expired_requests(bucket):
+    status, _, data = send(bucket, "GET", "/box", sign=False)
+    assert status == 403 and error_code(data) == "AccessDenied"
+    old = (datetime.datetime.utcnow() - datetime.timedelta(hours=1)).strftime("%Y%m%dT%H%M%SZ")
+    status, _, data = send(bucket, "GET", "/box", headers={"X-Amz-Date": old})
+    assert status == 403 and error_code(data) == "RequestTimeTooSkewed"
+    status, _, data = send(bucket, "GET", "/box", sign=False, headers={"Authorization": "Bearer x"})
+    assert status == 400 and error_code(data) == "InvalidArgument"
+    status, _, data = send(bucket, "GET", "/box", sign=False, headers={
+        "Authorization": "AWS4-HMAC-SHA256 Credential=garbage", "X-Amz-Date": old})
+    assert status in (400, 403) and error_code(data)
+
+
+def test_malformed_xml_bodies(bucket):
+    bomb = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa">]><Delete><Object><Key>&a;</Key></Object></Delete>'
+    md5 = base64.b64encode(hashlib.md5(bomb).digest()).decode()
+    status, _, data = send(bucket, "POST", "/box?delete", bomb, {"Content-MD5": md5})
+    assert status == 400 and error_code(data) == "MalformedXML"
+    garbage = b"<Delete><Object>"
+    md5 = base64.b64encode(hashlib.md5(garbage).digest()).decode()
+    status, _, data = send(bucket, "POST", "/box?delete", garbage, {"Content-MD5": md5})
+    assert status == 400 and error_code(data) == "MalformedXML"
+
+
+def test_unsupported_and_wrong_methods(bucket):
+    status, _, data = send(bucket, "PUT", "/box?policy", b"{}")
+    assert status == 501 and error_code(data) == "NotImplemented"
+    status, _, data = send(bucket, "POST", "/")
+    assert status == 405 and error_code(data) == "MethodNotAllowed"
+
+
+def test_virtual_host_style(bucket):
+    status, _, data = send(bucket, "PUT", "/vh-key", b"vhost", headers={"Host": "box.localhost"})
+    assert status == 200, data
+    status, _, data = send(bucket, "GET", "/box/vh-key")
+    assert status == 200 and data == b"vhost"
+
+
+def _streaming_request(server, key, chunks, tamper=False):
+    """A STREAMING-AWS4-HMAC-SHA256-PAYLOAD upload, signed chunk by chunk as AWS SDKs send it."""
+    path = f"/box/{urllib.parse.quote(key)}"
+    headers = {"Host": f"127.0.0.1:{server.port}", "Content-Encoding": "aws-chunked",
+               "X-Amz-Decoded-Content-Length": str(sum(len(c) for c in chunks))}
+    headers, parsed, seed = sign_v4("PUT", path, headers, signer.STREAMING_PAYLOAD)
+    body, previous = b"", seed
+    for chunk in list(chunks) + [b""]:
+        signature = signer.chunk_signature(ALICE.secret_key, parsed, previous, chunk)
+        sent = chunk[:-1] + b"X" if tamper and chunk else chunk
+        body += f"{len(chunk):x};chunk-signature={signature}\r\n".encode() + sent + b"\r\n"
+        previous = signature
+    return send(server, "PUT", path, body, headers, sign=False)
+
+
+def test_streaming_signed_chunks(bucket):
+    chunks = [os.urandom(65536), os.urandom(65536), b"end"]
+    status, _, data = _streaming_request(bucket, "streamed", chunks)
+    assert status == 200, data
+    assert send(bucket, "GET", "/box/streamed")[2] == b"".join(chunks)
+    status, _, data = _streaming_request(bucket, "tampered", chunks, tamper=True)
+    assert status == 403 and error_code(data) == "SignatureDoesNotMatch"
+    assert send(bucket, "GET", "/box/tampered")[0] == 404
+
+
+def test_streaming_unsigned_trailer_with_checksum(bucket):
+    import zlib
+
+    payload = os.urandom(10000)
+    crc = base64.b64encode(zlib.crc32(payload).to_bytes(4, "big")).decode()
+    for checksum, expected in ((crc, 200), (base64.b64encode(b"\0\0\0\0").decode(), 400)):
+        body = (f"{len(payload):x}\r\n".encode() + payload + b"\r\n0\r\n"
+                + f"x-amz-checksum-crc32:{checksum}\r\n\r\n".encode())
+        status, _, data = send(bucket, "PUT", "/box/trailer", body, {
+            "Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(len(payload)),
+            "X-Amz-Trailer": "x-amz-checksum-crc32"}, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        assert status == expected, data
+    assert send(bucket, "GET", "/box/trailer")[2] == payload
