@@ -96,6 +96,8 @@ def main() -> int:
     binary, _ = common.init(sys.argv, "nova-combined")
     if not FLAGS["fake_rabbit"].present:
         FLAGS.fake_rabbit = True
+    if not FLAGS["connection_type"].present:
+        FLAGS.connection_type = "fake"
     from nova import exception, service
 
     try:

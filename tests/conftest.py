@@ -12,8 +12,8 @@ from nova import flags  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def clean_flags(tmp_path):
-    """Every test starts with default flags, its own state_path and the memory transport."""
-    flags.reset_for_tests(state_path=str(tmp_path), fake_rabbit=True, host="test-host")
+    """Every test starts with default flags, its own state_path, the memory transport and the fake virt driver."""
+    flags.reset_for_tests(state_path=str(tmp_path), fake_rabbit=True, host="test-host", connection_type="fake")
     yield
     flags.reset_for_tests()
 

@@ -14,6 +14,7 @@ SERVICE_TOPICS = ("compute", "network", "volume", "scheduler")
 ENTRY_POINTS = {
     "nova-manage": "nova.cmd.manage:main",
     "nova-combined": "nova.combined:main",
+    "nova-api": "nova.cmd.api:main",
     "nova-objectstore": "nova.cmd.objectstore:main",
     "nova-dhcpbridge": "nova.cmd.dhcpbridge:main",
 }

@@ -1,16 +1,50 @@
-"""nova-compute's manager: the instances of one host."""
+"""nova-compute's manager: the instances of one host.
+
+It runs the instances the scheduler sends here through the virt driver
+(``--connection_type``), moves them through ``vm_state``/``task_state``
+(``nova.compute.states``), keeps ``power_state`` in step with the driver,
+reconciles after a crash (``init_host``) and reports the host's compute node.
+Every operation on one instance holds that instance's lock, so a terminate
+arriving during a spawn waits for it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import logging
 import os
 import shutil
-from typing import Any
+from typing import Any, Callable, Iterator
 
-from nova import flags, manager
+from eventlet import semaphore
+
+from nova import context as nova_context
+from nova import exception, flags, manager, utils
+from nova.compute import states
+from nova.network import api as network_api
+from nova.virt import connection
 
 FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
 
 flags.DEFINE_string("instances_path", "$state_path/instances", "Where instances keep their disks and logs")
+flags.DEFINE_integer("instance_build_timeout", 600,
+                     "Seconds an instance sent to this host may wait to start building before it is put in error",
+                     lower_bound=1)
+
+Context = nova_context.RequestContext
+
+# vm_state that a stable power state implies, for the power-state sync.
+_VM_STATE_FOR_POWER = {
+    states.RUNNING: states.ACTIVE,
+    states.BLOCKED: states.ACTIVE,
+    states.PAUSED_POWER: states.PAUSED,
+    states.SUSPENDED_POWER: states.SUSPENDED,
+    states.SHUTDOWN: states.STOPPED,
+    states.SHUTOFF: states.STOPPED,
+    states.CRASHED: states.STOPPED,
+}
 
 
 def host_resources(path: str) -> dict[str, Any]:
@@ -41,5 +75,325 @@ class ComputeManager(manager.SchedulerDependentManager):
 
     service_name = "compute"
 
+    def __init__(self, host: str | None = None, db_driver: Any = None, compute_driver: Any = None) -> None:
+        super().__init__(host=host, db_driver=db_driver)
+        self.driver = compute_driver or connection.get_connection()
+        self.firewall = utils.import_class(FLAGS.firewall_driver)()
+        self.network_api = network_api.API()
+        self._locks: dict[int, semaphore.Semaphore] = {}
+        self.unknown_domains: list[str] = []
+
+    # -- helpers ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _instance_lock(self, instance_id: int) -> Iterator[None]:
+        lock = self._locks.setdefault(instance_id, semaphore.Semaphore(1))
+        with lock:
+            yield
+        if lock.balance == 1 and not lock._waiters:  # nobody else wants it: forget it
+            self._locks.pop(instance_id, None)
+
+    def _update(self, ctxt: Context, instance_id: int, **values: Any) -> Any:
+        return self.db.instance_update(ctxt.elevated(), instance_id, values)
+
+    def _set_error(self, ctxt: Context, instance_id: int, reason: str) -> None:
+        LOG.error("Instance %s: %s", instance_id, reason)
+        try:
+            self._update(ctxt, instance_id, vm_state=states.ERROR, task_state=None, fault=reason[:1000])
+        except exception.NotFound:
+            pass
+
+    def _power_state(self, instance: Any) -> int:
+        try:
+            return self.driver.get_info(instance["name"])["state"]
+        except exception.NotFound:
+            return states.NOSTATE
+
+    # -- start-up -----------------------------------------------------------
+
+    def init_host(self) -> None:
+        """Reconcile the database with the driver after a restart or a crash.
+
+        Instances caught mid-spawn end ``active`` when their domain runs and
+        ``error`` (with the reason) otherwise; unfinished deletes are finished;
+        other unfinished tasks are dropped and the state re-read.  Domains the
+        database does not know are reported, never destroyed.
+        """
+        self.driver.init_host(self.host)
+        ctxt = nova_context.get_admin_context()
+        running = set(self.driver.list_instances())
+        known = set()
+        for instance in self.db.instance_get_all_by_host(ctxt, self.host):
+            known.add(instance["name"])
+            try:
+                self._reconcile(ctxt, instance, instance["name"] in running)
+            except Exception:
+                LOG.exception("Could not reconcile instance %s", instance["id"])
+        self.unknown_domains = sorted(running - known)
+        for name in self.unknown_domains:
+            LOG.warning("Domain %s runs on %s but the database does not know it; leaving it alone",
+                        name, self.host)
+
+    def _reconcile(self, ctxt: Context, instance: Any, has_domain: bool) -> None:
+        vm_state, task = instance["vm_state"], instance["task_state"]
+        if task == states.DELETING:
+            LOG.info("Finishing the interrupted delete of instance %s", instance["id"])
+            self._terminate(ctxt, instance)
+            return
+        if vm_state == states.BUILDING and task in (states.NETWORKING, states.SPAWNING):
+            power = self._power_state(instance) if has_domain else states.NOSTATE
+            if power == states.RUNNING:
+                self._update(ctxt, instance["id"], vm_state=states.ACTIVE, task_state=None, power_state=power,
+                             launched_at=utils.utcnow())
+                LOG.info("Instance %s was spawned before nova-compute stopped; it is active", instance["id"])
+                return
+            if has_domain:
+                self._destroy_quietly(instance)
+            self._set_error(ctxt, instance["id"], f"nova-compute on {self.host} stopped while the instance "
+                                                  f"was {task}")
+            return
+        if vm_state == states.BUILDING:
+            return  # its run_instance message is still queued for this host
+        if task is not None:
+            self._update(ctxt, instance["id"], task_state=None)
+        if vm_state in _VM_STATE_FOR_POWER.values() and not has_domain:
+            self._set_error(ctxt, instance["id"], f"its domain is gone from {self.host}")
+            return
+        self._sync_one(ctxt, instance)
+
+    def _destroy_quietly(self, instance: Any) -> None:
+        try:
+            self.driver.destroy(instance, None, cleanup=True)
+        except Exception:
+            LOG.exception("Could not destroy the domain of instance %s", instance["id"])
+
+    # -- building and deleting ----------------------------------------------
+
+    def run_instance(self, ctxt: Context, instance_id: int, **kwargs: Any) -> None:
+        """Allocate the instance's NICs, then spawn it; on failure it ends in error with the reason."""
+        with self._instance_lock(instance_id):
+            try:
+                instance = self.db.instance_get(ctxt.elevated(), instance_id)
+            except exception.NotFound:
+                LOG.info("Instance %s was deleted before it was built", instance_id)
+                return
+            if instance["vm_state"] != states.BUILDING or instance["task_state"] == states.DELETING:
+                LOG.info("Not building instance %s: it is %s/%s", instance_id, instance["vm_state"],
+                         instance["task_state"])
+                return
+            if instance["name"] in self.driver.list_instances():
+                self._set_error(ctxt, instance_id, f"a domain named {instance['name']} already exists")
+                return
+            instance = self._update(ctxt, instance_id, host=self.host, launched_on=self.host,
+                                    task_state=states.NETWORKING,
+                                    availability_zone=instance["availability_zone"] or FLAGS.node_availability_zone)
+            try:
+                network_info = self.network_api.allocate_for_instance(ctxt, instance_id, self.host)
+            except Exception as exc:
+                self._set_error(ctxt, instance_id, f"network allocation failed: {exc}")
+                return
+            instance = self._update(ctxt, instance_id, task_state=states.SPAWNING)
+            try:
+                self.firewall.prepare_instance_filter(instance, network_info)
+                self.driver.spawn(ctxt, instance, network_info)
+                self.firewall.apply_instance_filter(instance, network_info)
+            except Exception as exc:
+                LOG.exception("Spawning instance %s failed", instance_id)
+                self._destroy_quietly(instance)
+                self.firewall.unfilter_instance(instance)
+                self._set_error(ctxt, instance_id, f"spawn failed: {exc}")
+                return
+            self._update(ctxt, instance_id, vm_state=states.ACTIVE, task_state=None,
+                         power_state=self._power_state(instance), launched_at=utils.utcnow(), fault=None)
+            LOG.info("Instance %s is active on %s", instance_id, self.host)
+
+    def terminate_instance(self, ctxt: Context, instance_id: int) -> None:
+        """Release the NICs, destroy the domain and its files, soft-delete the row."""
+        with self._instance_lock(instance_id):
+            try:
+                instance = self.db.instance_get(ctxt.elevated(), instance_id)
+            except exception.NotFound:
+                return
+            self._terminate(ctxt, instance)
+
+    def _terminate(self, ctxt: Context, instance: Any) -> None:
+        try:
+            self.network_api.deallocate_for_instance(ctxt, instance["id"])
+        except Exception:
+            LOG.exception("Could not release the addresses of instance %s", instance["id"])
+        try:
+            self.driver.destroy(instance, None, cleanup=True)
+        except Exception as exc:
+            LOG.exception("Destroying instance %s failed", instance["id"])
+            self._set_error(ctxt, instance["id"], f"destroy failed: {exc}")
+            return
+        self.firewall.unfilter_instance(instance)
+        admin = ctxt.elevated()
+        self.db.instance_update(admin, instance["id"], {"vm_state": states.DELETED, "task_state": None,
+                                                         "power_state": states.NOSTATE,
+                                                         "terminated_at": utils.utcnow()})
+        self.db.instance_destroy(admin, instance["id"])
+        LOG.info("Instance %s terminated", instance["id"])
+
+    # -- other actions ------------------------------------------------------
+
+    def _act(self, ctxt: Context, instance_id: int, what: str, operation: Callable[[Any], None],
+             done_state: str) -> None:
+        with self._instance_lock(instance_id):
+            try:
+                instance = self.db.instance_get(ctxt.elevated(), instance_id)
+            except exception.NotFound:
+                return
+            try:
+                operation(instance)
+            except exception.UnsupportedOperation as exc:
+                LOG.warning("Instance %s: %s", instance_id, exc)
+                self._update(ctxt, instance_id, task_state=None)
+                return
+            except Exception as exc:
+                LOG.exception("%s of instance %s failed", what, instance_id)
+                self._set_error(ctxt, instance_id, f"{what} failed: {exc}")
+                return
+            self._update(ctxt, instance_id, vm_state=done_state, task_state=None,
+                         power_state=self._power_state(instance))
+            LOG.info("Instance %s: %s done", instance_id, what)
+
+    def reboot_instance(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "reboot", lambda i: self.driver.reboot(i, []), states.ACTIVE)
+
+    def stop_instance(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "stop", self.driver.power_off, states.STOPPED)
+
+    def start_instance(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "start", self.driver.power_on, states.ACTIVE)
+
+    def pause_instance(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "pause", self.driver.pause, states.PAUSED)
+
+    def unpause_instance(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "unpause", self.driver.unpause, states.ACTIVE)
+
+    def suspend_instance(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "suspend", self.driver.suspend, states.SUSPENDED)
+
+    def resume_instance(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "resume", self.driver.resume, states.ACTIVE)
+
+    def rescue_instance(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "rescue", lambda i: self.driver.rescue(ctxt, i, []), states.RESCUED)
+
+    def unrescue_instance(self, ctxt: Context, instance_id: int) -> None:
+        self._act(ctxt, instance_id, "unrescue", lambda i: self.driver.unrescue(i, []), states.ACTIVE)
+
+    def snapshot_instance(self, ctxt: Context, instance_id: int, image_id: int) -> None:
+        """Fill image ``image_id`` from the instance's disk; the image goes to "error" if that fails."""
+        from nova.image import get_default_image_service
+
+        images = get_default_image_service()
+        with self._instance_lock(instance_id):
+            instance = self.db.instance_get(ctxt.elevated(), instance_id)
+            try:
+                self.driver.snapshot(ctxt, instance, image_id)
+            except Exception as exc:
+                LOG.exception("Snapshot of instance %s failed", instance_id)
+                images.update(ctxt.elevated(), image_id, {"state": "error"})
+                if not isinstance(exc, exception.UnsupportedOperation):
+                    LOG.error("Snapshot of instance %s into image %s failed: %s", instance_id, image_id, exc)
+            finally:
+                self._update(ctxt, instance_id, task_state=None)
+
+    def get_console_output(self, ctxt: Context, instance_id: int) -> str:
+        instance = self.db.instance_get(ctxt.elevated(), instance_id)
+        return self.driver.get_console_output(instance)
+
+    def refresh_security_group_rules(self, ctxt: Context, security_group_id: int) -> None:
+        self.firewall.refresh_security_group_rules(security_group_id)
+
+    def refresh_security_group_members(self, ctxt: Context, security_group_id: int) -> None:
+        self.firewall.refresh_security_group_members(security_group_id)
+
+    # -- periodic tasks -----------------------------------------------------
+
+    def _sync_one(self, ctxt: Context, instance: Any) -> None:
+        power = self._power_state(instance)
+        values: dict[str, Any] = {}
+        if power != instance["power_state"]:
+            values["power_state"] = power
+        if instance["task_state"] is None and instance["vm_state"] in (states.ACTIVE, states.STOPPED,
+                                                                        states.PAUSED, states.SUSPENDED):
+            if power == states.NOSTATE:
+                values.update(vm_state=states.ERROR, fault=f"its domain is gone from {self.host}")
+            elif _VM_STATE_FOR_POWER.get(power, instance["vm_state"]) != instance["vm_state"]:
+                values["vm_state"] = _VM_STATE_FOR_POWER[power]
+        if values:
+            LOG.info("Instance %s: database %s/%s, driver says %s; updating", instance["id"],
+                     instance["vm_state"], states.power_state_name(instance["power_state"]),
+                     states.power_state_name(power))
+            self._update(ctxt, instance["id"], **values)
+
+    @manager.periodic_task
+    def _sync_power_states(self, ctxt: Context) -> None:
+        """Bring power_state (and the vm_state it implies) in line with the driver."""
+        for instance in self.db.instance_get_all_by_host(ctxt, self.host):
+            if instance["task_state"] is not None or instance["vm_state"] in (states.BUILDING, states.ERROR):
+                continue
+            with self._instance_lock(instance["id"]):
+                try:
+                    current = self.db.instance_get(ctxt, instance["id"])
+                except exception.NotFound:
+                    continue
+                if current["task_state"] is None:
+                    self._sync_one(ctxt, current)
+
+    @manager.periodic_task
+    def _check_build_timeouts(self, ctxt: Context) -> None:
+        """Instances sent here that never started building end in error instead of waiting forever."""
+        limit = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout)
+        for instance in self.db.instance_get_all_by_host(ctxt, self.host):
+            if (instance["vm_state"] == states.BUILDING and instance["task_state"] == states.SCHEDULING
+                    and instance["scheduled_at"] is not None and instance["scheduled_at"] < limit):
+                self._set_error(ctxt, instance["id"], f"not built on {self.host} within "
+                                                      f"{FLAGS.instance_build_timeout}s")
+
+    @manager.periodic_task
+    def _update_available_resource(self, ctxt: Context) -> None:
+        """Write this host's compute node: capacity from the driver, use from the instances here."""
+        try:
+            service = self.db.service_get_by_args(ctxt, self.host, "nova-compute")
+        except exception.NotFound:
+            return
+        self.update_compute_node(ctxt, service["id"])
+
+    rpc_hidden = manager.SchedulerDependentManager.rpc_hidden | frozenset({"update_compute_node"})
+
+    def update_compute_node(self, ctxt: Context, service_id: int) -> Any:
+        resources = self.driver.get_available_resource()
+        used = self.db.instance_usage_by_host(ctxt, [self.host]).get(self.host, {})
+        values = {
+            "service_id": service_id,
+            "vcpus": resources["vcpus"],
+            "memory_mb": resources["memory_mb"],
+            "local_gb": resources["local_gb"],
+            "vcpus_used": used.get("vcpus", 0),
+            "memory_mb_used": used.get("memory_mb", 0),
+            "local_gb_used": used.get("local_gb", 0),
+            "hypervisor_type": resources.get("hypervisor_type"),
+            "hypervisor_version": resources.get("hypervisor_version"),
+            "cpu_info": resources.get("cpu_info"),
+        }
+        try:
+            node = self.db.compute_node_get_by_service(ctxt, service_id)
+        except exception.NotFound:
+            return self.db.compute_node_create(ctxt, values)
+        return self.db.compute_node_update(ctxt, node["id"], values)
+
     def service_capabilities(self) -> dict[str, Any]:
-        return host_resources(FLAGS.instances_path)
+        capabilities = host_resources(FLAGS.instances_path)
+        try:
+            resources = self.driver.get_available_resource()
+        except Exception:
+            LOG.exception("The driver could not report resources")
+            return capabilities
+        capabilities.update({k: resources[k] for k in ("vcpus", "memory_mb", "local_gb", "hypervisor_type")
+                             if k in resources})
+        return capabilities

@@ -1,8 +1,10 @@
-"""nova-scheduler's manager: knows what each node offers.
+"""nova-scheduler's manager: knows what each node offers and places instances.
 
 Nodes fanout-cast their capabilities here (see
-``nova.manager.SchedulerDependentManager``); the scheduling drivers that pick
-hosts for instances and volumes build on this table.
+``nova.manager.SchedulerDependentManager``).  ``run_instance`` asks the
+``--scheduler_driver`` for a host, records it on the instance and casts the
+request to ``compute.<host>``; when no host fits, the instance goes to
+``error`` with the reason instead of waiting in ``building``.
 """
 
 from __future__ import annotations
@@ -11,18 +13,29 @@ import logging
 import time
 from typing import Any
 
-from nova import context, exception, flags, manager
+from eventlet import semaphore
+
+from nova import context, exception, flags, manager, rpc, utils
+from nova.compute import states
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
+flags.DEFINE_string("scheduler_driver", "nova.scheduler.chance.ChanceScheduler",
+                    "Class that picks hosts (nova.scheduler.chance.ChanceScheduler or "
+                    "nova.scheduler.simple.SimpleScheduler)")
+
 
 class SchedulerManager(manager.Manager):
-    """Collects service capabilities; later, routes requests to hosts."""
+    """Collects service capabilities and routes requests to hosts."""
 
     def __init__(self, host: str | None = None, db_driver: Any = None) -> None:
         super().__init__(host=host, db_driver=db_driver)
         self._capabilities: dict[str, dict[str, dict[str, Any]]] = {}
+        self.driver = utils.import_class(FLAGS.scheduler_driver)()
+        # Placement reads usage then records a host: one placement at a time, so
+        # concurrent requests see each other's choices.
+        self._placing = semaphore.Semaphore(1)
 
     def update_service_capabilities(self, ctxt: context.RequestContext, service_name: str, host: str,
                                     capabilities: dict[str, Any]) -> None:
@@ -39,3 +52,30 @@ class SchedulerManager(manager.Manager):
         if host not in self._capabilities:
             raise exception.HostNotFound(host=host)
         return {host: self._capabilities[host]}
+
+    def run_instance(self, ctxt: context.RequestContext, topic: str, instance_id: int,
+                     availability_zone: str | None = None, forced_host: str | None = None) -> str | None:
+        """Pick a host for the instance and cast ``run_instance`` to it; returns the host."""
+        admin = ctxt.elevated()
+        with self._placing:
+            try:
+                instance = self.db.instance_get(admin, instance_id)
+            except exception.NotFound:
+                LOG.info("Instance %s was deleted before it was scheduled", instance_id)
+                return None
+            if instance["vm_state"] != states.BUILDING or instance["host"]:
+                LOG.info("Instance %s is already placed (%s, host %s)", instance_id, instance["vm_state"],
+                         instance["host"])
+                return instance["host"]
+            try:
+                host = self.driver.schedule_run_instance(ctxt, topic, instance_id, forced_host=forced_host,
+                                                         availability_zone=availability_zone)
+            except (exception.NoValidHost, exception.NotAuthorized) as exc:
+                LOG.warning("Instance %s cannot be placed: %s", instance_id, exc)
+                self.db.instance_update(admin, instance_id, {"vm_state": states.ERROR, "task_state": None,
+                                                             "fault": str(exc)})
+                return None
+            self.db.instance_update(admin, instance_id, {"host": host, "scheduled_at": utils.utcnow()})
+        rpc.cast(ctxt, f"{topic}.{host}", {"method": "run_instance", "args": {"instance_id": instance_id}})
+        LOG.info("Instance %s goes to %s", instance_id, host)
+        return host

@@ -1,0 +1,214 @@
+"""Who is calling: EC2 request parameters and signature verification.
+
+The access key is ``ACCESS[:PROJECT]``; without a project the user's first
+project is used.  Signature Version 4 (``Authorization`` header or presigned
+query, as boto3 and the AWS CLI send) and Version 2 (HmacSHA256/HmacSHA1, as
+euca2ools and boto 2 send) are checked against the user's secret key, and
+the request's time against this host's clock (``--ec2_timestamp_skew``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import urllib.parse
+from typing import Any
+
+import webob
+import webob.dec
+
+from nova import context, exception, flags, utils, wsgi
+from nova.api.ec2 import faults
+from nova.api.ec2.faults import EC2APIError
+from nova.auth import manager, signer
+
+FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
+
+PARAMS_KEY = "ec2.params"
+CONTEXT_KEY = "nova.context"
+MAX_PARAMS = 5000
+SIGV2_KEYS = ("AWSAccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "Timestamp", "Expires")
+
+
+def auth_failure(message: str = "AWS was not able to validate the provided access credentials") -> EC2APIError:
+    return EC2APIError("AuthFailure", message, status=401)
+
+
+def _parse_pairs(raw: str, what: str) -> list[tuple[str, str]]:
+    try:
+        return urllib.parse.parse_qsl(raw, keep_blank_values=True, errors="strict", max_num_fields=MAX_PARAMS)
+    except (ValueError, UnicodeDecodeError):
+        raise faults.invalid(f"The {what} is not valid form data (UTF-8, at most {MAX_PARAMS} fields)") from None
+
+
+def read_params(req: webob.Request) -> tuple[dict[str, str], bytes]:
+    """The request's parameters (query string and form body) and its raw body."""
+    length = req.content_length or 0
+    if length > FLAGS.ec2_max_request_bytes:
+        raise EC2APIError("RequestEntityTooLarge",
+                          f"The request body is larger than {FLAGS.ec2_max_request_bytes} bytes", status=413)
+    body = req.body_file.read(FLAGS.ec2_max_request_bytes + 1) if length else b""
+    if len(body) > FLAGS.ec2_max_request_bytes:
+        raise EC2APIError("RequestEntityTooLarge",
+                          f"The request body is larger than {FLAGS.ec2_max_request_bytes} bytes", status=413)
+    try:
+        query = req.environ.get("QUERY_STRING", "")
+        pairs = _parse_pairs(query, "query string")
+        if body and req.method == "POST":
+            if req.content_type not in ("application/x-www-form-urlencoded", ""):
+                raise faults.invalid(f"Content-Type {req.content_type} is not supported; "
+                                     "send application/x-www-form-urlencoded")
+            pairs += _parse_pairs(body.decode("utf-8"), "request body")
+    except UnicodeDecodeError:
+        raise faults.invalid("The request body is not UTF-8") from None
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key in params:
+            raise faults.invalid(f"Parameter {key[:100]} is given more than once")
+        params[key] = value
+    return params, body
+
+
+def _now() -> datetime.datetime:
+    return utils.utcnow()
+
+
+def _check_time(at: datetime.datetime, expires_at: datetime.datetime | None = None) -> None:
+    now = _now()
+    skew = datetime.timedelta(seconds=FLAGS.ec2_timestamp_skew)
+    if at > now + skew:
+        raise auth_failure("Request timestamp is too far in the future")
+    if expires_at is not None:
+        if now > expires_at:
+            raise auth_failure("Request has expired")
+    elif now - at > skew:
+        raise auth_failure("Request timestamp is too old; check your clock")
+
+
+def _raw_path(req: webob.Request) -> str:
+    raw = req.environ.get("RAW_PATH_INFO")
+    if raw:
+        return raw.split("?", 1)[0]
+    return urllib.parse.quote(req.script_name + req.path_info, safe="/~")
+
+
+def _verify_sigv4(req: webob.Request, sig: signer.SigV4Request, body: bytes, secret: str) -> None:
+    amz_time = sig.timestamp()
+    if sig.date != sig.amz_date[:8]:
+        raise auth_failure("Credential scope date does not match the request date")
+    if sig.presigned:
+        _check_time(amz_time, amz_time + datetime.timedelta(seconds=sig.expires or FLAGS.ec2_timestamp_skew))
+    else:
+        _check_time(amz_time)
+    query = req.environ.get("QUERY_STRING", "")
+    headers = dict(req.headers.items())
+    payload = req.headers.get("X-Amz-Content-SHA256") or hashlib.sha256(body).hexdigest()
+    expected = signer.sigv4_signature(
+        secret, sig, req.method, signer.canonical_uri(_raw_path(req), double_encode=True),
+        signer.canonical_query(query, exclude=["X-Amz-Signature"]), headers, payload)
+    if not signer.constant_time_equal(sig.signature, expected):
+        raise EC2APIError("SignatureDoesNotMatch", "The request signature we calculated does not match the "
+                          "signature you provided. Check your AWS Secret Access Key and signing method.", 403)
+
+
+def _parse_v2_time(value: str, name: str) -> datetime.datetime:
+    for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    raise faults.invalid(f"Value ({value[:40]}) for parameter {name} is invalid; expected YYYY-MM-DDThh:mm:ssZ")
+
+
+def _verify_sigv2(req: webob.Request, params: dict[str, str], secret: str) -> None:
+    if params.get("SignatureVersion") != "2":
+        raise faults.invalid(f"SignatureVersion {params.get('SignatureVersion')!r} is not supported; use 2 or 4")
+    if "Timestamp" in params and "Expires" in params:
+        raise EC2APIError("InvalidParameterCombination", "Use either Timestamp or Expires, not both")
+    if "Expires" in params:
+        _check_time(datetime.datetime.min, _parse_v2_time(params["Expires"], "Expires"))
+    elif "Timestamp" in params:
+        _check_time(_parse_v2_time(params["Timestamp"], "Timestamp"))
+    else:
+        raise EC2APIError("MissingParameter", "The request must contain the parameter Timestamp or Expires")
+    try:
+        expected = signer.sigv2_query_signature(secret, req.method, req.host.lower(), _raw_path(req), params,
+                                                params.get("SignatureMethod", ""))
+    except signer.SignatureError as exc:
+        raise faults.invalid(str(exc)) from None
+    if not signer.constant_time_equal(params["Signature"], expected):
+        raise EC2APIError("SignatureDoesNotMatch", "The request signature we calculated does not match the "
+                          "signature you provided. Check your AWS Secret Access Key and signing method.", 403)
+
+
+def _user_and_project(access: str) -> tuple[Any, str]:
+    access_key, _, project = access.partition(":")
+    auth = manager.AuthManager()
+    try:
+        user = auth.get_user_from_access_key(access_key)
+    except exception.NotFound:
+        raise auth_failure() from None
+    if not project:
+        projects = auth.get_projects(user["id"])
+        if not projects:
+            raise auth_failure(f"User {user['id']} is not a member of any project")
+        project = projects[0]["id"]
+    return user, project
+
+
+def _context(user: Any, project: str, req: webob.Request, request_id: str) -> context.RequestContext:
+    auth = manager.AuthManager()
+    try:
+        auth.get_project(project)
+        member = auth.is_project_member(user["id"], project)
+    except exception.NotFound:
+        raise auth_failure(f"Project {project} does not exist") from None
+    superuser = auth.is_superuser(user["id"])
+    if not member and not superuser:
+        raise auth_failure(f"User {user['id']} is not a member of project {project}")
+    remote = req.remote_addr
+    if FLAGS.use_forwarded_for and req.headers.get("X-Forwarded-For"):
+        remote = req.headers["X-Forwarded-For"].split(",")[0].strip()
+    return context.RequestContext(user_id=user["id"], project_id=project,
+                                  roles=auth.get_user_roles(user["id"], project), is_admin=superuser,
+                                  request_id=request_id, remote_address=remote)
+
+
+def authenticate(req: webob.Request, params: dict[str, str], body: bytes, request_id: str) -> context.RequestContext:
+    """The context of a correctly signed request, or an ``EC2APIError``."""
+    try:
+        sig = signer.parse_sigv4(req.headers.get("Authorization"), params, req.headers.get("X-Amz-Date"))
+    except signer.SignatureError as exc:
+        status = 403 if exc.code == "MissingAuthenticationToken" else 400
+        raise EC2APIError(exc.code, str(exc), status) from None
+    if sig is not None:
+        user, project = _user_and_project(sig.access_key)
+        _verify_sigv4(req, sig, body, user["secret_key"])
+    elif "Signature" in params or "AWSAccessKeyId" in params:
+        if not params.get("Signature") or not params.get("AWSAccessKeyId"):
+            raise EC2APIError("MissingParameter", "A SigV2 request needs both AWSAccessKeyId and Signature")
+        user, project = _user_and_project(params["AWSAccessKeyId"])
+        _verify_sigv2(req, params, user["secret_key"])
+    else:
+        raise auth_failure("The request is not signed (send a Signature Version 4 or 2 signature)")
+    return _context(user, project, req, request_id)
+
+
+class Authenticate(wsgi.Middleware):
+    @webob.dec.wsgify
+    def __call__(self, req: webob.Request) -> Any:
+        request_id = wsgi.request_id_of(req.environ)
+        try:
+            params, body = read_params(req)
+            ctxt = authenticate(req, params, body, request_id)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an EC2 error
+            return faults.response_for(exc, request_id)
+        for key in ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                    "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token", *SIGV2_KEYS):
+            params.pop(key, None)
+        req.environ[PARAMS_KEY] = params
+        req.environ[CONTEXT_KEY] = ctxt
+        LOG.debug("Authenticated %s in project %s", ctxt.user_id, ctxt.project_id)
+        return self.application

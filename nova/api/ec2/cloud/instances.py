@@ -1,0 +1,336 @@
+"""Instances: RunInstances, DescribeInstances, Terminate/Reboot/Stop/StartInstances,
+GetConsoleOutput and DescribeInstanceAttribute, through compute.API.
+
+States are EC2's (``ec2utils.instance_state``).  The default listing shows
+live instances; asking for an instance id also finds one terminated a short
+while ago, shown as ``terminated``.  A cloudadmin's DescribeInstances lists
+every project's instances (the first Nova's admin view).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from typing import Any, Callable
+
+from nova import context, exception, flags, utils
+from nova.api.ec2 import ec2utils
+from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
+from nova.api.ec2.cloud import tags as tagging
+from nova.api.ec2.faults import EC2APIError
+from nova.api.ec2.params import Boolean, Ec2Id, Filters, Integer, ListOf, Param, String, Struct
+from nova.compute import api as compute_api
+from nova.db import api as db
+
+FLAGS = flags.FLAGS
+actions = ActionSet()
+MAX_LAUNCH = 1000
+INSTANCE_IDS = ListOf(Ec2Id("i"), max_items=1000)
+
+
+def _compute() -> compute_api.API:
+    return compute_api.API()
+
+
+def _db_image_id(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _image(value: Any, prefix: str) -> str | None:
+    db_id = _db_image_id(value)
+    return ec2utils.id_to_ec2_id(db_id, prefix) if db_id is not None else None
+
+
+def _addresses(ctxt: context.RequestContext, instance_id: int) -> tuple[str | None, str | None]:
+    """(private IP, public IP) of an instance, None when it has none."""
+    rows = db.fixed_ip_get_all_by_instance(ctxt.elevated(), instance_id)
+    if not rows:
+        return None, None
+    fixed = rows[0]["address"]
+    floats = db.floating_ip_get_by_fixed_address(ctxt.elevated(), fixed)
+    return fixed, floats[0]["address"] if floats else None
+
+
+@dataclasses.dataclass
+class _View:
+    """An instance row with what the rendering and the filters need."""
+
+    row: Any
+    private_ip: str | None
+    public_ip: str | None
+    tags: dict[str, Any]
+
+    @property
+    def ec2_id(self) -> str:
+        return ec2utils.id_to_ec2_id(self.row["id"], "i")
+
+
+def _views(ctxt: context.RequestContext, rows: list[Any]) -> list[_View]:
+    tags = db.tag_get_by_resources(ctxt, "instance", [r["id"] for r in rows])
+    views = []
+    for row in rows:
+        private_ip, public_ip = _addresses(ctxt, row["id"])
+        views.append(_View(row, private_ip, public_ip, tags.get(row["id"], {})))
+    return views
+
+
+def _group_set(row: Any) -> list[dict[str, str]]:
+    return [{"groupId": ec2utils.id_to_ec2_id(g["id"], "sg"), "groupName": g["name"]} for g in row.security_groups]
+
+
+def _render_instance(view: _View, ctxt: context.RequestContext) -> dict[str, Any]:
+    row = view.row
+    code, name = ec2utils.instance_state(row)
+    key_name = row["key_name"]
+    if ctxt.is_admin and key_name:
+        key_name = f"{key_name} ({row['project_id']}, {row['host']})"
+    flavor = row.instance_type["name"] if row.instance_type else None
+    return {
+        "instanceId": view.ec2_id,
+        "imageId": _image(row["image_id"], "ami"),
+        "instanceState": {"code": code, "name": name},
+        "privateDnsName": row["hostname"] or "",
+        "dnsName": view.public_ip or view.private_ip or "",
+        "reason": row.get("fault") or "",
+        "keyName": key_name,
+        "amiLaunchIndex": row["launch_index"] or 0,
+        "productCodes": [],
+        "instanceType": flavor,
+        "launchTime": row["launched_at"] or row["created_at"],
+        "placement": {"availabilityZone": row["availability_zone"] or FLAGS.node_availability_zone,
+                      "tenancy": "default"},
+        "kernelId": _image(row["kernel_id"], "aki"),
+        "ramdiskId": _image(row["ramdisk_id"], "ari"),
+        "monitoring": {"state": "disabled"},
+        "privateIpAddress": view.private_ip,
+        "ipAddress": view.public_ip,
+        "groupSet": _group_set(row),
+        "architecture": "x86_64",
+        "rootDeviceType": "instance-store",
+        "rootDeviceName": row["root_device_name"] or "/dev/sda1",
+        "blockDeviceMapping": [],
+        "virtualizationType": "hvm",
+        "tagSet": [{"key": k, "value": v or ""} for k, v in sorted(view.tags.items())],
+    }
+
+
+def _render_reservations(views: list[_View], ctxt: context.RequestContext) -> list[dict[str, Any]]:
+    reservations: dict[str, dict[str, Any]] = {}
+    for view in views:
+        row = view.row
+        reservation = reservations.setdefault(row["reservation_id"] or "", {
+            "reservationId": row["reservation_id"], "ownerId": row["project_id"],
+            "groupSet": _group_set(row), "instancesSet": []})
+        reservation["instancesSet"].append(_render_instance(view, ctxt))
+    return list(reservations.values())
+
+
+_FILTER_VALUES: dict[str, Callable[[_View], list[Any]]] = {
+    "instance-id": lambda v: [v.ec2_id],
+    "instance-state-name": lambda v: [ec2utils.instance_state(v.row)[1]],
+    "instance-state-code": lambda v: [ec2utils.instance_state(v.row)[0]],
+    "key-name": lambda v: [v.row["key_name"]],
+    "availability-zone": lambda v: [v.row["availability_zone"] or FLAGS.node_availability_zone],
+    "private-ip-address": lambda v: [v.private_ip],
+    "ip-address": lambda v: [v.public_ip],
+    "reservation-id": lambda v: [v.row["reservation_id"]],
+    "instance-type": lambda v: [v.row.instance_type["name"] if v.row.instance_type else None],
+    "image-id": lambda v: [_image(v.row["image_id"], "ami")],
+    "owner-id": lambda v: [v.row["project_id"]],
+    "group-name": lambda v: [g["name"] for g in v.row.security_groups],
+    "group-id": lambda v: [ec2utils.id_to_ec2_id(g["id"], "sg") for g in v.row.security_groups],
+    "dns-name": lambda v: [v.public_ip or v.private_ip],
+    "private-dns-name": lambda v: [v.row["hostname"]],
+}
+
+
+def _instances_by_id(ctxt: context.RequestContext, instance_ids: list[int], with_deleted: bool) -> list[Any]:
+    """The rows of ``instance_ids``; InvalidInstanceID.NotFound names the first missing one."""
+    lookup_ctxt = dataclasses.replace(ctxt, read_deleted=True) if with_deleted else ctxt
+    rows = _compute().get_all(lookup_ctxt, {"instance_ids": instance_ids}) if instance_ids else []
+    found = {row["id"]: row for row in rows}
+    for db_id in instance_ids:
+        if db_id not in found:
+            raise EC2APIError("InvalidInstanceID.NotFound",
+                              f"The instance ID '{ec2utils.id_to_ec2_id(db_id, 'i')}' does not exist")
+    return [found[db_id] for db_id in dict.fromkeys(instance_ids)]
+
+
+@actions.register("DescribeInstances", roles=ALL, params=[
+    Param("InstanceId", INSTANCE_IDS, default=[]),
+    Param("Filter", Filters(*_FILTER_VALUES, "tag:"), default={}, dest="filters"),
+    Param("MaxResults", Integer(5, 1000)),
+    Param("NextToken", String(max_length=64)),
+])
+def describe_instances(ctxt: context.RequestContext, instance_id: list[int], filters: dict[str, list[str]],
+                       max_results: int | None, next_token: str | None) -> dict[str, Any]:
+    if instance_id:
+        rows = _instances_by_id(ctxt, instance_id, with_deleted=True)
+    else:
+        rows = _compute().get_all(ctxt, {})
+    views = [v for v in _views(ctxt, rows) if tagging.matches(filters, _FILTER_VALUES, v, v.tags)]
+    start = 0
+    if next_token:
+        if not next_token.isdigit() or int(next_token) > len(views):
+            raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
+        start = int(next_token)
+    end = start + max_results if max_results else len(views)
+    return {"reservationSet": _render_reservations(views[start:end], ctxt),
+            "nextToken": str(end) if end < len(views) else None}
+
+
+def _user_data(value: str | None) -> str | None:
+    if value is None:
+        return None
+    compact = "".join(value.split())
+    try:
+        base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise EC2APIError("InvalidParameterValue", "Invalid BASE64 encoding of user data") from None
+    return compact
+
+
+@actions.register("RunInstances", roles=PROJECT_ADMIN, params=[
+    Param("ImageId", Ec2Id("ami"), required=True),
+    Param("MinCount", Integer(1, MAX_LAUNCH), required=True),
+    Param("MaxCount", Integer(1, MAX_LAUNCH), required=True),
+    Param("InstanceType", String(max_length=64, min_length=1)),
+    Param("KeyName", String(max_length=255, min_length=1)),
+    Param("SecurityGroup", ListOf(String(max_length=255, min_length=1), max_items=50), default=[]),
+    Param("SecurityGroupId", ListOf(Ec2Id("sg"), max_items=50), default=[]),
+    Param("UserData", String(max_length=21848)),
+    Param("Placement", Struct(Param("AvailabilityZone", String(max_length=255)), Param("GroupName", String()),
+                              Param("Tenancy", String(choices=("default",)))), default={}),
+    Param("KernelId", Ec2Id("aki", "ami")),
+    Param("RamdiskId", Ec2Id("ari", "ami")),
+    Param("ClientToken", String(max_length=64, min_length=1)),
+    Param("Monitoring", Struct(Param("Enabled", Boolean(), required=True)), default={}),
+    Param("TagSpecification", tagging.TAG_SPECIFICATIONS, default=[], dest="tag_specifications"),
+])
+def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, max_count: int,
+                  instance_type: str | None, key_name: str | None, security_group: list[str],
+                  security_group_id: list[int], user_data: str | None, placement: dict[str, Any],
+                  kernel_id: int | None, ramdisk_id: int | None, client_token: str | None,
+                  monitoring: dict[str, Any], tag_specifications: list[dict[str, Any]]) -> dict[str, Any]:
+    if min_count > max_count:
+        raise EC2APIError("InvalidParameterValue", f"MinCount ({min_count}) is greater than MaxCount ({max_count})")
+    if monitoring.get("enabled"):
+        raise exception.UnsupportedOperation(reason="detailed monitoring is not available")
+    new_tags = tagging.tags_for(tag_specifications, "instance")
+    groups = list(security_group)
+    for group_db_id in security_group_id:
+        groups.append(db.security_group_get(ctxt, group_db_id)["name"])
+    try:
+        reservation_id, rows = _compute().create(
+            ctxt, instance_type or FLAGS.default_instance_type, image_id,
+            min_count=min_count, max_count=max_count, key_name=key_name, security_groups=groups or None,
+            user_data=_user_data(user_data), availability_zone=placement.get("availability_zone") or None,
+            kernel_id=kernel_id, ramdisk_id=ramdisk_id, display_name=None, client_token=client_token)
+    except exception.InstanceTypeNotFound:
+        raise EC2APIError("InvalidParameterValue",
+                          f"Invalid value '{instance_type}' for InstanceType.") from None
+    except exception.QuotaError as exc:
+        if type(exc) is not exception.QuotaError:
+            raise
+        raise EC2APIError("InstanceLimitExceeded", f"Your quota allows no more instances: {exc}") from None
+    for row in rows:
+        tagging.apply(ctxt, "instance", row["id"], new_tags)
+    views = _views(ctxt, rows)
+    return {"reservationId": reservation_id, "ownerId": ctxt.project_id,
+            "groupSet": _group_set(rows[0]) if rows else [],
+            "instancesSet": [_render_instance(v, ctxt) for v in views]}
+
+
+def _state_changes(ctxt: context.RequestContext, instance_ids: list[int],
+                   act: Callable[[context.RequestContext, int], None]) -> list[dict[str, Any]]:
+    rows = _instances_by_id(ctxt, instance_ids, with_deleted=False)
+    changes = []
+    for row in rows:
+        before = ec2utils.instance_state(row)
+        act(ctxt, row["id"])
+        try:
+            after = ec2utils.instance_state(_compute().get(ctxt, row["id"]))
+        except exception.InstanceNotFound:
+            after = (ec2utils.STATE_CODES[ec2utils.TERMINATED], ec2utils.TERMINATED)
+        changes.append({"instanceId": ec2utils.id_to_ec2_id(row["id"], "i"),
+                        "previousState": {"code": before[0], "name": before[1]},
+                        "currentState": {"code": after[0], "name": after[1]}})
+    return changes
+
+
+@actions.register("TerminateInstances", roles=PROJECT_ADMIN, params=[
+    Param("InstanceId", INSTANCE_IDS, required=True),
+])
+def terminate_instances(ctxt: context.RequestContext, instance_id: list[int]) -> dict[str, Any]:
+    compute = _compute()
+
+    def terminate(c: context.RequestContext, db_id: int) -> None:
+        compute.delete(c, db_id)
+        tagging.delete_all(c, "instance", db_id)
+
+    return {"instancesSet": _state_changes(ctxt, instance_id, terminate)}
+
+
+@actions.register("StopInstances", roles=PROJECT_ADMIN, params=[
+    Param("InstanceId", INSTANCE_IDS, required=True),
+    Param("Force", Boolean(), default=False),
+    Param("Hibernate", Boolean(), default=False),
+])
+def stop_instances(ctxt: context.RequestContext, instance_id: list[int], force: bool,
+                   hibernate: bool) -> dict[str, Any]:
+    if hibernate:
+        raise exception.UnsupportedOperation(reason="hibernation is not available")
+    return {"instancesSet": _state_changes(ctxt, instance_id, _compute().stop)}
+
+
+@actions.register("StartInstances", roles=PROJECT_ADMIN, params=[
+    Param("InstanceId", INSTANCE_IDS, required=True),
+])
+def start_instances(ctxt: context.RequestContext, instance_id: list[int]) -> dict[str, Any]:
+    return {"instancesSet": _state_changes(ctxt, instance_id, _compute().start)}
+
+
+@actions.register("RebootInstances", roles=PROJECT_ADMIN, params=[
+    Param("InstanceId", INSTANCE_IDS, required=True),
+])
+def reboot_instances(ctxt: context.RequestContext, instance_id: list[int]) -> bool:
+    compute = _compute()
+    for row in _instances_by_id(ctxt, instance_id, with_deleted=False):
+        compute.reboot(ctxt, row["id"])
+    return True
+
+
+@actions.register("GetConsoleOutput", roles=PROJECT_ADMIN, params=[
+    Param("InstanceId", Ec2Id("i"), required=True),
+    Param("Latest", Boolean(), default=False),
+])
+def get_console_output(ctxt: context.RequestContext, instance_id: int, latest: bool) -> dict[str, Any]:
+    output = _compute().get_console_output(ctxt, instance_id) or ""
+    return {"instanceId": ec2utils.id_to_ec2_id(instance_id, "i"), "timestamp": utils.utcnow(),
+            "output": base64.b64encode(output.encode("utf-8", errors="replace")).decode()}
+
+
+_ATTRIBUTES: dict[str, Callable[[Any], Any]] = {
+    "instanceType": lambda r: {"value": r.instance_type["name"] if r.instance_type else None},
+    "kernel": lambda r: {"value": _image(r["kernel_id"], "aki")},
+    "ramdisk": lambda r: {"value": _image(r["ramdisk_id"], "ari")},
+    "userData": lambda r: {"value": r["user_data"]},
+    "disableApiTermination": lambda r: {"value": bool(r["locked"])},
+    "instanceInitiatedShutdownBehavior": lambda r: {"value": "stop"},
+    "rootDeviceName": lambda r: {"value": r["root_device_name"] or "/dev/sda1"},
+    "blockDeviceMapping": lambda r: [],
+    "groupSet": _group_set,
+}
+
+
+@actions.register("DescribeInstanceAttribute", roles=ALL, params=[
+    Param("InstanceId", Ec2Id("i"), required=True),
+    Param("Attribute", String(choices=tuple(_ATTRIBUTES)), required=True),
+])
+def describe_instance_attribute(ctxt: context.RequestContext, instance_id: int, attribute: str) -> dict[str, Any]:
+    row = _instances_by_id(ctxt, [instance_id], with_deleted=False)[0]
+    return {"instanceId": ec2utils.id_to_ec2_id(instance_id, "i"), attribute: _ATTRIBUTES[attribute](row)}

@@ -1,0 +1,112 @@
+"""EC2 errors: the one place where failures become EC2 error responses.
+
+Actions and middleware raise ``EC2APIError`` for mistakes only the API layer
+can name (a malformed parameter, an unknown action) and ``nova.exception``
+types for everything else; ``error_for`` turns either, or anything else,
+into (HTTP status, EC2 code, message).  A client's mistake is a 4xx with its
+EC2 code; an unexpected failure is a 500 ``InternalError`` naming the
+request id, with the traceback in the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from xml.sax.saxutils import escape
+
+import webob
+
+from nova import exception, rpc
+from nova.api.ec2 import ec2utils
+
+LOG = logging.getLogger(__name__)
+
+
+class EC2APIError(Exception):
+    """An error the EC2 API reports with ``code`` and HTTP ``status``."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def invalid(message: str) -> EC2APIError:
+    return EC2APIError("InvalidParameterValue", message)
+
+
+def _ec2_message(exc: exception.NovaException) -> str:
+    """The exception's message with database ids shown as EC2 ids."""
+    kwargs = dict(getattr(exc, "kwargs", {}) or {})
+    changed = False
+    for key, value in kwargs.items():
+        shown = ec2utils.ec2_id_for_key(key, value)
+        if shown is not None:
+            kwargs[key] = shown
+            changed = True
+    if changed:
+        try:
+            return type(exc).message % kwargs
+        except (KeyError, TypeError, ValueError):
+            pass
+    return str(exc)
+
+
+def _status_of(code: int, ec2_code: str) -> int:
+    if ec2_code == "AuthFailure":
+        return 401
+    if code in (401, 403):
+        return 403
+    if code in (503, 504):
+        return 503
+    if 400 <= code < 500:
+        return 400
+    return 500
+
+
+def _remote(exc: rpc.RemoteError) -> tuple[int, str, str]:
+    cls = getattr(exception, exc.exc_type, None)
+    if isinstance(cls, type) and issubclass(cls, exception.NovaException) and cls.code < 500:
+        return _status_of(cls.code, cls.ec2_code), cls.ec2_code, exc.value or cls.message
+    if isinstance(cls, type) and issubclass(cls, exception.NovaException) and cls.code == 503:
+        return 503, cls.ec2_code, exc.value or cls.message
+    raise exc
+
+
+def error_for(exc: BaseException, request_id: str) -> tuple[int, str, str]:
+    """(status, code, message) for any exception raised while serving a request."""
+    try:
+        if isinstance(exc, EC2APIError):
+            return exc.status, exc.code, exc.message
+        if isinstance(exc, rpc.RemoteError):
+            return _remote(exc)
+        if isinstance(exc, rpc.Timeout):
+            LOG.warning("RPC timed out: %s", exc)
+            return 503, "Unavailable", "The service is unavailable; try again later."
+        if isinstance(exc, exception.NovaException) and exc.code < 500 or isinstance(
+            exc, (exception.ServiceUnavailable, exception.NoValidHost)
+        ):
+            return _status_of(exc.code, exc.ec2_code), exc.ec2_code, _ec2_message(exc)
+    except rpc.RemoteError:
+        pass
+    LOG.error("Unexpected error serving the request", exc_info=(type(exc), exc, exc.__traceback__))
+    return 500, "InternalError", f"An internal error has occurred (request {request_id})."
+
+
+def error_response(request_id: str, status: int, code: str, message: str) -> webob.Response:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Response><Errors><Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+        f"</Error></Errors><RequestID>{escape(request_id)}</RequestID></Response>"
+    )
+    response = webob.Response(status=status, content_type="text/xml", charset="UTF-8")
+    response.text = body
+    return response
+
+
+def response_for(exc: BaseException, request_id: str, **log_fields: Any) -> webob.Response:
+    status, code, message = error_for(exc, request_id)
+    if status < 500:
+        LOG.info("EC2 error %s %s: %s", status, code, message)
+    return error_response(request_id, status, code, message)

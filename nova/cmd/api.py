@@ -1,0 +1,42 @@
+"""nova-api: the EC2 API (and metadata) on --ec2_listen:--ec2_port, the
+metadata service on --metadata_listen:--metadata_port.
+
+The pipelines come from ``--api_paste_config`` (``etc/nova/api-paste.ini``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Sequence
+
+from nova import exception, flags, wsgi
+from nova.cmd import common
+
+FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
+
+
+def build_servers() -> list[wsgi.Server]:
+    """The WSGI servers nova-api runs (raises NovaException with a one-line reason)."""
+    path = wsgi.find_paste_config()
+    servers = [wsgi.Server("ec2", wsgi.load_paste_app("ec2", path), FLAGS.ec2_listen, FLAGS.ec2_port)]
+    if FLAGS.metadata_port:
+        servers.append(wsgi.Server("metadata", wsgi.load_paste_app("metadata", path),
+                                   FLAGS.metadata_listen, FLAGS.metadata_port))
+    return servers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from nova import service
+
+    binary, _ = common.init(argv or sys.argv, "nova-api")
+    common.check_ready(binary)
+    try:
+        servers = build_servers()
+    except exception.NovaException as exc:
+        common.die(binary, str(exc))
+    service.serve(*servers)
+    for server in servers:
+        print(f"{binary}: {server.name} listening on {server.host}:{server.port}", flush=True)
+    return service.wait()

@@ -1,0 +1,49 @@
+"""The simple scheduler: the least loaded live host that still has room.
+
+For instances, load is the cores the host's live instances use, then their
+RAM; a host takes no more than ``--max_cores`` cores, and no more RAM than its
+compute node reports (when it has reported).  Other requests are placed by
+chance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nova import exception, flags
+from nova.db import api as db
+from nova.scheduler import chance, driver
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_integer("max_cores", 16, "Most instance cores the simple scheduler puts on one host", lower_bound=1)
+
+
+class SimpleScheduler(chance.ChanceScheduler):
+    def schedule_run_instance(self, ctxt: driver.Context, topic: str, instance_id: int, **kwargs: Any) -> str:
+        admin = ctxt.elevated()
+        instance = db.instance_get(admin, instance_id)
+        forced = kwargs.get("forced_host")
+        if forced:
+            return self.forced_host(ctxt, topic, forced)
+        hosts = self.hosts_up(ctxt, topic, kwargs.get("availability_zone"))
+        if not hosts:
+            raise exception.NoValidHost(reason=f"no {topic} host is up and enabled"
+                                            f"{driver.zone_suffix(kwargs)}.")
+        usage = db.instance_usage_by_host(admin, hosts)
+        nodes = db.compute_node_get_all(admin)
+        vcpus, memory = instance["vcpus"] or 0, instance["memory_mb"] or 0
+        candidates = []
+        for host in hosts:
+            used = usage.get(host, {"vcpus": 0, "memory_mb": 0, "instances": 0})
+            if used["vcpus"] + vcpus > FLAGS.max_cores:
+                continue
+            node = nodes.get(host)
+            if node is not None and node["memory_mb"] and used["memory_mb"] + memory > node["memory_mb"]:
+                continue
+            candidates.append((used["vcpus"], used["memory_mb"], used["instances"], host))
+        if not candidates:
+            raise exception.NoValidHost(
+                reason=f"all {len(hosts)} live host(s) are at capacity for {vcpus} core(s) and {memory} MB "
+                       f"(max_cores {FLAGS.max_cores}).")
+        return min(candidates)[3]

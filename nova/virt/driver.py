@@ -1,0 +1,84 @@
+"""The interface every virt driver implements for ComputeManager.
+
+Instances are db rows (or dicts with the same keys: ``id``, ``name``,
+``memory_mb``, ``vcpus``, ``local_gb``, ``image_id``, ``kernel_id``,
+``ramdisk_id``, ...); ``network_info`` is the NIC list nova-network returned.
+Power states are ``nova.compute.states`` ints.  A method a driver cannot do
+raises ``UnsupportedOperation``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nova import context as nova_context
+from nova import exception
+
+Context = nova_context.RequestContext
+NetworkInfo = list[dict[str, Any]]
+
+
+class ComputeDriver:
+    """Base class: every operation unsupported until a driver implements it."""
+
+    hypervisor_type = "unknown"
+
+    def _unsupported(self, what: str) -> Any:
+        raise exception.UnsupportedOperation(reason=f"the {self.hypervisor_type} driver cannot {what}")
+
+    def init_host(self, host: str) -> None:
+        """Connect and prepare; called once before the service consumes messages."""
+
+    def list_instances(self) -> list[str]:
+        """Names of the domains this driver runs (defined or running)."""
+        return self._unsupported("list instances")
+
+    def get_info(self, instance_name: str) -> dict[str, Any]:
+        """``{state, max_mem, mem, num_cpu, cpu_time}``; InstanceNotFound when unknown."""
+        return self._unsupported("report instance state")
+
+    def spawn(self, ctxt: Context, instance: Any, network_info: NetworkInfo) -> None:
+        """Create and start the instance's domain; returns once it runs."""
+        return self._unsupported("spawn")
+
+    def destroy(self, instance: Any, network_info: NetworkInfo | None = None, cleanup: bool = True) -> None:
+        """Stop and remove the domain (and its files when ``cleanup``); a missing domain is fine."""
+        return self._unsupported("destroy")
+
+    def reboot(self, instance: Any, network_info: NetworkInfo) -> None:
+        return self._unsupported("reboot")
+
+    def power_off(self, instance: Any) -> None:
+        return self._unsupported("power off")
+
+    def power_on(self, instance: Any) -> None:
+        return self._unsupported("power on")
+
+    def pause(self, instance: Any) -> None:
+        return self._unsupported("pause")
+
+    def unpause(self, instance: Any) -> None:
+        return self._unsupported("unpause")
+
+    def suspend(self, instance: Any) -> None:
+        return self._unsupported("suspend")
+
+    def resume(self, instance: Any) -> None:
+        return self._unsupported("resume")
+
+    def rescue(self, ctxt: Context, instance: Any, network_info: NetworkInfo) -> None:
+        return self._unsupported("rescue")
+
+    def unrescue(self, instance: Any, network_info: NetworkInfo) -> None:
+        return self._unsupported("unrescue")
+
+    def snapshot(self, ctxt: Context, instance: Any, image_id: int) -> None:
+        """Store the instance's disk as image ``image_id`` through the image service."""
+        return self._unsupported("snapshot")
+
+    def get_console_output(self, instance: Any) -> str:
+        return self._unsupported("read the console")
+
+    def get_available_resource(self) -> dict[str, Any]:
+        """``{vcpus, memory_mb, local_gb, hypervisor_type, hypervisor_version}`` of this host."""
+        return self._unsupported("report resources")

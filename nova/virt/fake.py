@@ -1,0 +1,116 @@
+"""An in-memory virt driver: fast, for tests and benchmarks.
+
+Domains live in a dict of this process; ``--fake_spawn_delay`` makes spawn
+take time, as a real boot does, so tests can catch an instance mid-spawn.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import eventlet
+
+from nova import exception, flags
+from nova.compute import states
+from nova.virt import driver
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_float("fake_spawn_delay", 0.0, "Seconds the fake driver's spawn takes", lower_bound=0)
+flags.DEFINE_integer("fake_vcpus", 16, "vCPUs the fake driver reports", lower_bound=1)
+flags.DEFINE_integer("fake_memory_mb", 32768, "Memory the fake driver reports", lower_bound=1)
+flags.DEFINE_integer("fake_local_gb", 1000, "Disk the fake driver reports", lower_bound=0)
+
+
+class FakeDomain:
+    def __init__(self, name: str, instance: Any, network_info: list[dict[str, Any]]) -> None:
+        self.name = name
+        self.state = states.RUNNING
+        self.memory_mb = instance["memory_mb"] or 0
+        self.vcpus = instance["vcpus"] or 0
+        self.network_info = network_info
+        self.console: list[str] = [f"{name} booting", f"{name} running"]
+        self.rescued = False
+
+
+class FakeDriver(driver.ComputeDriver):
+    hypervisor_type = "fake"
+
+    def __init__(self, read_only: bool = False) -> None:
+        self.domains: dict[str, FakeDomain] = {}
+
+    def init_host(self, host: str) -> None:
+        pass
+
+    def _domain(self, instance: Any) -> FakeDomain:
+        name = instance if isinstance(instance, str) else instance["name"]
+        try:
+            return self.domains[name]
+        except KeyError:
+            raise exception.InstanceNotFound(instance_id=name) from None
+
+    def list_instances(self) -> list[str]:
+        return sorted(self.domains)
+
+    def get_info(self, instance_name: str) -> dict[str, Any]:
+        domain = self._domain(instance_name)
+        return {"state": domain.state, "max_mem": domain.memory_mb * 1024, "mem": domain.memory_mb * 1024,
+                "num_cpu": domain.vcpus, "cpu_time": 0}
+
+    def spawn(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]]) -> None:
+        if instance["name"] in self.domains:
+            raise exception.VirtDriverError(reason=f"domain {instance['name']} already exists")
+        if FLAGS.fake_spawn_delay:
+            eventlet.sleep(FLAGS.fake_spawn_delay)
+        self.domains[instance["name"]] = FakeDomain(instance["name"], instance, network_info)
+
+    def destroy(self, instance: Any, network_info: list[dict[str, Any]] | None = None, cleanup: bool = True) -> None:
+        self.domains.pop(instance["name"], None)
+
+    def reboot(self, instance: Any, network_info: list[dict[str, Any]]) -> None:
+        domain = self._domain(instance)
+        domain.state = states.RUNNING
+        domain.console.append(f"{domain.name} rebooted")
+
+    def power_off(self, instance: Any) -> None:
+        self._domain(instance).state = states.SHUTOFF
+
+    def power_on(self, instance: Any) -> None:
+        self._domain(instance).state = states.RUNNING
+
+    def pause(self, instance: Any) -> None:
+        self._domain(instance).state = states.PAUSED_POWER
+
+    def unpause(self, instance: Any) -> None:
+        self._domain(instance).state = states.RUNNING
+
+    def suspend(self, instance: Any) -> None:
+        self._domain(instance).state = states.SUSPENDED_POWER
+
+    def resume(self, instance: Any) -> None:
+        self._domain(instance).state = states.RUNNING
+
+    def rescue(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]]) -> None:
+        domain = self._domain(instance)
+        domain.rescued, domain.state = True, states.RUNNING
+
+    def unrescue(self, instance: Any, network_info: list[dict[str, Any]]) -> None:
+        domain = self._domain(instance)
+        domain.rescued, domain.state = False, states.RUNNING
+
+    def snapshot(self, ctxt: Any, instance: Any, image_id: int) -> None:
+        import io
+
+        from nova.image import get_default_image_service
+
+        self._domain(instance)
+        get_default_image_service().store(ctxt, image_id, io.BytesIO(f"snapshot of {instance['name']}".encode()))
+
+    def get_console_output(self, instance: Any) -> str:
+        return "\n".join(self._domain(instance).console) + "\n"
+
+    def get_available_resource(self) -> dict[str, Any]:
+        return {"vcpus": FLAGS.fake_vcpus, "memory_mb": FLAGS.fake_memory_mb, "local_gb": FLAGS.fake_local_gb,
+                "hypervisor_type": self.hypervisor_type, "hypervisor_version": 1,
+                "cpu_info": f"fake ({os.cpu_count()} host cpus)"}

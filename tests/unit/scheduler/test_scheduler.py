@@ -1,0 +1,125 @@
+"""Scheduler drivers and SchedulerManager.run_instance: live, enabled hosts only; errors with reasons."""
+
+import datetime
+
+import pytest
+
+from nova import context, exception, flags, utils
+from nova.compute import states
+from nova.db import api as db
+from nova.scheduler import chance, manager, simple
+from tests.fixtures.rpc import FakeManagerBase, wait_for
+
+FLAGS = flags.FLAGS
+ADMIN = context.get_admin_context()
+
+
+def add_host(host, disabled=False, stale=False, zone="nova", memory_mb=None):
+    service = db.service_create(ADMIN, {"host": host, "binary": "nova-compute", "topic": "compute",
+                                        "disabled": disabled, "availability_zone": zone})
+    db.service_heartbeat(ADMIN, service["id"])
+    if stale:
+        old = utils.utcnow() - datetime.timedelta(seconds=FLAGS.service_down_time + 5)
+        db.service_update(ADMIN, service["id"], {"updated_at": old, "created_at": old})
+    if memory_mb is not None:
+        db.compute_node_create(ADMIN, {"service_id": service["id"], "vcpus": 16, "memory_mb": memory_mb,
+                                       "local_gb": 100})
+    return service
+
+
+def instance(host=None, vcpus=1, memory_mb=512, vm_state=states.BUILDING):
+    return db.instance_create(ADMIN, {"project_id": "p", "user_id": "u", "vcpus": vcpus, "memory_mb": memory_mb,
+                                      "local_gb": 0, "vm_state": vm_state, "task_state": states.SCHEDULING,
+                                      "host": host})
+
+
+def test_chance_picks_only_live_enabled_hosts(sqlite_db):
+    add_host("up-1")
+    add_host("off", disabled=True)
+    add_host("dead", stale=True)
+    user = context.RequestContext("u", "p")
+    assert {chance.ChanceScheduler().schedule(user, "compute") for _ in range(20)} == {"up-1"}
+
+
+def test_no_host_at_all_is_no_valid_host(sqlite_db):
+    add_host("dead", stale=True)
+    with pytest.raises(exception.NoValidHost, match="no compute host is up"):
+        chance.ChanceScheduler().schedule(ADMIN, "compute")
+
+
+def test_simple_picks_the_least_loaded_and_honours_max_cores(sqlite_db):
+    FLAGS.max_cores = 4
+    add_host("a")
+    add_host("b")
+    instance(host="a", vcpus=2)
+    instance(host="b", vcpus=3)
+    instance(host="b", vcpus=4, vm_state=states.ERROR)  # error instances hold nothing
+    driver = simple.SimpleScheduler()
+    assert driver.schedule_run_instance(ADMIN, "compute", instance(vcpus=2)["id"]) == "a"
+    with pytest.raises(exception.NoValidHost, match="at capacity"):
+        driver.schedule_run_instance(ADMIN, "compute", instance(vcpus=3)["id"])
+
+
+def test_simple_respects_the_memory_the_node_reports(sqlite_db):
+    add_host("small", memory_mb=1024)
+    add_host("big", memory_mb=8192)
+    instance(host="big", vcpus=1, memory_mb=4096)
+    # "small" is less loaded but has no room for 2 GB.
+    assert simple.SimpleScheduler().schedule_run_instance(ADMIN, "compute", instance(memory_mb=2048)["id"]) == "big"
+
+
+def test_forced_host_is_for_admins_and_must_be_alive(sqlite_db):
+    add_host("a")
+    add_host("b", disabled=True)
+    driver = simple.SimpleScheduler()
+    target = instance()
+    assert driver.schedule_run_instance(ADMIN, "compute", target["id"], forced_host="a") == "a"
+    with pytest.raises(exception.NoValidHost, match="host b is down, disabled"):
+        driver.schedule_run_instance(ADMIN, "compute", target["id"], forced_host="b")
+    with pytest.raises(exception.NotAuthorized):
+        driver.schedule_run_instance(context.RequestContext("u", "p"), "compute", target["id"], forced_host="a")
+
+
+def test_availability_zone_limits_the_hosts(sqlite_db):
+    add_host("east-1", zone="east")
+    add_host("west-1", zone="west")
+    driver = simple.SimpleScheduler()
+    assert driver.schedule_run_instance(ADMIN, "compute", instance()["id"], availability_zone="west") == "west-1"
+    with pytest.raises(exception.NoValidHost, match="in zone north"):
+        driver.schedule_run_instance(ADMIN, "compute", instance()["id"], availability_zone="north")
+
+
+class RecordingCompute(FakeManagerBase):
+    def __init__(self, host=None):
+        super().__init__(host)
+        self.ran = []
+
+    def run_instance(self, ctxt, instance_id):
+        self.ran.append(instance_id)
+
+
+def test_manager_records_the_host_and_casts_to_it(sqlite_db, memory_rpc):
+    FLAGS.scheduler_driver = "nova.scheduler.simple.SimpleScheduler"
+    add_host("host-a")
+    compute = RecordingCompute("host-a")
+    topic = memory_rpc.topic("compute")
+    memory_rpc.server(topic, compute, host="host-a")
+    db.service_update(ADMIN, db.service_get_by_args(ADMIN, "host-a", "nova-compute")["id"], {"topic": topic})
+    scheduler = manager.SchedulerManager(host="test-host")
+    target = instance()
+    assert scheduler.run_instance(context.RequestContext("u", "p"), topic, target["id"]) == "host-a"
+    row = db.instance_get(ADMIN, target["id"])
+    assert row["host"] == "host-a" and row["scheduled_at"] is not None
+    wait_for(lambda: compute.ran == [target["id"]])
+    # A duplicate request does not place it twice.
+    assert scheduler.run_instance(ADMIN, topic, target["id"]) == "host-a"
+
+
+def test_manager_puts_unplaceable_instances_in_error_with_the_reason(sqlite_db, memory_rpc):
+    add_host("dead", stale=True)
+    scheduler = manager.SchedulerManager(host="test-host")
+    target = instance()
+    assert scheduler.run_instance(ADMIN, "compute", target["id"]) is None
+    row = db.instance_get(ADMIN, target["id"])
+    assert (row["vm_state"], row["task_state"]) == (states.ERROR, None)
+    assert "No valid host was found" in row["fault"]
