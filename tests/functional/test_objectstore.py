@@ -1,0 +1,201 @@
+"""nova-objectstore started as a process, driven by the AWS CLI and boto3."""
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import pytest
+
+from tests.fixtures.daemons import Cloud, wait_for
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+class Store:
+    def __init__(self, cloud: Cloud, port: int, daemon) -> None:
+        self.cloud, self.port, self.daemon = cloud, port, daemon
+        self.url = f"http://127.0.0.1:{port}"
+
+    def client(self, access="demo-key:proj", secret="demo-secret", signature_version="s3v4"):
+        return boto3.client("s3", endpoint_url=self.url, region_name="nova", aws_access_key_id=access,
+                            aws_secret_access_key=secret,
+                            config=botocore.config.Config(signature_version=signature_version,
+                                                          retries={"max_attempts": 1}))
+
+    def aws(self, *args, access="demo-key:proj", secret="demo-secret", check=True, cwd=None):
+        home = self.cloud.tmp_path / "home"
+        home.mkdir(exist_ok=True)
+        env = {"PATH": os.environ["PATH"], "HOME": str(home), "AWS_ACCESS_KEY_ID": access,
+               "AWS_SECRET_ACCESS_KEY": secret, "AWS_DEFAULT_REGION": "nova", "AWS_CONFIG_FILE": str(home / "none"),
+               "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"), "AWS_MAX_ATTEMPTS": "1"}
+        result = subprocess.run(["aws", "--endpoint-url", self.url, *args], capture_output=True, text=True,
+                                env=env, timeout=300, cwd=cwd)
+        if check and result.returncode != 0:
+            raise AssertionError(f"aws {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("objectstore")
+    cloud = Cloud(tmp_path, rabbit_url=None)
+    cloud.manage("db", "sync")
+    cloud.manage("user", "create", "demo", "demo-key", "demo-secret")
+    cloud.manage("project", "create", "proj", "demo")
+    cloud.manage("user", "create", "eve", "eve-key", "eve-secret")
+    cloud.manage("project", "create", "evil", "eve")
+    port = _free_port()
+    daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1")
+    wait_for(lambda: _listening(port) or daemon.proc.poll() is not None, 30, what="nova-objectstore to listen")
+    assert daemon.proc.poll() is None, daemon.log()
+    yield Store(cloud, port, daemon)
+    cloud.cleanup()
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while data := handle.read(1 << 20):
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def test_aws_s3_high_level_commands(store, tmp_path):
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_bytes(b"alpha")
+    (src / "sub" / "b.bin").write_bytes(os.urandom(70000))
+    (src / "with space.txt").write_bytes(b"spaced")
+    store.aws("s3", "mb", "s3://cli-bucket")
+    assert "cli-bucket" in store.aws("s3", "ls").stdout
+    store.aws("s3", "cp", str(src / "a.txt"), "s3://cli-bucket/single/a.txt")
+    store.aws("s3", "sync", str(src), "s3://cli-bucket/tree")
+    listing = store.aws("s3", "ls", "--recursive", "s3://cli-bucket/").stdout
+    for key in ("single/a.txt", "tree/a.txt", "tree/sub/b.bin", "tree/with space.txt"):
+        assert key in listing
+    top = store.aws("s3", "ls", "s3://cli-bucket/tree/").stdout
+    assert "PRE sub/" in top and "a.txt" in top
+    # A second sync has nothing to do; a changed file is uploaded again.
+    assert store.aws("s3", "sync", str(src), "s3://cli-bucket/tree").stdout.strip() == ""
+    down = tmp_path / "down"
+    store.aws("s3", "sync", "s3://cli-bucket/tree", str(down))
+    assert (down / "sub" / "b.bin").read_bytes() == (src / "sub" / "b.bin").read_bytes()
+    assert (down / "with space.txt").read_bytes() == b"spaced"
+    store.aws("s3", "rm", "--recursive", "s3://cli-bucket/")
+    store.aws("s3", "rb", "s3://cli-bucket")
+    assert "cli-bucket" not in store.aws("s3", "ls").stdout
+
+
+def test_aws_cli_200_mib_multipart_and_ranged_get(store, tmp_path):
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as handle:
+        for _ in range(200):
+            handle.write(os.urandom(1 << 20))
+    store.aws("s3", "mb", "s3://big-bucket")
+    store.aws("s3", "cp", str(big), "s3://big-bucket/big.bin")
+    head = json.loads(store.aws("s3api", "head-object", "--bucket", "big-bucket", "--key", "big.bin").stdout)
+    assert head["ContentLength"] == 200 << 20
+    assert head["ETag"].strip('"').endswith("-25")  # 8 MiB parts, as the CLI chose them
+    back = tmp_path / "back.bin"
+    store.aws("s3", "cp", "s3://big-bucket/big.bin", str(back))
+    assert _sha256(back) == _sha256(big)
+    part = tmp_path / "part.bin"
+    store.aws("s3api", "get-object", "--bucket", "big-bucket", "--key", "big.bin", "--range",
+              "bytes=104857500-104857699", str(part))
+    with open(big, "rb") as handle:
+        handle.seek(104857500)
+        assert part.read_bytes() == handle.read(200)
+    # boto3 reads it back in parallel ranged GETs.
+    again = tmp_path / "again.bin"
+    store.client().download_file("big-bucket", "big.bin", str(again))
+    assert _sha256(again) == _sha256(big)
+    store.aws("s3", "rm", "s3://big-bucket/big.bin")
+    store.aws("s3", "rb", "s3://big-bucket")
+
+
+def test_aws_s3api_operations(store, tmp_path):
+    body = tmp_path / "body.txt"
+    body.write_bytes(b"hello s3api")
+    md5 = __import__("base64").b64encode(hashlib.md5(b"hello s3api").digest()).decode()
+    store.aws("s3api", "create-bucket", "--bucket", "api-bucket")
+    store.aws("s3api", "head-bucket", "--bucket", "api-bucket")
+    out = json.loads(store.aws("s3api", "put-object", "--bucket", "api-bucket", "--key", "k1", "--body", str(body),
+                               "--content-md5", md5, "--metadata", "owner=demo").stdout)
+    assert out["ETag"] == f'"{hashlib.md5(b"hello s3api").hexdigest()}"'
+    bad = store.aws("s3api", "put-object", "--bucket", "api-bucket", "--key", "k2", "--body", str(body),
+                    "--content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==", check=False)
+    assert bad.returncode != 0 and "BadDigest" in bad.stderr
+    store.aws("s3api", "copy-object", "--bucket", "api-bucket", "--key", "k3", "--copy-source", "api-bucket/k1")
+    head = json.loads(store.aws("s3api", "head-object", "--bucket", "api-bucket", "--key", "k3").stdout)
+    assert head["Metadata"] == {"owner": "demo"}
+    listed = json.loads(store.aws("s3api", "list-objects-v2", "--bucket", "api-bucket").stdout)
+    assert [o["Key"] for o in listed["Contents"]] == ["k1", "k3"]
+    upload = json.loads(store.aws("s3api", "create-multipart-upload", "--bucket", "api-bucket",
+                                  "--key", "mp").stdout)["UploadId"]
+    etag = json.loads(store.aws("s3api", "upload-part", "--bucket", "api-bucket", "--key", "mp", "--part-number",
+                                "1", "--upload-id", upload, "--body", str(body)).stdout)["ETag"]
+    parts = json.loads(store.aws("s3api", "list-parts", "--bucket", "api-bucket", "--key", "mp", "--upload-id",
+                                 upload).stdout)["Parts"]
+    assert [(p["PartNumber"], p["ETag"]) for p in parts] == [(1, etag)]
+    store.aws("s3api", "complete-multipart-upload", "--bucket", "api-bucket", "--key", "mp", "--upload-id", upload,
+              "--multipart-upload", json.dumps({"Parts": [{"PartNumber": 1, "ETag": etag}]}))
+    deleted = json.loads(store.aws("s3api", "delete-objects", "--bucket", "api-bucket", "--delete", json.dumps(
+        {"Objects": [{"Key": "k1"}, {"Key": "k3"}, {"Key": "mp"}]})).stdout)
+    assert sorted(d["Key"] for d in deleted["Deleted"]) == ["k1", "k3", "mp"]
+    store.aws("s3api", "delete-bucket", "--bucket", "api-bucket")
+
+
+def test_other_tenant_and_bad_credentials(store):
+    store.aws("s3", "mb", "s3://private-bucket")
+    store.aws("s3api", "put-object", "--bucket", "private-bucket", "--key", "secret")
+    denied = store.aws("s3", "ls", "s3://private-bucket", access="eve-key:evil", secret="eve-secret", check=False)
+    assert denied.returncode != 0 and "AccessDenied" in denied.stderr
+    wrong = store.aws("s3", "ls", access="demo-key:proj", secret="nope", check=False)
+    assert wrong.returncode != 0 and "SignatureDoesNotMatch" in wrong.stderr
+    eve = store.client("eve-key:evil", "eve-secret", signature_version="s3")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        eve.get_object(Bucket="private-bucket", Key="secret")
+    assert err.value.response["Error"]["Code"] == "AccessDenied"
+    assert "Traceback" not in store.daemon.log()
+
+
+def test_sigterm_stops_cleanly(tmp_path):
+    cloud = Cloud(tmp_path, rabbit_url=None)
+    try:
+        cloud.manage("db", "sync")
+        port = _free_port()
+        daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1")
+        wait_for(lambda: _listening(port), 30, what="nova-objectstore to listen")
+        daemon.signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=30) == 0
+        other = socket.socket()
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        try:
+            busy = cloud.start("nova-objectstore", f"--s3_port={other.getsockname()[1]}", "--s3_listen=127.0.0.1")
+            assert busy.proc.wait(timeout=30) == 1
+            assert "cannot listen on" in busy.log() and "Traceback" not in busy.log()
+        finally:
+            other.close()
+    finally:
+        cloud.cleanup()
