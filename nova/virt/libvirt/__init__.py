@@ -1,0 +1,1 @@
+"""The libvirt virt driver (``--connection_type=libvirt``)."""
