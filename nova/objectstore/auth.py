@@ -30,6 +30,9 @@ LOG = logging.getLogger(__name__)
 flags.DEFINE_integer("s3_max_clock_skew", 900, "Seconds a signed S3 request's date may differ from ours",
                      lower_bound=1)
 
+flags.DEFINE_float("s3_auth_cache_seconds", 2.0, "Seconds a looked-up access key (user, secret, project, "
+                  "roles) is reused before the database is asked again; 0 disables", lower_bound=0)
+
 _STREAMING_SIGNED = (signer.STREAMING_PAYLOAD, signer.STREAMING_PAYLOAD + "-TRAILER")
 _STREAMING_UNSIGNED = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 
@@ -48,8 +51,25 @@ def signature_mismatch() -> S3Error:
                    "signature you provided. Check your key and signing method.", 403)
 
 
+_cache: dict[str, tuple[float, Credentials]] = {}
+_CACHE_LIMIT = 1024
+
+
 def lookup(access_key: str) -> Credentials:
-    """The user and project an access key stands for."""
+    """The user and project an access key stands for (briefly cached: one request is many DB reads)."""
+    now = time.monotonic()
+    cached = _cache.get(access_key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    creds = _lookup(access_key)
+    if FLAGS.s3_auth_cache_seconds > 0:
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[access_key] = (now + FLAGS.s3_auth_cache_seconds, creds)
+    return creds
+
+
+def _lookup(access_key: str) -> Credentials:
     from nova.auth import manager
 
     admin = context.get_admin_context()

@@ -97,6 +97,23 @@ class TempWriter:
         self.md5.update(data)
         self._file.write(data)
 
+    def append_file(self, path: str) -> None:
+        """Append a whole file in the kernel (no hashing: used to join multipart parts)."""
+        self._file.flush()
+        with open(path, "rb") as source:
+            length = os.fstat(source.fileno()).st_size
+            if self.size + length > self.max_size:
+                raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
+                              MaxSizeAllowed=str(self.max_size))
+            offset = 0
+            while offset < length:
+                copied = os.copy_file_range(source.fileno(), self._file.fileno(), length - offset, offset)
+                if copied == 0:
+                    raise OSError(f"{path} shrank while it was copied")
+                offset += copied
+        self._file.seek(0, os.SEEK_END)
+        self.size += length
+
     def finish(self) -> None:
         """Flush and fsync; the file is complete but not yet visible."""
         self._file.flush()

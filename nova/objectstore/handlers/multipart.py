@@ -169,9 +169,7 @@ def complete(r: S3Request) -> webob.Response:
     try:
         for number, etag in requested:
             combined.update(bytes.fromhex(etag))
-            with open(os.path.join(path, stored[number]["data"]), "rb") as handle:
-                while data := handle.read(FLAGS.s3_io_chunk_size):
-                    writer.write(data)
+            writer.append_file(os.path.join(path, stored[number]["data"]))
         writer.finish()
         final_etag = f"{combined.hexdigest()}-{len(requested)}"
         info = bucket.commit(key, writer, final_etag, record["metadata"], record["headers"])

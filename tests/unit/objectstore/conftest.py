@@ -35,3 +35,12 @@ def client_for(server, user="alice", signature_version="s3v4", project=True, **c
 @pytest.fixture
 def s3(objectstore):
     return client_for(objectstore)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_auth_cache():
+    from nova.objectstore import auth
+
+    auth._cache.clear()
+    yield
+    auth._cache.clear()
