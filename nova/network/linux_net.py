@@ -99,7 +99,8 @@ def _addresses(device: str) -> list[str]:
 
 
 def init_host(fixed_range: str, routing_source_ip: str, dmz_host: str) -> None:
-    """Default SNAT for the fixed range, except towards the API host and itself."""
+    """Forwarding on; default SNAT for the fixed range, except towards the API host and itself."""
+    execute("sysctl", "-w", "net.ipv4.ip_forward=1")
     nat = iptables_manager().tables["nat"]
     nat.add_rule("snat", f"-s {fixed_range} -j SNAT --to-source {routing_source_ip}")
     nat.add_rule("POSTROUTING", f"-s {fixed_range} -d {dmz_host}/32 -j ACCEPT")
@@ -175,7 +176,8 @@ def ensure_bridge(bridge: str, interface: str | None, net_attrs: dict[str, Any] 
 
 
 def _network_file(bridge: str, kind: str) -> str:
-    os.makedirs(FLAGS.networks_path, exist_ok=True)
+    # dnsmasq re-reads the hosts file as an unprivileged user on SIGHUP.
+    os.makedirs(FLAGS.networks_path, mode=0o755, exist_ok=True)
     return os.path.join(FLAGS.networks_path, f"nova-{bridge}.{kind}")
 
 
