@@ -20,9 +20,12 @@ from nova.cmd.launch import SERVICE_TOPICS
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
-flags.DEFINE_list("combined_services", ["scheduler", "compute", "network", "volume"],
+flags.DEFINE_list("combined_services", ["scheduler", "compute", "network", "volume", "objectstore"],
                   "Services nova-combined runs in its process")
 flags.DEFINE_string("combined_admin", "admin", "Admin user (and project) nova-combined creates in an empty database")
+
+# HTTP servers nova-combined can run beside the RPC services: name -> class path.
+WSGI_SERVICES = {"objectstore": "nova.objectstore.server.ObjectStoreServer"}
 
 # Flags written into $state_path/nova.conf so other tools reach the same cloud.
 _SHARED_FLAGS = ("state_path", "sql_connection", "host", "my_ip", "fake_rabbit",
@@ -82,6 +85,7 @@ def banner(info: dict[str, Any]) -> str:
         f"  database : {FLAGS.sql_connection}",
         f"  transport: {'in-memory (this process only)' if FLAGS.fake_rabbit else 'RabbitMQ at ' + FLAGS.rabbit_host}",
         f"  flagfile : {info['flagfile']}",
+        *([f"  S3       : http://{FLAGS.s3_host}:{FLAGS.s3_port}"] if "objectstore" in FLAGS.combined_services else []),
         f"  manage   : bin/nova-manage --flagfile={info['flagfile']} service list",
     ]
     if info["novarc"]:
@@ -106,10 +110,17 @@ def main() -> int:
         common.die(binary, str(exc))
     common.check_ready(binary)
 
-    unknown = [t for t in FLAGS.combined_services if t not in SERVICE_TOPICS]
+    unknown = [t for t in FLAGS.combined_services if t not in SERVICE_TOPICS and t not in WSGI_SERVICES]
     if unknown:
         common.die(binary, f"--combined_services names unknown service(s): {', '.join(unknown)}", status=2)
-    services = [service.Service.create(binary=f"nova-{topic}", topic=topic) for topic in FLAGS.combined_services]
-    service.serve(*services)
+    services = [service.Service.create(binary=f"nova-{topic}", topic=topic) for topic in FLAGS.combined_services
+                if topic in SERVICE_TOPICS]
+    from nova import utils
+
+    services += [utils.import_class(WSGI_SERVICES[name])() for name in FLAGS.combined_services if name in WSGI_SERVICES]
+    try:
+        service.serve(*services)
+    except OSError as exc:
+        common.die(binary, f"cannot start a server: {exc.strerror or exc}")
     print(banner(info), flush=True)
     return service.wait()

@@ -199,3 +199,36 @@ def test_sigterm_stops_cleanly(tmp_path):
             other.close()
     finally:
         cloud.cleanup()
+
+
+def test_nova_combined_serves_s3_with_the_novarc_credentials(tmp_path):
+    import re
+    import sys
+
+    from tests.fixtures.daemons import BIN
+
+    port = _free_port()
+    log_path = tmp_path / "combined.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, os.path.join(BIN, "nova-combined"), f"--state_path={tmp_path}",
+                                 f"--s3_port={port}", "--s3_listen=127.0.0.1", "--s3_host=127.0.0.1",
+                                 "--combined_services=scheduler,objectstore"],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: "nova-combined is running." in log_path.read_text(), timeout=60, what="banner")
+        assert f"S3       : http://127.0.0.1:{port}" in log_path.read_text()
+        rc = dict(re.findall(r'export (\w+)="([^"]*)"', (tmp_path / "novarc").read_text()))
+        assert rc["S3_URL"] == f"http://127.0.0.1:{port}"
+        client = boto3.client("s3", endpoint_url=rc["S3_URL"], region_name="nova",
+                              aws_access_key_id=rc["AWS_ACCESS_KEY_ID"], aws_secret_access_key=rc["AWS_SECRET_ACCESS_KEY"])
+        client.create_bucket(Bucket="combined")
+        client.put_object(Bucket="combined", Key="k", Body=b"one process")
+        assert client.get_object(Bucket="combined", Key="k")["Body"].read() == b"one process"
+        assert (tmp_path / "buckets" / "combined" / "bucket.json").exists()
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert "Traceback" not in log_path.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
