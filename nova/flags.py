@@ -155,6 +155,7 @@ FLAG_MODULES = (
     "nova.compute.manager",
     "nova.network.manager",
     "nova.network.linux_net",
+    "nova.virt.iptables_firewall",
     "nova.volume.manager",
     "nova.scheduler.manager",
     "nova.image",
