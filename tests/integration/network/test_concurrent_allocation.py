@@ -48,6 +48,7 @@ def test_parallel_floating_ip_allocation_respects_pool_and_quota(net):
     admin = context.get_admin_context()
     db.floating_ip_bulk_create(admin, "net-host", [f"198.51.100.{i}" for i in range(1, 31)])
     quota.set_project_quota(admin, "p1", "floating_ips", 7)
+    quota.set_project_quota(admin, "p2", "floating_ips", quota.UNLIMITED)
     mgr = manager.FlatManager(host="net-host")
 
     def allocate(project):
