@@ -173,6 +173,8 @@ FLAG_MODULES = (
     "nova.objectstore.auth",
     "nova.objectstore.app",
     "nova.objectstore.handlers.multipart",
+    "nova.image.bundle",
+    "nova.image.s3client",
 )
 
 
