@@ -606,9 +606,10 @@ def floating_ip_bulk_create(ctxt: Context, host: str, addresses: list[str]) -> N
     return IMPL.floating_ip_bulk_create(ctxt, host, addresses)
 
 
-def floating_ip_allocate_address(ctxt: Context, host: str | None, project_id: str) -> Row:
+def floating_ip_allocate_address(ctxt: Context, host: str | None, project_id: str,
+                                 limit: int | None = None) -> Row:
     """Claim a free address (of ``host``'s pool when given) for the project."""
-    return IMPL.floating_ip_allocate_address(ctxt, host, project_id)
+    return IMPL.floating_ip_allocate_address(ctxt, host, project_id, limit)
 
 
 def floating_ip_count_by_project(ctxt: Context, project_id: str) -> int:

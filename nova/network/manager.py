@@ -271,12 +271,10 @@ class NetworkManager(manager.SchedulerDependentManager):
     def allocate_floating_ip(self, ctxt: context.RequestContext, project_id: str) -> str:
         """Give the project an address of this host's pool, within its quota."""
         limit = quota.get_project_quotas(_admin(ctxt), project_id)["floating_ips"]
-        used = self.db.floating_ip_count_by_project(_admin(ctxt), project_id)
-        if limit != quota.UNLIMITED and used >= limit:
-            raise exception.AddressLimitExceeded(limit=limit)
-        floating = self.db.floating_ip_allocate_address(ctxt, self.host, project_id)
-        if limit != quota.UNLIMITED and self.db.floating_ip_count_by_project(_admin(ctxt), project_id) > limit:
-            # A concurrent allocation got in between the count and the claim.
+        limit = None if limit == quota.UNLIMITED else limit
+        floating = self.db.floating_ip_allocate_address(ctxt, self.host, project_id, limit)
+        if limit is not None and self.db.floating_ip_count_by_project(_admin(ctxt), project_id) > limit:
+            # Only when the project has no row to lock can two claims race past the count.
             self.db.floating_ip_deallocate(ctxt, floating["address"])
             raise exception.AddressLimitExceeded(limit=limit)
         LOG.info("Allocated floating IP %s to project %s", floating["address"], project_id)

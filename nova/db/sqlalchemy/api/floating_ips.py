@@ -67,14 +67,26 @@ def floating_ip_bulk_create(ctxt: Context, host: str, addresses: list[str]) -> N
 
 
 @require_context
-def floating_ip_allocate_address(ctxt: Context, host: str | None, project_id: str) -> FloatingIp:
+def floating_ip_allocate_address(ctxt: Context, host: str | None, project_id: str,
+                                 limit: int | None = None) -> FloatingIp:
     """Claim a free address (of ``host``'s pool when given) for the project.
 
+    With ``limit``, raises AddressLimitExceeded when the project holds that
+    many already; the project's row is locked meanwhile (PostgreSQL,
+    MariaDB) so concurrent allocations are counted one after the other.
     Raises NoMoreFloatingIps when the pool is empty.
     """
     authorize_project(ctxt, project_id)
     for _attempt in range(_CLAIM_ATTEMPTS):
         with get_session() as session:
+            if limit is not None:
+                if session.get_bind().dialect.name != "sqlite":
+                    session.execute(select(models.Project.id).where(models.Project.id == project_id)
+                                    .with_for_update())
+                held = session.scalar(select(func.count(FloatingIp.id)).where(
+                    FloatingIp.project_id == project_id, FloatingIp.deleted == false()))
+                if held >= limit:
+                    raise exception.AddressLimitExceeded(limit=limit)
             pick = (select(FloatingIp.id)
                     .where(FloatingIp.deleted == false(), FloatingIp.project_id.is_(None))
                     .order_by(FloatingIp.id).limit(1))
