@@ -357,6 +357,8 @@ class VersionCommands:
         print(f"nova {nova.__version__}")
 
 
+from nova.image.manage import ImageCommands  # noqa: E402  (the image category lives with the image code)
+
 CATEGORIES: dict[str, type] = {
     "db": DbCommands,
     "user": UserCommands,
@@ -371,6 +373,7 @@ CATEGORIES: dict[str, type] = {
     "network": NetworkCommands,
     "floating": FloatingIpCommands,
     "fixed": FixedIpCommands,
+    "image": ImageCommands,
 }
 
 
