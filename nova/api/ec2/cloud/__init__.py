@@ -21,6 +21,7 @@ RESOURCE_MODULES = (
     "nova.api.ec2.cloud.tags",
     "nova.api.ec2.cloud.security_groups",
     "nova.api.ec2.cloud.instances",
+    "nova.api.ec2.cloud.addresses",
 )
 
 
