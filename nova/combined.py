@@ -20,12 +20,12 @@ from nova.cmd.launch import SERVICE_TOPICS
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
-flags.DEFINE_list("combined_services", ["scheduler", "compute", "network", "volume", "objectstore"],
+flags.DEFINE_list("combined_services", ["scheduler", "compute", "network", "volume", "objectstore", "api"],
                   "Services nova-combined runs in its process")
 flags.DEFINE_string("combined_admin", "admin", "Admin user (and project) nova-combined creates in an empty database")
 
 # HTTP servers nova-combined can run beside the RPC services: name -> class path.
-WSGI_SERVICES = {"objectstore": "nova.objectstore.server.ObjectStoreServer"}
+WSGI_SERVICES = {"objectstore": "nova.objectstore.server.ObjectStoreServer", "api": "nova.cmd.api.APIService"}
 
 # Flags written into $state_path/nova.conf so other tools reach the same cloud.
 _SHARED_FLAGS = ("state_path", "sql_connection", "host", "my_ip", "fake_rabbit",
@@ -86,6 +86,8 @@ def banner(info: dict[str, Any]) -> str:
         f"  transport: {'in-memory (this process only)' if FLAGS.fake_rabbit else 'RabbitMQ at ' + FLAGS.rabbit_host}",
         f"  flagfile : {info['flagfile']}",
         *([f"  S3       : http://{FLAGS.s3_host}:{FLAGS.s3_port}"] if "objectstore" in FLAGS.combined_services else []),
+        *([f"  EC2      : http://{FLAGS.ec2_host}:{FLAGS.ec2_port}{FLAGS.ec2_path}"]
+          if "api" in FLAGS.combined_services else []),
         f"  manage   : bin/nova-manage --flagfile={info['flagfile']} service list",
     ]
     if info["novarc"]:

@@ -40,3 +40,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     for server in servers:
         print(f"{binary}: {server.name} listening on {server.host}:{server.port}", flush=True)
     return service.wait()
+
+
+class APIService:
+    """nova-api's servers as one service, for nova-combined (start/stop/wait)."""
+
+    def __init__(self) -> None:
+        self.servers = build_servers()
+
+    def start(self) -> None:
+        for server in self.servers:
+            server.start()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def wait(self) -> None:
+        for server in self.servers:
+            server.wait()

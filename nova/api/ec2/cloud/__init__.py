@@ -22,6 +22,7 @@ RESOURCE_MODULES = (
     "nova.api.ec2.cloud.security_groups",
     "nova.api.ec2.cloud.instances",
     "nova.api.ec2.cloud.addresses",
+    "nova.api.ec2.cloud.images",
 )
 
 

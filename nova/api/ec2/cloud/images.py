@@ -1,0 +1,218 @@
+"""Images: DescribeImages, RegisterImage, DeregisterImage, Describe/ModifyImageAttribute.
+
+RegisterImage takes a bundle manifest (``bucket/prefix/name.manifest.xml``)
+or a plain image object in nova-objectstore; the image is ``pending`` until
+the registrar has fetched, decrypted and stored it, then ``available`` (or
+``failed``, with the reason in ``stateReason``).  An image is private to its
+project until ModifyImageAttribute adds the launch permission group ``all``
+(or a project, as a user id).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nova import context, exception
+from nova.api.ec2 import ec2utils
+from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
+from nova.api.ec2.cloud import tags as tagging
+from nova.api.ec2.faults import EC2APIError
+from nova.api.ec2.params import Ec2Id, Filters, ListOf, Param, String, Struct
+from nova.db import api as db
+from nova.image import get_default_image_service
+from nova.image.s3 import S3ImageRegistrar
+
+actions = ActionSet()
+PREFIX = {"machine": "ami", "kernel": "aki", "ramdisk": "ari"}
+IMAGE_ID = Ec2Id("ami", "aki", "ari")
+PERMISSION = Struct(Param("Group", String(choices=("all",))), Param("UserId", String(min_length=1)))
+
+
+def _images() -> Any:
+    return get_default_image_service()
+
+
+def ec2_image_id(image: dict[str, Any]) -> str:
+    return ec2utils.id_to_ec2_id(image["id"], PREFIX.get(image["type"], "ami"))
+
+
+def _render(image: dict[str, Any], permitted: bool) -> dict[str, Any]:
+    reason = image["properties"].get("failure_reason")
+    return {
+        "imageId": ec2_image_id(image),
+        "imageLocation": image["properties"].get("image_location", "local"),
+        "imageState": image["state"],
+        "imageOwnerId": image["owner"],
+        "isPublic": image["is_public"],
+        "architecture": image["architecture"] or "x86_64",
+        "imageType": image["type"],
+        "kernelId": ec2utils.id_to_ec2_id(image["kernel_id"], "aki") if image["kernel_id"] else None,
+        "ramdiskId": ec2utils.id_to_ec2_id(image["ramdisk_id"], "ari") if image["ramdisk_id"] else None,
+        "name": image["name"],
+        "creationDate": image["created_at"],
+        "rootDeviceType": "instance-store",
+        "virtualizationType": "paravirtual" if image["kernel_id"] else "hvm",
+        "stateReason": {"code": "Client.InvalidManifest", "message": reason} if reason else None,
+    }
+
+
+def _launchable_by(ctxt: context.RequestContext, image: dict[str, Any], project: str) -> bool:
+    if image["is_public"] or image["owner"] == project:
+        return True
+    try:
+        return project in db.image_launch_permission_get_all(ctxt.elevated(), image["id"])
+    except exception.NotFound:
+        return False
+
+
+@actions.register("DescribeImages", roles=ALL, params=[
+    Param("ImageId", ListOf(IMAGE_ID), default=[]),
+    Param("Owner", ListOf(String(min_length=1)), default=[]),
+    Param("ExecutableBy", ListOf(String(min_length=1)), default=[]),
+    Param("Filter", Filters("image-id", "name", "state", "image-type", "is-public", "owner-id", "architecture",
+                            "kernel-id", "ramdisk-id", "manifest-location", "tag:"), default={}, dest="filters"),
+])
+def describe_images(ctxt: context.RequestContext, image_id: list[int], owner: list[str],
+                    executable_by: list[str], filters: dict[str, list[str]]) -> dict[str, Any]:
+    images = _images().index(ctxt)
+    if image_id:
+        by_id = {image["id"]: image for image in images}
+        missing = [i for i in image_id if i not in by_id]
+        if missing:
+            raise EC2APIError("InvalidAMIID.NotFound", "The image id '[%s]' does not exist" % ", ".join(
+                ec2utils.id_to_ec2_id(i, "ami") for i in missing))
+        images = [by_id[i] for i in dict.fromkeys(image_id)]
+    if owner:
+        owners = {ctxt.project_id if o == "self" else o for o in owner}
+        images = [i for i in images if i["owner"] in owners]
+    if executable_by:
+        def allowed(image: dict[str, Any]) -> bool:
+            for who in executable_by:
+                if who == "all" and image["is_public"]:
+                    return True
+                if who != "all" and _launchable_by(ctxt, image, ctxt.project_id if who == "self" else who):
+                    return True
+            return False
+        images = [i for i in images if allowed(i)]
+    all_tags = db.tag_get_by_resources(ctxt, "image", [i["id"] for i in images])
+    values = {
+        "image-id": lambda i: [ec2_image_id(i)],
+        "name": lambda i: [i["name"] or ""],
+        "state": lambda i: [i["state"]],
+        "image-type": lambda i: [i["type"]],
+        "is-public": lambda i: ["true" if i["is_public"] else "false"],
+        "owner-id": lambda i: [i["owner"]],
+        "architecture": lambda i: [i["architecture"] or "x86_64"],
+        "kernel-id": lambda i: [ec2utils.id_to_ec2_id(i["kernel_id"], "aki")] if i["kernel_id"] else [],
+        "ramdisk-id": lambda i: [ec2utils.id_to_ec2_id(i["ramdisk_id"], "ari")] if i["ramdisk_id"] else [],
+        "manifest-location": lambda i: [i["properties"].get("image_location", "local")],
+    }
+    images = [i for i in images if tagging.matches(filters, values, i, all_tags.get(i["id"], {}))]
+    return {"imagesSet": [dict(_render(i, True), tagSet=[{"key": k, "value": v or ""} for k, v in
+                                                        sorted(all_tags.get(i["id"], {}).items())])
+                          for i in images]}
+
+
+@actions.register("RegisterImage", roles=PROJECT_ADMIN, params=[
+    Param("ImageLocation", String(min_length=1, max_length=1024)),
+    Param("Name", String(min_length=3, max_length=128)),
+    Param("Architecture", String(choices=("i386", "x86_64", "arm64"))),
+    Param("KernelId", String()),
+    Param("RamdiskId", String()),
+    Param("Description", String(max_length=255)),
+])
+def register_image(ctxt: context.RequestContext, image_location: str | None, name: str | None,
+                   architecture: str | None, kernel_id: str | None, ramdisk_id: str | None,
+                   description: str | None) -> dict[str, Any]:
+    if not image_location:
+        raise EC2APIError("MissingParameter", "The request must contain the parameter ImageLocation "
+                          "(registering from block device mappings is not supported)")
+    for value, prefix in ((kernel_id, "aki"), (ramdisk_id, "ari")):
+        if value:
+            _images().show(ctxt, ec2utils.ec2_id_to_id(value, (prefix,)))
+    image = S3ImageRegistrar(_images()).register(ctxt, image_location, name=name, kernel_id=kernel_id,
+                                                 ramdisk_id=ramdisk_id, architecture=architecture)
+    return {"imageId": ec2_image_id(image)}
+
+
+def _owned_image(ctxt: context.RequestContext, image_id: int) -> dict[str, Any]:
+    image = _images().show(ctxt, image_id)
+    if image["owner"] != ctxt.project_id and not ctxt.is_admin:
+        raise EC2APIError("AuthFailure", f"Not authorized for image: {ec2_image_id(image)}", 403)
+    return image
+
+
+@actions.register("DeregisterImage", roles=PROJECT_ADMIN, params=[Param("ImageId", IMAGE_ID, required=True)])
+def deregister_image(ctxt: context.RequestContext, image_id: int) -> bool:
+    image = _owned_image(ctxt, image_id)
+    _images().delete(ctxt, image["id"])
+    db.tag_delete_all_for_resource(ctxt, "image", image["id"])
+    return True
+
+
+@actions.register("DescribeImageAttribute", roles=ALL, params=[
+    Param("ImageId", IMAGE_ID, required=True),
+    Param("Attribute", String(choices=("launchPermission", "kernel", "ramdisk", "description",
+                                       "blockDeviceMapping", "productCodes")), required=True),
+])
+def describe_image_attribute(ctxt: context.RequestContext, image_id: int, attribute: str) -> dict[str, Any]:
+    image = _owned_image(ctxt, image_id)
+    result: dict[str, Any] = {"imageId": ec2_image_id(image)}
+    if attribute == "launchPermission":
+        permissions = [{"group": "all"}] if image["is_public"] else []
+        permissions += [{"userId": p} for p in db.image_launch_permission_get_all(ctxt, image["id"]) if p != "all"]
+        result["launchPermission"] = permissions
+    elif attribute == "kernel":
+        result["kernel"] = {"value": ec2utils.id_to_ec2_id(image["kernel_id"], "aki")} if image["kernel_id"] else {}
+    elif attribute == "ramdisk":
+        result["ramdisk"] = ({"value": ec2utils.id_to_ec2_id(image["ramdisk_id"], "ari")}
+                             if image["ramdisk_id"] else {})
+    elif attribute == "description":
+        result["description"] = {"value": image["properties"].get("description")}
+    elif attribute == "blockDeviceMapping":
+        result["blockDeviceMapping"] = []
+    else:
+        result["productCodes"] = []
+    return result
+
+
+@actions.register("ModifyImageAttribute", roles=PROJECT_ADMIN, params=[
+    Param("ImageId", IMAGE_ID, required=True),
+    Param("Attribute", String(choices=("launchPermission", "description"))),
+    Param("OperationType", String(choices=("add", "remove"))),
+    Param("UserGroup", ListOf(String(choices=("all",))), default=[]),
+    Param("UserId", ListOf(String(min_length=1)), default=[]),
+    Param("LaunchPermission", Struct(Param("Add", ListOf(PERMISSION), default=[]),
+                                     Param("Remove", ListOf(PERMISSION), default=[])), default={}),
+    Param("Description", Struct(Param("Value", String(max_length=255)))),
+])
+def modify_image_attribute(ctxt: context.RequestContext, image_id: int, attribute: str | None,
+                           operation_type: str | None, user_group: list[str], user_id: list[str],
+                           launch_permission: dict[str, Any], description: dict[str, Any] | None) -> bool:
+    image = _owned_image(ctxt, image_id)
+    if description is not None or attribute == "description":
+        properties = dict(image["properties"], description=(description or {}).get("value"))
+        _images().update(ctxt, image["id"], {"properties": properties})
+        return True
+    changes: list[tuple[str, dict[str, Any]]] = [("add", p) for p in launch_permission.get("add", [])]
+    changes += [("remove", p) for p in launch_permission.get("remove", [])]
+    if user_group or user_id:
+        if operation_type is None:
+            raise EC2APIError("MissingParameter", "The request must contain the parameter OperationType")
+        changes += [(operation_type, {"group": g}) for g in user_group]
+        changes += [(operation_type, {"user_id": u}) for u in user_id]
+    if not changes:
+        raise EC2APIError("MissingParameter", "The request must contain a launch permission to add or remove")
+    for operation, permission in changes:
+        if permission.get("group") == "all":
+            _images().update(ctxt, image["id"], {"is_public": operation == "add"})
+        elif permission.get("user_id"):
+            project = permission["user_id"]
+            if operation == "add":
+                db.project_get(ctxt.elevated(), project)
+                db.image_launch_permission_add(ctxt, image["id"], project)
+            else:
+                db.image_launch_permission_remove(ctxt, image["id"], project)
+        else:
+            raise EC2APIError("InvalidParameterCombination", "A launch permission names a Group or a UserId")
+    return True
