@@ -20,6 +20,7 @@ import hashlib
 import os
 import secrets
 import tarfile
+import tempfile
 import uuid
 import xml.etree.ElementTree as ET
 import zlib
@@ -335,13 +336,23 @@ class _Plaintext:
 
 
 def _checked_parts(manifest: Manifest, fetch: Callable[[str], Iterable[bytes]]) -> Iterator[bytes]:
+    """Each part's bytes, released only once the whole part matched its digest.
+
+    A part is spooled (in memory up to a few MiB, then in a temporary file)
+    so that nothing of a tampered part is ever decrypted.
+    """
     for index, (filename, digest) in enumerate(manifest.parts):
         sha1 = hashlib.sha1()
-        for chunk in fetch(filename):
-            sha1.update(chunk)
-            yield chunk
-        if digest and sha1.hexdigest() != digest:
-            raise BundleError(f"part {index} ({filename}) does not match its digest: the bundle was tampered with")
+        with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as spool:
+            for chunk in fetch(filename):
+                sha1.update(chunk)
+                spool.write(chunk)
+            if digest and sha1.hexdigest() != digest:
+                raise BundleError(f"part {index} ({filename}) does not match its digest: "
+                                  "the bundle was tampered with")
+            spool.seek(0)
+            while data := spool.read(_CHUNK):
+                yield data
 
 
 def unbundle(manifest: Manifest, fetch: Callable[[str], Iterable[bytes]], out: IO[bytes],
