@@ -1,0 +1,170 @@
+"""EC2 API benchmark: nova-api against moto_server, measured in the same run.
+
+  python bench/ec2_bench.py [--instances 1000] [--describe 20] [--launches 10]
+
+Starts nova-combined (scheduler, compute with the fake driver, network with
+--fake_network, api) on SQLite and the in-memory transport, and moto_server;
+fills both with ``--instances`` instances, then times DescribeInstances
+(all of them) and RunInstances followed by boto3's ``instance_running``
+waiter, and prints requests per second, median latency and nova/moto ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import nova  # noqa: E402,F401  (quiets eventlet's notice; the image registration below imports it)
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import boto3  # noqa: E402
+import botocore.config  # noqa: E402
+CONFIG = botocore.config.Config(retries={"max_attempts": 1}, read_timeout=300)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing listens on port {port} after {timeout}s")
+
+
+def novarc(path: str) -> dict[str, str]:
+    env = {}
+    for line in open(path):
+        if line.startswith("export "):
+            name, _, value = line[7:].strip().partition("=")
+            env[name] = value.strip('"')
+    return env
+
+
+def start_nova(state: str, port: int) -> tuple[subprocess.Popen, object, str]:
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bin", "nova-combined"), f"--state_path={state}",
+                             "--combined_services=scheduler,compute,network,api", "--connection_type=fake",
+                             "--fake_network", "--network_manager=nova.network.manager.FlatManager",
+                             "--root_helper=", "--ec2_host=127.0.0.1", f"--ec2_port={port}", "--metadata_port=0",
+                             "--quota_instances=-1", "--quota_cores=-1", "--quota_ram=-1"],
+                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(state, "nova.log"), "wb"),
+                            start_new_session=True)
+    wait_port(port)
+    subprocess.run([sys.executable, os.path.join(ROOT, "bin", "nova-manage"),
+                    f"--flagfile={state}/nova.conf", "network", "create", "10.0.0.0/16", "1", "65536"], check=True,
+                   capture_output=True)
+    env = novarc(os.path.join(state, "novarc"))
+    client = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{port}/services/Cloud", region_name="nova",
+                          aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], config=CONFIG)
+    return proc, client, env["AWS_ACCESS_KEY_ID"].split(":")[1]
+
+
+def nova_image(state: str) -> str:
+    """Register an image straight into nova's image service (no objectstore needed)."""
+    import io
+
+    from nova import context, flags
+    from nova.image import local
+
+    flags.parse_args(["bench", f"--state_path={state}"])
+    service = local.LocalImageService()
+    admin = context.get_admin_context()
+    image = service.create(admin, {"name": "bench", "is_public": True})
+    service.store(admin, image["id"], io.BytesIO(b"\0" * 4096))
+    return "ami-%08x" % image["id"]
+
+
+def fill(client, image_id: str, count: int) -> None:
+    left = count
+    while left:
+        batch = min(left, 100)
+        ids = [i["InstanceId"] for i in client.run_instances(ImageId=image_id, MinCount=batch,
+                                                             MaxCount=batch)["Instances"]]
+        client.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+        left -= batch
+
+
+def timed(call, repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def report(name: str, nova: list[float], moto: list[float]) -> None:
+    n_med, m_med = statistics.median(nova), statistics.median(moto)
+    print(f"{name:34s} nova {1 / n_med:8.2f} req/s  median {n_med * 1000:8.1f} ms | "
+          f"moto {1 / m_med:8.2f} req/s  median {m_med * 1000:8.1f} ms | nova/moto time x{n_med / m_med:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--describe", type=int, default=20)
+    parser.add_argument("--launches", type=int, default=10)
+    args = parser.parse_args()
+    state = tempfile.mkdtemp(prefix="ec2-bench-")
+    nova_port, moto_port = free_port(), free_port()
+    moto_proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(moto_port)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    nova_proc = None
+    try:
+        nova_proc, nova, _project = start_nova(state, nova_port)
+        wait_port(moto_port)
+        moto = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing", config=CONFIG)
+        nova_ami = nova_image(state)
+        moto_ami = moto.describe_images()["Images"][0]["ImageId"]
+        print(f"filling both clouds with {args.instances} instances...", flush=True)
+        fill(nova, nova_ami, args.instances)
+        fill(moto, moto_ami, args.instances)
+
+        def describe(client):
+            return lambda: client.describe_instances()
+
+        report(f"DescribeInstances ({args.instances})", timed(describe(nova), args.describe),
+               timed(describe(moto), args.describe))
+
+        def launch(client, image_id):
+            def run():
+                instance_id = client.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+                client.get_waiter("instance_running").wait(InstanceIds=[instance_id],
+                                                           WaiterConfig={"Delay": 0.2, "MaxAttempts": 600})
+            return run
+
+        report("RunInstances + wait running", timed(launch(nova, nova_ami), args.launches),
+               timed(launch(moto, moto_ami), args.launches))
+    finally:
+        for proc in (nova_proc, moto_proc):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
