@@ -104,6 +104,9 @@ def main() -> int:
         FLAGS.fake_rabbit = True
     if not FLAGS["connection_type"].present:
         FLAGS.connection_type = "fake"
+    if not FLAGS["fake_network"].present:
+        # The quick start leaves the host's bridges, dnsmasq and iptables alone.
+        FLAGS.fake_network = True
     from nova import exception, service
 
     try:
