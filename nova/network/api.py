@@ -53,7 +53,8 @@ class API:
     def get_floating_ip(self, ctxt: context.RequestContext, address: str) -> dict[str, Any]:
         return self._describe(ctxt, db.floating_ip_get_by_address(ctxt, address))
 
-    def get_floating_ips(self, ctxt: context.RequestContext, addresses: list[str] | None = None) -> list[dict[str, Any]]:
+    def get_floating_ips(self, ctxt: context.RequestContext,
+                         addresses: list[str] | None = None) -> list[dict[str, Any]]:
         """The project's addresses (every allocated one for an admin), optionally only ``addresses``."""
         if addresses:
             return [self.get_floating_ip(ctxt, a) for a in addresses]
@@ -77,7 +78,8 @@ class API:
         floating = db.floating_ip_get_by_address(ctxt, floating_address)
         if not floating["project_id"]:
             raise exception.FloatingIpNotFound(address=floating_address)
-        _call(ctxt, f"{FLAGS.network_topic}.{floating['host']}", "associate_floating_ip", floating_address=floating_address, fixed_address=fixed_address)
+        _call(ctxt, f"{FLAGS.network_topic}.{floating['host']}", "associate_floating_ip",
+              floating_address=floating_address, fixed_address=fixed_address)
 
     def associate_floating_ip_with_instance(self, ctxt: context.RequestContext, floating_address: str,
                                             instance_id: int) -> None:
@@ -91,7 +93,8 @@ class API:
         floating = db.floating_ip_get_by_address(ctxt, floating_address)
         if floating["fixed_ip_id"] is None:
             return
-        _call(ctxt, f"{FLAGS.network_topic}.{floating['host']}", "disassociate_floating_ip", floating_address=floating_address)
+        _call(ctxt, f"{FLAGS.network_topic}.{floating['host']}", "disassociate_floating_ip",
+              floating_address=floating_address)
 
     def release_floating_ip(self, ctxt: context.RequestContext, floating_address: str) -> None:
         """Give the address back to the pool, disassociating it first."""
@@ -99,4 +102,5 @@ class API:
         if not floating["project_id"]:
             raise exception.FloatingIpNotFound(address=floating_address)
         self.disassociate_floating_ip(ctxt, floating_address)
-        _call(ctxt, f"{FLAGS.network_topic}.{floating['host']}", "deallocate_floating_ip", floating_address=floating_address)
+        _call(ctxt, f"{FLAGS.network_topic}.{floating['host']}", "deallocate_floating_ip",
+              floating_address=floating_address)

@@ -28,9 +28,11 @@ flags.DEFINE_boolean("fake_network", False, "Record network commands instead of 
 flags.DEFINE_string("networks_path", "$state_path/networks", "Where dnsmasq's hosts, pid and lease files live")
 flags.DEFINE_string("public_interface", "eth0", "Interface that carries the floating IPs")
 flags.DEFINE_string("vlan_interface", "eth0", "Interface VLAN interfaces are made on")
-flags.DEFINE_string("dhcpbridge", None, "dnsmasq's --dhcp-script (default: bin/nova-dhcpbridge of this nova, or on PATH)")
+flags.DEFINE_string("dhcpbridge", None,
+                    "dnsmasq's --dhcp-script (default: bin/nova-dhcpbridge of this nova, or on PATH)")
 flags.DEFINE_string("dhcpbridge_flagfile", "/etc/nova/nova.conf", "Flagfile nova-dhcpbridge reads")
-flags.DEFINE_string("routing_source_ip", "$my_ip", "Source address of instances' outbound traffic without a floating IP")
+flags.DEFINE_string("routing_source_ip", "$my_ip",
+                    "Source address of instances' outbound traffic without a floating IP")
 flags.DEFINE_integer("dhcp_lease_time", 120, "Seconds a DHCP lease lasts", lower_bound=1)
 flags.DEFINE_string("dhcp_domain", "novalocal", "Domain dnsmasq gives instances")
 flags.DEFINE_string("lock_path", "$state_path", "Directory of the lock files that serialise host changes")

@@ -60,8 +60,8 @@ def test_flat_dhcp_allocation_sets_up_bridge_dnsmasq_and_hosts_file(fake_net, ad
     [nic] = mgr.allocate_for_instance(admin, instance["id"], "compute-1")
     assert nic["address"] == "10.0.0.2"
     assert nic["mac_address"].startswith("02:16:3e:")
-    assert (nic["bridge"], nic["gateway"], nic["dhcp_server"], nic["injected"]) == ("br100", "10.0.0.1",
-                                                                                  "10.0.0.1", False)
+    assert (nic["bridge"], nic["gateway"], nic["dhcp_server"], nic["injected"]) == (
+        "br100", "10.0.0.1", "10.0.0.1", False)
     assert db.network_get(admin, network["id"])["host"] == "net-host"
     assert db.instance_get(admin, instance["id"])["mac_address"] == nic["mac_address"]
     assert hosts_file("br100") == f"{nic['mac_address']},web1.novalocal,10.0.0.2\n"
@@ -72,7 +72,8 @@ def test_flat_dhcp_allocation_sets_up_bridge_dnsmasq_and_hosts_file(fake_net, ad
     dnsmasq = [c for c in fake_net if " dnsmasq " in c][-1]
     for arg in ("--strict-order", "--bind-interfaces", "--conf-file=", "--domain=novalocal",
                 "--listen-address=10.0.0.1", "--except-interface=lo", "--dhcp-range=10.0.0.2,static,120s",
-                f"--dhcp-hostsfile={FLAGS.networks_path}/nova-br100.conf", f"--dhcp-script={linux_net.dhcpbridge_path()}",
+                f"--dhcp-hostsfile={FLAGS.networks_path}/nova-br100.conf",
+                f"--dhcp-script={linux_net.dhcpbridge_path()}",
                 "--leasefile-ro", f"FLAGFILE={FLAGS.dhcpbridge_flagfile}", "DNSMASQ_INTERFACE=br100"):
         assert arg in dnsmasq.split(), arg
 
@@ -130,8 +131,8 @@ def test_periodic_task_frees_only_stale_unleased_addresses(fake_net, admin):
         addresses[inst["id"]] = nic
     mgr.lease_fixed_ip(admin, addresses[leased["id"]]["address"], addresses[leased["id"]]["mac_address"])
     long_ago = utils.utcnow() - datetime.timedelta(seconds=3600)
-    for inst in (stale, fresh, leased):
-        mgr.deallocate_for_instance(admin, inst["id"]) if inst is not leased else None
+    for inst in (stale, fresh):
+        mgr.deallocate_for_instance(admin, inst["id"])
     db.fixed_ip_update(admin, addresses[stale["id"]]["address"], {"updated_at": long_ago})
     db.fixed_ip_update(admin, addresses[leased["id"]]["address"], {"allocated": False, "updated_at": long_ago})
     mgr.periodic_tasks(admin)
