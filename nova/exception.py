@@ -256,17 +256,6 @@ class VirtDriverError(NovaException):
     message = "Hypervisor error: %(reason)s"
 
 
-# -- images from the objectstore ---------------------------------------------------
-class InvalidImageLocation(Invalid):
-    message = "Cannot register %(location)s: %(reason)s"
-    ec2_code = "InvalidManifest"
-
-
-class ImageLocationForbidden(NotAuthorized):
-    message = "Cannot register %(location)s: %(reason)s"
-    ec2_code = "AuthFailure"
-
-
 # -- networks, fixed and floating IPs (nova-network) ------------------------
 
 
@@ -339,3 +328,14 @@ class AddressLimitExceeded(QuotaError):
 class FixedIpNotFoundForInstance(NotFound):
     message = "Instance %(instance_id)s has no fixed IP."
     ec2_code = "InvalidInstanceID"
+
+
+# -- images from the objectstore ---------------------------------------------------
+class InvalidImageLocation(Invalid):
+    message = "Cannot register %(location)s: %(reason)s"
+    ec2_code = "InvalidManifest"
+
+
+class ImageLocationForbidden(NotAuthorized):
+    message = "Cannot register %(location)s: %(reason)s"
+    ec2_code = "AuthFailure"
