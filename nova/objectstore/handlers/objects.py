@@ -40,6 +40,13 @@ def stored_headers(r: S3Request) -> dict[str, str]:
 
 def receive(r: S3Request, writer: TempWriter) -> None:
     """Stream the request body into ``writer`` and check it; the caller commits or discards."""
+    environ = r.req.environ
+    declared = environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH") or environ.get("CONTENT_LENGTH")
+    if not declared and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
+    if declared and declared.isdigit() and int(declared) > writer.max_size:
+        raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
+                      MaxSizeAllowed=str(writer.max_size))
     body = r.body(FLAGS.s3_io_chunk_size)
     for data in body:
         writer.write(data)

@@ -212,3 +212,32 @@ def test_streaming_unsigned_trailer_with_checksum(bucket):
             "X-Amz-Trailer": "x-amz-checksum-crc32"}, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
         assert status == expected, data
     assert send(bucket, "GET", "/box/trailer")[2] == payload
+
+
+def test_put_without_content_length(bucket):
+    conn = http.client.HTTPConnection("127.0.0.1", bucket.port, timeout=20)
+    headers, _, _ = sign_v4("PUT", "/box/nolength", {"Host": f"127.0.0.1:{bucket.port}"}, signer.UNSIGNED_PAYLOAD)
+    conn.putrequest("PUT", "/box/nolength", skip_host=True, skip_accept_encoding=True)
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 411 and error_code(response.read()) == "MissingContentLength"
+    conn.close()
+
+
+def test_declared_oversize_is_refused_before_reading(bucket):
+    from nova import flags
+
+    flags.FLAGS.s3_max_object_size = 1000
+    conn = http.client.HTTPConnection("127.0.0.1", bucket.port, timeout=20)
+    headers, _, _ = sign_v4("PUT", "/box/huge", {"Host": f"127.0.0.1:{bucket.port}"}, signer.UNSIGNED_PAYLOAD)
+    conn.putrequest("PUT", "/box/huge", skip_host=True, skip_accept_encoding=True)
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    conn.putheader("Content-Length", str(10 * 1024 ** 3))
+    conn.endheaders()  # no body is ever sent: the answer comes first
+    response = conn.getresponse()
+    assert response.status == 400 and error_code(response.read()) == "EntityTooLarge"
+    conn.close()
+    _no_leftovers(bucket)
