@@ -279,3 +279,18 @@ def test_wrong_secret_and_unknown_key(objectstore):
         with pytest.raises(botocore.exceptions.ClientError) as err:
             client.list_buckets()
         assert _code(err) == (code, 403)
+
+
+def test_managed_copy_uses_upload_part_copy(s3):
+    s3.create_bucket(Bucket="cpy")
+    data = os.urandom(12 * 1024 * 1024)
+    s3.put_object(Bucket="cpy", Key="src", Body=data)
+    s3.copy({"Bucket": "cpy", "Key": "src"}, "cpy", "dst")  # multipart copy above 8 MiB
+    assert s3.head_object(Bucket="cpy", Key="dst")["ETag"].endswith('-2"')
+    assert hashlib.md5(s3.get_object(Bucket="cpy", Key="dst")["Body"].read()).digest() == hashlib.md5(data).digest()
+    upload = s3.create_multipart_upload(Bucket="cpy", Key="ranged")["UploadId"]
+    part = s3.upload_part_copy(Bucket="cpy", Key="ranged", UploadId=upload, PartNumber=1,
+                               CopySource={"Bucket": "cpy", "Key": "src"}, CopySourceRange="bytes=10-19")
+    s3.complete_multipart_upload(Bucket="cpy", Key="ranged", UploadId=upload, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket="cpy", Key="ranged")["Body"].read() == data[10:20]
