@@ -14,7 +14,6 @@ import logging
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
 
 import webob
 
@@ -242,6 +241,3 @@ def owner_of(ctxt: context.RequestContext, project_id: str) -> bool:
     """May ``ctxt`` act on a bucket of ``project_id``?"""
     return ctxt.is_admin or ctxt.project_id == project_id
 
-
-def describe(ctxt: Any) -> str:
-    return f"{ctxt.user_id}/{ctxt.project_id}"

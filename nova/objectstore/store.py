@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from nova import flags
 from nova.objectstore import names
@@ -306,16 +306,3 @@ class Store:
             os.rename(bucket.path, doomed)
         shutil.rmtree(doomed, ignore_errors=True)
 
-
-def read_range(path: str, start: int, length: int) -> Iterator[bytes]:
-    """Stream ``length`` bytes of ``path`` from ``start``, a chunk at a time."""
-    chunk = FLAGS.s3_io_chunk_size
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            data = handle.read(min(chunk, remaining))
-            if not data:
-                break
-            remaining -= len(data)
-            yield data
