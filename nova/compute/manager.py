@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import logging
 import os
 import shutil
@@ -68,6 +69,19 @@ def host_resources(path: str) -> dict[str, Any]:
         "local_gb": disk.total // (1024 ** 3),
         "local_gb_free": disk.free // (1024 ** 3),
     }
+
+
+def _skip_while_database_is_down(func: Callable[..., None]) -> Callable[..., None]:
+    """A periodic task that meets a database outage logs one line and waits for its next run."""
+
+    @functools.wraps(func)
+    def wrapper(self: Any, ctxt: Context) -> None:
+        try:
+            func(self, ctxt)
+        except exception.DatabaseError as exc:
+            LOG.warning("%s skipped: %s", func.__name__, " ".join(str(exc).split())[:300])
+
+    return wrapper
 
 
 class ComputeManager(manager.SchedulerDependentManager):
@@ -332,6 +346,7 @@ class ComputeManager(manager.SchedulerDependentManager):
             self._update(ctxt, instance["id"], **values)
 
     @manager.periodic_task
+    @_skip_while_database_is_down
     def _sync_power_states(self, ctxt: Context) -> None:
         """Bring power_state (and the vm_state it implies) in line with the driver."""
         for instance in self.db.instance_get_all_by_host(ctxt, self.host):
@@ -346,6 +361,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                     self._sync_one(ctxt, current)
 
     @manager.periodic_task
+    @_skip_while_database_is_down
     def _check_build_timeouts(self, ctxt: Context) -> None:
         """Instances sent here that never started building end in error instead of waiting forever."""
         limit = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout)
@@ -356,6 +372,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                                                       f"{FLAGS.instance_build_timeout}s")
 
     @manager.periodic_task
+    @_skip_while_database_is_down
     def _update_available_resource(self, ctxt: Context) -> None:
         """Write this host's compute node: capacity from the driver, use from the instances here."""
         try:
