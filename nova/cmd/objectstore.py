@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from nova import flags
 from nova.cmd import common
 
 FLAGS = flags.FLAGS
-
-
-def main() -> int:
-    binary, _ = common.init(sys.argv, "nova-objectstore")
-    common.check_ready(binary, broker=False)
-    from nova.objectstore.server import ObjectStoreServer
-
-    try:
-        server = ObjectStoreServer()
-    except OSError as exc:
-        common.die(binary, f"cannot use --buckets_path: {exc}")
-    try:
-        server.start()
-    except OSError as exc:
-        common.die(binary, f"cannot listen on {FLAGS.s3_listen}:{FLAGS.s3_port}: {exc.strerror or exc}")
-    return common.run_services(binary, lambda: [_Started(server)])
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 class _Started:
@@ -37,3 +23,24 @@ class _Started:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+def main() -> int:
+    binary, _ = common.init(sys.argv, "nova-objectstore")
+    common.check_ready(binary, broker=False)
+    from nova import service
+    from nova.objectstore.server import ObjectStoreServer
+
+    try:
+        server = ObjectStoreServer()
+    except OSError as exc:
+        common.die(binary, f"cannot use --buckets_path: {exc}")
+    # A stop signal that arrives once we listen but before the handlers are in place waits for them.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        server.start()
+    except OSError as exc:
+        common.die(binary, f"cannot listen on {FLAGS.s3_listen}:{FLAGS.s3_port}: {exc.strerror or exc}")
+    service.serve(_Started(server))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    return service.wait()
