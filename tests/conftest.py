@@ -12,8 +12,10 @@ from nova import flags  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def clean_flags(tmp_path):
-    """Every test starts with default flags, its own state_path, the memory transport and the fake virt driver."""
-    flags.reset_for_tests(state_path=str(tmp_path), fake_rabbit=True, host="test-host", connection_type="fake")
+    """Every test starts with default flags, its own state_path, the memory transport, the fake virt
+    driver and --fake_network."""
+    flags.reset_for_tests(state_path=str(tmp_path), fake_rabbit=True, host="test-host", connection_type="fake",
+                          fake_network=True)
     yield
     flags.reset_for_tests()
 
