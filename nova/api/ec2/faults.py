@@ -11,7 +11,6 @@ request id, with the traceback in the log only.
 from __future__ import annotations
 
 import logging
-from typing import Any
 from xml.sax.saxutils import escape
 
 import webob
@@ -84,9 +83,7 @@ def error_for(exc: BaseException, request_id: str) -> tuple[int, str, str]:
         if isinstance(exc, rpc.Timeout):
             LOG.warning("RPC timed out: %s", exc)
             return 503, "Unavailable", "The service is unavailable; try again later."
-        if isinstance(exc, exception.NovaException) and exc.code < 500 or isinstance(
-            exc, (exception.ServiceUnavailable, exception.NoValidHost)
-        ):
+        if isinstance(exc, exception.NovaException) and (exc.code < 500 or exc.code == 503):
             return _status_of(exc.code, exc.ec2_code), exc.ec2_code, _ec2_message(exc)
     except rpc.RemoteError:
         pass
@@ -105,7 +102,7 @@ def error_response(request_id: str, status: int, code: str, message: str) -> web
     return response
 
 
-def response_for(exc: BaseException, request_id: str, **log_fields: Any) -> webob.Response:
+def response_for(exc: BaseException, request_id: str) -> webob.Response:
     status, code, message = error_for(exc, request_id)
     if status < 500:
         LOG.info("EC2 error %s %s: %s", status, code, message)

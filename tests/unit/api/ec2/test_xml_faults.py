@@ -54,3 +54,8 @@ def test_instance_states_follow_ec2():
 def test_ec2_ids():
     assert ec2utils.id_to_ec2_id(10) == "i-0000000a"
     assert ec2utils.ec2_id_to_id("ami-0000000a", ("ami",)) == 10
+
+
+def test_capacity_errors_are_503_with_their_code():
+    assert faults.error_for(exception.NoValidHost(reason="full"), "r")[:2] == (503, "InsufficientInstanceCapacity")
+    assert faults.error_for(exception.ServiceUnavailable(reason="x"), "r")[:2] == (503, "Unavailable")
