@@ -206,6 +206,12 @@ class DatabaseError(NovaException):
     message = "Database error: %(reason)s"
 
 
+class DBDeadlock(DatabaseError):
+    """The server chose this transaction as a deadlock victim; retrying is safe."""
+
+    message = "Database deadlock: %(reason)s"
+
+
 class DatabaseNotReady(DatabaseError):
     message = "Database %(url)s is not ready: %(reason)s"
 

@@ -130,7 +130,8 @@ def get_session() -> Iterator[Session]:
     the db api: a unique violation becomes ``Duplicate`` (the api narrows it
     to the resource's own class), another integrity violation (a foreign key,
     a missing value) ``InvalidInput``, anything else ``DatabaseError``, each
-    with a one-line reason.
+    with a one-line reason (``DBDeadlock`` when the server picked this
+    transaction as a deadlock victim, which the caller may retry).
     """
     session = get_maker()()
     try:
@@ -141,9 +142,24 @@ def get_session() -> Iterator[Session]:
             raise exception.Duplicate(detail=one_line(exc.orig)) from exc
         raise exception.InvalidInput(reason=one_line(exc.orig)) from exc
     except sa_exc.DBAPIError as exc:
+        if is_deadlock(exc):
+            raise exception.DBDeadlock(reason=one_line(exc.orig)) from exc
         raise exception.DatabaseError(reason=one_line(exc.orig)) from exc
     finally:
         session.close()
+
+
+MYSQL_DEADLOCK_CODES = (1213, 1205)  # deadlock found; lock wait timeout
+POSTGRES_DEADLOCK_CODES = ("40P01", "40001")  # deadlock detected; serialization failure
+
+
+def is_deadlock(error: sa_exc.DBAPIError) -> bool:
+    orig = error.orig
+    pgcode = getattr(orig, "pgcode", None)
+    if pgcode is not None:
+        return pgcode in POSTGRES_DEADLOCK_CODES
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] in MYSQL_DEADLOCK_CODES
 
 
 def is_unique_violation(error: sa_exc.IntegrityError) -> bool:

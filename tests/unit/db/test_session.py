@@ -123,3 +123,22 @@ def test_driver_errors_become_nova_exceptions():
     with pytest.raises(exception.DatabaseError):
         with session.get_session() as s:
             s.execute(sqlalchemy.text("SELECT * FROM no_such_table"))
+
+
+def test_deadlocks_are_told_apart_from_other_errors():
+    from sqlalchemy import exc as sa_exc
+
+    from nova.db.sqlalchemy import session as db_session
+
+    class MysqlError(Exception):
+        pass
+
+    class PgError(Exception):
+        pgcode = "40P01"
+
+    mysql_deadlock = sa_exc.OperationalError("UPDATE quotas", {}, MysqlError(1213, "Deadlock found"))
+    mysql_other = sa_exc.OperationalError("UPDATE quotas", {}, MysqlError(2013, "Lost connection"))
+    pg_deadlock = sa_exc.OperationalError("UPDATE quotas", {}, PgError("deadlock detected"))
+    assert db_session.is_deadlock(mysql_deadlock)
+    assert db_session.is_deadlock(pg_deadlock)
+    assert not db_session.is_deadlock(mysql_other)

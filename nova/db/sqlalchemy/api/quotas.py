@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import eventlet
 from sqlalchemy import delete, select, update
 
 from nova import context as nova_context
@@ -12,6 +13,7 @@ from nova.db.sqlalchemy.session import get_session
 
 Context = nova_context.RequestContext
 Quota = models.Quota
+QUOTA_SET_ATTEMPTS = 5
 
 
 @require_context
@@ -29,9 +31,10 @@ def quota_set(ctxt: Context, project_id: str, resource: str, limit: int) -> None
 
     An UPDATE first, an INSERT when it touched nothing; if another writer
     inserted the row in between, the unique key refuses ours and the UPDATE
-    is run again.
+    is run again.  MariaDB may also pick one of two such writers as a
+    deadlock victim (gap locks); it is retried the same way.
     """
-    for _attempt in range(2):
+    for _attempt in range(QUOTA_SET_ATTEMPTS):
         try:
             with get_session() as session:
                 changed = session.execute(
@@ -43,7 +46,8 @@ def quota_set(ctxt: Context, project_id: str, resource: str, limit: int) -> None
                 if not changed:
                     session.add(Quota(project_id=project_id, resource=resource, hard_limit=limit))
             return
-        except exception.Duplicate:
+        except (exception.Duplicate, exception.DBDeadlock):
+            eventlet.sleep(0.01 * (_attempt + 1))
             continue
     raise exception.DatabaseError(reason=f"could not set quota {resource} of project {project_id}")
 
