@@ -22,6 +22,7 @@ from eventlet import semaphore
 
 from nova import context as nova_context
 from nova import exception, flags, manager, utils
+from nova.compute import api as compute_api
 from nova.compute import states
 from nova.network import api as network_api
 from nova.virt import connection
@@ -94,6 +95,9 @@ class ComputeManager(manager.SchedulerDependentManager):
         self.driver = compute_driver or connection.get_connection()
         self.firewall = utils.import_class(FLAGS.firewall_driver)()
         self.network_api = network_api.API()
+        self.compute_api = compute_api.API()
+        # Called in process, as the first Nova did: only setup_compute_network (bridges, VLANs).
+        self.network_manager = utils.import_class(FLAGS.network_manager)(host=self.host)
         self._locks: dict[int, semaphore.Semaphore] = {}
         self.unknown_domains: list[str] = []
 
@@ -206,6 +210,13 @@ class ComputeManager(manager.SchedulerDependentManager):
             except Exception as exc:
                 self._set_error(ctxt, instance_id, f"network allocation failed: {exc}")
                 return
+            self._refresh_group_members(ctxt, instance_id)
+            try:
+                self.network_manager.setup_compute_network(ctxt, instance_id)
+            except Exception as exc:
+                LOG.exception("Setting up the network of instance %s on %s failed", instance_id, self.host)
+                self._set_error(ctxt, instance_id, f"network setup failed on {self.host}: {exc}")
+                return
             instance = self._update(ctxt, instance_id, task_state=states.SPAWNING)
             try:
                 self.firewall.prepare_instance_filter(instance, network_info)
@@ -230,7 +241,25 @@ class ComputeManager(manager.SchedulerDependentManager):
                 return
             self._terminate(ctxt, instance)
 
+    def _group_ids(self, ctxt: Context, instance_id: int) -> list[int]:
+        try:
+            return [g["id"] for g in self.db.security_group_get_by_instance(ctxt.elevated(), instance_id)]
+        except exception.NotFound:
+            return []
+
+    def _refresh_group_members(self, ctxt: Context, instance_id: int, group_ids: list[int] | None = None) -> None:
+        """Membership of the instance's groups changed (it got or lost its address): every host
+        whose instances' source-group rules name one of those groups rebuilds them."""
+        group_ids = self._group_ids(ctxt, instance_id) if group_ids is None else group_ids
+        if not group_ids:
+            return
+        try:
+            self.compute_api.trigger_security_group_members_refresh(ctxt, group_ids)
+        except Exception:
+            LOG.exception("Could not ask for a refresh of the members of groups %s", group_ids)
+
     def _terminate(self, ctxt: Context, instance: Any) -> None:
+        group_ids = self._group_ids(ctxt, instance["id"])
         try:
             self.network_api.deallocate_for_instance(ctxt, instance["id"])
         except Exception:
@@ -247,6 +276,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                                                          "power_state": states.NOSTATE,
                                                          "terminated_at": utils.utcnow()})
         self.db.instance_destroy(admin, instance["id"])
+        self._refresh_group_members(ctxt, instance["id"], group_ids)
         LOG.info("Instance %s terminated", instance["id"])
 
     # -- other actions ------------------------------------------------------

@@ -145,7 +145,8 @@ def ensure_vlan_bridge(vlan_num: int, bridge: str, net_attrs: dict[str, Any] | N
 
 
 def ensure_bridge(bridge: str, interface: str | None, net_attrs: dict[str, Any] | None = None) -> None:
-    """Make ``bridge`` (iproute2), enslave ``interface``, give it the gateway address.
+    """Make ``bridge`` (iproute2), enslave ``interface``; on the network host (``net_attrs``
+    given) also give it the gateway address and let its traffic through FORWARD.
 
     The interface's own IPv4 addresses move to the bridge, as the first Nova
     did, so a host reached through that interface stays reachable.
@@ -162,12 +163,13 @@ def ensure_bridge(bridge: str, interface: str | None, net_attrs: dict[str, Any] 
                 execute("ip", "addr", "add", address, "dev", bridge)
         execute("ip", "link", "set", interface, "master", bridge)
         execute("ip", "link", "set", interface, "up")
-    if net_attrs:
-        net = ipaddress.ip_network(net_attrs["cidr"], strict=False)
-        gateway = f"{net_attrs['gateway']}/{net.prefixlen}"
-        if gateway not in _addresses(bridge):
-            execute("ip", "addr", "add", gateway, "brd", str(net_attrs.get("broadcast") or net.broadcast_address),
-                    "dev", bridge)
+    if not net_attrs:
+        return  # a compute host: the bridge is all its instances need; its firewall is the driver's
+    net = ipaddress.ip_network(net_attrs["cidr"], strict=False)
+    gateway = f"{net_attrs['gateway']}/{net.prefixlen}"
+    if gateway not in _addresses(bridge):
+        execute("ip", "addr", "add", gateway, "brd", str(net_attrs.get("broadcast") or net.broadcast_address),
+                "dev", bridge)
     filter_table = iptables_manager().tables["filter"]
     filter_table.add_rule("FORWARD", f"--in-interface {bridge} -j ACCEPT")
     filter_table.add_rule("FORWARD", f"--out-interface {bridge} -j ACCEPT")

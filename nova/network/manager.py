@@ -96,7 +96,12 @@ class NetworkManager(manager.SchedulerDependentManager):
         """Set up what the network needs on its host (nothing for FlatManager)."""
 
     def setup_compute_network(self, ctxt: context.RequestContext, instance_id: int) -> None:
-        """Called in process by nova-compute: make the bridges its instances plug into."""
+        """Called in process by nova-compute before a spawn: make the bridges its instances plug into.
+
+        Only bridges and VLAN interfaces: no address, no dnsmasq, no iptables
+        rule (those are the network host's; the compute host's firewall is its
+        driver's).  FlatManager's bridge exists already, so nothing happens.
+        """
 
     def _network_for_instance(self, ctxt: context.RequestContext, instance: Any) -> Any:
         networks = self.db.network_get_unassociated(ctxt)
