@@ -5,12 +5,15 @@ peer address, run inside a namespace.  Everything is removed afterwards.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import subprocess
 import sys
 import time
 import uuid
+from typing import Iterator
 
 import pytest
 
@@ -145,6 +148,36 @@ class Topology:
                     break
                 time.sleep(0.05)
             run("ip", "netns", "del", ns, check=False)
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"setns: {os.strerror(errno)}")
+
+
+@contextlib.contextmanager
+def inside(ns: str) -> Iterator[None]:
+    """Run the block with this thread in namespace ``ns``: sockets made here stay
+    in it, so this process can serve inside a namespace.  Nothing inside may
+    yield to another greenthread (they share the OS thread)."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        target = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+        try:
+            _setns(target)
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            _setns(own)
+    finally:
+        os.close(own)
 
 
 def iptables_lines(topo: Topology, ns: str) -> list[str]:

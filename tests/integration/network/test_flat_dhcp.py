@@ -1,13 +1,13 @@
 """FlatDHCPManager for real, in namespaces: a network host runs linux_net
 (bridge, dnsmasq, NAT), an instance namespace gets its address by DHCP and
-reaches the metadata service through the DNAT, an outside namespace reaches
-it through a floating IP, and a restart restores everything without
+reaches nova-api's metadata service through the DNAT, an outside namespace
+reaches it through a floating IP, and a restart restores everything without
 duplicating a rule.
 
-The metadata service here is a stand-in HTTP server in the network host
-namespace (nova-api's metadata app was not committed when this was written):
-it answers ``/latest/meta-data/instance-id`` for the instance whose fixed IP
-is the request's source, through the db API, and 404 otherwise.
+The metadata service is nova-api's own: the servers ``nova.cmd.api`` builds
+(the paste pipelines on eventlet.wsgi), served by this process from sockets
+made inside the network host namespace on ``--ec2_dmz_host``, where the
+DNAT sends ``169.254.169.254:80``.
 """
 
 from __future__ import annotations
@@ -21,44 +21,26 @@ import tempfile
 import pytest
 
 from nova import context, flags
+from nova.cmd import api as api_cmd
 from nova.db import api as db
 from nova.network import linux_net, manager
 from tests.fixtures.rpc import wait_for
-from tests.integration.network.netns import Topology, iptables_lines, require_root_tools
+from tests.integration.network.netns import Topology, inside, iptables_lines, require_root_tools
 
 FLAGS = flags.FLAGS
-BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
-                   "bin")
 
 API_IP = "203.0.113.1"
 OUTSIDE_IP = "203.0.113.2"
 FLOATING_IP = "203.0.113.100"
 METADATA_PORT = 18775
+EC2_PORT = 18773
 
-METADATA_STANDIN = r"""
-import http.server, sys
-sys.path.insert(0, sys.argv[1])
-from nova import flags, context
-flags.parse_args(["standin", "--flagfile=" + sys.argv[2]], use_default_flagfile=False)
-from nova.db import api as db
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        peer = self.client_address[0]
-        try:
-            fixed = db.fixed_ip_get_by_address(context.get_admin_context(), peer)
-            body = "i-%08x" % fixed["instance_id"] if self.path == "/latest/meta-data/instance-id" else None
-        except Exception:
-            body = None
-        self.send_response(200 if body else 404)
-        self.end_headers()
-        self.wfile.write((body or "not found from " + peer).encode())
-    def log_message(self, *args):
-        pass
-
-server = http.server.HTTPServer((sys.argv[3], int(sys.argv[4])), Handler)
-print("ready", flush=True)
-server.serve_forever()
+HTTP_CLIENT = r"""
+import sys, urllib.error, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode(), end="")
+except urllib.error.HTTPError as exc:
+    print("HTTP", exc.code, end="")
 """
 
 
@@ -102,13 +84,35 @@ def network_host(topo, sqlite_db, tmp_path):
     shutil.rmtree(networks_path, ignore_errors=True)
 
 
+@pytest.fixture
+def nova_api(network_host):
+    """nova-api's EC2 and metadata servers, listening in the network host namespace on API_IP."""
+    net, _outside, _flagfile = network_host
+    for name, value in {"ec2_listen": API_IP, "ec2_port": EC2_PORT, "metadata_listen": API_IP}.items():
+        setattr(FLAGS, name, value)
+    with inside(net):
+        servers = api_cmd.build_servers()
+    try:
+        for server in servers:
+            server.start()
+        yield {server.name: server for server in servers}
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def _instance(project: str = "proj1", hostname: str = "vm1"):
     return db.instance_create(context.get_admin_context(), {"project_id": project, "user_id": "u1",
                                                             "hostname": hostname, "host": "compute-1"})
 
 
-def test_flat_dhcp_end_to_end(topo, network_host, tmp_path):
-    net, outside, flagfile = network_host
+def http_get(topo: Topology, ns: str, url: str) -> str:
+    """The body of GET ``url`` from namespace ``ns``, or ``HTTP <status>``."""
+    return topo.exec(ns, sys.executable, "-c", HTTP_CLIENT, url, timeout=20)
+
+
+def test_flat_dhcp_end_to_end(topo, network_host, nova_api, tmp_path):
+    net, outside, _flagfile = network_host
     admin = context.get_admin_context()
     user = context.RequestContext("u1", "proj1")
     mgr = manager.FlatDHCPManager(host="net-host")
@@ -124,14 +128,12 @@ def test_flat_dhcp_end_to_end(topo, network_host, tmp_path):
     assert lease == [nic["address"], "vm1", "novalocal", "10.77.0.1"]
     wait_for(lambda: db.fixed_ip_get_by_address(admin, nic["address"])["leased"], timeout=20)
 
-    # metadata through the DNAT, with the fixed IP kept as the source
-    standin = topo.start(net, sys.executable, "-c", METADATA_STANDIN, os.path.dirname(BIN), flagfile, API_IP,
-                         str(METADATA_PORT))
-    assert standin.stdout.readline().strip() == "ready", standin.stderr.read()
-    body = topo.exec(vm, sys.executable, "-c", "import sys, urllib.request; "
-                     "print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode(), end='')",
-                     "http://169.254.169.254/latest/meta-data/instance-id")
-    assert body == "i-%08x" % instance["id"]
+    # nova-api's metadata service through the DNAT, with the fixed IP kept as the source
+    assert (nova_api["metadata"].host, nova_api["metadata"].port) == (API_IP, METADATA_PORT)
+    assert http_get(topo, vm, "http://169.254.169.254/latest/meta-data/instance-id") == "i-%08x" % instance["id"]
+    assert http_get(topo, vm, "http://169.254.169.254/latest/meta-data/local-ipv4") == nic["address"]
+    assert http_get(topo, outside, f"http://{API_IP}:{METADATA_PORT}/latest/meta-data/instance-id") == "HTTP 404", \
+        "a source address that is no instance's gets nothing"
 
     # without a floating IP the instance goes out as the routing source IP
     topo.peer_server(outside, OUTSIDE_IP, 9000)
