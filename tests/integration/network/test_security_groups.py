@@ -1,16 +1,22 @@
 """Security groups enforced by IptablesFirewallDriver, for real: a host
 namespace with a bridge (as a compute host has) and three instance
 namespaces on it; same-bridge traffic goes through FORWARD
-(bridge-nf-call-iptables is on), where the driver's chains sit."""
+(bridge-nf-call-iptables is on), where the driver's chains sit.  The last
+test drives it through ComputeManager on the memory transport: members
+launched or terminated after a source-group rule was written are let in or
+shut out with no further API call."""
 
 from __future__ import annotations
 
 import pytest
 
-from nova import context, flags
+from nova import context, flags, rpc
+from nova.compute import manager as compute_manager
+from nova.compute import states
 from nova.db import api as db
 from nova.network import linux_net, manager
-from nova.virt import iptables_firewall
+from nova.virt import fake, iptables_firewall
+from tests.fixtures.rpc import RpcEnv, wait_for
 from tests.integration.network.netns import Topology, iptables_lines, require_root_tools
 
 FLAGS = flags.FLAGS
@@ -100,3 +106,64 @@ def test_cidr_and_source_group_rules_open_only_what_they_say(compute_host):
     driver.unfilter_instance(instances["target"])
     assert not any(f"inst-{instances['target']['id']}" in line for line in iptables_lines(topo, host))
     assert reach("other", 7070)
+
+
+@pytest.fixture
+def rpc_env(compute_host):
+    FLAGS.fake_rabbit = True
+    rpc.cleanup()
+    env = RpcEnv()
+    FLAGS.network_topic, FLAGS.compute_topic = env.topic("network"), env.topic("compute")
+    FLAGS.network_manager = "nova.network.manager.FlatManager"  # br100 exists: nothing to make
+    FLAGS.firewall_driver = "nova.virt.iptables_firewall.IptablesFirewallDriver"
+    yield env
+    env.close()
+
+
+def _serve(env: RpcEnv, topic: str, host: str, mgr) -> None:
+    server = rpc.Server(topic, host, rpc.Dispatcher(mgr))
+    server.start(timeout=30)
+    env.servers.append(server)
+
+
+def test_source_group_rules_follow_members_launched_and_terminated_by_compute(compute_host, rpc_env):
+    """No API call after the rule is written: nova-compute's own run/terminate refresh the members."""
+    topo, host = compute_host
+    admin = context.get_admin_context()
+    user = context.RequestContext("u1", "p1")
+    net_mgr = manager.FlatManager(host="test-host")
+    net_mgr.create_networks(admin, "10.88.0.0/24", 1, 256)
+    _serve(rpc_env, FLAGS.network_topic, "test-host", net_mgr)
+    compute = compute_manager.ComputeManager(host="host-a", compute_driver=fake.FakeDriver())
+    _serve(rpc_env, FLAGS.compute_topic, "host-a", compute)
+    clients = _group("clients", [])
+    web = _group("web", [{"protocol": "tcp", "from_port": 9090, "to_port": 9090, "group_id": clients["id"]}])
+
+    def launch(group, index: int) -> tuple[str, str]:
+        instance = db.instance_create(admin, {"project_id": "p1", "user_id": "u1", "host": "host-a",
+                                              "vm_state": states.BUILDING, "task_state": states.SCHEDULING})
+        if group is not None:
+            db.instance_add_security_group(admin, instance["id"], group["id"])
+        compute.run_instance(user, instance["id"])
+        assert db.instance_get(admin, instance["id"])["vm_state"] == states.ACTIVE
+        [fixed] = db.fixed_ip_get_all_by_instance(admin, instance["id"])
+        vm = topo.plug_instance(host, "br100", fixed["mac_address"], index)
+        topo.address(vm, "eth0", f"{fixed['address']}/24")
+        return instance["id"], vm
+
+    target_id, target_ns = launch(web, 0)
+    [target_ip] = [f["address"] for f in db.fixed_ip_get_all_by_instance(admin, target_id)]
+    topo.peer_server(target_ns, "0.0.0.0", 9090)
+    member_id, member_ns = launch(clients, 1)
+    _other_id, other_ns = launch(None, 2)
+
+    def reach(ns: str) -> bool:
+        return not topo.connect(ns, target_ip, 9090, timeout=1).startswith("ERROR")
+
+    wait_for(lambda: reach(member_ns), timeout=15)
+    assert not reach(other_ns), "a non-member stays out"
+
+    compute.terminate_instance(user, member_id)
+    wait_for(lambda: not reach(member_ns), timeout=15)
+    lines = iptables_lines(topo, host)
+    assert len(lines) == len(set(lines))
