@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import logging
+import os
 import shlex
 import subprocess
 from typing import Any, Sequence
@@ -14,7 +15,8 @@ from nova import exception, flags
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
-flags.DEFINE_string("root_helper", "sudo", "Command prefixed to commands that need root; empty when already root")
+flags.DEFINE_string("root_helper", "" if os.geteuid() == 0 else "sudo",
+                    "Command prefixed to commands that need root (default: sudo, or nothing when running as root)")
 flags.DEFINE_string("netns", None, "Run host commands inside this network namespace (tests)")
 flags.DEFINE_integer("execute_timeout", 120, "Seconds before an external command is killed", lower_bound=1)
 

@@ -20,6 +20,15 @@ HEADER = """\
 """
 
 
+# Defaults computed on the machine that runs nova, shown as what they mean.
+MACHINE_DEPENDENT = {
+    "host": "<host name of this machine>",
+    "my_ip": "<my_ip of this machine>",
+    "state_path": "<current directory>/state",
+    "root_helper": "<sudo, or nothing when running as root>",
+}
+
+
 def render() -> str:
     flags._load_flag_modules()
     by_module: dict[str, list] = {}
@@ -31,8 +40,8 @@ def render() -> str:
         for flag in sorted(by_module[module], key=lambda f: f.name):
             default = flag.default_as_str if flag.default is not None else ""
             default = (default or "").strip("'")
-            if flag.name in ("host", "my_ip", "state_path"):
-                default = f"<{flag.name} of this machine>" if flag.name != "state_path" else "<current directory>/state"
+            if flag.name in MACHINE_DEPENDENT:
+                default = MACHINE_DEPENDENT[flag.name]
             out.append(f"# {flag.help}\n# --{flag.name}={default}\n")
     return "".join(out)
 
