@@ -74,6 +74,14 @@ def model_query(
     return stmt
 
 
+def first_or_raise(session: Any, stmt: Select[tuple[M]], not_found: Callable[[], exception.NovaException]) -> M:
+    """The first row ``stmt`` selects, fresh from the database, or ``not_found()`` raised."""
+    row = session.scalars(stmt.execution_options(populate_existing=True)).first()
+    if row is None:
+        raise not_found()
+    return row
+
+
 def apply_values(row: models.NovaBase, values: dict[str, Any]) -> None:
     """Set column values on ``row``; an unknown key is the caller's mistake."""
     columns = {attr.key for attr in inspect(type(row)).column_attrs}

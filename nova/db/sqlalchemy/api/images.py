@@ -16,7 +16,7 @@ from sqlalchemy import false, or_, select, true, update
 from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
-from nova.db.sqlalchemy.api.common import apply_values, is_admin, model_query, require_context
+from nova.db.sqlalchemy.api.common import apply_values, first_or_raise, is_admin, model_query, require_context
 from nova.db.sqlalchemy.session import get_session
 
 Context = nova_context.RequestContext
@@ -37,11 +37,8 @@ def _visible(ctxt: Context) -> Any:
 
 
 def _image(session: Any, ctxt: Context, image_id: int) -> Image:
-    stmt = _visible(ctxt).where(Image.id == image_id).execution_options(populate_existing=True)
-    row = session.scalars(stmt).first()
-    if row is None:
-        raise exception.ImageNotFound(image_id=image_id)
-    return row
+    stmt = _visible(ctxt).where(Image.id == image_id)
+    return first_or_raise(session, stmt, lambda: exception.ImageNotFound(image_id=image_id))
 
 
 def _owned(session: Any, ctxt: Context, image_id: int) -> Image:

@@ -15,6 +15,7 @@ from nova.db.sqlalchemy.api.common import (
     apply_values,
     authorize_project,
     duplicate_as,
+    first_or_raise,
     is_admin,
     model_query,
     require_admin_context,
@@ -27,15 +28,8 @@ Instance = models.Instance
 
 
 def _instance(session: Any, ctxt: Context, instance_id: int) -> Instance:
-    stmt = (
-        model_query(ctxt, Instance)
-        .where(Instance.id == instance_id)
-        .execution_options(populate_existing=True)
-    )
-    row = session.scalars(stmt).first()
-    if row is None:
-        raise exception.InstanceNotFound(instance_id=instance_id)
-    return row
+    stmt = model_query(ctxt, Instance).where(Instance.id == instance_id)
+    return first_or_raise(session, stmt, lambda: exception.InstanceNotFound(instance_id=instance_id))
 
 
 def _check_owner(ctxt: Context, values: dict[str, Any]) -> None:

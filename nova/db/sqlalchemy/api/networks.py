@@ -18,6 +18,7 @@ from nova.db.sqlalchemy.api.common import (
     apply_values,
     authorize_project,
     duplicate_as,
+    first_or_raise,
     model_query,
     require_admin_context,
     require_context,
@@ -30,11 +31,8 @@ FixedIp = models.FixedIp
 
 
 def _network(session: Any, ctxt: Context, network_id: int) -> Network:
-    stmt = model_query(ctxt, Network).where(Network.id == network_id).execution_options(populate_existing=True)
-    row = session.scalars(stmt).first()
-    if row is None:
-        raise exception.NetworkNotFound(network_id=network_id)
-    return row
+    stmt = model_query(ctxt, Network).where(Network.id == network_id)
+    return first_or_raise(session, stmt, lambda: exception.NetworkNotFound(network_id=network_id))
 
 
 @require_admin_context

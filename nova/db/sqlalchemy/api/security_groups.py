@@ -18,6 +18,7 @@ from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy.api.common import (
     apply_values,
     authorize_project,
+    first_or_raise,
     is_admin,
     model_query,
     require_context,
@@ -32,11 +33,8 @@ Assoc = models.SecurityGroupInstanceAssociation
 
 
 def _group(session: Any, ctxt: Context, group_id: int) -> Group:
-    stmt = model_query(ctxt, Group).where(Group.id == group_id).execution_options(populate_existing=True)
-    row = session.scalars(stmt).first()
-    if row is None:
-        raise exception.SecurityGroupNotFound(security_group_id=group_id)
-    return row
+    stmt = model_query(ctxt, Group).where(Group.id == group_id)
+    return first_or_raise(session, stmt, lambda: exception.SecurityGroupNotFound(security_group_id=group_id))
 
 
 def _rule(session: Any, ctxt: Context, rule_id: int) -> Rule:

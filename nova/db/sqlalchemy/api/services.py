@@ -9,17 +9,15 @@ from sqlalchemy import false, update
 from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
-from nova.db.sqlalchemy.api.common import apply_values, model_query, require_admin_context
+from nova.db.sqlalchemy.api.common import apply_values, first_or_raise, model_query, require_admin_context
 from nova.db.sqlalchemy.session import get_session
 
 Context = nova_context.RequestContext
 
 
 def _service(session: Any, ctxt: Context, service_id: int) -> models.Service:
-    row = session.scalars(model_query(ctxt, models.Service).where(models.Service.id == service_id)).first()
-    if row is None:
-        raise exception.ServiceNotFound(service=service_id)
-    return row
+    stmt = model_query(ctxt, models.Service).where(models.Service.id == service_id)
+    return first_or_raise(session, stmt, lambda: exception.ServiceNotFound(service=service_id))
 
 
 @require_admin_context
