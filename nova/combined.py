@@ -1,6 +1,6 @@
 """nova-combined: every daemon in one process, for a quick start.
 
-It creates the schema, makes a first admin user and project when the
+It creates the schema, makes a first admin user, project and network when the
 database has none, writes a flagfile and a novarc under ``--state_path``,
 starts every service on SQLite and the in-memory transport (unless told
 otherwise) and prints how to reach the cloud.
@@ -46,6 +46,20 @@ def _bootstrap_admin() -> tuple[str, str] | None:
     return name, name
 
 
+def _bootstrap_networks() -> int:
+    """Create the --fixed_range networks when there are none, so instances get addresses."""
+    from nova import context, utils
+    from nova.db import api as db
+
+    ctxt = context.get_admin_context()
+    if db.network_count(ctxt):
+        return 0
+    manager = utils.import_class(FLAGS.network_manager)(host=FLAGS.host)
+    networks = manager.create_networks(ctxt, FLAGS.fixed_range, FLAGS.num_networks, FLAGS.network_size)
+    LOG.info("Created %d network(s) in %s", len(networks), FLAGS.fixed_range)
+    return len(networks)
+
+
 def _write_flagfile(path: str) -> None:
     lines = [f"--{name}={getattr(FLAGS, name)}" for name in _SHARED_FLAGS]
     with open(path, "w") as handle:
@@ -63,12 +77,13 @@ def _write_novarc(user: str, project: str, path: str) -> None:
 
 
 def prepare() -> dict[str, Any]:
-    """Schema, first user, flagfile and novarc; returns what to tell the user."""
+    """Schema, first user and network, flagfile and novarc; returns what to tell the user."""
     from nova.db import migration
 
     os.makedirs(FLAGS.state_path, exist_ok=True)
     migration.db_sync()
     created = _bootstrap_admin()
+    _bootstrap_networks()
     flagfile = os.path.join(FLAGS.state_path, "nova.conf")
     _write_flagfile(flagfile)
     novarc = os.path.join(FLAGS.state_path, "novarc")

@@ -26,6 +26,8 @@ def test_quickstart_runs_every_service_and_writes_credentials(tmp_path):
         assert set(states.values()) == {":-)"}
         assert {binary for _, binary in states} == {"nova-compute", "nova-network", "nova-volume", "nova-scheduler"}
         assert "admin" in cloud.manage("user", "list").stdout
+        # A first network exists, so instances get addresses.
+        assert len(cloud.manage("network", "list").stdout.splitlines()) == 2
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         assert "Traceback" not in log_path.read_text()
