@@ -1,8 +1,9 @@
 """The one exception hierarchy of nova.
 
 Every error carries a message template and an HTTP-ish ``code``; each front
-end maps these to its own format once, in its error middleware.  ``ec2_code``
-names the EC2 error code where one exists.
+end maps these to its own format once, in its error middleware (the EC2
+codes live in ``nova.api.ec2.faults``).  Nothing here knows any API's error
+names.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 class NovaException(Exception):
     message = "An unknown exception occurred."
     code = 500
-    ec2_code = "UnknownError"
+    remote = False  # True when raised again on the caller's side of an RPC call (nova.rpc)
 
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
         self.kwargs = kwargs
@@ -40,7 +41,6 @@ class ProcessExecutionError(NovaException):
 class Invalid(NovaException):
     message = "Unacceptable parameters."
     code = 400
-    ec2_code = "InvalidParameterValue"
 
 
 class InvalidInput(Invalid):
@@ -49,7 +49,6 @@ class InvalidInput(Invalid):
 
 class MissingParameter(Invalid):
     message = "Missing parameter: %(param)s"
-    ec2_code = "MissingParameter"
 
 
 class InvalidFlavor(Invalid):
@@ -59,7 +58,6 @@ class InvalidFlavor(Invalid):
 class NotAuthorized(NovaException):
     message = "Not authorized."
     code = 403
-    ec2_code = "UnauthorizedOperation"
 
 
 class AdminRequired(NotAuthorized):
@@ -69,7 +67,6 @@ class AdminRequired(NotAuthorized):
 class NotFound(NovaException):
     message = "Resource could not be found."
     code = 404
-    ec2_code = "NotFound"
 
 
 class ServiceNotFound(NotFound):
@@ -90,7 +87,6 @@ class ProjectNotFound(NotFound):
 
 class AccessKeyNotFound(NotFound):
     message = "Access key %(access_key)s could not be found."
-    ec2_code = "AuthFailure"
 
 
 class ProjectMembershipNotFound(NotFound):
@@ -103,7 +99,6 @@ class RoleNotFound(NotFound):
 
 class InstanceNotFound(NotFound):
     message = "Instance %(instance_id)s could not be found."
-    ec2_code = "InvalidInstanceID.NotFound"
 
 
 class InstanceTypeNotFound(NotFound):
@@ -112,12 +107,10 @@ class InstanceTypeNotFound(NotFound):
 
 class KeypairNotFound(NotFound):
     message = "Keypair %(name)s not found for user %(user_id)s"
-    ec2_code = "InvalidKeyPair.NotFound"
 
 
 class SecurityGroupNotFound(NotFound):
     message = "Security group %(security_group_id)s not found."
-    ec2_code = "InvalidGroup.NotFound"
 
 
 class NetworkNotFound(NotFound):
@@ -130,22 +123,18 @@ class FixedIpNotFound(NotFound):
 
 class FloatingIpNotFound(NotFound):
     message = "Floating IP %(address)s not found."
-    ec2_code = "InvalidAddress.NotFound"
 
 
 class VolumeNotFound(NotFound):
     message = "Volume %(volume_id)s could not be found."
-    ec2_code = "InvalidVolume.NotFound"
 
 
 class SnapshotNotFound(NotFound):
     message = "Snapshot %(snapshot_id)s could not be found."
-    ec2_code = "InvalidSnapshot.NotFound"
 
 
 class ImageNotFound(NotFound):
     message = "Image %(image_id)s could not be found."
-    ec2_code = "InvalidAMIID.NotFound"
 
 
 class QuotaNotFound(NotFound):
@@ -155,7 +144,6 @@ class QuotaNotFound(NotFound):
 class Duplicate(NovaException):
     message = "Resource already exists."
     code = 409
-    ec2_code = "Duplicate"
 
 
 class UserExists(Duplicate):
@@ -176,30 +164,25 @@ class InstanceTypeExists(Duplicate):
 
 class KeyPairExists(Duplicate):
     message = "Key pair %(key_name)s already exists."
-    ec2_code = "InvalidKeyPair.Duplicate"
 
 
 class SecurityGroupExists(Duplicate):
     message = "Security group %(name)s already exists in project %(project_id)s."
-    ec2_code = "InvalidGroup.Duplicate"
 
 
 class QuotaError(NovaException):
     message = "Quota exceeded: %(reason)s"
     code = 413
-    ec2_code = "ResourceLimitExceeded"
 
 
 class NoValidHost(NovaException):
     message = "No valid host was found. %(reason)s"
     code = 503
-    ec2_code = "InsufficientInstanceCapacity"
 
 
 class ServiceUnavailable(NovaException):
     message = "Service unavailable: %(reason)s"
     code = 503
-    ec2_code = "Unavailable"
 
 
 class DatabaseError(NovaException):
@@ -219,7 +202,6 @@ class DatabaseNotReady(DatabaseError):
 class UnsupportedOperation(NovaException):
     message = "Operation not supported: %(reason)s"
     code = 400
-    ec2_code = "UnsupportedOperation"
 
 
 # -- compute, scheduler, images, security groups (issue 3) --------------------
@@ -227,7 +209,6 @@ class UnsupportedOperation(NovaException):
 
 class SecurityGroupRuleNotFound(NotFound):
     message = "Security group rule %(rule_id)s not found."
-    ec2_code = "InvalidPermission.NotFound"
 
 
 class SecurityGroupNotFoundForProject(SecurityGroupNotFound):
@@ -237,17 +218,14 @@ class SecurityGroupNotFoundForProject(SecurityGroupNotFound):
 class InstanceInvalidState(Invalid):
     message = "Instance %(instance_id)s is %(state)s; cannot %(action)s it."
     code = 409
-    ec2_code = "IncorrectInstanceState"
 
 
 class ImageNotActive(Invalid):
     message = "Image %(image_id)s is not available (state %(state)s)."
-    ec2_code = "InvalidAMIID.Unavailable"
 
 
 class InvalidImage(Invalid):
     message = "Image %(image_id)s cannot be used: %(reason)s"
-    ec2_code = "InvalidAMIID.Malformed"
 
 
 class ImageChecksumMismatch(NovaException):
@@ -280,7 +258,6 @@ class ProjectNetworkNotFound(NetworkNotFound):
 class NoMoreNetworks(NovaException):
     message = "No free network is left to bind to a project; ask an operator to create more."
     code = 503
-    ec2_code = "InsufficientAddressCapacity"
 
 
 class NoNetworksFound(NotFound):
@@ -294,7 +271,6 @@ class NetworkInUse(Invalid):
 class NoMoreFixedIps(NovaException):
     message = "Network %(network_id)s has no free fixed IP left."
     code = 503
-    ec2_code = "InsufficientAddressCapacity"
 
 
 class MacAddressInUse(Duplicate):
@@ -308,40 +284,32 @@ class FloatingIpExists(Duplicate):
 class NoMoreFloatingIps(NovaException):
     message = "No floating IP is left in the pool."
     code = 503
-    ec2_code = "InsufficientAddressCapacity"
 
 
 class FloatingIpAssociated(Invalid):
     message = "Floating IP %(address)s is associated; disassociate it first."
-    ec2_code = "InvalidIPAddress.InUse"
 
 
 class FloatingIpInUse(Invalid):
     message = "Floating IP %(address)s is allocated to project %(project_id)s."
-    ec2_code = "InvalidIPAddress.InUse"
 
 
 class FloatingIpNotAssociated(Invalid):
     message = "Floating IP %(address)s is not associated."
-    ec2_code = "InvalidAssociationID.NotFound"
 
 
 class AddressLimitExceeded(QuotaError):
     message = "Address quota exceeded: the project may hold %(limit)s floating IPs."
-    ec2_code = "AddressLimitExceeded"
 
 
 class FixedIpNotFoundForInstance(NotFound):
     message = "Instance %(instance_id)s has no fixed IP."
-    ec2_code = "InvalidInstanceID"
 
 
 # -- images from the objectstore ---------------------------------------------------
 class InvalidImageLocation(Invalid):
     message = "Cannot register %(location)s: %(reason)s"
-    ec2_code = "InvalidManifest"
 
 
 class ImageLocationForbidden(NotAuthorized):
     message = "Cannot register %(location)s: %(reason)s"
-    ec2_code = "AuthFailure"

@@ -27,14 +27,7 @@ FLAGS = flags.FLAGS
 
 
 def _call(ctxt: context.RequestContext, topic: str, method: str, **args: Any) -> Any:
-    """rpc.call that re-raises nova's own exceptions as themselves, so front ends map them."""
-    try:
-        return rpc.call(ctxt, topic, {"method": method, "args": args}, timeout=FLAGS.network_rpc_timeout)
-    except rpc.RemoteError as exc:
-        cls = getattr(exception, exc.exc_type, None)
-        if exc.module == exception.__name__ and isinstance(cls, type) and issubclass(cls, exception.NovaException):
-            raise cls(exc.value) from None
-        raise
+    return rpc.call(ctxt, topic, {"method": method, "args": args}, timeout=FLAGS.network_rpc_timeout)
 
 
 class API:

@@ -2,7 +2,9 @@
 
 A request body is ``{"method": str, "args": dict, "_context": dict}``; a reply
 body is ``{"result": value}`` or ``{"failure": {"class", "module", "message",
-"code"}}``.  The remote traceback never crosses the wire: the server logs it.
+"code", "kwargs"}}``.  The remote traceback never crosses the wire: the server
+logs it.  A failure whose class is a nova exception is raised again on the
+caller's side as that class; anything else as ``RemoteError``.
 """
 
 from __future__ import annotations
@@ -109,26 +111,56 @@ def envelope(ctxt: nova_context.RequestContext, msg: Mapping[str, Any]) -> dict[
     return {"method": method, "args": dict(args), "_context": ctxt.to_dict()}
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def failure_payload(exc: BaseException) -> dict[str, Any]:
+    """The reply body's ``failure`` for ``exc``: class, module, message, code and scalar kwargs."""
     code = getattr(exc, "code", None)
+    kwargs = getattr(exc, "kwargs", None) if isinstance(exc, exception.NovaException) else None
     return {
         "class": type(exc).__name__,
         "module": type(exc).__module__,
         "message": str(exc),
         "code": code if isinstance(code, int) else 500,
+        "kwargs": {k: v for k, v in (kwargs or {}).items() if isinstance(k, str) and isinstance(v, _SCALARS)},
     }
 
 
+def _nova_exception_class(module: Any, name: Any) -> type[exception.NovaException] | None:
+    """The already-imported NovaException subclass ``module.name``; nothing is imported by name."""
+    pending: list[type[exception.NovaException]] = [exception.NovaException]
+    while pending:
+        cls = pending.pop()
+        if cls.__module__ == module and cls.__name__ == name:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return None
+
+
+def remote_exception(failure: Mapping[str, Any]) -> exception.NovaException:
+    """The exception a reply's failure stands for: the same nova exception class where it is one
+    (with its kwargs, so a front end renders it as if raised locally), else a RemoteError.
+
+    This is the one place where remote failures become exceptions again.
+    """
+    name = str(failure.get("class") or "RemoteError")
+    message = str(failure.get("message") or "")
+    cls = _nova_exception_class(failure.get("module"), name)
+    if cls is None or cls is RemoteError:
+        return RemoteError(name, message, failure.get("module"), failure.get("code"))
+    kwargs = failure.get("kwargs")
+    exc = cls.__new__(cls)
+    exception.NovaException.__init__(exc, message, **(kwargs if isinstance(kwargs, Mapping) else {}))
+    exc.remote = True
+    return exc
+
+
 def result_from_reply(reply: Mapping[str, Any]) -> Any:
-    """The result a reply body carries, or raise the RemoteError it describes."""
+    """The result a reply body carries, or raise the exception it describes (``remote_exception``)."""
     failure = reply.get("failure")
     if failure is not None:
         if not isinstance(failure, Mapping):
             raise RemoteError("RemoteError", str(failure))
-        raise RemoteError(
-            str(failure.get("class") or "RemoteError"),
-            str(failure.get("message") or ""),
-            failure.get("module"),
-            failure.get("code"),
-        )
+        raise remote_exception(failure)
     return reply.get("result")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from nova import context, flags, rpc
+from nova import context, exception, flags, rpc
 from tests.fixtures import services
 from tests.fixtures.daemons import rabbitmqctl, wait_for
 
@@ -55,11 +55,10 @@ def test_rpc_between_processes_and_remote_errors(synced, rabbit_vhost):
         # The compute process fanout-casts its capabilities; the scheduler process keeps them.
         seen = wait_for(lambda: _try(_capabilities).get("alpha"), timeout=40, what="compute capabilities")
         assert seen["compute"]["vcpus"] >= 1
-        with pytest.raises(rpc.RemoteError) as info:
+        with pytest.raises(exception.HostNotFound) as info:
             _capabilities(host="no-such-host")
-        assert info.value.exc_type == "HostNotFound"
         assert "no-such-host" in str(info.value)
-        with pytest.raises(rpc.RemoteError) as info:
+        with pytest.raises(rpc.UnknownMethod) as info:
             rpc.call(context.get_admin_context(), "scheduler", {"method": "no_such_method", "args": {}}, timeout=10)
         assert "no_such_method" in str(info.value)
     finally:
@@ -102,5 +101,5 @@ def test_sigterm_stops_gracefully_with_status_zero(synced):
 def _try(func):
     try:
         return func() or {}
-    except (rpc.RemoteError, rpc.Timeout):
+    except (exception.NovaException, rpc.Timeout):
         return {}

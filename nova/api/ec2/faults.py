@@ -52,6 +52,55 @@ def _ec2_message(exc: exception.NovaException) -> str:
     return str(exc)
 
 
+# The EC2 code of each nova exception; a class without an entry takes its nearest base's.
+EC2_CODES: dict[type[exception.NovaException], str] = {
+    exception.NovaException: "UnknownError",
+    exception.Invalid: "InvalidParameterValue",
+    exception.MissingParameter: "MissingParameter",
+    exception.NotAuthorized: "UnauthorizedOperation",
+    exception.NotFound: "NotFound",
+    exception.AccessKeyNotFound: "AuthFailure",
+    exception.InstanceNotFound: "InvalidInstanceID.NotFound",
+    exception.KeypairNotFound: "InvalidKeyPair.NotFound",
+    exception.SecurityGroupNotFound: "InvalidGroup.NotFound",
+    exception.FloatingIpNotFound: "InvalidAddress.NotFound",
+    exception.VolumeNotFound: "InvalidVolume.NotFound",
+    exception.SnapshotNotFound: "InvalidSnapshot.NotFound",
+    exception.ImageNotFound: "InvalidAMIID.NotFound",
+    exception.Duplicate: "Duplicate",
+    exception.KeyPairExists: "InvalidKeyPair.Duplicate",
+    exception.SecurityGroupExists: "InvalidGroup.Duplicate",
+    exception.QuotaError: "ResourceLimitExceeded",
+    exception.NoValidHost: "InsufficientInstanceCapacity",
+    exception.ServiceUnavailable: "Unavailable",
+    exception.UnsupportedOperation: "UnsupportedOperation",
+    exception.SecurityGroupRuleNotFound: "InvalidPermission.NotFound",
+    exception.InstanceInvalidState: "IncorrectInstanceState",
+    exception.ImageNotActive: "InvalidAMIID.Unavailable",
+    exception.InvalidImage: "InvalidAMIID.Malformed",
+    exception.NoMoreNetworks: "InsufficientAddressCapacity",
+    exception.NoMoreFixedIps: "InsufficientAddressCapacity",
+    exception.NoMoreFloatingIps: "InsufficientAddressCapacity",
+    exception.FloatingIpAssociated: "InvalidIPAddress.InUse",
+    exception.FloatingIpInUse: "InvalidIPAddress.InUse",
+    exception.FloatingIpNotAssociated: "InvalidAssociationID.NotFound",
+    exception.AddressLimitExceeded: "AddressLimitExceeded",
+    exception.FixedIpNotFoundForInstance: "InvalidInstanceID",
+    exception.InvalidImageLocation: "InvalidManifest",
+    exception.ImageLocationForbidden: "AuthFailure",
+    rpc.Timeout: "Unavailable",
+    rpc.BrokerUnavailable: "Unavailable",
+}
+
+
+def ec2_code_of(cls: type[exception.NovaException]) -> str:
+    for klass in cls.__mro__:
+        code = EC2_CODES.get(klass)
+        if code is not None:
+            return code
+    return "UnknownError"
+
+
 def _status_of(code: int, ec2_code: str) -> int:
     if ec2_code == "AuthFailure":
         return 401
@@ -64,29 +113,20 @@ def _status_of(code: int, ec2_code: str) -> int:
     return 500
 
 
-def _remote(exc: rpc.RemoteError) -> tuple[int, str, str]:
-    cls = getattr(exception, exc.exc_type, None)
-    if isinstance(cls, type) and issubclass(cls, exception.NovaException) and cls.code < 500:
-        return _status_of(cls.code, cls.ec2_code), cls.ec2_code, exc.value or cls.message
-    if isinstance(cls, type) and issubclass(cls, exception.NovaException) and cls.code == 503:
-        return 503, cls.ec2_code, exc.value or cls.message
-    raise exc
-
-
 def error_for(exc: BaseException, request_id: str) -> tuple[int, str, str]:
     """(status, code, message) for any exception raised while serving a request."""
-    try:
-        if isinstance(exc, EC2APIError):
-            return exc.status, exc.code, exc.message
-        if isinstance(exc, rpc.RemoteError):
-            return _remote(exc)
-        if isinstance(exc, rpc.Timeout):
-            LOG.warning("RPC timed out: %s", exc)
+    if isinstance(exc, EC2APIError):
+        return exc.status, exc.code, exc.message
+    if isinstance(exc, rpc.Timeout):
+        LOG.warning("RPC timed out: %s", exc)
+        return 503, "Unavailable", "The service is unavailable; try again later."
+    if isinstance(exc, (rpc.RemoteError, rpc.UnknownMethod, rpc.InvalidArguments)):
+        # Not the client's mistake: a foreign exception in another daemon, or a message nova built wrong.
+        if exc.code == 503:
             return 503, "Unavailable", "The service is unavailable; try again later."
-        if isinstance(exc, exception.NovaException) and (exc.code < 500 or exc.code == 503):
-            return _status_of(exc.code, exc.ec2_code), exc.ec2_code, _ec2_message(exc)
-    except rpc.RemoteError:
-        pass
+    elif isinstance(exc, exception.NovaException) and (exc.code < 500 or exc.code == 503):
+        ec2_code = ec2_code_of(type(exc))
+        return _status_of(exc.code, ec2_code), ec2_code, _ec2_message(exc)
     LOG.error("Unexpected error serving the request", exc_info=(type(exc), exc, exc.__traceback__))
     return 500, "InternalError", f"An internal error has occurred (request {request_id})."
 

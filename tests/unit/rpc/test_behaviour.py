@@ -11,7 +11,7 @@ import time
 import eventlet
 import pytest
 
-from nova import rpc
+from nova import exception, rpc
 from tests.fixtures.rpc import EchoManager, wait_for
 
 
@@ -27,16 +27,15 @@ class RpcBehaviour:
         result = rpc.call(ctxt, topic, {"method": "whoami", "args": {}})
         assert result == {"host": "test-host", "user_id": "user1", "request_id": ctxt.request_id}
 
-    def test_a_remote_nova_exception_becomes_remote_error(self, env, ctxt):
+    def test_a_remote_nova_exception_is_raised_again_as_itself(self, env, ctxt):
         topic = env.topic()
         env.server(topic)
-        with pytest.raises(rpc.RemoteError) as info:
+        with pytest.raises(exception.InstanceNotFound) as info:
             rpc.call(ctxt, topic, {"method": "fail", "args": {"instance_id": 5}})
         error = info.value
-        assert error.exc_type == "InstanceNotFound"
-        assert error.value == "Instance 5 could not be found."
-        assert str(error) == "InstanceNotFound: Instance 5 could not be found."
-        assert error.module == "nova.exception"
+        assert str(error) == "Instance 5 could not be found."
+        assert error.kwargs == {"instance_id": 5}
+        assert error.remote is True
         assert error.code == 404
 
     def test_any_remote_exception_becomes_remote_error_without_traceback(self, env, ctxt):
@@ -51,17 +50,15 @@ class RpcBehaviour:
     def test_unexposed_methods_are_unknown(self, env, ctxt, method):
         topic = env.topic()
         env.server(topic)
-        with pytest.raises(rpc.RemoteError) as info:
+        with pytest.raises(rpc.UnknownMethod) as info:
             rpc.call(ctxt, topic, {"method": method, "args": {}})
-        assert info.value.exc_type == "UnknownMethod"
         assert method in str(info.value)
 
     def test_wrong_arguments_are_reported(self, env, ctxt):
         topic = env.topic()
         env.server(topic)
-        with pytest.raises(rpc.RemoteError) as info:
+        with pytest.raises(rpc.InvalidArguments) as info:
             rpc.call(ctxt, topic, {"method": "echo", "args": {"bogus": 1}})
-        assert info.value.exc_type == "InvalidArguments"
         assert "bogus" in str(info.value)
 
     def test_call_times_out_in_about_the_given_time(self, env, ctxt):

@@ -20,20 +20,33 @@ def test_envelope_refuses_malformed_messages(msg):
         common.envelope(context.get_admin_context(), msg)
 
 
-def test_a_failure_round_trips_into_remote_error():
+def test_a_nova_failure_round_trips_into_the_same_exception():
     payload = common.failure_payload(exception.InstanceNotFound(instance_id=5))
     assert payload == {
         "class": "InstanceNotFound",
         "module": "nova.exception",
         "message": "Instance 5 could not be found.",
         "code": 404,
+        "kwargs": {"instance_id": 5},
     }
-    with pytest.raises(rpc.RemoteError) as info:
+    with pytest.raises(exception.InstanceNotFound) as info:
         common.result_from_reply({"failure": payload})
-    assert (info.value.exc_type, info.value.value, info.value.code) == (
-        "InstanceNotFound", "Instance 5 could not be found.", 404,
-    )
-    assert isinstance(info.value, exception.NovaException)
+    assert (str(info.value), info.value.kwargs, info.value.remote) == (
+        "Instance 5 could not be found.", {"instance_id": 5}, True)
+
+
+def test_a_foreign_or_unknown_failure_becomes_remote_error():
+    with pytest.raises(rpc.RemoteError) as info:
+        common.result_from_reply({"failure": common.failure_payload(ValueError("boom"))})
+    assert (info.value.exc_type, info.value.value, info.value.code) == ("ValueError", "boom", 500)
+    # A class name that is not an imported nova exception is never looked up or imported.
+    forged = {"class": "InstanceNotFound", "module": "os", "message": "m", "code": 404}
+    with pytest.raises(rpc.RemoteError):
+        common.result_from_reply({"failure": forged})
+    odd_kwargs = {"class": "InstanceNotFound", "module": "nova.exception", "message": "m", "code": 404,
+                  "kwargs": ["not", "a", "dict"]}
+    with pytest.raises(exception.InstanceNotFound):
+        common.result_from_reply({"failure": odd_kwargs})
 
 
 def test_rpc_exceptions_are_nova_exceptions():

@@ -28,8 +28,9 @@ def test_errors_map_to_ec2_codes_and_statuses():
         400, "InvalidInstanceID.NotFound", "Instance i-0000000a could not be found.")
     assert faults.error_for(exception.NotAuthorized(), "r")[:2] == (403, "UnauthorizedOperation")
     assert faults.error_for(exception.AccessKeyNotFound(access_key="x"), "r")[:2] == (401, "AuthFailure")
-    assert faults.error_for(rpc.RemoteError("KeypairNotFound", "no key"), "r") == (
-        400, "InvalidKeyPair.NotFound", "no key")
+    remote = rpc.common.remote_exception(rpc.common.failure_payload(exception.InstanceNotFound(instance_id=10)))
+    assert faults.error_for(remote, "r") == (400, "InvalidInstanceID.NotFound", "Instance i-0000000a could not be found.")
+    assert faults.error_for(rpc.InvalidArguments(method="m", reason="r"), "r")[:2] == (500, "InternalError")
     assert faults.error_for(rpc.Timeout(timeout=1, method="m", topic="t"), "r")[:2] == (503, "Unavailable")
     status, code, message = faults.error_for(ZeroDivisionError("boom"), "req-XYZ")
     assert (status, code) == (500, "InternalError") and "req-XYZ" in message and "boom" not in message
