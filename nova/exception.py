@@ -313,3 +313,16 @@ class InvalidImageLocation(Invalid):
 
 class ImageLocationForbidden(NotAuthorized):
     message = "Cannot register %(location)s: %(reason)s"
+
+
+# -- tags --------------------------------------------------------------------
+class TagLimitExceeded(QuotaError):
+    message = "A resource may have at most %(limit)s tags."
+
+
+class ReservedTagKey(Invalid):
+    message = "Tag key %(key)s is reserved: keys starting with 'aws:' are for internal use."
+
+
+class NotTaggable(Invalid):
+    message = "Resources of type %(resource_type)s cannot be tagged."

@@ -20,6 +20,8 @@ from nova.compute import instance_types
 from nova.compute import states
 from nova.db import api as db
 from nova.image import get_default_image_service
+from nova.securitygroup import api as security_group_api
+from nova.tag import api as tag_api
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -203,16 +205,7 @@ class API:
 
     @staticmethod
     def ensure_default_security_group(ctxt: Context) -> Row:
-        """The project's ``default`` group, created on first use as in the first Nova."""
-        try:
-            return db.security_group_get_by_name(ctxt, ctxt.project_id, "default")
-        except exception.NotFound:
-            pass
-        try:
-            return db.security_group_create(ctxt, {"name": "default", "description": "default",
-                                                   "user_id": ctxt.user_id, "project_id": ctxt.project_id})
-        except exception.SecurityGroupExists:
-            return db.security_group_get_by_name(ctxt, ctxt.project_id, "default")
+        return security_group_api.API().ensure_default(ctxt)
 
     @staticmethod
     def _allowed_count(ctxt: Context, flavor: Row, min_count: int, max_count: int) -> int:
@@ -388,3 +381,6 @@ class API:
                 rpc.cast(ctxt, self._compute_topic(host), {
                     "method": "refresh_security_group_members", "args": {"security_group_id": group_id},
                 })
+
+
+tag_api.register_taggable("instance", lambda ctxt, instance_id: db.instance_get(ctxt, instance_id))

@@ -88,6 +88,8 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.FixedIpNotFoundForInstance: "InvalidInstanceID",
     exception.InvalidImageLocation: "InvalidManifest",
     exception.ImageLocationForbidden: "AuthFailure",
+    exception.TagLimitExceeded: "TagLimitExceeded",
+    exception.NotTaggable: "InvalidID",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }

@@ -24,6 +24,7 @@ from nova.api.ec2.cloud import tags as tagging
 from nova.api.ec2.faults import EC2APIError
 from nova.api.ec2.params import Base64Data, Boolean, Filters, ListOf, Param, String
 from nova.db import api as db
+from nova.keypair import api as keypair_api  # noqa: F401 - registers key pairs as taggable
 
 actions = ActionSet()
 KEY_NAME = String(max_length=255, min_length=1, pattern=r"[\x20-\x7e]+")

@@ -50,13 +50,6 @@ def _compute() -> compute_api.API:
     return compute_api.API()
 
 
-def _check_group(ctxt: context.RequestContext, db_id: int) -> None:
-    db.security_group_get(ctxt, db_id)
-
-
-tagging.register_taggable("sg", "security-group", _check_group)
-
-
 def _find_group(ctxt: context.RequestContext, group_name: str | None, group_id: int | None) -> Any:
     if group_id is not None:
         return db.security_group_get(ctxt, group_id)

@@ -1,10 +1,8 @@
 """Tags: CreateTags, DeleteTags, DescribeTags, and the helpers other resource
 modules use to accept ``TagSpecification.N`` and ``tag:`` filters.
 
-A resource can be tagged once its module registers its id prefix with
-``register_taggable`` and a function that raises the resource's NotFound
-error when the caller cannot see it (another project's resource is
-"not found", never "forbidden").
+The tags themselves live behind ``nova.tag.api``; this module maps EC2 ids
+(``i-``, ``key-``, ``sg-``, ``ami-``...) to resource types and back.
 """
 
 from __future__ import annotations
@@ -12,15 +10,15 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Callable, Iterable
 
-from nova import context, exception
+from nova import context
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, ActionSet
 from nova.api.ec2.faults import EC2APIError
 from nova.api.ec2.params import Filters, Integer, ListOf, Param, String, Struct
-from nova.db import api as db
+from nova.tag import api as tag_api
 
 actions = ActionSet()
-MAX_TAGS_PER_RESOURCE = 50
+MAX_TAGS_PER_RESOURCE = tag_api.MAX_TAGS_PER_RESOURCE
 
 TAG = Struct(Param("Key", String(max_length=127, min_length=1), required=True),
              Param("Value", String(max_length=255), default=""))
@@ -28,50 +26,29 @@ TAG_SPECIFICATIONS = ListOf(Struct(Param("ResourceType", String(min_length=1), r
                                    Param("Tag", ListOf(TAG, max_items=MAX_TAGS_PER_RESOURCE), default=[])),
                             max_items=10)
 
-Checker = Callable[[context.RequestContext, int], Any]
-# id prefix -> (EC2 resource type, checker)
-_TAGGABLE: dict[str, tuple[str, Checker]] = {}
+# EC2 id prefix -> resource type
+_PREFIXES: dict[str, str] = {"i": "instance", "key": "key-pair", "sg": "security-group", "ami": "image",
+                             "aki": "image", "ari": "image", "vol": "volume", "snap": "snapshot"}
+_IMAGE_PREFIXES = {"machine": "ami", "kernel": "aki", "ramdisk": "ari"}
 
 
-def register_taggable(prefix: str, resource_type: str, check: Checker) -> None:
-    _TAGGABLE[prefix] = (resource_type, check)
-
-
-def _check_instance(ctxt: context.RequestContext, db_id: int) -> None:
-    db.instance_get(ctxt, db_id)
-
-
-def _check_key_pair(ctxt: context.RequestContext, db_id: int) -> None:
-    if not any(row["id"] == db_id for row in db.key_pair_get_all_by_user(ctxt, ctxt.user_id)):
-        raise EC2APIError("InvalidKeyPair.NotFound", f"The key pair '{ec2utils.id_to_ec2_id(db_id, 'key')}' "
-                          "does not exist")
-
-
-register_taggable("i", "instance", _check_instance)
-register_taggable("key", "key-pair", _check_key_pair)
+def _api() -> tag_api.API:
+    return tag_api.API()
 
 
 def _prefix_of(resource_type: str) -> str:
-    for prefix, (kind, _check) in _TAGGABLE.items():
+    for prefix, kind in _PREFIXES.items():
         if kind == resource_type:
             return prefix
     return resource_type
 
 
-def resolve(ctxt: context.RequestContext, resource_id: str) -> tuple[str, int]:
-    """(resource type, db id) of an EC2 id the caller may tag; NotFound otherwise."""
+def resolve(resource_id: str) -> tuple[str, int]:
+    """(resource type, db id) of an EC2 id; the tag API checks that the caller may see it."""
     prefix = resource_id.partition("-")[0]
-    if prefix not in _TAGGABLE:
+    if prefix not in _PREFIXES or _PREFIXES[prefix] not in tag_api.taggable_types():
         raise EC2APIError("InvalidID", f"The ID '{resource_id[:100]}' is not valid")
-    resource_type, check = _TAGGABLE[prefix]
-    db_id = ec2utils.ec2_id_to_id(resource_id, (prefix,))
-    check(ctxt, db_id)
-    return resource_type, db_id
-
-
-def _check_key(key: str) -> None:
-    if key.lower().startswith("aws:"):
-        raise EC2APIError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+    return _PREFIXES[prefix], ec2utils.ec2_id_to_id(resource_id, (prefix,))
 
 
 def tags_for(specifications: list[dict[str, Any]], resource_type: str) -> dict[str, str]:
@@ -82,14 +59,19 @@ def tags_for(specifications: list[dict[str, Any]], resource_type: str) -> dict[s
             raise EC2APIError("InvalidParameterValue",
                               f"'{spec['resource_type'][:60]}' is not a valid taggable resource type here")
         for tag in spec["tag"]:
-            _check_key(tag["key"])
+            tag_api.check_key(tag["key"])
             result[tag["key"]] = tag["value"]
     return result
 
 
 def apply(ctxt: context.RequestContext, resource_type: str, db_id: int, pairs: dict[str, str]) -> None:
-    for key, value in pairs.items():
-        db.tag_create_or_update(ctxt, resource_type, db_id, key, value)
+    """Tags a new resource with what its TagSpecification asked for."""
+    _api().apply(ctxt, resource_type, db_id, pairs)
+
+
+def get_by_resources(ctxt: context.RequestContext, resource_type: str,
+                     db_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    return _api().get_by_resources(ctxt, resource_type, db_ids)
 
 
 def _like(value: Any, patterns: Iterable[str]) -> bool:
@@ -123,15 +105,9 @@ def matches(filters: dict[str, list[str]], values: dict[str, Callable[[Any], lis
 ])
 def create_tags(ctxt: context.RequestContext, resource_id: list[str], tag: list[dict[str, str]]) -> bool:
     for item in tag:
-        _check_key(item["key"])
-    targets = [resolve(ctxt, rid) for rid in resource_id]
-    for resource_type, db_id in targets:
-        existing = db.tag_get_by_resources(ctxt, resource_type, [db_id]).get(db_id, {})
-        if len(set(existing) | {item["key"] for item in tag}) > MAX_TAGS_PER_RESOURCE:
-            raise EC2APIError("TagLimitExceeded", f"A resource may have at most {MAX_TAGS_PER_RESOURCE} tags")
-    for resource_type, db_id in targets:
-        for item in tag:
-            db.tag_create_or_update(ctxt, resource_type, db_id, item["key"], item["value"])
+        tag_api.check_key(item["key"])
+    targets = [resolve(rid) for rid in resource_id]
+    _api().create(ctxt, targets, {item["key"]: item["value"] for item in tag})
     return True
 
 
@@ -142,12 +118,8 @@ def create_tags(ctxt: context.RequestContext, resource_id: list[str], tag: list[
                         max_items=MAX_TAGS_PER_RESOURCE), default=[]),
 ])
 def delete_tags(ctxt: context.RequestContext, resource_id: list[str], tag: list[dict[str, Any]]) -> bool:
-    targets = [resolve(ctxt, rid) for rid in resource_id]
-    for resource_type, db_id in targets:
-        if not tag:
-            db.tag_delete_all_for_resource(ctxt, resource_type, db_id)
-        for item in tag:
-            db.tag_delete(ctxt, resource_type, db_id, item["key"], item["value"])
+    targets = [resolve(rid) for rid in resource_id]
+    _api().delete(ctxt, targets, [(item["key"], item["value"]) for item in tag] or None)
     return True
 
 
@@ -158,7 +130,7 @@ def delete_tags(ctxt: context.RequestContext, resource_id: list[str], tag: list[
 ])
 def describe_tags(ctxt: context.RequestContext, filters: dict[str, list[str]], max_results: int | None,
                   next_token: str | None) -> dict[str, Any]:
-    rows = db.tag_get_all(ctxt, {"resource_type": filters["resource-type"]} if "resource-type" in filters else {})
+    rows = _api().get_all(ctxt, filters["resource-type"] if "resource-type" in filters else None)
     values = {
         "key": lambda r: [r["key"]],
         "value": lambda r: [r["value"]],
@@ -182,7 +154,4 @@ def describe_tags(ctxt: context.RequestContext, filters: dict[str, list[str]], m
 
 def delete_all(ctxt: context.RequestContext, resource_type: str, db_id: int) -> None:
     """Forget a deleted resource's tags."""
-    try:
-        db.tag_delete_all_for_resource(ctxt, resource_type, db_id)
-    except exception.NotFound:
-        pass
+    _api().delete_all(ctxt, resource_type, db_id)

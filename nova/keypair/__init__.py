@@ -1,0 +1,1 @@
+"""Key pairs: per-user SSH keys injected into instances."""

@@ -1,0 +1,1 @@
+"""Security groups: per-project firewall rules that nova-network enforces."""

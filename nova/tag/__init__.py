@@ -1,0 +1,1 @@
+"""Tags on resources (EC2 CreateTags; later the OpenStack API's server tags)."""
