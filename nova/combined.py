@@ -24,8 +24,9 @@ flags.DEFINE_list("combined_services", ["scheduler", "compute", "network", "volu
                   "Services nova-combined runs in its process")
 flags.DEFINE_string("combined_admin", "admin", "Admin user (and project) nova-combined creates in an empty database")
 
-# HTTP servers nova-combined can run beside the RPC services: name -> class path.
-WSGI_SERVICES = {"objectstore": "nova.objectstore.server.ObjectStoreServer", "api": "nova.cmd.api.APIService"}
+# HTTP servers nova-combined can run beside the RPC services: name -> path of a
+# function that binds that daemon's nova.wsgi.Server(s) and returns them.
+WSGI_SERVICES = {"objectstore": "nova.objectstore.server.build_servers", "api": "nova.cmd.api.build_servers"}
 
 # Flags written into $state_path/nova.conf so other tools reach the same cloud.
 _SHARED_FLAGS = ("state_path", "sql_connection", "host", "my_ip", "fake_rabbit",
@@ -137,9 +138,13 @@ def main() -> int:
                 if topic in SERVICE_TOPICS]
     from nova import utils
 
-    services += [utils.import_class(WSGI_SERVICES[name])() for name in FLAGS.combined_services if name in WSGI_SERVICES]
     try:
+        for name in FLAGS.combined_services:
+            if name in WSGI_SERVICES:
+                services += utils.import_class(WSGI_SERVICES[name])()
         service.serve(*services)
+    except exception.NovaException as exc:
+        common.die(binary, str(exc))
     except OSError as exc:
         common.die(binary, f"cannot start a server: {exc.strerror or exc}")
     print(banner(info), flush=True)

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import time
+import warnings
 from typing import Any, Callable, Iterable
 
 import eventlet
@@ -33,6 +34,8 @@ flags.DEFINE_integer("max_header_line", 16384, "Longest HTTP header line an API 
 
 REQUEST_ID_KEY = "nova.request_id"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+# eventlet warns each time a server keeps response header names as written (see Server).
+warnings.filterwarnings("ignore", message="capitalize_response_headers is disabled", category=DeprecationWarning)
 
 
 class ConfigNotFound(exception.NovaException):
@@ -70,18 +73,46 @@ def load_paste_app(app_name: str, config_path: str | None = None) -> WSGIApp:
         raise PasteAppNotFound(name=app_name, path=path, reason=str(exc).splitlines()[0]) from None
 
 
-class Server:
-    """One listening socket served by eventlet.wsgi in a greenthread pool."""
+class _DebugLog:
+    """eventlet.wsgi's own lines (access log, dropped connections) at debug level."""
 
-    def __init__(self, name: str, app: WSGIApp, host: str, port: int, pool_size: int | None = None) -> None:
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+
+    def write(self, message: str) -> None:
+        self.logger.debug(message.rstrip())
+
+
+class Server:
+    """One listening socket served by eventlet.wsgi in a greenthread pool.
+
+    nova-api's pipelines and nova-objectstore both run on it. The socket is
+    bound when the server is built, so a port in use is reported before any
+    service starts; ``start`` spawns the serving greenthread and ``stop``
+    kills it and closes the socket at once (what ``nova.service.serve``
+    expects of a service).
+
+    ``keep_header_case`` sends response header names as the application wrote
+    them (S3 clients read ``x-amz-meta-*`` names as sent); ``access_log``
+    sends eventlet's per-request lines to the debug log.
+    """
+
+    def __init__(self, name: str, app: WSGIApp, host: str, port: int, pool_size: int | None = None, *,
+                 socket_timeout: float | None = None, keep_header_case: bool = False, access_log: bool = False,
+                 backlog: int = 128) -> None:
         self.name = name
         self.app = app
+        self.socket_timeout = socket_timeout or FLAGS.wsgi_socket_timeout
+        self.keep_header_case = keep_header_case
+        self.access_log = access_log
+        self._logger = logging.getLogger(f"nova.wsgi.{name}")
         self._pool = eventlet.GreenPool(pool_size or FLAGS.wsgi_pool_size)
         try:
             info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-            self._socket = eventlet.listen(info[-1], family=info[0], backlog=128)
+            self._socket = eventlet.listen(info[-1], family=info[0], backlog=backlog)
         except (OSError, socket.gaierror) as exc:
-            raise exception.ServiceUnavailable(reason=f"{name} cannot listen on {host}:{port}: {exc}") from None
+            reason = f"{name} cannot listen on {host}:{port}: {exc.strerror or exc}"
+            raise exception.ServiceUnavailable(reason=reason) from None
         self.host, self.port = self._socket.getsockname()[:2]
         self._thread: Any = None
 
@@ -92,9 +123,11 @@ class Server:
             self._socket,
             self.app,
             custom_pool=self._pool,
-            log=logging.getLogger(f"nova.wsgi.{self.name}"),
-            log_output=False,
-            socket_timeout=FLAGS.wsgi_socket_timeout,
+            log=_DebugLog(self._logger),
+            log_output=self.access_log,
+            keepalive=True,
+            socket_timeout=self.socket_timeout,
+            capitalize_response_headers=not self.keep_header_case,
             debug=False,
         )
         LOG.info("%s listening on %s:%s", self.name, self.host, self.port)

@@ -10,7 +10,7 @@ import logging
 import sys
 from typing import Sequence
 
-from nova import exception, flags, wsgi
+from nova import flags, wsgi
 from nova.cmd import common
 
 FLAGS = flags.FLAGS
@@ -28,34 +28,6 @@ def build_servers() -> list[wsgi.Server]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from nova import service
-
     binary, _ = common.init(argv or sys.argv, "nova-api")
     common.check_ready(binary)
-    try:
-        servers = build_servers()
-    except exception.NovaException as exc:
-        common.die(binary, str(exc))
-    service.serve(*servers)
-    for server in servers:
-        print(f"{binary}: {server.name} listening on {server.host}:{server.port}", flush=True)
-    return service.wait()
-
-
-class APIService:
-    """nova-api's servers as one service, for nova-combined (start/stop/wait)."""
-
-    def __init__(self) -> None:
-        self.servers = build_servers()
-
-    def start(self) -> None:
-        for server in self.servers:
-            server.start()
-
-    def stop(self) -> None:
-        for server in self.servers:
-            server.stop()
-
-    def wait(self) -> None:
-        for server in self.servers:
-            server.wait()
+    return common.serve_wsgi(binary, build_servers, announce=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
-from typing import Callable, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from nova import exception, flags, log, rpc
 from nova.db import api as db
@@ -67,3 +68,29 @@ def service_main(topic: str, argv: Sequence[str] | None = None) -> int:
     binary, _ = init(argv or sys.argv, f"nova-{topic}")
     check_ready(binary)
     return run_services(binary, lambda: [service.Service.create(binary=binary, topic=topic)])
+
+
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def serve_wsgi(binary: str, build_servers: Callable[[], list[Any]], announce: bool = False) -> int:
+    """Bind, start and run ``nova.wsgi.Server``s until SIGTERM or SIGINT (nova-api, nova-objectstore).
+
+    A stop signal that arrives once a port is bound but before the handlers
+    are in place waits for them, so the daemon still exits cleanly. Setup
+    errors end the process with one line.
+    """
+    from nova import service
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        servers = build_servers()
+        service.serve(*servers)
+    except exception.NovaException as exc:
+        die(binary, str(exc))
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    if announce:
+        for server in servers:
+            print(f"{binary}: {server.name} listening on {server.host}:{server.port}", flush=True)
+    return service.wait()

@@ -1,57 +1,35 @@
-"""The objectstore's HTTP server: the S3 application on eventlet.wsgi."""
+"""The objectstore's HTTP server: the S3 application on the one ``nova.wsgi.Server``."""
 
 from __future__ import annotations
 
 import logging
-import warnings
-from typing import Any
 
-import eventlet
-import eventlet.wsgi
-
-from nova import flags
+from nova import flags, wsgi
 from nova.objectstore.app import S3Application
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
-# S3 clients read x-amz-meta-* names as sent, so header names keep their case.
-warnings.filterwarnings("ignore", message="capitalize_response_headers is disabled", category=DeprecationWarning)
+
+# Seconds an idle S3 client connection is kept open (shorter than the API's --wsgi_socket_timeout).
+SOCKET_TIMEOUT = 300
 
 
-class _WsgiLog:
-    """eventlet.wsgi's access log, sent to our logger at debug level."""
+def create_server(host: str | None = None, port: int | None = None, buckets_path: str | None = None) -> wsgi.Server:
+    """nova-objectstore's server, bound to --s3_listen:--s3_port unless told otherwise.
 
-    def write(self, message: str) -> None:
-        LOG.debug(message.rstrip())
+    Raises OSError when ``buckets_path`` cannot be used, and
+    ``exception.ServiceUnavailable`` when the port cannot be bound.
+    """
+    app = S3Application(buckets_path)
+    host = host if host is not None else FLAGS.s3_listen
+    port = port if port is not None else FLAGS.s3_port
+    # Header names keep their case: S3 clients read x-amz-meta-* names as sent.
+    server = wsgi.Server("objectstore", app, host, port, socket_timeout=SOCKET_TIMEOUT, keep_header_case=True,
+                         access_log=True)
+    LOG.info("nova-objectstore keeps buckets in %s", app.store.root)
+    return server
 
 
-class ObjectStoreServer:
-    """A startable, stoppable server (what nova.service.serve expects)."""
-
-    def __init__(self, host: str | None = None, port: int | None = None, buckets_path: str | None = None) -> None:
-        self.host = host if host is not None else FLAGS.s3_listen
-        self.port = port if port is not None else FLAGS.s3_port
-        self.app = S3Application(buckets_path)
-        self._socket: Any = None
-        self._thread: Any = None
-
-    def start(self) -> None:
-        self._socket = eventlet.listen((self.host, self.port), backlog=128)
-        self.port = self._socket.getsockname()[1]
-        self._thread = eventlet.spawn(eventlet.wsgi.server, self._socket, self.app, log=_WsgiLog(),
-                                      protocol=eventlet.wsgi.HttpProtocol, keepalive=True,
-                                      socket_timeout=300, max_size=1000,
-                                      capitalize_response_headers=False)
-        LOG.info("nova-objectstore listening on %s:%d, buckets in %s", self.host, self.port, self.app.store.root)
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._thread.kill()
-            self._thread = None
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
-
-    def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.wait()
+def build_servers() -> list[wsgi.Server]:
+    """The servers nova-objectstore runs (for nova-combined)."""
+    return [create_server()]

@@ -5,7 +5,7 @@ import botocore.config
 import pytest
 
 from nova.auth import manager
-from nova.objectstore.server import ObjectStoreServer
+from nova.objectstore.server import create_server
 from tests.fixtures.database import sqlite_db  # noqa: F401
 
 USERS = {"alice": ("alice-access", "alice-secret", "proj-a"), "bob": ("bob-access", "bob-secret", "proj-b")}
@@ -17,7 +17,7 @@ def objectstore(sqlite_db, tmp_path):
     for user, (access, secret, project) in USERS.items():
         auth.create_user(user, access, secret)
         auth.create_project(project, user)
-    server = ObjectStoreServer("127.0.0.1", 0, str(tmp_path / "buckets"))
+    server = create_server("127.0.0.1", 0, str(tmp_path / "buckets"))
     server.start()
     yield server
     server.stop()

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from nova import flags
 from nova.image import bundle
-from nova.objectstore.server import ObjectStoreServer
+from nova.objectstore.server import create_server
 from tests.fixtures.daemons import wait_for
 from tests.unit.api.conftest import error_of
 
@@ -17,7 +17,7 @@ FLAGS = flags.FLAGS
 
 @pytest.fixture
 def env(ec2_env, tmp_path):
-    server = ObjectStoreServer("127.0.0.1", 0, str(tmp_path / "buckets"))
+    server = create_server("127.0.0.1", 0, str(tmp_path / "buckets"))
     server.start()
     FLAGS.s3_host, FLAGS.s3_port = "127.0.0.1", server.port
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{server.port}", region_name="nova",
