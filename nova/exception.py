@@ -326,3 +326,8 @@ class ReservedTagKey(Invalid):
 
 class NotTaggable(Invalid):
     message = "Resources of type %(resource_type)s cannot be tagged."
+
+
+# -- small cleanups (issue 9 item 6): EC2 ids -------------------------------------
+class InvalidEc2Id(Invalid):
+    message = 'Invalid id: "%(ec2_id)s" (expecting "%(expected)s")'

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO, Any
+from typing import IO
 
 from nova import context, exception
+from nova.ec2_ids import IMAGE_PREFIXES, image_ec2_id, image_ec2_id_to_id
 from nova.image import bundle, get_default_image_service
-from nova.image.s3 import QCOW2_MAGIC, ec2_image_id, qcow2_backing_file
-
-PREFIX = {"machine": "ami", "kernel": "aki", "ramdisk": "ari"}
-
-
-def ec2_id(image: dict[str, Any]) -> str:
-    return "%s-%08x" % (PREFIX.get(image["type"], "ami"), image["id"])
+from nova.image.s3 import QCOW2_MAGIC, qcow2_backing_file
 
 
 class _Progress:
@@ -65,15 +60,15 @@ class ImageCommands:
             handle.seek(0)
             if qcow2_backing_file(header):
                 raise exception.InvalidInput(reason=f"{path} is a qcow2 image with a backing file; refused")
-            disk_format = PREFIX[image_type]
+            disk_format = IMAGE_PREFIXES[image_type]
             if image_type == "machine" and header[:4] == QCOW2_MAGIC:
                 disk_format = "qcow2"
             service = get_default_image_service()
             image = service.create(ctxt, {
                 "name": name or os.path.basename(path), "type": image_type, "disk_format": disk_format,
-                "container_format": PREFIX[image_type] if disk_format != "qcow2" else "bare",
+                "container_format": IMAGE_PREFIXES[image_type] if disk_format != "qcow2" else "bare",
                 "is_public": _bool(is_public), "owner": owner, "architecture": architecture,
-                "kernel_id": ec2_image_id(kernel_id), "ramdisk_id": ec2_image_id(ramdisk_id),
+                "kernel_id": image_ec2_id_to_id(kernel_id), "ramdisk_id": image_ec2_id_to_id(ramdisk_id),
                 "properties": {"image_location": "local"}})
             try:
                 total = os.fstat(handle.fileno()).st_size
@@ -81,7 +76,7 @@ class ImageCommands:
             except BaseException:
                 service.delete(ctxt, image["id"])
                 raise
-        print(ec2_id(image))
+        print(image_ec2_id(image))
 
     def image_register(self, path: str, owner: str, name: str | None = None, is_public: str = "T",
                        architecture: str = "x86_64", kernel_id: str | None = None,
@@ -104,18 +99,18 @@ class ImageCommands:
         images = get_default_image_service().index(context.get_admin_context())
         print(f"{'id':<14}{'name':<30}{'type':<9}{'state':<11}{'owner':<16}visibility")
         for image in images:
-            print(f"{ec2_id(image):<14}{(image['name'] or '')[:29]:<30}{image['type']:<9}{image['state']:<11}"
+            print(f"{image_ec2_id(image):<14}{(image['name'] or '')[:29]:<30}{image['type']:<9}{image['state']:<11}"
                   f"{image['owner'] or '':<16}{'public' if image['is_public'] else 'private'}")
 
     def bundle(self, path: str, directory: str, image_type: str = "machine", kernel_id: str | None = None,
                ramdisk_id: str | None = None) -> None:
         """Make a euca-style bundle of PATH in DIRECTORY for this cloud's key; prints the manifest path."""
-        if image_type not in PREFIX:
+        if image_type not in IMAGE_PREFIXES:
             raise exception.InvalidInput(reason=f"type must be machine, kernel or ramdisk, not {image_type!r}")
         if not os.path.isfile(path):
             raise exception.InvalidInput(reason=f"{path} is not a file")
         for value in (kernel_id, ramdisk_id):
-            ec2_image_id(value)
+            image_ec2_id_to_id(value)
         try:
             print(bundle.make_bundle(path, directory, image_type=image_type, kernel_id=kernel_id,
                                      ramdisk_id=ramdisk_id))

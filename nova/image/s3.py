@@ -25,6 +25,7 @@ import eventlet
 
 from nova import context as nova_context
 from nova import exception, flags
+from nova.ec2_ids import image_ec2_id_to_id
 from nova.image import bundle, get_default_image_service
 from nova.image.s3client import S3Client
 from nova.objectstore import names
@@ -34,20 +35,6 @@ FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
 QCOW2_MAGIC = b"QFI\xfb"
-_PREFIXES = {"ami": "machine", "aki": "kernel", "ari": "ramdisk"}
-
-
-def ec2_image_id(ec2_id: str | None) -> int | None:
-    """The database id of ``ami-0000000a`` (and aki-/ari-), None for None."""
-    if ec2_id is None:
-        return None
-    prefix, _, number = ec2_id.partition("-")
-    try:
-        if prefix not in _PREFIXES or len(number) != 8:
-            raise ValueError
-        return int(number, 16)
-    except ValueError:
-        raise exception.InvalidInput(reason=f"{ec2_id!r} is not an image id like ami-0000000a") from None
 
 
 def split_location(location: str) -> tuple[str, str]:
@@ -102,8 +89,8 @@ class S3ImageRegistrar:
             metadata = {
                 "name": name or location, "type": manifest.image_type, "disk_format": prefix,
                 "container_format": prefix, "architecture": architecture or manifest.architecture,
-                "kernel_id": ec2_image_id(kernel_id or manifest.kernel_id),
-                "ramdisk_id": ec2_image_id(ramdisk_id or manifest.ramdisk_id),
+                "kernel_id": image_ec2_id_to_id(kernel_id or manifest.kernel_id),
+                "ramdisk_id": image_ec2_id_to_id(ramdisk_id or manifest.ramdisk_id),
                 "is_public": False, "state": "pending", "properties": {"image_location": location},
             }
             work = lambda image_id: self._unbundle(ctxt, image_id, client, bucket, key, manifest)  # noqa: E731
@@ -115,8 +102,8 @@ class S3ImageRegistrar:
             disk_format = "qcow2" if header[:4] == QCOW2_MAGIC else "raw"
             metadata = {
                 "name": name or location, "type": "machine", "disk_format": disk_format, "container_format": "bare",
-                "architecture": architecture or "x86_64", "kernel_id": ec2_image_id(kernel_id),
-                "ramdisk_id": ec2_image_id(ramdisk_id), "is_public": False, "state": "pending",
+                "architecture": architecture or "x86_64", "kernel_id": image_ec2_id_to_id(kernel_id),
+                "ramdisk_id": image_ec2_id_to_id(ramdisk_id), "is_public": False, "state": "pending",
                 "properties": {"image_location": location},
             }
             work = lambda image_id: self._copy_plain(ctxt, image_id, client, bucket, key)  # noqa: E731

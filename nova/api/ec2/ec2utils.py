@@ -1,15 +1,18 @@
 """EC2 ids and instance states.
 
 EC2 ids are a prefix and the database id in eight (or more) hex digits:
-``i-0000000a`` is instance 10.  Region and availability zone are both "nova"
-unless the flags say otherwise.
+``i-0000000a`` is instance 10 (the conversions live in ``nova.ec2_ids``; a
+malformed id is an ``Invalid<Kind>ID.Malformed`` error here).  Region and
+availability zone are both "nova" unless the flags say otherwise.
 """
 
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Any
+
+from nova import ec2_ids, exception
+from nova.ec2_ids import IMAGE_PREFIXES, id_to_ec2_id, image_ec2_id  # noqa: F401  (used by the EC2 controllers)
 
 # prefix -> (kind used in error codes, kwargs of nova exceptions that carry such ids)
 PREFIXES = {
@@ -22,12 +25,6 @@ PREFIXES = {
     "sg": ("InvalidGroupId", ("security_group_id",)),
 }
 _KEY_PREFIX = {key: prefix for prefix, (_kind, keys) in PREFIXES.items() for key in keys}
-_ID_RE = re.compile(r"^([a-z]+)-([0-9a-f]{1,16})$")
-MAX_DB_ID = 2**63 - 1
-
-
-def id_to_ec2_id(db_id: int, prefix: str = "i") -> str:
-    return "%s-%08x" % (prefix, int(db_id))
 
 
 def ec2_id_for_key(key: str, value: Any) -> str | None:
@@ -44,12 +41,11 @@ def ec2_id_to_id(ec2_id: str, prefixes: tuple[str, ...] = ("i",)) -> int:
     """The database id in ``ec2_id``; ``Invalid<Kind>ID.Malformed`` otherwise."""
     from nova.api.ec2.faults import EC2APIError
 
-    match = _ID_RE.match(ec2_id or "")
-    kind = PREFIXES.get(prefixes[0], ("InvalidParameterValue",))[0]
-    if not match or match.group(1) not in prefixes or int(match.group(2), 16) > MAX_DB_ID:
-        wanted = " or ".join(f"{p}-xxxxxxxx" for p in prefixes)
-        raise EC2APIError(f"{kind}.Malformed", f"Invalid id: \"{ec2_id}\" (expecting \"{wanted}\")")
-    return int(match.group(2), 16)
+    try:
+        return ec2_ids.ec2_id_to_id(ec2_id, prefixes)
+    except exception.InvalidEc2Id as exc:
+        kind = PREFIXES.get(prefixes[0], ("InvalidParameterValue",))[0]
+        raise EC2APIError(f"{kind}.Malformed", str(exc)) from None
 
 
 def isotime(at: datetime.datetime | None) -> str | None:

@@ -7,7 +7,7 @@ import pytest
 from nova import context, exception, flags
 from nova.image import bundle, get_default_image_service
 from nova.image.s3 import S3ImageRegistrar
-from tests.unit.objectstore.conftest import client_for
+from tests.fixtures.objectstore import client_for
 
 FLAGS = flags.FLAGS
 
