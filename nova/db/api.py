@@ -271,101 +271,92 @@ def instance_destroy(ctxt: Context, instance_id: int) -> None:
 
 # -- key pairs (per user; the EC2 API's) ------------------------------------
 
-from nova.db.sqlalchemy.api import key_pairs as _key_pairs  # noqa: E402
-
 
 def key_pair_create(ctxt: Context, values: dict[str, Any]) -> Row:
     """Raises KeyPairExists when the user has an undeleted key pair of that name."""
-    return _key_pairs.key_pair_create(ctxt, values)
+    return IMPL.key_pair_create(ctxt, values)
 
 
 def key_pair_get(ctxt: Context, user_id: str, name: str) -> Row:
     """Raises KeypairNotFound; a non-admin context reaches only its own user's."""
-    return _key_pairs.key_pair_get(ctxt, user_id, name)
+    return IMPL.key_pair_get(ctxt, user_id, name)
 
 
 def key_pair_get_all_by_user(ctxt: Context, user_id: str) -> list[Row]:
-    return _key_pairs.key_pair_get_all_by_user(ctxt, user_id)
+    return IMPL.key_pair_get_all_by_user(ctxt, user_id)
 
 
 def key_pair_count_by_user(ctxt: Context, user_id: str) -> int:
-    return _key_pairs.key_pair_count_by_user(ctxt, user_id)
+    return IMPL.key_pair_count_by_user(ctxt, user_id)
 
 
 def key_pair_destroy(ctxt: Context, user_id: str, name: str) -> None:
-    return _key_pairs.key_pair_destroy(ctxt, user_id, name)
+    return IMPL.key_pair_destroy(ctxt, user_id, name)
 
 
 def key_pair_destroy_all_by_user(ctxt: Context, user_id: str) -> None:
-    return _key_pairs.key_pair_destroy_all_by_user(ctxt, user_id)
+    return IMPL.key_pair_destroy_all_by_user(ctxt, user_id)
 
 
 # -- tags (EC2 CreateTags; per project) --------------------------------------
-
-from nova.db.sqlalchemy.api import tags as _tags  # noqa: E402
 
 
 def tag_create_or_update(
     ctxt: Context, resource_type: str, resource_id: int, key: str, value: str | None, project_id: str | None = None
 ) -> Row:
     """Set a tag (``resource_type`` e.g. "instance", ``resource_id`` the db id); replaces its value."""
-    return _tags.tag_create_or_update(ctxt, resource_type, resource_id, key, value, project_id)
+    return IMPL.tag_create_or_update(ctxt, resource_type, resource_id, key, value, project_id)
 
 
 def tag_delete(ctxt: Context, resource_type: str, resource_id: int, key: str, value: str | None = None) -> int:
     """Delete a tag (only if it has ``value`` when one is given); returns the number deleted."""
-    return _tags.tag_delete(ctxt, resource_type, resource_id, key, value)
+    return IMPL.tag_delete(ctxt, resource_type, resource_id, key, value)
 
 
 def tag_delete_all_for_resource(ctxt: Context, resource_type: str, resource_id: int) -> None:
-    return _tags.tag_delete_all_for_resource(ctxt, resource_type, resource_id)
+    return IMPL.tag_delete_all_for_resource(ctxt, resource_type, resource_id)
 
 
 def tag_get_all(ctxt: Context, filters: dict[str, Any] | None = None) -> list[Row]:
     """Filters: resource_type, resource_id, key, value, project_id; each a value or a list."""
-    return _tags.tag_get_all(ctxt, filters)
+    return IMPL.tag_get_all(ctxt, filters)
 
 
 def tag_get_by_resources(ctxt: Context, resource_type: str, resource_ids: list[int]) -> dict[int, dict[str, Any]]:
     """``{resource_id: {key: value}}`` for many resources at once."""
-    return _tags.tag_get_by_resources(ctxt, resource_type, resource_ids)
+    return IMPL.tag_get_by_resources(ctxt, resource_type, resource_ids)
 
 
 # -- instances: filters and usage (compute, scheduler) -----------------------
-
-from nova.db.sqlalchemy.api import compute_nodes as _compute_nodes  # noqa: E402
-from nova.db.sqlalchemy.api import images as _images  # noqa: E402
-from nova.db.sqlalchemy.api import instances as _instances  # noqa: E402
-from nova.db.sqlalchemy.api import security_groups as _security_groups  # noqa: E402
 
 
 def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = None) -> list[Row]:
     """Filters: instance_ids (list), reservation_id, vm_state (value or list), host, fixed_ip,
     key_name, availability_zone, project_id, user_id.  Non-admins see their project's only."""
-    return _instances.instance_get_all_by_filters(ctxt, filters)
+    return IMPL.instance_get_all_by_filters(ctxt, filters)
 
 
 def instance_get_all_by_reservation(ctxt: Context, reservation_id: str) -> list[Row]:
-    return _instances.instance_get_all_by_reservation(ctxt, reservation_id)
+    return IMPL.instance_get_all_by_reservation(ctxt, reservation_id)
 
 
 def instance_data_get_for_project(ctxt: Context, project_id: str) -> tuple[int, int, int]:
     """(instances, vcpus, memory_mb) held by the project's live instances."""
-    return _instances.instance_data_get_for_project(ctxt, project_id)
+    return IMPL.instance_data_get_for_project(ctxt, project_id)
 
 
 def instance_usage_by_host(ctxt: Context, hosts: list[str] | None = None) -> dict[str, dict[str, int]]:
     """``{host: {instances, vcpus, memory_mb, local_gb}}`` of live, non-error instances."""
-    return _instances.instance_usage_by_host(ctxt, hosts)
+    return IMPL.instance_usage_by_host(ctxt, hosts)
 
 
 def compute_node_get_all(ctxt: Context) -> dict[str, Row]:
     """``{host: compute node}``."""
-    return _compute_nodes.compute_node_get_all(ctxt)
+    return IMPL.compute_node_get_all(ctxt)
 
 
 def compute_node_get_by_host(ctxt: Context, host: str) -> Row | None:
-    return _compute_nodes.compute_node_get_by_host(ctxt, host)
+    return IMPL.compute_node_get_by_host(ctxt, host)
 
 
 # -- security groups (per project) -------------------------------------------
@@ -373,73 +364,73 @@ def compute_node_get_by_host(ctxt: Context, host: str) -> Row | None:
 
 def security_group_create(ctxt: Context, values: dict[str, Any]) -> Row:
     """Raises SecurityGroupExists for a live group of that name in the project."""
-    return _security_groups.security_group_create(ctxt, values)
+    return IMPL.security_group_create(ctxt, values)
 
 
 def security_group_get(ctxt: Context, security_group_id: int) -> Row:
     """Raises SecurityGroupNotFound, also for another project's group.  ``row.rules`` holds its rules."""
-    return _security_groups.security_group_get(ctxt, security_group_id)
+    return IMPL.security_group_get(ctxt, security_group_id)
 
 
 def security_group_get_by_name(ctxt: Context, project_id: str, name: str) -> Row:
-    return _security_groups.security_group_get_by_name(ctxt, project_id, name)
+    return IMPL.security_group_get_by_name(ctxt, project_id, name)
 
 
 def security_group_get_by_project(ctxt: Context, project_id: str) -> list[Row]:
-    return _security_groups.security_group_get_by_project(ctxt, project_id)
+    return IMPL.security_group_get_by_project(ctxt, project_id)
 
 
 def security_group_get_all(ctxt: Context) -> list[Row]:
-    return _security_groups.security_group_get_all(ctxt)
+    return IMPL.security_group_get_all(ctxt)
 
 
 def security_group_get_by_instance(ctxt: Context, instance_id: int) -> list[Row]:
-    return _security_groups.security_group_get_by_instance(ctxt, instance_id)
+    return IMPL.security_group_get_by_instance(ctxt, instance_id)
 
 
 def security_group_get_instances(ctxt: Context, security_group_id: int) -> list[Row]:
     """Live instances in the group."""
-    return _security_groups.security_group_get_instances(ctxt, security_group_id)
+    return IMPL.security_group_get_instances(ctxt, security_group_id)
 
 
 def security_group_exists(ctxt: Context, project_id: str, name: str) -> bool:
-    return _security_groups.security_group_exists(ctxt, project_id, name)
+    return IMPL.security_group_exists(ctxt, project_id, name)
 
 
 def security_group_in_use(ctxt: Context, security_group_id: int) -> bool:
     """True while a live instance belongs to the group."""
-    return _security_groups.security_group_in_use(ctxt, security_group_id)
+    return IMPL.security_group_in_use(ctxt, security_group_id)
 
 
 def security_group_destroy(ctxt: Context, security_group_id: int) -> None:
     """Soft-delete the group, its rules, rules granting it and its instance links."""
-    return _security_groups.security_group_destroy(ctxt, security_group_id)
+    return IMPL.security_group_destroy(ctxt, security_group_id)
 
 
 def security_group_rule_create(ctxt: Context, values: dict[str, Any]) -> Row:
     """values: parent_group_id, protocol, from_port, to_port, and cidr or group_id."""
-    return _security_groups.security_group_rule_create(ctxt, values)
+    return IMPL.security_group_rule_create(ctxt, values)
 
 
 def security_group_rule_get(ctxt: Context, rule_id: int) -> Row:
-    return _security_groups.security_group_rule_get(ctxt, rule_id)
+    return IMPL.security_group_rule_get(ctxt, rule_id)
 
 
 def security_group_rule_get_by_security_group(ctxt: Context, security_group_id: int) -> list[Row]:
-    return _security_groups.security_group_rule_get_by_security_group(ctxt, security_group_id)
+    return IMPL.security_group_rule_get_by_security_group(ctxt, security_group_id)
 
 
 def security_group_rule_get_by_security_group_grantee(ctxt: Context, security_group_id: int) -> list[Row]:
     """Rules whose source group is ``security_group_id``."""
-    return _security_groups.security_group_rule_get_by_security_group_grantee(ctxt, security_group_id)
+    return IMPL.security_group_rule_get_by_security_group_grantee(ctxt, security_group_id)
 
 
 def security_group_rule_destroy(ctxt: Context, rule_id: int) -> None:
-    return _security_groups.security_group_rule_destroy(ctxt, rule_id)
+    return IMPL.security_group_rule_destroy(ctxt, rule_id)
 
 
 def instance_add_security_group(ctxt: Context, instance_id: int, security_group_id: int) -> None:
-    return _security_groups.instance_add_security_group(ctxt, instance_id, security_group_id)
+    return IMPL.instance_add_security_group(ctxt, instance_id, security_group_id)
 
 
 # -- images (nova.image's store; visibility: owner, public, launch permission) --
@@ -447,38 +438,38 @@ def instance_add_security_group(ctxt: Context, instance_id: int, security_group_
 
 def image_create(ctxt: Context, values: dict[str, Any]) -> Row:
     """``values["properties"]`` may be a dict (stored as JSON)."""
-    return _images.image_create(ctxt, values)
+    return IMPL.image_create(ctxt, values)
 
 
 def image_get(ctxt: Context, image_id: int) -> Row:
     """Raises ImageNotFound, also for an image the context may not see."""
-    return _images.image_get(ctxt, image_id)
+    return IMPL.image_get(ctxt, image_id)
 
 
 def image_get_all(ctxt: Context) -> list[Row]:
-    return _images.image_get_all(ctxt)
+    return IMPL.image_get_all(ctxt)
 
 
 def image_update(ctxt: Context, image_id: int, values: dict[str, Any]) -> Row:
     """Owner or admin only (NotAuthorized otherwise)."""
-    return _images.image_update(ctxt, image_id, values)
+    return IMPL.image_update(ctxt, image_id, values)
 
 
 def image_destroy(ctxt: Context, image_id: int) -> None:
-    return _images.image_destroy(ctxt, image_id)
+    return IMPL.image_destroy(ctxt, image_id)
 
 
 def image_launch_permission_add(ctxt: Context, image_id: int, project_id: str) -> None:
     """``project_id`` may be "all"."""
-    return _images.image_launch_permission_add(ctxt, image_id, project_id)
+    return IMPL.image_launch_permission_add(ctxt, image_id, project_id)
 
 
 def image_launch_permission_remove(ctxt: Context, image_id: int, project_id: str) -> None:
-    return _images.image_launch_permission_remove(ctxt, image_id, project_id)
+    return IMPL.image_launch_permission_remove(ctxt, image_id, project_id)
 
 
 def image_launch_permission_get_all(ctxt: Context, image_id: int) -> list[str]:
-    return _images.image_launch_permission_get_all(ctxt, image_id)
+    return IMPL.image_launch_permission_get_all(ctxt, image_id)
 
 
 # == nova-network: networks, fixed IPs, floating IPs =========================

@@ -34,12 +34,16 @@ from nova.db.sqlalchemy.api.instance_types import (  # noqa: F401
 )
 from nova.db.sqlalchemy.api.instances import (  # noqa: F401
     instance_create,
+    instance_data_get_for_project,
     instance_destroy,
     instance_get,
     instance_get_all,
+    instance_get_all_by_filters,
     instance_get_all_by_host,
     instance_get_all_by_project,
+    instance_get_all_by_reservation,
     instance_update,
+    instance_usage_by_host,
 )
 from nova.db.sqlalchemy.api.quotas import (  # noqa: F401
     quota_destroy_all_by_project,
@@ -101,4 +105,51 @@ from nova.db.sqlalchemy.api.floating_ips import (  # noqa: F401
     floating_ip_get_all_by_project,
     floating_ip_get_by_address,
     floating_ip_get_by_fixed_address,
+)
+from nova.db.sqlalchemy.api.compute_nodes import (  # noqa: F401
+    compute_node_get_all,
+    compute_node_get_by_host,
+)
+from nova.db.sqlalchemy.api.images import (  # noqa: F401
+    image_create,
+    image_destroy,
+    image_get,
+    image_get_all,
+    image_launch_permission_add,
+    image_launch_permission_get_all,
+    image_launch_permission_remove,
+    image_update,
+)
+from nova.db.sqlalchemy.api.key_pairs import (  # noqa: F401
+    key_pair_count_by_user,
+    key_pair_create,
+    key_pair_destroy,
+    key_pair_destroy_all_by_user,
+    key_pair_get,
+    key_pair_get_all_by_user,
+)
+from nova.db.sqlalchemy.api.security_groups import (  # noqa: F401
+    instance_add_security_group,
+    security_group_create,
+    security_group_destroy,
+    security_group_exists,
+    security_group_get,
+    security_group_get_all,
+    security_group_get_by_instance,
+    security_group_get_by_name,
+    security_group_get_by_project,
+    security_group_get_instances,
+    security_group_in_use,
+    security_group_rule_create,
+    security_group_rule_destroy,
+    security_group_rule_get,
+    security_group_rule_get_by_security_group,
+    security_group_rule_get_by_security_group_grantee,
+)
+from nova.db.sqlalchemy.api.tags import (  # noqa: F401
+    tag_create_or_update,
+    tag_delete,
+    tag_delete_all_for_resource,
+    tag_get_all,
+    tag_get_by_resources,
 )
