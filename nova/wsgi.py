@@ -1,5 +1,6 @@
-"""WSGI plumbing shared by the API servers: an eventlet.wsgi server, paste
-deploy loading, a middleware base class and the request-id filter.
+"""WSGI plumbing shared by the HTTP daemons: the one eventlet.wsgi server of
+nova-api and nova-objectstore, paste deploy loading, a middleware base class
+and the request-id filter.
 
 Every request gets a request id before anything else runs (the first filter
 of each pipeline is ``RequestId``): it is bound to the greenthread so each
