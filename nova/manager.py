@@ -89,13 +89,7 @@ class SchedulerDependentManager(Manager):
 
     @periodic_task
     def publish_service_capabilities(self, ctxt: context.RequestContext) -> None:
-        from nova import rpc
+        from nova.scheduler import rpcapi as scheduler_rpcapi
 
-        rpc.fanout_cast(ctxt, FLAGS.scheduler_topic, {
-            "method": "update_service_capabilities",
-            "args": {
-                "service_name": self.service_name,
-                "host": self.host,
-                "capabilities": self.service_capabilities(),
-            },
-        })
+        scheduler_rpcapi.SchedulerAPI().update_service_capabilities(ctxt, self.service_name, self.host,
+                                                                    self.service_capabilities())

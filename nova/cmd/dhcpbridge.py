@@ -19,6 +19,7 @@ from typing import Sequence
 
 from nova import context, exception, flags, rpc, utils
 from nova.cmd import common
+from nova.network import rpcapi as network_rpcapi
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -62,8 +63,7 @@ def run(args: list[str]) -> int:
     if FLAGS.fake_rabbit:
         getattr(_manager(), method)(ctxt, address=address, mac_address=mac)
     else:
-        rpc.cast(ctxt, f"{FLAGS.network_topic}.{FLAGS.host}",
-                 {"method": method, "args": {"address": address, "mac_address": mac}})
+        getattr(network_rpcapi.NetworkAPI(), method)(ctxt, FLAGS.host, address=address, mac_address=mac)
     return 0
 
 

@@ -3,7 +3,8 @@
 It validates a request (flavor, image, key pair, security groups, quotas),
 writes the instance rows and sends the RPC: ``run_instance`` to the
 scheduler, the other actions straight to the compute host that runs the
-instance.  Nothing else builds compute messages.
+instance, through the typed clients ``nova.scheduler.rpcapi`` and
+``nova.compute.rpcapi``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import Any
 from nova import context as nova_context
 from nova import exception, flags, quota, rpc, utils
 from nova.compute import instance_types
+from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import states
 from nova.db import api as db
 from nova.image import get_default_image_service
+from nova.scheduler import rpcapi as scheduler_rpcapi
 from nova.securitygroup import api as security_group_api
 from nova.tag import api as tag_api
 
@@ -144,11 +147,9 @@ class API:
         instances = self._write_instances(ctxt, base, count, groups)
         try:
             for instance in instances:
-                rpc.cast(ctxt, FLAGS.scheduler_topic, {
-                    "method": "run_instance",
-                    "args": {"topic": FLAGS.compute_topic, "instance_id": instance["id"],
-                             "availability_zone": availability_zone, "forced_host": forced_host},
-                })
+                scheduler_rpcapi.SchedulerAPI().run_instance(
+                    ctxt, FLAGS.compute_topic, instance["id"], availability_zone=availability_zone,
+                    forced_host=forced_host)
         except rpc.RpcError as exc:
             for instance in instances:
                 self._set_error(ctxt, instance["id"], f"could not reach the scheduler: {exc}")
@@ -328,9 +329,7 @@ class API:
         if not instance["host"]:
             raise exception.InstanceInvalidState(instance_id=instance["id"], state=instance["vm_state"],
                                                  action="read the console of")
-        return rpc.call(ctxt, self._compute_topic(instance["host"]), {
-            "method": "get_console_output", "args": {"instance_id": instance["id"]},
-        })
+        return compute_rpcapi.ComputeAPI().get_console_output(ctxt, instance["host"], instance["id"])
 
     def _act(self, ctxt: Context, instance_id: int, action: str) -> None:
         allowed, task, method = _ACTIONS[action]
@@ -350,37 +349,17 @@ class API:
         return instance
 
     def _cast_compute(self, ctxt: Context, instance: Row, method: str, **args: Any) -> None:
-        rpc.cast(ctxt, self._compute_topic(instance["host"]), {
-            "method": method, "args": dict(args, instance_id=instance["id"]),
-        })
-
-    @staticmethod
-    def _compute_topic(host: str) -> str:
-        return f"{FLAGS.compute_topic}.{host}"
+        getattr(compute_rpcapi.ComputeAPI(), method)(ctxt, instance["host"], instance["id"], **args)
 
     # -- security groups ----------------------------------------------------
 
     def trigger_security_group_rules_refresh(self, ctxt: Context, security_group_id: int) -> None:
         """Tell the hosts running the group's instances that its rules changed."""
-        admin = ctxt.elevated()
-        hosts = {i["host"] for i in db.security_group_get_instances(admin, security_group_id) if i["host"]}
-        for host in sorted(hosts):
-            rpc.cast(ctxt, self._compute_topic(host), {
-                "method": "refresh_security_group_rules", "args": {"security_group_id": security_group_id},
-            })
+        compute_rpcapi.ComputeAPI().refresh_security_group_rules_on_hosts(ctxt, security_group_id)
 
     def trigger_security_group_members_refresh(self, ctxt: Context, group_ids: list[int]) -> None:
         """Tell the hosts whose instances' rules grant these groups that membership changed."""
-        admin = ctxt.elevated()
-        for group_id in group_ids:
-            hosts: set[str] = set()
-            for rule in db.security_group_rule_get_by_security_group_grantee(admin, group_id):
-                hosts.update(i["host"] for i in db.security_group_get_instances(admin, rule["parent_group_id"])
-                             if i["host"])
-            for host in sorted(hosts):
-                rpc.cast(ctxt, self._compute_topic(host), {
-                    "method": "refresh_security_group_members", "args": {"security_group_id": group_id},
-                })
+        compute_rpcapi.ComputeAPI().refresh_security_group_members_on_hosts(ctxt, group_ids)
 
 
 tag_api.register_taggable("instance", lambda ctxt, instance_id: db.instance_get(ctxt, instance_id))

@@ -1,7 +1,7 @@
 """nova-compute's manager: the instances of one host.
 
 It runs the instances the scheduler sends here through the virt driver
-(``--connection_type``), moves them through ``vm_state``/``task_state``
+(``--compute_driver``), moves them through ``vm_state``/``task_state``
 (``nova.compute.states``), keeps ``power_state`` in step with the driver,
 reconciles after a crash (``init_host``) and reports the host's compute node.
 Every operation on one instance holds that instance's lock, so a terminate
@@ -14,15 +14,13 @@ import contextlib
 import datetime
 import functools
 import logging
-import os
-import shutil
 from typing import Any, Callable, Iterator
 
 from eventlet import semaphore
 
 from nova import context as nova_context
 from nova import exception, flags, manager, utils
-from nova.compute import api as compute_api
+from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import states
 from nova.network import api as network_api
 from nova.virt import connection
@@ -49,29 +47,6 @@ _VM_STATE_FOR_POWER = {
 }
 
 
-def host_resources(path: str) -> dict[str, Any]:
-    """CPU, memory and disk of this host, as the scheduler weighs them."""
-    memory_kb = 0
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemTotal:"):
-                    memory_kb = int(line.split()[1])
-                    break
-    except OSError:
-        pass
-    probe = path
-    while probe and not os.path.exists(probe):
-        probe = os.path.dirname(probe)
-    disk = shutil.disk_usage(probe or "/")
-    return {
-        "vcpus": os.cpu_count() or 1,
-        "memory_mb": memory_kb // 1024,
-        "local_gb": disk.total // (1024 ** 3),
-        "local_gb_free": disk.free // (1024 ** 3),
-    }
-
-
 def _skip_while_database_is_down(func: Callable[..., None]) -> Callable[..., None]:
     """A periodic task that meets a database outage logs one line and waits for its next run."""
 
@@ -95,7 +70,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         self.driver = compute_driver or connection.get_connection()
         self.firewall = utils.import_class(FLAGS.firewall_driver)()
         self.network_api = network_api.API()
-        self.compute_api = compute_api.API()
+        self.compute_rpcapi = compute_rpcapi.ComputeAPI()
         # Called in process, as the first Nova did: only setup_compute_network (bridges, VLANs).
         self.network_manager = utils.import_class(FLAGS.network_manager)(host=self.host)
         self._locks: dict[int, semaphore.Semaphore] = {}
@@ -187,7 +162,7 @@ class ComputeManager(manager.SchedulerDependentManager):
 
     # -- building and deleting ----------------------------------------------
 
-    def run_instance(self, ctxt: Context, instance_id: int, **kwargs: Any) -> None:
+    def run_instance(self, ctxt: Context, instance_id: int) -> None:
         """Allocate the instance's NICs, then spawn it; on failure it ends in error with the reason."""
         with self._instance_lock(instance_id):
             try:
@@ -254,7 +229,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         if not group_ids:
             return
         try:
-            self.compute_api.trigger_security_group_members_refresh(ctxt, group_ids)
+            self.compute_rpcapi.refresh_security_group_members_on_hosts(ctxt, group_ids)
         except Exception:
             LOG.exception("Could not ask for a refresh of the members of groups %s", group_ids)
 
@@ -435,7 +410,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         return self.db.compute_node_update(ctxt, node["id"], values)
 
     def service_capabilities(self) -> dict[str, Any]:
-        capabilities = host_resources(FLAGS.instances_path)
+        capabilities = self.driver.host_resources(FLAGS.instances_path)
         try:
             resources = self.driver.get_available_resource()
         except Exception:

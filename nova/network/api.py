@@ -20,28 +20,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from nova import context, exception, flags, rpc
+from nova import context, exception, flags
 from nova.db import api as db
+from nova.network import rpcapi as network_rpcapi
 
 FLAGS = flags.FLAGS
 
 
-def _call(ctxt: context.RequestContext, topic: str, method: str, **args: Any) -> Any:
-    return rpc.call(ctxt, topic, {"method": method, "args": args}, timeout=FLAGS.network_rpc_timeout)
+def _rpc() -> network_rpcapi.NetworkAPI:
+    return network_rpcapi.NetworkAPI()
 
 
 class API:
     def allocate_for_instance(self, ctxt: context.RequestContext, instance_id: int, host: str) -> list[dict[str, Any]]:
-        return _call(ctxt, FLAGS.network_topic, "allocate_for_instance", instance_id=instance_id, host=host)
+        return _rpc().allocate_for_instance(ctxt, instance_id, host)
 
     def deallocate_for_instance(self, ctxt: context.RequestContext, instance_id: int) -> None:
-        _call(ctxt, FLAGS.network_topic, "deallocate_for_instance", instance_id=instance_id)
+        _rpc().deallocate_for_instance(ctxt, instance_id)
 
     # -- floating IPs ------------------------------------------------------------
 
     def allocate_floating_ip(self, ctxt: context.RequestContext) -> str:
         """A new address for the caller's project (AddressLimitExceeded past its quota)."""
-        return _call(ctxt, FLAGS.network_topic, "allocate_floating_ip", project_id=ctxt.project_id)
+        return _rpc().allocate_floating_ip(ctxt, ctxt.project_id)
 
     def get_floating_ip(self, ctxt: context.RequestContext, address: str) -> dict[str, Any]:
         return self._describe(ctxt, db.floating_ip_get_by_address(ctxt, address))
@@ -71,8 +72,7 @@ class API:
         floating = db.floating_ip_get_by_address(ctxt, floating_address)
         if not floating["project_id"]:
             raise exception.FloatingIpNotFound(address=floating_address)
-        _call(ctxt, f"{FLAGS.network_topic}.{floating['host']}", "associate_floating_ip",
-              floating_address=floating_address, fixed_address=fixed_address)
+        _rpc().associate_floating_ip(ctxt, floating["host"], floating_address, fixed_address)
 
     def associate_floating_ip_with_instance(self, ctxt: context.RequestContext, floating_address: str,
                                             instance_id: int) -> None:
@@ -86,8 +86,7 @@ class API:
         floating = db.floating_ip_get_by_address(ctxt, floating_address)
         if floating["fixed_ip_id"] is None:
             return
-        _call(ctxt, f"{FLAGS.network_topic}.{floating['host']}", "disassociate_floating_ip",
-              floating_address=floating_address)
+        _rpc().disassociate_floating_ip(ctxt, floating["host"], floating_address)
 
     def release_floating_ip(self, ctxt: context.RequestContext, floating_address: str) -> None:
         """Give the address back to the pool, disassociating it first."""
@@ -95,5 +94,4 @@ class API:
         if not floating["project_id"]:
             raise exception.FloatingIpNotFound(address=floating_address)
         self.disassociate_floating_ip(ctxt, floating_address)
-        _call(ctxt, f"{FLAGS.network_topic}.{floating['host']}", "deallocate_floating_ip",
-              floating_address=floating_address)
+        _rpc().deallocate_floating_ip(ctxt, floating["host"], floating_address)

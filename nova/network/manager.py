@@ -19,8 +19,9 @@ import logging
 import random
 from typing import Any
 
-from nova import context, exception, flags, manager, quota, rpc, utils
+from nova import context, exception, flags, manager, quota, utils
 from nova.network import linux_net
+from nova.network import rpcapi as network_rpcapi
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ flags.DEFINE_string("flat_interface", None, "Interface FlatDHCPManager adds to t
 flags.DEFINE_string("floating_range", "4.4.4.0/24", "Default range of nova-manage floating create")
 flags.DEFINE_integer("fixed_ip_disassociate_timeout", 600,
                      "Seconds before an unallocated, unleased fixed IP returns to the pool", lower_bound=0)
-flags.DEFINE_integer("network_rpc_timeout", 60, "Seconds to wait for another network host", lower_bound=1)
 
 MAC_PREFIX = (0x02, 0x16, 0x3E)
 
@@ -63,7 +63,9 @@ class NetworkManager(manager.SchedulerDependentManager):
     """Fixed and floating addresses common to every strategy."""
 
     service_name = "network"
-    rpc_hidden = manager.SchedulerDependentManager.rpc_hidden | frozenset({"create_networks"})
+    # setup_compute_network runs in process on the compute host; a periodic task is no request.
+    rpc_hidden = manager.SchedulerDependentManager.rpc_hidden | frozenset(
+        {"create_networks", "setup_compute_network", "disassociate_stale_fixed_ips"})
     dhcp = False
     timeout_fixed_ips = True
 
@@ -119,10 +121,7 @@ class NetworkManager(manager.SchedulerDependentManager):
         network = self._network_for_instance(admin, instance)
         network_host = self._network_host(admin, network)
         if network_host != self.host:
-            return rpc.call(ctxt, f"{FLAGS.network_topic}.{network_host}", {
-                "method": "allocate_fixed_ip",
-                "args": {"instance_id": instance_id, "network_id": network["id"]},
-            }, timeout=FLAGS.network_rpc_timeout)
+            return network_rpcapi.NetworkAPI().allocate_fixed_ip(ctxt, network_host, instance_id, network["id"])
         return self.allocate_fixed_ip(ctxt, instance_id, network["id"])
 
     def allocate_fixed_ip(self, ctxt: context.RequestContext, instance_id: int,
@@ -176,13 +175,10 @@ class NetworkManager(manager.SchedulerDependentManager):
         admin = _admin(ctxt)
         for fixed in self.db.fixed_ip_get_all_by_instance(admin, instance_id):
             for floating in self.db.floating_ip_get_by_fixed_address(admin, fixed["address"]):
-                self._on_floating_host(ctxt, floating, "disassociate_floating_ip",
-                                       {"floating_address": floating["address"]})
+                self._disassociate_on_floating_host(ctxt, floating)
             network = self.db.network_get(admin, fixed["network_id"])
             if network["host"] and network["host"] != self.host:
-                rpc.call(ctxt, f"{FLAGS.network_topic}.{network['host']}", {
-                    "method": "deallocate_fixed_ip", "args": {"address": fixed["address"]},
-                }, timeout=FLAGS.network_rpc_timeout)
+                network_rpcapi.NetworkAPI().deallocate_fixed_ip(ctxt, network["host"], fixed["address"])
             else:
                 self.deallocate_fixed_ip(ctxt, fixed["address"])
 
@@ -308,13 +304,11 @@ class NetworkManager(manager.SchedulerDependentManager):
         self.db.floating_ip_deallocate(ctxt, floating_address)
         LOG.info("Released floating IP %s", floating_address)
 
-    def _on_floating_host(self, ctxt: context.RequestContext, floating: Any, method: str,
-                          args: dict[str, Any]) -> None:
+    def _disassociate_on_floating_host(self, ctxt: context.RequestContext, floating: Any) -> None:
         if floating["host"] == self.host:
-            getattr(self, method)(ctxt, **args)
+            self.disassociate_floating_ip(ctxt, floating["address"])
         else:
-            rpc.call(ctxt, f"{FLAGS.network_topic}.{floating['host']}", {"method": method, "args": args},
-                     timeout=FLAGS.network_rpc_timeout)
+            network_rpcapi.NetworkAPI().disassociate_floating_ip(ctxt, floating["host"], floating["address"])
 
     # -- operator: nova-manage network create --------------------------------
 

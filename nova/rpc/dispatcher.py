@@ -64,7 +64,8 @@ class Dispatcher:
         try:
             self._signature(method, func).bind(ctxt, **args)
         except TypeError as exc:
-            raise common.InvalidArguments(method=method, reason=str(exc)) from None
+            raise common.InvalidArguments(method=method,
+                                          reason=f"{type(self.manager).__name__}.{method}() {exc}") from None
         return func(ctxt, **args)
 
     def _signature(self, method: str, func: Callable[..., Any]) -> inspect.Signature:

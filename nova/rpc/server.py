@@ -147,6 +147,10 @@ class Server:
         LOG.debug("RPC %s.%s received %s", self.topic, self.host, method)
         try:
             return {"result": self.dispatcher.dispatch(ctxt, method, args)}
+        except (common.UnknownMethod, common.InvalidArguments) as exc:
+            # The sender's mistake, found before the manager ran: one line, no traceback.
+            LOG.warning("RPC %s on %s.%s refused: %s", method, self.topic, self.host, common.one_line(exc))
+            return {"failure": common.failure_payload(exc)}
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
             LOG.error("RPC %s on %s.%s failed: %s", method, self.topic, self.host, common.one_line(exc), exc_info=True)
             return {"failure": common.failure_payload(exc)}

@@ -15,7 +15,8 @@ from typing import Any
 
 from eventlet import semaphore
 
-from nova import context, exception, flags, manager, rpc, utils
+from nova import context, exception, flags, manager, utils
+from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import states
 
 FLAGS = flags.FLAGS
@@ -76,6 +77,7 @@ class SchedulerManager(manager.Manager):
                                                              "fault": str(exc)})
                 return None
             self.db.instance_update(admin, instance_id, {"host": host, "scheduled_at": utils.utcnow()})
-        rpc.cast(ctxt, f"{topic}.{host}", {"method": "run_instance", "args": {"instance_id": instance_id}})
+        compute_rpcapi.ComputeAPI(topic=topic).run_instance(ctxt, host, instance_id)
         LOG.info("Instance %s goes to %s", instance_id, host)
         return host
+

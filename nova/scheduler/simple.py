@@ -23,13 +23,9 @@ class SimpleScheduler(chance.ChanceScheduler):
     def schedule_run_instance(self, ctxt: driver.Context, topic: str, instance_id: int, **kwargs: Any) -> str:
         admin = ctxt.elevated()
         instance = db.instance_get(admin, instance_id)
-        forced = kwargs.get("forced_host")
-        if forced:
-            return self.forced_host(ctxt, topic, forced)
-        hosts = self.hosts_up(ctxt, topic, kwargs.get("availability_zone"))
-        if not hosts:
-            raise exception.NoValidHost(reason=f"no {topic} host is up and enabled"
-                                            f"{driver.zone_suffix(kwargs)}.")
+        hosts = self.filter_hosts(ctxt, topic, **kwargs)
+        if kwargs.get("forced_host"):
+            return hosts[0]  # an admin's choice is not weighed
         usage = db.instance_usage_by_host(admin, hosts)
         nodes = db.compute_node_get_all(admin)
         vcpus, memory = instance["vcpus"] or 0, instance["memory_mb"] or 0

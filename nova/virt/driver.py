@@ -9,6 +9,8 @@ raises ``UnsupportedOperation``.
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Any
 
 from nova import context as nova_context
@@ -82,3 +84,30 @@ class ComputeDriver:
     def get_available_resource(self) -> dict[str, Any]:
         """``{vcpus, memory_mb, local_gb, hypervisor_type, hypervisor_version}`` of this host."""
         return self._unsupported("report resources")
+
+    def host_resources(self, path: str) -> dict[str, Any]:
+        """CPU, memory and disk of the machine this driver runs on, as the scheduler weighs them.
+
+        Read from ``/proc/meminfo``, the CPU count and the file system holding
+        ``path`` (its nearest existing parent).  A driver whose instances live
+        elsewhere overrides it.
+        """
+        memory_kb = 0
+        try:
+            with open("/proc/meminfo") as meminfo:
+                for line in meminfo:
+                    if line.startswith("MemTotal:"):
+                        memory_kb = int(line.split()[1])
+                        break
+        except OSError:
+            pass
+        probe = path
+        while probe and not os.path.exists(probe):
+            probe = os.path.dirname(probe)
+        disk = shutil.disk_usage(probe or "/")
+        return {
+            "vcpus": os.cpu_count() or 1,
+            "memory_mb": memory_kb // 1024,
+            "local_gb": disk.total // (1024 ** 3),
+            "local_gb_free": disk.free // (1024 ** 3),
+        }

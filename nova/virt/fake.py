@@ -44,11 +44,13 @@ class FakeDriver(driver.ComputeDriver):
         pass
 
     def _domain(self, instance: Any) -> FakeDomain:
+        """The instance's domain; InstanceNotFound (naming the instance id when given a row) otherwise."""
         name = instance if isinstance(instance, str) else instance["name"]
         try:
             return self.domains[name]
         except KeyError:
-            raise exception.InstanceNotFound(instance_id=name) from None
+            raise exception.InstanceNotFound(instance_id=name if isinstance(instance, str) else instance["id"]) \
+                from None
 
     def list_instances(self) -> list[str]:
         return sorted(self.domains)

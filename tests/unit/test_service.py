@@ -8,6 +8,7 @@ import pytest
 
 from nova import context, flags, manager, rpc, service, utils
 from nova.db import api as db
+from nova.scheduler import rpcapi as scheduler_rpcapi
 
 FLAGS = flags.FLAGS
 
@@ -90,8 +91,7 @@ def test_capabilities_reach_the_scheduler_by_fanout(started):
     started("compute", "c1", periodic_interval=1)
     started("compute", "c2", periodic_interval=1)
     for _ in range(40):
-        caps = rpc.call(context.get_admin_context(), "scheduler",
-                        {"method": "get_service_capabilities", "args": {}}, timeout=5)
+        caps = scheduler_rpcapi.SchedulerAPI().get_service_capabilities(context.get_admin_context(), timeout=5)
         if {"c1", "c2"} <= set(caps):
             break
         eventlet.sleep(0.25)

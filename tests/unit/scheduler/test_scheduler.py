@@ -123,3 +123,20 @@ def test_manager_puts_unplaceable_instances_in_error_with_the_reason(sqlite_db, 
     row = db.instance_get(ADMIN, target["id"])
     assert (row["vm_state"], row["task_state"]) == (states.ERROR, None)
     assert "No valid host was found" in row["fault"]
+
+
+def test_simple_weighs_only_the_hosts_the_chance_filter_passes(sqlite_db, monkeypatch):
+    add_host("a")
+    add_host("b")
+    instance(host="b", vcpus=3)
+    seen = []
+
+    def only_b(self, ctxt, topic, **kwargs):
+        seen.append(kwargs)
+        return ["b"]
+
+    monkeypatch.setattr(chance.ChanceScheduler, "filter_hosts", only_b)
+    target = instance()
+    assert simple.SimpleScheduler().schedule_run_instance(ADMIN, "compute", target["id"],
+                                                          availability_zone="nova") == "b"
+    assert seen == [{"availability_zone": "nova"}]
