@@ -648,24 +648,22 @@ def floating_ip_get_by_fixed_address(ctxt: Context, fixed_address: str) -> list[
     return IMPL.floating_ip_get_by_fixed_address(ctxt, fixed_address)
 
 
-# -- volumes (per project; issue 9, typed RPC part) ----------------------------
-
-from nova.db.sqlalchemy.api import volumes as _volumes  # noqa: E402
+# -- volumes (per project) ----------------------------------------------------
 
 
 def volume_create(ctxt: Context, values: dict[str, Any]) -> Row:
-    return _volumes.volume_create(ctxt, values)
+    return IMPL.volume_create(ctxt, values)
 
 
 def volume_get(ctxt: Context, volume_id: int) -> Row:
     """Raises VolumeNotFound, also for another project's volume when not admin."""
-    return _volumes.volume_get(ctxt, volume_id)
+    return IMPL.volume_get(ctxt, volume_id)
 
 
 def volume_get_all(ctxt: Context) -> list[Row]:
     """Every project's volumes (admin only)."""
-    return _volumes.volume_get_all(ctxt)
+    return IMPL.volume_get_all(ctxt)
 
 
 def volume_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
-    return _volumes.volume_get_all_by_project(ctxt, project_id)
+    return IMPL.volume_get_all_by_project(ctxt, project_id)

@@ -153,3 +153,9 @@ from nova.db.sqlalchemy.api.tags import (  # noqa: F401
     tag_get_all,
     tag_get_by_resources,
 )
+from nova.db.sqlalchemy.api.volumes import (  # noqa: F401
+    volume_create,
+    volume_get,
+    volume_get_all,
+    volume_get_all_by_project,
+)
