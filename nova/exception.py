@@ -326,3 +326,16 @@ class ReservedTagKey(Invalid):
 
 class NotTaggable(Invalid):
     message = "Resources of type %(resource_type)s cannot be tagged."
+
+
+# -- credentials and tokens (issue 9, item 2: one door for credentials) -------
+class UserHasNoProject(NotFound):
+    message = "User %(user_id)s is not a member of any project."
+
+
+class RequestTimeSkewed(NotAuthorized):
+    message = "The request time %(request_time)s is more than %(max_skew)s seconds in the %(direction)s."
+
+
+class TokenNotFound(NotFound):
+    message = "The token is unknown or has expired."

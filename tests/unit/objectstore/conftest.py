@@ -39,8 +39,8 @@ def s3(objectstore):
 
 @pytest.fixture(autouse=True)
 def _fresh_auth_cache():
-    from nova.objectstore import auth
+    from nova.auth import credentials
 
-    auth._cache.clear()
+    credentials.clear_cache()
     yield
-    auth._cache.clear()
+    credentials.clear_cache()
