@@ -23,7 +23,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute(sa.table("auth_tokens").delete())
-    with op.batch_alter_table("auth_tokens", recreate="always") as batch:
+    # SQLite cannot add a NOT NULL column without a default in place; the others can, to an empty table.
+    recreate = "always" if op.get_bind().dialect.name == "sqlite" else "auto"
+    with op.batch_alter_table("auth_tokens", recreate=recreate) as batch:
         batch.add_column(sa.Column("project_id", sa.String(255), nullable=True))
         batch.add_column(sa.Column("expires_at", sa.DateTime, nullable=False))
         batch.create_index("ix_auth_tokens_expires_at", ["expires_at"])
