@@ -331,3 +331,16 @@ class NotTaggable(Invalid):
 # -- small cleanups (issue 9 item 6): EC2 ids -------------------------------------
 class InvalidEc2Id(Invalid):
     message = 'Invalid id: "%(ec2_id)s" (expecting "%(expected)s")'
+
+
+# -- credentials and tokens (issue 9, item 2: one door for credentials) -------
+class UserHasNoProject(NotFound):
+    message = "User %(user_id)s is not a member of any project."
+
+
+class RequestTimeSkewed(NotAuthorized):
+    message = "The request time %(request_time)s is more than %(max_skew)s seconds in the %(direction)s."
+
+
+class TokenNotFound(NotFound):
+    message = "The token is unknown or has expired."

@@ -9,14 +9,18 @@ superuser.
 
 from __future__ import annotations
 
+import datetime
+import functools
 import io
 import logging
 import secrets
 import uuid
 import zipfile
-from typing import Any
+from typing import Any, Callable, TypeVar, cast
 
 from nova import context, exception, flags
+from nova.auth import credentials, tokens
+from nova.auth.credentials import PROJECT_MANAGER_ROLE, Credentials
 from nova.db import api as db
 
 FLAGS = flags.FLAGS
@@ -24,12 +28,10 @@ LOG = logging.getLogger(__name__)
 
 flags.DEFINE_list("allowed_roles", ["cloudadmin", "itsec", "sysadmin", "netadmin", "developer"],
                   "Roles a user may be given")
-flags.DEFINE_list("global_roles", ["cloudadmin", "itsec"], "Roles that hold in every project")
-flags.DEFINE_list("superuser_roles", ["cloudadmin"], "Roles that bypass role checks")
 flags.DEFINE_string("credentials_template", None, "Template file for novarc (default: built in)")
 flags.DEFINE_string("credential_rc_file", "novarc", "Name of the rc file inside credential zips")
 
-PROJECT_MANAGER_ROLE = "projectmanager"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _admin() -> context.RequestContext:
@@ -66,10 +68,24 @@ export AWS_ENDPOINT_URL_S3="{s3_url}"
 """
 
 
+def _changes_credentials(method: F) -> F:
+    """Empty the access-key cache after ``method``, so this process sees the change at once."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        finally:
+            credentials.clear_cache()
+
+    return cast(F, wrapper)
+
+
 class AuthManager:
     """Operations on users, projects and roles, all through the db API."""
 
     # -- users ---------------------------------------------------------------
+    @_changes_credentials
     def create_user(self, name: str, access: str | None = None, secret: str | None = None,
                     admin: bool = False) -> Any:
         _check_name(name, "user")
@@ -95,6 +111,7 @@ class AuthManager:
     def get_user_from_access_key(self, access: str) -> Any:
         return db.user_get_by_access_key(_admin(), access)
 
+    @_changes_credentials
     def modify_user(self, name: str, access: str | None = None, secret: str | None = None,
                     admin: bool | None = None) -> Any:
         values: dict[str, Any] = {}
@@ -108,6 +125,7 @@ class AuthManager:
             values["is_admin"] = bool(admin)
         return db.user_update(_admin(), name, values)
 
+    @_changes_credentials
     def delete_user(self, name: str) -> None:
         ctxt = _admin()
         db.user_get(ctxt, name)
@@ -118,6 +136,7 @@ class AuthManager:
         LOG.info("Deleted user %s", name)
 
     # -- projects --------------------------------------------------------------
+    @_changes_credentials
     def create_project(self, name: str, manager_user: str, description: str | None = None,
                        member_users: list[str] | None = None) -> Any:
         _check_name(name, "project")
@@ -142,6 +161,7 @@ class AuthManager:
             return db.project_get_all(_admin())
         return db.project_get_by_user(_admin(), user)
 
+    @_changes_credentials
     def modify_project(self, name: str, manager_user: str | None = None, description: str | None = None) -> Any:
         ctxt = _admin()
         values: dict[str, Any] = {}
@@ -155,6 +175,7 @@ class AuthManager:
             db.project_add_member(ctxt, name, manager_user)
         return project
 
+    @_changes_credentials
     def delete_project(self, name: str) -> None:
         ctxt = _admin()
         db.project_get(ctxt, name)
@@ -162,6 +183,7 @@ class AuthManager:
         db.project_delete(ctxt, name)
         LOG.info("Deleted project %s", name)
 
+    @_changes_credentials
     def add_to_project(self, user: str, project: str) -> None:
         ctxt = _admin()
         db.user_get(ctxt, user)
@@ -169,6 +191,7 @@ class AuthManager:
         if not self.is_project_member(user, project):
             db.project_add_member(ctxt, project, user)
 
+    @_changes_credentials
     def remove_from_project(self, user: str, project: str) -> None:
         ctxt = _admin()
         if db.project_get(ctxt, project)["project_manager"] == user:
@@ -189,6 +212,7 @@ class AuthManager:
         return db.project_get(_admin(), project)["project_manager"] == user
 
     # -- roles -----------------------------------------------------------------
+    @_changes_credentials
     def add_role(self, user: str, role: str, project: str | None = None) -> None:
         ctxt = _admin()
         self._check_role(role, project)
@@ -202,6 +226,7 @@ class AuthManager:
         if role not in db.user_get_roles_for_project(ctxt, user, project):
             db.user_add_project_role(ctxt, user, project, role)
 
+    @_changes_credentials
     def remove_role(self, user: str, role: str, project: str | None = None) -> None:
         ctxt = _admin()
         self._check_role(role, project)
@@ -231,22 +256,52 @@ class AuthManager:
     def get_user_roles(self, user: str, project: str | None = None) -> list[str]:
         """Roles ``user`` effectively holds, globally or in ``project``."""
         ctxt = _admin()
-        roles = [r for r in db.user_get_roles(ctxt, user) if self.has_role(user, r, project)]
-        if project is not None and self.is_project_manager(user, project):
-            roles.append(PROJECT_MANAGER_ROLE)
-        return roles
+        global_roles = db.user_get_roles(ctxt, user)
+        if project is None:
+            return [r for r in global_roles if r != PROJECT_MANAGER_ROLE]
+        return credentials.effective_roles(global_roles, db.user_get_roles_for_project(ctxt, user, project),
+                                           self.is_project_manager(user, project))
 
     def is_superuser(self, user: str) -> bool:
         record = db.user_get(_admin(), user)
-        if record["is_admin"]:
-            return True
-        return any(r in FLAGS.superuser_roles for r in db.user_get_roles(_admin(), user))
+        return credentials.is_superuser(record, db.user_get_roles(_admin(), user))
 
     def _check_role(self, role: str, project: str | None) -> None:
         if role not in FLAGS.allowed_roles:
             raise exception.RoleNotFound(role=role)
         if project is not None and role in FLAGS.global_roles:
             raise exception.Invalid(f"The {role} role is global and cannot be given in a project")
+
+    # -- who is calling ------------------------------------------------------------
+    def credentials_for_access_key(self, access_key: str,
+                                   proof: Callable[[str], None] | None = None) -> Credentials:
+        """User, secret, project and roles of ``ACCESS[:PROJECT]`` (briefly cached).
+
+        Raises AccessKeyNotFound, ProjectNotFound, ProjectMembershipNotFound
+        or UserHasNoProject; ``proof(secret)`` runs before the project is
+        checked.  See ``nova.auth.credentials``.
+        """
+        return credentials.for_access_key(access_key, proof)
+
+    @staticmethod
+    def check_clock_skew(when: datetime.datetime, now: datetime.datetime | None = None,
+                         future_only: bool = False) -> None:
+        """Raise RequestTimeSkewed unless ``when`` is within ``--auth_max_clock_skew`` of ``now``."""
+        credentials.check_clock_skew(when, now, future_only)
+
+    def create_token(self, user_id: str, project_id: str | None = None, ttl: int | None = None) -> str:
+        """A new OpenStack API token (``--auth_token_ttl`` seconds unless ``ttl`` is given)."""
+        return tokens.create(user_id, project_id, ttl)
+
+    def authenticate_token(self, token: str) -> Credentials:
+        """The credentials of a token; TokenNotFound when unknown, expired or its user is gone."""
+        return tokens.authenticate(token)
+
+    def delete_token(self, token: str) -> None:
+        tokens.delete(token)
+
+    def purge_expired_tokens(self) -> int:
+        return db.auth_token_purge_expired(_admin())
 
     # -- credentials -------------------------------------------------------------
     def get_environment_rc(self, user: str, project: str, rcfile: str = "novarc") -> str:

@@ -11,6 +11,7 @@ and ``Duplicate`` subclasses, ``InvalidInput``, ``NotAuthorized``,
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from nova import context as nova_context
@@ -180,6 +181,29 @@ def user_remove_project_role(ctxt: Context, user_id: str, project_id: str, role:
 
 def user_get_roles_for_project(ctxt: Context, user_id: str, project_id: str) -> list[str]:
     return IMPL.user_get_roles_for_project(ctxt, user_id, project_id)
+
+
+# -- tokens (OpenStack API; hard-deleted; stored by SHA-256) ---------------
+
+
+def auth_token_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    """Needs ``token_hash``, ``user_id``, ``project_id`` and ``expires_at``."""
+    return IMPL.auth_token_create(ctxt, values)
+
+
+def auth_token_get(ctxt: Context, token_hash: str) -> Row:
+    """Raises TokenNotFound for an unknown or expired token."""
+    return IMPL.auth_token_get(ctxt, token_hash)
+
+
+def auth_token_destroy(ctxt: Context, token_hash: str) -> None:
+    """Raises TokenNotFound for an unknown token."""
+    return IMPL.auth_token_destroy(ctxt, token_hash)
+
+
+def auth_token_purge_expired(ctxt: Context, before: datetime.datetime | None = None) -> int:
+    """Delete tokens expired at ``before`` (default: now); returns the count."""
+    return IMPL.auth_token_purge_expired(ctxt, before)
 
 
 # -- quotas ----------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Credentials are the users' EC2 keys.  An access key ``ACCESS:PROJECT``
 names the project the request acts for; a bare ``ACCESS`` acts for the
-user's first project.  The result is a ``RequestContext`` and a ``Payload``
+user's first project.  ``AuthManager`` looks the key up (with its cache) and
+applies the one clock-skew rule (``--auth_max_clock_skew``); this module
+maps their errors to S3's.  The result is a ``RequestContext`` and a ``Payload``
 describing how the body must be checked.
 """
 
@@ -13,36 +15,20 @@ import email.utils
 import logging
 import time
 import urllib.parse
-from dataclasses import dataclass
 
 import webob
 
 from nova import context, exception, flags
-from nova.auth import signer
-from nova.db import api as db
+from nova.auth import manager, signer
+from nova.auth.credentials import Credentials
 from nova.objectstore.body import Payload
 from nova.objectstore.errors import S3Error, access_denied
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
-flags.DEFINE_integer("s3_max_clock_skew", 900, "Seconds a signed S3 request's date may differ from ours",
-                     lower_bound=1)
-
-flags.DEFINE_float("s3_auth_cache_seconds", 2.0, "Seconds a looked-up access key (user, secret, project, "
-                  "roles) is reused before the database is asked again; 0 disables", lower_bound=0)
-
 _STREAMING_SIGNED = (signer.STREAMING_PAYLOAD, signer.STREAMING_PAYLOAD + "-TRAILER")
 _STREAMING_UNSIGNED = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
-
-
-@dataclass
-class Credentials:
-    user_id: str
-    secret: str
-    project_id: str
-    is_admin: bool
-    roles: list[str]
 
 
 def signature_mismatch() -> S3Error:
@@ -50,59 +36,29 @@ def signature_mismatch() -> S3Error:
                    "signature you provided. Check your key and signing method.", 403)
 
 
-_cache: dict[str, tuple[float, Credentials]] = {}
-_CACHE_LIMIT = 1024
-
-
 def lookup(access_key: str) -> Credentials:
-    """The user and project an access key stands for (briefly cached: one request is many DB reads)."""
-    now = time.monotonic()
-    cached = _cache.get(access_key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    creds = _lookup(access_key)
-    if FLAGS.s3_auth_cache_seconds > 0:
-        if len(_cache) >= _CACHE_LIMIT:
-            _cache.clear()
-        _cache[access_key] = (now + FLAGS.s3_auth_cache_seconds, creds)
-    return creds
-
-
-def _lookup(access_key: str) -> Credentials:
-    from nova.auth import manager
-
-    admin = context.get_admin_context()
-    access, sep, project = access_key.rpartition(":")
-    if not sep:
-        access, project = access_key, ""
+    """The user and project an access key stands for, as S3 errors (``AuthManager`` caches it)."""
     try:
-        user = db.user_get_by_access_key(admin, access)
+        return manager.AuthManager().credentials_for_access_key(access_key)
     except exception.AccessKeyNotFound:
         raise S3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our "
                       "records.", 403, AWSAccessKeyId=access_key[:128]) from None
-    auth = manager.AuthManager()
-    is_admin = auth.is_superuser(user["id"])
-    if project:
-        try:
-            db.project_get(admin, project)
-        except exception.ProjectNotFound:
-            raise access_denied(f"Project {project} does not exist") from None
-        if not is_admin and not auth.is_project_member(user["id"], project):
-            raise access_denied(f"User is not a member of project {project}")
-    else:
-        projects = db.project_get_by_user(admin, user["id"])
-        if not projects:
-            raise access_denied("User belongs to no project")
-        project = projects[0]["id"]
-    roles = auth.get_user_roles(user["id"], project)
-    return Credentials(user["id"], user["secret_key"], project, is_admin, roles)
+    except exception.ProjectNotFound as exc:
+        raise access_denied(f"Project {exc.kwargs['project_id']} does not exist") from None
+    except exception.ProjectMembershipNotFound as exc:
+        raise access_denied(f"User is not a member of project {exc.kwargs['project_id']}") from None
+    except exception.UserHasNoProject:
+        raise access_denied("User belongs to no project") from None
 
 
-def _check_skew(when: datetime.datetime) -> None:
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    if abs((now - when).total_seconds()) > FLAGS.s3_max_clock_skew:
+def _check_skew(when: datetime.datetime, presigned: bool = False) -> None:
+    try:
+        manager.AuthManager.check_clock_skew(when, future_only=presigned)
+    except exception.RequestTimeSkewed:
+        if presigned:
+            raise S3Error("RequestTimeTooSkewed", "The request's X-Amz-Date is in the future.", 403) from None
         raise S3Error("RequestTimeTooSkewed", "The difference between the request time and the current "
-                      "time is too large.", 403)
+                      "time is too large.", 403) from None
 
 
 def raw_headers(req: webob.Request) -> list[tuple[str, str]]:
@@ -139,8 +95,7 @@ def authenticate(req: webob.Request, raw_path: str, v2_resource: str) -> tuple[c
                       ArgumentName="Authorization", ArgumentValue=authorization.split(" ")[0][:64])
     else:
         raise access_denied("Anonymous access is not allowed")
-    ctxt = context.RequestContext(creds.user_id, creds.project_id, roles=creds.roles, is_admin=creds.is_admin,
-                                  remote_address=req.remote_addr)
+    ctxt = creds.to_context(remote_address=req.remote_addr)
     return ctxt, payload
 
 
@@ -150,9 +105,8 @@ def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, paylo
                       "expected 's3'", 400)
     when = parsed.timestamp()
     if parsed.presigned:
+        _check_skew(when, presigned=True)
         now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-        if (when - now).total_seconds() > FLAGS.s3_max_clock_skew:
-            raise S3Error("RequestTimeTooSkewed", "The request's X-Amz-Date is in the future.", 403)
         if (now - when).total_seconds() > (parsed.expires or 604800):
             raise access_denied("Request has expired")
         content_hash = signer.UNSIGNED_PAYLOAD
@@ -169,7 +123,7 @@ def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, paylo
         headers[name] = f"{headers[name]},{value}" if name in headers else value
     try:
         expected = signer.sigv4_signature(
-            creds.secret, parsed, req.method, signer.canonical_uri(raw_path, double_encode=False),
+            creds.secret_key, parsed, req.method, signer.canonical_uri(raw_path, double_encode=False),
             signer.canonical_query(raw_query, exclude=["X-Amz-Signature"] if parsed.presigned else ()),
             headers, content_hash)
     except signer.SignatureError:
@@ -180,7 +134,7 @@ def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, paylo
     if content_hash in _STREAMING_SIGNED:
         payload.chunked = payload.signed_chunks = True
         payload.seed_signature = parsed.signature
-        payload.chunk_signer = lambda previous, data: signer.chunk_signature(creds.secret, parsed, previous, data)
+        payload.chunk_signer = lambda previous, data: signer.chunk_signature(creds.secret_key, parsed, previous, data)
     elif content_hash == _STREAMING_UNSIGNED:
         payload.chunked = True
     elif content_hash != signer.UNSIGNED_PAYLOAD:
@@ -202,7 +156,7 @@ def _sigv2_check(req: webob.Request, access: str, given: str, v2_resource: str, 
     for resource in resources:
         to_sign = signer.s3_v2_string_to_sign(req.method, resource, raw_query, raw_headers(req),
                                               expires=expires)
-        if signer.constant_time_equal(signer.s3_v2_signature(creds.secret, to_sign), given):
+        if signer.constant_time_equal(signer.s3_v2_signature(creds.secret_key, to_sign), given):
             return creds
     LOG.info("SigV2 signature mismatch for access key %s", access)
     raise signature_mismatch()

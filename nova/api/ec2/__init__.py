@@ -4,8 +4,9 @@
 
 - ``authenticate.Authenticate`` reads the parameters (query string and form
   body), checks a Signature Version 4 (header or presigned query) or 2
-  signature against the user's secret, checks the timestamp, and puts a
-  ``RequestContext`` for ``ACCESS[:PROJECT]`` in ``environ["nova.context"]``.
+  signature against the user's secret, checks the timestamp (``nova.auth``'s
+  one clock-skew rule), and puts a ``RequestContext`` for
+  ``ACCESS[:PROJECT]`` (from ``AuthManager``) in ``environ["nova.context"]``.
 - ``requestify.Requestify`` finds the ``Action`` in the ``CloudController``
   and turns the parameters into typed keyword arguments.
 - ``requestify.Authorizer`` checks the action's roles.
@@ -20,8 +21,6 @@ that way).
 
 from nova import flags
 
-flags.DEFINE_integer("ec2_timestamp_skew", 900,
-                     "Seconds a signed EC2 request's timestamp may differ from this host's clock", lower_bound=1)
 flags.DEFINE_integer("ec2_max_request_bytes", 1024 * 1024, "Largest EC2 request body accepted", lower_bound=1024)
 flags.DEFINE_boolean("use_forwarded_for", False,
                      "Take the client address from X-Forwarded-For (only behind a trusted proxy)")

@@ -4,7 +4,9 @@ The access key is ``ACCESS[:PROJECT]``; without a project the user's first
 project is used.  Signature Version 4 (``Authorization`` header or presigned
 query, as boto3 and the AWS CLI send) and Version 2 (HmacSHA256/HmacSHA1, as
 euca2ools and boto 2 send) are checked against the user's secret key, and
-the request's time against this host's clock (``--ec2_timestamp_skew``).
+the request's time against this host's clock (``--auth_max_clock_skew``).
+The access key, its user, project and roles come from ``AuthManager``; this
+module only maps its errors to EC2's ``AuthFailure``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import datetime
 import hashlib
 import logging
 import urllib.parse
-from typing import Any
+from typing import Any, Callable
 
 import webob
 import webob.dec
@@ -22,6 +24,7 @@ from nova import context, exception, flags, utils, wsgi
 from nova.api.ec2 import faults
 from nova.api.ec2.faults import EC2APIError
 from nova.auth import manager, signer
+from nova.auth.credentials import Credentials
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -76,15 +79,16 @@ def _now() -> datetime.datetime:
 
 
 def _check_time(at: datetime.datetime, expires_at: datetime.datetime | None = None) -> None:
+    """The one clock-skew rule; a presigned request (``expires_at``) may be old until it expires."""
     now = _now()
-    skew = datetime.timedelta(seconds=FLAGS.ec2_timestamp_skew)
-    if at > now + skew:
-        raise auth_failure("Request timestamp is too far in the future")
-    if expires_at is not None:
-        if now > expires_at:
-            raise auth_failure("Request has expired")
-    elif now - at > skew:
-        raise auth_failure("Request timestamp is too old; check your clock")
+    try:
+        manager.AuthManager.check_clock_skew(at, now, future_only=expires_at is not None)
+    except exception.RequestTimeSkewed as exc:
+        if exc.kwargs["direction"] == "future":
+            raise auth_failure("Request timestamp is too far in the future") from None
+        raise auth_failure("Request timestamp is too old; check your clock") from None
+    if expires_at is not None and now > expires_at:
+        raise auth_failure("Request has expired")
 
 
 def _raw_path(req: webob.Request) -> str:
@@ -99,7 +103,7 @@ def _verify_sigv4(req: webob.Request, sig: signer.SigV4Request, body: bytes, sec
     if sig.date != sig.amz_date[:8]:
         raise auth_failure("Credential scope date does not match the request date")
     if sig.presigned:
-        _check_time(amz_time, amz_time + datetime.timedelta(seconds=sig.expires or FLAGS.ec2_timestamp_skew))
+        _check_time(amz_time, amz_time + datetime.timedelta(seconds=sig.expires or FLAGS.auth_max_clock_skew))
     else:
         _check_time(amz_time)
     query = req.environ.get("QUERY_STRING", "")
@@ -128,7 +132,9 @@ def _verify_sigv2(req: webob.Request, params: dict[str, str], secret: str) -> No
     if "Timestamp" in params and "Expires" in params:
         raise EC2APIError("InvalidParameterCombination", "Use either Timestamp or Expires, not both")
     if "Expires" in params:
-        _check_time(datetime.datetime.min, _parse_v2_time(params["Expires"], "Expires"))
+        expires_at = _parse_v2_time(params["Expires"], "Expires")
+        if _now() > expires_at:
+            raise auth_failure("Request has expired")
     elif "Timestamp" in params:
         _check_time(_parse_v2_time(params["Timestamp"], "Timestamp"))
     else:
@@ -143,37 +149,29 @@ def _verify_sigv2(req: webob.Request, params: dict[str, str], secret: str) -> No
                           "signature you provided. Check your AWS Secret Access Key and signing method.", 403)
 
 
-def _user_and_project(access: str) -> tuple[Any, str]:
-    access_key, _, project = access.partition(":")
-    auth = manager.AuthManager()
+def _credentials(access: str, verify: Callable[[str], None]) -> Credentials:
+    """The caller's credentials, or ``AuthFailure`` naming what is wrong.
+
+    ``verify(secret)`` checks the signature before the project is looked at.
+    """
     try:
-        user = auth.get_user_from_access_key(access_key)
-    except exception.NotFound:
+        return manager.AuthManager().credentials_for_access_key(access, verify)
+    except exception.AccessKeyNotFound:
         raise auth_failure() from None
-    if not project:
-        projects = auth.get_projects(user["id"])
-        if not projects:
-            raise auth_failure(f"User {user['id']} is not a member of any project")
-        project = projects[0]["id"]
-    return user, project
+    except exception.ProjectNotFound as exc:
+        raise auth_failure(f"Project {exc.kwargs['project_id']} does not exist") from None
+    except exception.ProjectMembershipNotFound as exc:
+        raise auth_failure(f"User {exc.kwargs['user_id']} is not a member of project "
+                           f"{exc.kwargs['project_id']}") from None
+    except exception.UserHasNoProject as exc:
+        raise auth_failure(f"User {exc.kwargs['user_id']} is not a member of any project") from None
 
 
-def _context(user: Any, project: str, req: webob.Request, request_id: str) -> context.RequestContext:
-    auth = manager.AuthManager()
-    try:
-        auth.get_project(project)
-        member = auth.is_project_member(user["id"], project)
-    except exception.NotFound:
-        raise auth_failure(f"Project {project} does not exist") from None
-    superuser = auth.is_superuser(user["id"])
-    if not member and not superuser:
-        raise auth_failure(f"User {user['id']} is not a member of project {project}")
+def _context(creds: Credentials, req: webob.Request, request_id: str) -> context.RequestContext:
     remote = req.remote_addr
     if FLAGS.use_forwarded_for and req.headers.get("X-Forwarded-For"):
         remote = req.headers["X-Forwarded-For"].split(",")[0].strip()
-    return context.RequestContext(user_id=user["id"], project_id=project,
-                                  roles=auth.get_user_roles(user["id"], project), is_admin=superuser,
-                                  request_id=request_id, remote_address=remote)
+    return creds.to_context(request_id=request_id, remote_address=remote)
 
 
 def authenticate(req: webob.Request, params: dict[str, str], body: bytes, request_id: str) -> context.RequestContext:
@@ -184,16 +182,14 @@ def authenticate(req: webob.Request, params: dict[str, str], body: bytes, reques
         status = 403 if exc.code == "MissingAuthenticationToken" else 400
         raise EC2APIError(exc.code, str(exc), status) from None
     if sig is not None:
-        user, project = _user_and_project(sig.access_key)
-        _verify_sigv4(req, sig, body, user["secret_key"])
+        creds = _credentials(sig.access_key, lambda secret: _verify_sigv4(req, sig, body, secret))
     elif "Signature" in params or "AWSAccessKeyId" in params:
         if not params.get("Signature") or not params.get("AWSAccessKeyId"):
             raise EC2APIError("MissingParameter", "A SigV2 request needs both AWSAccessKeyId and Signature")
-        user, project = _user_and_project(params["AWSAccessKeyId"])
-        _verify_sigv2(req, params, user["secret_key"])
+        creds = _credentials(params["AWSAccessKeyId"], lambda secret: _verify_sigv2(req, params, secret))
     else:
         raise auth_failure("The request is not signed (send a Signature Version 4 or 2 signature)")
-    return _context(user, project, req, request_id)
+    return _context(creds, req, request_id)
 
 
 class Authenticate(wsgi.Middleware):

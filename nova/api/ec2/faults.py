@@ -90,6 +90,9 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.ImageLocationForbidden: "AuthFailure",
     exception.TagLimitExceeded: "TagLimitExceeded",
     exception.NotTaggable: "InvalidID",
+    exception.UserHasNoProject: "AuthFailure",
+    exception.RequestTimeSkewed: "AuthFailure",
+    exception.TokenNotFound: "AuthFailure",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }

@@ -524,12 +524,19 @@ class Migration(Base, NovaBase):
 
 
 class AuthToken(Base, NovaBase):
-    """An OpenStack API token.  Cactus misspelt ``server_manageent_url``; fixed here."""
+    """An OpenStack API token, known only by the SHA-256 of the token string.
+
+    Cactus misspelt ``server_manageent_url``; fixed here.  Cactus tokens
+    lived two days from ``created_at``; here each has its project and its own
+    ``expires_at`` (migration 004).  Rows are hard-deleted.
+    """
 
     __tablename__ = "auth_tokens"
 
     token_hash: Mapped[str] = mapped_column(String(255), primary_key=True)
     user_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False, index=True)
     server_management_url: Mapped[str | None] = mapped_column(String(255))
     storage_url: Mapped[str | None] = mapped_column(String(255))
     cdn_management_url: Mapped[str | None] = mapped_column(String(255))

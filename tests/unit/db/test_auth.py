@@ -1,8 +1,10 @@
-"""Users, projects, memberships and roles through nova.db.api."""
+"""Users, projects, memberships, roles and tokens through nova.db.api."""
+
+import datetime
 
 import pytest
 
-from nova import context, exception
+from nova import context, exception, utils
 from nova.db import api as db
 
 
@@ -209,3 +211,72 @@ def test_deleting_a_project_removes_memberships_roles_and_quotas(db_url, admin):
     db.project_create(admin, {"id": "proj", "project_manager": "alice"})
     assert db.project_get_members(admin, "proj") == []
     assert db.user_get_roles_for_project(admin, "alice", "proj") == []
+
+
+# -- tokens --------------------------------------------------------------------
+
+
+def make_token(ctxt, token_hash, user="alice", project="proj", seconds=3600):
+    return db.auth_token_create(ctxt, {"token_hash": token_hash, "user_id": user, "project_id": project,
+                                       "expires_at": utils.utcnow() + datetime.timedelta(seconds=seconds)})
+
+
+def test_token_create_get_and_destroy(db_url, admin):
+    make_token(admin, "a" * 64)
+    row = db.auth_token_get(admin, "a" * 64)
+    assert (row["token_hash"], row["user_id"], row["project_id"]) == ("a" * 64, "alice", "proj")
+    assert row["expires_at"] > utils.utcnow()
+    with pytest.raises(exception.TokenNotFound):
+        db.auth_token_get(admin, "b" * 64)
+    db.auth_token_destroy(admin, "a" * 64)
+    with pytest.raises(exception.TokenNotFound):
+        db.auth_token_get(admin, "a" * 64)
+    with pytest.raises(exception.TokenNotFound):
+        db.auth_token_destroy(admin, "a" * 64)
+
+
+def test_an_expired_token_is_not_found_and_purged(db_url, admin):
+    make_token(admin, "old", seconds=-1)
+    make_token(admin, "new", seconds=3600)
+    with pytest.raises(exception.TokenNotFound):
+        db.auth_token_get(admin, "old")
+    assert db.auth_token_purge_expired(admin) == 1
+    assert db.auth_token_purge_expired(admin) == 0
+    assert db.auth_token_get(admin, "new")["user_id"] == "alice"
+    assert db.auth_token_purge_expired(admin, utils.utcnow() + datetime.timedelta(hours=2)) == 1
+    with pytest.raises(exception.TokenNotFound):
+        db.auth_token_get(admin, "new")
+
+
+def test_a_token_needs_hash_and_expiry_and_an_admin(db_url, admin):
+    with pytest.raises(exception.MissingParameter):
+        db.auth_token_create(admin, {"token_hash": "x", "user_id": "alice"})
+    with pytest.raises(exception.MissingParameter):
+        db.auth_token_create(admin, {"user_id": "alice", "expires_at": utils.utcnow()})
+    with pytest.raises(exception.InvalidInput):
+        db.auth_token_create(admin, {"token_hash": "x", "expires_at": utils.utcnow(), "bogus": 1})
+    make_token(admin, "dup")
+    with pytest.raises(exception.Duplicate):
+        make_token(admin, "dup")
+    user = context.RequestContext("alice", "proj")
+    for call in (lambda: db.auth_token_get(user, "dup"), lambda: db.auth_token_destroy(user, "dup"),
+                 lambda: db.auth_token_purge_expired(user), lambda: make_token(user, "other")):
+        with pytest.raises(exception.AdminRequired):
+            call()
+
+
+def test_deleting_a_user_or_project_deletes_its_tokens(db_url, admin):
+    make_user(admin, "alice")
+    make_user(admin, "bob")
+    db.project_create(admin, {"id": "proj", "project_manager": "alice"})
+    db.project_create(admin, {"id": "other", "project_manager": "alice"})
+    make_token(admin, "bob-proj", user="bob")
+    make_token(admin, "alice-proj")
+    make_token(admin, "alice-other", project="other")
+    db.user_delete(admin, "bob")
+    with pytest.raises(exception.TokenNotFound):
+        db.auth_token_get(admin, "bob-proj")
+    db.project_delete(admin, "proj")
+    with pytest.raises(exception.TokenNotFound):
+        db.auth_token_get(admin, "alice-proj")
+    assert db.auth_token_get(admin, "alice-other")["project_id"] == "other"

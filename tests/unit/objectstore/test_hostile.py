@@ -2,7 +2,9 @@
 
 import base64
 import datetime
+import email.utils
 import hashlib
+import hmac
 import http.client
 import os
 import socket
@@ -241,3 +243,31 @@ def test_declared_oversize_is_refused_before_reading(bucket):
     assert response.status == 400 and error_code(response.read()) == "EntityTooLarge"
     conn.close()
     _no_leftovers(bucket)
+
+
+@pytest.mark.parametrize("offset", [datetime.timedelta(hours=1), -datetime.timedelta(hours=1)])
+def test_the_one_skew_rule_both_ways(bucket, offset):
+    when = datetime.datetime.utcnow() + offset
+    status, _, data = send(bucket, "GET", "/box", headers={"X-Amz-Date": when.strftime("%Y%m%dT%H%M%SZ")})
+    assert status == 403 and error_code(data) == "RequestTimeTooSkewed"
+    assert b"The difference between the request time and the current time is too large." in data
+
+
+def _sigv2_header_request(server, when):
+    date = email.utils.format_datetime(when.replace(tzinfo=datetime.timezone.utc), usegmt=True)
+    to_sign = f"GET\n\n\n{date}\n/box"
+    signature = base64.b64encode(hmac.new(b"alice-secret", to_sign.encode(), hashlib.sha1).digest()).decode()
+    return send(server, "GET", "/box", sign=False, headers={"Date": date,
+                                                           "Authorization": f"AWS alice-access:proj-a:{signature}"})
+
+
+def test_sigv2_header_dates_follow_the_same_rule(bucket):
+    from nova import flags
+
+    now = datetime.datetime.utcnow()
+    assert _sigv2_header_request(bucket, now)[0] == 200
+    assert _sigv2_header_request(bucket, now - datetime.timedelta(minutes=2))[0] == 200
+    flags.FLAGS.auth_max_clock_skew = 60
+    for offset in (datetime.timedelta(minutes=2), -datetime.timedelta(minutes=2)):
+        status, _, data = _sigv2_header_request(bucket, now + offset)
+        assert status == 403 and error_code(data) == "RequestTimeTooSkewed"

@@ -1,6 +1,10 @@
 """The SQLAlchemy implementation behind ``nova.db.api``, one module per resource."""
 
 from nova.db.sqlalchemy.api.auth import (  # noqa: F401
+    auth_token_create,
+    auth_token_destroy,
+    auth_token_get,
+    auth_token_purge_expired,
     project_add_member,
     project_create,
     project_delete,

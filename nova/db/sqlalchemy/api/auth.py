@@ -1,18 +1,20 @@
-"""Users, projects, memberships and roles of the built-in auth.
+"""Users, projects, memberships, roles and tokens of the built-in auth.
 
 These rows are hard-deleted: an account that is gone must not keep its
-access key or block the name from being used again.
+access key or block the name from being used again, and a token that is gone
+must be gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 
 from nova import context as nova_context
-from nova import exception
+from nova import exception, utils
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy.api.common import apply_values, duplicate_as, model_query, require_admin_context
 from nova.db.sqlalchemy.session import get_session
@@ -112,7 +114,7 @@ def user_delete(ctxt: Context, user_id: str) -> None:
         ).all()
         if managed:
             raise exception.Invalid(f"User {user_id} manages project(s) {', '.join(sorted(managed))}.")
-        for model in (ProjectRole, GlobalRole, Membership):
+        for model in (ProjectRole, GlobalRole, Membership, models.AuthToken):
             session.execute(delete(model).where(model.user_id == user_id))
         session.execute(delete(models.User).where(models.User.id == user_id))
 
@@ -174,10 +176,10 @@ def project_update(ctxt: Context, project_id: str, values: dict[str, Any]) -> mo
 
 @require_admin_context
 def project_delete(ctxt: Context, project_id: str) -> None:
-    """Delete the project with its memberships, project roles and quotas."""
+    """Delete the project with its memberships, project roles, quotas and tokens."""
     with get_session() as session:
         _project(session, ctxt, project_id)
-        for model in (ProjectRole, Membership, models.Quota):
+        for model in (ProjectRole, Membership, models.Quota, models.AuthToken):
             session.execute(delete(model).where(model.project_id == project_id))
         session.execute(delete(models.Project).where(models.Project.id == project_id))
 
@@ -276,3 +278,46 @@ def user_get_roles_for_project(ctxt: Context, user_id: str, project_id: str) -> 
         _user(session, ctxt, user_id)
         _project(session, ctxt, project_id)
         return list(session.scalars(stmt))
+
+
+@require_admin_context
+def auth_token_create(ctxt: Context, values: dict[str, Any]) -> models.AuthToken:
+    """Store a token (by its hash); ``expires_at`` is required."""
+    token = models.AuthToken()
+    apply_values(token, values)
+    if not token.token_hash:
+        raise exception.MissingParameter(param="token_hash")
+    if token.expires_at is None:
+        raise exception.MissingParameter(param="expires_at")
+    with get_session() as session:
+        token.save(session)
+    return token
+
+
+@require_admin_context
+def auth_token_get(ctxt: Context, token_hash: str) -> models.AuthToken:
+    """The token with this hash; an expired one is not found."""
+    stmt = select(models.AuthToken).where(models.AuthToken.token_hash == token_hash,
+                                          models.AuthToken.expires_at > utils.utcnow())
+    with get_session() as session:
+        row = session.scalars(stmt).first()
+    if row is None:
+        raise exception.TokenNotFound()
+    return row
+
+
+@require_admin_context
+def auth_token_destroy(ctxt: Context, token_hash: str) -> None:
+    with get_session() as session:
+        result = session.execute(delete(models.AuthToken).where(models.AuthToken.token_hash == token_hash))
+    if not result.rowcount:
+        raise exception.TokenNotFound()
+
+
+@require_admin_context
+def auth_token_purge_expired(ctxt: Context, before: datetime.datetime | None = None) -> int:
+    """Delete the tokens expired at ``before`` (default: now); returns how many."""
+    cutoff = before or utils.utcnow()
+    with get_session() as session:
+        result = session.execute(delete(models.AuthToken).where(models.AuthToken.expires_at <= cutoff))
+    return result.rowcount or 0

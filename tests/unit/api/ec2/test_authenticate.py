@@ -117,3 +117,43 @@ def test_every_response_carries_a_request_id(ec2_env):
 def test_root_lists_metadata_versions(ec2_env):
     status, body = _get(f"http://127.0.0.1:{ec2_env.port}/")
     assert status == 200 and body.splitlines()[-1] == "latest"
+
+
+@pytest.mark.parametrize("minutes, message", [(-20, "Request timestamp is too far in the future"),
+                                              (20, "Request timestamp is too old; check your clock")])
+def test_the_one_skew_rule_both_ways(ec2_env, monkeypatch, minutes, message):
+    real_now = authenticate._now
+    monkeypatch.setattr(authenticate, "_now", lambda: real_now() + datetime.timedelta(minutes=minutes))
+    params = {"Action": "DescribeRegions", "Version": "2010-08-31", "AWSAccessKeyId": "AK-ALICE"}
+    status, body = _get(sigv2_url(ec2_env, params))
+    assert status == 401 and "<Code>AuthFailure</Code>" in body and f"<Message>{message}</Message>" in body
+
+
+def test_the_skew_flag_governs_ec2(ec2_env, monkeypatch):
+    from nova import flags
+
+    params = {"Action": "DescribeRegions", "Version": "2010-08-31", "AWSAccessKeyId": "AK-ALICE"}
+    two_minutes_ago = datetime.datetime.utcnow() - datetime.timedelta(minutes=2)
+    assert _get(sigv2_url(ec2_env, params, when=two_minutes_ago))[0] == 200
+    flags.FLAGS.auth_max_clock_skew = 60
+    status, body = _get(sigv2_url(ec2_env, params, when=two_minutes_ago))
+    assert status == 401 and "<Code>AuthFailure</Code>" in body
+
+
+@pytest.mark.parametrize("access, message", [
+    ("AK-NOBODY", "AWS was not able to validate the provided access credentials"),
+    ("AK-ALICE:no-such-project", "Project no-such-project does not exist"),
+    ("AK-ALICE:proj-b", "User alice is not a member of project proj-b"),
+    ("AK-ROOT", "User root is not a member of any project"),
+])
+def test_credential_errors_keep_their_messages(ec2_env, access, message):
+    secret = "SK-ROOT" if access == "AK-ROOT" else "SK-ALICE"
+    params = {"Action": "DescribeRegions", "Version": "2010-08-31", "AWSAccessKeyId": access}
+    status, body = _get(sigv2_url(ec2_env, params, secret=secret))
+    assert status == 401 and "<Code>AuthFailure</Code>" in body and f"<Message>{message}</Message>" in body
+
+
+def test_a_bad_signature_is_reported_before_the_project(ec2_env):
+    with pytest.raises(ClientError) as excinfo:
+        ec2_env.client("AK-ALICE", "wrong", "no-such-project").describe_regions()
+    assert error_of(excinfo) == ("SignatureDoesNotMatch", 403)
