@@ -655,3 +655,22 @@ def floating_ip_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
 
 def floating_ip_get_by_fixed_address(ctxt: Context, fixed_address: str) -> list[Row]:
     return IMPL.floating_ip_get_by_fixed_address(ctxt, fixed_address)
+
+
+# -- addresses of many instances at once (listings) ------------------------------
+
+from nova.db.sqlalchemy.api import fixed_ips as _fixed_ips  # noqa: E402
+from nova.db.sqlalchemy.api import floating_ips as _floating_ips  # noqa: E402
+
+
+def fixed_ip_get_addresses_by_instances(ctxt: Context, instance_ids: list[int]) -> list[tuple[int, str, str | None]]:
+    """``(instance id, fixed address, floating address or None)`` for many instances in one query,
+    ordered by instance, fixed IP and floating IP; a non-admin gets its project's instances' only."""
+    return _fixed_ips.fixed_ip_get_addresses_by_instances(ctxt, instance_ids)
+
+
+def floating_ip_get_all_with_fixed(ctxt: Context,
+                                   addresses: list[str] | None = None) -> list[tuple[Row, str | None, int | None]]:
+    """``(floating IP row, fixed address, instance id)`` in one query: the allocated addresses the
+    context may see, or only ``addresses`` (free ones too for an admin)."""
+    return _floating_ips.floating_ip_get_all_with_fixed(ctxt, addresses)
