@@ -122,7 +122,6 @@ def test_describe_instances_statements_do_not_grow_with_the_instances(crowded_en
             assert sorted(g["GroupName"] for g in instance["SecurityGroups"]) == ["group-1", "group-2"]
             assert sorted(t["Key"] for t in instance["Tags"]) == ["Name", "tier"]
             assert instance["InstanceType"] == "m1.tiny"
-    print("COUNTS", counts)
     assert counts["proj-a"] == counts["proj-b"], counts
 
 
@@ -135,5 +134,4 @@ def test_describe_addresses_statements_do_not_grow_with_the_addresses(crowded_en
         network = ipaddress.ip_network(cidr)
         assert all(ipaddress.ip_address(a["PrivateIpAddress"]) in network and a["InstanceId"].startswith("i-")
                    for a in addresses)
-    print("COUNTS", counts)
     assert counts["proj-a"] == counts["proj-b"], counts
