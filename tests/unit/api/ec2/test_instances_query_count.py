@@ -1,4 +1,5 @@
-"""DescribeInstances makes as many SQL statements for 500 instances as for 10.
+"""DescribeInstances makes as many SQL statements for 500 instances as for 10
+(test_addresses_query_count.py checks DescribeAddresses on the same set-up).
 
 Two projects share one database: proj-a (alice) holds 10 instances, proj-b
 (bob) 500, each instance with two tags, a fixed and a floating address and
@@ -124,14 +125,3 @@ def test_describe_instances_statements_do_not_grow_with_the_instances(crowded_en
             assert instance["InstanceType"] == "m1.tiny"
     assert counts["proj-a"] == counts["proj-b"], counts
 
-
-def test_describe_addresses_statements_do_not_grow_with_the_addresses(crowded_env):
-    counts = {}
-    for project, (_user, _a, _s, count, cidr, _floating) in PROJECTS.items():
-        counts[project], response = count_for(crowded_env, project, lambda c: c.describe_addresses())
-        addresses = response["Addresses"]
-        assert len(addresses) == count
-        network = ipaddress.ip_network(cidr)
-        assert all(ipaddress.ip_address(a["PrivateIpAddress"]) in network and a["InstanceId"].startswith("i-")
-                   for a in addresses)
-    assert counts["proj-a"] == counts["proj-b"], counts
