@@ -691,3 +691,19 @@ def volume_get_all(ctxt: Context) -> list[Row]:
 
 def volume_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
     return IMPL.volume_get_all_by_project(ctxt, project_id)
+
+
+# -- addresses of many instances at once (listings) ------------------------------
+
+
+def fixed_ip_get_addresses_by_instances(ctxt: Context, instance_ids: list[int]) -> list[tuple[int, str, str | None]]:
+    """``(instance id, fixed address, floating address or None)`` for many instances in one query,
+    ordered by instance, fixed IP and floating IP; a non-admin gets its project's instances' only."""
+    return IMPL.fixed_ip_get_addresses_by_instances(ctxt, instance_ids)
+
+
+def floating_ip_get_all_with_fixed(ctxt: Context,
+                                   addresses: list[str] | None = None) -> list[tuple[Row, str | None, int | None]]:
+    """``(floating IP row, fixed address, instance id)`` in one query: the allocated addresses the
+    context may see, or only ``addresses`` (free ones too for an admin)."""
+    return IMPL.floating_ip_get_all_with_fixed(ctxt, addresses)

@@ -18,6 +18,7 @@ gets FloatingIpNotFound, exactly as for an address that does not exist.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from nova import context, exception, flags
@@ -29,6 +30,22 @@ FLAGS = flags.FLAGS
 
 def _rpc() -> network_rpcapi.NetworkAPI:
     return network_rpcapi.NetworkAPI()
+
+
+@dataclasses.dataclass(frozen=True)
+class InstanceAddresses:
+    """An instance's fixed addresses and the floating addresses that point at them, first ones first."""
+
+    fixed: tuple[str, ...] = ()
+    floating: tuple[str, ...] = ()
+
+    @property
+    def private_ip(self) -> str | None:
+        return self.fixed[0] if self.fixed else None
+
+    @property
+    def public_ip(self) -> str | None:
+        return self.floating[0] if self.floating else None
 
 
 class API:
@@ -44,25 +61,42 @@ class API:
         """A new address for the caller's project (AddressLimitExceeded past its quota)."""
         return _rpc().allocate_floating_ip(ctxt, ctxt.project_id)
 
+    def get_instance_addresses(self, ctxt: context.RequestContext,
+                               instance_ids: list[int]) -> dict[int, InstanceAddresses]:
+        """The addresses of each of ``instance_ids`` (empty for one without any, or one the
+        caller cannot see), in one query whatever their number."""
+        fixed: dict[int, list[str]] = {int(i): [] for i in instance_ids}
+        floating: dict[int, list[str]] = {int(i): [] for i in instance_ids}
+        for instance_id, fixed_address, floating_address in db.fixed_ip_get_addresses_by_instances(
+                ctxt, list(fixed)):
+            if fixed_address not in fixed[instance_id]:
+                fixed[instance_id].append(fixed_address)
+            if floating_address is not None:
+                floating[instance_id].append(floating_address)
+        return {i: InstanceAddresses(tuple(fixed[i]), tuple(floating[i])) for i in fixed}
+
     def get_floating_ip(self, ctxt: context.RequestContext, address: str) -> dict[str, Any]:
-        return self._describe(ctxt, db.floating_ip_get_by_address(ctxt, address))
+        return self.get_floating_ips(ctxt, [address])[0]
 
     def get_floating_ips(self, ctxt: context.RequestContext,
                          addresses: list[str] | None = None) -> list[dict[str, Any]]:
-        """The project's addresses (every allocated one for an admin), optionally only ``addresses``."""
-        if addresses:
-            return [self.get_floating_ip(ctxt, a) for a in addresses]
-        if ctxt.is_admin:
-            rows = [r for r in db.floating_ip_get_all(ctxt) if r["project_id"]]
-        else:
-            rows = db.floating_ip_get_all_by_project(ctxt, ctxt.project_id)
-        return [self._describe(ctxt, r) for r in rows]
+        """The project's addresses (every allocated one for an admin), optionally only ``addresses``.
 
-    def _describe(self, ctxt: context.RequestContext, row: Any) -> dict[str, Any]:
-        fixed_address = instance_id = None
-        if row["fixed_ip_id"] is not None:
-            fixed = db.fixed_ip_get(ctxt.elevated(), row["fixed_ip_id"])
-            fixed_address, instance_id = fixed["address"], fixed["instance_id"]
+        One query whatever their number; each is a dict of ``address``,
+        ``project_id``, ``host``, ``fixed_address`` and ``instance_id``.
+        Naming an address the caller cannot see is FloatingIpNotFound.
+        """
+        found = {row["address"]: self._describe(row, fixed_address, instance_id)
+                 for row, fixed_address, instance_id in db.floating_ip_get_all_with_fixed(ctxt, addresses or None)}
+        if not addresses:
+            return list(found.values())
+        for address in addresses:
+            if address not in found:
+                raise exception.FloatingIpNotFound(address=address)
+        return [found[address] for address in addresses]
+
+    @staticmethod
+    def _describe(row: Any, fixed_address: str | None, instance_id: int | None) -> dict[str, Any]:
         return {"address": row["address"], "project_id": row["project_id"], "host": row["host"],
                 "fixed_address": fixed_address, "instance_id": instance_id}
 

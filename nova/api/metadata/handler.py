@@ -18,7 +18,8 @@ import webob.dec
 
 from nova import context, flags
 from nova.api.ec2 import ec2utils
-from nova.db import api as db
+from nova.compute import api as compute_api
+from nova.network import api as network_api
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -29,20 +30,16 @@ Tree = dict[str, Any]
 
 
 def _instance_for(address: str) -> Any:
-    ctxt = context.get_admin_context()
-    rows = db.instance_get_all_by_filters(ctxt, {"fixed_ip": address})
+    """The live instance holding the fixed address, or None."""
+    rows = compute_api.API().get_all(context.get_admin_context(), {"fixed_ip": address})
     return rows[0] if rows else None
 
 
 def _addresses(instance: Any) -> tuple[str, str]:
     """(fixed IP, floating IP) of the instance; empty strings when it has none."""
-    ctxt = context.get_admin_context()
-    rows = db.fixed_ip_get_all_by_instance(ctxt, instance["id"])
-    if not rows:
-        return "", ""
-    fixed = rows[0]["address"]
-    floats = db.floating_ip_get_by_fixed_address(ctxt, fixed)
-    return fixed, floats[0]["address"] if floats else ""
+    found = network_api.API().get_instance_addresses(context.get_admin_context(), [instance["id"]])
+    addresses = found[instance["id"]]
+    return addresses.private_ip or "", addresses.public_ip or ""
 
 
 def _image_ec2_id(value: Any, prefix: str) -> str | None:

@@ -203,12 +203,13 @@ class Instance(Base, NovaBase):
     """
 
     __tablename__ = "instances"
+    __table_args__ = (Index(None, "project_id", "deleted"), Index(None, "host", "deleted"))
     _extra_keys = ("name",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
     user_id: Mapped[str | None] = mapped_column(String(255))
-    project_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(255))
     image_id: Mapped[str | None] = mapped_column(String(255))
     kernel_id: Mapped[str | None] = mapped_column(String(255))
     ramdisk_id: Mapped[str | None] = mapped_column(String(255))
@@ -224,7 +225,7 @@ class Instance(Base, NovaBase):
     local_gb: Mapped[int | None] = mapped_column(Integer)
     instance_type_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("instance_types.id"), index=True)
     hostname: Mapped[str | None] = mapped_column(String(255))
-    host: Mapped[str | None] = mapped_column(String(255), index=True)
+    host: Mapped[str | None] = mapped_column(String(255))
     launched_on: Mapped[str | None] = mapped_column(Text)
     availability_zone: Mapped[str | None] = mapped_column(String(255))
     user_data: Mapped[str | None] = mapped_column(Text)
@@ -293,22 +294,24 @@ class Tag(Base, NovaBase):
 
 class KeyPair(Base, NovaBase):
     __tablename__ = "key_pairs"
+    __table_args__ = (Index(None, "user_id", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str | None] = mapped_column(String(255))
-    user_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255))
     fingerprint: Mapped[str | None] = mapped_column(String(255))
     public_key: Mapped[str | None] = mapped_column(Text)
 
 
 class SecurityGroup(Base, NovaBase):
     __tablename__ = "security_groups"
+    __table_args__ = (Index(None, "project_id", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str | None] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(String(255))
     user_id: Mapped[str | None] = mapped_column(String(255))
-    project_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(255))
 
     rules = relationship(
         "SecurityGroupIngressRule",
@@ -377,7 +380,7 @@ class FixedIp(Base, NovaBase):
     allocated: Mapped[bool] = mapped_column(Boolean, default=False)
     leased: Mapped[bool] = mapped_column(Boolean, default=False)
     reserved: Mapped[bool] = mapped_column(Boolean, default=False)
-    mac_address: Mapped[str | None] = mapped_column(String(255))
+    mac_address: Mapped[str | None] = mapped_column(String(255), index=True)
 
 
 class FloatingIp(Base, NovaBase):
@@ -387,7 +390,7 @@ class FloatingIp(Base, NovaBase):
     address: Mapped[str | None] = mapped_column(String(255), index=True)
     fixed_ip_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("fixed_ips.id"), index=True)
     project_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    host: Mapped[str | None] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255), index=True)
     auto_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

@@ -88,6 +88,7 @@ from nova.db.sqlalchemy.api.fixed_ips import (  # noqa: F401
     fixed_ip_disassociate,
     fixed_ip_disassociate_all_by_timeout,
     fixed_ip_get,
+    fixed_ip_get_addresses_by_instances,
     fixed_ip_get_all,
     fixed_ip_get_all_by_instance,
     fixed_ip_get_all_by_network,
@@ -107,6 +108,7 @@ from nova.db.sqlalchemy.api.floating_ips import (  # noqa: F401
     floating_ip_get_all,
     floating_ip_get_all_by_host,
     floating_ip_get_all_by_project,
+    floating_ip_get_all_with_fixed,
     floating_ip_get_by_address,
     floating_ip_get_by_fixed_address,
 )

@@ -12,16 +12,17 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from sqlalchemy import false, select, update
+from sqlalchemy import and_, false, select, update
 
 from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
-from nova.db.sqlalchemy.api.common import model_query, require_admin_context, require_context
+from nova.db.sqlalchemy.api.common import is_admin, model_query, require_admin_context, require_context
 from nova.db.sqlalchemy.session import get_session
 
 Context = nova_context.RequestContext
 FixedIp = models.FixedIp
+FloatingIp = models.FloatingIp
 Instance = models.Instance
 Network = models.Network
 SGAssoc = models.SecurityGroupInstanceAssociation
@@ -113,13 +114,38 @@ def fixed_ip_get_all_by_network(ctxt: Context, network_id: int) -> list[FixedIp]
 @require_context
 def fixed_ip_get_all_by_instance(ctxt: Context, instance_id: int) -> list[FixedIp]:
     """The instance's addresses; a non-admin only for an instance of its project."""
+    visible = select(Instance.id).where(Instance.id == instance_id)
+    if not is_admin(ctxt):
+        visible = visible.where(Instance.project_id == ctxt.project_id)
     with get_session() as session:
-        visible = session.scalars(
-            model_query(ctxt, Instance, read_deleted=True).where(Instance.id == instance_id)).first()
-        if visible is None:
+        if session.scalar(visible) is None:
             raise exception.InstanceNotFound(instance_id=instance_id)
         stmt = model_query(ctxt.elevated(), FixedIp).where(FixedIp.instance_id == instance_id).order_by(FixedIp.id)
         return list(session.scalars(stmt))
+
+
+@require_context
+def fixed_ip_get_addresses_by_instances(ctxt: Context, instance_ids: list[int]) -> list[tuple[int, str, str | None]]:
+    """``(instance id, fixed address, floating address or None)`` for the instances' fixed IPs, in one query.
+
+    A fixed IP with several floating IPs gives one tuple per floating IP.
+    Ordered by instance, then fixed IP, then floating IP id, so the first
+    tuple of an instance is its first address.  A non-admin gets only its
+    project's instances' addresses.
+    """
+    ids = sorted({int(i) for i in instance_ids})
+    if not ids:
+        return []
+    stmt = (
+        select(FixedIp.instance_id, FixedIp.address, FloatingIp.address)
+        .outerjoin(FloatingIp, and_(FloatingIp.fixed_ip_id == FixedIp.id, FloatingIp.deleted == false()))
+        .where(FixedIp.instance_id.in_(ids), FixedIp.deleted == false())
+        .order_by(FixedIp.instance_id, FixedIp.id, FloatingIp.id)
+    )
+    if not is_admin(ctxt):
+        stmt = stmt.join(Instance, Instance.id == FixedIp.instance_id).where(Instance.project_id == ctxt.project_id)
+    with get_session() as session:
+        return [(instance_id, fixed, floating) for instance_id, fixed, floating in session.execute(stmt)]
 
 
 @require_admin_context

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import false, func, select, update
+from sqlalchemy import and_, false, func, select, update
 
 from nova import context as nova_context
 from nova import exception, utils
@@ -208,3 +208,27 @@ def floating_ip_get_by_fixed_address(ctxt: Context, fixed_address: str) -> list[
             .where(FixedIp.address == fixed_address, FixedIp.deleted == false()).order_by(FloatingIp.id))
     with get_session() as session:
         return list(session.scalars(stmt))
+
+
+@require_context
+def floating_ip_get_all_with_fixed(ctxt: Context, addresses: list[str] | None = None
+                                   ) -> list[tuple[FloatingIp, str | None, int | None]]:
+    """``(floating IP, fixed address, instance id)`` in one query; the last two None when unassociated.
+
+    Without ``addresses``: the allocated addresses the context may see (its
+    project's, or every project's for an admin).  With ``addresses``: those
+    of them the context may see, free ones included for an admin; the caller
+    tells the missing ones.  Ordered by id.
+    """
+    stmt = (
+        model_query(ctxt, FloatingIp)
+        .add_columns(FixedIp.address, FixedIp.instance_id)
+        .outerjoin(FixedIp, and_(FixedIp.id == FloatingIp.fixed_ip_id, FixedIp.deleted == false()))
+        .order_by(FloatingIp.id)
+    )
+    if addresses:
+        stmt = stmt.where(FloatingIp.address.in_(list(addresses)))
+    else:
+        stmt = stmt.where(FloatingIp.project_id.is_not(None))
+    with get_session() as session:
+        return [(row, fixed, instance_id) for row, fixed, instance_id in session.execute(stmt)]

@@ -6,6 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from nova import context, quota
+from nova.db import api as db
 from tests.unit.api.conftest import error_of
 
 
@@ -112,3 +113,34 @@ def test_actions_on_a_pending_instance_are_incorrect_state(ec2_env):
     with pytest.raises(ClientError) as excinfo:
         client.get_console_output(InstanceId=instance_id)
     assert error_of(excinfo) == ("IncorrectInstanceState", 400)
+
+
+def test_run_with_security_group_ids(ec2_env):
+    alice, bob = ec2_env.client(), ec2_env.client("AK-BOB", "SK-BOB")
+    mine = alice.create_security_group(GroupName="web", Description="d")["GroupId"]
+    theirs = bob.create_security_group(GroupName="db", Description="d")["GroupId"]
+    instance = _run(alice, ec2_env, SecurityGroupIds=[mine])["Instances"][0]
+    assert [g["GroupName"] for g in instance["SecurityGroups"]] == ["web"]
+    with pytest.raises(ClientError) as excinfo:
+        _run(alice, ec2_env, SecurityGroupIds=[theirs])
+    assert error_of(excinfo) == ("InvalidGroup.NotFound", 400)
+
+
+def test_describe_shows_and_filters_by_addresses(ec2_env):
+    client = ec2_env.client()
+    first, second = sorted(i["InstanceId"] for i in _run(client, ec2_env, MinCount=2, MaxCount=2)["Instances"])
+    admin = context.get_admin_context()
+    network = db.network_create_safe(admin, {"label": "n", "cidr": "10.7.0.0/24", "bridge": "br7"})
+    db.fixed_ip_bulk_create(admin, [{"address": f"10.7.0.{n}", "network_id": network["id"],
+                                     "instance_id": int(ec2_id[2:], 16)}
+                                    for n, ec2_id in ((2, first), (3, second))])
+    db.floating_ip_bulk_create(admin, "h", ["192.0.2.7"])
+    db.floating_ip_allocate_address(admin, "h", "proj-a")
+    db.floating_ip_fixed_ip_associate(admin, "192.0.2.7", "10.7.0.3")
+    shown = {i["InstanceId"]: i for r in client.describe_instances()["Reservations"] for i in r["Instances"]}
+    assert shown[first]["PrivateIpAddress"] == "10.7.0.2" and "PublicIpAddress" not in shown[first]
+    assert shown[second]["PrivateIpAddress"] == "10.7.0.3" and shown[second]["PublicIpAddress"] == "192.0.2.7"
+    assert shown[second]["PublicDnsName"] == "192.0.2.7" and shown[first]["PublicDnsName"] == "10.7.0.2"
+    assert _ids(client, Filters=[{"Name": "private-ip-address", "Values": ["10.7.0.2"]}]) == [first]
+    assert _ids(client, Filters=[{"Name": "ip-address", "Values": ["192.0.2.*"]}]) == [second]
+    assert _ids(ec2_env.client("AK-BOB", "SK-BOB"), Filters=[{"Name": "ip-address", "Values": ["*"]}]) == []

@@ -52,3 +52,15 @@ def test_other_addresses_get_404(ec2_env):
     app = wsgi.load_paste_app("metadata")
     assert _get(app, "/latest/meta-data/instance-id", remote="10.9.0.99").status_int == 404
     assert _get(app, "/latest/meta-data/instance-id", remote="127.0.0.1").status_int == 404
+
+
+def test_public_ipv4_is_the_floating_address(ec2_env):
+    _shown, db_id = _instance_with_ip(ec2_env)
+    app = wsgi.load_paste_app("metadata")
+    assert _get(app, "/latest/meta-data/public-ipv4").text == ""
+    admin = context.get_admin_context()
+    db.floating_ip_bulk_create(admin, "h", ["192.0.2.50"])
+    db.floating_ip_allocate_address(admin, "h", "proj-a")
+    db.floating_ip_fixed_ip_associate(admin, "192.0.2.50", "10.9.0.5")
+    assert _get(app, "/latest/meta-data/public-ipv4").text == "192.0.2.50"
+    assert _get(app, "/latest/meta-data/local-ipv4").text == "10.9.0.5"

@@ -1,0 +1,127 @@
+"""DescribeInstances makes as many SQL statements for 500 instances as for 10
+(test_addresses_query_count.py checks DescribeAddresses on the same set-up).
+
+Two projects share one database: proj-a (alice) holds 10 instances, proj-b
+(bob) 500, each instance with two tags, a fixed and a floating address and
+two security groups.  The rows are written with the db functions directly
+(RunInstances would take minutes), and the statements are counted with
+SQLAlchemy's ``before_cursor_execute`` event on nova's engine while the
+request goes through the real EC2 pipeline.  Runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import event
+
+from nova import context, flags, wsgi
+from nova.db import api as db
+from nova.db import migration
+from nova.db.sqlalchemy import session
+from tests.fixtures.database import fresh_database, use_database
+from tests.unit.api.conftest import ROOT, Ec2Env, make_image, make_users
+
+FLAGS = flags.FLAGS
+SMALL, LARGE = 10, 500
+# project -> (user, access key, secret, instance count, fixed network, first floating address)
+PROJECTS = {
+    "proj-a": ("alice", "AK-ALICE", "SK-ALICE", SMALL, "10.31.0.0/22", "198.18.0.1"),
+    "proj-b": ("bob", "AK-BOB", "SK-BOB", LARGE, "10.32.0.0/22", "198.18.8.1"),
+}
+
+
+def _populate(project: str, image_id: str) -> None:
+    user, _access, _secret, count, cidr, first_floating = PROJECTS[project]
+    admin = context.get_admin_context()
+    flavor = db.instance_type_get_by_name(admin, "m1.tiny")
+    groups = [db.security_group_create(admin, {"name": f"group-{n}", "description": "d", "user_id": user,
+                                               "project_id": project}) for n in (1, 2)]
+    network = db.network_create_safe(admin, {"label": project, "cidr": cidr, "bridge": f"br-{project}"})
+    instances = [
+        db.instance_create(admin, {
+            "project_id": project, "user_id": user, "reservation_id": f"r-{project}-{n // 50}",
+            "image_id": str(int(image_id[4:], 16)), "instance_type_id": flavor["id"], "vm_state": "active",
+            "power_state": 1, "host": "compute-1", "hostname": f"host-{n}", "launch_index": n % 50,
+        })
+        for n in range(count)
+    ]
+    hosts = ipaddress.ip_network(cidr).hosts()
+    fixed = {i["id"]: str(next(hosts)) for i in instances}
+    db.fixed_ip_bulk_create(admin, [{"address": address, "network_id": network["id"], "instance_id": instance_id,
+                                     "allocated": True} for instance_id, address in fixed.items()])
+    start = ipaddress.ip_address(first_floating)
+    db.floating_ip_bulk_create(admin, "net-host", [str(start + n) for n in range(count)])
+    for instance in instances:
+        for group in groups:
+            db.instance_add_security_group(admin, instance["id"], group["id"])
+        for key in ("Name", "tier"):
+            db.tag_create_or_update(admin, "instance", instance["id"], key, f"{key}-{instance['id']}", project)
+        floating = db.floating_ip_allocate_address(admin, "net-host", project)
+        db.floating_ip_fixed_ip_associate(admin, floating["address"], fixed[instance["id"]])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def crowded_env(request, tmp_path) -> Iterator[Ec2Env]:
+    """An EC2 API on a fresh database of the backend, with both projects populated."""
+    with fresh_database(request.param, tmp_path) as url:
+        use_database(url)
+        migration.db_sync()
+        FLAGS.api_paste_config = os.path.join(ROOT, "etc", "nova", "api-paste.ini")
+        make_users()
+        image_id = make_image()
+        for project in PROJECTS:
+            _populate(project, image_id)
+        server = wsgi.Server("ec2", wsgi.load_paste_app("ec2"), "127.0.0.1", 0)
+        server.start()
+        try:
+            yield Ec2Env(f"http://127.0.0.1:{server.port}/services/Cloud", image_id, server.port)
+        finally:
+            server.stop()
+
+
+@contextlib.contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    """Collect every SQL statement nova's engine sends while the block runs."""
+    statements: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = session.get_engine()
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def count_for(env: Ec2Env, project: str, call: Any) -> tuple[int, Any]:
+    """(statements, response) of ``call(client)`` as the project's user, after one warm-up call."""
+    _user, access, secret, *_rest = PROJECTS[project]
+    client = env.client(access, secret)
+    call(client)
+    with counting_statements() as statements:
+        response = call(client)
+    return len(statements), response
+
+
+def test_describe_instances_statements_do_not_grow_with_the_instances(crowded_env):
+    counts = {}
+    for project, (_user, _a, _s, count, cidr, _floating) in PROJECTS.items():
+        counts[project], response = count_for(crowded_env, project, lambda c: c.describe_instances())
+        instances = [i for r in response["Reservations"] for i in r["Instances"]]
+        assert len(instances) == count
+        network = ipaddress.ip_network(cidr)
+        for instance in instances:
+            assert ipaddress.ip_address(instance["PrivateIpAddress"]) in network
+            assert instance["PublicIpAddress"].startswith("198.18.")
+            assert sorted(g["GroupName"] for g in instance["SecurityGroups"]) == ["group-1", "group-2"]
+            assert sorted(t["Key"] for t in instance["Tags"]) == ["Name", "tier"]
+            assert instance["InstanceType"] == "m1.tiny"
+    assert counts["proj-a"] == counts["proj-b"], counts
+
