@@ -326,3 +326,48 @@ class ReservedTagKey(Invalid):
 
 class NotTaggable(Invalid):
     message = "Resources of type %(resource_type)s cannot be tagged."
+
+
+# -- key pairs, security groups, images (issue 9: EC2 resources' service APIs) --
+class InvalidKeyFormat(Invalid):
+    message = "%(reason)s"
+
+
+class KeypairIdNotFound(KeypairNotFound):
+    message = "The key pair '%(key_pair_id)s' does not exist"
+
+
+class SecurityGroupNameNotFound(SecurityGroupNotFoundForProject):
+    message = "The security group '%(name)s' does not exist"
+
+
+class SecurityGroupLimitExceeded(QuotaError):
+    message = "You have reached the limit of security groups"
+
+
+class SecurityGroupRuleLimitExceeded(QuotaError):
+    message = "The maximum number of rules per security group has been reached"
+
+
+class SecurityGroupCannotDelete(Invalid):
+    message = "the default security group cannot be deleted"
+
+
+class SecurityGroupInUse(Invalid):
+    message = "Group %(security_group_id)s is used by instances"
+
+
+class SecurityGroupRuleExists(Duplicate):
+    message = "The specified rule already exists in security group %(security_group_id)s"
+
+
+class SecurityGroupRuleNotInGroup(SecurityGroupRuleNotFound):
+    message = "The specified rule does not exist in this security group."
+
+
+class InvalidSecurityGroupRule(Invalid):
+    message = "%(reason)s"
+
+
+class LaunchPermissionInvalid(Invalid):
+    message = "A launch permission names a group or a project"

@@ -655,3 +655,28 @@ def floating_ip_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
 
 def floating_ip_get_by_fixed_address(ctxt: Context, fixed_address: str) -> list[Row]:
     return IMPL.floating_ip_get_by_fixed_address(ctxt, fixed_address)
+
+
+# -- EC2 resources' service APIs (issue 9): key pairs, security groups, images --
+
+from nova.db.sqlalchemy.api import images as _ec2res_images  # noqa: E402
+from nova.db.sqlalchemy.api import security_groups as _ec2res_groups  # noqa: E402
+
+
+def security_group_get_all_with_rules(ctxt: Context, project_id: str | None = None) -> list[Row]:
+    """Visible groups (of ``project_id`` when given) with ``rules`` loaded, in a fixed number of queries."""
+    return _ec2res_groups.security_group_get_all_with_rules(ctxt, project_id)
+
+
+def security_group_get_names(ctxt: Context, security_group_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """``{id: (name, project_id)}`` of the visible groups among the ids, in one query."""
+    return _ec2res_groups.security_group_get_names(ctxt, security_group_ids)
+
+
+def security_group_count_by_project(ctxt: Context, project_id: str) -> int:
+    return _ec2res_groups.security_group_count_by_project(ctxt, project_id)
+
+
+def image_launch_permission_get_by_images(ctxt: Context, image_ids: list[int]) -> dict[int, list[str]]:
+    """``{image_id: [project or "all", ...]}`` for the visible images among the ids, in one query."""
+    return _ec2res_images.image_launch_permission_get_by_images(ctxt, image_ids)

@@ -90,6 +90,13 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.ImageLocationForbidden: "AuthFailure",
     exception.TagLimitExceeded: "TagLimitExceeded",
     exception.NotTaggable: "InvalidID",
+    exception.InvalidKeyFormat: "InvalidKey.Format",
+    exception.SecurityGroupLimitExceeded: "SecurityGroupLimitExceeded",
+    exception.SecurityGroupRuleLimitExceeded: "RulesPerSecurityGroupLimitExceeded",
+    exception.SecurityGroupCannotDelete: "CannotDelete",
+    exception.SecurityGroupInUse: "InvalidGroup.InUse",
+    exception.SecurityGroupRuleExists: "InvalidPermission.Duplicate",
+    exception.LaunchPermissionInvalid: "InvalidParameterCombination",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }
