@@ -369,5 +369,5 @@ class InvalidSecurityGroupRule(Invalid):
     message = "%(reason)s"
 
 
-class LaunchPermissionInvalid(Invalid):
-    message = "A launch permission names a group or a project"
+class ImageNotOwned(NotAuthorized):
+    message = "Not authorized for image: %(image_id)s"

@@ -96,7 +96,7 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.SecurityGroupCannotDelete: "CannotDelete",
     exception.SecurityGroupInUse: "InvalidGroup.InUse",
     exception.SecurityGroupRuleExists: "InvalidPermission.Duplicate",
-    exception.LaunchPermissionInvalid: "InvalidParameterCombination",
+    exception.ImageNotOwned: "AuthFailure",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }
