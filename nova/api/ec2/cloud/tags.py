@@ -1,5 +1,6 @@
 """Tags: CreateTags, DeleteTags, DescribeTags, and the helpers other resource
-modules use to accept ``TagSpecification.N`` and ``tag:`` filters.
+modules use to accept ``TagSpecification.N`` and ``tag:`` filters and to page
+``MaxResults``/``NextToken`` listings.
 
 The tags themselves live behind ``nova.tag.api``; this module maps EC2 ids
 (``i-``, ``key-``, ``sg-``, ``ami-``...) to resource types and back.
