@@ -328,12 +328,12 @@ class NotTaggable(Invalid):
     message = "Resources of type %(resource_type)s cannot be tagged."
 
 
-# -- small cleanups (issue 9 item 6): EC2 ids -------------------------------------
+# -- EC2 ids -------------------------------------------------------------------
 class InvalidEc2Id(Invalid):
     message = 'Invalid id: "%(ec2_id)s" (expecting "%(expected)s")'
 
 
-# -- credentials and tokens (issue 9, item 2: one door for credentials) -------
+# -- credentials and tokens ------------------------------------------------------
 class UserHasNoProject(NotFound):
     message = "User %(user_id)s is not a member of any project."
 
@@ -344,3 +344,48 @@ class RequestTimeSkewed(NotAuthorized):
 
 class TokenNotFound(NotFound):
     message = "The token is unknown or has expired."
+
+
+# -- key pairs, security groups, images -----------------------------------------
+class InvalidKeyFormat(Invalid):
+    message = "%(reason)s"
+
+
+class KeypairIdNotFound(KeypairNotFound):
+    message = "The key pair '%(key_pair_id)s' does not exist"
+
+
+class SecurityGroupNameNotFound(SecurityGroupNotFoundForProject):
+    message = "The security group '%(name)s' does not exist"
+
+
+class SecurityGroupLimitExceeded(QuotaError):
+    message = "You have reached the limit of security groups"
+
+
+class SecurityGroupRuleLimitExceeded(QuotaError):
+    message = "The maximum number of rules per security group has been reached"
+
+
+class SecurityGroupCannotDelete(Invalid):
+    message = "the default security group cannot be deleted"
+
+
+class SecurityGroupInUse(Invalid):
+    message = "Group %(security_group_id)s is used by instances"
+
+
+class SecurityGroupRuleExists(Duplicate):
+    message = "The specified rule already exists in security group %(security_group_id)s"
+
+
+class SecurityGroupRuleNotInGroup(SecurityGroupRuleNotFound):
+    message = "The specified rule does not exist in this security group."
+
+
+class InvalidSecurityGroupRule(Invalid):
+    message = "%(reason)s"
+
+
+class ImageNotOwned(NotAuthorized):
+    message = "Not authorized for image: %(image_id)s"

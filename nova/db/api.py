@@ -707,3 +707,25 @@ def floating_ip_get_all_with_fixed(ctxt: Context,
     """``(floating IP row, fixed address, instance id)`` in one query: the allocated addresses the
     context may see, or only ``addresses`` (free ones too for an admin)."""
     return IMPL.floating_ip_get_all_with_fixed(ctxt, addresses)
+
+
+# -- security groups with their rules, image launch permissions (listings) -----
+
+
+def security_group_get_all_with_rules(ctxt: Context, project_id: str | None = None) -> list[Row]:
+    """Visible groups (of ``project_id`` when given) with ``rules`` loaded, in a fixed number of queries."""
+    return IMPL.security_group_get_all_with_rules(ctxt, project_id)
+
+
+def security_group_get_names(ctxt: Context, security_group_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """``{id: (name, project_id)}`` of the visible groups among the ids, in one query."""
+    return IMPL.security_group_get_names(ctxt, security_group_ids)
+
+
+def security_group_count_by_project(ctxt: Context, project_id: str) -> int:
+    return IMPL.security_group_count_by_project(ctxt, project_id)
+
+
+def image_launch_permission_get_by_images(ctxt: Context, image_ids: list[int]) -> dict[int, list[str]]:
+    """``{image_id: [project or "all", ...]}`` for the visible images among the ids, in one query."""
+    return IMPL.image_launch_permission_get_by_images(ctxt, image_ids)

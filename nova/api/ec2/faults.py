@@ -93,6 +93,13 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.UserHasNoProject: "AuthFailure",
     exception.RequestTimeSkewed: "AuthFailure",
     exception.TokenNotFound: "AuthFailure",
+    exception.InvalidKeyFormat: "InvalidKey.Format",
+    exception.SecurityGroupLimitExceeded: "SecurityGroupLimitExceeded",
+    exception.SecurityGroupRuleLimitExceeded: "RulesPerSecurityGroupLimitExceeded",
+    exception.SecurityGroupCannotDelete: "CannotDelete",
+    exception.SecurityGroupInUse: "InvalidGroup.InUse",
+    exception.SecurityGroupRuleExists: "InvalidPermission.Duplicate",
+    exception.ImageNotOwned: "AuthFailure",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }

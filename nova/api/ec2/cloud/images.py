@@ -17,9 +17,8 @@ from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
 from nova.api.ec2.faults import EC2APIError
-from nova.api.ec2.params import Ec2Id, Filters, ListOf, Param, String, Struct
-from nova.db import api as db
-from nova.image import get_default_image_service
+from nova.api.ec2.params import Ec2Id, Filters, Integer, ListOf, Param, String, Struct
+from nova.image import api as image_api
 from nova.image.s3 import S3ImageRegistrar
 
 actions = ActionSet()
@@ -28,8 +27,8 @@ IMAGE_ID = Ec2Id("ami", "aki", "ari")
 PERMISSION = Struct(Param("Group", String(choices=("all",))), Param("UserId", String(min_length=1)))
 
 
-def _images() -> Any:
-    return get_default_image_service()
+def _images() -> image_api.API:
+    return image_api.API()
 
 
 def ec2_image_id(image: dict[str, Any]) -> str:
@@ -56,13 +55,8 @@ def _render(image: dict[str, Any], permitted: bool) -> dict[str, Any]:
     }
 
 
-def _launchable_by(ctxt: context.RequestContext, image: dict[str, Any], project: str) -> bool:
-    if image["is_public"] or image["owner"] == project:
-        return True
-    try:
-        return project in db.image_launch_permission_get_all(ctxt.elevated(), image["id"])
-    except exception.NotFound:
-        return False
+def _project(ctxt: context.RequestContext, who: str) -> str:
+    return ctxt.project_id if who == "self" else who
 
 
 @actions.register("DescribeImages", roles=ALL, params=[
@@ -71,30 +65,15 @@ def _launchable_by(ctxt: context.RequestContext, image: dict[str, Any], project:
     Param("ExecutableBy", ListOf(String(min_length=1)), default=[]),
     Param("Filter", Filters("image-id", "name", "state", "image-type", "is-public", "owner-id", "architecture",
                             "kernel-id", "ramdisk-id", "manifest-location", "tag:"), default={}, dest="filters"),
+    Param("MaxResults", Integer(5, 1000)),
+    Param("NextToken", String(max_length=64)),
 ])
 def describe_images(ctxt: context.RequestContext, image_id: list[int], owner: list[str],
-                    executable_by: list[str], filters: dict[str, list[str]]) -> dict[str, Any]:
-    images = _images().index(ctxt)
-    if image_id:
-        by_id = {image["id"]: image for image in images}
-        missing = [i for i in image_id if i not in by_id]
-        if missing:
-            raise EC2APIError("InvalidAMIID.NotFound", "The image id '[%s]' does not exist" % ", ".join(
-                ec2utils.id_to_ec2_id(i, "ami") for i in missing))
-        images = [by_id[i] for i in dict.fromkeys(image_id)]
-    if owner:
-        owners = {ctxt.project_id if o == "self" else o for o in owner}
-        images = [i for i in images if i["owner"] in owners]
-    if executable_by:
-        def allowed(image: dict[str, Any]) -> bool:
-            for who in executable_by:
-                if who == "all" and image["is_public"]:
-                    return True
-                if who != "all" and _launchable_by(ctxt, image, ctxt.project_id if who == "self" else who):
-                    return True
-            return False
-        images = [i for i in images if allowed(i)]
-    all_tags = db.tag_get_by_resources(ctxt, "image", [i["id"] for i in images])
+                    executable_by: list[str], filters: dict[str, list[str]], max_results: int | None,
+                    next_token: str | None) -> dict[str, Any]:
+    images = _images().get_all(ctxt, ids=image_id, owners=[_project(ctxt, o) for o in owner],
+                               executable_by=[_project(ctxt, who) for who in executable_by])
+    all_tags = tagging.get_by_resources(ctxt, image_api.RESOURCE_TYPE, [i["id"] for i in images])
     values = {
         "image-id": lambda i: [ec2_image_id(i)],
         "name": lambda i: [i["name"] or ""],
@@ -108,9 +87,10 @@ def describe_images(ctxt: context.RequestContext, image_id: list[int], owner: li
         "manifest-location": lambda i: [i["properties"].get("image_location", "local")],
     }
     images = [i for i in images if tagging.matches(filters, values, i, all_tags.get(i["id"], {}))]
+    shown, token = tagging.paginate(images, max_results, next_token)
     return {"imagesSet": [dict(_render(i, True), tagSet=[{"key": k, "value": v or ""} for k, v in
                                                         sorted(all_tags.get(i["id"], {}).items())])
-                          for i in images]}
+                          for i in shown], "nextToken": token}
 
 
 @actions.register("RegisterImage", roles=PROJECT_ADMIN, params=[
@@ -130,23 +110,28 @@ def register_image(ctxt: context.RequestContext, image_location: str | None, nam
     for value, prefix in ((kernel_id, "aki"), (ramdisk_id, "ari")):
         if value:
             _images().show(ctxt, ec2utils.ec2_id_to_id(value, (prefix,)))
-    image = S3ImageRegistrar(_images()).register(ctxt, image_location, name=name, kernel_id=kernel_id,
-                                                 ramdisk_id=ramdisk_id, architecture=architecture)
+    image = S3ImageRegistrar(_images().service).register(ctxt, image_location, name=name, kernel_id=kernel_id,
+                                                         ramdisk_id=ramdisk_id, architecture=architecture)
     return {"imageId": ec2_image_id(image)}
 
 
-def _owned_image(ctxt: context.RequestContext, image_id: int) -> dict[str, Any]:
-    image = _images().show(ctxt, image_id)
-    if image["owner"] != ctxt.project_id and not ctxt.is_admin:
-        raise EC2APIError("AuthFailure", f"Not authorized for image: {ec2_image_id(image)}", 403)
-    return image
+def _owned(ctxt: context.RequestContext, image_id: int) -> dict[str, Any]:
+    """The image, if the caller may change it.
+
+    EC2 answers a change to another project's image with AuthFailure and
+    HTTP 403, not the 401 the error table gives AuthFailure (a bad signature).
+    """
+    try:
+        return _images().get_owned(ctxt, image_id)
+    except exception.ImageNotOwned:
+        shown = ec2_image_id(_images().show(ctxt, image_id))
+        raise EC2APIError("AuthFailure", f"Not authorized for image: {shown}", 403) from None
 
 
 @actions.register("DeregisterImage", roles=PROJECT_ADMIN, params=[Param("ImageId", IMAGE_ID, required=True)])
 def deregister_image(ctxt: context.RequestContext, image_id: int) -> bool:
-    image = _owned_image(ctxt, image_id)
-    _images().delete(ctxt, image["id"])
-    db.tag_delete_all_for_resource(ctxt, "image", image["id"])
+    _owned(ctxt, image_id)
+    _images().delete(ctxt, image_id)
     return True
 
 
@@ -156,12 +141,11 @@ def deregister_image(ctxt: context.RequestContext, image_id: int) -> bool:
                                        "blockDeviceMapping", "productCodes")), required=True),
 ])
 def describe_image_attribute(ctxt: context.RequestContext, image_id: int, attribute: str) -> dict[str, Any]:
-    image = _owned_image(ctxt, image_id)
+    image = _owned(ctxt, image_id)
     result: dict[str, Any] = {"imageId": ec2_image_id(image)}
     if attribute == "launchPermission":
-        permissions = [{"group": "all"}] if image["is_public"] else []
-        permissions += [{"userId": p} for p in db.image_launch_permission_get_all(ctxt, image["id"]) if p != "all"]
-        result["launchPermission"] = permissions
+        result["launchPermission"] = [{"group": p} if p == image_api.EVERYONE else {"userId": p}
+                                      for p in _images().get_launch_permissions(ctxt, image["id"])]
     elif attribute == "kernel":
         result["kernel"] = {"value": ec2utils.id_to_ec2_id(image["kernel_id"], "aki")} if image["kernel_id"] else {}
     elif attribute == "ramdisk":
@@ -189,10 +173,9 @@ def describe_image_attribute(ctxt: context.RequestContext, image_id: int, attrib
 def modify_image_attribute(ctxt: context.RequestContext, image_id: int, attribute: str | None,
                            operation_type: str | None, user_group: list[str], user_id: list[str],
                            launch_permission: dict[str, Any], description: dict[str, Any] | None) -> bool:
-    image = _owned_image(ctxt, image_id)
+    _owned(ctxt, image_id)
     if description is not None or attribute == "description":
-        properties = dict(image["properties"], description=(description or {}).get("value"))
-        _images().update(ctxt, image["id"], {"properties": properties})
+        _images().set_description(ctxt, image_id, (description or {}).get("value"))
         return True
     changes: list[tuple[str, dict[str, Any]]] = [("add", p) for p in launch_permission.get("add", [])]
     changes += [("remove", p) for p in launch_permission.get("remove", [])]
@@ -203,16 +186,13 @@ def modify_image_attribute(ctxt: context.RequestContext, image_id: int, attribut
         changes += [(operation_type, {"user_id": u}) for u in user_id]
     if not changes:
         raise EC2APIError("MissingParameter", "The request must contain a launch permission to add or remove")
-    for operation, permission in changes:
-        if permission.get("group") == "all":
-            _images().update(ctxt, image["id"], {"is_public": operation == "add"})
-        elif permission.get("user_id"):
-            project = permission["user_id"]
-            if operation == "add":
-                db.project_get(ctxt.elevated(), project)
-                db.image_launch_permission_add(ctxt, image["id"], project)
-            else:
-                db.image_launch_permission_remove(ctxt, image["id"], project)
-        else:
+    for _operation, permission in changes:
+        if permission.get("group") != "all" and not permission.get("user_id"):
             raise EC2APIError("InvalidParameterCombination", "A launch permission names a Group or a UserId")
+    for operation, permission in changes:
+        who = image_api.EVERYONE if permission.get("group") == "all" else permission["user_id"]
+        if operation == "add":
+            _images().add_launch_permission(ctxt, image_id, who)
+        else:
+            _images().remove_launch_permission(ctxt, image_id, who)
     return True

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nova import context, flags, service
+from nova import availability_zones, context, flags
 from nova.api.ec2.actions import ALL, ActionSet
 from nova.api.ec2.faults import EC2APIError
 from nova.api.ec2.params import Boolean, Filters, ListOf, Param, String
 from nova.auth import manager
-from nova.db import api as db
 
 FLAGS = flags.FLAGS
 actions = ActionSet()
@@ -52,28 +51,19 @@ def describe_regions(ctxt: context.RequestContext, region_name: list[str], filte
                            for name, endpoint in regions]}
 
 
-def _zones() -> list[str]:
-    zones = {FLAGS.node_availability_zone}
-    for row in db.service_get_all(context.get_admin_context()):
-        if row["availability_zone"]:
-            zones.add(row["availability_zone"])
-    return sorted(zones)
-
-
-def _verbose_zones() -> list[dict[str, Any]]:
-    services = db.service_get_all(context.get_admin_context())
+def _verbose_zones(ctxt: context.RequestContext) -> list[dict[str, Any]]:
+    """The first Nova's tree: zone, ``|- host``, ``| |- binary`` with ``enabled :-) time``."""
     entries: list[dict[str, Any]] = []
-    for zone in _zones():
-        entries.append({"zoneName": zone, "zoneState": "available", "regionName": FLAGS.region_name})
-        in_zone = [s for s in services if (s["availability_zone"] or FLAGS.node_availability_zone) == zone]
-        for host in sorted({s["host"] for s in in_zone}):
+    for zone in availability_zones.get_zone_tree(ctxt):
+        entries.append({"zoneName": zone.name, "zoneState": "available", "regionName": FLAGS.region_name})
+        for host, services in zone.hosts.items():
             entries.append({"zoneName": f"|- {host}", "zoneState": "", "regionName": FLAGS.region_name})
-            for row in sorted((s for s in in_zone if s["host"] == host), key=lambda s: s["binary"]):
-                alive = ":-)" if service.service_is_up(row) else "XXX"
-                enabled = "disabled" if row["disabled"] else "enabled"
-                stamp = row["updated_at"] or row["created_at"]
-                entries.append({"zoneName": f"| |- {row['binary']}",
-                                "zoneState": f"{enabled} {alive} {stamp}", "regionName": FLAGS.region_name})
+            for state in services:
+                alive = ":-)" if state.alive else "XXX"
+                enabled = "enabled" if state.enabled else "disabled"
+                entries.append({"zoneName": f"| |- {state.binary}",
+                                "zoneState": f"{enabled} {alive} {state.updated_at}",
+                                "regionName": FLAGS.region_name})
     return entries
 
 
@@ -86,8 +76,8 @@ def _verbose_zones() -> list[dict[str, Any]]:
 def describe_availability_zones(ctxt: context.RequestContext, zone_name: list[str], zone_id: list[str],
                                 filters: dict[str, list[str]], all_availability_zones: bool) -> dict[str, Any]:
     if "verbose" in zone_name and ctxt.is_admin:
-        return {"availabilityZoneInfo": _verbose_zones()}
-    zones = _zones()
+        return {"availabilityZoneInfo": _verbose_zones(ctxt)}
+    zones = availability_zones.get_zones(ctxt)
     wanted = set(zone_name) | set(zone_id) | set(filters.get("zone-name", [])) | set(filters.get("zone-id", []))
     if wanted:
         zones = [z for z in zones if z in wanted]

@@ -1,5 +1,6 @@
 """Tags: CreateTags, DeleteTags, DescribeTags, and the helpers other resource
-modules use to accept ``TagSpecification.N`` and ``tag:`` filters.
+modules use to accept ``TagSpecification.N`` and ``tag:`` filters and to page
+``MaxResults``/``NextToken`` listings.
 
 The tags themselves live behind ``nova.tag.api``; this module maps EC2 ids
 (``i-``, ``key-``, ``sg-``, ``ami-``...) to resource types and back.
@@ -99,6 +100,20 @@ def matches(filters: dict[str, list[str]], values: dict[str, Callable[[Any], lis
     return True
 
 
+def paginate(rows: list[Any], max_results: int | None, next_token: str | None) -> tuple[list[Any], str | None]:
+    """One page of ``rows`` (``MaxResults``/``NextToken``) and the next page's token.
+
+    Tokens are offsets, as DescribeInstances gives them; an offset past the end is refused.
+    """
+    start = 0
+    if next_token:
+        if not next_token.isdigit() or int(next_token) > len(rows):
+            raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
+        start = int(next_token)
+    end = start + max_results if max_results else len(rows)
+    return rows[start:end], (str(end) if end < len(rows) else None)
+
+
 @actions.register("CreateTags", roles=ALL, params=[
     Param("ResourceId", ListOf(String(min_length=1), max_items=1000), required=True),
     Param("Tag", ListOf(TAG, max_items=MAX_TAGS_PER_RESOURCE), required=True),
@@ -138,17 +153,11 @@ def describe_tags(ctxt: context.RequestContext, filters: dict[str, list[str]], m
         "resource-type": lambda r: [r["resource_type"]],
     }
     rows = [r for r in rows if matches(filters, values, r, {})]
-    start = 0
-    if next_token:
-        if not next_token.isdigit() or int(next_token) > len(rows):
-            raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
-        start = int(next_token)
-    end = start + max_results if max_results else len(rows)
-    page = rows[start:end]
+    page, token = paginate(rows, max_results, next_token)
     return {
         "tagSet": [{"resourceId": ec2utils.id_to_ec2_id(r["resource_id"], _prefix_of(r["resource_type"])),
                     "resourceType": r["resource_type"], "key": r["key"], "value": r["value"] or ""} for r in page],
-        "nextToken": str(end) if end < len(rows) else None,
+        "nextToken": token,
     }
 
 

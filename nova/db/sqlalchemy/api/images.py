@@ -139,3 +139,22 @@ def image_launch_permission_get_all(ctxt: Context, image_id: int) -> list[str]:
         _owned(session, ctxt, image_id)
         stmt = select(Permission.project_id).where(Permission.image_id == image_id, Permission.deleted == false())
         return sorted(session.scalars(stmt))
+
+
+@require_context
+def image_launch_permission_get_by_images(ctxt: Context, image_ids: list[int]) -> dict[int, list[str]]:
+    """``{image_id: [project or "all", ...]}`` for the visible images among ``image_ids``, in one query."""
+    ids = sorted(set(image_ids))
+    if not ids:
+        return {}
+    visible = _visible(ctxt).with_only_columns(Image.id).where(Image.id.in_(ids)).scalar_subquery()
+    stmt = (
+        select(Permission.image_id, Permission.project_id)
+        .where(Permission.deleted == false(), Permission.image_id.in_(visible))
+        .order_by(Permission.image_id, Permission.project_id)
+    )
+    result: dict[int, list[str]] = {}
+    with get_session() as session:
+        for image_id, project_id in session.execute(stmt):
+            result.setdefault(image_id, []).append(project_id)
+    return result

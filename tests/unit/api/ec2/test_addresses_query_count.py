@@ -1,4 +1,4 @@
-"""DescribeAddresses makes as many SQL statements for 500 associated floating IPs as for 10
+"""DescribeAddresses makes as many SQL statements for 600 associated floating IPs as for 10
 (the set-up is test_instances_query_count.py's: each instance has one)."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""DescribeInstances makes as many SQL statements for 500 instances as for 10
+"""DescribeInstances makes as many SQL statements for 600 instances as for 10
 (test_addresses_query_count.py checks DescribeAddresses on the same set-up).
 
 Two projects share one database: proj-a (alice) holds 10 instances, proj-b
-(bob) 500, each instance with two tags, a fixed and a floating address and
+(bob) 600, each instance with two tags, a fixed and a floating address and
 two security groups.  The rows are written with the db functions directly
 (RunInstances would take minutes), and the statements are counted with
 SQLAlchemy's ``before_cursor_execute`` event on nova's engine while the
@@ -11,23 +11,21 @@ request goes through the real EC2 pipeline.  Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import event
 
 from nova import context, flags, wsgi
 from nova.db import api as db
 from nova.db import migration
-from nova.db.sqlalchemy import session
+from tests.fixtures.sql import counting_statements
 from tests.fixtures.database import fresh_database, use_database
 from tests.unit.api.conftest import ROOT, Ec2Env, make_image, make_users
 
 FLAGS = flags.FLAGS
-SMALL, LARGE = 10, 500
+SMALL, LARGE = 10, 600  # more than the 500 ids SQLAlchemy puts in one selectin batch
 # project -> (user, access key, secret, instance count, fixed network, first floating address)
 PROJECTS = {
     "proj-a": ("alice", "AK-ALICE", "SK-ALICE", SMALL, "10.31.0.0/22", "198.18.0.1"),
@@ -82,22 +80,6 @@ def crowded_env(request, tmp_path) -> Iterator[Ec2Env]:
             yield Ec2Env(f"http://127.0.0.1:{server.port}/services/Cloud", image_id, server.port)
         finally:
             server.stop()
-
-
-@contextlib.contextmanager
-def counting_statements() -> Iterator[list[str]]:
-    """Collect every SQL statement nova's engine sends while the block runs."""
-    statements: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = session.get_engine()
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def count_for(env: Ec2Env, project: str, call: Any) -> tuple[int, Any]:

@@ -1,0 +1,114 @@
+"""The image service API: what every front end calls for images, their launch permissions and tags.
+
+It wraps the image service that ``--image_service`` names (the store of
+records and files) and adds what a front end needs on top: listing with the
+owner and launch-permission filters in a fixed number of queries, owner
+checks for changes, launch permissions (``"all"`` is the public flag) and
+the image's tags.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from nova import context as nova_context
+from nova import exception
+from nova.db import api as db
+from nova.image import get_default_image_service
+from nova.tag import api as tag_api
+
+Context = nova_context.RequestContext
+LOG = logging.getLogger(__name__)
+RESOURCE_TYPE = "image"
+EVERYONE = "all"
+
+
+class API:
+    def __init__(self, image_service: Any = None) -> None:
+        self.service = image_service or get_default_image_service()
+
+    def show(self, ctxt: Context, image_id: int) -> dict[str, Any]:
+        """ImageNotFound when the image does not exist or the caller may not see it."""
+        return self.service.show(ctxt, image_id)
+
+    def get_all(self, ctxt: Context, ids: Iterable[int] = (), owners: Iterable[str] = (),
+                executable_by: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """The images the caller sees, narrowed to ``ids``, ``owners`` (projects) and
+        ``executable_by`` (projects, or "all" for public images).
+
+        An id the caller cannot see raises ImageNotFound.  Launch permissions
+        are read in one query for all the images, so the number of queries
+        does not grow with the number of images.
+        """
+        images = self.service.index(ctxt)
+        ids, owners, executable_by = list(ids), set(owners), list(executable_by)
+        if ids:
+            by_id = {image["id"]: image for image in images}
+            for image_id in ids:
+                if image_id not in by_id:
+                    raise exception.ImageNotFound(image_id=image_id)
+            images = [by_id[i] for i in dict.fromkeys(ids)]
+        if owners:
+            images = [i for i in images if i["owner"] in owners]
+        if executable_by:
+            permitted: dict[int, list[str]] = {}
+            if any(who != EVERYONE for who in executable_by):
+                permitted = db.image_launch_permission_get_by_images(ctxt.elevated(), [i["id"] for i in images])
+            images = [i for i in images if any(self._launchable_by(i, who, permitted.get(i["id"], []))
+                                               for who in executable_by)]
+        return images
+
+    @staticmethod
+    def _launchable_by(image: dict[str, Any], who: str, permitted: list[str]) -> bool:
+        if who == EVERYONE:
+            return bool(image["is_public"])
+        return bool(image["is_public"]) or image["owner"] == who or who in permitted
+
+    def get_owned(self, ctxt: Context, image_id: int) -> dict[str, Any]:
+        """An image the caller may change: its project's, or any for an admin; ImageNotOwned otherwise."""
+        image = self.show(ctxt, image_id)
+        if image["owner"] != ctxt.project_id and not ctxt.is_admin:
+            raise exception.ImageNotOwned(image_id=image["id"])
+        return image
+
+    def update(self, ctxt: Context, image_id: int, values: dict[str, Any]) -> dict[str, Any]:
+        image = self.get_owned(ctxt, image_id)
+        return self.service.update(ctxt, image["id"], values)
+
+    def set_description(self, ctxt: Context, image_id: int, description: str | None) -> dict[str, Any]:
+        image = self.get_owned(ctxt, image_id)
+        return self.service.update(ctxt, image["id"], {"properties": dict(image["properties"],
+                                                                           description=description)})
+
+    def delete(self, ctxt: Context, image_id: int) -> None:
+        """Deregister an image the caller owns, with its file, launch permissions and tags."""
+        image = self.get_owned(ctxt, image_id)
+        self.service.delete(ctxt, image["id"])
+        tag_api.API().delete_all(ctxt, RESOURCE_TYPE, image["id"])
+        LOG.info("Deleted image %s", image["id"])
+
+    def get_launch_permissions(self, ctxt: Context, image_id: int) -> list[str]:
+        """Who may launch the image: "all" first when it is public, then projects."""
+        image = self.get_owned(ctxt, image_id)
+        projects = [p for p in db.image_launch_permission_get_all(ctxt, image["id"]) if p != EVERYONE]
+        return ([EVERYONE] if image["is_public"] else []) + projects
+
+    def add_launch_permission(self, ctxt: Context, image_id: int, project_id: str) -> None:
+        """Let ``project_id`` (which must exist) launch the image; "all" makes it public."""
+        image = self.get_owned(ctxt, image_id)
+        if project_id == EVERYONE:
+            self.service.update(ctxt, image["id"], {"is_public": True})
+            return
+        db.project_get(ctxt.elevated(), project_id)
+        db.image_launch_permission_add(ctxt, image["id"], project_id)
+
+    def remove_launch_permission(self, ctxt: Context, image_id: int, project_id: str) -> None:
+        image = self.get_owned(ctxt, image_id)
+        if project_id == EVERYONE:
+            self.service.update(ctxt, image["id"], {"is_public": False})
+            return
+        db.image_launch_permission_remove(ctxt, image["id"], project_id)
+
+
+tag_api.register_taggable(RESOURCE_TYPE, lambda ctxt, image_id: API().show(ctxt, image_id))

@@ -1,0 +1,71 @@
+"""The image API: listing filters, owner checks, launch permissions, tags."""
+
+import pytest
+
+from nova import context, exception, flags
+from nova.auth import manager
+from nova.db import api as db
+from nova.image import api as image_api
+from nova.tag import api as tag_api
+
+FLAGS = flags.FLAGS
+ADMIN = context.get_admin_context()
+ALICE = context.RequestContext("alice", "proj-a")
+BOB = context.RequestContext("bob", "proj-b")
+
+
+@pytest.fixture
+def api(db_url, tmp_path):
+    FLAGS.images_path = str(tmp_path / "images")
+    auth = manager.AuthManager()
+    auth.create_user("alice", "AK-A", "SK-A")
+    auth.create_user("bob", "AK-B", "SK-B")
+    auth.create_project("proj-a", "alice")
+    auth.create_project("proj-b", "bob")
+    return image_api.API()
+
+
+def test_filters_and_launch_permissions(api):
+    mine = api.service.create(ALICE, {"name": "mine"})
+    shared = api.service.create(ALICE, {"name": "shared"})
+    public = api.service.create(ADMIN, {"name": "public", "is_public": True, "owner": "admin-proj"})
+    api.add_launch_permission(ALICE, shared["id"], "proj-b")
+    assert api.get_launch_permissions(ALICE, shared["id"]) == ["proj-b"]
+    assert [i["name"] for i in api.get_all(BOB)] == ["shared", "public"]
+    assert [i["name"] for i in api.get_all(BOB, executable_by=["proj-b"])] == ["shared", "public"]
+    assert [i["name"] for i in api.get_all(ALICE, executable_by=["all"])] == ["public"]
+    assert [i["name"] for i in api.get_all(ALICE, owners=["proj-a"])] == ["mine", "shared"]
+    assert [i["name"] for i in api.get_all(ALICE, ids=[shared["id"], mine["id"]])] == ["shared", "mine"]
+    with pytest.raises(exception.ImageNotFound):
+        api.get_all(BOB, ids=[mine["id"]])
+    api.add_launch_permission(ALICE, mine["id"], "all")
+    assert api.get_launch_permissions(ALICE, mine["id"]) == ["all"]
+    api.remove_launch_permission(ALICE, mine["id"], "all")
+    api.remove_launch_permission(ALICE, shared["id"], "proj-b")
+    assert [i["name"] for i in api.get_all(BOB)] == ["public"]
+    with pytest.raises(exception.ProjectNotFound):
+        api.add_launch_permission(ALICE, mine["id"], "no-such-project")
+    assert db.image_launch_permission_get_by_images(ALICE, [public["id"]]) == {}
+
+
+def test_only_the_owner_changes_an_image(api):
+    image = api.service.create(ALICE, {"name": "mine"})
+    api.add_launch_permission(ALICE, image["id"], "proj-b")
+    for change in (lambda: api.delete(BOB, image["id"]),
+                   lambda: api.set_description(BOB, image["id"], "mine now"),
+                   lambda: api.add_launch_permission(BOB, image["id"], "all"),
+                   lambda: api.get_launch_permissions(BOB, image["id"])):
+        with pytest.raises(exception.ImageNotOwned):
+            change()
+    api.set_description(ALICE, image["id"], "a description")
+    assert api.show(ALICE, image["id"])["properties"]["description"] == "a description"
+
+
+def test_images_are_taggable_and_lose_their_tags(api):
+    image = api.service.create(ALICE, {"name": "mine"})
+    tag_api.API().create(ALICE, [("image", image["id"])], {"Name": "web"})
+    assert tag_api.API().get_by_resources(ALICE, "image", [image["id"]]) == {image["id"]: {"Name": "web"}}
+    with pytest.raises(exception.ImageNotFound):
+        tag_api.API().create(BOB, [("image", image["id"])], {"Name": "theirs"})
+    api.delete(ALICE, image["id"])
+    assert tag_api.API().get_by_resources(ALICE, "image", [image["id"]]) == {}
