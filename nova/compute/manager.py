@@ -22,7 +22,7 @@ from nova import context as nova_context
 from nova import exception, flags, manager, utils
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import states
-from nova.network import api as network_api
+from nova.network import rpcapi as network_rpcapi
 from nova.virt import connection
 
 FLAGS = flags.FLAGS
@@ -69,7 +69,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         super().__init__(host=host, db_driver=db_driver)
         self.driver = compute_driver or connection.get_connection()
         self.firewall = utils.import_class(FLAGS.firewall_driver)()
-        self.network_api = network_api.API()
+        self.network_api = network_rpcapi.NetworkAPI()
         self.compute_rpcapi = compute_rpcapi.ComputeAPI()
         # Called in process, as the first Nova did: only setup_compute_network (bridges, VLANs).
         self.network_manager = utils.import_class(FLAGS.network_manager)(host=self.host)
