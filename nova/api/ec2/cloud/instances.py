@@ -164,14 +164,8 @@ def describe_instances(ctxt: context.RequestContext, instance_id: list[int], fil
     else:
         rows = _compute().get_all(ctxt, {})
     views = [v for v in _views(ctxt, rows) if tagging.matches(filters, _FILTER_VALUES, v, v.tags)]
-    start = 0
-    if next_token:
-        if not next_token.isdigit() or int(next_token) > len(views):
-            raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
-        start = int(next_token)
-    end = start + max_results if max_results else len(views)
-    return {"reservationSet": _render_reservations(views[start:end], ctxt),
-            "nextToken": str(end) if end < len(views) else None}
+    page, token = tagging.paginate(views, max_results, next_token)
+    return {"reservationSet": _render_reservations(page, ctxt), "nextToken": token}
 
 
 def _user_data(value: str | None) -> str | None:

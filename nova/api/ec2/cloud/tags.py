@@ -103,7 +103,8 @@ def matches(filters: dict[str, list[str]], values: dict[str, Callable[[Any], lis
 def paginate(rows: list[Any], max_results: int | None, next_token: str | None) -> tuple[list[Any], str | None]:
     """One page of ``rows`` (``MaxResults``/``NextToken``) and the next page's token.
 
-    Tokens are offsets, as DescribeInstances gives them; an offset past the end is refused.
+    Tokens are offsets (DescribeInstances, DescribeTags, DescribeImages, DescribeSecurityGroups);
+    an offset past the end is refused.
     """
     start = 0
     if next_token:
