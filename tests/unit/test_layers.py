@@ -1,4 +1,4 @@
-"""The layering rules of doc/architecture.rst (the layers), checked on the source.
+r"""The layering rules of doc/architecture.rst (the layers), checked on the source.
 
 This is the check ``grep -rn "nova.db\|nova.quota" nova/api nova/objectstore``
 done on the syntax tree, so a test fails when a layer is crossed.  Front ends
