@@ -10,7 +10,7 @@ from tests.fixtures.daemons import ROOT, Cloud, wait_for
 def test_quickstart_runs_every_service_and_writes_credentials(tmp_path):
     log_path = tmp_path / "combined.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([os.path.join(ROOT, "tools", "quickstart.sh"), f"--state_path={tmp_path}",
+        proc = subprocess.Popen([os.path.join(ROOT, "tools", "quickstart.sh"), "--no-install", f"--state_path={tmp_path}",
                                  "--report_interval=1"], stdout=log, stderr=subprocess.STDOUT,
                                 cwd=str(tmp_path), start_new_session=True)
     try:
