@@ -50,6 +50,10 @@ def test_second_start_keeps_the_existing_admin(tmp_path):
                 first_rc = (tmp_path / "novarc").read_text()
             else:
                 assert (tmp_path / "novarc").read_text() == first_rc
+                # The default image and the floating-IP pool are made once, not again.
+                assert log_path.read_text().count("image    : ami-00000001") == 1
+                assert "Registered" not in log_path.read_text()
+                assert "Created the floating-IP pool" not in log_path.read_text()
             os.kill(proc.pid, signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
         finally:
