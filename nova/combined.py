@@ -8,6 +8,8 @@ otherwise) and prints how to reach the cloud.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import sys
@@ -20,9 +22,15 @@ from nova.cmd.launch import SERVICE_TOPICS
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
-flags.DEFINE_list("combined_services", ["scheduler", "compute", "network", "volume", "objectstore", "api"],
+# No "volume": nova-volume has no driver yet, so nova-combined does not pretend to run it.
+flags.DEFINE_list("combined_services", ["scheduler", "compute", "network", "objectstore", "api"],
                   "Services nova-combined runs in its process")
 flags.DEFINE_string("combined_admin", "admin", "Admin user (and project) nova-combined creates in an empty database")
+flags.DEFINE_string("combined_image", "quickstart-disk",
+                    "Name of the small bootable raw disk nova-combined registers (public, owned by the admin "
+                    "project) when no image of that name exists; empty for none")
+flags.DEFINE_string("combined_floating_range", "203.0.113.0/28",
+                    "Floating-IP pool nova-combined creates on --host when that host has none; empty for none")
 
 # HTTP servers nova-combined can run beside the RPC services: name -> path of a
 # function that binds that daemon's nova.wsgi.Server(s) and returns them.
@@ -61,6 +69,65 @@ def _bootstrap_networks() -> int:
     return len(networks)
 
 
+def _boot_sector_disk(path: str, size: int = 1 << 20) -> None:
+    """A raw disk whose boot sector halts the CPU: boots under QEMU, does nothing else."""
+    sector = bytearray(512)
+    sector[:4] = b"\xfa\xf4\xeb\xfd"  # cli; hlt; jmp back to hlt
+    sector[510:] = b"\x55\xaa"
+    with open(path, "wb") as handle:
+        handle.write(sector)
+        handle.truncate(size)
+
+
+def _bootstrap_image() -> str | None:
+    """The ami- id of --combined_image, registered on first run like ``nova-manage image image_register``."""
+    from nova import context, exception
+    from nova.ec2_ids import image_ec2_id
+    from nova.image import get_default_image_service
+    from nova.image.manage import ImageCommands
+
+    name = FLAGS.combined_image
+    if not name:
+        return None
+    for image in get_default_image_service().index(context.get_admin_context()):
+        if image["name"] == name and image["type"] == "machine" and image["state"] == "available":
+            return image_ec2_id(image)
+    path = os.path.join(FLAGS.state_path, f"{name}.img")
+    _boot_sector_disk(path)
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+            ImageCommands().image_register(path, FLAGS.combined_admin, name)
+    except exception.ProjectNotFound:
+        LOG.warning("No default image registered: there is no project %s", FLAGS.combined_admin)
+        return None
+    image_id = printed.getvalue().strip()
+    LOG.info("Registered %s as %s", path, image_id)
+    return image_id
+
+
+def _bootstrap_floating_ips() -> None:
+    """--combined_floating_range on the host nova-combined's network service runs as, unless it has a pool."""
+    import ipaddress
+
+    from nova import context, exception
+    from nova.db import api as db
+
+    ctxt = context.get_admin_context()
+    if not FLAGS.combined_floating_range or db.floating_ip_get_all_by_host(ctxt, FLAGS.host):
+        return
+    try:
+        network = ipaddress.ip_network(FLAGS.combined_floating_range, strict=False)
+    except ValueError as exc:
+        raise exception.InvalidInput(reason=f"bad --combined_floating_range: {exc}") from None
+    try:
+        db.floating_ip_bulk_create(ctxt, FLAGS.host, [str(a) for a in network.hosts()])
+    except exception.FloatingIpExists as exc:
+        LOG.warning("No floating-IP pool made on %s: %s", FLAGS.host, exc)
+        return
+    LOG.info("Created the floating-IP pool %s on %s", FLAGS.combined_floating_range, FLAGS.host)
+
+
 def _write_flagfile(path: str) -> None:
     lines = [f"--{name}={getattr(FLAGS, name)}" for name in _SHARED_FLAGS]
     with open(path, "w") as handle:
@@ -85,13 +152,53 @@ def prepare() -> dict[str, Any]:
     migration.db_sync()
     created = _bootstrap_admin()
     _bootstrap_networks()
+    _bootstrap_floating_ips()
+    image_id = _bootstrap_image()
     flagfile = os.path.join(FLAGS.state_path, "nova.conf")
     _write_flagfile(flagfile)
+    from nova.network import linux_net
+
+    if not linux_net.dhcpbridge_flagfile():
+        # nova-dhcpbridge (run by dnsmasq) reaches this cloud through the flagfile just written.
+        FLAGS.dhcpbridge_flagfile = flagfile
     novarc = os.path.join(FLAGS.state_path, "novarc")
     if created:
         _write_novarc(*created, novarc)
     return {"flagfile": flagfile, "novarc": novarc if os.path.exists(novarc) else None,
-            "created_admin": created is not None}
+            "created_admin": created is not None, "image_id": image_id}
+
+
+def try_this(info: dict[str, Any]) -> list[str]:
+    """Commands a user can paste as printed: key pair, instance, address, bucket."""
+    if not (info.get("novarc") and info.get("image_id")) or not {"api", "objectstore"} <= set(FLAGS.combined_services):
+        return []
+    lines = ["Try this (bash, in a new shell, from any directory):"]
+    if sys.prefix != sys.base_prefix:
+        lines.append(f"  . {os.path.join(sys.prefix, 'bin', 'activate')}")
+    lines += [
+        f"  source {info['novarc']}",
+        "  aws ec2 create-key-pair --key-name mykey --query KeyMaterial --output text > mykey.pem",
+        f"  INSTANCE=$(aws ec2 run-instances --image-id {info['image_id']} --key-name mykey"
+        " --query 'Instances[0].InstanceId' --output text)",
+        '  aws ec2 wait instance-running --instance-ids "$INSTANCE"',
+        "  ADDRESS=$(aws ec2 allocate-address --query PublicIp --output text)",
+        '  aws ec2 associate-address --instance-id "$INSTANCE" --public-ip "$ADDRESS"',
+        "  aws ec2 describe-addresses --output table",
+        "  aws s3 mb s3://mybucket",
+        "  echo 'hello from nova' > hello.txt",
+        "  aws s3 cp hello.txt s3://mybucket/",
+        "  aws s3 ls s3://mybucket/",
+        "",
+    ]
+    return lines
+
+
+def _compute_line() -> str:
+    if FLAGS.compute_driver:
+        return FLAGS.compute_driver
+    if FLAGS.connection_type == "libvirt":
+        return f"libvirt ({FLAGS.libvirt_type}, {FLAGS.libvirt_uri or 'its default URI'})"
+    return f"{FLAGS.connection_type} (no guest really runs)" if FLAGS.connection_type == "fake" else FLAGS.connection_type
 
 
 def banner(info: dict[str, Any]) -> str:
@@ -105,11 +212,18 @@ def banner(info: dict[str, Any]) -> str:
         *([f"  EC2      : http://{FLAGS.ec2_host}:{FLAGS.ec2_port}{FLAGS.ec2_path}"]
           if "api" in FLAGS.combined_services else []),
         f"  manage   : bin/nova-manage --flagfile={info['flagfile']} service list",
+        f"  network  : {'fake (--fake_network: no bridge, dnsmasq or iptables is touched)' if FLAGS.fake_network else FLAGS.network_manager}",
+        f"  compute  : {_compute_line()}",
     ]
+    if info.get("image_id"):
+        lines.append(f"  image    : {info['image_id']} ({FLAGS.combined_image}, a placeholder disk that halts at boot)")
+    if FLAGS.combined_floating_range:
+        lines.append(f"  addresses: floating IPs {FLAGS.combined_floating_range} on host {FLAGS.host}")
     if info["novarc"]:
         lines.append(f"  credentials: source {info['novarc']}  (admin user '{FLAGS.combined_admin}')")
     else:
         lines.append("  credentials: bin/nova-manage --flagfile=... project environment PROJECT USER novarc")
+    lines += try_this(info)
     lines.append("Stop with Ctrl-C or SIGTERM.")
     return "\n".join(lines)
 

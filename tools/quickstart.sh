@@ -1,18 +1,98 @@
 #!/usr/bin/env bash
-# Start the whole cloud in one process: installs the runtime Python
-# dependencies if they are missing, then runs nova-combined on SQLite, the
-# in-memory transport and the fake virt driver, with its state under ./state
-# (override with --state_path=DIR; any other flag may follow).
+# Start the whole cloud in one process, ready to use.
+#
+#   tools/quickstart.sh [--libvirt] [--no-install] [nova-combined flags...]
+#
+# Makes (or reuses) the virtualenv .venv in the checkout, installs the runtime
+# requirements and the AWS CLI into it, then runs nova-combined on SQLite, the
+# in-memory transport, the fake network and the fake virt driver, with its
+# state under ./state (override with --state_path=DIR; any other flag may
+# follow).  The first run also registers a small default image and a
+# floating-IP pool; every run prints a "Try this" block of commands.
+#
+#   --libvirt     the libvirt driver with QEMU (TCG) instead of the fake driver;
+#                 needs libvirtd running (qemu:///system) and libvirt-dev.
+#   --no-install  use the Python that already has everything (an active
+#                 virtualenv, else .venv, else python3) and install nothing;
+#                 QUICKSTART_SKIP_INSTALL=1 does the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! python3 -c "import eventlet, kombu, sqlalchemy, alembic, absl, webob, routes, paste.deploy" 2>/dev/null; then
-    # The runtime block of requirements.txt; libvirt-python is built only
-    # where libvirt's headers are present (the quick start uses the fake driver).
-    wanted=$(sed -n '/^# \[runtime\]/,/^# \[test\]/{/^[^#]/p}' requirements.txt)
-    if ! pkg-config --exists libvirt 2>/dev/null; then
-        wanted=$(printf '%s\n' "$wanted" | grep -v '^libvirt-python')
+root=$PWD
+venv=$root/.venv
+
+say() { echo "quickstart: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+libvirt=0
+install=1
+[ "${QUICKSTART_SKIP_INSTALL:-0}" = 1 ] && install=0
+args=()
+for arg in "$@"; do
+    case $arg in
+        --libvirt) libvirt=1 ;;
+        --no-install) install=0 ;;
+        *) args+=("$arg") ;;
+    esac
+done
+
+runtime_imports="import eventlet, kombu, sqlalchemy, alembic, absl, webob, routes, paste.deploy, cryptography"
+
+make_venv() {
+    # Debian's python3 refuses pip into the system (PEP 668), so nova gets its own virtualenv.
+    [ -x "$venv/bin/python" ] && return 0
+    say "making the virtualenv $venv"
+    if python3 -m venv "$venv" 2>/dev/null; then
+        return 0
     fi
-    # shellcheck disable=SC2086
-    python3 -m pip install -q --disable-pip-version-check $wanted
+    rm -rf "$venv"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing Debian's python3-venv (python3 -m venv needs it)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv >/dev/null ||
+            { apt-get update -q >/dev/null &&
+              DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv >/dev/null; }
+        python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+    else
+        die "python3 cannot make a virtualenv: install Debian's python3-venv (as root: apt-get install python3-venv), then run tools/quickstart.sh again"
+    fi
+}
+
+if [ "$install" = 1 ]; then
+    make_venv
+    py=$venv/bin/python
+    if ! "$py" -c "$runtime_imports, awscli" 2>/dev/null; then
+        # The runtime block of requirements.txt plus the AWS CLI of the test block;
+        # libvirt-python is built only where libvirt's headers are present.
+        wanted=$(sed -n '/^# \[runtime\]/,/^# \[test\]/{/^[^#]/p}' requirements.txt)
+        if ! pkg-config --exists libvirt 2>/dev/null; then
+            wanted=$(printf '%s\n' "$wanted" | grep -v '^libvirt-python')
+        fi
+        wanted="$wanted $(grep -E '^(awscli|botocore)==' requirements.txt | tr '\n' ' ')"
+        say "installing nova's requirements and the AWS CLI into $venv"
+        # shellcheck disable=SC2086
+        "$py" -m pip install -q --disable-pip-version-check $wanted
+    fi
+else
+    if [ -n "${VIRTUAL_ENV:-}" ]; then py=$VIRTUAL_ENV/bin/python
+    elif [ -x "$venv/bin/python" ]; then py=$venv/bin/python
+    else py=python3
+    fi
+    "$py" -c "$runtime_imports" 2>/dev/null ||
+        die "$py lacks nova's requirements: run tools/quickstart.sh without --no-install"
 fi
-exec bin/nova-combined --state_path="$PWD/state" "$@"
+
+driver=()
+if [ "$libvirt" = 1 ]; then
+    "$py" -c "import libvirt" 2>/dev/null ||
+        die "--libvirt needs libvirt-python: install libvirt-dev (apt-get install libvirt-dev pkg-config gcc), remove .venv and run tools/quickstart.sh --libvirt again"
+    "$py" -c "
+import libvirt, sys
+libvirt.registerErrorHandler(lambda *a: None, None)
+try:
+    libvirt.open('qemu:///system').close()
+except libvirt.libvirtError as exc:
+    sys.exit(str(exc))
+" 2>/dev/null || die "--libvirt: libvirtd is not reachable at qemu:///system (start it: virtlogd -d; libvirtd -d)"
+    driver=(--connection_type=libvirt --libvirt_type=qemu --libvirt_uri=qemu:///system)
+fi
+
+exec "$py" bin/nova-combined --state_path="$root/state" ${driver[@]+"${driver[@]}"} ${args[@]+"${args[@]}"}

@@ -4,8 +4,21 @@
 # NOVA_TEST_RABBIT_URL, NOVA_TEST_POSTGRES_URL and NOVA_TEST_MYSQL_URL (default:
 # the local ones); with NOVA_TEST_REQUIRE_SERVICES=1 a missing service fails.
 # Extra arguments go to pytest, e.g. tools/run_tests.sh tests/unit -x
+# It uses the quick start's .venv when that exists and no other virtualenv is
+# active, else python3 (as CI does, as root without a virtualenv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then
+    py=.venv/bin/python
+    if ! "$py" -c "import eventlet, kombu, sqlalchemy, alembic, absl, pytest, boto3, moto" 2>/dev/null; then
+        # Everything pinned, except libvirt-python where libvirt's headers are missing.
+        wanted=$(grep -E '^[^#[:space:]]' requirements.txt)
+        pkg-config --exists libvirt 2>/dev/null || wanted=$(printf '%s\n' "$wanted" | grep -v '^libvirt-python')
+        # shellcheck disable=SC2086
+        "$py" -m pip install -q --disable-pip-version-check $wanted
+    fi
+    exec "$py" -m pytest -q -p no:cacheprovider "${@:-tests}"
+fi
 python3 -c "import eventlet, kombu, sqlalchemy, alembic, absl, pytest" 2>/dev/null || \
     python3 -m pip install -q -r requirements.txt
 exec python3 -m pytest -q -p no:cacheprovider "${@:-tests}"

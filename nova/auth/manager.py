@@ -56,16 +56,28 @@ export EC2_URL="{ec2_url}"
 export S3_URL="{s3_url}"
 export EC2_ACCESS_KEY="{access}:{project}"
 export EC2_SECRET_KEY="{secret}"
-export NOVA_URL="{nova_url}"
-export NOVA_USERNAME="{user}"
-export NOVA_API_KEY="{access}"
-export NOVA_PROJECT_ID="{project}"
 export AWS_ACCESS_KEY_ID="{access}:{project}"
 export AWS_SECRET_ACCESS_KEY="{secret}"
 export AWS_DEFAULT_REGION="{region}"
 export AWS_ENDPOINT_URL_EC2="{ec2_url}"
 export AWS_ENDPOINT_URL_S3="{s3_url}"
 """
+
+
+# Only when the OpenStack API is served: a novarc names only endpoints that answer.
+_RC_OSAPI = """\
+export NOVA_URL="{nova_url}"
+export NOVA_USERNAME="{user}"
+export NOVA_API_KEY="{access}"
+export NOVA_PROJECT_ID="{project}"
+"""
+
+
+def osapi_served() -> bool:
+    """True when this nova has an OpenStack API (nova.api.openstack) and --osapi_port is not 0."""
+    import importlib.util
+
+    return bool(FLAGS.osapi_port) and importlib.util.find_spec("nova.api.openstack") is not None
 
 
 def _changes_credentials(method: F) -> F:
@@ -311,7 +323,7 @@ class AuthManager:
         db.project_get(ctxt, project)
         if not self.is_project_member(user, project):
             raise exception.ProjectMembershipNotFound(user_id=user, project_id=project)
-        template = _RC_TEMPLATE
+        template = _RC_TEMPLATE + (_RC_OSAPI if osapi_served() else "")
         if FLAGS.credentials_template:
             with open(FLAGS.credentials_template) as source:
                 template = source.read()

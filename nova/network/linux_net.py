@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import shutil
+import sys
 from typing import Any, Iterable
 
 from nova import exception, flags, utils
@@ -30,7 +31,8 @@ flags.DEFINE_string("public_interface", "eth0", "Interface that carries the floa
 flags.DEFINE_string("vlan_interface", "eth0", "Interface VLAN interfaces are made on")
 flags.DEFINE_string("dhcpbridge", None,
                     "dnsmasq's --dhcp-script (default: bin/nova-dhcpbridge of this nova, or on PATH)")
-flags.DEFINE_string("dhcpbridge_flagfile", "/etc/nova/nova.conf", "Flagfile nova-dhcpbridge reads")
+flags.DEFINE_string("dhcpbridge_flagfile", None,
+                    "Flagfile nova-dhcpbridge reads (default: the flagfile this daemon was started with)")
 flags.DEFINE_string("routing_source_ip", "$my_ip",
                     "Source address of instances' outbound traffic without a floating IP")
 flags.DEFINE_integer("dhcp_lease_time", 120, "Seconds a DHCP lease lasts", lower_bound=1)
@@ -42,15 +44,61 @@ FAKE_COMMANDS: list[str] = []
 _manager: iptables.IptablesManager | None = None
 
 
+# Debian packages of the helper commands, for the error that says one is missing.
+_PACKAGES = {"ip": "iproute2", "dnsmasq": "dnsmasq-base", "dhcp_release": "dnsmasq-utils",
+             "iptables": "iptables", "iptables-save": "iptables", "iptables-restore": "iptables",
+             "sysctl": "procps", "kill": "procps"}
+
+
+def _program(cmd: Iterable[Any]) -> str:
+    """The command's program, past ``env`` and its NAME=value arguments."""
+    words = [str(c) for c in cmd]
+    if words and os.path.basename(words[0]) == "env":
+        words = [w for w in words[1:] if "=" not in w] or words
+    return os.path.basename(words[0]) if words else ""
+
+
+def helper_hint(cmd: Iterable[Any], exc: exception.ProcessExecutionError) -> str:
+    """Which flag (or package) fixes a failed helper command, in one sentence."""
+    program = _program(cmd)
+    stderr = (exc.stderr or "").lower()
+    fake = "or start with --fake_network to record network commands instead of running them"
+    if exc.exit_code in (None, 127) and ("no such file" in stderr or "not found" in stderr):
+        package = _PACKAGES.get(program)
+        return f"{program} is not installed{f' (Debian package {package})' if package else ''}: install it {fake}"
+    if "permission denied" in stderr or "not permitted" in stderr or "must be root" in stderr:
+        return f"{program} needs root: run as root, set --root_helper (e.g. --root_helper=sudo), {fake}"
+    if program == "dnsmasq":
+        return (f"check --dhcpbridge ({dhcpbridge_path()}) and --dhcpbridge_flagfile "
+                f"({dhcpbridge_flagfile() or 'none'}), or start with --fake_network")
+    return f"set --root_helper if {program} needs another way to run as root, {fake}"
+
+
 def execute(*cmd: Any, process_input: str | None = None,
             check_exit_code: bool | list[int] = True) -> tuple[str, str]:
-    """Run (or with --fake_network record) a command as root."""
+    """Run (or with --fake_network record) a command as root.
+
+    A failure names the flag or package that fixes it (``helper_hint``).
+    """
     if FLAGS.fake_network:
         line = " ".join(str(c) for c in cmd)
         FAKE_COMMANDS.append(line)
         LOG.debug("fake_network: %s", line)
         return "", ""
-    return utils.execute(*cmd, run_as_root=True, process_input=process_input, check_exit_code=check_exit_code)
+    try:
+        return utils.execute(*cmd, run_as_root=True, process_input=process_input, check_exit_code=check_exit_code)
+    except exception.ProcessExecutionError as exc:
+        stderr = f"{(exc.stderr or '').strip()} ({helper_hint(cmd, exc)})".strip()
+        raise exception.ProcessExecutionError(cmd=exc.cmd, exit_code=exc.exit_code, stdout=exc.stdout,
+                                              stderr=stderr) from None
+
+
+def _log_change(message: str, *args: Any) -> None:
+    """Log a change to the host; with --fake_network say that nothing is really done."""
+    if FLAGS.fake_network:
+        LOG.info("fake_network (nothing is run): " + message, *args)
+    else:
+        LOG.info(message, *args)
 
 
 def iptables_manager() -> iptables.IptablesManager:
@@ -131,7 +179,7 @@ def ensure_vlan(vlan_num: int, interface: str) -> str:
     """An 802.1Q interface ``vlan<num>`` on ``interface``; returns its name."""
     name = vlan_interface_name(vlan_num)
     if not device_exists(name):
-        LOG.info("Creating VLAN interface %s on %s", name, interface)
+        _log_change("Creating VLAN interface %s on %s", name, interface)
         execute("ip", "link", "add", "link", interface, "name", name, "type", "vlan", "id", str(vlan_num))
         execute("ip", "link", "set", name, "up")
     return name
@@ -152,7 +200,7 @@ def ensure_bridge(bridge: str, interface: str | None, net_attrs: dict[str, Any] 
     did, so a host reached through that interface stays reachable.
     """
     if not device_exists(bridge):
-        LOG.info("Creating bridge %s", bridge)
+        _log_change("Creating bridge %s", bridge)
         execute("ip", "link", "add", bridge, "type", "bridge")
         execute("ip", "link", "set", bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0")
     execute("ip", "link", "set", bridge, "up")
@@ -207,12 +255,32 @@ def dhcpbridge_path() -> str:
     return local if os.path.exists(local) else (shutil.which("nova-dhcpbridge") or local)
 
 
+def dhcpbridge_flagfile() -> str | None:
+    """--dhcpbridge_flagfile, else the (last) flagfile this daemon read, as an absolute path."""
+    if FLAGS.dhcpbridge_flagfile:
+        return FLAGS.dhcpbridge_flagfile
+    argv, found = flags.default_flagfile(sys.argv), None
+    for i, arg in enumerate(argv[1:], 1):
+        if arg.startswith("--flagfile="):
+            found = arg.partition("=")[2]
+        elif arg == "--flagfile" and i + 1 < len(argv):
+            found = argv[i + 1]
+    return os.path.abspath(found) if found else None
+
+
 def dnsmasq_cmd(network: dict[str, Any]) -> list[str]:
-    """dnsmasq's command line for one network, as the first Nova built it."""
+    """dnsmasq's command line for one network, as the first Nova built it.
+
+    nova-dhcpbridge gets this daemon's flagfile in $FLAGFILE, so it reaches
+    the same database and broker.
+    """
     bridge = network["bridge"]
     net = ipaddress.ip_network(network["cidr"], strict=False)
+    flagfile = dhcpbridge_flagfile()
+    if flagfile is None and not FLAGS.fake_network:
+        LOG.warning("No flagfile for nova-dhcpbridge: it reads its defaults; set --dhcpbridge_flagfile")
     return [
-        "env", f"FLAGFILE={FLAGS.dhcpbridge_flagfile}", f"DNSMASQ_INTERFACE={bridge}",
+        "env", *([f"FLAGFILE={flagfile}"] if flagfile else []), f"DNSMASQ_INTERFACE={bridge}",
         "dnsmasq",
         "--strict-order",
         "--bind-interfaces",
@@ -253,7 +321,7 @@ def update_dhcp(network: dict[str, Any], hosts: Iterable[tuple[str, str, str]]) 
     if pid is not None:
         execute("kill", "-HUP", str(pid))
         return
-    LOG.info("Starting dnsmasq for %s", bridge)
+    _log_change("Starting dnsmasq for %s", bridge)
     execute(*dnsmasq_cmd(network))
 
 

@@ -165,6 +165,8 @@ class S3Application:
     def error_response(exc: S3Error, req: webob.Request, resource: str, request_id: str) -> webob.Response:
         if exc.status < 500:
             LOG.info("%s %s: %s %s", req.method, resource, exc.code, exc.message)
+        elif exc.status == 503:
+            LOG.warning("%s %s: %s %s", req.method, resource, exc.code, exc.message)
         if exc.status == 304 or req.method == "HEAD":
             response = webob.Response(status=exc.status)
             if exc.status != 304:

@@ -19,6 +19,7 @@ import kombu
 from eventlet import greenpool
 
 from nova import context as nova_context
+from nova import exception
 from nova import log as nova_log
 from nova.rpc import client, common, connection, consumer, topology
 
@@ -150,6 +151,15 @@ class Server:
         except (common.UnknownMethod, common.InvalidArguments) as exc:
             # The sender's mistake, found before the manager ran: one line, no traceback.
             LOG.warning("RPC %s on %s.%s refused: %s", method, self.topic, self.host, common.one_line(exc))
+            return {"failure": common.failure_payload(exc)}
+        except exception.NovaException as exc:
+            if exc.code < 500 or exc.code == 503:
+                # The caller's mistake or a known limit (NoMoreFloatingIps): one line, no traceback.
+                LOG.warning("RPC %s on %s.%s: %s: %s", method, self.topic, self.host, type(exc).__name__,
+                            common.one_line(exc))
+            else:
+                LOG.error("RPC %s on %s.%s failed: %s", method, self.topic, self.host, common.one_line(exc),
+                          exc_info=True)
             return {"failure": common.failure_payload(exc)}
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
             LOG.error("RPC %s on %s.%s failed: %s", method, self.topic, self.host, common.one_line(exc), exc_info=True)

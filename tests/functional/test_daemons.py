@@ -91,9 +91,9 @@ def test_daemons_answer_again_after_rabbitmq_restart(synced, rabbit_vhost):
 
 
 def test_sigterm_stops_gracefully_with_status_zero(synced):
-    daemon = synced.start("nova-volume", "--host=beta")
-    wait_for(lambda: synced.service_states().get(("beta", "nova-volume")) == ":-)", timeout=30,
-             what="volume service up")
+    daemon = synced.start("nova-scheduler", "--host=beta")
+    wait_for(lambda: synced.service_states().get(("beta", "nova-scheduler")) == ":-)", timeout=30,
+             what="scheduler service up")
     assert daemon.stop() == 0
     assert "Traceback" not in daemon.log()
 

@@ -156,6 +156,9 @@ def error_response(request_id: str, status: int, code: str, message: str) -> web
 
 def response_for(exc: BaseException, request_id: str) -> webob.Response:
     status, code, message = error_for(exc, request_id)
+    # One line for what the client or a known limit caused; error_for logged the traceback of the rest.
     if status < 500:
         LOG.info("EC2 error %s %s: %s", status, code, message)
+    elif status == 503:
+        LOG.warning("EC2 error %s %s: %s", status, code, message)
     return error_response(request_id, status, code, message)

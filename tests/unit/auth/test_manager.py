@@ -110,9 +110,18 @@ def test_novarc_names_keys_and_urls(auth):
     assert 'export S3_URL="http://10.9.8.7:3333"' in rc
     assert 'export AWS_ACCESS_KEY_ID="AK:proj"' in rc
     assert 'export AWS_ENDPOINT_URL_EC2="http://10.9.8.7:8773/services/Cloud"' in rc
-    assert 'export NOVA_URL="http://10.9.8.7:8774/v1.1/"' in rc
+    assert ('export NOVA_URL="http://10.9.8.7:8774/v1.1/"' in rc) == manager.osapi_served()
     archive = zipfile.ZipFile(io.BytesIO(auth.get_credentials("demo", "proj")))
     assert archive.read("novarc").decode() == rc
+
+
+def test_novarc_names_the_openstack_api_only_where_it_answers(auth, monkeypatch):
+    auth.create_user("demo", "AK", "SK", admin=True)
+    auth.create_project("proj", "demo")
+    monkeypatch.setattr(manager, "osapi_served", lambda: False)
+    assert "NOVA_URL" not in auth.get_environment_rc("demo", "proj")
+    monkeypatch.setattr(manager, "osapi_served", lambda: True)
+    assert 'export NOVA_URL="http://' in auth.get_environment_rc("demo", "proj")
 
 
 def test_novarc_refused_for_non_member(auth):

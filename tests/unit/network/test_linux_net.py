@@ -1,0 +1,79 @@
+"""linux_net's defaults and messages: dnsmasq gets this daemon's flagfile, a failed
+helper command names the flag that fixes it, and the fake network says it is fake."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import pytest
+
+from nova import exception, flags
+from nova.network import linux_net
+
+FLAGS = flags.FLAGS
+NETWORK = {"bridge": "br100", "cidr": "10.0.0.0/24", "gateway": "10.0.0.1", "dhcp_start": "10.0.0.3"}
+
+
+def _env_of(cmd: list[str]) -> dict[str, str]:
+    return dict(w.split("=", 1) for w in cmd[1:cmd.index("dnsmasq")])
+
+
+def test_dnsmasq_gets_the_flagfile_this_daemon_was_started_with(monkeypatch, tmp_path):
+    conf = tmp_path / "elsewhere.conf"
+    conf.write_text("--verbose\n")
+    monkeypatch.setattr(sys, "argv", ["nova-network", f"--flagfile={conf}"])
+    assert _env_of(linux_net.dnsmasq_cmd(NETWORK))["FLAGFILE"] == str(conf)
+    monkeypatch.setattr(sys, "argv", ["nova-network", "--flagfile", "relative.conf"])
+    monkeypatch.chdir(tmp_path)
+    assert _env_of(linux_net.dnsmasq_cmd(NETWORK))["FLAGFILE"] == str(tmp_path / "relative.conf")
+
+
+def test_dhcpbridge_flagfile_flag_wins(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "argv", ["nova-network", f"--flagfile={tmp_path}/a.conf"])
+    FLAGS.dhcpbridge_flagfile = "/srv/nova/bridge.conf"
+    assert _env_of(linux_net.dnsmasq_cmd(NETWORK))["FLAGFILE"] == "/srv/nova/bridge.conf"
+
+
+def test_no_flagfile_at_all_leaves_flagfile_out(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["nova-network"])
+    monkeypatch.setattr(flags, "default_flagfile", lambda argv: list(argv))
+    assert "FLAGFILE" not in _env_of(linux_net.dnsmasq_cmd(NETWORK))
+
+
+def test_a_missing_helper_names_its_package_and_fake_network():
+    FLAGS.fake_network = False
+    with pytest.raises(exception.ProcessExecutionError) as excinfo:
+        linux_net.execute("nova-no-such-helper", "--version")
+    assert "nova-no-such-helper is not installed" in str(excinfo.value)
+    assert "--fake_network" in str(excinfo.value)
+
+
+@pytest.mark.parametrize("cmd, stderr, code, wanted", [
+    (["env", "FLAGFILE=x", "dnsmasq", "--strict-order"], "env: 'dnsmasq': No such file or directory", 127,
+     "dnsmasq is not installed (Debian package dnsmasq-base)"),
+    (["iptables-restore"], "iptables-restore: Permission denied (you must be root)", 4, "--root_helper"),
+    (["env", "FLAGFILE=x", "dnsmasq"], "dnsmasq: lease-init script returned exit code 1", 5, "--dhcpbridge_flagfile"),
+])
+def test_failed_helpers_say_which_flag_to_set(monkeypatch, cmd, stderr, code, wanted):
+    FLAGS.fake_network = False
+
+    def failing(*args, **kwargs):
+        raise exception.ProcessExecutionError(cmd=" ".join(args), exit_code=code, stderr=stderr)
+
+    monkeypatch.setattr(linux_net.utils, "execute", failing)
+    with pytest.raises(exception.ProcessExecutionError) as excinfo:
+        linux_net.execute(*cmd)
+    assert wanted in str(excinfo.value)
+    assert stderr in str(excinfo.value)
+
+
+def test_the_fake_network_says_fake(caplog):
+    FLAGS.fake_network = True
+    with caplog.at_level(logging.INFO, logger="nova.network.linux_net"):
+        linux_net.ensure_bridge("br100", None)
+        linux_net.update_dhcp(NETWORK, [])
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert lines and all(line.startswith("fake_network (nothing is run): ") for line in lines)
+    assert any("Creating bridge br100" in line for line in lines)
+    assert any("Starting dnsmasq for br100" in line for line in lines)
