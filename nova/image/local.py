@@ -183,6 +183,16 @@ class LocalImageService:
                 os.unlink(tmp)
         return image
 
+    def open(self, ctxt: nova_context.RequestContext, image_id: int) -> tuple[dict[str, Any], IO[bytes]]:
+        """The image and its file opened for reading (the caller closes it); ImageNotActive without one."""
+        image = self.show(ctxt, image_id)
+        if image["state"] != "available" or not image["location"]:
+            raise exception.ImageNotActive(image_id=image["id"], state=image["state"])
+        try:
+            return image, open(image["location"], "rb")
+        except FileNotFoundError:
+            raise exception.ImageNotActive(image_id=image["id"], state="missing its file") from None
+
     @staticmethod
     def _root() -> str:
         return os.path.abspath(FLAGS.images_path)
