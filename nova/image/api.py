@@ -114,7 +114,7 @@ class API:
         return self.service.open(ctxt, image_id)
 
     def get_page(self, ctxt: Context, name: str | None = None, states: Iterable[str] | None = None,
-                 visibility: str | None = None, marker: int | None = None,
+                 visibility: str | None = None, owner: str | None = None, marker: int | None = None,
                  limit: int | None = None) -> tuple[list[dict[str, Any]], bool]:
         """A page of the visible images, newest first, and whether more follow.
 
@@ -130,6 +130,8 @@ class API:
         images = sorted(self.service.index(ctxt), key=lambda i: i["id"], reverse=True)
         if name is not None:
             images = [i for i in images if i["name"] == name]
+        if owner is not None:
+            images = [i for i in images if i["owner"] == owner]
         if states is not None:
             wanted = set(states)
             images = [i for i in images if i["state"] in wanted]

@@ -28,6 +28,7 @@ flags.DEFINE_string("images_path", "$state_path/images", "Where the image servic
 
 TYPES = {"machine": "ami", "kernel": "aki", "ramdisk": "ari"}
 DISK_FORMATS = ("ami", "aki", "ari", "raw", "qcow2", "vhd", "vmdk", "iso")
+CONTAINER_FORMATS = ("ami", "aki", "ari", "bare", "ovf", "ova", "docker", "compressed")
 CHUNK = 1024 * 1024
 
 # What create/update accept; "owner" maps to the project_id column.
@@ -72,6 +73,8 @@ def _to_values(metadata: dict[str, Any]) -> dict[str, Any]:
         raise exception.InvalidInput(reason=f"image type must be one of {', '.join(TYPES)}, not {values['type']!r}")
     if values.get("disk_format") is not None and values["disk_format"] not in DISK_FORMATS:
         raise exception.InvalidInput(reason=f"unknown disk format {values['disk_format']!r}")
+    if values.get("container_format") is not None and values["container_format"] not in CONTAINER_FORMATS:
+        raise exception.InvalidInput(reason=f"unknown container format {values['container_format']!r}")
     for key in ("kernel_id", "ramdisk_id", "size"):
         if values.get(key) is not None:
             try:

@@ -159,3 +159,26 @@ def test_images_with_openstacksdk(os_cloud, monkeypatch):
     assert bob.image.find_image(image.id) is None
     conn.image.delete_image(found)
     assert list(conn.image.images()) == []
+
+
+@pytest.mark.timeout(300)
+def test_a_password_set_with_nova_manage(os_cloud):
+    os_cloud.cloud.manage("user", "create", "carol", "AK-carol", "SK-carol")
+    os_cloud.cloud.manage("project", "add", "proj-a", "carol")
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "bin", "nova-manage"),
+                             f"--flagfile={os_cloud.cloud.flagfile}", "user", "password", "carol"],
+                            input="horse battery staple\n", capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rc = os_cloud.tmp_path / "novarc-carol"
+    os_cloud.cloud.manage("project", "environment", "proj-a", "carol", str(rc))
+    assert "OS_PASSWORD" not in os_cloud.env("carol") and "# OS_PASSWORD is not written" in rc.read_text()
+    with open(rc, "a") as handle:
+        handle.write('export OS_PASSWORD="horse battery staple"\n')
+    assert os_cloud.openstack("carol", "token", "issue")["user_id"] == "carol"
+    with open(rc, "a") as handle:
+        handle.write('export OS_PASSWORD="SK-carol"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(os_cloud.env("carol"), HOME=str(os_cloud.tmp_path), OS_CLIENT_CONFIG_FILE=os.devnull)
+    refused = subprocess.run([*_openstack_command(), "token", "issue"], capture_output=True, text=True, env=env,
+                             timeout=120)
+    assert refused.returncode != 0 and "401" in refused.stderr

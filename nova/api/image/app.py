@@ -137,9 +137,7 @@ class ImageApp:
         if visibility == "community":
             visibility = "public"
         images, more = self.images.get_page(ctxt, name=query.get("name"), states=states, visibility=visibility,
-                                            marker=marker, limit=limit)
-        if "owner" in query:
-            images = [i for i in images if i["owner"] == query["owner"]]
+                                            owner=query.get("owner"), marker=marker, limit=limit)
         body: dict[str, Any] = {"images": [self._render(ctxt, i) for i in images], "first": "/v2/images",
                                 "schema": "/v2/schemas/images"}
         if more and images:

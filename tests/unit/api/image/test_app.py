@@ -66,6 +66,8 @@ def test_listing_pages_and_filters(images):
     assert images.request("GET", "/v2/images?status=active").json()["images"] == []
     assert len(images.request("GET", "/v2/images?status=queued&visibility=private").json()["images"]) == 5
     assert images.request("GET", "/v2/images?visibility=public").json()["images"] == []
+    assert len(images.request("GET", "/v2/images?owner=proj-a").json()["images"]) == 5
+    assert images.request("GET", "/v2/images?owner=proj-b").json()["images"] == []
 
 
 @pytest.mark.parametrize("query", ["limit=x", "limit=-1", "marker=999", "marker=abc", "status=bogus",
@@ -79,6 +81,7 @@ def test_bad_listing_parameters_are_400(images, query):
 @pytest.mark.parametrize("body, status", [
     ([], 400), ({"name": 5}, 400), ({"min_ram": -1}, 400), ({"visibility": "everyone"}, 400),
     ({"status": "active"}, 403), ({"id": "1"}, 403), ({"extra": {"nested": 1}}, 400), ({"disk_format": "exe"}, 400),
+    ({"container_format": "x" * 40}, 400), ({"name": "x" * 256}, 400), ({"tags": ["a", 1]}, 400),
 ])
 def test_bad_create_bodies(images, body, status):
     reply = images.request("POST", "/v2/images", body=body)
