@@ -4,7 +4,6 @@ from typing import Iterator
 import pytest
 
 from nova.auth import manager
-from tests.fixtures.database import sqlite_db  # noqa: F401
 from tests.unit.api.conftest import make_users
 from tests.unit.api.identity.client import Http, Reply, serve
 
@@ -24,7 +23,7 @@ class ImageClient:
 
 
 @pytest.fixture
-def images(sqlite_db) -> Iterator[ImageClient]:  # noqa: F811
+def images(sqlite_db) -> Iterator[ImageClient]:
     """The image pipeline in this process, with a token of alice in proj-a."""
     make_users()
     with serve("image") as client:
