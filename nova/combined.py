@@ -211,6 +211,10 @@ def banner(info: dict[str, Any]) -> str:
         *([f"  S3       : http://{FLAGS.s3_host}:{FLAGS.s3_port}"] if "objectstore" in FLAGS.combined_services else []),
         *([f"  EC2      : http://{FLAGS.ec2_host}:{FLAGS.ec2_port}{FLAGS.ec2_path}"]
           if "api" in FLAGS.combined_services else []),
+        *([f"  identity : http://{FLAGS.identity_host}:{FLAGS.identity_port}/v3  (OS_AUTH_URL)"]
+          if "api" in FLAGS.combined_services and FLAGS.identity_port else []),
+        *([f"  image    : http://{FLAGS.image_api_host}:{FLAGS.image_api_port}"]
+          if "api" in FLAGS.combined_services and FLAGS.image_api_port else []),
         f"  manage   : bin/nova-manage --flagfile={info['flagfile']} service list",
         f"  network  : {'fake (--fake_network: no bridge, dnsmasq or iptables is touched)' if FLAGS.fake_network else FLAGS.network_manager}",
         f"  compute  : {_compute_line()}",

@@ -389,3 +389,20 @@ class InvalidSecurityGroupRule(Invalid):
 
 class ImageNotOwned(NotAuthorized):
     message = "Not authorized for image: %(image_id)s"
+
+
+# -- identity v3 and image v2 endpoints --------------------------------------------------------------
+
+
+class AuthenticationFailed(NovaException):
+    message = "The request you have made requires authentication."
+    code = 401
+
+
+class ImageProtected(NotAuthorized):
+    message = "Image %(image_id)s is protected and cannot be deleted."
+
+
+class ImageDataExists(Invalid):
+    message = "Image %(image_id)s already has data (state %(state)s); upload to a new image."
+    code = 409

@@ -169,6 +169,8 @@ FLAG_MODULES = (
     "nova.wsgi",
     "nova.api.ec2",
     "nova.api.metadata",
+    "nova.api.identity",
+    "nova.api.image",
     "nova.objectstore.store",
     "nova.objectstore.auth",
     "nova.objectstore.app",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import hmac
 import io
 import logging
 import secrets
@@ -19,7 +20,7 @@ import zipfile
 from typing import Any, Callable, TypeVar, cast
 
 from nova import context, exception, flags
-from nova.auth import credentials, tokens
+from nova.auth import catalog, credentials, passwords, tokens
 from nova.auth.credentials import PROJECT_MANAGER_ROLE, Credentials
 from nova.db import api as db
 
@@ -61,6 +62,15 @@ export AWS_SECRET_ACCESS_KEY="{secret}"
 export AWS_DEFAULT_REGION="{region}"
 export AWS_ENDPOINT_URL_EC2="{ec2_url}"
 export AWS_ENDPOINT_URL_S3="{s3_url}"
+export OS_AUTH_URL="{auth_url}"
+export OS_IDENTITY_API_VERSION=3
+export OS_USERNAME="{user}"
+{os_password}
+export OS_PROJECT_NAME="{project}"
+export OS_USER_DOMAIN_NAME="Default"
+export OS_PROJECT_DOMAIN_NAME="Default"
+export OS_REGION_NAME="{region}"
+export OS_INTERFACE=public
 """
 
 
@@ -146,6 +156,25 @@ class AuthManager:
             raise exception.Invalid(f"User {name} manages project(s) {', '.join(managed)}; delete or reassign them first")
         db.user_delete(ctxt, name)
         LOG.info("Deleted user %s", name)
+
+    @_changes_credentials
+    def set_password(self, name: str, password: str | None) -> None:
+        """Set the user's identity-API password (stored salted and hashed); None goes back to the secret key."""
+        if password is not None and not password:
+            raise exception.InvalidInput(reason="a password may not be empty")
+        value = passwords.hash_password(password) if password is not None else None
+        db.user_update(_admin(), name, {"password_hash": value})
+        LOG.info("%s the password of user %s", "Set" if value else "Cleared", name)
+
+    def has_password(self, name: str) -> bool:
+        return bool(db.user_get(_admin(), name)["password_hash"])
+
+    def check_password(self, name: str, password: str) -> bool:
+        """Whether ``password`` is the user's: its password if one was set, else its EC2 secret key."""
+        record = db.user_get(_admin(), name)
+        if record["password_hash"]:
+            return passwords.verify_password(password, record["password_hash"])
+        return hmac.compare_digest(password.encode("utf-8"), (record["secret_key"] or "").encode("utf-8"))
 
     # -- projects --------------------------------------------------------------
     @_changes_credentials
@@ -305,6 +334,21 @@ class AuthManager:
         """A new OpenStack API token (``--auth_token_ttl`` seconds unless ``ttl`` is given)."""
         return tokens.create(user_id, project_id, ttl)
 
+    def credentials_for_password(self, user: str, password: str, project: str) -> Credentials:
+        """The user's credentials in ``project`` once ``password`` is proven.
+
+        Raises UserNotFound, AuthenticationFailed (wrong password), then
+        ProjectNotFound or ProjectMembershipNotFound: the project is looked at
+        only after the password, so a stranger learns nothing about projects.
+        """
+        if not self.check_password(user, password):
+            raise exception.AuthenticationFailed()
+        return credentials.for_user(db.user_get(_admin(), user), project)
+
+    def describe_token(self, token: str) -> tokens.TokenInfo:
+        """A token's credentials with its issue and expiry times; TokenNotFound like ``authenticate_token``."""
+        return tokens.describe(token)
+
     def authenticate_token(self, token: str) -> Credentials:
         """The credentials of a token; TokenNotFound when unknown, expired or its user is gone."""
         return tokens.authenticate(token)
@@ -317,12 +361,18 @@ class AuthManager:
 
     # -- credentials -------------------------------------------------------------
     def get_environment_rc(self, user: str, project: str, rcfile: str = "novarc") -> str:
-        """A novarc: EC2, S3 and OpenStack URLs and keys, for ``source``."""
+        """A novarc for ``source``: EC2, S3 and OpenStack URLs and keys, and the ``OS_*`` variables of the
+        OpenStack clients (``OS_PASSWORD`` is the secret key unless the user has a password of its own)."""
         ctxt = _admin()
         record = db.user_get(ctxt, user)
         db.project_get(ctxt, project)
         if not self.is_project_member(user, project):
             raise exception.ProjectMembershipNotFound(user_id=user, project_id=project)
+        if record["password_hash"]:
+            os_password = (f"# OS_PASSWORD is not written: {user} has a password (nova-manage user password); "
+                           "export OS_PASSWORD yourself")
+        else:
+            os_password = f'export OS_PASSWORD="{record["secret_key"]}"'
         template = _RC_TEMPLATE + (_RC_OSAPI if osapi_served() else "")
         if FLAGS.credentials_template:
             with open(FLAGS.credentials_template) as source:
@@ -330,7 +380,8 @@ class AuthManager:
         return template.format(
             user=user, project=project, rcfile=rcfile,
             access=record["access_key"], secret=record["secret_key"],
-            ec2_url=ec2_url(), s3_url=s3_url(), nova_url=osapi_url(), region=FLAGS.region_name,
+            ec2_url=ec2_url(), s3_url=s3_url(), nova_url=catalog.compute_url(), region=FLAGS.region_name,
+            auth_url=catalog.identity_url(), os_password=os_password,
         )
 
     def get_credentials(self, user: str, project: str) -> bytes:

@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 
 from nova import context, exception, flags, utils
 from nova.auth import credentials
@@ -47,15 +48,30 @@ def create(user_id: str, project_id: str | None, ttl: int | None = None) -> str:
     return token
 
 
-def authenticate(token: str) -> credentials.Credentials:
-    """The credentials a token stands for."""
+@dataclass(frozen=True)
+class TokenInfo:
+    """What a token stands for and how long: the identity API shows all of it."""
+
+    credentials: credentials.Credentials
+    issued_at: datetime.datetime
+    expires_at: datetime.datetime
+
+
+def describe(token: str) -> TokenInfo:
+    """The credentials of a token with its issue and expiry times (naive UTC)."""
     admin = context.get_admin_context()
     row = db.auth_token_get(admin, token_hash(token))
     try:
         user = db.user_get(admin, row["user_id"])
-        return credentials.for_user(user, row["project_id"])
+        creds = credentials.for_user(user, row["project_id"])
     except exception.NotFound:
         raise exception.TokenNotFound() from None
+    return TokenInfo(creds, row["created_at"] or row["expires_at"], row["expires_at"])
+
+
+def authenticate(token: str) -> credentials.Credentials:
+    """The credentials a token stands for."""
+    return describe(token).credentials
 
 
 def delete(token: str) -> None:

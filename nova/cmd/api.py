@@ -1,5 +1,7 @@
 """nova-api: the EC2 API (and metadata) on --ec2_listen:--ec2_port, the
-metadata service on --metadata_listen:--metadata_port.
+metadata service on --metadata_listen:--metadata_port, the identity API v3 on
+--identity_listen:--identity_port and the image API v2 on
+--image_api_listen:--image_api_port (a port of 0 leaves that one out).
 
 The pipelines come from ``--api_paste_config`` (``etc/nova/api-paste.ini``).
 """
@@ -11,6 +13,8 @@ import sys
 from typing import Sequence
 
 from nova import flags, wsgi
+from nova.api import identity, image  # noqa: F401  (their --*_listen flags)
+from nova.auth import catalog  # noqa: F401  (--identity_port, --image_api_port)
 from nova.cmd import common
 
 FLAGS = flags.FLAGS
@@ -24,6 +28,12 @@ def build_servers() -> list[wsgi.Server]:
     if FLAGS.metadata_port:
         servers.append(wsgi.Server("metadata", wsgi.load_paste_app("metadata", path),
                                    FLAGS.metadata_listen, FLAGS.metadata_port))
+    if FLAGS.identity_port:
+        servers.append(wsgi.Server("identity", wsgi.load_paste_app("identity", path),
+                                   FLAGS.identity_listen, FLAGS.identity_port))
+    if FLAGS.image_api_port:
+        servers.append(wsgi.Server("image", wsgi.load_paste_app("image", path),
+                                   FLAGS.image_api_listen, FLAGS.image_api_port))
     return servers
 
 

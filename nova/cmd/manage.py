@@ -100,6 +100,16 @@ class UserCommands:
         admin = _bool_arg(is_admin, "is_admin") if is_admin else None
         _auth().modify_user(name, access or None, secret or None, admin)
 
+    def password(self, name: str, password: str | None = None) -> None:
+        """Set the user's password for the OpenStack clients (the first line of standard input when not given).
+
+        Until one is set the user logs in with the EC2 secret key.
+        """
+        if password is None:
+            password = sys.stdin.readline().rstrip("\r\n")
+        _auth().set_password(name, password)
+        print(f"Password of {name} set; OS_PASSWORD is no longer written into its novarc")
+
     @staticmethod
     def _print_keys(user: Any) -> None:
         print(f"export EC2_ACCESS_KEY={user['access_key']}")

@@ -10,7 +10,7 @@ the image's tags.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import IO, Any, Iterable
 
 from nova import context as nova_context
 from nova import exception
@@ -22,6 +22,7 @@ Context = nova_context.RequestContext
 LOG = logging.getLogger(__name__)
 RESOURCE_TYPE = "image"
 EVERYONE = "all"
+VISIBILITIES = ("public", "private", "shared", "all")
 
 
 class API:
@@ -82,11 +83,75 @@ class API:
                                                                            description=description)})
 
     def delete(self, ctxt: Context, image_id: int) -> None:
-        """Deregister an image the caller owns, with its file, launch permissions and tags."""
+        """Deregister an image the caller owns, with its file, launch permissions and tags.
+
+        An image whose ``protected`` property is true stays (ImageProtected).
+        """
         image = self.get_owned(ctxt, image_id)
+        if image["properties"].get("protected") is True:
+            raise exception.ImageProtected(image_id=image["id"])
         self.service.delete(ctxt, image["id"])
         tag_api.API().delete_all(ctxt, RESOURCE_TYPE, image["id"])
         LOG.info("Deleted image %s", image["id"])
+
+    def create(self, ctxt: Context, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Register a machine image of the caller's project with no file yet (state "pending")."""
+        values = dict(metadata, type="machine", state="pending")
+        values.pop("owner", None)
+        image = self.service.create(ctxt, values)
+        LOG.info("Created image %s (%s) in project %s", image["id"], image["name"], ctxt.project_id)
+        return image
+
+    def upload(self, ctxt: Context, image_id: int, source: IO[bytes]) -> dict[str, Any]:
+        """Store the file of an image the caller owns and that has none yet; it becomes "available"."""
+        image = self.get_owned(ctxt, image_id)
+        if image["state"] != "pending" or image["location"]:
+            raise exception.ImageDataExists(image_id=image["id"], state=image["state"])
+        return self.service.store(ctxt, image["id"], source)
+
+    def open_file(self, ctxt: Context, image_id: int) -> tuple[dict[str, Any], IO[bytes]]:
+        """A visible image and its file opened for reading; ImageNotActive while it has none."""
+        return self.service.open(ctxt, image_id)
+
+    def get_page(self, ctxt: Context, name: str | None = None, states: Iterable[str] | None = None,
+                 visibility: str | None = None, owner: str | None = None, marker: int | None = None,
+                 limit: int | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """A page of the visible images, newest first, and whether more follow.
+
+        ``visibility``: "public", "private" (the caller's own, not public),
+        "shared" (another project's that the caller may launch) or "all"
+        (the default).  ``marker`` is the id of the last image of the previous
+        page, which must be among the images listed (InvalidInput otherwise).
+        """
+        if visibility is not None and visibility not in VISIBILITIES:
+            raise exception.InvalidInput(reason=f"visibility must be one of {', '.join(VISIBILITIES)}")
+        if limit is not None and limit < 0:
+            raise exception.InvalidInput(reason="limit must not be negative")
+        images = sorted(self.service.index(ctxt), key=lambda i: i["id"], reverse=True)
+        if name is not None:
+            images = [i for i in images if i["name"] == name]
+        if owner is not None:
+            images = [i for i in images if i["owner"] == owner]
+        if states is not None:
+            wanted = set(states)
+            images = [i for i in images if i["state"] in wanted]
+        if visibility in ("public", "private", "shared"):
+            images = [i for i in images if self.visibility_of(ctxt, i) == visibility]
+        if marker is not None:
+            ids = [i["id"] for i in images]
+            if marker not in ids:
+                raise exception.InvalidInput(reason=f"marker {marker} is not among the images listed")
+            images = images[ids.index(marker) + 1:]
+        if limit is None or len(images) <= limit:
+            return images, False
+        return images[:limit], True
+
+    @staticmethod
+    def visibility_of(ctxt: Context, image: dict[str, Any]) -> str:
+        """One of public, private (the caller's project's own) or shared (another's the caller may launch)."""
+        if image["is_public"]:
+            return "public"
+        return "private" if image["owner"] == ctxt.project_id else "shared"
 
     def get_launch_permissions(self, ctxt: Context, image_id: int) -> list[str]:
         """Who may launch the image: "all" first when it is public, then projects."""

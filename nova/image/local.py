@@ -28,6 +28,7 @@ flags.DEFINE_string("images_path", "$state_path/images", "Where the image servic
 
 TYPES = {"machine": "ami", "kernel": "aki", "ramdisk": "ari"}
 DISK_FORMATS = ("ami", "aki", "ari", "raw", "qcow2", "vhd", "vmdk", "iso")
+CONTAINER_FORMATS = ("ami", "aki", "ari", "bare", "ovf", "ova", "docker", "compressed")
 CHUNK = 1024 * 1024
 
 # What create/update accept; "owner" maps to the project_id column.
@@ -72,6 +73,8 @@ def _to_values(metadata: dict[str, Any]) -> dict[str, Any]:
         raise exception.InvalidInput(reason=f"image type must be one of {', '.join(TYPES)}, not {values['type']!r}")
     if values.get("disk_format") is not None and values["disk_format"] not in DISK_FORMATS:
         raise exception.InvalidInput(reason=f"unknown disk format {values['disk_format']!r}")
+    if values.get("container_format") is not None and values["container_format"] not in CONTAINER_FORMATS:
+        raise exception.InvalidInput(reason=f"unknown container format {values['container_format']!r}")
     for key in ("kernel_id", "ramdisk_id", "size"):
         if values.get(key) is not None:
             try:
@@ -182,6 +185,16 @@ class LocalImageService:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return image
+
+    def open(self, ctxt: nova_context.RequestContext, image_id: int) -> tuple[dict[str, Any], IO[bytes]]:
+        """The image and its file opened for reading (the caller closes it); ImageNotActive without one."""
+        image = self.show(ctxt, image_id)
+        if image["state"] != "available" or not image["location"]:
+            raise exception.ImageNotActive(image_id=image["id"], state=image["state"])
+        try:
+            return image, open(image["location"], "rb")
+        except FileNotFoundError:
+            raise exception.ImageNotActive(image_id=image["id"], state="missing its file") from None
 
     @staticmethod
     def _root() -> str:

@@ -136,6 +136,8 @@ class User(Base, NovaBase):
     access_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     secret_key: Mapped[str | None] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A salted hash (nova.auth.passwords); None: the identity API takes the secret key (migration 005).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
 
 
 class Project(Base, NovaBase):

@@ -110,7 +110,12 @@ def test_novarc_names_keys_and_urls(auth):
     assert 'export S3_URL="http://10.9.8.7:3333"' in rc
     assert 'export AWS_ACCESS_KEY_ID="AK:proj"' in rc
     assert 'export AWS_ENDPOINT_URL_EC2="http://10.9.8.7:8773/services/Cloud"' in rc
-    assert ('export NOVA_URL="http://10.9.8.7:8774/v1.1/"' in rc) == manager.osapi_served()
+    assert ('export NOVA_URL="http://10.9.8.7:8774/v2.1"' in rc) == manager.osapi_served()
+    for line in ('export OS_AUTH_URL="http://10.9.8.7:5000/v3"', 'export OS_USERNAME="demo"',
+                 'export OS_PASSWORD="SK"', 'export OS_PROJECT_NAME="proj"', 'export OS_USER_DOMAIN_NAME="Default"',
+                 'export OS_PROJECT_DOMAIN_NAME="Default"', "export OS_IDENTITY_API_VERSION=3",
+                 'export OS_REGION_NAME="nova"', "export OS_INTERFACE=public"):
+        assert line in rc.splitlines()
     archive = zipfile.ZipFile(io.BytesIO(auth.get_credentials("demo", "proj")))
     assert archive.read("novarc").decode() == rc
 
@@ -130,3 +135,43 @@ def test_novarc_refused_for_non_member(auth):
     auth.create_project("proj", "boss")
     with pytest.raises(exception.ProjectMembershipNotFound):
         auth.get_environment_rc("outsider", "proj")
+
+
+def test_password_is_the_secret_key_until_one_is_set(auth):
+    auth.create_user("demo", "AK", "SK")
+    auth.create_project("proj", "demo")
+    assert auth.check_password("demo", "SK") and not auth.has_password("demo")
+    auth.set_password("demo", "s3cret")
+    assert auth.check_password("demo", "s3cret") and not auth.check_password("demo", "SK")
+    stored = auth.get_user("demo")["password_hash"]
+    assert "s3cret" not in stored and stored.startswith("pbkdf2_sha256$")
+    rc = auth.get_environment_rc("demo", "proj")
+    assert "OS_PASSWORD=" not in rc.replace("# OS_PASSWORD", "")
+    assert "# OS_PASSWORD is not written" in rc
+    auth.set_password("demo", None)
+    assert auth.check_password("demo", "SK")
+    with pytest.raises(exception.InvalidInput):
+        auth.set_password("demo", "")
+
+
+def test_credentials_for_password_checks_the_password_before_the_project(auth):
+    auth.create_user("demo", "AK", "SK")
+    auth.create_user("other", "AK2", "SK2")
+    auth.create_project("proj", "demo")
+    auth.create_project("elsewhere", "other")
+    assert auth.credentials_for_password("demo", "SK", "proj").project_id == "proj"
+    with pytest.raises(exception.AuthenticationFailed):
+        auth.credentials_for_password("demo", "wrong", "no-such-project")
+    with pytest.raises(exception.ProjectMembershipNotFound):
+        auth.credentials_for_password("demo", "SK", "elsewhere")
+    with pytest.raises(exception.UserNotFound):
+        auth.credentials_for_password("ghost", "SK", "proj")
+
+
+def test_describe_token(auth):
+    auth.create_user("demo", "AK", "SK")
+    auth.create_project("proj", "demo")
+    token = auth.create_token("demo", "proj", ttl=60)
+    info = auth.describe_token(token)
+    assert info.credentials.user_id == "demo"
+    assert 59 <= (info.expires_at - info.issued_at).total_seconds() <= 61

@@ -1,0 +1,184 @@
+"""nova-api driven by the real OpenStack clients: the ``openstack`` command line and openstacksdk, with
+nothing but the environment ``nova-manage project environment`` writes.
+
+The daemons are started once for the module (``os_cloud``) on a private
+RabbitMQ virtual host, so more flows (compute, once the OpenStack compute API
+is served) can be added here without paying for another start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import openstack
+import pytest
+
+from tests.fixtures import services
+from tests.fixtures.daemons import ROOT, Cloud, private_vhost, rabbitmqctl, wait_for
+
+PORTS = ("ec2_port", "osapi_port", "identity_port", "image_api_port")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _novarc(path: str) -> dict[str, str]:
+    env = {}
+    with open(path) as handle:
+        for line in handle:
+            if line.startswith("export "):
+                name, _, value = line[len("export "):].strip().partition("=")
+                env[name] = value.strip('"')
+    return env
+
+
+def _openstack_command() -> list[str]:
+    found = shutil.which("openstack")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "import sys; from openstackclient.shell import main; sys.exit(main())"]
+
+
+class OpenStackCloud:
+    """nova-api on RabbitMQ from a flagfile, with users alice (proj-a) and bob (proj-b) and their novarcs."""
+
+    def __init__(self, tmp_path, rabbit_url: str) -> None:
+        self.tmp_path = tmp_path
+        self.cloud = Cloud(tmp_path, rabbit_url)
+        self.ports = {name: _free_port() for name in PORTS}
+        with open(self.cloud.flagfile, "a") as handle:
+            handle.write("\n".join([
+                "--network_manager=nova.network.manager.FlatManager", "--root_helper=", "--metadata_port=0",
+                "--ec2_listen=127.0.0.1", "--osapi_listen=127.0.0.1", "--identity_listen=127.0.0.1",
+                "--image_api_listen=127.0.0.1", "--ec2_host=127.0.0.1", "--osapi_host=127.0.0.1",
+                "--identity_host=127.0.0.1", "--image_api_host=127.0.0.1", "--s3_host=127.0.0.1",
+                *[f"--{name}={port}" for name, port in self.ports.items()],
+                f"--api_paste_config={os.path.join(ROOT, 'etc', 'nova', 'api-paste.ini')}",
+            ]) + "\n")
+        self.cloud.manage("db", "sync")
+        for user, project in (("alice", "proj-a"), ("bob", "proj-b")):
+            self.cloud.manage("user", "create", user, f"AK-{user}", f"SK-{user}")
+            self.cloud.manage("project", "create", project, user)
+            self.cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
+        self.api = self.cloud.start("nova-api", "--host=api")
+        for name in ("identity_port", "image_api_port"):
+            wait_for(lambda: self._listening(self.ports[name]), timeout=30, what=f"nova-api on --{name}")
+
+    @staticmethod
+    def _listening(port: int) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def env(self, user: str) -> dict[str, str]:
+        return _novarc(str(self.tmp_path / f"novarc-{user}"))
+
+    def openstack(self, user: str, *args: str, parse: bool = True):
+        """Run the ``openstack`` CLI with the novarc's environment and no other OpenStack configuration."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update(self.env(user), HOME=str(self.tmp_path), OS_CLIENT_CONFIG_FILE=os.devnull)
+        command = [*_openstack_command(), *args] + (["-f", "json"] if parse else [])
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 0, f"openstack {' '.join(args)}: {result.stderr}\n{self.api.log()[-3000:]}"
+        return json.loads(result.stdout) if parse else result.stdout
+
+    def connect(self, user: str, monkeypatch) -> openstack.connection.Connection:
+        """``openstack.connect()`` from the novarc's environment, as a script after ``source novarc``."""
+        for name in [k for k in os.environ if k.startswith("OS_")]:
+            monkeypatch.delenv(name)
+        for name, value in self.env(user).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", os.devnull)
+        return openstack.connect()
+
+
+@pytest.fixture(scope="module")
+def os_cloud(tmp_path_factory):
+    vhost, url = private_vhost(services.rabbit_url())
+    cloud = None
+    try:
+        cloud = OpenStackCloud(tmp_path_factory.mktemp("openstack"), url)
+        yield cloud
+    finally:
+        if cloud is not None:
+            cloud.cloud.cleanup()
+        rabbitmqctl("delete_vhost", vhost)
+
+
+def test_novarc_names_the_endpoints(os_cloud):
+    env = os_cloud.env("alice")
+    assert env["OS_AUTH_URL"] == f"http://127.0.0.1:{os_cloud.ports['identity_port']}/v3"
+    assert env["NOVA_URL"] == f"http://127.0.0.1:{os_cloud.ports['osapi_port']}/v2.1"
+    assert (env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"]) == ("alice", "SK-alice", "proj-a")
+
+
+@pytest.mark.timeout(300)
+def test_token_catalog_and_images_with_the_cli(os_cloud):
+    token = os_cloud.openstack("alice", "token", "issue")
+    assert (token["project_id"], token["user_id"]) == ("proj-a", "alice")
+    catalog = {entry["Type"]: entry for entry in os_cloud.openstack("alice", "catalog", "list")}
+    assert set(catalog) == {"compute", "image", "identity"}
+    assert f":{os_cloud.ports['image_api_port']}" in json.dumps(catalog["image"]["Endpoints"])
+
+    disk = os_cloud.tmp_path / "disk.raw"
+    disk.write_bytes(b"\0" * 4096 + b"a small disk")
+    created = os_cloud.openstack("alice", "image", "create", "--file", str(disk), "--disk-format", "raw",
+                                 "--container-format", "bare", "cli-image")
+    assert created["status"] == "active" and created["size"] == disk.stat().st_size
+    listed = os_cloud.openstack("alice", "image", "list")
+    assert [(i["Name"], i["Status"]) for i in listed] == [("cli-image", "active")]
+    shown = os_cloud.openstack("alice", "image", "show", "cli-image")
+    assert (shown["id"], shown["disk_format"], shown["owner"]) == (created["id"], "raw", "proj-a")
+    assert os_cloud.openstack("bob", "image", "list") == []
+    os_cloud.openstack("alice", "image", "delete", "cli-image", parse=False)
+    assert os_cloud.openstack("alice", "image", "list") == []
+
+
+@pytest.mark.timeout(300)
+def test_images_with_openstacksdk(os_cloud, monkeypatch):
+    conn = os_cloud.connect("alice", monkeypatch)
+    data = os.urandom(300_000)
+    image = conn.image.create_image("sdk-image", data=data, disk_format="raw", container_format="bare",
+                                    allow_duplicates=True)
+    assert [i.name for i in conn.image.images()] == ["sdk-image"]
+    found = conn.image.find_image("sdk-image")
+    assert found.id == image.id and found.status == "active"
+    assert conn.image.download_image(found).content == data
+    bob = os_cloud.connect("bob", monkeypatch)
+    assert list(bob.image.images()) == []
+    assert bob.image.find_image(image.id) is None
+    conn.image.delete_image(found)
+    assert list(conn.image.images()) == []
+
+
+@pytest.mark.timeout(300)
+def test_a_password_set_with_nova_manage(os_cloud):
+    os_cloud.cloud.manage("user", "create", "carol", "AK-carol", "SK-carol")
+    os_cloud.cloud.manage("project", "add", "proj-a", "carol")
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "bin", "nova-manage"),
+                             f"--flagfile={os_cloud.cloud.flagfile}", "user", "password", "carol"],
+                            input="horse battery staple\n", capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rc = os_cloud.tmp_path / "novarc-carol"
+    os_cloud.cloud.manage("project", "environment", "proj-a", "carol", str(rc))
+    assert "OS_PASSWORD" not in os_cloud.env("carol") and "# OS_PASSWORD is not written" in rc.read_text()
+    with open(rc, "a") as handle:
+        handle.write('export OS_PASSWORD="horse battery staple"\n')
+    assert os_cloud.openstack("carol", "token", "issue")["user_id"] == "carol"
+    with open(rc, "a") as handle:
+        handle.write('export OS_PASSWORD="SK-carol"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(os_cloud.env("carol"), HOME=str(os_cloud.tmp_path), OS_CLIENT_CONFIG_FILE=os.devnull)
+    refused = subprocess.run([*_openstack_command(), "token", "issue"], capture_output=True, text=True, env=env,
+                             timeout=120)
+    assert refused.returncode != 0 and "401" in refused.stderr
