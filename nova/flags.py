@@ -1,9 +1,14 @@
 """Command-line and flagfile configuration, gflags style, on absl-py.
 
 Flags are defined next to the code that reads them with the ``DEFINE_*``
-helpers below.  ``parse_args`` imports every module that defines flags before
-parsing, so every binary knows every flag and one ``nova.conf`` serves all
-daemons.  String values may refer to other flags as ``$name`` (for example
+helpers below.  Every binary knows every flag, so one ``nova.conf`` serves all
+daemons: ``parse_args`` defines each flag from ``nova/flag_registry.py`` (a
+generated list of every flag's kind, default and help) instead of importing
+the heavy modules that define them, which keeps start-up fast.  When such a
+module is imported later its own definition takes over (default and help); a
+flag the registry does not know yet makes ``parse_args`` import every flag
+module before it calls the flag unknown.  ``tools/gen_flagfile_sample.py``
+regenerates the registry, and a unit test fails while it is stale.  String values may refer to other flags as ``$name`` (for example
 ``sqlite:///$state_path/nova.sqlite``); they are expanded when read.
 """
 
@@ -52,10 +57,21 @@ class FlagError(Exception):
 
 # Flag name -> module that defined it (absl would credit nova.flags for all).
 DEFINED_IN: dict[str, str] = {}
+# Flags defined from the registry whose module has not been imported yet.
+_FROM_REGISTRY: set[str] = set()
+
+
+def _take_over(name: str, default: Any, help_text: str) -> None:
+    """The defining module was imported after the registry: its default and help win."""
+    _FROM_REGISTRY.discard(name)
+    FLAGS.set_default(name, default)
+    FLAGS[name].help = help_text
 
 
 def _define(kind: str, name: str, default: Any, help_text: str, **kwargs: Any) -> None:
     if name in FLAGS:
+        if name in _FROM_REGISTRY:
+            _take_over(name, default, help_text)
         return
     DEFINED_IN[name] = sys._getframe(2).f_globals.get("__name__", "nova")
     definer = getattr(absl_flags, "DEFINE_" + kind)
@@ -87,6 +103,8 @@ def DEFINE_list(name: str, default: Sequence[str] | None, help_text: str) -> Non
 
 def DEFINE_enum(name: str, default: str, values: Sequence[str], help_text: str) -> None:  # noqa: N802
     if name in FLAGS:
+        if name in _FROM_REGISTRY:
+            _take_over(name, default, help_text)
         return
     DEFINED_IN[name] = sys._getframe(1).f_globals.get("__name__", "nova")
     absl_flags.DEFINE_enum(name, default, list(values), help_text, flag_values=FLAGS)
@@ -106,7 +124,22 @@ def _guess_my_ip() -> str:
 
 
 # Flags every daemon shares.  Service-specific flags live with their code.
-DEFINE_string("state_path", os.path.join(os.getcwd(), "state"), "Top-level directory for nova's state")
+def _default_state_path() -> str:
+    """``/var/lib/nova`` for root or when writable, else the user's XDG state directory.
+
+    Never the current directory, so ``nova-manage`` finds the same state
+    from anywhere.
+    """
+    system = "/var/lib/nova"
+    if os.geteuid() == 0 or os.access(system, os.W_OK):
+        return system
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "nova")
+
+
+DEFINE_string("state_path", _default_state_path(),
+              "Top-level directory for nova's state (default: /var/lib/nova as root or when writable, "
+              "else $XDG_STATE_HOME/nova or ~/.local/state/nova; never the current directory)")
 DEFINE_string("host", socket.gethostname(), "Name of this node, used in topics and the services table")
 DEFINE_string("my_ip", _guess_my_ip(), "IP address of this host")
 DEFINE_string("node_availability_zone", "nova", "Availability zone of this node")
@@ -180,9 +213,77 @@ FLAG_MODULES = (
 )
 
 
+_all_modules_loaded = False
+
+
 def _load_flag_modules() -> None:
+    """Import every flag-defining module (slow; the registry spares binaries this)."""
+    global _all_modules_loaded
     for module in FLAG_MODULES:
         importlib.import_module(module)
+    _all_modules_loaded = True
+
+
+def _load_registry() -> None:
+    """Define every flag of ``nova/flag_registry.py`` not defined yet, without importing its module."""
+    from nova import flag_registry
+
+    for kind, name, default, help_text, module, extra in flag_registry.FLAGS:
+        if name in FLAGS:
+            continue
+        if kind == "alias":
+            absl_flags.DEFINE_alias(name, default, flag_values=FLAGS)
+            continue
+        if kind == "enum":
+            absl_flags.DEFINE_enum(name, default, list(extra["values"]), help_text, flag_values=FLAGS)
+        else:
+            getattr(absl_flags, "DEFINE_" + kind)(name, default, help_text, flag_values=FLAGS, **extra)
+        _FROM_REGISTRY.add(name)
+        DEFINED_IN[name] = module
+
+
+def registry_entries() -> list[tuple]:
+    """Every flag as a registry entry (kind, name, default, help, module, extra), from the loaded modules.
+
+    Aliases come last (their target must exist first); flags of this module
+    are left out (they are always defined).  Used by tools/gen_flagfile_sample.py.
+    """
+    _load_flag_modules()
+    entries, aliases = [], []
+    for name in sorted(FLAGS):
+        flag = FLAGS[name]
+        module = DEFINED_IN.get(name, "nova.flags")
+        if type(flag).__name__ == "_FlagAlias":
+            aliases.append(("alias", name, flag.help.split("--", 1)[1].rstrip("."), flag.help, module, {}))
+            continue
+        if module == __name__:
+            continue
+        parser = flag.parser
+        kind, extra = type(parser).__name__, {}
+        if kind == "EnumParser":
+            kind, extra = "enum", {"values": list(parser.enum_values)}
+        elif kind in ("IntegerParser", "FloatParser"):
+            kind = "integer" if kind == "IntegerParser" else "float"
+            if parser.lower_bound is not None:
+                extra["lower_bound"] = parser.lower_bound
+        elif kind == "BooleanParser":
+            kind = "boolean"
+        elif kind == "ListParser":
+            kind = "list"
+        else:
+            kind = "string"
+        default = None if name in MACHINE_DEPENDENT else flag.default
+        entries.append((kind, name, default, flag.help, module, extra))
+    return entries + aliases
+
+
+# Defaults computed on the machine that runs nova: the registry and the sample say so instead.
+MACHINE_DEPENDENT = {
+    "host": "<host name of this machine>",
+    "my_ip": "<my_ip of this machine>",
+    "state_path": "</var/lib/nova as root or when writable, else ~/.local/state/nova>",
+    "root_helper": "<sudo, or nothing when running as root>",
+}
 
 
 def _flagfiles_first(argv: Sequence[str]) -> list[str]:
@@ -222,7 +323,7 @@ def parse_args(argv: Sequence[str], use_default_flagfile: bool = True) -> list[s
     Raises FlagError with a one-line message for unknown flags, bad values and
     unreadable flagfiles.  ``--help`` prints every flag and exits 0.
     """
-    _load_flag_modules()
+    _load_registry()
     argv = list(argv)
     if any(a in ("--help", "-h", "--helpfull", "-?") for a in argv[1:]):
         print(usage(argv[0]))
@@ -230,7 +331,13 @@ def parse_args(argv: Sequence[str], use_default_flagfile: bool = True) -> list[s
     if use_default_flagfile:
         argv = default_flagfile(argv)
     try:
-        return FLAGS(_flagfiles_first(argv))
+        try:
+            return FLAGS(_flagfiles_first(argv))
+        except absl_flags.UnrecognizedFlagError:
+            if _all_modules_loaded:
+                raise
+            _load_flag_modules()  # a flag newer than the registry: ask the modules themselves
+            return FLAGS(_flagfiles_first(argv))
     except absl_flags.UnrecognizedFlagError as exc:
         close = difflib.get_close_matches(exc.flagname, list(FLAGS), n=1, cutoff=0.75)
         suggestion = f" (did you mean --{close[0]}?)" if close else ""

@@ -17,8 +17,9 @@ if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then
         # shellcheck disable=SC2086
         "$py" -m pip install -q --disable-pip-version-check $wanted
     fi
-    exec "$py" -m pytest -q -p no:cacheprovider "${@:-tests}"
+else
+    py=python3
+    "$py" -c "import eventlet, kombu, sqlalchemy, alembic, absl, pytest" 2>/dev/null || \
+        "$py" -m pip install -q -r requirements.txt
 fi
-python3 -c "import eventlet, kombu, sqlalchemy, alembic, absl, pytest" 2>/dev/null || \
-    python3 -m pip install -q -r requirements.txt
-exec python3 -m pytest -q -p no:cacheprovider "${@:-tests}"
+exec "$py" -m pytest -q -p no:cacheprovider "${@:-tests}"

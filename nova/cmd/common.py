@@ -13,8 +13,7 @@ import signal
 import sys
 from typing import Any, Callable, NoReturn, Sequence
 
-from nova import exception, flags, log, rpc
-from nova.db import api as db
+from nova import exception, flags, log
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -38,6 +37,9 @@ def init(argv: Sequence[str], binary: str | None = None) -> tuple[str, list[str]
 
 def check_ready(binary: str, database: bool = True, broker: bool = True) -> None:
     """Stop with one clear line if the database or the broker is not usable."""
+    from nova import rpc
+    from nova.db import api as db
+
     if database:
         try:
             db.check_ready()

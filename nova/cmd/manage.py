@@ -3,22 +3,27 @@
 ``nova-manage CATEGORY ACTION [ARGS...]``.  Each category is a class below;
 each public method an action whose positional parameters are the arguments.
 Mistakes end with one line on standard error and exit status 1 (2 for usage).
+Heavy modules (the database layer, alembic, managers) are imported inside the
+actions that use them, so ``--help`` and quick commands start fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import sys
 from typing import Any, Callable, NoReturn
 
-from nova import context, exception, flags, quota, utils
+from nova import exception, flags, utils
 from nova.cmd import common
 
 FLAGS = flags.FLAGS
 
 
-def _admin() -> context.RequestContext:
+def _admin() -> Any:
+    from nova import context
+
     return context.get_admin_context()
 
 
@@ -146,6 +151,8 @@ class ProjectCommands:
 
     def quota(self, project: str, key: str | None = None, value: str | None = None) -> None:
         """Show a project's quotas, or set one (-1 is unlimited)."""
+        from nova import quota
+
         ctxt = _admin()
         _db().project_get(ctxt, project)
         if key is not None:
@@ -367,9 +374,8 @@ class VersionCommands:
         print(f"nova {nova.__version__}")
 
 
-from nova.image.manage import ImageCommands  # noqa: E402  (the image category lives with the image code)
-
-CATEGORIES: dict[str, type] = {
+# A category given as "module:Class" lives with its code and is imported only when used.
+CATEGORIES: dict[str, type | str] = {
     "db": DbCommands,
     "user": UserCommands,
     "project": ProjectCommands,
@@ -383,7 +389,7 @@ CATEGORIES: dict[str, type] = {
     "network": NetworkCommands,
     "floating": FloatingIpCommands,
     "fixed": FixedIpCommands,
-    "image": ImageCommands,
+    "image": "nova.image.manage:ImageCommands",
 }
 
 
@@ -392,6 +398,16 @@ def _write_private(filename: str, data: bytes) -> None:
     fd = os.open(filename, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
+
+
+def _category(name: str) -> type | None:
+    """The class of category ``name`` (importing it when named by path), or None."""
+    category = CATEGORIES.get(name)
+    if isinstance(category, str):
+        module_name, _, class_name = category.partition(":")
+        category = getattr(importlib.import_module(module_name), class_name)
+        CATEGORIES[name] = category
+    return category
 
 
 def _actions(category: type) -> dict[str, Callable]:
@@ -408,7 +424,7 @@ def _describe(category_name: str | None = None) -> str:
         names = sorted(set(CATEGORIES) - {"account", "flavor"})
         return "usage: nova-manage CATEGORY ACTION [ARGS...]\ncategories: " + " ".join(names)
     lines = [f"usage: nova-manage {category_name} ACTION [ARGS...]", "actions:"]
-    for name, func in sorted(_actions(CATEGORIES[category_name]).items()):
+    for name, func in sorted(_actions(_category(category_name)).items()):
         params = [p for p in inspect.signature(func).parameters.values() if p.name != "self"]
         shown = " ".join(p.name.upper() if p.default is inspect.Parameter.empty else f"[{p.name.upper()}]"
                          for p in params)
@@ -422,7 +438,7 @@ def run(args: list[str]) -> int:
         print(_describe(), file=sys.stderr)
         return 2
     category_name, rest = args[0], args[1:]
-    category = CATEGORIES.get(category_name)
+    category = _category(category_name)
     if category is None:
         _usage_error(f"unknown category {category_name!r}\n{_describe()}")
     if not rest:

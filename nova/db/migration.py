@@ -1,24 +1,28 @@
 """Schema versions: ``nova-manage db sync`` and ``db version``, and readiness.
 
 Alembic is configured here in code, so no alembic.ini is needed at run time;
-the scripts live in ``nova/db/sqlalchemy/migrations``.
+the scripts live in ``nova/db/sqlalchemy/migrations``.  Alembic is imported
+only to migrate: the readiness check every daemon and ``nova-manage`` command
+makes reads the revision table and the scripts' headers directly, which
+keeps start-up fast.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+import sqlalchemy
 from sqlalchemy import exc as sa_exc
 
 from nova import exception, flags
 from nova.db.sqlalchemy import migrations, session
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -27,6 +31,8 @@ SYNC_HINT = "run nova-manage db sync"
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", os.path.dirname(os.path.abspath(migrations.__file__)))
     return config
@@ -40,15 +46,48 @@ def _revision(version: str | int | None) -> str:
     return text.zfill(3) if text.isdigit() else text
 
 
+_REVISION = re.compile(r"^revision\s*=\s*[\"']([^\"']+)[\"']\s*$", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(None|[\"']([^\"']+)[\"'])\s*$", re.MULTILINE)
+
+
+def _head_from_scripts() -> str | None:
+    """The head read from the scripts' ``revision``/``down_revision`` lines; None if not a plain chain."""
+    versions = os.path.join(os.path.dirname(os.path.abspath(migrations.__file__)), "versions")
+    revisions, parents = set(), set()
+    for name in os.listdir(versions):
+        if not name.endswith(".py") or name.startswith("_"):
+            continue
+        with open(os.path.join(versions, name), encoding="utf-8") as handle:
+            text = handle.read()
+        revision, down = _REVISION.search(text), _DOWN_REVISION.search(text)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        if down.group(2):
+            parents.add(down.group(2))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
 def head_version() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+    head = _head_from_scripts()
+    if head is None:
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None, "nova has no migrations"
     return head
 
 
 def _current_revision() -> str | None:
+    """The revision in alembic's version table (None before the first sync), read without alembic."""
     with session.get_engine().connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not sqlalchemy.inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(rows) > 1:
+        raise exception.DatabaseError(reason=f"the database has several schema heads: {', '.join(sorted(rows))}")
+    return rows[0] if rows else None
 
 
 def db_version() -> str | None:
@@ -65,6 +104,8 @@ def db_sync(version: str | int | None = None, progress: Callable[[str], Any] | N
     Like the first Nova's, sync only moves forward.  ``progress`` is called
     with one line per revision applied (nova-manage passes ``print``).
     """
+    from alembic import command
+
     wait_for_database()
     config = _config()
     try:

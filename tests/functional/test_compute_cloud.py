@@ -36,7 +36,7 @@ def cloud_api(cloud, rabbit_vhost, tmp_path):
     """The cloud's flagfile plus scheduling flags; this process talks to it as a client."""
     with open(cloud.flagfile, "a") as handle:
         handle.write("\n".join(EXTRA_FLAGS) + "\n")
-    cloud.manage("db", "sync")
+    cloud.sync_db()
     cloud.manage("network", "create", "10.0.0.0/24", "1", "256")
     use_database(f"sqlite:///{tmp_path}/nova.sqlite")
     for name, value in services.rabbit_flags(rabbit_vhost).items():

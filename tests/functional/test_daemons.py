@@ -29,7 +29,7 @@ def _capabilities(host=None):
 
 @pytest.fixture
 def synced(cloud):
-    cloud.manage("db", "sync")
+    cloud.sync_db()
     return cloud
 
 

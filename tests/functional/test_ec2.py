@@ -57,7 +57,7 @@ class Ec2Cloud:
                 f"--ec2_port={self.port}", "--metadata_port=0",
                 f"--api_paste_config={os.path.join(ROOT, 'etc', 'nova', 'api-paste.ini')}",
             ]) + "\n")
-        cloud.manage("db", "sync")
+        cloud.sync_db()
         cloud.manage("network", "create", "10.0.0.0/24", "1", "256")
         for user, project in (("alice", "proj-a"), ("bob", "proj-b")):
             cloud.manage("user", "create", user, f"AK-{user}", f"SK-{user}")

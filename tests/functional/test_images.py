@@ -15,7 +15,7 @@ pytestmark = pytest.mark.timeout(300)
 @pytest.fixture
 def cloud(tmp_path):
     c = Cloud(tmp_path, rabbit_url=None)
-    c.manage("db", "sync")
+    c.sync_db()
     c.manage("user", "create", "demo", "demo-key", "demo-secret")
     c.manage("project", "create", "proj", "demo")
     yield c

@@ -13,7 +13,7 @@ from tests.fixtures.daemons import Cloud
 def cloud(tmp_path):
     """nova-manage needs no broker; a flagfile with its own SQLite file."""
     c = Cloud(tmp_path, rabbit_url=None)
-    c.manage("db", "sync")
+    c.sync_db()
     yield c
     c.cleanup()
 

@@ -14,7 +14,7 @@ def cloud(tmp_path):
     c = Cloud(tmp_path, rabbit_url=None)
     with open(c.flagfile, "a") as handle:
         handle.write("--network_manager=nova.network.manager.VlanManager\n--vlan_start=200\n")
-    c.manage("db", "sync")
+    c.sync_db()
     yield c
     c.cleanup()
 

@@ -59,7 +59,7 @@ class Store:
 def store(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("objectstore")
     cloud = Cloud(tmp_path, rabbit_url=None)
-    cloud.manage("db", "sync")
+    cloud.sync_db()
     cloud.manage("user", "create", "demo", "demo-key", "demo-secret")
     cloud.manage("project", "create", "proj", "demo")
     cloud.manage("user", "create", "eve", "eve-key", "eve-secret")
@@ -182,7 +182,7 @@ def test_other_tenant_and_bad_credentials(store):
 def test_sigterm_stops_cleanly(tmp_path):
     cloud = Cloud(tmp_path, rabbit_url=None)
     try:
-        cloud.manage("db", "sync")
+        cloud.sync_db()
         port = _free_port()
         daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1")
         wait_for(lambda: _listening(port), 30, what="nova-objectstore to listen")
