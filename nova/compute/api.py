@@ -34,7 +34,7 @@ Row = Any
 
 _RESERVATION_ALPHABET = string.ascii_lowercase + string.digits
 _FILTERS = {"instance_ids", "reservation_id", "vm_state", "host", "fixed_ip", "key_name",
-            "availability_zone", "project_id"}
+            "availability_zone", "project_id", "uuid"}
 
 # Which vm_state an action needs, the task it starts, and the compute method it casts.
 _ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
@@ -259,6 +259,19 @@ class API:
     def get(self, ctxt: Context, instance_id: int) -> Row:
         """Raises InstanceNotFound, also for another project's instance."""
         return db.instance_get(ctxt, _int_id(instance_id, "instance id"))
+
+    def get_by_uuid(self, ctxt: Context, instance_uuid: str) -> Row:
+        """The instance with this uuid; InstanceNotFound also for another project's."""
+        if not isinstance(instance_uuid, str) or not 0 < len(instance_uuid) <= 36:
+            raise exception.InstanceNotFound(instance_id=str(instance_uuid)[:40])
+        rows = db.instance_get_all_by_filters(ctxt, {"uuid": instance_uuid})
+        if not rows:
+            raise exception.InstanceNotFound(instance_id=instance_uuid)
+        return rows[0]
+
+    def rename(self, ctxt: Context, instance_id: int, display_name: str) -> Row:
+        instance = self.get(ctxt, instance_id)
+        return db.instance_update(ctxt, instance["id"], {"display_name": display_name})
 
     def get_all(self, ctxt: Context, filters: dict[str, Any] | None = None) -> list[Row]:
         """Instances matching ``filters``; admins see every project's, others their own."""
