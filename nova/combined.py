@@ -104,6 +104,8 @@ def banner(info: dict[str, Any]) -> str:
         *([f"  S3       : http://{FLAGS.s3_host}:{FLAGS.s3_port}"] if "objectstore" in FLAGS.combined_services else []),
         *([f"  EC2      : http://{FLAGS.ec2_host}:{FLAGS.ec2_port}{FLAGS.ec2_path}"]
           if "api" in FLAGS.combined_services else []),
+        *([f"  OpenStack: http://{FLAGS.osapi_host}:{FLAGS.osapi_port}/v2.1"]
+          if "api" in FLAGS.combined_services and FLAGS.osapi_port else []),
         f"  manage   : bin/nova-manage --flagfile={info['flagfile']} service list",
     ]
     if info["novarc"]:

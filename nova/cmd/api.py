@@ -1,4 +1,5 @@
 """nova-api: the EC2 API (and metadata) on --ec2_listen:--ec2_port, the
+OpenStack compute API on --osapi_listen:--osapi_port (0 turns it off), the
 metadata service on --metadata_listen:--metadata_port.
 
 The pipelines come from ``--api_paste_config`` (``etc/nova/api-paste.ini``).
@@ -21,6 +22,9 @@ def build_servers() -> list[wsgi.Server]:
     """The WSGI servers nova-api runs (raises NovaException with a one-line reason)."""
     path = wsgi.find_paste_config()
     servers = [wsgi.Server("ec2", wsgi.load_paste_app("ec2", path), FLAGS.ec2_listen, FLAGS.ec2_port)]
+    if FLAGS.osapi_port:
+        servers.append(wsgi.Server("osapi_compute", wsgi.load_paste_app("osapi_compute", path),
+                                   FLAGS.osapi_listen, FLAGS.osapi_port))
     if FLAGS.metadata_port:
         servers.append(wsgi.Server("metadata", wsgi.load_paste_app("metadata", path),
                                    FLAGS.metadata_listen, FLAGS.metadata_port))

@@ -1,0 +1,86 @@
+"""nova-api's OpenStack compute API in process (the real paste pipeline on
+eventlet.wsgi, port 0), with users in two projects, tokens from AuthManager
+and a helper that drives it with plain HTTP (requests)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from nova import context, flags, wsgi
+from nova.auth import manager
+from nova.compute import states
+from nova.db import api as db
+from tests.unit.api.conftest import ROOT, make_image, make_users
+from tests.fixtures.database import sqlite_db  # noqa: F401
+
+FLAGS = flags.FLAGS
+ADMIN = context.get_admin_context()
+
+
+@dataclass
+class OsApi:
+    port: int
+    image_id: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def request(self, method: str, path: str, user: str | None = "alice", json: Any = None,
+                data: Any = None, headers: dict[str, str] | None = None, prefix: str = "/v2.1") -> requests.Response:
+        sent = dict(headers or {})
+        if user is not None:
+            sent["X-Auth-Token"] = self.tokens[user]
+        return self.session.request(method, self.root + prefix + path, json=json, data=data, headers=sent,
+                                    timeout=30)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, json=json, **kwargs)
+
+    def create_server(self, user: str = "alice", **extra: Any) -> dict[str, Any]:
+        body = {"name": "vm", "imageRef": self.image_id, "flavorRef": "1"}
+        body.update(extra)
+        response = self.post("/servers", {"server": body}, user=user)
+        assert response.status_code == 202, response.text
+        return response.json()["server"]
+
+
+def make_active(server_id: str, host: str = "test-host") -> Any:
+    """What the scheduler and compute host would do: place the instance and mark it running."""
+    instance = db.instance_get_all_by_filters(ADMIN, {"uuid": server_id})[0]
+    return db.instance_update(ADMIN, instance["id"], {"host": host, "vm_state": states.ACTIVE, "task_state": None,
+                                                      "power_state": states.RUNNING})
+
+
+def fault_of(response: requests.Response) -> tuple[str, int]:
+    body = response.json()
+    assert len(body) == 1, body
+    (name, fault), = body.items()
+    assert fault["code"] == response.status_code and fault["message"]
+    return name, response.status_code
+
+
+@pytest.fixture
+def osapi(sqlite_db) -> Iterator[OsApi]:  # noqa: F811
+    FLAGS.api_paste_config = os.path.join(ROOT, "etc", "nova", "api-paste.ini")
+    make_users()
+    image_id = str(int(make_image()[4:], 16))
+    auth = manager.AuthManager()
+    tokens = {"alice": auth.create_token("alice", "proj-a"), "bob": auth.create_token("bob", "proj-b"),
+              "carol": auth.create_token("carol", "proj-a"), "root": auth.create_token("root", "proj-a")}
+    server = wsgi.Server("osapi_compute", wsgi.load_paste_app("osapi_compute"), "127.0.0.1", 0)
+    server.start()
+    try:
+        yield OsApi(server.port, image_id, tokens)
+    finally:
+        server.stop()
