@@ -84,3 +84,44 @@ def osapi(sqlite_db) -> Iterator[OsApi]:  # noqa: F811
         yield OsApi(server.port, image_id, tokens)
     finally:
         server.stop()
+
+
+@pytest.fixture
+def cloud(osapi) -> Iterator[OsApi]:
+    """``osapi`` plus nova-scheduler, nova-compute (fake driver) and nova-network (--fake_network) in
+    this process on the memory transport, with a network and floating addresses: servers really build."""
+    from nova import combined, rpc, service
+    from nova.network import linux_net
+
+    FLAGS.fake_network = True
+    FLAGS.report_interval = 1
+    linux_net.reset()
+    combined._bootstrap_networks()
+    for n in range(1, 4):
+        db.floating_ip_create(ADMIN, {"address": f"192.0.2.{n}", "host": FLAGS.host})
+    services = [service.Service.create(binary=f"nova-{topic}", topic=topic)
+                for topic in ("scheduler", "network", "compute")]
+    for svc in services:
+        svc.start()
+    try:
+        yield osapi
+    finally:
+        for svc in services:
+            svc.kill()
+        rpc.cleanup()
+        linux_net.reset()
+
+
+def wait_status(api: OsApi, server_id: str, status: str, user: str = "alice", timeout: float = 10.0) -> dict:
+    import time
+
+    import eventlet
+
+    deadline = time.monotonic() + timeout
+    while True:
+        server = api.get(f"/servers/{server_id}", user=user).json()["server"]
+        if server["status"] == status and server["OS-EXT-STS:task_state"] is None:
+            return server
+        if time.monotonic() > deadline:
+            pytest.fail(f"server {server_id} is {server['status']}/{server['OS-EXT-STS:task_state']}, not {status}")
+        eventlet.sleep(0.05)
