@@ -15,6 +15,7 @@ import webob
 import webob.dec
 
 from nova import exception, wsgi
+from nova.rpc import common as rpc_common
 
 LOG = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ EXCEPTION_STATUS: list[tuple[type[Exception], int]] = [
     # The v2.1 reference answers an exceeded quota with 403 (413 is for rate limits).
     (exception.QuotaError, 403),
     (exception.NoValidHost, 503),
+    # A daemon that does not answer or cannot be reached; a RemoteError stays a 500.
+    (rpc_common.Timeout, 503),
+    (rpc_common.BrokerUnavailable, 503),
+    (rpc_common.PublishError, 503),
     (exception.ImageNotActive, 400),
 ]
 

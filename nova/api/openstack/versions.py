@@ -37,6 +37,12 @@ def _respond(body: Any, status: int = 200) -> webob.Response:
     return response
 
 
+def document(req: webob.Request) -> dict[str, Any]:
+    """The version document of the version ``req`` was sent to."""
+    version_id = "v2.0" if req.script_name.rstrip("/").endswith("/v2") else "v2.1"
+    return {"version": _describe(req.host_url, version_id, True)}
+
+
 class Versions:
     """``/``: every version (200 for the root, 300 Multiple Choices for other paths)."""
 

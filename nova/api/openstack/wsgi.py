@@ -129,6 +129,16 @@ def int_field(value: Any, name: str, minimum: int | None = None, maximum: int | 
 Route = tuple[str, str, Any, str]  # (method, path, controller, action)
 
 
+class _VersionDocument:
+    def show(self, req: ApiRequest) -> dict[str, Any]:
+        from nova.api.openstack import versions
+
+        return versions.document(req.webob)
+
+
+version_document = _VersionDocument()
+
+
 class Router:
     """Dispatch a version's requests with a Routes mapper.
 
@@ -149,6 +159,9 @@ class Router:
                 self.controllers[key] = controller
                 self.mapper.connect(prefix + path, controller=key, action=action,
                                     conditions={"method": [method]})
+        # The version's root with the project id (the catalog's endpoint): its version document.
+        self.mapper.connect("/{project_id}", controller="_version", action="show", conditions={"method": ["GET"]})
+        self.controllers["_version"] = version_document
 
     @classmethod
     def factory(cls, global_config: dict[str, str], **local_config: str) -> "Router":

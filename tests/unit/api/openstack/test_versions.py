@@ -61,7 +61,8 @@ def test_deleted_token_is_401(osapi):
 def test_project_id_in_url(osapi):
     assert osapi.get("/proj-a/flavors").status_code == 200
     assert osapi.get("/flavors", prefix="/v2/proj-a").status_code == 200
-    assert fault_of(osapi.get("/flavors", prefix="/v2")) == ("itemNotFound", 404)
+    assert fault_of(osapi.get("/flavors", prefix="/v2")) == ("badRequest", 400)
+    assert fault_of(osapi.get("/flavors/detail", prefix="/v2")) == ("itemNotFound", 404)
     assert fault_of(osapi.get("/proj-b/servers")) == ("badRequest", 400)
     assert fault_of(osapi.get("/servers", prefix="/v2/proj-b")) == ("badRequest", 400)
     links = osapi.get("/servers", prefix="/v2/proj-a").json()
@@ -91,3 +92,19 @@ def test_unexpected_error_is_compute_fault_with_request_id(osapi, monkeypatch):
     assert fault_of(response) == ("computeFault", 500)
     message = response.json()["computeFault"]["message"]
     assert response.headers["X-Compute-Request-Id"] in message and "secret" not in message
+
+
+def test_unreachable_daemon_is_503(osapi, monkeypatch):
+    from nova.network import rpcapi
+    from nova.rpc import common
+
+    def timeout(*args, **kwargs):
+        raise common.Timeout(timeout=1, method="allocate_floating_ip", topic="network")
+
+    monkeypatch.setattr(rpcapi.NetworkAPI, "allocate_floating_ip", timeout)
+    assert fault_of(osapi.post("/os-floating-ips", {"pool": "nova"})) == ("serviceUnavailable", 503)
+
+
+def test_version_document_below_the_project_id(osapi):
+    assert osapi.get("/proj-a/").json()["version"]["id"] == "v2.1"
+    assert osapi.get("", prefix="/v2/proj-a").json()["version"]["id"] == "v2.0"
