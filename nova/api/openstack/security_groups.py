@@ -13,9 +13,12 @@ from nova.securitygroup import api as securitygroup_api
 def _number(value: str, what: str) -> int:
     """Ids in URLs; a malformed one is a missing one."""
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise faults.Fault(404, f"{what} {value[:40]} could not be found.") from None
+        number = -1
+    if not 0 < number < 2**31:
+        raise faults.Fault(404, f"{what} {value[:40]} could not be found.")
+    return number
 
 
 def rule_view(rule: Any, names: dict[int, tuple[str, str]]) -> dict[str, Any]:
@@ -79,10 +82,7 @@ class SecurityGroupRulesController:
         parent = values.get("parent_group_id")
         if parent is None:
             raise faults.Fault(400, "'parent_group_id' is a required property.")
-        try:
-            parent_id = int(parent)
-        except (TypeError, ValueError):
-            raise faults.Fault(400, "'parent_group_id' must be an integer.") from None
+        parent_id = int_field(parent, "parent_group_id", 0)
         group = self.groups.get(req.ctxt, parent_id)
         request: dict[str, Any] = {"protocol": values.get("ip_protocol"),
                                    "from_port": self._port(values.get("from_port"), "from_port"),

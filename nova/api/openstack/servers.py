@@ -32,9 +32,12 @@ def image_number(image_id: str, name: str = "imageRef") -> int:
     """nova's image ids are integers (the images table has no uuid); ami-XXXXXXXX is accepted too."""
     text = image_id[4:] if image_id.startswith("ami-") else image_id
     try:
-        return int(text, 16) if image_id.startswith("ami-") else int(text)
+        number = int(text, 16) if image_id.startswith("ami-") else int(text)
     except ValueError:
-        raise faults.Fault(400, f"Invalid {name} provided: {image_id[:64]!r}.") from None
+        number = -1
+    if not 0 < number < 2**31:
+        raise faults.Fault(400, f"Invalid {name} provided: {image_id[:64]!r}.")
+    return number
 
 
 class ServersController:

@@ -73,5 +73,6 @@ def test_wrong_state_is_409_and_unknown_is_404(osapi, alices):
     assert fault_of(osapi.post(f"/servers/{alices['server']}/action", {"resume": None})) == ("conflict", 409)
     for path in ("/servers/00000000-0000-0000-0000-000000000000", "/servers/x" * 30, "/os-keypairs/none",
                  "/os-security-groups/9999", "/os-security-groups/abc", "/os-floating-ips/9999",
-                 "/images/9999", "/flavors/9999"):
+                 "/images/9999", "/flavors/9999", "/images/99999999999999999999",
+                 "/os-security-groups/99999999999999999999", "/flavors/99999999999999999999"):
         assert fault_of(osapi.get(path)) == ("itemNotFound", 404), path
