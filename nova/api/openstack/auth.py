@@ -26,8 +26,7 @@ class TokenAuth(wsgi.Middleware):
     def __call__(self, req: webob.Request) -> webob.Response:
         token = req.headers.get("X-Auth-Token", "").strip()
         if not token:
-            raise faults.Fault(401, "Authentication required: send a token in X-Auth-Token.",
-                               {"WWW-Authenticate": "Keystone uri=''"})
+            raise faults.Fault(401, "Authentication required: send a token in X-Auth-Token.")
         try:
             credentials = manager.AuthManager().authenticate_token(token)
         except (exception.TokenNotFound, exception.NotFound):

@@ -19,7 +19,6 @@ import webob
 import webob.dec
 
 from nova import context as nova_context
-from nova import wsgi
 from nova.api.openstack import faults
 
 LOG = logging.getLogger(__name__)
@@ -163,10 +162,6 @@ class Router:
         self.mapper.connect("/{project_id}", controller="_version", action="show", conditions={"method": ["GET"]})
         self.controllers["_version"] = version_document
 
-    @classmethod
-    def factory(cls, global_config: dict[str, str], **local_config: str) -> "Router":
-        raise NotImplementedError
-
     @webob.dec.wsgify
     def __call__(self, req: webob.Request) -> webob.Response:
         path = req.path_info.rstrip("/") or "/"
@@ -202,10 +197,3 @@ class Router:
             response.headers[key] = value
         return response
 
-
-def context_of(environ: dict[str, Any]) -> nova_context.RequestContext:
-    return environ[CONTEXT_KEY]
-
-
-def request_id(environ: dict[str, Any]) -> str:
-    return wsgi.request_id_of(environ)
