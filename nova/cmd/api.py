@@ -1,5 +1,6 @@
 """nova-api: the EC2 API (and metadata) on --ec2_listen:--ec2_port, the
-metadata service on --metadata_listen:--metadata_port, the identity API v3 on
+OpenStack compute API on --osapi_listen:--osapi_port, the metadata service on
+--metadata_listen:--metadata_port, the identity API v3 on
 --identity_listen:--identity_port and the image API v2 on
 --image_api_listen:--image_api_port (a port of 0 leaves that one out).
 
@@ -25,6 +26,9 @@ def build_servers() -> list[wsgi.Server]:
     """The WSGI servers nova-api runs (raises NovaException with a one-line reason)."""
     path = wsgi.find_paste_config()
     servers = [wsgi.Server("ec2", wsgi.load_paste_app("ec2", path), FLAGS.ec2_listen, FLAGS.ec2_port)]
+    if FLAGS.osapi_port:
+        servers.append(wsgi.Server("osapi_compute", wsgi.load_paste_app("osapi_compute", path),
+                                   FLAGS.osapi_listen, FLAGS.osapi_port))
     if FLAGS.metadata_port:
         servers.append(wsgi.Server("metadata", wsgi.load_paste_app("metadata", path),
                                    FLAGS.metadata_listen, FLAGS.metadata_port))

@@ -34,7 +34,7 @@ Row = Any
 
 _RESERVATION_ALPHABET = string.ascii_lowercase + string.digits
 _FILTERS = {"instance_ids", "reservation_id", "vm_state", "host", "fixed_ip", "key_name",
-            "availability_zone", "project_id"}
+            "availability_zone", "project_id", "uuid"}
 
 # Which vm_state an action needs, the task it starts, and the compute method it casts.
 _ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
@@ -92,6 +92,7 @@ class API:
         ramdisk_id: int | None = None,
         display_name: str | None = None,
         client_token: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> tuple[str, list[Row]]:
         """Validate, write ``building`` instance rows and ask the scheduler to place them.
 
@@ -122,6 +123,7 @@ class API:
         if key_name:
             key_data = db.key_pair_get(ctxt, ctxt.user_id, key_name)["public_key"]
         groups = self._security_groups(ctxt, security_groups)
+        metadata = self._metadata(ctxt, metadata)
         count = self._allowed_count(ctxt, flavor, min_count, max_count)
 
         base = {
@@ -140,6 +142,7 @@ class API:
             "user_data": user_data,
             "availability_zone": zone,
             "display_name": display_name,
+            "metadata": metadata,
             "vm_state": states.BUILDING,
             "task_state": states.SCHEDULING,
             "power_state": states.NOSTATE,
@@ -169,6 +172,21 @@ class API:
         if low > high:
             raise exception.InvalidInput(reason=f"MinCount ({low}) is greater than MaxCount ({high})")
         return low, high
+
+    @staticmethod
+    def _metadata(ctxt: Context, metadata: dict[str, str] | None) -> dict[str, str]:
+        """Instance metadata: string keys (1-255) and values (up to 255), within the metadata_items quota."""
+        metadata = dict(metadata or {})
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not 0 < len(key) <= 255:
+                raise exception.InvalidInput(reason="metadata keys must be strings of 1 to 255 characters")
+            if not isinstance(value, str) or len(value) > 255:
+                raise exception.InvalidInput(reason=f"metadata value of {key[:32]!r} must be a string of at "
+                                                    "most 255 characters")
+        if metadata and ctxt.project_id and quota.allowed(ctxt, ctxt.project_id, "metadata_items", 0,
+                                                          len(metadata)) < len(metadata):
+            raise exception.QuotaError(reason=f"{len(metadata)} metadata items exceed the metadata_items quota")
+        return metadata
 
     def _launchable_image(self, ctxt: Context, image_id: Any, kind: str) -> dict[str, Any]:
         image = self.image_service.show(ctxt, image_id)
@@ -260,6 +278,19 @@ class API:
         """Raises InstanceNotFound, also for another project's instance."""
         return db.instance_get(ctxt, _int_id(instance_id, "instance id"))
 
+    def get_by_uuid(self, ctxt: Context, instance_uuid: str) -> Row:
+        """The instance with this uuid; InstanceNotFound also for another project's."""
+        if not isinstance(instance_uuid, str) or not 0 < len(instance_uuid) <= 36:
+            raise exception.InstanceNotFound(instance_id=str(instance_uuid)[:40])
+        rows = db.instance_get_all_by_filters(ctxt, {"uuid": instance_uuid})
+        if not rows:
+            raise exception.InstanceNotFound(instance_id=instance_uuid)
+        return rows[0]
+
+    def rename(self, ctxt: Context, instance_id: int, display_name: str) -> Row:
+        instance = self.get(ctxt, instance_id)
+        return db.instance_update(ctxt, instance["id"], {"display_name": display_name})
+
     def get_all(self, ctxt: Context, filters: dict[str, Any] | None = None) -> list[Row]:
         """Instances matching ``filters``; admins see every project's, others their own."""
         filters = {k: v for k, v in (filters or {}).items() if v is not None}
@@ -285,8 +316,9 @@ class API:
         db.instance_update(ctxt, instance["id"], {"task_state": states.DELETING})
         self._cast_compute(ctxt, instance, "terminate_instance")
 
-    def reboot(self, ctxt: Context, instance_id: int) -> None:
-        self._act(ctxt, instance_id, "reboot")
+    def reboot(self, ctxt: Context, instance_id: int, hard: bool = False) -> None:
+        """Reboot; ``hard`` only shows as its own task (the driver reboots the same way)."""
+        self._act(ctxt, instance_id, "reboot", task=states.REBOOTING_HARD if hard else None)
 
     def stop(self, ctxt: Context, instance_id: int) -> None:
         self._act(ctxt, instance_id, "stop")
@@ -331,8 +363,9 @@ class API:
                                                  action="read the console of")
         return compute_rpcapi.ComputeAPI().get_console_output(ctxt, instance["host"], instance["id"])
 
-    def _act(self, ctxt: Context, instance_id: int, action: str) -> None:
-        allowed, task, method = _ACTIONS[action]
+    def _act(self, ctxt: Context, instance_id: int, action: str, task: str | None = None) -> None:
+        allowed, default_task, method = _ACTIONS[action]
+        task = task or default_task
         instance = self._check_state(ctxt, instance_id, allowed, action)
         db.instance_update(ctxt, instance["id"], {"task_state": task})
         self._cast_compute(ctxt, instance, method)

@@ -702,6 +702,12 @@ def fixed_ip_get_addresses_by_instances(ctxt: Context, instance_ids: list[int]) 
     return IMPL.fixed_ip_get_addresses_by_instances(ctxt, instance_ids)
 
 
+def fixed_ip_get_nics_by_instances(ctxt: Context, instance_ids: list[int]) -> list[tuple[Any, ...]]:
+    """``(instance id, fixed address, MAC, network label, floating address or None)`` for many
+    instances in one query; a non-admin gets its project's instances' only."""
+    return IMPL.fixed_ip_get_nics_by_instances(ctxt, instance_ids)
+
+
 def floating_ip_get_all_with_fixed(ctxt: Context,
                                    addresses: list[str] | None = None) -> list[tuple[Row, str | None, int | None]]:
     """``(floating IP row, fixed address, instance id)`` in one query: the allocated addresses the

@@ -75,6 +75,28 @@ class API:
                 floating[instance_id].append(floating_address)
         return {i: InstanceAddresses(tuple(fixed[i]), tuple(floating[i])) for i in fixed}
 
+    def get_instance_nics(self, ctxt: context.RequestContext,
+                          instance_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """Each instance's addresses with their network label and MAC, in one query whatever
+        their number: ``{instance id: [{"label", "address", "mac", "type": "fixed"|"floating"}]}``."""
+        nics: dict[int, list[dict[str, Any]]] = {int(i): [] for i in instance_ids}
+        seen: set[tuple[int, str]] = set()
+        for instance_id, fixed, mac, label, floating in db.fixed_ip_get_nics_by_instances(ctxt, list(nics)):
+            label = label or "private"
+            if (instance_id, fixed) not in seen:
+                seen.add((instance_id, fixed))
+                nics[instance_id].append({"label": label, "address": fixed, "mac": mac, "type": "fixed"})
+            if floating is not None:
+                nics[instance_id].append({"label": label, "address": floating, "mac": mac, "type": "floating"})
+        return nics
+
+    def get_floating_ip_by_id(self, ctxt: context.RequestContext, floating_ip_id: Any) -> dict[str, Any]:
+        """One of the caller's floating addresses by id; FloatingIpNotFound otherwise (also another project's)."""
+        for address in self.get_floating_ips(ctxt):
+            if str(address["id"]) == str(floating_ip_id):
+                return address
+        raise exception.FloatingIpNotFound(address=str(floating_ip_id)[:40])
+
     def get_floating_ip(self, ctxt: context.RequestContext, address: str) -> dict[str, Any]:
         return self.get_floating_ips(ctxt, [address])[0]
 
@@ -97,7 +119,7 @@ class API:
 
     @staticmethod
     def _describe(row: Any, fixed_address: str | None, instance_id: int | None) -> dict[str, Any]:
-        return {"address": row["address"], "project_id": row["project_id"], "host": row["host"],
+        return {"id": row["id"], "address": row["address"], "project_id": row["project_id"], "host": row["host"],
                 "fixed_address": fixed_address, "instance_id": instance_id}
 
     def associate_floating_ip(self, ctxt: context.RequestContext, floating_address: str,

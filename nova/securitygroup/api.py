@@ -176,6 +176,17 @@ class API:
             db.security_group_rule_destroy(ctxt, rule["id"])
         _refresh(ctxt, group["id"])
 
+    def get_rule(self, ctxt: Context, rule_id: int) -> Any:
+        """A rule of one of the caller's groups; SecurityGroupRuleNotFound otherwise."""
+        rule = db.security_group_rule_get(ctxt, rule_id)
+        self.get(ctxt, rule["parent_group_id"])
+        return rule
+
+    def delete_rule(self, ctxt: Context, rule_id: int) -> None:
+        rule = self.get_rule(ctxt, rule_id)
+        db.security_group_rule_destroy(ctxt, rule["id"])
+        _refresh(ctxt, rule["parent_group_id"])
+
     def rules_from_requests(self, ctxt: Context, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Validated rule values (protocol, from_port, to_port, and cidr or group_id)."""
         if not requests:

@@ -89,6 +89,7 @@ from nova.db.sqlalchemy.api.fixed_ips import (  # noqa: F401
     fixed_ip_disassociate_all_by_timeout,
     fixed_ip_get,
     fixed_ip_get_addresses_by_instances,
+    fixed_ip_get_nics_by_instances,
     fixed_ip_get_all,
     fixed_ip_get_all_by_instance,
     fixed_ip_get_all_by_network,

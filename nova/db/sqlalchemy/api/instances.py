@@ -118,7 +118,7 @@ def instance_destroy(ctxt: Context, instance_id: int) -> None:
 
 
 _FILTERS = ("instance_ids", "reservation_id", "vm_state", "host", "fixed_ip", "key_name",
-            "availability_zone", "project_id", "user_id")
+            "availability_zone", "project_id", "user_id", "uuid")
 
 
 @require_context

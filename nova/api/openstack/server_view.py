@@ -1,0 +1,111 @@
+"""How a server looks in the compute API v2.1: status from vm_state and
+task_state, addresses by network label, the OS-EXT-* fields."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from typing import Any
+
+from nova.api.openstack.wsgi import ApiRequest
+from nova.compute import states
+from nova.network import api as network_api
+
+_STATUS = {
+    states.BUILDING: "BUILD",
+    states.ACTIVE: "ACTIVE",
+    states.STOPPED: "SHUTOFF",
+    states.PAUSED: "PAUSED",
+    states.SUSPENDED: "SUSPENDED",
+    states.RESCUED: "RESCUE",
+    states.ERROR: "ERROR",
+    states.DELETED: "DELETED",
+}
+# Tasks that show as their own status while they run.
+_TASK_STATUS = {states.REBOOTING: "REBOOT", states.REBOOTING_HARD: "HARD_REBOOT"}
+
+
+def status_of(instance: Any) -> str:
+    if instance["vm_state"] == states.ACTIVE and instance["task_state"] in _TASK_STATUS:
+        return _TASK_STATUS[instance["task_state"]]
+    return _STATUS.get(instance["vm_state"], "UNKNOWN")
+
+
+def vm_states_for_status(status: str) -> list[str]:
+    """The vm_states a ``status`` filter selects (none for an unknown status)."""
+    status = status.upper()
+    if status in ("REBOOT", "HARD_REBOOT"):
+        return [states.ACTIVE]
+    return [vm for vm, name in _STATUS.items() if name == status]
+
+
+def isotime(when: datetime.datetime | None) -> str | None:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+
+
+def addresses(nics: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for nic in nics:
+        version = 6 if ":" in (nic["address"] or "") else 4
+        found.setdefault(nic["label"], []).append({
+            "addr": nic["address"], "version": version, "OS-EXT-IPS:type": nic["type"],
+            "OS-EXT-IPS-MAC:mac_addr": nic["mac"]})
+    return found
+
+
+def nics_of(req: ApiRequest, instances: list[Any]) -> dict[int, list[dict[str, Any]]]:
+    """Every instance's NICs in one query."""
+    return network_api.API().get_instance_nics(req.ctxt, [i["id"] for i in instances])
+
+
+def flavor_id(instance: Any) -> str:
+    flavor = instance.instance_type
+    return str(flavor["flavorid"]) if flavor is not None else str(instance["instance_type_id"])
+
+
+def summary(req: ApiRequest, instance: Any) -> dict[str, Any]:
+    return {"id": instance["uuid"], "name": instance["display_name"] or instance["hostname"] or "",
+            "links": req.links("servers", instance["uuid"])}
+
+
+def detail(req: ApiRequest, instance: Any, nics: list[dict[str, Any]]) -> dict[str, Any]:
+    host_id = ""
+    if instance["host"]:
+        host_id = hashlib.sha224((instance["project_id"] + instance["host"]).encode()).hexdigest()
+    server = summary(req, instance)
+    server.update({
+        "status": status_of(instance),
+        "tenant_id": instance["project_id"],
+        "user_id": instance["user_id"],
+        "metadata": instance.metadata_dict,
+        "hostId": host_id,
+        "image": {"id": instance["image_id"], "links": [
+            {"rel": "bookmark", "href": f"{req.bookmark_url}/images/{instance['image_id']}"}]},
+        "flavor": {"id": flavor_id(instance), "links": [
+            {"rel": "bookmark", "href": f"{req.bookmark_url}/flavors/{flavor_id(instance)}"}]},
+        "created": isotime(instance["created_at"]),
+        "updated": isotime(instance["updated_at"] or instance["created_at"]),
+        "addresses": addresses(nics),
+        "accessIPv4": "",
+        "accessIPv6": "",
+        "progress": 100 if instance["vm_state"] == states.ACTIVE else 0,
+        "key_name": instance["key_name"],
+        "config_drive": "",
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": instance["availability_zone"] or "",
+        "OS-EXT-STS:vm_state": instance["vm_state"],
+        "OS-EXT-STS:task_state": instance["task_state"],
+        "OS-EXT-STS:power_state": instance["power_state"] or 0,
+        "OS-SRV-USG:launched_at": isotime(instance["launched_at"]),
+        "OS-SRV-USG:terminated_at": isotime(instance["terminated_at"]),
+        "security_groups": [{"name": g["name"]} for g in instance.security_groups],
+        "os-extended-volumes:volumes_attached": [],
+    })
+    if req.ctxt.is_admin:
+        server.update({"OS-EXT-SRV-ATTR:host": instance["host"],
+                       "OS-EXT-SRV-ATTR:hypervisor_hostname": instance["host"],
+                       "OS-EXT-SRV-ATTR:instance_name": instance.name})
+    if instance["vm_state"] == states.ERROR and instance["fault"]:
+        server["fault"] = {"code": 500, "message": instance["fault"][:255],
+                           "created": isotime(instance["updated_at"])}
+    return server
