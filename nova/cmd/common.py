@@ -37,15 +37,16 @@ def init(argv: Sequence[str], binary: str | None = None) -> tuple[str, list[str]
 
 def check_ready(binary: str, database: bool = True, broker: bool = True) -> None:
     """Stop with one clear line if the database or the broker is not usable."""
-    from nova import rpc
-    from nova.db import api as db
-
     if database:
+        from nova.db import api as db
+
         try:
             db.check_ready()
         except exception.DatabaseNotReady as exc:
             die(binary, str(exc))
     if broker:
+        from nova import rpc
+
         try:
             rpc.check_connection()
         except rpc.BrokerUnavailable as exc:

@@ -195,14 +195,14 @@ class ServiceCommands:
 
     def list(self, host: str | None = None, binary: str | None = None) -> None:
         """Host, binary, zone, status and :-) (alive) or XXX (down)."""
-        from nova import service
+        from nova.servicegroup import service_is_up
 
         rows = _db().service_get_all(_admin())
         print(f"{'Host':<20} {'Binary':<16} {'Zone':<8} {'Status':<9} {'State':<5} Updated_At")
         for row in sorted(rows, key=lambda r: (r["host"], r["binary"])):
             if (host and row["host"] != host) or (binary and row["binary"] != binary):
                 continue
-            state = ":-)" if service.service_is_up(row) else "XXX"
+            state = ":-)" if service_is_up(row) else "XXX"
             status = "disabled" if row["disabled"] else "enabled"
             updated = utils.isotime(row["updated_at"] or row["created_at"])
             print(f"{row['host']:<20} {row['binary']:<16} {row['availability_zone'] or '':<8} "
