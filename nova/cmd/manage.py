@@ -9,6 +9,7 @@ actions that use them, so ``--help`` and quick commands start fast.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import inspect
 import os
@@ -463,5 +464,10 @@ def run(args: list[str]) -> int:
 
 
 def main() -> int:
+    # One short command: importing SQLAlchemy and the models makes a few hundred
+    # thousand long-lived objects and next to no garbage cycles, so the cyclic
+    # collector would only rescan them (about a tenth of the start-up time).
+    # Reference counting still frees everything the command lets go of.
+    gc.disable()
     _, args = common.init(sys.argv, "nova-manage")
     return run(args)
