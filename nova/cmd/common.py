@@ -14,6 +14,7 @@ import sys
 from typing import Any, Callable, NoReturn, Sequence
 
 from nova import exception, flags, log
+from nova.cmd import started
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def run_services(binary: str, make_services: Callable[[], list]) -> int:
         service.serve(*services)
     except exception.NovaException as exc:
         die(binary, str(exc))
+    started()
     return service.wait()
 
 
@@ -93,6 +95,7 @@ def serve_wsgi(binary: str, build_servers: Callable[[], list[Any]], announce: bo
         die(binary, str(exc))
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    started()
     if announce:
         for server in servers:
             print(f"{binary}: {server.name} listening on {server.host}:{server.port}", flush=True)
