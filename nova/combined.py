@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from nova import flags
-from nova.cmd import common
+from nova.cmd import common, started
 from nova.cmd.launch import SERVICE_TOPICS
 
 FLAGS = flags.FLAGS
@@ -267,5 +267,6 @@ def main() -> int:
         common.die(binary, str(exc))
     except OSError as exc:
         common.die(binary, f"cannot start a server: {exc.strerror or exc}")
+    started()
     print(banner(info), flush=True)
     return service.wait()

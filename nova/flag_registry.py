@@ -104,7 +104,7 @@ FLAGS = (
     ('integer', 's3_min_part_size', 5242880, 'Smallest part but the last of a multipart upload, bytes', 'nova.objectstore.handlers.multipart', {'lower_bound': 0}),
     ('list', 's3_vhost_domains', [], 'Domains under which Host: <bucket>.<domain> names a bucket (--s3_host and localhost always count)', 'nova.objectstore.app', {}),
     ('string', 'scheduler_driver', 'nova.scheduler.chance.ChanceScheduler', 'Class that picks hosts (nova.scheduler.chance.ChanceScheduler or nova.scheduler.simple.SimpleScheduler)', 'nova.scheduler.manager', {}),
-    ('integer', 'service_down_time', 60, 'Seconds without a heartbeat before a service counts as down', 'nova.service', {'lower_bound': 1}),
+    ('integer', 'service_down_time', 60, 'Seconds without a heartbeat before a service counts as down', 'nova.servicegroup', {'lower_bound': 1}),
     ('list', 'superuser_roles', ['cloudadmin'], 'Roles that bypass role checks', 'nova.auth.credentials', {}),
     ('boolean', 'use_forwarded_for', False, 'Take the client address from X-Forwarded-For (only behind a trusted proxy)', 'nova.api.ec2', {}),
     ('string', 'vlan_interface', 'eth0', 'Interface VLAN interfaces are made on', 'nova.network.linux_net', {}),

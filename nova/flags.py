@@ -182,6 +182,7 @@ FLAG_MODULES = (
     "nova.utils",
     "nova.rpc",
     "nova.service",
+    "nova.servicegroup",
     "nova.db.api",
     "nova.auth.manager",
     "nova.quota",

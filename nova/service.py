@@ -9,7 +9,6 @@ run services until SIGTERM or SIGINT, then stop them gracefully.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import signal
@@ -21,22 +20,14 @@ import eventlet.event
 
 from nova import context, exception, flags, rpc, utils
 from nova.db import api as db
+from nova.servicegroup import service_is_up  # noqa: F401  (callers name it nova.service.service_is_up)
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
 flags.DEFINE_integer("report_interval", 10, "Seconds between heartbeats into the services table", lower_bound=1)
 flags.DEFINE_integer("periodic_interval", 60, "Seconds between runs of the periodic tasks", lower_bound=1)
-flags.DEFINE_integer("service_down_time", 60, "Seconds without a heartbeat before a service counts as down", lower_bound=1)
 flags.DEFINE_integer("graceful_shutdown_timeout", 60, "Seconds a stopping service waits for messages in hand", lower_bound=0)
-
-
-def service_is_up(service: Any, now: datetime.datetime | None = None) -> bool:
-    """True while the service's last heartbeat is within --service_down_time."""
-    last = service["updated_at"] or service["created_at"]
-    if last is None:
-        return False
-    return ((now or utils.utcnow()) - last).total_seconds() <= FLAGS.service_down_time
 
 
 class Service:

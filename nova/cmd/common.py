@@ -14,6 +14,7 @@ import sys
 from typing import Any, Callable, NoReturn, Sequence
 
 from nova import exception, flags, log
+from nova.cmd import started
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -37,15 +38,16 @@ def init(argv: Sequence[str], binary: str | None = None) -> tuple[str, list[str]
 
 def check_ready(binary: str, database: bool = True, broker: bool = True) -> None:
     """Stop with one clear line if the database or the broker is not usable."""
-    from nova import rpc
-    from nova.db import api as db
-
     if database:
+        from nova.db import api as db
+
         try:
             db.check_ready()
         except exception.DatabaseNotReady as exc:
             die(binary, str(exc))
     if broker:
+        from nova import rpc
+
         try:
             rpc.check_connection()
         except rpc.BrokerUnavailable as exc:
@@ -60,6 +62,7 @@ def run_services(binary: str, make_services: Callable[[], list]) -> int:
         service.serve(*services)
     except exception.NovaException as exc:
         die(binary, str(exc))
+    started()
     return service.wait()
 
 
@@ -92,6 +95,7 @@ def serve_wsgi(binary: str, build_servers: Callable[[], list[Any]], announce: bo
         die(binary, str(exc))
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    started()
     if announce:
         for server in servers:
             print(f"{binary}: {server.name} listening on {server.host}:{server.port}", flush=True)

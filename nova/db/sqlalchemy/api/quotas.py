@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import eventlet
+import time
+
 from sqlalchemy import delete, select, update
 
 from nova import context as nova_context
@@ -47,7 +48,7 @@ def quota_set(ctxt: Context, project_id: str, resource: str, limit: int) -> None
                     session.add(Quota(project_id=project_id, resource=resource, hard_limit=limit))
             return
         except (exception.Duplicate, exception.DBDeadlock):
-            eventlet.sleep(0.01 * (_attempt + 1))
+            time.sleep(0.01 * (_attempt + 1))  # green in the daemons, which monkey-patch
             continue
     raise exception.DatabaseError(reason=f"could not set quota {resource} of project {project_id}")
 
