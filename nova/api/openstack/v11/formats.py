@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 from xml.dom import minidom
 
@@ -34,6 +35,7 @@ _ITEM_NAMES = {"addresses": "ip", "public": "ip", "private": "ip", "ip": "ip", "
                "security_groups": "security_group", "keypairs": "keypair", "rate": "limit",
                "limit": "limit", "rules": "rule", "floating_ips": "floating_ip", "personality": "file"}
 # Members that are text children rather than attributes.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _TEXT_MEMBERS = {"message", "details", "description", "public_key", "private_key", "output"}
 
 
@@ -68,9 +70,10 @@ def _item_name(plural: str) -> str:
 
 
 def _scalar(value: Any) -> str:
+    """Text for XML; characters XML 1.0 cannot carry (control characters) become '?'."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else str(value)
+    return "" if value is None else _NOT_XML.sub("?", str(value))
 
 
 def _fill(doc: minidom.Document, node: minidom.Element, name: str, value: Any) -> None:
@@ -131,7 +134,12 @@ def to_xml(body: Any, namespace: str) -> bytes:
     root = doc.createElement(str(name))
     root.setAttribute("xmlns", namespace)
     root.setAttribute("xmlns:atom", ATOM)
-    _fill(doc, root, str(name), value)
+    if name == "meta" and isinstance(value, dict) and len(value) == 1:
+        (key, item), = value.items()
+        root.setAttribute("key", str(key))
+        root.appendChild(doc.createTextNode(_scalar(item)))
+    else:
+        _fill(doc, root, str(name), value)
     doc.appendChild(root)
     return doc.toxml(encoding="UTF-8")
 
