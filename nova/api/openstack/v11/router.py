@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import webob
@@ -55,8 +54,8 @@ class V11Router(Router):
         else:
             response.content_type = formats.CONTENT_TYPES[fmt]
             response.charset = "UTF-8"
-            response.body = formats.serialize(result.body, fmt, formats.namespace_of(req)) if req is not None \
-                else json.dumps(result.body).encode()
+            namespace = formats.namespace_of(req) if req is not None else formats.NAMESPACES["v1.1"]
+            response.body = formats.serialize(result.body, fmt, namespace)
         for key, value in result.headers.items():
             response.headers[key] = value
         return response

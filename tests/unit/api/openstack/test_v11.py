@@ -11,6 +11,7 @@ from xml.dom import minidom
 import eventlet
 import pytest
 
+from nova.api.openstack.v11 import ratelimit
 from tests.unit.api.openstack.conftest import OsApi, Response
 
 V11_NS = "http://docs.openstack.org/compute/api/v1.1"
@@ -155,6 +156,8 @@ def test_server_and_image_metadata(cloud):
     assert era.call("GET", f"/servers/{server_id}/meta").json() == {"metadata": {"a": "9"}}
     fault(era.call("GET", f"/servers/{server_id}/meta/b"), 404, "itemNotFound")
     fault(era.call("PUT", f"/servers/{server_id}/meta/a", {"meta": {"other": "1"}}), 400, "badRequest")
+    too_many = {"metadata": {f"k{n}": "v" for n in range(200)}}
+    fault(era.call("POST", f"/servers/{server_id}/meta", too_many), 413, "overLimit")
     xml_put = era.call("PUT", f"/servers/{server_id}/meta", f'<metadata xmlns="{V11_NS}"><meta key="z">1</meta>'
                                                              '</metadata>')
     assert xml_put.json() == {"metadata": {"z": "1"}}
@@ -256,3 +259,29 @@ def test_xml_entities_are_refused(osapi):
     bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
             b'<server name="&b;" imageRef="1" flavorRef="1"/>')
     fault(era.call("POST", "/servers", bomb), 400, "badRequest")
+
+
+def test_limiter_windows_and_config():
+    now = [1000.0]
+    limiter = ratelimit.Limiter(ratelimit.parse("(POST, *, .*, 2, MINUTE);(GET, *changes-since*, changes-since, 1, "
+                                                "SECOND)"), clock=lambda: now[0])
+    limiter.check("u", "POST", "/servers")
+    limiter.check("u", "POST", "/servers")
+    with pytest.raises(ratelimit.OverLimit) as over:
+        limiter.check("u", "POST", "/servers")
+    assert over.value.retry_after == 60 and "2 POST request(s)" in over.value.details
+    limiter.check("v", "POST", "/servers")
+    limiter.check("u", "GET", "/servers")
+    now[0] += 30
+    assert over.value.retry_after == 60
+    with pytest.raises(ratelimit.OverLimit) as over:
+        limiter.check("u", "POST", "/x")
+    assert over.value.retry_after == 30
+    now[0] += 30
+    limiter.check("u", "POST", "/x")
+    assert limiter.describe("u")[0]["limit"][0]["remaining"] == 1
+    with pytest.raises(ValueError):
+        ratelimit.parse("(POST, *, .*, 2, FORTNIGHT)")
+    assert ratelimit.Limiter().limits == ratelimit.DEFAULT_LIMITS
+    assert ratelimit.DEFAULT_LIMITS[1].applies("POST", "/proj-a/servers")
+    assert not ratelimit.DEFAULT_LIMITS[1].applies("POST", "/proj-a/servers/x/action")
