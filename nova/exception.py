@@ -406,3 +406,10 @@ class ImageProtected(NotAuthorized):
 class ImageDataExists(Invalid):
     message = "Image %(image_id)s already has data (state %(state)s); upload to a new image."
     code = 409
+
+
+# -- OpenStack API v1.0/v1.1 -----------------------------------------------------------------------
+
+
+class InstanceMetadataNotFound(NotFound):
+    message = "Instance %(instance_id)s has no metadata with key %(key)s."

@@ -291,6 +291,23 @@ class API:
         instance = self.get(ctxt, instance_id)
         return db.instance_update(ctxt, instance["id"], {"display_name": display_name})
 
+    def update_metadata(self, ctxt: Context, instance_id: int, metadata: dict[str, str],
+                        replace: bool = False) -> dict[str, str | None]:
+        """Set metadata items (all of them when ``replace``), checked like at create; the new metadata."""
+        instance = self.get(ctxt, instance_id)
+        merged = dict(metadata) if replace else dict(instance.metadata_dict, **metadata)
+        self._metadata(ctxt, merged)
+        return db.instance_metadata_update(ctxt, instance["id"], dict(metadata), delete=replace)
+
+    def delete_metadata_item(self, ctxt: Context, instance_id: int, key: str) -> None:
+        """Remove one metadata key; InstanceMetadataNotFound when the instance has no such key."""
+        instance = self.get(ctxt, instance_id)
+        current = instance.metadata_dict
+        if key not in current:
+            raise exception.InstanceMetadataNotFound(instance_id=instance["uuid"], key=key[:255])
+        del current[key]
+        db.instance_metadata_update(ctxt, instance["id"], current, delete=True)
+
     def get_all(self, ctxt: Context, filters: dict[str, Any] | None = None) -> list[Row]:
         """Instances matching ``filters``; admins see every project's, others their own."""
         filters = {k: v for k, v in (filters or {}).items() if v is not None}

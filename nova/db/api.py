@@ -308,6 +308,11 @@ def instance_update(ctxt: Context, instance_id: int, values: dict[str, Any]) -> 
     return IMPL.instance_update(ctxt, instance_id, values)
 
 
+def instance_metadata_update(ctxt: Context, instance_id: int, metadata: dict[str, str],
+                             delete: bool = False) -> dict[str, str | None]:
+    return IMPL.instance_metadata_update(ctxt, instance_id, metadata, delete)
+
+
 def instance_destroy(ctxt: Context, instance_id: int) -> None:
     """Soft-delete the instance with its metadata and security group links."""
     return IMPL.instance_destroy(ctxt, instance_id)

@@ -143,8 +143,11 @@ class Router:
 
     Every route is also reachable below ``/{project_id}``; ``require_project``
     (``/v2``) makes that prefix mandatory.  A project id in the URL must be
-    the token's project.
+    the token's project.  v1.1 subclasses it with its own ``request_class``
+    (XML bodies) and ``render`` (XML or JSON, chosen per request).
     """
+
+    request_class: type[ApiRequest] = ApiRequest
 
     def __init__(self, route_list: Iterable[Route], require_project: bool = False,
                  serializer: JSONSerializer | None = None) -> None:
@@ -179,12 +182,12 @@ class Router:
                                     f"match Context's project_id '{ctxt.project_id}'")
         controller = self.controllers[match["controller"]]
         method: Callable[..., Any] = getattr(controller, match["action"])
-        result = method(ApiRequest(req, ctxt, project_id), **kwargs)
+        result = method(self.request_class(req, ctxt, project_id), **kwargs)
         if not isinstance(result, Result):
             result = Result(result)
-        return self.render(result)
+        return self.render(result, req)
 
-    def render(self, result: Result) -> webob.Response:
+    def render(self, result: Result, req: webob.Request | None = None) -> webob.Response:
         response = webob.Response(status=result.status)
         if result.body is None:
             response.content_type = None

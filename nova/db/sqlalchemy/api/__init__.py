@@ -46,6 +46,7 @@ from nova.db.sqlalchemy.api.instances import (  # noqa: F401
     instance_get_all_by_host,
     instance_get_all_by_project,
     instance_get_all_by_reservation,
+    instance_metadata_update,
     instance_update,
     instance_usage_by_host,
 )

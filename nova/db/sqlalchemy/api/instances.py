@@ -102,6 +102,27 @@ def instance_update(ctxt: Context, instance_id: int, values: dict[str, Any]) -> 
 
 
 @require_context
+def instance_metadata_update(ctxt: Context, instance_id: int, metadata: dict[str, str],
+                             delete: bool = False) -> dict[str, str | None]:
+    """Set ``metadata``'s keys on the instance (and drop every other key when ``delete``); the result."""
+    now = utils.utcnow()
+    with get_session() as session:
+        instance = _instance(session, ctxt, instance_id)
+        rows = {item.key: item for item in instance.metadata_items}
+        for key, row in rows.items():
+            if key in metadata:
+                row.value = metadata[key]
+            elif delete:
+                row.deleted, row.deleted_at = True, now
+        for key, value in metadata.items():
+            if key not in rows:
+                session.add(models.InstanceMetadata(instance_id=instance.id, key=key, value=value))
+        session.flush()
+        session.expire(instance)
+        return _instance(session, ctxt, instance_id).metadata_dict
+
+
+@require_context
 def instance_destroy(ctxt: Context, instance_id: int) -> None:
     """Soft-delete the instance, its metadata and its security group links."""
     now = utils.utcnow()
