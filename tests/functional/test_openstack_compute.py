@@ -159,13 +159,15 @@ def test_servers_are_ec2_instances_and_back(compute_cloud, monkeypatch):
     conn.compute.wait_for_server(server, status="ACTIVE", wait=120, interval=1)
     described = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
     assert [i["State"]["Name"] for i in described] == ["running"]
+    assert described[0]["PrivateIpAddress"] in str(conn.compute.get_server(server.id).addresses)
     ami = ec2.describe_images()["Images"][0]["ImageId"]
     launched = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="m1.tiny")
     instance_id = launched["Instances"][0]["InstanceId"]
     wait_for(lambda: len([s for s in conn.compute.servers() if s.status == "ACTIVE"]) == 2, timeout=120,
              what="the EC2 instance ACTIVE through the OpenStack API")
-    by_ip = {s.name: s for s in conn.compute.servers(details=True)}
-    assert len(by_ip) == 2 and "both" in by_ip
+    ec2_ip = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["PrivateIpAddress"]
+    other = [s for s in conn.compute.servers(details=True) if s.id != server.id]
+    assert len(other) == 1 and ec2_ip in str(other[0].addresses)
     assert _ec2(compute_cloud, "bob").describe_instances()["Reservations"] == []
     ec2.terminate_instances(InstanceIds=[instance_id])
     conn.compute.delete_server(server)
