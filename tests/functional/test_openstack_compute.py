@@ -126,7 +126,8 @@ def test_server_lifecycle_with_openstacksdk(compute_cloud, monkeypatch):
     assert [s.id for s in conn.compute.servers()] == [server.id]
     assert conn.compute.get_server(server.id).key_name == "sdk-key"
     conn.compute.reboot_server(server, "SOFT")
-    conn.compute.wait_for_server(server, status="ACTIVE", wait=60, interval=1)
+    # wait_for_server trusts the status it was handed (ACTIVE): read the REBOOT one first
+    conn.compute.wait_for_server(conn.compute.get_server(server.id), status="ACTIVE", wait=60, interval=1)
     conn.compute.stop_server(server)
     conn.compute.wait_for_server(server, status="SHUTOFF", wait=60, interval=1)
     conn.compute.start_server(server)
