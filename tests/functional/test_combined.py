@@ -6,12 +6,15 @@ import subprocess
 
 from tests.fixtures.daemons import ROOT, Cloud, wait_for
 
+# these tests need nova-combined's EC2 side only: leave 8774, 5000 and 9292 to whoever else runs
+NO_OPENSTACK_PORTS = ["--osapi_port=0", "--identity_port=0", "--image_api_port=0"]
+
 
 def test_quickstart_runs_every_service_and_writes_credentials(tmp_path):
     log_path = tmp_path / "combined.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([os.path.join(ROOT, "tools", "quickstart.sh"), "--no-install", f"--state_path={tmp_path}",
-                                 "--report_interval=1"], stdout=log, stderr=subprocess.STDOUT,
+                                 "--report_interval=1", *NO_OPENSTACK_PORTS], stdout=log, stderr=subprocess.STDOUT,
                                 cwd=str(tmp_path), start_new_session=True)
     try:
         wait_for(lambda: "nova-combined is running." in log_path.read_text(), timeout=60, what="banner")
@@ -42,7 +45,8 @@ def test_second_start_keeps_the_existing_admin(tmp_path):
     log_path = tmp_path / "combined.log"
     for attempt in range(2):
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen([os.path.join(ROOT, "bin", "nova-combined"), f"--state_path={tmp_path}"],
+            proc = subprocess.Popen([os.path.join(ROOT, "bin", "nova-combined"), f"--state_path={tmp_path}",
+                                     *NO_OPENSTACK_PORTS],
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for(lambda: "nova-combined is running." in log_path.read_text(), timeout=60, what="banner")

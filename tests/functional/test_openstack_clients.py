@@ -50,7 +50,9 @@ def _openstack_command() -> list[str]:
 class OpenStackCloud:
     """nova-api on RabbitMQ from a flagfile, with users alice (proj-a) and bob (proj-b) and their novarcs."""
 
-    def __init__(self, tmp_path, rabbit_url: str) -> None:
+    def __init__(self, tmp_path, rabbit_url: str, compute: bool = False) -> None:
+        """``compute``: also nova-scheduler, nova-compute (fake driver) and nova-network (--fake_network),
+        a network for them and a floating pool."""
         self.tmp_path = tmp_path
         self.cloud = Cloud(tmp_path, rabbit_url)
         self.ports = {name: _free_port() for name in PORTS}
@@ -67,9 +69,21 @@ class OpenStackCloud:
         for user, project in (("alice", "proj-a"), ("bob", "proj-b")):
             self.cloud.manage("user", "create", user, f"AK-{user}", f"SK-{user}")
             self.cloud.manage("project", "create", project, user)
+            if compute:
+                self.cloud.manage("role", "add", user, "netadmin")
+                self.cloud.manage("role", "add", user, "netadmin", project)
             self.cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
+        if compute:
+            self.cloud.manage("network", "create", "10.0.0.0/24", "1", "256")
+            self.cloud.manage("floating", "create", "net", "172.24.4.0/29")
+            for binary, host in (("nova-scheduler", "sched"), ("nova-network", "net"), ("nova-compute", "c1")):
+                self.cloud.start(binary, f"--host={host}")
         self.api = self.cloud.start("nova-api", "--host=api")
-        for name in ("identity_port", "image_api_port"):
+        if compute:
+            wanted = {("sched", "nova-scheduler"), ("net", "nova-network"), ("c1", "nova-compute")}
+            wait_for(lambda: all(self.cloud.service_states().get(key) == ":-)" for key in wanted), timeout=60,
+                     what="services up")
+        for name in ("osapi_port", "identity_port", "image_api_port"):
             wait_for(lambda: self._listening(self.ports[name]), timeout=30, what=f"nova-api on --{name}")
 
     @staticmethod
