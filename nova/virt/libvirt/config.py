@@ -61,8 +61,10 @@ def domain_xml(
             _sub(interface, "mac", address=nic["mac_address"])
         _sub(interface, "source", bridge=nic["bridge"])
         _sub(interface, "model", type="virtio")
+        if kernel_path:
+            _sub(interface, "rom", enabled="no")  # no iPXE: the kernel boots directly
     serial = _sub(devices, "serial", type="file")
-    _sub(serial, "source", path=console_path)
+    _sub(serial, "source", path=console_path, append="on")  # a reboot adds to the console, never truncates it
     _sub(serial, "target", port="0")
     if domain_type != "test":
         _sub(devices, "memballoon", model="none")

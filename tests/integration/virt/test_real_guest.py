@@ -1,0 +1,214 @@
+"""A real QEMU guest (TCG) through ComputeManager and the libvirt driver.
+
+One network namespace is the host: it holds nova-network's FlatDHCP bridge,
+dnsmasq and NAT (linux_net, run by this process), nova-api's metadata server
+(served by this process from a socket made inside it) and the libvirtd this
+test starts there.  The guest is tools/build-guest-image's, registered with
+``nova-manage image``; it gets its address from dnsmasq, reads its metadata,
+prints ``NOVA-GUEST`` lines on the serial console and answers SSH with the
+instance's key from an "outside" namespace through a floating IP.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from nova import context, flags
+from nova.auth.manager import AuthManager
+from nova.cmd import api as api_cmd
+from nova.compute import manager as compute_manager
+from nova.compute import states
+from nova.db import api as db
+from nova.ec2_ids import image_ec2_id_to_id
+from nova.image.manage import ImageCommands
+from nova.network import linux_net, manager as network_manager
+from tests.fixtures.guest import guest_image
+from tests.fixtures.libvirtd import URI, Libvirtd, require_qemu
+from tests.fixtures.rpc import wait_for
+from tests.integration.network.netns import Topology, inside
+
+FLAGS = flags.FLAGS
+
+API_IP = "203.0.113.1"
+OUTSIDE_IP = "203.0.113.2"
+FLOATING_IP = "203.0.113.100"
+FIXED_RANGE = "10.79.0.0/24"
+METADATA_PORT = 18775
+BOOT_TIMEOUT = 120
+USER_DATA = "#!/bin/sh\necho hello from user-data on $(hostname)\n"
+
+
+@pytest.fixture(scope="module")
+def host():
+    """The host namespace with libvirtd running in it, an outside namespace, and the guest image."""
+    require_qemu()
+    image = guest_image()
+    topo = Topology()
+    topo.tag = "%x" % os.getpid()  # unique among test runs side by side
+    log_dir = tempfile.mkdtemp(prefix="nova-libvirtd-")
+    daemon = None
+    try:
+        net, outside = topo.ns("n"), topo.ns("o")
+        topo.veth(net, "pub0", outside, "ext0")
+        topo.address(net, "pub0", f"{API_IP}/24")
+        topo.address(outside, "ext0", f"{OUTSIDE_IP}/24")
+        topo.veth(net, "flat0", net, "flat0p")
+        daemon = Libvirtd(net, log_dir)
+        started = time.monotonic()
+        daemon.start()
+        print(f"libvirtd ready in {time.monotonic() - started:.1f}s")
+        yield {"topo": topo, "net": net, "outside": outside, "image": image}
+    finally:
+        if daemon is not None:
+            daemon.stop()
+        topo.cleanup()
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def cloud(host, sqlite_db, tmp_path):
+    """Flags for a FlatDHCP network in the host namespace, nova-api's metadata server, a compute manager."""
+    # dnsmasq and QEMU do not run as root: their folders must be readable by others.
+    shared = tempfile.mkdtemp(prefix="nova-real-guest-")
+    os.chmod(shared, 0o755)
+    networks_path, instances_path = os.path.join(shared, "networks"), os.path.join(shared, "instances")
+    os.makedirs(networks_path, mode=0o755)
+    os.makedirs(instances_path, mode=0o755)
+    flagfile = tmp_path / "nova.conf"
+    flagfile.write_text("\n".join([
+        f"--sql_connection={sqlite_db}", "--fake_rabbit", "--host=host-a",
+        "--network_manager=nova.network.manager.FlatDHCPManager", f"--state_path={tmp_path}",
+        f"--logfile={tmp_path}/dhcpbridge.log"]) + "\n")
+    for name, value in {
+        "netns": host["net"], "root_helper": "", "fake_network": False, "host": "host-a",
+        "network_manager": "nova.network.manager.FlatDHCPManager", "networks_path": networks_path,
+        "lock_path": str(tmp_path), "dhcpbridge_flagfile": str(flagfile), "public_interface": "pub0",
+        "flat_interface": "flat0", "fixed_range": FIXED_RANGE, "routing_source_ip": API_IP,
+        "ec2_dmz_host": API_IP, "metadata_port": METADATA_PORT, "metadata_listen": API_IP,
+        "ec2_listen": API_IP, "ec2_port": 18773, "identity_port": 0, "image_api_port": 0,
+        "connection_type": "libvirt", "libvirt_type": "qemu", "libvirt_uri": URI,
+        "instances_path": instances_path, "libvirt_kernel_cmdline": "console=ttyS0 quiet",
+        "libvirt_shutdown_timeout": 20, "libvirt_boot_timeout": 60,
+    }.items():
+        setattr(FLAGS, name, value)
+    linux_net.reset()
+    with inside(host["net"]):
+        servers = api_cmd.build_servers()
+    for server in servers:
+        server.start()
+    network = network_manager.FlatDHCPManager(host="host-a")
+    network.create_networks(context.get_admin_context(), FIXED_RANGE, 1, 256)
+    network.init_host()
+    compute = compute_manager.ComputeManager(host="host-a")
+    compute.network_api = network  # nova-network in this process: the same calls, without RPC
+    compute.init_host()
+    try:
+        yield {"compute": compute, "network": network, "instances_path": instances_path, **host}
+    finally:
+        for name in compute.driver.list_instances():
+            if name.startswith("instance-"):
+                with contextlib.suppress(Exception):
+                    compute.driver.destroy({"name": name}, None, cleanup=False)
+        for server in servers:
+            server.stop()
+        linux_net.reset()
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def register_guest(image: dict[str, str]) -> dict[str, int]:
+    """``nova-manage image kernel_register / ramdisk_register / image_register`` of the guest files."""
+    auth = AuthManager()
+    auth.create_user("alice")
+    auth.create_project("proj1", "alice")
+    commands = ImageCommands()
+
+    def printed(call, *args) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            call(*args)
+        return out.getvalue().strip()
+
+    aki = printed(commands.kernel_register, image["kernel"], "proj1", "guest-kernel")
+    ari = printed(commands.ramdisk_register, image["ramdisk"], "proj1", "guest-ramdisk")
+    ami = printed(commands.image_register, image["disk"], "proj1", "guest", "T", "x86_64", aki, ari)
+    return {"kernel": image_ec2_id_to_id(aki), "ramdisk": image_ec2_id_to_id(ari), "machine": image_ec2_id_to_id(ami)}
+
+
+def markers(console: str) -> dict[str, str]:
+    """The guest's ``NOVA-GUEST key=value`` lines (the last of each key)."""
+    return dict(re.findall(r"^NOVA-GUEST ([a-z0-9-]+)=(.*?)\r?$", console, re.M))
+
+
+def ssh(topo: Topology, ns: str, key: str, address: str, command: str, timeout: float = 30) -> str:
+    return topo.exec(ns, "ssh", "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                     "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+                     f"root@{address}", command, timeout=timeout).strip()
+
+
+def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
+    compute, network, topo = cloud["compute"], cloud["network"], cloud["topo"]
+    admin = context.get_admin_context()
+    user = context.RequestContext("alice", "proj1")
+    images = register_guest(cloud["image"])
+    key = str(tmp_path / "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    row = db.instance_create(admin, {
+        "image_id": str(images["machine"]), "kernel_id": str(images["kernel"]),
+        "ramdisk_id": str(images["ramdisk"]), "project_id": "proj1", "user_id": "alice",
+        "vm_state": states.BUILDING, "task_state": states.SCHEDULING, "memory_mb": 256, "vcpus": 1,
+        "local_gb": 0, "host": "host-a", "hostname": "guest1", "key_name": "k1",
+        "key_data": open(key + ".pub").read().strip(), "user_data": base64.b64encode(USER_DATA.encode()).decode(),
+    })
+    ec2_id = "i-%08x" % row["id"]
+
+    started = time.monotonic()
+    compute.run_instance(user, row["id"])
+    instance = db.instance_get(admin, row["id"])
+    assert (instance["vm_state"], instance["power_state"]) == (states.ACTIVE, states.RUNNING), instance["fault"]
+    console = wait_for(lambda: (lambda text: "NOVA-GUEST ready" in text and text)(
+        compute.get_console_output(user, row["id"])), timeout=BOOT_TIMEOUT, interval=0.5)
+    print(f"run_instance -> console marker: {time.monotonic() - started:.1f}s")
+    fixed_ip = db.fixed_ip_get_all_by_instance(admin, row["id"])[0]["address"]
+    seen = markers(console)
+    assert seen["instance-id"] == ec2_id, console
+    assert seen["local-ipv4"] == fixed_ip, console
+    assert seen["uname-n"] == "guest1", console
+    assert "NOVA-GUEST user-data-output: hello from user-data on guest1" in console, console
+    assert seen["root-disk"] == "/dev/vda", console
+    wait_for(lambda: db.fixed_ip_get_by_address(admin, fixed_ip)["leased"], timeout=20)
+
+    # SSH with the instance's key from outside, through a floating IP
+    db.floating_ip_bulk_create(admin, "host-a", [FLOATING_IP])
+    assert network.allocate_floating_ip(user, "proj1") == FLOATING_IP
+    network.associate_floating_ip(user, FLOATING_IP, fixed_ip)
+    assert ssh(topo, cloud["outside"], key, FLOATING_IP, "hostname") == "guest1"
+    ssh(topo, cloud["outside"], key, FLOATING_IP, "echo kept > /root/kept.txt && sync")
+
+    # a reboot: a second boot on the same console
+    compute.reboot_instance(user, row["id"])
+    wait_for(lambda: compute.get_console_output(user, row["id"]).count("NOVA-GUEST ready") == 2,
+             timeout=BOOT_TIMEOUT, interval=0.5)
+
+    # stop/start keeps the root disk's contents
+    compute.stop_instance(user, row["id"])
+    assert db.instance_get(admin, row["id"])["vm_state"] == states.STOPPED
+    compute.start_instance(user, row["id"])
+    wait_for(lambda: compute.get_console_output(user, row["id"]).count("NOVA-GUEST ready") == 3,
+             timeout=BOOT_TIMEOUT, interval=0.5)
+    assert ssh(topo, cloud["outside"], key, FLOATING_IP, "cat /root/kept.txt") == "kept"
+
+    # terminate: no domain, no files
+    network.disassociate_floating_ip(user, FLOATING_IP)
+    compute.terminate_instance(user, row["id"])
+    assert instance["name"] not in compute.driver.list_instances()
+    assert not os.path.exists(os.path.join(cloud["instances_path"], instance["name"]))
