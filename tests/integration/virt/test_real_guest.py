@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -30,6 +31,7 @@ from nova.compute import manager as compute_manager
 from nova.compute import states
 from nova.db import api as db
 from nova.ec2_ids import image_ec2_id_to_id
+from nova.image import get_default_image_service
 from nova.image.manage import ImageCommands
 from nova.network import linux_net, manager as network_manager
 from tests.fixtures.guest import guest_image
@@ -155,6 +157,19 @@ def ssh(topo: Topology, ns: str, key: str, address: str, command: str, timeout: 
                      f"root@{address}", command, timeout=timeout).strip()
 
 
+ECHO_CLIENT = r"""
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7), timeout=10)
+s.sendall(b"ping\n")
+print(s.recv(100).decode().strip())
+"""
+
+
+def echo(topo: Topology, ns: str, address: str) -> str:
+    """What the guest's TCP echo port sends back for "ping"."""
+    return topo.exec(ns, sys.executable, "-c", ECHO_CLIENT, address, timeout=30).strip()
+
+
 def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
     compute, network, topo = cloud["compute"], cloud["network"], cloud["topo"]
     admin = context.get_admin_context()
@@ -173,6 +188,7 @@ def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
 
     started = time.monotonic()
     compute.run_instance(user, row["id"])
+    print(f"run_instance: {time.monotonic() - started:.1f}s")
     instance = db.instance_get(admin, row["id"])
     assert (instance["vm_state"], instance["power_state"]) == (states.ACTIVE, states.RUNNING), instance["fault"]
     console = wait_for(lambda: (lambda text: "NOVA-GUEST ready" in text and text)(
@@ -193,11 +209,36 @@ def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
     network.associate_floating_ip(user, FLOATING_IP, fixed_ip)
     assert ssh(topo, cloud["outside"], key, FLOATING_IP, "hostname") == "guest1"
     ssh(topo, cloud["outside"], key, FLOATING_IP, "echo kept > /root/kept.txt && sync")
+    assert echo(topo, cloud["outside"], FLOATING_IP) == "ping"
+
+    # a snapshot of the running instance holds the file
+    snapshots = get_default_image_service()
+    snap = snapshots.create(user, {"name": "snap", "state": "saving"})
+    compute.snapshot_instance(user, row["id"], snap["id"])
+    stored = snapshots.show(user, snap["id"])
+    assert stored["state"] == "available"
+    copy = str(tmp_path / "snap.img")
+    shutil.copyfile(stored["location"], copy)
+    subprocess.run(["e2fsck", "-fy", copy], capture_output=True)  # replays the journal of the live disk
+    assert subprocess.run(["debugfs", "-R", "cat /kept.txt", copy], capture_output=True,
+                          text=True).stdout.strip() == "kept"
+
+    # pause and suspend keep the running guest: no new boot, the echo port answers again
+    for stop, start, state in (("pause_instance", "unpause_instance", states.PAUSED),
+                               ("suspend_instance", "resume_instance", states.SUSPENDED)):
+        getattr(compute, stop)(user, row["id"])
+        assert db.instance_get(admin, row["id"])["vm_state"] == state
+        getattr(compute, start)(user, row["id"])
+        assert db.instance_get(admin, row["id"])["vm_state"] == states.ACTIVE
+        assert echo(topo, cloud["outside"], FLOATING_IP) == "ping", start
+    assert compute.get_console_output(user, row["id"]).count("NOVA-GUEST ready") == 1
 
     # a reboot: a second boot on the same console
+    started = time.monotonic()
     compute.reboot_instance(user, row["id"])
     wait_for(lambda: compute.get_console_output(user, row["id"]).count("NOVA-GUEST ready") == 2,
              timeout=BOOT_TIMEOUT, interval=0.5)
+    print(f"reboot_instance -> console marker: {time.monotonic() - started:.1f}s")
 
     # stop/start keeps the root disk's contents
     compute.stop_instance(user, row["id"])
