@@ -17,10 +17,12 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 import pytest
 
@@ -101,6 +103,7 @@ def cloud(host, sqlite_db, tmp_path):
         "connection_type": "libvirt", "libvirt_type": "qemu", "libvirt_uri": URI,
         "instances_path": instances_path, "libvirt_kernel_cmdline": "console=ttyS0 quiet",
         "libvirt_shutdown_timeout": 20, "libvirt_boot_timeout": 60,
+        "firewall_driver": "nova.virt.iptables_firewall.IptablesFirewallDriver",
     }.items():
         setattr(FLAGS, name, value)
     linux_net.reset()
@@ -115,7 +118,8 @@ def cloud(host, sqlite_db, tmp_path):
     compute.network_api = network  # nova-network in this process: the same calls, without RPC
     compute.init_host()
     try:
-        yield {"compute": compute, "network": network, "instances_path": instances_path, **host}
+        yield {"compute": compute, "network": network, "instances_path": instances_path,
+               "images": register_guest(host["image"]), **host}
     finally:
         for name in compute.driver.list_instances():
             if name.startswith("instance-"):
@@ -123,6 +127,10 @@ def cloud(host, sqlite_db, tmp_path):
                     compute.driver.destroy({"name": name}, None, cleanup=False)
         for server in servers:
             server.stop()
+        dnsmasq = linux_net.dnsmasq_pid("br100")  # the next test's network starts its own
+        if dnsmasq:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(dnsmasq, signal.SIGTERM)
         linux_net.reset()
         shutil.rmtree(shared, ignore_errors=True)
 
@@ -170,22 +178,29 @@ def echo(topo: Topology, ns: str, address: str) -> str:
     return topo.exec(ns, sys.executable, "-c", ECHO_CLIENT, address, timeout=30).strip()
 
 
-def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
-    compute, network, topo = cloud["compute"], cloud["network"], cloud["topo"]
+def group(name: str, *ports: int) -> int:
+    """A security group of proj1 that lets TCP ``ports`` in from anywhere."""
     admin = context.get_admin_context()
-    user = context.RequestContext("alice", "proj1")
-    images = register_guest(cloud["image"])
-    key = str(tmp_path / "id_ed25519")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    row = db.security_group_create(admin, {"name": name, "project_id": "proj1", "user_id": "alice",
+                                           "description": name})
+    for port in ports:
+        db.security_group_rule_create(admin, {"parent_group_id": row["id"], "protocol": "tcp", "from_port": port,
+                                              "to_port": port, "cidr": "0.0.0.0/0"})
+    return row["id"]
+
+
+def boot(cloud: dict, key: str, hostname: str, group_id: int) -> tuple[Any, str]:
+    """run_instance of the guest with ``key``; returns the instance row and its console once it is ready."""
+    compute, images = cloud["compute"], cloud["images"]
+    admin, user = context.get_admin_context(), context.RequestContext("alice", "proj1")
     row = db.instance_create(admin, {
         "image_id": str(images["machine"]), "kernel_id": str(images["kernel"]),
         "ramdisk_id": str(images["ramdisk"]), "project_id": "proj1", "user_id": "alice",
         "vm_state": states.BUILDING, "task_state": states.SCHEDULING, "memory_mb": 256, "vcpus": 1,
-        "local_gb": 0, "host": "host-a", "hostname": "guest1", "key_name": "k1",
+        "local_gb": 0, "host": "host-a", "hostname": hostname, "key_name": "k1",
         "key_data": open(key + ".pub").read().strip(), "user_data": base64.b64encode(USER_DATA.encode()).decode(),
     })
-    ec2_id = "i-%08x" % row["id"]
-
+    db.instance_add_security_group(admin, row["id"], group_id)
     started = time.monotonic()
     compute.run_instance(user, row["id"])
     print(f"run_instance: {time.monotonic() - started:.1f}s")
@@ -194,6 +209,22 @@ def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
     console = wait_for(lambda: (lambda text: "NOVA-GUEST ready" in text and text)(
         compute.get_console_output(user, row["id"])), timeout=BOOT_TIMEOUT, interval=0.5)
     print(f"run_instance -> console marker: {time.monotonic() - started:.1f}s")
+    return instance, console
+
+
+def keypair(tmp_path) -> str:
+    key = str(tmp_path / "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    return key
+
+
+def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
+    compute, network, topo = cloud["compute"], cloud["network"], cloud["topo"]
+    admin = context.get_admin_context()
+    user = context.RequestContext("alice", "proj1")
+    key = keypair(tmp_path)
+    row, console = boot(cloud, key, "guest1", group("open", 22, 7))
+    ec2_id = "i-%08x" % row["id"]
     fixed_ip = db.fixed_ip_get_all_by_instance(admin, row["id"])[0]["address"]
     seen = markers(console)
     assert seen["instance-id"] == ec2_id, console
@@ -251,5 +282,48 @@ def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
     # terminate: no domain, no files
     network.disassociate_floating_ip(user, FLOATING_IP)
     compute.terminate_instance(user, row["id"])
-    assert instance["name"] not in compute.driver.list_instances()
-    assert not os.path.exists(os.path.join(cloud["instances_path"], instance["name"]))
+    assert row["name"] not in compute.driver.list_instances()
+    assert not os.path.exists(os.path.join(cloud["instances_path"], row["name"]))
+
+
+CONNECT_CLIENT = r"""
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()
+    print("open")
+except OSError as exc:
+    print("closed", exc)
+"""
+
+
+def port(topo: Topology, ns: str, address: str, number: int) -> str:
+    """"open" when a TCP connection to ``address:number`` from ``ns`` succeeds within 2 s, else "closed ..."."""
+    return topo.exec(ns, sys.executable, "-c", CONNECT_CLIENT, address, str(number), timeout=20).split()[0]
+
+
+def test_security_group_rules_open_and_close_a_real_guest(cloud, tmp_path):
+    compute, network, topo, outside = cloud["compute"], cloud["network"], cloud["topo"], cloud["outside"]
+    admin = context.get_admin_context()
+    user = context.RequestContext("alice", "proj1")
+    key = keypair(tmp_path)
+    web = group("web")
+    row, _console = boot(cloud, key, "guest2", web)
+    fixed_ip = db.fixed_ip_get_all_by_instance(admin, row["id"])[0]["address"]
+    db.floating_ip_bulk_create(admin, "host-a", [FLOATING_IP])
+    network.allocate_floating_ip(user, "proj1")
+    network.associate_floating_ip(user, FLOATING_IP, fixed_ip)
+    assert (port(topo, outside, FLOATING_IP, 22), port(topo, outside, FLOATING_IP, 7)) == ("closed", "closed")
+
+    rule = db.security_group_rule_create(admin, {"parent_group_id": web, "protocol": "tcp", "from_port": 22,
+                                                 "to_port": 22, "cidr": "0.0.0.0/0"})
+    compute.refresh_security_group_rules(user, web)
+    assert ssh(topo, outside, key, FLOATING_IP, "hostname") == "guest2"
+    assert port(topo, outside, FLOATING_IP, 7) == "closed"
+
+    db.security_group_rule_destroy(admin, rule["id"])
+    compute.refresh_security_group_rules(user, web)
+    assert port(topo, outside, FLOATING_IP, 22) == "closed"
+
+    network.disassociate_floating_ip(user, FLOATING_IP)
+    compute.terminate_instance(user, row["id"])
+    assert not any(f"inst-{row['id']}" in line for line in topo.exec(cloud["net"], "iptables-save").splitlines())
