@@ -24,6 +24,7 @@ else
     say root-disk=none
 fi
 chmod 700 /root
+say "disks=$(cd /sys/block && echo vd*)"
 
 ip link set lo up
 ip link set eth0 up

@@ -70,3 +70,21 @@ def domain_xml(
         _sub(devices, "memballoon", model="none")
     ET.indent(domain)
     return ET.tostring(domain, encoding="unicode")
+
+
+def rescue_xml(xml: str, rescue_disk: str) -> str:
+    """The domain ``xml`` booting from ``rescue_disk`` (vda), its own first disk moved to vdb."""
+    domain = ET.fromstring(xml)
+    devices = domain.find("devices")
+    disks = devices.findall("disk")
+    if not disks:
+        return xml
+    own = disks[0]
+    rescue = ET.fromstring(ET.tostring(own))
+    rescue.find("source").set("file", rescue_disk)
+    for element in own.findall("address"):  # let libvirt place the moved disk on a new PCI slot
+        own.remove(element)
+    own.find("target").set("dev", "vdb")
+    devices.insert(list(devices).index(own), rescue)
+    ET.indent(domain)
+    return ET.tostring(domain, encoding="unicode")

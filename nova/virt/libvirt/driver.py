@@ -13,6 +13,7 @@ pool so a slow hypervisor never blocks the service's event loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -156,9 +157,7 @@ class LibvirtDriver(driver.ComputeDriver):
             ramdisk = imagecache.cached_image(ctxt.elevated(), self.image_service, instance["ramdisk_id"],
                                               self.base_dir())
         disk = os.path.join(directory, "disk")
-        backing_format = "qcow2" if image.get("disk_format") == "qcow2" else "raw"
-        utils.execute("qemu-img", "create", "-f", "qcow2", "-o",
-                      f"backing_file={base},backing_fmt={backing_format}", disk)
+        self._overlay(image, base, disk)
         console = os.path.join(directory, "console.log")
         open(console, "ab").close()
         xml = config.domain_xml(
@@ -173,6 +172,12 @@ class LibvirtDriver(driver.ComputeDriver):
         _call(domain.create)
         self._wait_for(instance["name"], states.RUNNING)
         LOG.info("Domain %s is running", instance["name"])
+
+    @staticmethod
+    def _overlay(image: dict[str, Any], base: str, path: str) -> None:
+        backing_format = "qcow2" if image.get("disk_format") == "qcow2" else "raw"
+        utils.execute("qemu-img", "create", "-f", "qcow2", "-o",
+                      f"backing_file={base},backing_fmt={backing_format}", path)
 
     def _wait_for(self, name: str, wanted: int) -> None:
         import eventlet
@@ -253,6 +258,33 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def resume(self, instance: Any) -> None:
         self.power_on(instance)
+
+    def rescue(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]]) -> None:
+        """Boot a fresh copy of the instance's image, with the instance's own disk second (vdb) to repair."""
+        libvirt = _import_libvirt()
+        domain = self._lookup(instance["name"])
+        self._shut_down(instance["name"], domain)
+        image = self.image_service.show(ctxt.elevated(), int(instance["image_id"]))
+        base = imagecache.cached_image(ctxt.elevated(), self.image_service, image["id"], self.base_dir())
+        rescue_disk = os.path.join(self.instance_dir(instance), "disk.rescue")
+        if os.path.exists(rescue_disk):
+            os.unlink(rescue_disk)
+        self._overlay(image, base, rescue_disk)
+        xml = config.rescue_xml(_call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE), rescue_disk)
+        _call(_call(self.conn.defineXML, xml).create)
+        self._wait_for(instance["name"], states.RUNNING)
+
+    def unrescue(self, instance: Any, network_info: list[dict[str, Any]]) -> None:
+        """Back to the instance's own definition (``libvirt.xml``) and disk; the rescue disk is dropped."""
+        domain = self._lookup(instance["name"])
+        self._shut_down(instance["name"], domain)
+        directory = self.instance_dir(instance)
+        with open(os.path.join(directory, "libvirt.xml")) as handle:
+            domain = _call(self.conn.defineXML, handle.read())
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, "disk.rescue"))
+        _call(domain.create)
+        self._wait_for(instance["name"], states.RUNNING)
 
     def snapshot(self, ctxt: Any, instance: Any, image_id: int) -> None:
         """Flatten the overlay (with its base) into a raw image and store it as ``image_id``."""

@@ -279,6 +279,21 @@ def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
              timeout=BOOT_TIMEOUT, interval=0.5)
     assert ssh(topo, cloud["outside"], key, FLOATING_IP, "cat /root/kept.txt") == "kept"
 
+    # rescue: a fresh disk first, the instance's own disk second; unrescue: back to its own disk
+    compute.rescue_instance(user, row["id"])
+    assert db.instance_get(admin, row["id"])["vm_state"] == states.RESCUED
+    wait_for(lambda: compute.get_console_output(user, row["id"]).count("NOVA-GUEST ready") == 4,
+             timeout=BOOT_TIMEOUT, interval=0.5)
+    assert markers(compute.get_console_output(user, row["id"]))["disks"] == "vda vdb"
+    assert ssh(topo, cloud["outside"], key, FLOATING_IP,
+               "test ! -e /root/kept.txt && mount /dev/vdb /mnt && cat /mnt/kept.txt && umount /mnt") == "kept"
+    compute.unrescue_instance(user, row["id"])
+    assert db.instance_get(admin, row["id"])["vm_state"] == states.ACTIVE
+    wait_for(lambda: compute.get_console_output(user, row["id"]).count("NOVA-GUEST ready") == 5,
+             timeout=BOOT_TIMEOUT, interval=0.5)
+    assert markers(compute.get_console_output(user, row["id"]))["disks"] == "vda"
+    assert ssh(topo, cloud["outside"], key, FLOATING_IP, "cat /root/kept.txt") == "kept"
+
     # terminate: no domain, no files
     network.disassociate_floating_ip(user, FLOATING_IP)
     compute.terminate_instance(user, row["id"])
