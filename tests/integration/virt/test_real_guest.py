@@ -303,6 +303,9 @@ def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
     compute.terminate_instance(user, row["id"])
     assert row["name"] not in compute.driver.list_instances()
     assert not os.path.exists(os.path.join(cloud["instances_path"], row["name"]))
+    wait_for(lambda: db.fixed_ip_get_by_address(admin, fixed_ip)["instance_id"] is None, timeout=20)
+    assert not any(f"inst-{row['id']}" in line or FLOATING_IP in line
+                   for line in topo.exec(cloud["net"], "iptables-save").splitlines())
 
 
 CONNECT_CLIENT = r"""
@@ -347,3 +350,25 @@ def test_security_group_rules_open_and_close_a_real_guest(cloud, tmp_path):
     network.disassociate_floating_ip(user, FLOATING_IP)
     compute.terminate_instance(user, row["id"])
     assert not any(f"inst-{row['id']}" in line for line in topo.exec(cloud["net"], "iptables-save").splitlines())
+
+
+@pytest.mark.timeout(600)
+def test_two_guests_reach_each_other_only_as_their_groups_allow(cloud, tmp_path):
+    topo, net = cloud["topo"], cloud["net"]
+    admin = context.get_admin_context()
+    key = keypair(tmp_path)
+    clients = group("clients", 22)
+    servers = group("servers", 22)
+    db.security_group_rule_create(admin, {"parent_group_id": servers, "protocol": "tcp", "from_port": 7,
+                                          "to_port": 7, "group_id": clients})
+    client, _ = boot(cloud, key, "client1", clients)
+    server, _ = boot(cloud, key, "server1", servers)  # its chain is built with the client's address in it
+    address = {row["hostname"]: db.fixed_ip_get_all_by_instance(admin, row["id"])[0]["address"]
+               for row in (client, server)}
+
+    def echo_from(source: str, target: str) -> str:
+        return ssh(topo, net, key, address[source],
+                   f"echo ping | timeout 4 nc {address[target]} 7; true")
+
+    assert echo_from("client1", "server1") == "ping"
+    assert echo_from("server1", "client1") == ""
