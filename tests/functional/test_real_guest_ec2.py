@@ -154,6 +154,18 @@ def test_run_instances_boots_a_guest_that_answers_ssh_and_honours_its_security_g
     client.associate_address(InstanceId=instance_id, PublicIp=FLOATING_IP)
     assert ssh(topo, outside, str(key), FLOATING_IP, "hostname") == seen["uname-n"]
     assert port(topo, outside, FLOATING_IP, 7) == "closed"
+    ssh(topo, outside, str(key), FLOATING_IP, "echo kept > /root/kept.txt && sync")
+
+    client.reboot_instances(InstanceIds=[instance_id])
+    wait_for(lambda: console(client, instance_id).count("NOVA-GUEST ready") == 2, timeout=120, interval=1,
+             what="a second boot")
+    client.stop_instances(InstanceIds=[instance_id])
+    client.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+    client.start_instances(InstanceIds=[instance_id])
+    client.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+    wait_for(lambda: console(client, instance_id).count("NOVA-GUEST ready") == 3, timeout=120, interval=1,
+             what="a third boot")
+    assert ssh(topo, outside, str(key), FLOATING_IP, "cat /root/kept.txt") == "kept"
 
     client.revoke_security_group_ingress(GroupName="web", IpProtocol="tcp", FromPort=22, ToPort=22,
                                          CidrIp="0.0.0.0/0")
