@@ -56,6 +56,8 @@ FLAGS = (
     ('string', 'instances_path', '$state_path/instances', 'Where instances keep their disks and logs', 'nova.compute.manager', {}),
     ('string', 'keys_path', '$state_path/keys', "Where the cloud's RSA key pair for image bundles is kept", 'nova.image.bundle', {}),
     ('integer', 'libvirt_boot_timeout', 60, 'Seconds spawn waits for a domain to run', 'nova.virt.libvirt.driver', {'lower_bound': 1}),
+    ('string', 'libvirt_kernel_cmdline', 'root=/dev/vda console=ttyS0', 'Kernel command line of an instance booted from a kernel image (aki)', 'nova.virt.libvirt.driver', {}),
+    ('integer', 'libvirt_shutdown_timeout', 30, 'Seconds a stop or a reboot waits for the guest to power off after the ACPI power button before it destroys the domain (0: destroy at once)', 'nova.virt.libvirt.driver', {'lower_bound': 0}),
     ('enum', 'libvirt_type', 'kvm', '<kvm|qemu>: Hypervisor libvirt drives', 'nova.virt.libvirt.driver', {'values': ['kvm', 'qemu']}),
     ('string', 'libvirt_uri', '', 'libvirt connection URI; empty for the default of --libvirt_type', 'nova.virt.libvirt.driver', {}),
     ('string', 'lock_path', '$state_path', 'Directory of the lock files that serialise host changes', 'nova.network.linux_net', {}),

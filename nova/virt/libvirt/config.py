@@ -61,10 +61,30 @@ def domain_xml(
             _sub(interface, "mac", address=nic["mac_address"])
         _sub(interface, "source", bridge=nic["bridge"])
         _sub(interface, "model", type="virtio")
+        if kernel_path:
+            _sub(interface, "rom", enabled="no")  # no iPXE: the kernel boots directly
     serial = _sub(devices, "serial", type="file")
-    _sub(serial, "source", path=console_path)
+    _sub(serial, "source", path=console_path, append="on")  # a reboot adds to the console, never truncates it
     _sub(serial, "target", port="0")
     if domain_type != "test":
         _sub(devices, "memballoon", model="none")
+    ET.indent(domain)
+    return ET.tostring(domain, encoding="unicode")
+
+
+def rescue_xml(xml: str, rescue_disk: str) -> str:
+    """The domain ``xml`` booting from ``rescue_disk`` (vda), its own first disk moved to vdb."""
+    domain = ET.fromstring(xml)
+    devices = domain.find("devices")
+    disks = devices.findall("disk")
+    if not disks:
+        return xml
+    own = disks[0]
+    rescue = ET.fromstring(ET.tostring(own))
+    rescue.find("source").set("file", rescue_disk)
+    for element in own.findall("address"):  # let libvirt place the moved disk on a new PCI slot
+        own.remove(element)
+    own.find("target").set("dev", "vdb")
+    devices.insert(list(devices).index(own), rescue)
     ET.indent(domain)
     return ET.tostring(domain, encoding="unicode")

@@ -13,6 +13,7 @@ pool so a slow hypervisor never blocks the service's event loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -35,6 +36,11 @@ flags.DEFINE_string("libvirt_uri", "", "libvirt connection URI; empty for the de
 flags.DEFINE_integer("libvirt_boot_timeout", 60, "Seconds spawn waits for a domain to run", lower_bound=1)
 flags.DEFINE_integer("console_output_bytes", 64 * 1024, "Most console bytes get_console_output returns",
                      lower_bound=1)
+flags.DEFINE_integer("libvirt_shutdown_timeout", 30,
+                     "Seconds a stop or a reboot waits for the guest to power off after the ACPI power button "
+                     "before it destroys the domain (0: destroy at once)", lower_bound=0)
+flags.DEFINE_string("libvirt_kernel_cmdline", "root=/dev/vda console=ttyS0",
+                    "Kernel command line of an instance booted from a kernel image (aki)")
 
 _libvirt: Any = None
 
@@ -140,6 +146,7 @@ class LibvirtDriver(driver.ComputeDriver):
         """Cache the images, make the overlay and console, define and start the domain, wait for it to run."""
         directory = self.instance_dir(instance)
         os.makedirs(directory, exist_ok=True)
+        os.chmod(directory, 0o755)  # QEMU runs as its own user under qemu:///system
         image = self.image_service.show(ctxt.elevated(), int(instance["image_id"]))
         base = imagecache.cached_image(ctxt.elevated(), self.image_service, image["id"], self.base_dir())
         kernel = ramdisk = None
@@ -150,15 +157,14 @@ class LibvirtDriver(driver.ComputeDriver):
             ramdisk = imagecache.cached_image(ctxt.elevated(), self.image_service, instance["ramdisk_id"],
                                               self.base_dir())
         disk = os.path.join(directory, "disk")
-        backing_format = "qcow2" if image.get("disk_format") == "qcow2" else "raw"
-        utils.execute("qemu-img", "create", "-f", "qcow2", "-o",
-                      f"backing_file={base},backing_fmt={backing_format}", disk)
+        self._overlay(image, base, disk)
         console = os.path.join(directory, "console.log")
         open(console, "ab").close()
         xml = config.domain_xml(
             domain_type=self.domain_type, name=instance["name"], uuid=instance.get("uuid"),
             memory_mb=instance["memory_mb"], vcpus=instance["vcpus"], disk_path=disk, disk_format="qcow2",
             console_path=console, network_info=network_info, kernel_path=kernel, ramdisk_path=ramdisk,
+            cmdline=FLAGS.libvirt_kernel_cmdline,
         )
         with open(os.path.join(directory, "libvirt.xml"), "w") as handle:
             handle.write(xml)
@@ -166,6 +172,12 @@ class LibvirtDriver(driver.ComputeDriver):
         _call(domain.create)
         self._wait_for(instance["name"], states.RUNNING)
         LOG.info("Domain %s is running", instance["name"])
+
+    @staticmethod
+    def _overlay(image: dict[str, Any], base: str, path: str) -> None:
+        backing_format = "qcow2" if image.get("disk_format") == "qcow2" else "raw"
+        utils.execute("qemu-img", "create", "-f", "qcow2", "-o",
+                      f"backing_file={base},backing_fmt={backing_format}", path)
 
     def _wait_for(self, name: str, wanted: int) -> None:
         import eventlet
@@ -194,17 +206,39 @@ class LibvirtDriver(driver.ComputeDriver):
     # -- power --------------------------------------------------------------
 
     def reboot(self, instance: Any, network_info: list[dict[str, Any]]) -> None:
-        """Hard reboot, as the first Nova did: stop the domain and start it again."""
+        """Soft, then hard: the ACPI power button, a fresh start once the guest is off (or was destroyed)."""
         domain = self._lookup(instance["name"])
-        if _call(domain.isActive):
-            _call(domain.destroy)
+        self._shut_down(instance["name"], domain)
         _call(domain.create)
         self._wait_for(instance["name"], states.RUNNING)
 
     def power_off(self, instance: Any) -> None:
-        domain = self._lookup(instance["name"])
+        self._shut_down(instance["name"], self._lookup(instance["name"]))
+
+    def _shut_down(self, name: str, domain: Any) -> None:
+        """Press the ACPI power button so the guest syncs its disk; destroy it after --libvirt_shutdown_timeout."""
+        import eventlet
+
+        libvirt = _import_libvirt()
+        if not _call(domain.isActive):
+            return
+        if FLAGS.libvirt_shutdown_timeout:
+            try:
+                _call(domain.shutdown)
+            except libvirt.libvirtError as exc:
+                LOG.warning("ACPI shutdown of %s failed (%s); destroying it", name, exc)
+            deadline = time.monotonic() + FLAGS.libvirt_shutdown_timeout
+            while _call(domain.isActive) and time.monotonic() < deadline:
+                eventlet.sleep(0.2)
         if _call(domain.isActive):
-            _call(domain.destroy)
+            LOG.info("Domain %s did not power off within %ss; destroying it", name, FLAGS.libvirt_shutdown_timeout)
+            try:
+                _call(domain.destroy)
+            except libvirt.libvirtError:
+                if _call(domain.isActive):
+                    raise
+        else:
+            LOG.info("Domain %s powered off", name)
 
     def power_on(self, instance: Any) -> None:
         domain = self._lookup(instance["name"])
@@ -225,13 +259,41 @@ class LibvirtDriver(driver.ComputeDriver):
     def resume(self, instance: Any) -> None:
         self.power_on(instance)
 
+    def rescue(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]]) -> None:
+        """Boot a fresh copy of the instance's image, with the instance's own disk second (vdb) to repair."""
+        libvirt = _import_libvirt()
+        domain = self._lookup(instance["name"])
+        self._shut_down(instance["name"], domain)
+        image = self.image_service.show(ctxt.elevated(), int(instance["image_id"]))
+        base = imagecache.cached_image(ctxt.elevated(), self.image_service, image["id"], self.base_dir())
+        rescue_disk = os.path.join(self.instance_dir(instance), "disk.rescue")
+        if os.path.exists(rescue_disk):
+            os.unlink(rescue_disk)
+        self._overlay(image, base, rescue_disk)
+        xml = config.rescue_xml(_call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE), rescue_disk)
+        _call(_call(self.conn.defineXML, xml).create)
+        self._wait_for(instance["name"], states.RUNNING)
+
+    def unrescue(self, instance: Any, network_info: list[dict[str, Any]]) -> None:
+        """Back to the instance's own definition (``libvirt.xml``) and disk; the rescue disk is dropped."""
+        domain = self._lookup(instance["name"])
+        self._shut_down(instance["name"], domain)
+        directory = self.instance_dir(instance)
+        with open(os.path.join(directory, "libvirt.xml")) as handle:
+            domain = _call(self.conn.defineXML, handle.read())
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, "disk.rescue"))
+        _call(domain.create)
+        self._wait_for(instance["name"], states.RUNNING)
+
     def snapshot(self, ctxt: Any, instance: Any, image_id: int) -> None:
         """Flatten the overlay (with its base) into a raw image and store it as ``image_id``."""
         disk = os.path.join(self.instance_dir(instance), "disk")
         fd, tmp = tempfile.mkstemp(dir=self.instance_dir(instance), prefix=".snapshot-")
         os.close(fd)
         try:
-            utils.execute("qemu-img", "convert", "-f", "qcow2", "-O", "raw", disk, tmp)
+            # -U: a running domain's QEMU holds the image's write lock
+            utils.execute("qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw", disk, tmp)
             with open(tmp, "rb") as source:
                 self.image_service.store(ctxt, image_id, source)
         finally:

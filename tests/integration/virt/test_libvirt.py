@@ -154,3 +154,22 @@ def test_a_spawn_failure_leaves_error_and_no_domain(compute, tmp_path):
 def test_init_host_reports_domains_the_database_does_not_know(compute):
     assert "test" in compute.unknown_domains  # the test driver's own domain: reported, left alone
     assert "test" in compute.driver.list_instances()
+
+
+def test_rescue_boots_a_fresh_disk_with_the_instance_disk_second(compute, tmp_path):
+    ctxt = user_context()
+    instance = launch(compute, ctxt, make_image(ctxt, data=IMAGE_BYTES))
+    directory = tmp_path / "instances" / instance["name"]
+    compute.rescue_instance(ctxt, instance["id"])
+    assert db.instance_get(ctxt, instance["id"])["vm_state"] == states.RESCUED
+    domain = libvirt.open("test:///default").lookupByName(instance["name"])
+    assert domain.isActive()
+    disks = [(d.find("target").get("dev"), d.find("source").get("file"))
+             for d in ET.fromstring(domain.XMLDesc(0)).findall("devices/disk")]
+    assert disks == [("vda", str(directory / "disk.rescue")), ("vdb", str(directory / "disk"))]
+    assert qemu_img_info(str(directory / "disk.rescue"))["backing-filename"].endswith("%08x" % int(instance["image_id"]))
+
+    compute.unrescue_instance(ctxt, instance["id"])
+    assert db.instance_get(ctxt, instance["id"])["vm_state"] == states.ACTIVE
+    disks = [d.find("source").get("file") for d in ET.fromstring(domain.XMLDesc(0)).findall("devices/disk")]
+    assert disks == [str(directory / "disk")] and not (directory / "disk.rescue").exists()
