@@ -22,4 +22,5 @@ else
     "$py" -c "import eventlet, kombu, sqlalchemy, alembic, absl, pytest" 2>/dev/null || \
         "$py" -m pip install -q -r requirements.txt
 fi
-exec "$py" -m pytest -q -p no:cacheprovider "${@:-tests}"
+# --durations: the slowest tests are named at the end, to keep the whole run under its time budget.
+exec "$py" -m pytest -q -p no:cacheprovider --durations=15 "${@:-tests}"
