@@ -66,6 +66,7 @@ FLAGS = (
     ('integer', 'metadata_port', 8775, 'Port of the metadata service (0: serve it on the EC2 port only)', 'nova.api.metadata', {'lower_bound': 0}),
     ('string', 'netns', None, 'Run host commands inside this network namespace (tests)', 'nova.utils', {}),
     ('string', 'network_api_host', '$my_ip', 'Address clients use to reach the network API (v2.0)', 'nova.auth.catalog', {}),
+    ('string', 'network_api_listen', '0.0.0.0', 'Address the network API (v2.0) listens on', 'nova.api.network', {}),
     ('integer', 'network_api_port', 9696, 'Port of the network API (0: nova-api does not serve it)', 'nova.auth.catalog', {'lower_bound': 0}),
     ('integer', 'network_rpc_timeout', 60, 'Seconds to wait for another network host', 'nova.network.rpcapi', {'lower_bound': 1}),
     ('integer', 'network_size', 256, 'Addresses per network by default', 'nova.network.manager', {'lower_bound': 4}),
