@@ -142,7 +142,8 @@ def test_token_catalog_and_images_with_the_cli(os_cloud):
     token = os_cloud.openstack("alice", "token", "issue")
     assert (token["project_id"], token["user_id"]) == ("proj-a", "alice")
     catalog = {entry["Type"]: entry for entry in os_cloud.openstack("alice", "catalog", "list")}
-    assert set(catalog) == {"compute", "image", "identity"}
+    assert set(catalog) == {"compute", "image", "identity", "network"}
+    assert f":{os_cloud.ports['network_api_port']}" in json.dumps(catalog["network"]["Endpoints"])
     assert f":{os_cloud.ports['image_api_port']}" in json.dumps(catalog["image"]["Endpoints"])
 
     disk = os_cloud.tmp_path / "disk.raw"
