@@ -205,6 +205,7 @@ FLAG_MODULES = (
     "nova.api.metadata",
     "nova.api.identity",
     "nova.api.image",
+    "nova.api.network",
     "nova.objectstore.store",
     "nova.objectstore.auth",
     "nova.objectstore.app",

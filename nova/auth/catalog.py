@@ -3,7 +3,8 @@
 Every service is reached at one URL for the public, internal and admin
 interfaces, in region ``--region_name``: compute (the OpenStack API v2.1 on
 ``--osapi_host:--osapi_port``), image (``--image_api_host:--image_api_port``)
-and identity (``--identity_host:--identity_port``, at ``/v3``).
+identity (``--identity_host:--identity_port``, at ``/v3``) and, unless
+``--network_api_port`` is 0, network (``--network_api_host:--network_api_port``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ flags.DEFINE_string("image_api_host", "$my_ip", "Address clients use to reach th
 flags.DEFINE_integer("image_api_port", 9292, "Port of the image API (0: nova-api does not serve it)",
                      lower_bound=0)
 
+flags.DEFINE_string("network_api_host", "$my_ip", "Address clients use to reach the network API (v2.0)")
+flags.DEFINE_integer("network_api_port", 9696, "Port of the network API (0: nova-api does not serve it)",
+                     lower_bound=0)
+
 INTERFACES = ("public", "internal", "admin")
 
 
@@ -32,6 +37,10 @@ def compute_url() -> str:
 
 def image_url() -> str:
     return f"http://{FLAGS.image_api_host}:{FLAGS.image_api_port}"
+
+
+def network_url() -> str:
+    return f"http://{FLAGS.network_api_host}:{FLAGS.network_api_port}"
 
 
 def identity_url() -> str:
@@ -51,6 +60,8 @@ def services() -> list[dict[str, Any]]:
     """
     entries = (("compute", "nova", compute_url()), ("image", "glance", image_url()),
                ("identity", "keystone", identity_url()))
+    if FLAGS.network_api_port:
+        entries += (("network", "neutron", network_url()),)
     catalog = []
     for kind, name, url in entries:
         endpoints = [{"id": _stable_id(kind, interface, url), "interface": interface, "region": FLAGS.region_name,

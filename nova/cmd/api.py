@@ -2,7 +2,8 @@
 OpenStack compute API on --osapi_listen:--osapi_port, the metadata service on
 --metadata_listen:--metadata_port, the identity API v3 on
 --identity_listen:--identity_port and the image API v2 on
---image_api_listen:--image_api_port (a port of 0 leaves that one out).
+--image_api_listen:--image_api_port and the network API v2.0 on
+--network_api_listen:--network_api_port (a port of 0 leaves that one out).
 
 The pipelines come from ``--api_paste_config`` (``etc/nova/api-paste.ini``).
 """
@@ -14,8 +15,8 @@ import sys
 from typing import Sequence
 
 from nova import flags, wsgi
-from nova.api import identity, image  # noqa: F401  (their --*_listen flags)
-from nova.auth import catalog  # noqa: F401  (--identity_port, --image_api_port)
+from nova.api import identity, image, network  # noqa: F401  (their --*_listen flags)
+from nova.auth import catalog  # noqa: F401  (--identity_port, --image_api_port, --network_api_port)
 from nova.cmd import common
 
 FLAGS = flags.FLAGS
@@ -38,6 +39,9 @@ def build_servers() -> list[wsgi.Server]:
     if FLAGS.image_api_port:
         servers.append(wsgi.Server("image", wsgi.load_paste_app("image", path),
                                    FLAGS.image_api_listen, FLAGS.image_api_port))
+    if FLAGS.network_api_port:
+        servers.append(wsgi.Server("network", wsgi.load_paste_app("network", path),
+                                   FLAGS.network_api_listen, FLAGS.network_api_port))
     return servers
 
 

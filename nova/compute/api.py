@@ -215,12 +215,25 @@ class API:
             self.ensure_default_security_group(ctxt)
         groups = []
         for name in names:
-            try:
-                groups.append(db.security_group_get_by_name(ctxt, ctxt.project_id, name))
-            except exception.NotFound:
-                raise exception.SecurityGroupNotFoundForProject(security_group_id=name,
-                                                                project_id=ctxt.project_id) from None
+            groups.append(self._security_group(ctxt, name))
         return groups
+
+    @staticmethod
+    def _security_group(ctxt: Context, name: str) -> Row:
+        """A group of the caller's project by name, or by id as the network API shows it (what the
+        ``openstack`` CLI sends when a network endpoint is in the catalog)."""
+        try:
+            return db.security_group_get_by_name(ctxt, ctxt.project_id, name)
+        except exception.NotFound:
+            pass
+        if isinstance(name, str) and name.isdigit() and len(name) < 10:
+            try:
+                group = db.security_group_get(ctxt, int(name))
+            except exception.NotFound:
+                group = None
+            if group is not None and group["project_id"] == ctxt.project_id:
+                return group
+        raise exception.SecurityGroupNotFoundForProject(security_group_id=name, project_id=ctxt.project_id)
 
     @staticmethod
     def ensure_default_security_group(ctxt: Context) -> Row:

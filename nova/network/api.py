@@ -90,6 +90,14 @@ class API:
                 nics[instance_id].append({"label": label, "address": floating, "mac": mac, "type": "floating"})
         return nics
 
+    def get_networks(self, ctxt: context.RequestContext) -> list[dict[str, Any]]:
+        """The fixed networks the caller's instances may be on: the shared (flat) ones and its project's
+        own (VLAN), each as ``{"id", "label", "cidr", "project_id"}``, by id."""
+        rows = db.network_get_all(ctxt.elevated() if not ctxt.is_admin else ctxt)
+        return [{"id": row["id"], "label": row["label"] or "private", "cidr": row["cidr"],
+                 "project_id": row["project_id"]}
+                for row in rows if ctxt.is_admin or row["project_id"] in (None, ctxt.project_id)]
+
     def get_floating_ip_by_id(self, ctxt: context.RequestContext, floating_ip_id: Any) -> dict[str, Any]:
         """One of the caller's floating addresses by id; FloatingIpNotFound otherwise (also another project's)."""
         for address in self.get_floating_ips(ctxt):

@@ -7,7 +7,7 @@ import subprocess
 from tests.fixtures.daemons import ROOT, Cloud, wait_for
 
 # these tests need nova-combined's EC2 side only: leave 8774, 5000 and 9292 to whoever else runs
-NO_OPENSTACK_PORTS = ["--osapi_port=0", "--identity_port=0", "--image_api_port=0"]
+NO_OPENSTACK_PORTS = ["--osapi_port=0", "--identity_port=0", "--image_api_port=0", "--network_api_port=0"]
 
 
 def test_quickstart_runs_every_service_and_writes_credentials(tmp_path):

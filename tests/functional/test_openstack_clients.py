@@ -21,7 +21,7 @@ import pytest
 from tests.fixtures import services
 from tests.fixtures.daemons import ROOT, Cloud, private_vhost, rabbitmqctl, wait_for
 
-PORTS = ("ec2_port", "osapi_port", "identity_port", "image_api_port")
+PORTS = ("ec2_port", "osapi_port", "identity_port", "image_api_port", "network_api_port")
 
 
 def _free_port() -> int:
@@ -60,7 +60,8 @@ class OpenStackCloud:
             handle.write("\n".join([
                 "--network_manager=nova.network.manager.FlatManager", "--root_helper=", "--metadata_port=0",
                 "--ec2_listen=127.0.0.1", "--osapi_listen=127.0.0.1", "--identity_listen=127.0.0.1",
-                "--image_api_listen=127.0.0.1", "--ec2_host=127.0.0.1", "--osapi_host=127.0.0.1",
+                "--image_api_listen=127.0.0.1", "--network_api_listen=127.0.0.1", "--ec2_host=127.0.0.1",
+                "--osapi_host=127.0.0.1", "--network_api_host=127.0.0.1",
                 "--identity_host=127.0.0.1", "--image_api_host=127.0.0.1", "--s3_host=127.0.0.1",
                 *[f"--{name}={port}" for name, port in self.ports.items()],
                 f"--api_paste_config={os.path.join(ROOT, 'etc', 'nova', 'api-paste.ini')}",
@@ -83,7 +84,7 @@ class OpenStackCloud:
             wanted = {("sched", "nova-scheduler"), ("net", "nova-network"), ("c1", "nova-compute")}
             wait_for(lambda: all(self.cloud.service_states().get(key) == ":-)" for key in wanted), timeout=60,
                      what="services up")
-        for name in ("osapi_port", "identity_port", "image_api_port"):
+        for name in ("osapi_port", "identity_port", "image_api_port", "network_api_port"):
             wait_for(lambda: self._listening(self.ports[name]), timeout=30, what=f"nova-api on --{name}")
 
     @staticmethod
@@ -141,7 +142,8 @@ def test_token_catalog_and_images_with_the_cli(os_cloud):
     token = os_cloud.openstack("alice", "token", "issue")
     assert (token["project_id"], token["user_id"]) == ("proj-a", "alice")
     catalog = {entry["Type"]: entry for entry in os_cloud.openstack("alice", "catalog", "list")}
-    assert set(catalog) == {"compute", "image", "identity"}
+    assert set(catalog) == {"compute", "image", "identity", "network"}
+    assert f":{os_cloud.ports['network_api_port']}" in json.dumps(catalog["network"]["Endpoints"])
     assert f":{os_cloud.ports['image_api_port']}" in json.dumps(catalog["image"]["Endpoints"])
 
     disk = os_cloud.tmp_path / "disk.raw"

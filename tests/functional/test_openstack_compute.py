@@ -60,16 +60,14 @@ def test_server_lifecycle_with_the_cli(compute_cloud, monkeypatch):
     key = cli("alice", "keypair", "create", "--private-key", str(compute_cloud.tmp_path / "k.pem"), "k")
     assert key["name"] == "k" and (compute_cloud.tmp_path / "k.pem").read_text().startswith("-----BEGIN")
     assert [k["Name"] for k in cli("alice", "keypair", "list")] == ["k"]
-    # python-openstackclient 10 creates security groups and floating IPs and associates floating IPs only
-    # through a network (Neutron) endpoint, which this cloud has not (the commands stop with "network
-    # service ... not found"); openstacksdk still speaks the compute API's os-security-groups,
-    # os-floating-ips and addFloatingIp for them.
-    assert "network" in _refused(compute_cloud, "alice", "security", "group", "create", "web")
-    sdk = compute_cloud.connect("alice", monkeypatch)
-    group = sdk.create_security_group("web", "web servers")
-    rule = sdk.create_security_group_rule(group["id"], port_range_min=22, port_range_max=22, protocol="tcp",
-                                          remote_ip_prefix="0.0.0.0/0")
-    assert (rule["port_range_min"], rule["port_range_max"], rule["protocol"]) == (22, 22, "tcp")
+    # python-openstackclient sends these to the network API (Neutron v2.0) in the catalog
+    group = cli("alice", "security", "group", "create", "web")
+    assert group["name"] == "web" and group["id"].isdigit()
+    rule = cli("alice", "security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22", "web")
+    assert (rule["port_range_min"], rule["port_range_max"], rule["protocol"], rule["remote_ip_prefix"]) == (
+        22, 22, "tcp", "0.0.0.0/0")
+    assert "web" not in [g["Name"] for g in cli("bob", "security", "group", "list")]
+    assert "No SecurityGroup found" in _refused(compute_cloud, "bob", "security", "group", "show", group["id"])
 
     server = cli("alice", "server", "create", "--image", "cirros", "--flavor", "m1.tiny", "--key-name", "k",
                  "--security-group", "web", "--wait", "web1")
@@ -86,13 +84,14 @@ def test_server_lifecycle_with_the_cli(compute_cloud, monkeypatch):
     wait_for(lambda: cli("alice", "server", "show", "web1")["status"] == "ACTIVE", timeout=60, what="ACTIVE")
     assert isinstance(cli("alice", "console", "log", "show", "web1", parse=False), str)
 
-    floating = sdk.create_floating_ip("nova")
-    assert floating["floating_ip_address"].startswith("172.24.4.")
-    assert "network" in _refused(compute_cloud, "alice", "server", "add", "floating", "ip", "web1",
-                                 floating["floating_ip_address"])
-    sdk.compute.add_floating_ip_to_server(server["id"], floating["floating_ip_address"])
+    floating = cli("alice", "floating", "ip", "create", "nova")
+    assert floating["floating_ip_address"].startswith("172.24.4.") and floating["port_id"] is None
+    cli("alice", "server", "add", "floating", "ip", "web1", floating["floating_ip_address"], parse=False)
     wait_for(lambda: floating["floating_ip_address"] in str(cli("alice", "server", "show", "web1")["addresses"]),
              timeout=30, what="the floating IP in the server's addresses")
+    listed = {f["Floating IP Address"]: f for f in cli("alice", "floating", "ip", "list")}
+    assert listed[floating["floating_ip_address"]]["Port"] is not None
+    assert cli("bob", "floating", "ip", "list") == []
 
     limits = {row["Name"]: row["Value"] for row in cli("alice", "limits", "show", "--absolute")}
     assert limits["instances_used"] == 1 and limits["instances"] >= 1, limits
@@ -118,6 +117,7 @@ def test_server_lifecycle_with_openstacksdk(compute_cloud, monkeypatch):
     key = conn.compute.create_keypair(name="sdk-key")
     assert key.private_key.startswith("-----BEGIN") and "sdk-key" in [k.name for k in conn.compute.keypairs()]
     group = conn.create_security_group("sdk-web", "web servers")
+    assert conn.get_security_group("sdk-web")["id"] == group["id"]
     conn.create_security_group_rule(group["id"], port_range_min=80, port_range_max=80, protocol="tcp",
                                     remote_ip_prefix="0.0.0.0/0")
 
@@ -133,6 +133,14 @@ def test_server_lifecycle_with_openstacksdk(compute_cloud, monkeypatch):
     conn.compute.start_server(server)
     conn.compute.wait_for_server(server, status="ACTIVE", wait=60, interval=1)
     assert "output" in conn.compute.get_server_console_output(server)
+    pool = conn.network.find_network("nova", ignore_missing=False)
+    floating = conn.network.create_ip(floating_network_id=pool.id)
+    port = next(iter(conn.network.ports(device_id=server.id)))
+    conn.network.update_ip(floating, port_id=port.id)
+    wait_for(lambda: floating.floating_ip_address in str(conn.compute.get_server(server.id).addresses), timeout=30,
+             what="the floating IP in the server's addresses")
+    assert list(bob.network.ports(device_id=server.id)) == []
+    conn.network.delete_ip(floating)
     assert conn.compute.get_limits().absolute.instances_used == 1
 
     with pytest.raises(openstack.exceptions.NotFoundException):

@@ -48,7 +48,8 @@ def quickstart(tmp_path):
         proc = subprocess.Popen(
             [os.path.join(ROOT, "tools", "quickstart.sh"), "--no-install", f"--state_path={state}",
              f"--ec2_port={_free_port()}", f"--s3_port={_free_port()}", "--metadata_port=0",
-             "--osapi_port=0", "--identity_port=0", "--image_api_port=0"],
+             "--osapi_port=0", "--identity_port=0", "--image_api_port=0",
+             "--network_api_port=0"],
             stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path), env=env, start_new_session=True)
     try:
         wait_for(lambda: "Stop with Ctrl-C" in log_path.read_text() or proc.poll() is not None, timeout=40,

@@ -33,6 +33,7 @@ def test_version_documents(identity):
 
 def test_password_token_scoped_to_a_project(identity):
     FLAGS.osapi_host, FLAGS.image_api_host, FLAGS.identity_host = "203.0.113.4", "203.0.113.5", "203.0.113.6"
+    FLAGS.network_api_host = "203.0.113.7"
     reply = issue(identity)
     assert reply.status == 201
     assert reply.headers["x-subject-token"]
@@ -50,7 +51,7 @@ def test_password_token_scoped_to_a_project(identity):
     assert urls == {
         kind: {(i, url, "nova", "nova") for i in ("public", "internal", "admin")}
         for kind, url in (("compute", "http://203.0.113.4:8774/v2.1"), ("image", "http://203.0.113.5:9292"),
-                          ("identity", "http://203.0.113.6:5000/v3"))
+                          ("identity", "http://203.0.113.6:5000/v3"), ("network", "http://203.0.113.7:9696"))
     }
 
 
@@ -130,7 +131,7 @@ def test_catalog_and_projects_need_a_token(identity):
     assert identity.request("GET", "/v3/auth/catalog").status == 401
     token = token_of(identity, "carol", "SK-CAROL", "proj-a")
     catalog = identity.request("GET", "/v3/auth/catalog", headers={"X-Auth-Token": token}).json()["catalog"]
-    assert {s["type"] for s in catalog} == {"compute", "image", "identity"}
+    assert {s["type"] for s in catalog} == {"compute", "image", "identity", "network"}
     projects = identity.request("GET", "/v3/auth/projects", headers={"X-Auth-Token": token}).json()["projects"]
     assert [(p["id"], p["domain_id"]) for p in projects] == [("proj-a", "default")]
     assert identity.request("GET", "/v3/users/carol/projects", headers={"X-Auth-Token": token}).status == 200
