@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Callable
+from typing import Any
 
 import webob
 import webob.dec
 
-from nova import exception, wsgi
+from nova import exception
+from nova.api import jsonapp
 from nova.api.identity import faults, tokens
 from nova.api.identity.faults import Fault
-from nova.auth import manager
+from nova.api.jsonapp import json_response
 from nova.auth.credentials import Credentials
 
 LOG = logging.getLogger(__name__)
@@ -23,27 +24,17 @@ VERSION_UPDATED = "2020-04-07T00:00:00Z"
 MEDIA_TYPES = [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]
 MAX_BODY = 64 * 1024
 
-Handler = Callable[[webob.Request, dict[str, str]], webob.Response]
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> webob.Response:
-    response = webob.Response(status=status, content_type="application/json", charset="UTF-8")
-    response.text = json.dumps(body)
-    response.headers.update(headers or {})
-    return response
-
-
 def _version(base_url: str) -> dict[str, Any]:
     return {"id": VERSION_ID, "status": "stable", "updated": VERSION_UPDATED, "media-types": MEDIA_TYPES,
             "links": [{"rel": "self", "href": f"{base_url}/v3/"}]}
 
 
-class IdentityApp:
+class IdentityApp(jsonapp.JsonApp):
     """``GET /``, ``GET /v3``, ``/v3/auth/tokens``, ``/v3/auth/catalog``, the caller's projects."""
 
     def __init__(self) -> None:
-        self.auth = manager.AuthManager()
-        self.routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+        super().__init__()
+        self.routes: list[jsonapp.Route] = [
             (re.compile(r"^/?$"), {"GET": self.versions}),
             (re.compile(r"^/v3/?$"), {"GET": self.version}),
             (re.compile(r"^/v3/auth/tokens/?$"), {"POST": self.issue_token, "GET": self.validate_token,
@@ -53,32 +44,14 @@ class IdentityApp:
             (re.compile(r"^/v3/users/(?P<user_id>[^/]+)/projects/?$"), {"GET": self.user_projects}),
         ]
 
-    @classmethod
-    def factory(cls, global_config: dict[str, str], **local_config: str) -> "IdentityApp":
-        return cls()
+    def render_fault(self, exc: BaseException, request_id: str) -> webob.Response:
+        return faults.render(exc, request_id)
 
-    @webob.dec.wsgify
-    def __call__(self, req: webob.Request) -> webob.Response:
-        request_id = wsgi.request_id_of(req.environ)
-        try:
-            handler, params = self._route(req)
-            response = handler(req, params)
-        except Exception as exc:  # one place turns every failure into the API's error body
-            response = faults.render(exc, request_id)
-        response.headers["x-openstack-request-id"] = request_id
-        return response
+    def dispatch(self, req: webob.Request, request_id: str) -> webob.Response:
+        """Identity handlers authenticate by themselves (a password, or the subject token)."""
+        handler, params = self.route(req)
+        return handler(req, params)
 
-    def _route(self, req: webob.Request) -> tuple[Handler, dict[str, str]]:
-        for pattern, methods in self.routes:
-            match = pattern.match(req.path_info)
-            if match:
-                method = "GET" if req.method == "HEAD" and "HEAD" not in methods else req.method
-                if method not in methods:
-                    raise Fault(405, f"The method {req.method} is not allowed on {req.path_info}.")
-                return methods[method], match.groupdict()
-        raise Fault(404, f"Could not find {req.path_info}.")
-
-    # -- versions --------------------------------------------------------------
     def versions(self, req: webob.Request, params: dict[str, str]) -> webob.Response:
         return json_response({"versions": {"values": [_version(req.host_url)]}}, status=300)
 

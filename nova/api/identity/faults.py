@@ -14,6 +14,7 @@ from http import HTTPStatus
 import webob
 
 from nova import exception
+from nova.api.jsonapp import Fault  # noqa: F401 - the handlers' Fault
 
 LOG = logging.getLogger(__name__)
 
@@ -33,16 +34,8 @@ FAULTS: tuple[tuple[type[Exception], int], ...] = (
 UNAUTHORIZED_MESSAGE = "The request you have made requires authentication."
 
 
-class Fault(Exception):
-    """An error answer the handlers raise directly."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def error_response(status: int, message: str) -> webob.Response:
+    """Keystone's error body, which the image API answers with too."""
     body = {"error": {"code": status, "title": HTTPStatus(status).phrase, "message": message}}
     response = webob.Response(status=status, content_type="application/json", charset="UTF-8")
     response.text = json.dumps(body)

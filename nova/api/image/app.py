@@ -6,16 +6,17 @@ import json
 import logging
 import re
 import urllib.parse
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Iterator
 
 import webob
 import webob.dec
 
 from nova import context as nova_context
-from nova import exception, wsgi
+from nova import exception
+from nova.api import jsonapp
 from nova.api.image import faults, views
 from nova.api.image.faults import Fault
-from nova.auth import manager
+from nova.api.jsonapp import json_response
 from nova.image import api as image_api
 
 LOG = logging.getLogger(__name__)
@@ -25,15 +26,6 @@ MAX_LIMIT = 1000
 MAX_BODY = 64 * 1024
 CHUNK = 64 * 1024
 VERSIONS = (("v2.9", "CURRENT"), ("v2.0", "SUPPORTED"))
-
-Handler = Callable[[webob.Request, nova_context.RequestContext, dict[str, str]], webob.Response]
-
-
-def json_response(body: Any, status: int = 200) -> webob.Response:
-    response = webob.Response(status=status, content_type="application/json", charset="UTF-8")
-    response.text = json.dumps(body)
-    return response
-
 
 def _image_id(value: str) -> int:
     """nova's image ids are integers; any other id names no image."""
@@ -53,58 +45,27 @@ def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
         handle.close()
 
 
-class ImageApp:
+class ImageApp(jsonapp.JsonApp):
     """Version documents (no token needed) and ``/v2/images`` (a token from the identity API)."""
 
     def __init__(self) -> None:
-        self.auth = manager.AuthManager()
+        super().__init__()
         self.images = image_api.API()
         self.public_routes = [re.compile(r"^/?$"), re.compile(r"^/versions/?$")]
-        self.routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+        self.routes: list[jsonapp.Route] = [
             (re.compile(r"^/v2/images/?$"), {"GET": self.index, "POST": self.create}),
             (re.compile(r"^/v2/images/(?P<image_id>[^/]+)/?$"), {"GET": self.show, "DELETE": self.delete}),
             (re.compile(r"^/v2/images/(?P<image_id>[^/]+)/file/?$"), {"GET": self.download, "PUT": self.upload}),
         ]
 
-    @classmethod
-    def factory(cls, global_config: dict[str, str], **local_config: str) -> "ImageApp":
-        return cls()
+    def render_fault(self, exc: BaseException, request_id: str) -> webob.Response:
+        return faults.render(exc, request_id)
 
-    @webob.dec.wsgify
-    def __call__(self, req: webob.Request) -> webob.Response:
-        request_id = wsgi.request_id_of(req.environ)
-        try:
-            if any(p.match(req.path_info) for p in self.public_routes):
-                if req.method not in ("GET", "HEAD"):
-                    raise Fault(405, f"The method {req.method} is not allowed on {req.path_info}.")
-                response = self.versions(req)
-            else:
-                handler, params = self._route(req)
-                response = handler(req, self._context(req, request_id), params)
-        except Exception as exc:  # one place turns every failure into the API's error body
-            response = faults.render(exc, request_id)
-        response.headers["x-openstack-request-id"] = request_id
-        return response
-
-    def _route(self, req: webob.Request) -> tuple[Handler, dict[str, str]]:
-        for pattern, methods in self.routes:
-            match = pattern.match(req.path_info)
-            if match:
-                method = "GET" if req.method == "HEAD" else req.method
-                if method not in methods:
-                    raise Fault(405, f"The method {req.method} is not allowed on {req.path_info}.")
-                return methods[method], match.groupdict()
-        raise Fault(404, f"Could not find {req.path_info}.")
-
-    def _context(self, req: webob.Request, request_id: str) -> nova_context.RequestContext:
-        token = req.headers.get("X-Auth-Token", "")
-        if not token:
-            raise Fault(401, "This server could not verify that you are authorized: send X-Auth-Token.")
-        try:
-            creds = self.auth.authenticate_token(token)
-        except exception.NotFound:
-            raise Fault(401, "The token is unknown or has expired.") from None
-        return creds.to_context(request_id=request_id, remote_address=req.remote_addr)
+    def dispatch(self, req: webob.Request, request_id: str) -> webob.Response:
+        if any(p.match(req.path_info) for p in self.public_routes):
+            self.check_read(req)
+            return self.versions(req)
+        return super().dispatch(req, request_id)
 
     def versions(self, req: webob.Request) -> webob.Response:
         base = req.host_url

@@ -7,13 +7,13 @@ anything else is a 500 naming the request id.
 
 from __future__ import annotations
 
-import json
 import logging
-from http import HTTPStatus
 
 import webob
 
 from nova import exception
+from nova.api.identity.faults import error_response
+from nova.api.jsonapp import Fault  # noqa: F401 - the handlers' Fault
 
 LOG = logging.getLogger(__name__)
 
@@ -30,22 +30,6 @@ FAULTS: tuple[tuple[type[Exception], int], ...] = (
     (exception.QuotaError, 413),
     (exception.Invalid, 400),
 )
-
-
-class Fault(Exception):
-    """An error answer the handlers raise directly."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def error_response(status: int, message: str) -> webob.Response:
-    body = {"error": {"code": status, "title": HTTPStatus(status).phrase, "message": message}}
-    response = webob.Response(status=status, content_type="application/json", charset="UTF-8")
-    response.text = json.dumps(body)
-    return response
 
 
 def render(exc: BaseException, request_id: str) -> webob.Response:

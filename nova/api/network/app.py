@@ -9,10 +9,9 @@ import webob
 import webob.dec
 
 from nova import context as nova_context
-from nova import exception, wsgi
+from nova.api import jsonapp
 from nova.api.network import addresses, common, faults, security_groups
 from nova.api.network.faults import Fault
-from nova.auth import manager
 
 LOG = logging.getLogger(__name__)
 
@@ -23,16 +22,18 @@ EXTENSIONS = (("security-group", "security-group", "The security groups extensio
 RESOURCES = ("networks", "ports", "floatingips", "security-groups", "security-group-rules")
 
 
-class NetworkApp:
+class NetworkApp(jsonapp.JsonApp):
     """Version documents (no token needed) and the ``/v2.0`` resources (a token from the identity API)."""
 
+    not_found_message = "The resource could not be found: {path}"
+
     def __init__(self) -> None:
-        self.auth = manager.AuthManager()
+        super().__init__()
         groups, rules = security_groups.SecurityGroups(), security_groups.SecurityGroupRules()
         networks, ports, floating = addresses.Networks(), addresses.Ports(), addresses.FloatingIps()
         one = r"/(?P<id>[^/]+?)(?:\.json)?/?$"
         many = r"(?:\.json)?/?$"
-        self.routes: list[tuple[re.Pattern[str], dict[str, common.Handler]]] = [
+        self.routes: list[jsonapp.Route] = [
             (re.compile(r"^/v2\.0/?$"), {"GET": self.resources}),
             (re.compile(r"^/v2\.0/extensions" + many), {"GET": self.extensions}),
             (re.compile(r"^/v2\.0/extensions" + one), {"GET": self.extension}),
@@ -49,45 +50,14 @@ class NetworkApp:
                                                         "DELETE": floating.delete}),
         ]
 
-    @classmethod
-    def factory(cls, global_config: dict[str, str], **local_config: str) -> "NetworkApp":
-        return cls()
+    def render_fault(self, exc: BaseException, request_id: str) -> webob.Response:
+        return faults.render(exc, request_id)
 
-    @webob.dec.wsgify
-    def __call__(self, req: webob.Request) -> webob.Response:
-        request_id = wsgi.request_id_of(req.environ)
-        try:
-            if req.path_info.strip("/") == "":
-                if req.method not in ("GET", "HEAD"):
-                    raise Fault(405, f"The method {req.method} is not allowed on {req.path_info}.")
-                response = self.versions(req)
-            else:
-                handler, params = self._route(req)
-                response = handler(req, self._context(req, request_id), params)
-        except Exception as exc:  # one place turns every failure into the API's error body
-            response = faults.render(exc, request_id)
-        response.headers["X-Openstack-Request-Id"] = request_id
-        return response
-
-    def _route(self, req: webob.Request) -> tuple[common.Handler, dict[str, str]]:
-        for pattern, methods in self.routes:
-            match = pattern.match(req.path_info)
-            if match:
-                method = "GET" if req.method == "HEAD" else req.method
-                if method not in methods:
-                    raise Fault(405, f"The method {req.method} is not allowed on {req.path_info}.")
-                return methods[method], match.groupdict()
-        raise Fault(404, f"The resource could not be found: {req.path_info[:80]}")
-
-    def _context(self, req: webob.Request, request_id: str) -> nova_context.RequestContext:
-        token = req.headers.get("X-Auth-Token", "")
-        if not token:
-            raise Fault(401, "Authentication required: send X-Auth-Token.")
-        try:
-            creds = self.auth.authenticate_token(token)
-        except exception.NotFound:
-            raise Fault(401, "The token is unknown or has expired.") from None
-        return creds.to_context(request_id=request_id, remote_address=req.remote_addr)
+    def dispatch(self, req: webob.Request, request_id: str) -> webob.Response:
+        if req.path_info.strip("/") == "":
+            self.check_read(req)
+            return self.versions(req)
+        return super().dispatch(req, request_id)
 
     def versions(self, req: webob.Request) -> webob.Response:
         link = {"rel": "self", "href": f"{req.host_url}/v2.0/"}

@@ -9,18 +9,13 @@ from typing import Any, Callable
 import webob
 
 from nova import context as nova_context
+from nova.api.jsonapp import json_response  # noqa: F401  (the resource modules answer with it)
 from nova.api.network.faults import Fault
 
 MAX_BODY = 64 * 1024
 EPOCH = "1970-01-01T00:00:00Z"
 Handler = Callable[[webob.Request, nova_context.RequestContext, dict[str, str]], webob.Response]
 _NAMESPACE = uuid.UUID("6f1c6a5e-2b0d-4c1e-9a43-3b7f2d1c0a91")
-
-
-def json_response(body: Any, status: int = 200) -> webob.Response:
-    response = webob.Response(status=status, content_type="application/json", charset="UTF-8")
-    response.text = json.dumps(body)
-    return response
 
 
 def body_of(req: webob.Request, key: str) -> dict[str, Any]:

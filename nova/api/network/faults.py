@@ -13,6 +13,7 @@ import logging
 import webob
 
 from nova import exception
+from nova.api.jsonapp import Fault  # noqa: F401 - the handlers' Fault
 
 LOG = logging.getLogger(__name__)
 
@@ -42,16 +43,6 @@ TYPES = {400: "HTTPBadRequest", 401: "Unauthorized", 403: "HTTPForbidden", 404: 
          500: "HTTPInternalServerError", 503: "HTTPServiceUnavailable"}
 
 
-class Fault(Exception):
-    """An error answer the handlers raise directly (``kind`` is Neutron's error type)."""
-
-    def __init__(self, status: int, message: str, kind: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.kind = kind or TYPES.get(status, "HTTPError")
-
-
 def error_response(status: int, kind: str, message: str) -> webob.Response:
     response = webob.Response(status=status, content_type="application/json", charset="UTF-8")
     response.text = json.dumps({"NeutronError": {"type": kind, "message": message, "detail": ""}})
@@ -60,7 +51,7 @@ def error_response(status: int, kind: str, message: str) -> webob.Response:
 
 def render(exc: BaseException, request_id: str) -> webob.Response:
     if isinstance(exc, Fault):
-        return error_response(exc.status, exc.kind, exc.message)
+        return error_response(exc.status, exc.kind or TYPES.get(exc.status, "HTTPError"), exc.message)
     if isinstance(exc, exception.NovaException):
         for cls, status, kind in FAULTS:
             if isinstance(exc, cls):
