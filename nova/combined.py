@@ -188,9 +188,11 @@ def try_this(info: dict[str, Any]) -> list[str]:
         "  echo 'hello from nova' > hello.txt",
         "  aws s3 cp hello.txt s3://mybucket/",
         "  aws s3 ls s3://mybucket/",
-        "",
     ]
-    return lines
+    if FLAGS.osapi_port and FLAGS.identity_port and FLAGS.image_api_port:
+        # The same instance through the OpenStack API; the novarc holds the OS_* variables.
+        lines += ["  openstack server list", "  openstack image list"]
+    return lines + [""]
 
 
 def _compute_line() -> str:

@@ -59,15 +59,15 @@ make_venv() {
 if [ "$install" = 1 ]; then
     make_venv
     py=$venv/bin/python
-    if ! "$py" -c "$runtime_imports, awscli" 2>/dev/null; then
-        # The runtime block of requirements.txt plus the AWS CLI of the test block;
+    if ! "$py" -c "$runtime_imports, awscli, openstackclient" 2>/dev/null; then
+        # The runtime block of requirements.txt plus the AWS and OpenStack CLIs of the test block;
         # libvirt-python is built only where libvirt's headers are present.
         wanted=$(sed -n '/^# \[runtime\]/,/^# \[test\]/{/^[^#]/p}' requirements.txt)
         if ! pkg-config --exists libvirt 2>/dev/null; then
             wanted=$(printf '%s\n' "$wanted" | grep -v '^libvirt-python')
         fi
-        wanted="$wanted $(grep -E '^(awscli|botocore)==' requirements.txt | tr '\n' ' ')"
-        say "installing nova's requirements and the AWS CLI into $venv"
+        wanted="$wanted $(grep -E '^(awscli|botocore|openstacksdk|python-openstackclient)==' requirements.txt | tr '\n' ' ')"
+        say "installing nova's requirements, the AWS CLI and the OpenStack CLI into $venv"
         # shellcheck disable=SC2086
         "$py" -m pip install -q --disable-pip-version-check $wanted
     fi

@@ -48,8 +48,8 @@ def quickstart(tmp_path):
         proc = subprocess.Popen(
             [os.path.join(ROOT, "tools", "quickstart.sh"), "--no-install", f"--state_path={state}",
              f"--ec2_port={_free_port()}", f"--s3_port={_free_port()}", "--metadata_port=0",
-             "--osapi_port=0", "--identity_port=0", "--image_api_port=0",
-             "--network_api_port=0"],
+             f"--osapi_port={_free_port()}", f"--identity_port={_free_port()}",
+             f"--image_api_port={_free_port()}", "--network_api_port=0"],
             stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path), env=env, start_new_session=True)
     try:
         wait_for(lambda: "Stop with Ctrl-C" in log_path.read_text() or proc.poll() is not None, timeout=40,
@@ -93,6 +93,9 @@ def test_the_printed_commands_work_as_printed(quickstart, tmp_path):
     [address] = aws_json("ec2", "describe-addresses")["Addresses"]
     assert address["InstanceId"] == instance["InstanceId"]
     assert bash(*setup, "aws s3 cp s3://mybucket/hello.txt -") == "hello from nova\n"
+    assert "openstack server list" in block
+    [server] = json.loads(bash(*setup, "openstack server list -f json"))
+    assert server["Status"] == "ACTIVE"
     log = log_path.read_text()
     assert "Traceback" not in log
     assert "Creating bridge" not in log.replace("fake_network (nothing is run): Creating bridge", "")
