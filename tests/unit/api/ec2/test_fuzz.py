@@ -35,7 +35,7 @@ def test_the_parser_only_raises_ec2_errors(action, params):
         assert exc.status in (400, 401, 403, 413)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(action=st.sampled_from(ACTIONS + ["Bogus"]), params=PARAMS)
 def test_signed_requests_with_junk_never_get_a_500(ec2_env, action, params):
     """No daemon runs here, so an action that reaches a service may be 503 Unavailable, never 500."""
