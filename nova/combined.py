@@ -219,7 +219,7 @@ def banner(info: dict[str, Any]) -> str:
           if "api" in FLAGS.combined_services and FLAGS.image_api_port else []),
         *([f"  OpenStack: http://{FLAGS.osapi_host}:{FLAGS.osapi_port}/v2.1"]
           if "api" in FLAGS.combined_services and FLAGS.osapi_port else []),
-        *([f"  network  : http://{FLAGS.network_api_host}:{FLAGS.network_api_port}  (just enough for the CLI)"]
+        *([f"  net API  : http://{FLAGS.network_api_host}:{FLAGS.network_api_port}  (just enough for the CLI)"]
           if "api" in FLAGS.combined_services and FLAGS.network_api_port else []),
         f"  manage   : bin/nova-manage --flagfile={info['flagfile']} service list",
         f"  network  : {'fake (--fake_network: no bridge, dnsmasq or iptables is touched)' if FLAGS.fake_network else FLAGS.network_manager}",
