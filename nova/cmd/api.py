@@ -26,23 +26,12 @@ LOG = logging.getLogger(__name__)
 def build_servers() -> list[wsgi.Server]:
     """The WSGI servers nova-api runs (raises NovaException with a one-line reason)."""
     path = wsgi.find_paste_config()
-    servers = [wsgi.Server("ec2", wsgi.load_paste_app("ec2", path), FLAGS.ec2_listen, FLAGS.ec2_port)]
-    if FLAGS.osapi_port:
-        servers.append(wsgi.Server("osapi_compute", wsgi.load_paste_app("osapi_compute", path),
-                                   FLAGS.osapi_listen, FLAGS.osapi_port))
-    if FLAGS.metadata_port:
-        servers.append(wsgi.Server("metadata", wsgi.load_paste_app("metadata", path),
-                                   FLAGS.metadata_listen, FLAGS.metadata_port))
-    if FLAGS.identity_port:
-        servers.append(wsgi.Server("identity", wsgi.load_paste_app("identity", path),
-                                   FLAGS.identity_listen, FLAGS.identity_port))
-    if FLAGS.image_api_port:
-        servers.append(wsgi.Server("image", wsgi.load_paste_app("image", path),
-                                   FLAGS.image_api_listen, FLAGS.image_api_port))
-    if FLAGS.network_api_port:
-        servers.append(wsgi.Server("network", wsgi.load_paste_app("network", path),
-                                   FLAGS.network_api_listen, FLAGS.network_api_port))
-    return servers
+    # (paste app, listen flag, port flag); EC2 always runs, the others unless their port is 0.
+    apps = [("ec2", "ec2_listen", "ec2_port"), ("osapi_compute", "osapi_listen", "osapi_port"),
+            ("metadata", "metadata_listen", "metadata_port"), ("identity", "identity_listen", "identity_port"),
+            ("image", "image_api_listen", "image_api_port"), ("network", "network_api_listen", "network_api_port")]
+    return [wsgi.Server(name, wsgi.load_paste_app(name, path), getattr(FLAGS, listen), getattr(FLAGS, port))
+            for name, listen, port in apps if name == "ec2" or getattr(FLAGS, port)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

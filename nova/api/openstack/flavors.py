@@ -6,7 +6,7 @@ from typing import Any
 
 from nova import exception
 from nova.api.openstack import faults
-from nova.api.openstack.wsgi import ApiRequest, Result, int_field, require_admin, string_field
+from nova.api.openstack.wsgi import ApiRequest, Result, int_field, page, require_admin, string_field
 from nova.compute import instance_types
 
 
@@ -32,16 +32,7 @@ class FlavorsController:
             flavors = [f for f in flavors if f["memory_mb"] >= int_field(min_ram, "minRam", 0)]
         if min_disk is not None:
             flavors = [f for f in flavors if f["local_gb"] >= int_field(min_disk, "minDisk", 0)]
-        marker = req.param("marker")
-        if marker:
-            index = next((n for n, f in enumerate(flavors) if str(f["flavorid"]) == marker), None)
-            if index is None:
-                raise faults.Fault(400, f"marker [{marker[:40]}] not found")
-            flavors = flavors[index + 1:]
-        limit = req.param("limit")
-        if limit is not None:
-            flavors = flavors[:int_field(limit, "limit", 0)]
-        return flavors
+        return page(req, flavors, lambda f: str(f["flavorid"]))
 
     def index(self, req: ApiRequest) -> dict[str, Any]:
         return {"flavors": [_summary(req, f) for f in self._all(req)]}

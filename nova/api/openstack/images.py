@@ -8,7 +8,7 @@ from typing import Any
 from nova import exception
 from nova.api.openstack import faults
 from nova.api.openstack.servers import image_number
-from nova.api.openstack.wsgi import ApiRequest, Result, int_field
+from nova.api.openstack.wsgi import ApiRequest, Result, page
 from nova.image import api as image_api
 
 _STATUS = {"available": "ACTIVE", "pending": "SAVING", "saving": "SAVING", "uploading": "SAVING",
@@ -52,16 +52,7 @@ class ImagesController:
             images = [i for i in images if i.get("name") == name]
         if status:
             images = [i for i in images if _STATUS.get(i.get("state") or "") == status.upper()]
-        marker = req.param("marker")
-        if marker:
-            index = next((n for n, i in enumerate(images) if str(i["id"]) == marker), None)
-            if index is None:
-                raise faults.Fault(400, f"marker [{marker[:40]}] not found")
-            images = images[index + 1:]
-        limit = req.param("limit")
-        if limit is not None:
-            images = images[:int_field(limit, "limit", 0)]
-        return images
+        return page(req, images, lambda i: str(i["id"]))
 
     def _get(self, req: ApiRequest, image_id: str) -> dict[str, Any]:
         try:

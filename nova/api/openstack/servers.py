@@ -11,7 +11,7 @@ from typing import Any
 
 from nova import exception
 from nova.api.openstack import faults, server_view
-from nova.api.openstack.wsgi import ApiRequest, Result, int_field, string_field
+from nova.api.openstack.wsgi import ApiRequest, Result, int_field, page, string_field
 from nova.compute import api as compute_api
 from nova.compute import instance_types
 
@@ -160,16 +160,7 @@ class ServersController:
 
     @staticmethod
     def _page(req: ApiRequest, instances: list[Any]) -> list[Any]:
-        marker = req.param("marker")
-        if marker:
-            index = next((n for n, i in enumerate(instances) if i["uuid"] == marker), None)
-            if index is None:
-                raise faults.Fault(400, f"marker [{marker[:40]}] not found")
-            instances = instances[index + 1:]
-        limit = req.param("limit")
-        if limit is not None:
-            instances = instances[:int_field(limit, "limit", 0, MAX_LIMIT)]
-        return instances
+        return page(req, instances, lambda i: i["uuid"], MAX_LIMIT)
 
     @staticmethod
     def _next_link(req: ApiRequest, instances: list[Any], body: dict[str, Any]) -> None:

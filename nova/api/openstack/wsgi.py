@@ -125,6 +125,21 @@ def int_field(value: Any, name: str, minimum: int | None = None, maximum: int | 
     return number
 
 
+def page(req: "ApiRequest", items: list[Any], key: Callable[[Any], str],
+         max_limit: int | None = 2**31 - 1) -> list[Any]:
+    """The items after ``?marker=`` (matched by ``key``; 400 when absent) and at most ``?limit=`` of them."""
+    marker = req.param("marker")
+    if marker:
+        index = next((n for n, item in enumerate(items) if key(item) == marker), None)
+        if index is None:
+            raise faults.Fault(400, f"marker [{marker[:40]}] not found")
+        items = items[index + 1:]
+    limit = req.param("limit")
+    if limit is not None:
+        items = items[:int_field(limit, "limit", 0, max_limit)]
+    return items
+
+
 Route = tuple[str, str, Any, str]  # (method, path, controller, action)
 
 
