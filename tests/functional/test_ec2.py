@@ -22,34 +22,18 @@ import pytest
 from botocore.exceptions import ClientError
 
 from nova import context
-from tests.fixtures.daemons import ROOT, wait_for
+from tests.fixtures.daemons import ROOT, free_port, read_novarc, wait_for
 from tests.fixtures.database import use_database
 from tests.unit.compute.fakes import make_image
 
 NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _novarc(path: str) -> dict[str, str]:
-    env = {}
-    with open(path) as handle:
-        for line in handle:
-            if line.startswith("export "):
-                name, _, value = line[len("export "):].strip().partition("=")
-                env[name] = value.strip('"')
-    return env
-
-
 class Ec2Cloud:
     def __init__(self, cloud, tmp_path) -> None:
         self.cloud = cloud
         self.tmp_path = tmp_path
-        self.port = _free_port()
+        self.port = free_port()
         with open(cloud.flagfile, "a") as handle:
             handle.write("\n".join([
                 "--fake_network", "--network_manager=nova.network.manager.FlatManager", "--root_helper=",
@@ -83,7 +67,7 @@ class Ec2Cloud:
             return False
 
     def env(self, user: str) -> dict[str, str]:
-        return _novarc(str(self.tmp_path / f"novarc-{user}"))
+        return read_novarc(str(self.tmp_path / f"novarc-{user}"))
 
     def client(self, user: str):
         env = self.env(user)

@@ -6,8 +6,8 @@ import re
 import boto3
 import pytest
 
-from tests.fixtures.daemons import Cloud, wait_for
-from tests.functional.test_objectstore import _free_port, _listening
+from tests.fixtures.daemons import Cloud, free_port, wait_for
+from tests.functional.test_objectstore import _listening
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -66,7 +66,7 @@ def test_bundle_tool_upload_and_register_from_the_objectstore(cloud, tmp_path):
     assert manifest.endswith("guest.img.manifest.xml")
     parts = sorted(n for n in os.listdir(tmp_path / "bundle") if ".part." in n)
     assert len(parts) == 3  # 10 MiB parts of random (incompressible) data
-    port = _free_port()
+    port = free_port()
     daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1")
     wait_for(lambda: _listening(port), 30, what="nova-objectstore to listen")
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="nova",

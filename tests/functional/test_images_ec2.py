@@ -16,16 +16,16 @@ import sys
 
 import pytest
 
-from tests.fixtures.daemons import wait_for
+from tests.fixtures.daemons import free_port, wait_for
 from tests.functional.test_ec2 import Ec2Cloud
-from tests.functional.test_objectstore import _free_port, _listening
+from tests.functional.test_objectstore import _listening
 
 pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture
 def image_cloud(cloud, rabbit_vhost, tmp_path):
-    s3_port = _free_port()
+    s3_port = free_port()
     with open(cloud.flagfile, "a") as handle:
         handle.write(f"--s3_host=127.0.0.1\n--s3_port={s3_port}\n--s3_listen=127.0.0.1\n")
     ec2 = Ec2Cloud(cloud, tmp_path)

@@ -12,15 +12,9 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from tests.fixtures.daemons import Cloud, wait_for
+from tests.fixtures.daemons import Cloud, free_port, wait_for
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _listening(port: int) -> bool:
@@ -64,7 +58,7 @@ def store(tmp_path_factory):
     cloud.manage("project", "create", "proj", "demo")
     cloud.manage("user", "create", "eve", "eve-key", "eve-secret")
     cloud.manage("project", "create", "evil", "eve")
-    port = _free_port()
+    port = free_port()
     daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1")
     wait_for(lambda: _listening(port) or daemon.proc.poll() is not None, 30, what="nova-objectstore to listen")
     assert daemon.proc.poll() is None, daemon.log()
@@ -183,7 +177,7 @@ def test_sigterm_stops_cleanly(tmp_path):
     cloud = Cloud(tmp_path, rabbit_url=None)
     try:
         cloud.sync_db()
-        port = _free_port()
+        port = free_port()
         daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1")
         wait_for(lambda: _listening(port), 30, what="nova-objectstore to listen")
         daemon.signal(signal.SIGTERM)
@@ -207,7 +201,7 @@ def test_nova_combined_serves_s3_with_the_novarc_credentials(tmp_path):
 
     from tests.fixtures.daemons import BIN
 
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "combined.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, os.path.join(BIN, "nova-combined"), f"--state_path={tmp_path}",

@@ -19,25 +19,9 @@ import openstack
 import pytest
 
 from tests.fixtures import services
-from tests.fixtures.daemons import ROOT, Cloud, private_vhost, rabbitmqctl, wait_for
+from tests.fixtures.daemons import Cloud, ROOT, free_port, private_vhost, rabbitmqctl, read_novarc, wait_for
 
 PORTS = ("ec2_port", "osapi_port", "identity_port", "image_api_port", "network_api_port")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _novarc(path: str) -> dict[str, str]:
-    env = {}
-    with open(path) as handle:
-        for line in handle:
-            if line.startswith("export "):
-                name, _, value = line[len("export "):].strip().partition("=")
-                env[name] = value.strip('"')
-    return env
 
 
 def _openstack_command() -> list[str]:
@@ -55,7 +39,7 @@ class OpenStackCloud:
         a network for them and a floating pool."""
         self.tmp_path = tmp_path
         self.cloud = Cloud(tmp_path, rabbit_url)
-        self.ports = {name: _free_port() for name in PORTS}
+        self.ports = {name: free_port() for name in PORTS}
         with open(self.cloud.flagfile, "a") as handle:
             handle.write("\n".join([
                 "--network_manager=nova.network.manager.FlatManager", "--root_helper=", "--metadata_port=0",
@@ -96,7 +80,7 @@ class OpenStackCloud:
             return False
 
     def env(self, user: str) -> dict[str, str]:
-        return _novarc(str(self.tmp_path / f"novarc-{user}"))
+        return read_novarc(str(self.tmp_path / f"novarc-{user}"))
 
     def openstack(self, user: str, *args: str, parse: bool = True):
         """Run the ``openstack`` CLI with the novarc's environment and no other OpenStack configuration."""

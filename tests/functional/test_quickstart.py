@@ -11,19 +11,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from tests.fixtures.daemons import ROOT, wait_for
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.fixtures.daemons import ROOT, free_port, wait_for
 
 
 def try_this_block(output: str) -> list[str]:
@@ -47,9 +40,9 @@ def quickstart(tmp_path):
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [os.path.join(ROOT, "tools", "quickstart.sh"), "--no-install", f"--state_path={state}",
-             f"--ec2_port={_free_port()}", f"--s3_port={_free_port()}", "--metadata_port=0",
-             f"--osapi_port={_free_port()}", f"--identity_port={_free_port()}",
-             f"--image_api_port={_free_port()}", "--network_api_port=0"],
+             f"--ec2_port={free_port()}", f"--s3_port={free_port()}", "--metadata_port=0",
+             f"--osapi_port={free_port()}", f"--identity_port={free_port()}",
+             f"--image_api_port={free_port()}", "--network_api_port=0"],
             stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path), env=env, start_new_session=True)
     try:
         wait_for(lambda: "Stop with Ctrl-C" in log_path.read_text() or proc.poll() is not None, timeout=40,

@@ -23,7 +23,7 @@ import botocore.config
 import pytest
 
 from tests.fixtures import services
-from tests.fixtures.daemons import ROOT, Cloud, wait_for
+from tests.fixtures.daemons import Cloud, ROOT, free_port, wait_for
 from tests.fixtures.database import migrated_sqlite_file
 from tests.integration.network.netns import run
 from tests.integration.virt.test_real_guest import USER_DATA, host, markers, port, ssh  # noqa: F401
@@ -32,12 +32,6 @@ NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"
 FIXED_RANGE = "10.82.0.0/24"
 FLOATING_IP = "203.0.113.100"
 LINK_ROOT, LINK_NET = "198.18.0.1", "198.18.0.2"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -67,7 +61,7 @@ def real_cloud(host, link, rabbit_vhost, tmp_path, real_cloud_flags):
     # dnsmasq and QEMU do not run as root: the state folder must be readable by others
     state = tempfile.mkdtemp(prefix="nova-real-ec2-")
     os.chmod(state, 0o755)
-    ec2_port, metadata_port = _free_port(), _free_port()
+    ec2_port, metadata_port = free_port(), free_port()
     flagfile = os.path.join(state, "nova.conf")
     lines = [
         f"--state_path={state}", f"--sql_connection=sqlite:///{state}/nova.sqlite", "--report_interval=1",

@@ -15,7 +15,8 @@ import openstack
 import pytest
 
 from tests.fixtures.daemons import wait_for
-from tests.functional.test_real_guest_ec2 import _free_port, _listening, link, real_cloud  # noqa: F401
+from tests.fixtures.daemons import free_port
+from tests.functional.test_real_guest_ec2 import _listening, link, real_cloud  # noqa: F401
 from tests.integration.virt.test_real_guest import host, markers  # noqa: F401
 
 API_PORTS = ("osapi_port", "identity_port", "image_api_port")
@@ -23,7 +24,7 @@ API_PORTS = ("osapi_port", "identity_port", "image_api_port")
 
 @pytest.fixture
 def os_ports() -> dict[str, int]:
-    return {name: _free_port() for name in API_PORTS}
+    return {name: free_port() for name in API_PORTS}
 
 
 @pytest.fixture

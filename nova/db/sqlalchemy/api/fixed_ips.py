@@ -124,6 +124,25 @@ def fixed_ip_get_all_by_instance(ctxt: Context, instance_id: int) -> list[FixedI
         return list(session.scalars(stmt))
 
 
+def _addresses_of_instances(ctxt: Context, instance_ids: list[int], *columns: Any) -> list[tuple[Any, ...]]:
+    """``(instance id, fixed address, *columns, floating address or None)`` in one query, ordered by
+    instance, fixed IP and floating IP; a non-admin gets its project's instances' only."""
+    ids = sorted({int(i) for i in instance_ids})
+    if not ids:
+        return []
+    stmt = (
+        select(FixedIp.instance_id, FixedIp.address, *columns, FloatingIp.address)
+        .outerjoin(Network, Network.id == FixedIp.network_id)
+        .outerjoin(FloatingIp, and_(FloatingIp.fixed_ip_id == FixedIp.id, FloatingIp.deleted == false()))
+        .where(FixedIp.instance_id.in_(ids), FixedIp.deleted == false())
+        .order_by(FixedIp.instance_id, FixedIp.id, FloatingIp.id)
+    )
+    if not is_admin(ctxt):
+        stmt = stmt.join(Instance, Instance.id == FixedIp.instance_id).where(Instance.project_id == ctxt.project_id)
+    with get_session() as session:
+        return [tuple(row) for row in session.execute(stmt)]
+
+
 @require_context
 def fixed_ip_get_addresses_by_instances(ctxt: Context, instance_ids: list[int]) -> list[tuple[int, str, str | None]]:
     """``(instance id, fixed address, floating address or None)`` for the instances' fixed IPs, in one query.
@@ -133,19 +152,7 @@ def fixed_ip_get_addresses_by_instances(ctxt: Context, instance_ids: list[int]) 
     tuple of an instance is its first address.  A non-admin gets only its
     project's instances' addresses.
     """
-    ids = sorted({int(i) for i in instance_ids})
-    if not ids:
-        return []
-    stmt = (
-        select(FixedIp.instance_id, FixedIp.address, FloatingIp.address)
-        .outerjoin(FloatingIp, and_(FloatingIp.fixed_ip_id == FixedIp.id, FloatingIp.deleted == false()))
-        .where(FixedIp.instance_id.in_(ids), FixedIp.deleted == false())
-        .order_by(FixedIp.instance_id, FixedIp.id, FloatingIp.id)
-    )
-    if not is_admin(ctxt):
-        stmt = stmt.join(Instance, Instance.id == FixedIp.instance_id).where(Instance.project_id == ctxt.project_id)
-    with get_session() as session:
-        return [(instance_id, fixed, floating) for instance_id, fixed, floating in session.execute(stmt)]
+    return _addresses_of_instances(ctxt, instance_ids)
 
 
 @require_context
@@ -153,20 +160,7 @@ def fixed_ip_get_nics_by_instances(ctxt: Context, instance_ids: list[int]) -> li
                                                                                        str | None, str | None]]:
     """``(instance id, fixed address, MAC, network label, floating address or None)`` in one query,
     ordered as ``fixed_ip_get_addresses_by_instances``; a non-admin gets its project's only."""
-    ids = sorted({int(i) for i in instance_ids})
-    if not ids:
-        return []
-    stmt = (
-        select(FixedIp.instance_id, FixedIp.address, FixedIp.mac_address, models.Network.label, FloatingIp.address)
-        .outerjoin(models.Network, models.Network.id == FixedIp.network_id)
-        .outerjoin(FloatingIp, and_(FloatingIp.fixed_ip_id == FixedIp.id, FloatingIp.deleted == false()))
-        .where(FixedIp.instance_id.in_(ids), FixedIp.deleted == false())
-        .order_by(FixedIp.instance_id, FixedIp.id, FloatingIp.id)
-    )
-    if not is_admin(ctxt):
-        stmt = stmt.join(Instance, Instance.id == FixedIp.instance_id).where(Instance.project_id == ctxt.project_id)
-    with get_session() as session:
-        return [tuple(row) for row in session.execute(stmt)]
+    return _addresses_of_instances(ctxt, instance_ids, FixedIp.mac_address, Network.label)
 
 
 @require_admin_context
