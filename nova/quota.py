@@ -50,3 +50,9 @@ def allowed(ctxt: context.RequestContext, project_id: str, resource: str, in_use
     if limit == UNLIMITED:
         return requested
     return max(0, min(requested, limit - in_use))
+
+
+def check_metadata_items(ctxt: context.RequestContext, count: int) -> None:
+    """QuotaError unless ``count`` metadata items (of one instance or image) fit the project's quota."""
+    if count and ctxt.project_id and allowed(ctxt, ctxt.project_id, "metadata_items", 0, count) < count:
+        raise exception.QuotaError(reason=f"{count} metadata items exceed the metadata_items quota")

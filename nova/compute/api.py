@@ -183,9 +183,7 @@ class API:
             if not isinstance(value, str) or len(value) > 255:
                 raise exception.InvalidInput(reason=f"metadata value of {key[:32]!r} must be a string of at "
                                                     "most 255 characters")
-        if metadata and ctxt.project_id and quota.allowed(ctxt, ctxt.project_id, "metadata_items", 0,
-                                                          len(metadata)) < len(metadata):
-            raise exception.QuotaError(reason=f"{len(metadata)} metadata items exceed the metadata_items quota")
+        quota.check_metadata_items(ctxt, len(metadata))
         return metadata
 
     def _launchable_image(self, ctxt: Context, image_id: Any, kind: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import logging
 from typing import IO, Any, Iterable
 
 from nova import context as nova_context
-from nova import exception
+from nova import exception, quota
 from nova.db import api as db
 from nova.image import get_default_image_service
 from nova.tag import api as tag_api
@@ -76,6 +76,11 @@ class API:
     def update(self, ctxt: Context, image_id: int, values: dict[str, Any]) -> dict[str, Any]:
         image = self.get_owned(ctxt, image_id)
         return self.service.update(ctxt, image["id"], values)
+
+    def set_properties(self, ctxt: Context, image_id: int, properties: dict[str, Any]) -> dict[str, Any]:
+        """Replace an owned image's properties; those set (not None) count against metadata_items."""
+        quota.check_metadata_items(ctxt, sum(1 for value in properties.values() if value is not None))
+        return self.update(ctxt, image_id, {"properties": properties})
 
     def set_description(self, ctxt: Context, image_id: int, description: str | None) -> dict[str, Any]:
         image = self.get_owned(ctxt, image_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nova import exception, quota_sets
+from nova import exception
 from nova.api.openstack import faults, flavors, images
 from nova.api.openstack.servers import ref_id
 from nova.api.openstack.v11.servers import ServersController, is_v10, meta_item_body, metadata_body
@@ -94,13 +94,9 @@ class ImagesController(images.ImagesController):
         return dict(self._get(req, image_id).get("properties") or {})
 
     def _save(self, req: ApiRequest, image_id: str, properties: dict[str, Any]) -> dict[str, str]:
-        shown = {k: v for k, v in properties.items() if v is not None}
-        allowed = quota_sets.get(req.ctxt, req.ctxt.project_id)["metadata_items"]
-        if allowed >= 0 and len(shown) > allowed:
-            raise exception.QuotaError(reason=f"{len(shown)} metadata items exceed the metadata_items quota")
         image = self._get(req, image_id)
         try:
-            saved = self.images.update(req.ctxt, image["id"], {"properties": properties})
+            saved = self.images.set_properties(req.ctxt, image["id"], properties)
         except exception.ImageNotOwned:
             raise faults.Fault(403, f"Image {image['id']} belongs to another project.") from None
         return {str(k): str(v) for k, v in (saved.get("properties") or {}).items() if v is not None}

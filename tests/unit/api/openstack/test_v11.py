@@ -172,6 +172,8 @@ def test_server_and_image_metadata(cloud):
     assert era.call("GET", f"/images/{image_id}/meta/os").json() == {"meta": {"os": "linux"}}
     assert era.call("DELETE", f"/images/{image_id}/meta/os").status_code == 204
     fault(era.call("GET", f"/images/{image_id}/meta/os"), 404, "itemNotFound")
+    fault(era.call("POST", f"/images/{image_id}/meta", too_many), 413, "overLimit")
+    assert "k0" not in era.call("GET", f"/images/{image_id}/meta").json()["metadata"]
     # Another project sees none of it.
     bob = Era(cloud, "bob", "AK-BOB")
     for method, path in (("GET", f"/servers/{server_id}"), ("GET", f"/servers/{server_id}/meta"),
