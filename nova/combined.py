@@ -22,7 +22,7 @@ from nova.cmd.launch import SERVICE_TOPICS
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
-# No "volume": nova-volume has no driver yet, so nova-combined does not pretend to run it.
+# No "volume" by default: its volumes are exported by tgtd, which nova-combined does not start.
 flags.DEFINE_list("combined_services", ["scheduler", "compute", "network", "objectstore", "api"],
                   "Services nova-combined runs in its process")
 flags.DEFINE_string("combined_admin", "admin", "Admin user (and project) nova-combined creates in an empty database")

@@ -413,3 +413,46 @@ class ImageDataExists(Invalid):
 
 class InstanceMetadataNotFound(NotFound):
     message = "Instance %(instance_id)s has no metadata with key %(key)s."
+
+
+# -- volumes and snapshots -------------------------------------------------------
+
+
+class VolumeInvalidState(Invalid):
+    message = "Volume %(volume_id)s is %(status)s; cannot %(action)s it now."
+    code = 409
+
+
+class VolumeInUse(VolumeInvalidState):
+    message = "Volume %(volume_id)s is attached to instance %(instance_id)s; cannot %(action)s it."
+
+
+class SnapshotInvalidState(Invalid):
+    message = "Snapshot %(snapshot_id)s is %(status)s; cannot %(action)s it now."
+    code = 409
+
+
+class InvalidVolumeSize(Invalid):
+    message = "Invalid volume size: %(reason)s"
+
+
+class InvalidDevicePath(Invalid):
+    message = "Invalid device %(path)s: use /dev/vdb to /dev/vdz (or /dev/sdb.. /dev/xvdb.., shown as given)."
+
+
+class VolumeLimitExceeded(QuotaError):
+    message = "Volume quota exceeded: %(reason)s"
+
+
+class NoMoreTargets(NovaException):
+    message = "All %(count)s iSCSI targets of volume host %(host)s are in use."
+    code = 503
+
+
+class VolumeNotAttached(Invalid):
+    message = "Volume %(volume_id)s is not attached to %(instance_id)s."
+
+
+class DeviceInUse(Invalid):
+    message = "Device %(path)s is already in use on the instance."
+    code = 409

@@ -58,11 +58,6 @@ class Service:
         return cls(host or FLAGS.host, binary, topic, manager, **kwargs)
 
     def start(self) -> None:
-        if getattr(self.manager, "placeholder", False):
-            # Honest output: a service with nothing to do has no row, no heartbeat and no queue.
-            LOG.warning("%s on %s does nothing yet (%s is a placeholder): not registered, no heartbeat",
-                        self.binary, self.host, self.manager_class_name)
-            return
         ctxt = context.get_admin_context()
         self.manager.init_host()
         self.service_id = self._ensure_service_row(ctxt)["id"]

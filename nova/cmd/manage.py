@@ -391,6 +391,7 @@ CATEGORIES: dict[str, type | str] = {
     "floating": FloatingIpCommands,
     "fixed": FixedIpCommands,
     "image": "nova.image.manage:ImageCommands",
+    "volume": "nova.volume.manage:VolumeCommands",
 }
 
 

@@ -24,6 +24,8 @@ from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import states
 from nova.network import rpcapi as network_rpcapi
 from nova.virt import connection
+from nova.volume import devices
+from nova.volume import rpcapi as volume_rpcapi
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         self.firewall = utils.import_class(FLAGS.firewall_driver)()
         self.network_api = network_rpcapi.NetworkAPI()
         self.compute_rpcapi = compute_rpcapi.ComputeAPI()
+        self.volume_rpcapi = volume_rpcapi.VolumeAPI()
         # Called in process, as the first Nova did: only setup_compute_network (bridges, VLANs).
         self.network_manager = utils.import_class(FLAGS.network_manager)(host=self.host)
         self._locks: dict[int, semaphore.Semaphore] = {}
@@ -247,6 +250,9 @@ class ComputeManager(manager.SchedulerDependentManager):
             return
         self.firewall.unfilter_instance(instance)
         admin = ctxt.elevated()
+        for volume in self.db.volume_get_all_by_instance(admin, instance["id"]):
+            self.db.volume_detached(admin, volume["id"])
+            LOG.info("Volume %s detached from terminated instance %s", volume["id"], instance["id"])
         self.db.instance_update(admin, instance["id"], {"vm_state": states.DELETED, "task_state": None,
                                                          "power_state": states.NOSTATE,
                                                          "terminated_at": utils.utcnow()})
@@ -320,6 +326,76 @@ class ComputeManager(manager.SchedulerDependentManager):
                     LOG.error("Snapshot of instance %s into image %s failed: %s", instance_id, image_id, exc)
             finally:
                 self._update(ctxt, instance_id, task_state=None)
+
+    # -- volumes ------------------------------------------------------------
+
+    def attach_volume(self, ctxt: Context, instance_id: int, volume_id: int, mountpoint: str,
+                      reattach: bool = False) -> None:
+        """Plug the volume (``attaching``) into the instance as ``mountpoint``; ``in-use`` when done.
+
+        On failure the volume goes back to ``available``, the reason in its fault.  ``reattach``
+        (nova-manage volume reattach) first unplugs whatever the guest still has there.
+        """
+        admin = ctxt.elevated()
+        with self._instance_lock(instance_id):
+            try:
+                instance = self.db.instance_get(admin, instance_id)
+                volume = self.db.volume_get(admin, volume_id)
+            except exception.NotFound as exc:
+                self._volume_back(admin, volume_id, "available", f"attach failed: {exc}")
+                return
+            if volume["status"] != "attaching" or volume["instance_id"] != instance_id:
+                LOG.info("Not attaching volume %s: it is %s (instance %s)", volume_id, volume["status"],
+                         volume["instance_id"])
+                return
+            try:
+                connection_info = self.volume_rpcapi.initialize_connection(ctxt, volume["host"], volume_id)
+                if reattach:
+                    self.driver.detach_volume(instance, connection_info, mountpoint)
+                self.driver.attach_volume(instance, connection_info, mountpoint)
+            except Exception as exc:
+                LOG.warning("Attaching volume %s to instance %s as %s failed: %s", volume_id, instance_id,
+                            mountpoint, exc)
+                self._volume_back(admin, volume_id, "available", f"attach to instance {instance_id} failed: {exc}")
+                return
+            self.db.volume_attached(admin, volume_id, instance_id, volume["mountpoint"] or mountpoint)
+            LOG.info("Volume %s attached to instance %s as %s", volume_id, instance_id, mountpoint)
+
+    def detach_volume(self, ctxt: Context, instance_id: int, volume_id: int, force: bool = False) -> None:
+        """Unplug the volume (``detaching``); ``available`` when done, back to ``in-use`` if the guest kept it.
+
+        ``force`` frees the volume even when unplugging failed.
+        """
+        admin = ctxt.elevated()
+        with self._instance_lock(instance_id):
+            try:
+                volume = self.db.volume_get(admin, volume_id)
+            except exception.NotFound:
+                return
+            if volume["instance_id"] != instance_id:
+                LOG.info("Volume %s is not attached to instance %s", volume_id, instance_id)
+                return
+            try:
+                instance = self.db.instance_get(admin, instance_id)
+                self.driver.detach_volume(instance, None, devices.guest_device(volume["mountpoint"]))
+            except Exception as exc:
+                if not force:
+                    LOG.warning("Detaching volume %s from instance %s failed: %s", volume_id, instance_id, exc)
+                    self._volume_back(admin, volume_id, "in-use", f"detach failed: {exc}")
+                    return
+                LOG.warning("Detaching volume %s from instance %s failed (%s); forced, so it is freed",
+                            volume_id, instance_id, exc)
+            self.db.volume_detached(admin, volume_id)
+            LOG.info("Volume %s detached from instance %s", volume_id, instance_id)
+
+    def _volume_back(self, admin: Context, volume_id: int, status: str, reason: str) -> None:
+        values: dict[str, Any] = {"status": status, "fault": reason[:1000]}
+        if status == "available":
+            values.update(instance_id=None, mountpoint=None, attach_status="detached")
+        try:
+            self.db.volume_update(admin, volume_id, values)
+        except exception.NotFound:
+            pass
 
     def get_console_output(self, ctxt: Context, instance_id: int) -> str:
         instance = self.db.instance_get(ctxt.elevated(), instance_id)

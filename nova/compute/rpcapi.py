@@ -59,6 +59,15 @@ class ComputeAPI(proxy.RpcProxy):
     def snapshot_instance(self, ctxt: Context, host: str, instance_id: int, image_id: int) -> None:
         self.cast(ctxt, self.make_msg("snapshot_instance", instance_id=instance_id, image_id=image_id), host=host)
 
+    def attach_volume(self, ctxt: Context, host: str, instance_id: int, volume_id: int, mountpoint: str,
+                      reattach: bool = False) -> None:
+        self.cast(ctxt, self.make_msg("attach_volume", instance_id=instance_id, volume_id=volume_id,
+                                      mountpoint=mountpoint, reattach=reattach), host=host)
+
+    def detach_volume(self, ctxt: Context, host: str, instance_id: int, volume_id: int, force: bool = False) -> None:
+        self.cast(ctxt, self.make_msg("detach_volume", instance_id=instance_id, volume_id=volume_id, force=force),
+                  host=host)
+
     def get_console_output(self, ctxt: Context, host: str, instance_id: int) -> str:
         return self.call(ctxt, self.make_msg("get_console_output", instance_id=instance_id), host=host)
 

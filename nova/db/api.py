@@ -718,6 +718,101 @@ def volume_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
     return IMPL.volume_get_all_by_project(ctxt, project_id)
 
 
+def volume_get_all_by_host(ctxt: Context, host: str) -> list[Row]:
+    """The volumes a volume host keeps (admin only)."""
+    return IMPL.volume_get_all_by_host(ctxt, host)
+
+
+def volume_get_all_by_instance(ctxt: Context, instance_id: int) -> list[Row]:
+    """The volumes attached (or attaching, detaching) to an instance, by mountpoint."""
+    return IMPL.volume_get_all_by_instance(ctxt, instance_id)
+
+
+def volume_get_all_by_instances(ctxt: Context, instance_ids: list[int]) -> list[Row]:
+    """The volumes attached to any of the instances, in one query (listings)."""
+    return IMPL.volume_get_all_by_instances(ctxt, instance_ids)
+
+
+def volume_update(ctxt: Context, volume_id: int, values: dict[str, Any]) -> Row:
+    return IMPL.volume_update(ctxt, volume_id, values)
+
+
+def volume_update_if_status(ctxt: Context, volume_id: int, expected: tuple[str, ...], values: dict[str, Any],
+                            action: str) -> Row:
+    """``values`` set atomically while the status is one of ``expected``; VolumeInUse or VolumeInvalidState else."""
+    return IMPL.volume_update_if_status(ctxt, volume_id, expected, values, action)
+
+
+def volume_destroy(ctxt: Context, volume_id: int) -> None:
+    """Soft-delete the volume and free its iSCSI target number."""
+    return IMPL.volume_destroy(ctxt, volume_id)
+
+
+def volume_attached(ctxt: Context, volume_id: int, instance_id: int, mountpoint: str) -> Row:
+    return IMPL.volume_attached(ctxt, volume_id, instance_id, mountpoint)
+
+
+def volume_detached(ctxt: Context, volume_id: int) -> Row:
+    return IMPL.volume_detached(ctxt, volume_id)
+
+
+def volume_data_get_for_project(ctxt: Context, project_id: str) -> tuple[int, int]:
+    """(volumes, gigabytes) of the project's live volumes."""
+    return IMPL.volume_data_get_for_project(ctxt, project_id)
+
+
+def volume_usage_by_host(ctxt: Context, hosts: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """``{host: {"volumes", "gigabytes"}}`` of the live volumes on each host."""
+    return IMPL.volume_usage_by_host(ctxt, hosts)
+
+
+def iscsi_target_allocate(ctxt: Context, host: str, volume_id: int, num_targets: int) -> int:
+    """The volume's iSCSI target number on ``host`` (its own, or the lowest free one)."""
+    return IMPL.iscsi_target_allocate(ctxt, host, volume_id, num_targets)
+
+
+def iscsi_target_get_for_volume(ctxt: Context, volume_id: int) -> int:
+    return IMPL.iscsi_target_get_for_volume(ctxt, volume_id)
+
+
+# -- snapshots (per project) ----------------------------------------------------
+
+
+def snapshot_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    return IMPL.snapshot_create(ctxt, values)
+
+
+def snapshot_get(ctxt: Context, snapshot_id: int) -> Row:
+    """Raises SnapshotNotFound, also for another project's snapshot when not admin."""
+    return IMPL.snapshot_get(ctxt, snapshot_id)
+
+
+def snapshot_get_all(ctxt: Context) -> list[Row]:
+    """Every project's snapshots (admin only)."""
+    return IMPL.snapshot_get_all(ctxt)
+
+
+def snapshot_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
+    return IMPL.snapshot_get_all_by_project(ctxt, project_id)
+
+
+def snapshot_get_all_by_volume(ctxt: Context, volume_id: int) -> list[Row]:
+    return IMPL.snapshot_get_all_by_volume(ctxt, volume_id)
+
+
+def snapshot_update(ctxt: Context, snapshot_id: int, values: dict[str, Any]) -> Row:
+    return IMPL.snapshot_update(ctxt, snapshot_id, values)
+
+
+def snapshot_update_if_status(ctxt: Context, snapshot_id: int, expected: tuple[str, ...], values: dict[str, Any],
+                              action: str) -> Row:
+    return IMPL.snapshot_update_if_status(ctxt, snapshot_id, expected, values, action)
+
+
+def snapshot_destroy(ctxt: Context, snapshot_id: int) -> None:
+    return IMPL.snapshot_destroy(ctxt, snapshot_id)
+
+
 # -- addresses of many instances at once (listings) ------------------------------
 
 

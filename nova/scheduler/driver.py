@@ -49,3 +49,6 @@ class Scheduler:
 
     def schedule_run_instance(self, ctxt: Context, topic: str, instance_id: int, **kwargs: Any) -> str:
         return self.schedule(ctxt, topic, instance_id=instance_id, **kwargs)
+
+    def schedule_create_volume(self, ctxt: Context, topic: str, volume_id: int, **kwargs: Any) -> str:
+        return self.schedule(ctxt, topic, volume_id=volume_id, **kwargs)

@@ -4,7 +4,9 @@ Nodes fanout-cast their capabilities here (see
 ``nova.manager.SchedulerDependentManager``).  ``run_instance`` asks the
 ``--scheduler_driver`` for a host, records it on the instance and casts the
 request to ``compute.<host>``; when no host fits, the instance goes to
-``error`` with the reason instead of waiting in ``building``.
+``error`` with the reason instead of waiting in ``building``.  ``create_volume``
+does the same for volumes (``volume.<host>``); a volume made from a snapshot
+goes to the snapshot's host, which keeps the snapshot's data.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from eventlet import semaphore
 from nova import context, exception, flags, manager, utils
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import states
+from nova.volume import rpcapi as volume_rpcapi
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -81,3 +84,37 @@ class SchedulerManager(manager.Manager):
         LOG.info("Instance %s goes to %s", instance_id, host)
         return host
 
+    def create_volume(self, ctxt: context.RequestContext, topic: str, volume_id: int,
+                      snapshot_id: int | None = None, availability_zone: str | None = None) -> str | None:
+        """Pick a host for the volume and cast ``create_volume`` to it; returns the host."""
+        admin = ctxt.elevated()
+        with self._placing:
+            try:
+                volume = self.db.volume_get(admin, volume_id)
+            except exception.NotFound:
+                LOG.info("Volume %s was deleted before it was scheduled", volume_id)
+                return None
+            if volume["status"] != "creating" or volume["host"]:
+                LOG.info("Volume %s is already placed (%s, host %s)", volume_id, volume["status"], volume["host"])
+                return volume["host"]
+            try:
+                if snapshot_id is not None:
+                    host = self._snapshot_host(admin, topic, snapshot_id)
+                else:
+                    host = self.driver.schedule_create_volume(ctxt, topic, volume_id,
+                                                              availability_zone=availability_zone)
+            except (exception.NoValidHost, exception.NotAuthorized, exception.SnapshotNotFound) as exc:
+                LOG.warning("Volume %s cannot be placed: %s", volume_id, exc)
+                self.db.volume_update(admin, volume_id, {"status": "error", "fault": str(exc)})
+                return None
+            self.db.volume_update(admin, volume_id, {"host": host, "scheduled_at": utils.utcnow()})
+        volume_rpcapi.VolumeAPI(topic=topic).create_volume(ctxt, host, volume_id, snapshot_id=snapshot_id)
+        LOG.info("Volume %s goes to %s", volume_id, host)
+        return host
+
+    def _snapshot_host(self, admin: context.RequestContext, topic: str, snapshot_id: int) -> str:
+        host = self.db.snapshot_get(admin, snapshot_id)["host"]
+        if host not in self.driver.hosts_up(admin, topic):
+            raise exception.NoValidHost(reason=f"volume host {host}, which keeps snapshot {snapshot_id}, "
+                                               f"is down or disabled.")
+        return host

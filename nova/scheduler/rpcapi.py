@@ -21,6 +21,12 @@ class SchedulerAPI(proxy.RpcProxy):
         self.cast(ctxt, self.make_msg("run_instance", topic=topic, instance_id=instance_id,
                                       availability_zone=availability_zone, forced_host=forced_host))
 
+    def create_volume(self, ctxt: Context, topic: str, volume_id: int, snapshot_id: int | None = None,
+                      availability_zone: str | None = None) -> None:
+        """Cast: any scheduler places the volume and casts it on to ``<topic>.<host>``."""
+        self.cast(ctxt, self.make_msg("create_volume", topic=topic, volume_id=volume_id, snapshot_id=snapshot_id,
+                                      availability_zone=availability_zone))
+
     def update_service_capabilities(self, ctxt: Context, service_name: str, host: str,
                                     capabilities: dict[str, Any]) -> None:
         """Fanout: every scheduler running now learns what ``service_name`` on ``host`` offers."""

@@ -2,8 +2,9 @@
 
 For instances, load is the cores the host's live instances use, then their
 RAM; a host takes no more than ``--max_cores`` cores, and no more RAM than its
-compute node reports (when it has reported).  Other requests are placed by
-chance.
+compute node reports (when it has reported).  For volumes, load is the
+gigabytes of the host's live volumes, up to ``--max_gigabytes``.  Other
+requests are placed by chance.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from nova.scheduler import chance, driver
 FLAGS = flags.FLAGS
 
 flags.DEFINE_integer("max_cores", 16, "Most instance cores the simple scheduler puts on one host", lower_bound=1)
+flags.DEFINE_integer("max_gigabytes", 10000, "Most volume gigabytes the simple scheduler puts on one host",
+                     lower_bound=1)
 
 
 class SimpleScheduler(chance.ChanceScheduler):
@@ -43,3 +46,18 @@ class SimpleScheduler(chance.ChanceScheduler):
                 reason=f"all {len(hosts)} live host(s) are at capacity for {vcpus} core(s) and {memory} MB "
                        f"(max_cores {FLAGS.max_cores}).")
         return min(candidates)[3]
+
+    def schedule_create_volume(self, ctxt: driver.Context, topic: str, volume_id: int, **kwargs: Any) -> str:
+        admin = ctxt.elevated()
+        size = db.volume_get(admin, volume_id)["size"] or 0
+        hosts = self.filter_hosts(ctxt, topic, **kwargs)
+        usage = db.volume_usage_by_host(admin, hosts)
+        candidates = []
+        for host in hosts:
+            used = usage.get(host, {"gigabytes": 0, "volumes": 0})
+            if used["gigabytes"] + size <= FLAGS.max_gigabytes:
+                candidates.append((used["gigabytes"], used["volumes"], host))
+        if not candidates:
+            raise exception.NoValidHost(reason=f"all {len(hosts)} live volume host(s) are at capacity for "
+                                               f"{size} GiB (max_gigabytes {FLAGS.max_gigabytes}).")
+        return min(candidates)[2]

@@ -1,38 +1,73 @@
-"""volume.API: what the front ends call for block storage volumes.
+"""volume.API: what the front ends call for block storage volumes and snapshots.
 
-The home of the volume service's logic: today the reads over the
-``volumes`` table (DescribeVolumes); creating, deleting and attaching come
-with the volume issue, validating and checking quotas here and sending their
-RPC through ``nova.volume.rpcapi``.
+It validates requests, checks the project's volume quotas, records the new
+state in the database and sends the work through ``nova.volume.rpcapi`` (to
+the volume host) or ``nova.compute.rpcapi`` (attach and detach run on the
+instance's host), or through the scheduler for new volumes.
+
+Statuses: a volume is ``creating → available → attaching → in-use →
+detaching → available``, ``deleting`` on its way out, ``error`` (with the
+reason in ``fault``) when its host failed it.  A snapshot is ``creating →
+available``, ``deleting``, ``error``.  Every change of status that a
+concurrent request could contest is a compare-and-set in the database, so two
+attaches of one volume, or an attach racing a delete, cannot both win.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
+from nova import availability_zones
 from nova import context as nova_context
-from nova import exception
+from nova import exception, flags, quota
+from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import states
 from nova.db import api as db
+from nova.scheduler import rpcapi as scheduler_rpcapi
+from nova.tag import api as tag_api
+from nova.volume import devices
+from nova.volume import rpcapi as volume_rpcapi
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_integer("volume_max_size", 16384, "Largest volume a user may ask for, in GiB", lower_bound=1)
 
 Context = nova_context.RequestContext
 Row = Any
 
+ATTACHABLE_INSTANCE_STATES = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED)
 
-def _int_id(value: Any) -> int:
+
+def _int_id(value: Any, what: str = "volume") -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise exception.InvalidInput(reason=f"volume id must be an integer id, not {value!r}") from None
+        raise exception.InvalidInput(reason=f"{what} id must be an integer id, not {value!r}") from None
+
+
+def _check_size(size: Any) -> int:
+    try:
+        size = int(size)
+    except (TypeError, ValueError):
+        raise exception.InvalidVolumeSize(reason=f"size must be a whole number of GiB, not {size!r}") from None
+    if size < 1:
+        raise exception.InvalidVolumeSize(reason=f"size must be at least 1 GiB, not {size}")
+    if size > FLAGS.volume_max_size:
+        raise exception.InvalidVolumeSize(reason=f"size {size} GiB is larger than the largest volume, "
+                                                 f"{FLAGS.volume_max_size} GiB")
+    return size
 
 
 class API:
     """The volume service API (see the module docstring)."""
 
-    def get(self, ctxt: Context, volume_id: int) -> Row:
+    # -- reading ------------------------------------------------------------
+
+    def get(self, ctxt: Context, volume_id: Any) -> Row:
         """Raises VolumeNotFound, also for another project's volume."""
         return db.volume_get(ctxt, _int_id(volume_id))
 
-    def get_all(self, ctxt: Context, volume_ids: Iterable[int] | None = None) -> list[Row]:
+    def get_all(self, ctxt: Context, volume_ids: Iterable[Any] | None = None) -> list[Row]:
         """The caller's project's volumes (every project's for an admin), in id order.
 
         With ``volume_ids``, only those; one that is missing or not the
@@ -42,11 +77,193 @@ class API:
             rows = db.volume_get_all(ctxt)
         else:
             rows = db.volume_get_all_by_project(ctxt, ctxt.project_id)
-        if volume_ids is None:
-            return rows
-        wanted = [_int_id(v) for v in volume_ids]
-        by_id = {row["id"]: row for row in rows}
-        for volume_id in wanted:
-            if volume_id not in by_id:
-                raise exception.VolumeNotFound(volume_id=volume_id)
-        return [by_id[v] for v in dict.fromkeys(wanted)]
+        return _pick(rows, volume_ids, lambda v: exception.VolumeNotFound(volume_id=v), "volume")
+
+    def get_by_instances(self, ctxt: Context, instance_ids: list[int]) -> dict[int, list[Row]]:
+        """The volumes attached to each instance (one query), for instance listings."""
+        found: dict[int, list[Row]] = {}
+        for volume in db.volume_get_all_by_instances(ctxt, list(instance_ids)):
+            found.setdefault(volume["instance_id"], []).append(volume)
+        return found
+
+    def get_snapshot(self, ctxt: Context, snapshot_id: Any) -> Row:
+        return db.snapshot_get(ctxt, _int_id(snapshot_id, "snapshot"))
+
+    def get_all_snapshots(self, ctxt: Context, snapshot_ids: Iterable[Any] | None = None) -> list[Row]:
+        if ctxt.is_admin:
+            rows = db.snapshot_get_all(ctxt)
+        else:
+            rows = db.snapshot_get_all_by_project(ctxt, ctxt.project_id)
+        return _pick(rows, snapshot_ids, lambda s: exception.SnapshotNotFound(snapshot_id=s), "snapshot")
+
+    # -- creating and deleting ------------------------------------------------
+
+    def create(self, ctxt: Context, size: Any = None, snapshot_id: Any = None, availability_zone: str | None = None,
+               name: str | None = None, description: str | None = None) -> Row:
+        """A new volume (``creating``), empty or from a snapshot, placed by the scheduler.
+
+        From a snapshot the size defaults to the snapshot's and may only grow.
+        """
+        snapshot = None
+        if snapshot_id is not None:
+            snapshot = self.get_snapshot(ctxt, snapshot_id)
+            if snapshot["status"] != "available":
+                raise exception.SnapshotInvalidState(snapshot_id=snapshot["id"], status=snapshot["status"],
+                                                     action="create a volume from")
+            if size is None:
+                size = snapshot["volume_size"]
+        if size is None:
+            raise exception.InvalidVolumeSize(reason="give a size (GiB) or a snapshot")
+        size = _check_size(size)
+        if snapshot is not None and size < snapshot["volume_size"]:
+            raise exception.InvalidVolumeSize(reason=f"{size} GiB is smaller than snapshot {snapshot['id']}'s "
+                                                     f"{snapshot['volume_size']} GiB")
+        zone = self._zone(ctxt, availability_zone)
+        self._check_quota(ctxt, size)
+        volume = db.volume_create(ctxt, {
+            "size": size, "status": "creating", "attach_status": "detached", "availability_zone": zone,
+            "snapshot_id": snapshot["id"] if snapshot is not None else None,
+            "display_name": name, "display_description": description,
+        })
+        scheduler_rpcapi.SchedulerAPI().create_volume(
+            ctxt, FLAGS.volume_topic, volume["id"], snapshot_id=volume["snapshot_id"],
+            availability_zone=availability_zone)
+        return volume
+
+    @staticmethod
+    def _zone(ctxt: Context, availability_zone: str | None) -> str:
+        if not availability_zone:
+            return FLAGS.node_availability_zone
+        zone = availability_zone.partition(":")[0]
+        if zone not in availability_zones.get_zones(ctxt.elevated()):
+            raise exception.InvalidInput(reason=f"unknown availability zone {zone!r}")
+        return zone
+
+    @staticmethod
+    def _check_quota(ctxt: Context, size: int) -> None:
+        if not ctxt.project_id:
+            return
+        count, gigabytes = db.volume_data_get_for_project(ctxt, ctxt.project_id)
+        limits = quota.get_project_quotas(ctxt, ctxt.project_id)
+        if quota.allowed(ctxt, ctxt.project_id, "volumes", count, 1) < 1:
+            raise exception.VolumeLimitExceeded(
+                reason=f"the project has {count} of its {limits['volumes']} volumes")
+        if quota.allowed(ctxt, ctxt.project_id, "gigabytes", gigabytes, size) < size:
+            raise exception.VolumeLimitExceeded(
+                reason=f"{size} GiB more would exceed the project's {limits['gigabytes']} GiB "
+                       f"({gigabytes} GiB in use)")
+
+    def delete(self, ctxt: Context, volume_id: Any) -> None:
+        """Delete an available (or failed) volume; refused with VolumeInUse while it is attached."""
+        volume = self.get(ctxt, volume_id)
+        if volume["status"] == "deleting":
+            return
+        volume = db.volume_update_if_status(ctxt, volume["id"], ("available", "error"),
+                                            {"status": "deleting"}, "delete")
+        if not volume["host"]:
+            db.volume_destroy(ctxt, volume["id"])
+            return
+        volume_rpcapi.VolumeAPI().delete_volume(ctxt, volume["host"], volume["id"])
+
+    # -- attaching ------------------------------------------------------------
+
+    def attach(self, ctxt: Context, volume_id: Any, instance_id: Any, device: str) -> Row:
+        """Attach to an instance of the same project and zone as ``device``; the compute host plugs it in."""
+        mountpoint = devices.guest_device(device)
+        volume = self.get(ctxt, volume_id)
+        instance = db.instance_get(ctxt, _int_id(instance_id, "instance"))
+        if instance["vm_state"] not in ATTACHABLE_INSTANCE_STATES or not instance["host"]:
+            raise exception.InstanceInvalidState(instance_id=instance["id"], state=instance["vm_state"],
+                                                 action="attach a volume to")
+        if volume["availability_zone"] and instance["availability_zone"] \
+                and volume["availability_zone"] != instance["availability_zone"]:
+            raise exception.InvalidInput(
+                reason=f"volume {volume['id']} is in zone {volume['availability_zone']} and instance "
+                       f"{instance['id']} in {instance['availability_zone']}")
+        for other in db.volume_get_all_by_instance(ctxt.elevated(), instance["id"]):
+            if other["mountpoint"] and devices.guest_device(other["mountpoint"]) == mountpoint:
+                raise exception.DeviceInUse(path=device)
+        volume = db.volume_update_if_status(ctxt, volume["id"], ("available",), {
+            "status": "attaching", "instance_id": instance["id"], "mountpoint": device, "fault": None,
+        }, "attach")
+        compute_rpcapi.ComputeAPI().attach_volume(ctxt, instance["host"], instance["id"], volume["id"], mountpoint)
+        return volume
+
+    def detach(self, ctxt: Context, volume_id: Any, instance_id: Any = None, device: str | None = None,
+               force: bool = False) -> Row:
+        """Detach from its instance (the one and the device named, when named); ``force`` also frees a
+        stuck attachment."""
+        volume = self.get(ctxt, volume_id)
+        if volume["instance_id"] is None:
+            raise exception.VolumeNotAttached(volume_id=volume["id"], instance_id=instance_id or "any instance")
+        if instance_id is not None and volume["instance_id"] != _int_id(instance_id, "instance"):
+            raise exception.VolumeNotAttached(volume_id=volume["id"], instance_id=instance_id)
+        if device and device != volume["mountpoint"]:
+            raise exception.VolumeNotAttached(volume_id=volume["id"], instance_id=f"{volume['instance_id']} as {device}")
+        expected = ("in-use", "attaching", "detaching") if force else ("in-use",)
+        volume = db.volume_update_if_status(ctxt, volume["id"], expected, {"status": "detaching"}, "detach")
+        try:
+            instance = db.instance_get(ctxt.elevated(), volume["instance_id"])
+        except exception.InstanceNotFound:
+            instance = None
+        if instance is None or not instance["host"]:
+            return db.volume_detached(ctxt.elevated(), volume["id"])  # nothing left to unplug it from
+        compute_rpcapi.ComputeAPI().detach_volume(ctxt, instance["host"], instance["id"], volume["id"],
+                                                  force=bool(force))
+        return volume
+
+    def reattach(self, ctxt: Context, volume_id: Any) -> Row:
+        """Plug an in-use volume into its instance again (an operator's repair after a host lost it)."""
+        volume = self.get(ctxt, volume_id)
+        if volume["instance_id"] is None:
+            raise exception.VolumeNotAttached(volume_id=volume["id"], instance_id="any instance")
+        instance = db.instance_get(ctxt.elevated(), volume["instance_id"])
+        if not instance["host"]:
+            raise exception.InstanceInvalidState(instance_id=instance["id"], state=instance["vm_state"],
+                                                 action="reattach a volume to")
+        volume = db.volume_update_if_status(ctxt, volume["id"], ("in-use",), {"status": "attaching"}, "reattach")
+        compute_rpcapi.ComputeAPI().attach_volume(ctxt, instance["host"], instance["id"], volume["id"],
+                                                  devices.guest_device(volume["mountpoint"]), reattach=True)
+        return volume
+
+    # -- snapshots ------------------------------------------------------------
+
+    def create_snapshot(self, ctxt: Context, volume_id: Any, name: str | None = None,
+                        description: str | None = None) -> Row:
+        """A point-in-time copy of a volume (``creating``), made on the volume's host."""
+        volume = self.get(ctxt, volume_id)
+        if volume["status"] not in ("available", "in-use") or not volume["host"]:
+            raise exception.VolumeInvalidState(volume_id=volume["id"], status=volume["status"],
+                                               action="snapshot")
+        snapshot = db.snapshot_create(ctxt, {
+            "volume_id": volume["id"], "volume_size": volume["size"], "status": "creating", "progress": "0%",
+            "host": volume["host"], "display_name": name, "display_description": description,
+        })
+        volume_rpcapi.VolumeAPI().create_snapshot(ctxt, volume["host"], volume["id"], snapshot["id"])
+        return snapshot
+
+    def delete_snapshot(self, ctxt: Context, snapshot_id: Any) -> None:
+        snapshot = self.get_snapshot(ctxt, snapshot_id)
+        if snapshot["status"] == "deleting":
+            return
+        snapshot = db.snapshot_update_if_status(ctxt, snapshot["id"], ("available", "error"),
+                                                {"status": "deleting"}, "delete")
+        if not snapshot["host"]:
+            db.snapshot_destroy(ctxt, snapshot["id"])
+            return
+        volume_rpcapi.VolumeAPI().delete_snapshot(ctxt, snapshot["host"], snapshot["id"])
+
+
+def _pick(rows: list[Row], ids: Iterable[Any] | None, not_found: Any, what: str) -> list[Row]:
+    if ids is None:
+        return rows
+    wanted = [_int_id(v, what) for v in ids]
+    by_id = {row["id"]: row for row in rows}
+    for one in wanted:
+        if one not in by_id:
+            raise not_found(one)
+    return [by_id[v] for v in dict.fromkeys(wanted)]
+
+
+tag_api.register_taggable("volume", lambda ctxt, volume_id: API().get(ctxt, volume_id))
+tag_api.register_taggable("snapshot", lambda ctxt, snapshot_id: API().get_snapshot(ctxt, snapshot_id))

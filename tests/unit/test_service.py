@@ -134,13 +134,3 @@ def test_periodic_tasks_honour_intervals_and_survive_failures():
     mgr.periodic_tasks(context.get_admin_context())
     assert mgr.calls.count("every") == 2
     assert mgr.calls.count("hourly") == 1
-
-
-def test_placeholder_volume_service_does_not_claim_to_run(started, caplog):
-    """nova-volume has no driver yet: no services row, so `service list` and the zones do not show it alive."""
-    with caplog.at_level("WARNING", logger="nova.service"):
-        svc = started("volume", "h1", report_interval=1)
-    eventlet.sleep(1.2)
-    assert svc.service_id is None
-    assert db.service_get_all(context.get_admin_context()) == []
-    assert "does nothing yet" in caplog.text

@@ -100,6 +100,11 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.SecurityGroupInUse: "InvalidGroup.InUse",
     exception.SecurityGroupRuleExists: "InvalidPermission.Duplicate",
     exception.ImageNotOwned: "AuthFailure",
+    exception.VolumeInvalidState: "IncorrectState",
+    exception.VolumeInUse: "VolumeInUse",
+    exception.SnapshotInvalidState: "IncorrectState",
+    exception.VolumeLimitExceeded: "VolumeLimitExceeded",
+    exception.VolumeNotAttached: "IncorrectState",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }

@@ -419,6 +419,7 @@ class Volume(Base, NovaBase):
     display_description: Mapped[str | None] = mapped_column(String(255))
     provider_location: Mapped[str | None] = mapped_column(String(255))
     provider_auth: Mapped[str | None] = mapped_column(String(255))
+    fault: Mapped[str | None] = mapped_column(Text)
 
     @property
     def name(self) -> str:
@@ -438,10 +439,13 @@ class Snapshot(Base, NovaBase):
     volume_size: Mapped[int | None] = mapped_column(Integer)
     display_name: Mapped[str | None] = mapped_column(String(255))
     display_description: Mapped[str | None] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255))
+    fault: Mapped[str | None] = mapped_column(Text)
 
     @property
     def name(self) -> str:
-        return "snap-%08x" % self.id
+        """The snapshot's name on its volume host (its EC2 id is ``snap-%08x``)."""
+        return "snapshot-%08x" % self.id
 
 
 class IscsiTarget(Base, NovaBase):

@@ -23,7 +23,7 @@ def test_dict_style_access():
 @pytest.mark.parametrize("model, name", [
     (models.Instance, "instance-0000002a"),
     (models.Volume, "volume-0000002a"),
-    (models.Snapshot, "snap-0000002a"),
+    (models.Snapshot, "snapshot-0000002a"),
 ])
 def test_names_are_hex_ids(model, name):
     row = model(id=42)

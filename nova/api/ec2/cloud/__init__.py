@@ -23,6 +23,7 @@ RESOURCE_MODULES = (
     "nova.api.ec2.cloud.instances",
     "nova.api.ec2.cloud.addresses",
     "nova.api.ec2.cloud.images",
+    "nova.api.ec2.cloud.volumes",
 )
 
 
