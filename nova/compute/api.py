@@ -18,6 +18,7 @@ from typing import Any
 from nova import context as nova_context
 from nova import exception, flags, quota, rpc, utils
 from nova.compute import instance_types
+from nova.compute import group_refresh
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import states
 from nova.db import api as db
@@ -414,13 +415,13 @@ class API:
 
     # -- security groups ----------------------------------------------------
 
-    def trigger_security_group_rules_refresh(self, ctxt: Context, security_group_id: int) -> None:
-        """Tell the hosts running the group's instances that its rules changed."""
-        compute_rpcapi.ComputeAPI().refresh_security_group_rules_on_hosts(ctxt, security_group_id)
+    def trigger_security_group_rules_refresh(self, ctxt: Context, security_group_id: int) -> list[str]:
+        """Tell the hosts running the group's instances that its rules changed; returns the hosts."""
+        return group_refresh.refresh_rules(ctxt, security_group_id)
 
-    def trigger_security_group_members_refresh(self, ctxt: Context, group_ids: list[int]) -> None:
+    def trigger_security_group_members_refresh(self, ctxt: Context, group_ids: list[int]) -> list[str]:
         """Tell the hosts whose instances' rules grant these groups that membership changed."""
-        compute_rpcapi.ComputeAPI().refresh_security_group_members_on_hosts(ctxt, group_ids)
+        return group_refresh.refresh_members(ctxt, group_ids)
 
 
 tag_api.register_taggable("instance", lambda ctxt, instance_id: db.instance_get(ctxt, instance_id))

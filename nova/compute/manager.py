@@ -20,7 +20,7 @@ from eventlet import semaphore
 
 from nova import context as nova_context
 from nova import exception, flags, manager, utils
-from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import group_refresh
 from nova.compute import states
 from nova.network import rpcapi as network_rpcapi
 from nova.virt import connection
@@ -72,7 +72,6 @@ class ComputeManager(manager.SchedulerDependentManager):
         self.driver = compute_driver or connection.get_connection()
         self.firewall = utils.import_class(FLAGS.firewall_driver)()
         self.network_api = network_rpcapi.NetworkAPI()
-        self.compute_rpcapi = compute_rpcapi.ComputeAPI()
         self.volume_rpcapi = volume_rpcapi.VolumeAPI()
         # Called in process, as the first Nova did: only setup_compute_network (bridges, VLANs).
         self.network_manager = utils.import_class(FLAGS.network_manager)(host=self.host)
@@ -232,7 +231,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         if not group_ids:
             return
         try:
-            self.compute_rpcapi.refresh_security_group_members_on_hosts(ctxt, group_ids)
+            group_refresh.refresh_members(ctxt, group_ids)
         except Exception:
             LOG.exception("Could not ask for a refresh of the members of groups %s", group_ids)
 

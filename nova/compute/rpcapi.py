@@ -9,7 +9,6 @@ console is a call, because its answer is the output.
 from __future__ import annotations
 
 from nova import context as nova_context
-from nova.db import api as db
 from nova.rpc import proxy
 
 Context = nova_context.RequestContext
@@ -78,29 +77,3 @@ class ComputeAPI(proxy.RpcProxy):
     def refresh_security_group_members(self, ctxt: Context, host: str, security_group_id: int) -> None:
         self.cast(ctxt, self.make_msg("refresh_security_group_members", security_group_id=security_group_id),
                   host=host)
-
-    # -- the hosts a security-group change concerns ---------------------------
-    # compute.API (rules changed) and ComputeManager (an instance gained or lost
-    # its address) both need them; this is the one place that finds them.
-
-    def refresh_security_group_rules_on_hosts(self, ctxt: Context, security_group_id: int) -> list[str]:
-        """Cast the rule refresh to every host running one of the group's instances; returns the hosts."""
-        admin = ctxt.elevated()
-        hosts = sorted({i["host"] for i in db.security_group_get_instances(admin, security_group_id) if i["host"]})
-        for host in hosts:
-            self.refresh_security_group_rules(ctxt, host, security_group_id)
-        return hosts
-
-    def refresh_security_group_members_on_hosts(self, ctxt: Context, group_ids: list[int]) -> list[str]:
-        """Cast the member refresh of each group to the hosts whose instances' rules grant it."""
-        admin = ctxt.elevated()
-        every: set[str] = set()
-        for group_id in group_ids:
-            hosts: set[str] = set()
-            for rule in db.security_group_rule_get_by_security_group_grantee(admin, group_id):
-                hosts.update(i["host"] for i in db.security_group_get_instances(admin, rule["parent_group_id"])
-                             if i["host"])
-            for host in sorted(hosts):
-                self.refresh_security_group_members(ctxt, host, group_id)
-            every |= hosts
-        return sorted(every)

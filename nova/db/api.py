@@ -437,6 +437,16 @@ def security_group_get_by_instance(ctxt: Context, instance_id: int) -> list[Row]
     return IMPL.security_group_get_by_instance(ctxt, instance_id)
 
 
+def security_group_hosts(ctxt: Context, group_id: int) -> list[str]:
+    """Hosts running a live instance of the group (admin only), one query."""
+    return IMPL.security_group_hosts(ctxt, group_id)
+
+
+def security_group_grantee_hosts(ctxt: Context, group_ids: list[int]) -> dict[int, list[str]]:
+    """For each group: the hosts whose instances' rules grant it (admin only), one query."""
+    return IMPL.security_group_grantee_hosts(ctxt, group_ids)
+
+
 def security_group_get_instances(ctxt: Context, security_group_id: int) -> list[Row]:
     """Live instances in the group."""
     return IMPL.security_group_get_instances(ctxt, security_group_id)

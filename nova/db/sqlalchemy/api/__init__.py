@@ -139,11 +139,11 @@ from nova.db.sqlalchemy.api.key_pairs import (  # noqa: F401
 )
 from nova.db.sqlalchemy.api.security_groups import (  # noqa: F401
     instance_add_security_group,
+    security_group_count_by_project,
     security_group_create,
     security_group_destroy,
     security_group_exists,
     security_group_get,
-    security_group_count_by_project,
     security_group_get_all,
     security_group_get_all_with_rules,
     security_group_get_by_instance,
@@ -151,6 +151,8 @@ from nova.db.sqlalchemy.api.security_groups import (  # noqa: F401
     security_group_get_by_project,
     security_group_get_instances,
     security_group_get_names,
+    security_group_grantee_hosts,
+    security_group_hosts,
     security_group_in_use,
     security_group_rule_create,
     security_group_rule_destroy,

@@ -22,6 +22,7 @@ from nova.db.sqlalchemy.api.common import (
     first_or_raise,
     is_admin,
     model_query,
+    require_admin_context,
     require_context,
 )
 from nova.db.sqlalchemy.api.instances import _instance
@@ -265,3 +266,41 @@ def security_group_count_by_project(ctxt: Context, project_id: str) -> int:
     stmt = model_query(ctxt, Group).where(Group.project_id == project_id).with_only_columns(func.count(Group.id))
     with get_session() as session:
         return int(session.scalar(stmt) or 0)
+
+
+# -- the hosts a security-group change concerns (one query each) ----------------
+
+
+@require_admin_context
+def security_group_hosts(ctxt: Context, group_id: int) -> list[str]:
+    """Hosts running a live instance of the group (their rules of it must be rebuilt)."""
+    stmt = (
+        select(models.Instance.host).distinct()
+        .join(Assoc, Assoc.instance_id == models.Instance.id)
+        .where(Assoc.security_group_id == group_id, Assoc.deleted == false(), models.Instance.deleted == false(),
+               models.Instance.host.is_not(None))
+        .order_by(models.Instance.host)
+    )
+    with get_session() as session:
+        return list(session.scalars(stmt))
+
+
+@require_admin_context
+def security_group_grantee_hosts(ctxt: Context, group_ids: list[int]) -> dict[int, list[str]]:
+    """For each of ``group_ids``: the hosts running an instance of a group whose rules grant it
+    (their source-group rules list its members, which changed)."""
+    if not group_ids:
+        return {}
+    stmt = (
+        select(Rule.group_id, models.Instance.host).distinct()
+        .join(Assoc, Assoc.security_group_id == Rule.parent_group_id)
+        .join(models.Instance, models.Instance.id == Assoc.instance_id)
+        .where(Rule.group_id.in_(group_ids), Rule.deleted == false(), Assoc.deleted == false(),
+               models.Instance.deleted == false(), models.Instance.host.is_not(None))
+        .order_by(Rule.group_id, models.Instance.host)
+    )
+    found: dict[int, list[str]] = {group_id: [] for group_id in group_ids}
+    with get_session() as session:
+        for group_id, host in session.execute(stmt):
+            found[group_id].append(host)
+    return found
