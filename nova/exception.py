@@ -413,3 +413,15 @@ class ImageDataExists(Invalid):
 
 class InstanceMetadataNotFound(NotFound):
     message = "Instance %(instance_id)s has no metadata with key %(key)s."
+
+
+# -- nova-volume drivers ---------------------------------------------------------------------------
+
+
+class VolumeDriverError(NovaException):
+    message = "Volume driver error: %(reason)s"
+
+
+class VolumeIsBusy(NovaException):
+    message = "Volume %(volume_name)s is busy: %(reason)s"
+    code = 409

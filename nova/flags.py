@@ -191,6 +191,7 @@ FLAG_MODULES = (
     "nova.network.linux_net",
     "nova.virt.iptables_firewall",
     "nova.volume.manager",
+    "nova.volume.driver",
     "nova.scheduler.manager",
     "nova.image",
     "nova.image.local",
