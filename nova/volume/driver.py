@@ -264,9 +264,6 @@ class LVMDriver(VolumeDriver):
                       run_as_root=True)
 
     def _wipe_and_remove(self, lv: str, size_gb: int, wipe_path: str | None = None) -> None:
-        if not self._lv_exists(lv):
-            LOG.info("%s/%s is already gone", FLAGS.volume_group, lv)
-            return
         path = wipe_path or self._lv_path(lv)
         count = int(size_gb) * 1024
         if FLAGS.volume_clear_size:
@@ -336,7 +333,10 @@ class LVMDriver(VolumeDriver):
 
     def delete_volume(self, volume: Volume) -> None:
         name = volume["name"]
-        if not self._loop and self._lv_exists(name):
+        if not self._lv_exists(name):
+            LOG.info("%s/%s is already gone", FLAGS.volume_group, name)
+            return
+        if not self._loop:
             lines = self._lvm("lvs", "--noheadings", "-o", "lv_name,origin", FLAGS.volume_group).splitlines()
             snapshots = [fields[0] for fields in map(str.split, lines) if len(fields) == 2 and fields[1] == name]
             if snapshots:
@@ -354,6 +354,9 @@ class LVMDriver(VolumeDriver):
 
     def delete_snapshot(self, snapshot: Snapshot) -> None:
         lv = snapshot_lv_name(snapshot)
+        if not self._lv_exists(lv):
+            LOG.info("%s/%s is already gone", FLAGS.volume_group, lv)
+            return
         # An LVM snapshot keeps the origin's old blocks in its copy-on-write store: that is what gets zeroed.
         cow = None if self._loop else f"/dev/mapper/{_dm_name(FLAGS.volume_group)}-{_dm_name(lv)}-cow"
         self._wipe_and_remove(lv, snapshot["volume_size"], cow)

@@ -31,9 +31,15 @@ class RecordingExecutor:
         self.kwargs.append(kwargs)
         for prefix, answer in reversed(self._rules):
             if line.startswith(prefix):
-                if isinstance(answer, Exception):
-                    raise answer
-                return (answer(cmd) if callable(answer) else answer), ""
+                try:
+                    if isinstance(answer, Exception):
+                        raise answer
+                    return (answer(cmd) if callable(answer) else answer), ""
+                except exception.ProcessExecutionError as exc:
+                    allowed = kwargs.get("check_exit_code", True)
+                    if allowed is False or (allowed is not True and exc.exit_code in allowed):
+                        return exc.stdout, exc.stderr
+                    raise
         return "", ""
 
     def matching(self, word: str) -> list[str]:
