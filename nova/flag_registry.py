@@ -117,7 +117,7 @@ FLAGS = (
     ('string', 'scheduler_driver', 'nova.scheduler.chance.ChanceScheduler', 'Class that picks hosts (nova.scheduler.chance.ChanceScheduler or nova.scheduler.simple.SimpleScheduler)', 'nova.scheduler.manager', {}),
     ('integer', 'service_down_time', 60, 'Seconds without a heartbeat before a service counts as down', 'nova.servicegroup', {'lower_bound': 1}),
     ('list', 'superuser_roles', ['cloudadmin'], 'Roles that bypass role checks', 'nova.auth.credentials', {}),
-    ('integer', 'tgtadm_control_port', 0, "tgtd control port (0..32767) tgtadm talks to (tgtadm -C N, for a tgtd started with --control-port N); 0 for tgtadm's default", 'nova.volume.tgt', {'lower_bound': 0}),
+    ('integer', 'tgtadm_control_port', 0, "tgtd control port (up to 32767) tgtadm talks to (tgtadm -C N, for a tgtd started with --control-port N); 0 for tgtadm's default", 'nova.volume.tgt', {'lower_bound': 0}),
     ('boolean', 'use_forwarded_for', False, 'Take the client address from X-Forwarded-For (only behind a trusted proxy)', 'nova.api.ec2', {}),
     ('string', 'vlan_interface', 'eth0', 'Interface VLAN interfaces are made on', 'nova.network.linux_net', {}),
     ('integer', 'vlan_start', 100, 'First VLAN id for VlanManager networks', 'nova.network.manager', {'lower_bound': 1}),

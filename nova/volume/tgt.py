@@ -32,8 +32,8 @@ flags.DEFINE_integer("iscsi_num_targets", 100, "iSCSI target ids (tids 1..N) a v
 flags.DEFINE_string("iscsi_target_prefix", "iqn.2010-10.org.openstack:",
                     "Prefix of a volume's iSCSI target name; the volume's name follows it")
 flags.DEFINE_integer("tgtadm_control_port", 0,
-                     "tgtd control port (0..32767) tgtadm talks to (tgtadm -C N, for a tgtd started with --control-port N); "
-                     "0 for tgtadm's default", lower_bound=0)
+                     "tgtd control port (up to 32767) tgtadm talks to (tgtadm -C N, for a tgtd started with "
+                     "--control-port N); 0 for tgtadm's default", lower_bound=0)
 flags.DEFINE_boolean("iscsi_use_chap", False,
                      "Protect each new export with its own CHAP user and secret (kept in the volume's provider_auth)")
 
