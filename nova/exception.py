@@ -456,3 +456,15 @@ class VolumeNotAttached(Invalid):
 class DeviceInUse(Invalid):
     message = "Device %(path)s is already in use on the instance."
     code = 409
+
+
+# -- nova-volume drivers ---------------------------------------------------------------------------
+
+
+class VolumeDriverError(NovaException):
+    message = "Volume driver error: %(reason)s"
+
+
+class VolumeIsBusy(NovaException):
+    message = "Volume %(volume_name)s is busy: %(reason)s"
+    code = 409

@@ -192,6 +192,7 @@ FLAG_MODULES = (
     "nova.virt.iptables_firewall",
     "nova.volume.manager",
     "nova.volume.api",
+    "nova.volume.driver",
     "nova.scheduler.manager",
     "nova.image",
     "nova.image.local",

@@ -134,6 +134,12 @@ class VolumeManager(manager.SchedulerDependentManager):
         try:
             self.driver.remove_export(admin, volume, self._target(ctxt, volume))
             self.driver.delete_volume(volume)
+        except exception.VolumeIsBusy as exc:
+            # The data is intact (LVM keeps a volume with snapshots): export it again, it stays usable.
+            LOG.warning("Not deleting volume %s: %s", volume_id, exc)
+            self.driver.ensure_export(admin, volume, self._target(ctxt, volume))
+            self.db.volume_update(admin, volume_id, {"status": "available", "fault": str(exc)[:1000]})
+            return
         except Exception as exc:
             LOG.exception("Deleting volume %s failed", volume_id)
             self._fail_volume(ctxt, volume_id, f"delete failed on {self.host}: {exc}")
