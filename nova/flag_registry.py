@@ -55,7 +55,7 @@ FLAGS = (
     ('integer', 'instance_build_timeout', 600, 'Seconds an instance sent to this host may wait to start building before it is put in error', 'nova.compute.manager', {'lower_bound': 1}),
     ('string', 'instances_path', '$state_path/instances', 'Where instances keep their disks and logs', 'nova.compute.manager', {}),
     ('string', 'iscsi_ip_address', '$my_ip', "Address compute hosts use to reach this host's iSCSI targets", 'nova.volume.tgt', {}),
-    ('integer', 'iscsi_num_targets', 100, 'iSCSI targets (exported volumes) one volume host may have', 'nova.volume.manager', {'lower_bound': 1}),
+    ('integer', 'iscsi_num_targets', 100, 'iSCSI target ids (tids 1..N, one per exported volume) a volume host hands out', 'nova.volume.manager', {'lower_bound': 1}),
     ('integer', 'iscsi_port', 3260, "Port of this host's iSCSI portal (tgtd)", 'nova.volume.tgt', {'lower_bound': 1}),
     ('string', 'iscsi_target_prefix', 'iqn.2010-10.org.openstack:', "Prefix of a volume's iSCSI target name; the volume's name follows it", 'nova.volume.tgt', {}),
     ('boolean', 'iscsi_use_chap', False, "Protect each new export with its own CHAP user and secret (kept in the volume's provider_auth)", 'nova.volume.tgt', {}),

@@ -22,7 +22,7 @@ LOG = logging.getLogger(__name__)
 flags.DEFINE_string("volume_driver", "nova.volume.driver.FileDriver",
                     "Class that keeps volumes: nova.volume.driver.FileDriver (sparse files under --volumes_path) "
                     "or nova.volume.driver.LVMDriver (logical volumes of --volume_group)")
-flags.DEFINE_integer("iscsi_num_targets", 100, "iSCSI targets (exported volumes) one volume host may have",
+flags.DEFINE_integer("iscsi_num_targets", 100, "iSCSI target ids (tids 1..N, one per exported volume) a volume host hands out",
                      lower_bound=1)
 
 Context = nova_context.RequestContext

@@ -28,7 +28,6 @@ LOG = logging.getLogger(__name__)
 
 flags.DEFINE_string("iscsi_ip_address", "$my_ip", "Address compute hosts use to reach this host's iSCSI targets")
 flags.DEFINE_integer("iscsi_port", 3260, "Port of this host's iSCSI portal (tgtd)", lower_bound=1)
-flags.DEFINE_integer("iscsi_num_targets", 100, "iSCSI target ids (tids 1..N) a volume host hands out", lower_bound=1)
 flags.DEFINE_string("iscsi_target_prefix", "iqn.2010-10.org.openstack:",
                     "Prefix of a volume's iSCSI target name; the volume's name follows it")
 flags.DEFINE_integer("tgtadm_control_port", 0,
