@@ -413,3 +413,15 @@ class ImageDataExists(Invalid):
 
 class InstanceMetadataNotFound(NotFound):
     message = "Instance %(instance_id)s has no metadata with key %(key)s."
+
+
+# -- volumes on instances (virt drivers) -----------------------------------------------------------
+
+
+class DeviceInUse(Invalid):
+    message = "The device %(mountpoint)s is already in use."
+    code = 409
+
+
+class VolumeAttachFailed(NovaException):
+    message = "Could not attach the volume: %(reason)s"
