@@ -453,11 +453,6 @@ class VolumeNotAttached(Invalid):
     message = "Volume %(volume_id)s is not attached to %(instance_id)s."
 
 
-class DeviceInUse(Invalid):
-    message = "Device %(path)s is already in use on the instance."
-    code = 409
-
-
 # -- nova-volume drivers ---------------------------------------------------------------------------
 
 
@@ -468,3 +463,15 @@ class VolumeDriverError(NovaException):
 class VolumeIsBusy(NovaException):
     message = "Volume %(volume_name)s is busy: %(reason)s"
     code = 409
+
+
+# -- volumes on instances (virt drivers) -----------------------------------------------------------
+
+
+class DeviceInUse(Invalid):
+    message = "The device %(mountpoint)s is already in use."
+    code = 409
+
+
+class VolumeAttachFailed(NovaException):
+    message = "Could not attach the volume: %(reason)s"

@@ -81,6 +81,15 @@ class ComputeDriver:
     def get_console_output(self, instance: Any) -> str:
         return self._unsupported("read the console")
 
+    def attach_volume(self, instance: Any, connection_info: dict[str, Any], mountpoint: str) -> None:
+        """Give the instance the volume of ``connection_info`` (a volume host's answer to initialize_connection)
+        as ``mountpoint`` (``/dev/vdb``..), now and across stop/start; DeviceInUse when that device is taken."""
+        return self._unsupported("attach volumes")
+
+    def detach_volume(self, instance: Any, connection_info: dict[str, Any] | None, mountpoint: str) -> None:
+        """Take the volume at ``mountpoint`` away from the instance; nothing there is not an error."""
+        return self._unsupported("detach volumes")
+
     def get_available_resource(self) -> dict[str, Any]:
         """``{vcpus, memory_mb, local_gb, hypervisor_type, hypervisor_version}`` of this host."""
         return self._unsupported("report resources")

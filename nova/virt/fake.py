@@ -32,6 +32,7 @@ class FakeDomain:
         self.network_info = network_info
         self.console: list[str] = [f"{name} booting", f"{name} running"]
         self.rescued = False
+        self.volumes: dict[str, dict[str, Any]] = {}  # mountpoint -> connection info
 
 
 class FakeDriver(driver.ComputeDriver):
@@ -111,6 +112,21 @@ class FakeDriver(driver.ComputeDriver):
 
     def get_console_output(self, instance: Any) -> str:
         return "\n".join(self._domain(instance).console) + "\n"
+
+    def attach_volume(self, instance: Any, connection_info: dict[str, Any], mountpoint: str) -> None:
+        domain = self._domain(instance)
+        if not connection_info.get("driver_volume_type"):
+            raise exception.VolumeAttachFailed(reason="the connection info names no driver_volume_type")
+        if mountpoint in domain.volumes:
+            raise exception.DeviceInUse(mountpoint=mountpoint)
+        domain.volumes[mountpoint] = dict(connection_info)
+
+    def detach_volume(self, instance: Any, connection_info: dict[str, Any] | None, mountpoint: str) -> None:
+        self._domain(instance).volumes.pop(mountpoint, None)
+
+    def volumes_of(self, instance_name: str) -> dict[str, dict[str, Any]]:
+        """For tests: the instance's attached volumes, ``{mountpoint: connection_info}``."""
+        return dict(sorted(self._domain(instance_name).volumes.items()))
 
     def get_available_resource(self) -> dict[str, Any]:
         return {"vcpus": FLAGS.fake_vcpus, "memory_mb": FLAGS.fake_memory_mb, "local_gb": FLAGS.fake_local_gb,

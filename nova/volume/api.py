@@ -182,7 +182,7 @@ class API:
                        f"{instance['id']} in {instance['availability_zone']}")
         for other in db.volume_get_all_by_instance(ctxt.elevated(), instance["id"]):
             if other["mountpoint"] and devices.guest_device(other["mountpoint"]) == mountpoint:
-                raise exception.DeviceInUse(path=device)
+                raise exception.DeviceInUse(mountpoint=device)
         volume = db.volume_update_if_status(ctxt, volume["id"], ("available",), {
             "status": "attaching", "instance_id": instance["id"], "mountpoint": device, "fault": None,
         }, "attach")

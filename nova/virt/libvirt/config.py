@@ -73,13 +73,19 @@ def domain_xml(
 
 
 def rescue_xml(xml: str, rescue_disk: str) -> str:
-    """The domain ``xml`` booting from ``rescue_disk`` (vda), its own first disk moved to vdb."""
+    """The domain ``xml`` booting from ``rescue_disk`` (vda), its own first disk moved to vdb.
+
+    Attached volumes are left out (the own disk takes vdb); unrescue brings
+    back the instance's definition with them.
+    """
     domain = ET.fromstring(xml)
     devices = domain.find("devices")
     disks = devices.findall("disk")
     if not disks:
         return xml
     own = disks[0]
+    for volume in disks[1:]:
+        devices.remove(volume)
     rescue = ET.fromstring(ET.tostring(own))
     rescue.find("source").set("file", rescue_disk)
     for element in own.findall("address"):  # let libvirt place the moved disk on a new PCI slot
@@ -87,4 +93,69 @@ def rescue_xml(xml: str, rescue_disk: str) -> str:
     own.find("target").set("dev", "vdb")
     devices.insert(list(devices).index(own), rescue)
     ET.indent(domain)
+    return ET.tostring(domain, encoding="unicode")
+
+
+def split_portal(portal: str) -> tuple[str, str]:
+    """``"10.0.0.1:3260"`` (or ``"[fd00::1]:3260"``) as host and port; the port defaults to 3260."""
+    host, colon, port = portal.rpartition(":")
+    if not colon or host.count(":") and not host.endswith("]"):
+        host, port = portal, "3260"  # no port, or a bare IPv6 address
+    return host.strip("[]"), port
+
+
+def iscsi_disk_xml(
+    *,
+    portal: str,
+    iqn: str,
+    lun: int,
+    target_dev: str,
+    serial: str | None = None,
+    auth_username: str | None = None,
+    secret_usage: str | None = None,
+) -> str:
+    """A volume exported over iSCSI, opened by QEMU itself (libiscsi), as virtio disk ``target_dev``.
+
+    With ``auth_username`` the disk logs in with CHAP, its password in the
+    libvirt secret of usage type iscsi named ``secret_usage``.
+    """
+    disk = ET.Element("disk", {"type": "network", "device": "disk"})
+    _sub(disk, "driver", name="qemu", type="raw", cache="none")
+    source = _sub(disk, "source", protocol="iscsi", name=f"{iqn}/{int(lun)}")
+    host, port = split_portal(portal)
+    _sub(source, "host", name=host, port=port)
+    if auth_username:
+        auth = _sub(disk, "auth", username=auth_username)
+        _sub(auth, "secret", type="iscsi", usage=secret_usage or "")
+    _sub(disk, "target", dev=target_dev, bus="virtio")
+    if serial:
+        _sub(disk, "serial", serial)
+    ET.indent(disk)
+    return ET.tostring(disk, encoding="unicode")
+
+
+def iscsi_secret_xml(usage: str, description: str) -> str:
+    """A persistent, private libvirt secret of usage type iscsi (its value is set separately)."""
+    secret = ET.Element("secret", {"ephemeral": "no", "private": "yes"})
+    _sub(secret, "description", description)
+    usage_element = _sub(secret, "usage", type="iscsi")
+    _sub(usage_element, "target", usage)
+    ET.indent(secret)
+    return ET.tostring(secret, encoding="unicode")
+
+
+def disk_target_devs(xml: str) -> dict[str, ET.Element]:
+    """The disks of domain ``xml`` by target dev (``{"vda": <disk>, "vdb": <disk>}``)."""
+    return {disk.find("target").get("dev"): disk for disk in ET.fromstring(xml).findall("devices/disk")
+            if disk.find("target") is not None}
+
+
+def without_disk(xml: str, target_dev: str) -> str:
+    """Domain ``xml`` without the disk whose target is ``target_dev`` (unchanged when it has none)."""
+    domain = ET.fromstring(xml)
+    devices = domain.find("devices")
+    for disk in devices.findall("disk"):
+        target = disk.find("target")
+        if target is not None and target.get("dev") == target_dev:
+            devices.remove(disk)
     return ET.tostring(domain, encoding="unicode")

@@ -7,8 +7,14 @@ disks, cache and console files are made exactly as for a real hypervisor.
 
 Each instance lives in ``instances_path/<name>/``: ``disk`` (a qcow2 overlay
 on the cached image, made with ``qemu-img``), ``console.log`` (the serial
-console) and ``libvirt.xml``.  Every libvirt call runs in eventlet's thread
-pool so a slow hypervisor never blocks the service's event loop.
+console) and ``libvirt.xml`` (the instance's own definition: what unrescue
+defines again; attach and detach keep it in step with the volumes).  Every
+libvirt call runs in eventlet's thread pool so a slow hypervisor never blocks
+the service's event loop.
+
+Volumes arrive as iSCSI connection info and become network disks that QEMU
+opens itself; a CHAP password lives in a libvirt secret named
+``nova-<instance name>-<dev>``, removed on detach and destroy.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import shutil
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from typing import Any, Callable
 
 from eventlet import tpool
@@ -41,6 +48,8 @@ flags.DEFINE_integer("libvirt_shutdown_timeout", 30,
                      "before it destroys the domain (0: destroy at once)", lower_bound=0)
 flags.DEFINE_string("libvirt_kernel_cmdline", "root=/dev/vda console=ttyS0",
                     "Kernel command line of an instance booted from a kernel image (aki)")
+
+DETACH_WAIT = 10  # seconds detach_volume waits for the guest to let a hot-unplugged disk go
 
 _libvirt: Any = None
 
@@ -200,6 +209,8 @@ class LibvirtDriver(driver.ComputeDriver):
                 _call(domain.destroy)
             flags_ = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE if _call(domain.hasManagedSaveImage, 0) else 0
             _call(domain.undefineFlags, flags_)
+        prefix = f"nova-{instance['name']}-"
+        self._undefine_secrets(lambda usage: usage.startswith(prefix))
         if cleanup:
             shutil.rmtree(self.instance_dir(instance), ignore_errors=True)
 
@@ -269,13 +280,17 @@ class LibvirtDriver(driver.ComputeDriver):
         rescue_disk = os.path.join(self.instance_dir(instance), "disk.rescue")
         if os.path.exists(rescue_disk):
             os.unlink(rescue_disk)
+        own_xml = _call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE)
+        if not self._rescued(instance):  # what unrescue restores: the definition with its volumes
+            self._write_definition(instance, own_xml)
         self._overlay(image, base, rescue_disk)
-        xml = config.rescue_xml(_call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE), rescue_disk)
+        xml = config.rescue_xml(own_xml, rescue_disk)
         _call(_call(self.conn.defineXML, xml).create)
         self._wait_for(instance["name"], states.RUNNING)
 
     def unrescue(self, instance: Any, network_info: list[dict[str, Any]]) -> None:
-        """Back to the instance's own definition (``libvirt.xml``) and disk; the rescue disk is dropped."""
+        """Back to the instance's own definition (``libvirt.xml``, with its volumes) and disk; the rescue disk
+        is dropped."""
         domain = self._lookup(instance["name"])
         self._shut_down(instance["name"], domain)
         directory = self.instance_dir(instance)
@@ -298,3 +313,141 @@ class LibvirtDriver(driver.ComputeDriver):
                 self.image_service.store(ctxt, image_id, source)
         finally:
             os.unlink(tmp)
+
+    # -- volumes ------------------------------------------------------------
+
+    def attach_volume(self, instance: Any, connection_info: dict[str, Any], mountpoint: str) -> None:
+        """Plug the iSCSI volume in as virtio disk ``basename(mountpoint)``: into the running guest (when it
+        runs) and into the persistent definition, so a stop/start keeps it."""
+        libvirt = _import_libvirt()
+        name, dev = instance["name"], self._target_dev(mountpoint)
+        if connection_info.get("driver_volume_type") != "iscsi":
+            raise exception.VolumeAttachFailed(
+                reason=f"the libvirt driver attaches iscsi volumes, not {connection_info.get('driver_volume_type')!r}")
+        if self._rescued(instance):
+            raise exception.VolumeAttachFailed(reason=f"{name} is in rescue; unrescue it first")
+        domain = self._lookup(name)
+        if _call(domain.hasManagedSaveImage, 0):
+            raise exception.VolumeAttachFailed(reason=f"{name} is suspended; resume it first")
+        if dev in self._disks(domain):
+            raise exception.DeviceInUse(mountpoint=mountpoint)
+        data = connection_info["data"]
+        usage = None
+        if data.get("auth_method"):
+            if data["auth_method"].upper() != "CHAP":
+                raise exception.VolumeAttachFailed(reason=f"unsupported iSCSI auth method {data['auth_method']}")
+            usage = f"nova-{name}-{dev}"
+            try:
+                self._define_secret(usage, data["auth_password"],
+                                    f"CHAP password of volume {data.get('volume_id')} on {name} {mountpoint}")
+            except libvirt.libvirtError as exc:
+                raise exception.VolumeAttachFailed(reason=f"cannot store the CHAP secret: {exc}") from None
+        xml = config.iscsi_disk_xml(portal=data["target_portal"], iqn=data["target_iqn"], lun=data["target_lun"],
+                                    target_dev=dev, serial=str(data["volume_id"]) if data.get("volume_id") else None,
+                                    auth_username=data.get("auth_username") if usage else None, secret_usage=usage)
+        try:
+            _call(domain.attachDeviceFlags, xml, self._device_flags(domain))
+        except libvirt.libvirtError as exc:
+            if usage:
+                self._undefine_secrets(usage.__eq__)
+            raise exception.VolumeAttachFailed(reason=f"{name} {mountpoint}: {exc}") from None
+        self._write_definition(instance, _call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE))
+        LOG.info("Attached %s:%s lun %s to %s as %s", data["target_portal"], data["target_iqn"],
+                 data["target_lun"], name, dev)
+
+    def detach_volume(self, instance: Any, connection_info: dict[str, Any] | None, mountpoint: str) -> None:
+        """Unplug disk ``basename(mountpoint)`` from the running guest and the definition (absent: nothing to do),
+        and forget its CHAP secret."""
+        libvirt = _import_libvirt()
+        name, dev = instance["name"], self._target_dev(mountpoint)
+        if self._rescued(instance):  # the rescue domain has no volumes: only the saved definition does
+            path = os.path.join(self.instance_dir(instance), "libvirt.xml")
+            with open(path) as handle:
+                self._write_definition(instance, config.without_disk(handle.read(), dev), rescued_too=True)
+        else:
+            domain = self._lookup(name)
+            disk = self._disks(domain).get(dev)
+            if disk is not None:
+                try:
+                    _call(domain.detachDeviceFlags, ET.tostring(disk, encoding="unicode"),
+                          self._device_flags(domain))
+                except libvirt.libvirtError as exc:
+                    raise exception.VirtDriverError(reason=f"cannot detach {mountpoint} from {name}: {exc}") from None
+                self._wait_for_unplug(domain, name, dev)
+                self._write_definition(instance, _call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE))
+                LOG.info("Detached %s from %s", dev, name)
+        self._undefine_secrets(f"nova-{name}-{dev}".__eq__)
+
+    @staticmethod
+    def _target_dev(mountpoint: str) -> str:
+        return os.path.basename(mountpoint.rstrip("/"))
+
+    def _rescued(self, instance: Any) -> bool:
+        return os.path.exists(os.path.join(self.instance_dir(instance), "disk.rescue"))
+
+    def _disks(self, domain: Any) -> dict[str, ET.Element]:
+        """The domain's disks by target dev, running and defined ones together."""
+        libvirt = _import_libvirt()
+        disks = config.disk_target_devs(_call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE))
+        if _call(domain.isActive):
+            disks.update(config.disk_target_devs(_call(domain.XMLDesc, 0)))
+        return disks
+
+    def _device_flags(self, domain: Any) -> int:
+        libvirt = _import_libvirt()
+        flags_ = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        if _call(domain.isActive):
+            flags_ |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+        return flags_
+
+    def _wait_for_unplug(self, domain: Any, name: str, dev: str) -> None:
+        """The guest releases a hot-unplugged disk in its own time (ACPI); wait a little for it to go."""
+        import eventlet
+
+        deadline = time.monotonic() + DETACH_WAIT
+        while _call(domain.isActive) and dev in config.disk_target_devs(_call(domain.XMLDesc, 0)):
+            if time.monotonic() > deadline:
+                LOG.warning("%s still has %s %ss after the detach; it leaves when the guest lets go", name, dev,
+                            DETACH_WAIT)
+                return
+            eventlet.sleep(0.2)
+
+    def _write_definition(self, instance: Any, xml: str, rescued_too: bool = False) -> None:
+        """Save ``xml`` as the instance's own definition (``libvirt.xml``); never the rescue domain's."""
+        if self._rescued(instance) and not rescued_too:
+            return
+        path = os.path.join(self.instance_dir(instance), "libvirt.xml")
+        if not os.path.isdir(os.path.dirname(path)):
+            return
+        with open(path + ".tmp", "w") as handle:
+            handle.write(xml)
+        os.replace(path + ".tmp", path)
+
+    def _define_secret(self, usage: str, password: str, description: str) -> None:
+        """The libvirt secret of usage type iscsi named ``usage``, holding ``password`` (made or updated)."""
+        libvirt = _import_libvirt()
+        try:
+            secret = _call(self.conn.secretLookupByUsage, libvirt.VIR_SECRET_USAGE_TYPE_ISCSI, usage)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_SECRET:
+                raise
+            secret = _call(self.conn.secretDefineXML, config.iscsi_secret_xml(usage, description), 0)
+        _call(secret.setValue, password.encode(), 0)
+
+    def _undefine_secrets(self, matches: Callable[[str], bool]) -> None:
+        """Undefine the iscsi secrets whose usage ``matches``."""
+        libvirt = _import_libvirt()
+        try:
+            secrets = _call(self.conn.listAllSecrets, 0)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:  # test:///default keeps no secrets
+                return
+            raise
+        for secret in secrets:
+            try:
+                if (_call(secret.usageType) == libvirt.VIR_SECRET_USAGE_TYPE_ISCSI
+                        and matches(_call(secret.usageID))):
+                    _call(secret.undefine)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != libvirt.VIR_ERR_NO_SECRET:
+                    raise
