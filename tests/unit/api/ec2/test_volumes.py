@@ -1,5 +1,6 @@
 """Volumes and snapshots through boto3: nova-api in process, and nova-scheduler, nova-volume (an
-in-memory volume driver) and nova-compute (the fake virt driver) as Services on the memory transport."""
+in-memory volume driver), nova-network (FlatManager, --fake_network) and nova-compute (the fake virt
+driver) as Services on the memory transport."""
 
 from __future__ import annotations
 
@@ -26,12 +27,13 @@ def cloud(ec2_env):
     for host, binary, topic, manager in (
             ("sched", "nova-scheduler", "scheduler", "nova.scheduler.manager.SchedulerManager"),
             ("vol1", "nova-volume", "volume", "nova.volume.manager.VolumeManager"),
+            ("net", "nova-network", "network", "nova.network.manager.FlatManager"),
             ("host-a", "nova-compute", "compute", "nova.compute.manager.ComputeManager")):
         svc = service.Service(host, binary, topic, manager)
         svc.start()
         running.append(svc)
     try:
-        yield {"env": ec2_env, "driver": running[1].manager.driver, "compute": running[2].manager}
+        yield {"env": ec2_env, "driver": running[1].manager.driver, "compute": running[3].manager}
     finally:
         for svc in running:
             svc.kill()
