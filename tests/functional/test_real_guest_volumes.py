@@ -1,0 +1,134 @@
+"""Volumes on real guests through the EC2 API, with boto3: nova-volume (FileDriver) on a volume host
+whose tgtd serves iSCSI in its own network namespace, reached by QEMU across a veth.
+
+The cloud is test_real_guest_ec2's (nova-api, scheduler, network and compute as processes from one
+flagfile) plus nova-volume.  A volume is written by guest A over SSH, moved to guest B and read back;
+a snapshot of it becomes a bigger volume with the same data; tgtd and then nova-volume restart and
+guest B keeps reading its volume; an attached volume cannot be deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.fixtures.daemons import wait_for
+from tests.functional.test_real_guest_ec2 import console, link, real_cloud  # noqa: F401
+from tests.integration.virt.test_real_guest import host, ssh  # noqa: F401
+from tests.integration.volume.tgtd import Tgtd
+
+HOST_SIDE, VOLUME_SIDE = "198.18.1.1", "198.18.1.2"
+
+
+@pytest.fixture
+def volume_host(host):  # noqa: F811
+    """A volume-host namespace joined to the compute host's by a veth, running its own tgtd."""
+    topo = host["topo"]
+    vol = topo.ns("v")
+    topo.veth(host["net"], "vol0", vol, "st0")
+    topo.address(host["net"], "vol0", f"{HOST_SIDE}/30")
+    topo.address(vol, "st0", f"{VOLUME_SIDE}/30")
+    tgtd = Tgtd(vol, VOLUME_SIDE, os.path.join(tempfile.mkdtemp(prefix="nova-tgtd-"), "tgtd.log"))
+    tgtd.start()
+    try:
+        yield {"ns": vol, "tgtd": tgtd}
+    finally:
+        tgtd.stop()
+
+
+@pytest.fixture
+def real_cloud_flags(volume_host) -> list[str]:
+    return ["--volume_driver=nova.volume.driver.FileDriver", f"--iscsi_ip_address={VOLUME_SIDE}",
+            f"--tgtadm_control_port={volume_host['tgtd'].control_port}"]
+
+
+def _guest_disk(topo, ns, key, address, volume_id: str) -> str:
+    """The guest's device of a volume, found by the serial libvirt gives the disk (the volume's id)."""
+    number = str(int(volume_id[4:], 16))
+    script = f'for d in /sys/block/vd*; do [ "$(cat $d/serial 2>/dev/null)" = "{number}" ] && echo ${{d##*/}}; done'
+    found = wait_for(lambda: ssh(topo, ns, key, address, script), timeout=30, what=f"{volume_id} in the guest")
+    return "/dev/" + found
+
+
+def _state(client, volume_id: str) -> tuple[str, str | None]:
+    volume = client.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]
+    return volume["State"], (volume["Attachments"][0]["State"] if volume["Attachments"] else None)
+
+
+def _wait_state(client, volume_id: str, wanted: tuple[str, str | None]) -> None:
+    wait_for(lambda: _state(client, volume_id) == wanted, timeout=60, interval=0.5, what=f"{volume_id} {wanted}")
+
+
+@pytest.mark.timeout(900)
+def test_a_volume_moves_between_real_guests_and_survives_target_restarts(real_cloud, volume_host, tmp_path):
+    client, topo, net, cloud = real_cloud["client"], real_cloud["topo"], real_cloud["net"], real_cloud["cloud"]
+    cloud.start("nova-volume", "--host=vol1")
+    wait_for(lambda: cloud.service_states().get(("vol1", "nova-volume")) == ":-)", timeout=60, what="nova-volume up")
+    key = tmp_path / "key.pem"
+    key.write_text(client.create_key_pair(KeyName="k")["KeyMaterial"])
+    key.chmod(0o600)
+    client.authorize_security_group_ingress(GroupName="default", IpProtocol="tcp", FromPort=22, ToPort=22,
+                                            CidrIp="0.0.0.0/0")
+    ids = [i["InstanceId"] for i in client.run_instances(ImageId=real_cloud["ami"], MinCount=2, MaxCount=2,
+                                                         InstanceType="m1.tiny", KeyName="k")["Instances"]]
+    volume_id = client.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
+    _wait_state(client, volume_id, ("available", None))
+    client.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    for instance_id in ids:
+        wait_for(lambda: "NOVA-GUEST ready" in console(client, instance_id), timeout=120, interval=1,
+                 what=f"{instance_id} ready")
+    shown = {i["InstanceId"]: i["PrivateIpAddress"]
+             for r in client.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]}
+    guest_a, guest_b = shown[ids[0]], shown[ids[1]]
+
+    # Guest A formats the volume and writes a file.
+    client.attach_volume(VolumeId=volume_id, InstanceId=ids[0], Device="/dev/sdf")
+    _wait_state(client, volume_id, ("in-use", "attached"))
+    disk = _guest_disk(topo, net, str(key), guest_a, volume_id)
+    written = ssh(topo, net, str(key), guest_a,
+                  f"mke2fs -q {disk} && mkdir -p /mnt/v && mount -t ext4 {disk} /mnt/v && "
+                  "dd if=/dev/urandom of=/mnt/v/data bs=64k count=16 2>/dev/null && "
+                  "md5sum /mnt/v/data && umount /mnt/v && sync").split()[0]
+    with pytest.raises(ClientError) as excinfo:
+        client.delete_volume(VolumeId=volume_id)
+    assert excinfo.value.response["Error"]["Code"] == "VolumeInUse"
+
+    # Detached from A, attached to B: the same bytes.
+    client.detach_volume(VolumeId=volume_id)
+    _wait_state(client, volume_id, ("available", None))
+    assert ssh(topo, net, str(key), guest_a, f"test -b {disk} && echo still || echo gone") == "gone"
+    client.attach_volume(VolumeId=volume_id, InstanceId=ids[1], Device="/dev/sdg")
+    _wait_state(client, volume_id, ("in-use", "attached"))
+    disk_b = _guest_disk(topo, net, str(key), guest_b, volume_id)
+    read = ssh(topo, net, str(key), guest_b, f"mkdir -p /mnt/v && mount -t ext4 {disk_b} /mnt/v && "
+                                             "md5sum /mnt/v/data").split()[0]
+    assert read == written
+
+    # A snapshot made into a bigger volume holds the same file; A reads it.
+    snapshot_id = client.create_snapshot(VolumeId=volume_id, Description="copy")["SnapshotId"]
+    client.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    copy_id = client.create_volume(SnapshotId=snapshot_id, Size=2, AvailabilityZone="nova")["VolumeId"]
+    _wait_state(client, copy_id, ("available", None))
+    assert client.describe_volumes(VolumeIds=[copy_id])["Volumes"][0]["Size"] == 2
+    client.attach_volume(VolumeId=copy_id, InstanceId=ids[0], Device="/dev/sdh")
+    _wait_state(client, copy_id, ("in-use", "attached"))
+    disk_copy = _guest_disk(topo, net, str(key), guest_a, copy_id)
+    assert ssh(topo, net, str(key), guest_a, f"blockdev --getsize64 {disk_copy}") == str(2 * 1024 ** 3)
+    assert ssh(topo, net, str(key), guest_a, f"mount -o ro -t ext4 {disk_copy} /mnt/v && "
+                                             "md5sum /mnt/v/data").split()[0] == written
+
+    # tgtd restarts (every target gone), then nova-volume: the exports come back, B still reads.
+    tgtd = volume_host["tgtd"]
+    tgtd.crash()
+    tgtd.start()
+    assert tgtd.targets() == {}
+    volume_daemon = [d for d in cloud.daemons if d.binary == "nova-volume"][0]
+    assert volume_daemon.stop() == 0
+    cloud.start("nova-volume", "--host=vol1")
+    wait_for(lambda: len(tgtd.targets()) == 2, timeout=60, what="exports restored")
+    again = ssh(topo, net, str(key), guest_b, "echo 3 > /proc/sys/vm/drop_caches && md5sum /mnt/v/data",
+                timeout=90).split()[0]
+    assert again == written
