@@ -17,6 +17,8 @@ import shutil
 import sys
 from typing import Any, Iterable
 
+from eventlet import semaphore
+
 from nova import exception, flags, utils
 from nova.network import iptables
 
@@ -313,16 +315,24 @@ def dnsmasq_pid(bridge: str) -> int | None:
     return pid if "dnsmasq" in cmdline and _network_file(bridge, "conf") in cmdline else None
 
 
+_dhcp_locks: dict[str, semaphore.Semaphore] = {}
+
+
 def update_dhcp(network: dict[str, Any], hosts: Iterable[tuple[str, str, str]]) -> None:
-    """Rewrite the network's hosts file and HUP its dnsmasq, or start one."""
+    """Rewrite the network's hosts file and HUP its dnsmasq, or start one.
+
+    One bridge at a time: two instances allocated at once would otherwise
+    both find no dnsmasq and start two, the second failing on the address.
+    """
     bridge = network["bridge"]
-    write_hosts_file(bridge, hosts)
-    pid = dnsmasq_pid(bridge)
-    if pid is not None:
-        execute("kill", "-HUP", str(pid))
-        return
-    _log_change("Starting dnsmasq for %s", bridge)
-    execute(*dnsmasq_cmd(network))
+    with _dhcp_locks.setdefault(bridge, semaphore.Semaphore(1)):
+        write_hosts_file(bridge, hosts)
+        pid = dnsmasq_pid(bridge)
+        if pid is not None:
+            execute("kill", "-HUP", str(pid))
+            return
+        _log_change("Starting dnsmasq for %s", bridge)
+        execute(*dnsmasq_cmd(network))
 
 
 def kill_dhcp(bridge: str) -> None:

@@ -69,7 +69,10 @@ class API:
         return db.security_group_get(ctxt, group_id)
 
     def get_by_name(self, ctxt: Context, name: str, project_id: str | None = None) -> Any:
+        """The group ``name`` of the project; the caller's own ``default`` always exists (as in EC2)."""
         project_id = project_id or ctxt.project_id
+        if name == DEFAULT and project_id == ctxt.project_id:
+            return self.ensure_default(ctxt)
         try:
             return db.security_group_get_by_name(ctxt, project_id, name)
         except exception.NotFound:

@@ -77,3 +77,27 @@ def test_the_fake_network_says_fake(caplog):
     assert lines and all(line.startswith("fake_network (nothing is run): ") for line in lines)
     assert any("Creating bridge br100" in line for line in lines)
     assert any("Starting dnsmasq for br100" in line for line in lines)
+
+
+def test_two_allocations_at_once_start_one_dnsmasq(monkeypatch):
+    """Two greenthreads updating DHCP of one bridge: the second HUPs the dnsmasq the first started."""
+    import eventlet
+
+    started, hupped, running = [], [], {}
+
+    def execute(*cmd, **kwargs):
+        if "dnsmasq" in cmd:
+            eventlet.sleep(0.05)  # dnsmasq takes a moment before its pid file exists
+            started.append(cmd)
+            running["pid"] = 4242
+        elif cmd[:2] == ("kill", "-HUP"):
+            hupped.append(cmd[2])
+        return "", ""
+
+    monkeypatch.setattr(linux_net, "execute", execute)
+    monkeypatch.setattr(linux_net, "dnsmasq_pid", lambda bridge: running.get("pid"))
+    pool = eventlet.GreenPool()
+    for _ in range(2):
+        pool.spawn(linux_net.update_dhcp, NETWORK, [])
+    pool.waitall()
+    assert len(started) == 1 and hupped == ["4242"]
