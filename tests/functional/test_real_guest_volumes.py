@@ -89,7 +89,7 @@ def test_a_volume_moves_between_real_guests_and_survives_target_restarts(real_cl
     _wait_state(client, volume_id, ("in-use", "attached"))
     disk = _guest_disk(topo, net, str(key), guest_a, volume_id)
     written = ssh(topo, net, str(key), guest_a,
-                  f"mke2fs -q {disk} && mkdir -p /mnt/v && mount -t ext4 {disk} /mnt/v && "
+                  f"mke2fs -q {disk} >/dev/null 2>&1 && mkdir -p /mnt/v && mount -t ext4 {disk} /mnt/v && "
                   "dd if=/dev/urandom of=/mnt/v/data bs=64k count=16 2>/dev/null && "
                   "md5sum /mnt/v/data && umount /mnt/v && sync").split()[0]
     with pytest.raises(ClientError) as excinfo:
