@@ -181,3 +181,46 @@ def test_servers_are_ec2_instances_and_back(compute_cloud, monkeypatch):
     ec2.terminate_instances(InstanceIds=[instance_id])
     conn.compute.delete_server(server)
     wait_for(lambda: not list(conn.compute.servers()), timeout=60, what="both servers gone")
+
+
+@pytest.mark.timeout(300)
+def test_volume_attachments_with_openstacksdk(compute_cloud, monkeypatch):
+    """os-volumes through the SDK's compute proxy, attachments through its volume_attachment calls; nova-volume
+    keeps its volumes in memory (the unit tests' driver), nova-compute's fake driver plugs them."""
+    if ("vol1", "nova-volume") not in compute_cloud.cloud.service_states():
+        compute_cloud.cloud.start("nova-volume", "--host=vol1", "--volume_driver=tests.unit.volume.fakes.MemoryDriver")
+        wait_for(lambda: compute_cloud.cloud.service_states().get(("vol1", "nova-volume")) == ":-)", timeout=60,
+                 what="nova-volume up")
+    bob = compute_cloud.connect("bob", monkeypatch)
+    conn = compute_cloud.connect("alice", monkeypatch)
+    server = conn.compute.create_server(name="disks", image_id=conn.image.find_image("cirros").id,
+                                        flavor_id=conn.compute.find_flavor("m1.tiny").id)
+    created = conn.compute.post("/os-volumes", json={"volume": {"size": 1, "display_name": "data"}})
+    assert created.status_code == 200, created.text
+    volume_id = created.json()["volume"]["id"]
+
+    def volume() -> dict:
+        return conn.compute.get(f"/os-volumes/{volume_id}").json()["volume"]
+
+    wait_for(lambda: volume()["status"] == "available", timeout=60, what="the volume available")
+    server = conn.compute.wait_for_server(server, status="ACTIVE", wait=120, interval=1)
+    attachment = conn.compute.create_volume_attachment(server, volume=volume_id, device="/dev/vdb")
+    assert (attachment.volume_id, attachment.device) == (volume_id, "/dev/vdb")
+    wait_for(lambda: volume()["status"] == "in-use", timeout=60, what="the volume in-use")
+    assert volume()["attachments"][0]["serverId"] == server.id
+    assert [(a.volume_id, a.device) for a in conn.compute.volume_attachments(server)] == [(volume_id, "/dev/vdb")]
+    assert conn.compute.get_volume_attachment(server, volume_id).device == "/dev/vdb"
+    assert [v.id for v in conn.compute.get_server(server.id).attached_volumes] == [volume_id]
+    with pytest.raises(openstack.exceptions.NotFoundException):
+        list(bob.compute.volume_attachments(server.id))
+    assert bob.compute.get(f"/os-volumes/{volume_id}").status_code == 404
+    assert conn.compute.delete(f"/os-volumes/{volume_id}").status_code == 409
+
+    conn.compute.delete_volume_attachment(server, volume_id, ignore_missing=False)
+    wait_for(lambda: volume()["status"] == "available", timeout=60, what="the volume detached")
+    assert list(conn.compute.volume_attachments(server)) == []
+    assert conn.compute.delete(f"/os-volumes/{volume_id}").status_code == 202
+    wait_for(lambda: conn.compute.get(f"/os-volumes/{volume_id}").status_code == 404, timeout=60,
+             what="the volume gone")
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, wait=60, interval=1)

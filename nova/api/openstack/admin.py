@@ -13,7 +13,8 @@ from nova.compute import host_api
 # quota resource -> API name; the API also shows resources nova does not limit.
 _QUOTA_NAMES = {"instances": "instances", "cores": "cores", "ram": "ram", "floating_ips": "floating_ips",
                 "metadata_items": "metadata_items", "security_groups": "security_groups",
-                "security_group_rules": "security_group_rules", "key_pairs": "key_pairs"}
+                "security_group_rules": "security_group_rules", "key_pairs": "key_pairs",
+                "volumes": "volumes", "gigabytes": "gigabytes"}
 _FIXED_QUOTAS = {"fixed_ips": -1, "injected_files": 5, "injected_file_content_bytes": 10240,
                  "injected_file_path_bytes": 255, "server_groups": 10, "server_group_members": 10}
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nova.api.openstack import admin, flavors, floating_ips, images, keypairs, limits, security_groups
+from nova.api.openstack import (admin, flavors, floating_ips, images, keypairs, limits, security_groups,
+                                volume_attachments, volumes)
 from nova.api.openstack.server_actions import ServerActionsController
 from nova.api.openstack.wsgi import Route, Router
 
@@ -16,6 +17,8 @@ def v21_routes() -> list[Route]:
     floating, pools = floating_ips.FloatingIpsController(), floating_ips.FloatingIpPoolsController()
     zones, quotas = admin.AvailabilityZonesController(), admin.QuotaSetsController()
     services, hypervisors = admin.ServicesController(), admin.HypervisorsController()
+    disks, snapshots = volumes.VolumesController(), volumes.SnapshotsController()
+    attachments = volume_attachments.VolumeAttachmentsController()
     return [
         ("GET", "/servers", servers, "index"),
         ("POST", "/servers", servers, "create"),
@@ -63,6 +66,28 @@ def v21_routes() -> list[Route]:
         ("GET", "/os-hypervisors", hypervisors, "index"),
         ("GET", "/os-hypervisors/detail", hypervisors, "detail"),
         ("GET", "/os-hypervisors/{hypervisor_id}", hypervisors, "show"),
+        *volume_routes(disks, snapshots, attachments),
+    ]
+
+
+def volume_routes(disks: volumes.VolumesController, snapshots: volumes.SnapshotsController,
+                  attachments: volume_attachments.VolumeAttachmentsController) -> list[Route]:
+    """os-volumes, os-snapshots and os-volume_attachments (v2.1 and v1.1 alike)."""
+    return [
+        ("GET", "/os-volumes", disks, "index"),
+        ("POST", "/os-volumes", disks, "create"),
+        ("GET", "/os-volumes/detail", disks, "detail"),
+        ("GET", "/os-volumes/{volume_id}", disks, "show"),
+        ("DELETE", "/os-volumes/{volume_id}", disks, "delete"),
+        ("GET", "/os-snapshots", snapshots, "index"),
+        ("POST", "/os-snapshots", snapshots, "create"),
+        ("GET", "/os-snapshots/detail", snapshots, "detail"),
+        ("GET", "/os-snapshots/{snapshot_id}", snapshots, "show"),
+        ("DELETE", "/os-snapshots/{snapshot_id}", snapshots, "delete"),
+        ("GET", "/servers/{server_id}/os-volume_attachments", attachments, "index"),
+        ("POST", "/servers/{server_id}/os-volume_attachments", attachments, "create"),
+        ("GET", "/servers/{server_id}/os-volume_attachments/{volume_id}", attachments, "show"),
+        ("DELETE", "/servers/{server_id}/os-volume_attachments/{volume_id}", attachments, "delete"),
     ]
 
 

@@ -111,8 +111,9 @@ class ServersController:
 
     def detail(self, req: ApiRequest) -> dict[str, Any]:
         instances = self._list(req)
-        nics = server_view.nics_of(req, instances)
-        body: dict[str, Any] = {"servers": [server_view.detail(req, i, nics[i["id"]]) for i in instances]}
+        nics, volumes = server_view.nics_of(req, instances), server_view.volumes_of(req, instances)
+        body: dict[str, Any] = {"servers": [server_view.detail(req, i, nics[i["id"]], volumes.get(i["id"]))
+                                            for i in instances]}
         self._next_link(req, instances, body)
         return body
 
@@ -174,7 +175,8 @@ class ServersController:
 
     def show(self, req: ApiRequest, server_id: str) -> dict[str, Any]:
         instance = self.lookup(req, server_id)
-        return {"server": server_view.detail(req, instance, server_view.nics_of(req, [instance])[instance["id"]])}
+        nics, volumes = server_view.nics_of(req, [instance]), server_view.volumes_of(req, [instance])
+        return {"server": server_view.detail(req, instance, nics[instance["id"]], volumes.get(instance["id"]))}
 
     def update(self, req: ApiRequest, server_id: str) -> dict[str, Any]:
         values = req.body("server")

@@ -140,6 +140,26 @@ def page(req: "ApiRequest", items: list[Any], key: Callable[[Any], str],
     return items
 
 
+def offset_page(req: "ApiRequest", items: list[Any], max_limit: int = 1000) -> list[Any]:
+    """At most ``?limit=`` (and ``max_limit``) items after the first ``?offset=`` ones."""
+    offset = int_field(req.param("offset") or 0, "offset", 0)
+    limit = req.param("limit")
+    count = max_limit if limit is None else min(int_field(limit, "limit", 0), max_limit)
+    return items[offset:offset + count]
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def bool_field(value: Any, name: str) -> bool:
+    """A boolean member: true/false, or the strings the compute API takes for them."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise faults.Fault(400, f"'{name}' must be a boolean.")
+
+
 Route = tuple[str, str, Any, str]  # (method, path, controller, action)
 
 

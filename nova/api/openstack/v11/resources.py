@@ -134,6 +134,8 @@ EXTENSIONS = {
     "security_groups": ("SecurityGroups", "securitygroups", "Security group support: /os-security-groups "
                                                             "and /os-security-group-rules."),
     "os-floating-ips": ("Floating_ips", "floating_ips", "Floating IP support: /os-floating-ips."),
+    "os-volumes": ("Volumes", "volumes", "Volumes support: /os-volumes, /os-snapshots and "
+                                         "/servers/{id}/os-volume_attachments."),
 }
 
 

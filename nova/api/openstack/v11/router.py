@@ -6,7 +6,8 @@ from typing import Any
 
 import webob
 
-from nova.api.openstack import faults, floating_ips, keypairs, security_groups
+from nova.api.openstack import faults, floating_ips, keypairs, security_groups, volume_attachments, volumes
+from nova.api.openstack.router import volume_routes
 from nova.api.openstack.v11 import formats, ratelimit, resources
 from nova.api.openstack.v11.servers import ServersController
 from nova.api.openstack.wsgi import MAX_BODY, ApiRequest, Result, Route, Router
@@ -67,6 +68,8 @@ def v11_routes() -> list[Route]:
     groups, rules = security_groups.SecurityGroupsController(), security_groups.SecurityGroupRulesController()
     floating = floating_ips.FloatingIpsController()
     extensions = resources.ExtensionsController()
+    disks, snapshots = volumes.VolumesController(), volumes.SnapshotsController()
+    attachments = volume_attachments.VolumeAttachmentsController()
     return [
         ("GET", "/", _VersionDocument(), "show"),
         ("GET", "/servers", servers, "index"),
@@ -113,6 +116,7 @@ def v11_routes() -> list[Route]:
         ("POST", "/os-floating-ips", floating, "create"),
         ("GET", "/os-floating-ips/{floating_ip_id}", floating, "show"),
         ("DELETE", "/os-floating-ips/{floating_ip_id}", floating, "delete"),
+        *volume_routes(disks, snapshots, attachments),
     ]
 
 

@@ -41,6 +41,7 @@ class OsApi:
     port: int
     image_id: str
     tokens: dict[str, str] = field(default_factory=dict)
+    services: dict[str, Any] = field(default_factory=dict)  # topic -> Service, with the ``cloud`` fixture
     pool: urllib3.PoolManager = field(default_factory=lambda: urllib3.PoolManager(retries=False,
                                                                                    timeout=urllib3.Timeout(30)))
 
@@ -120,6 +121,7 @@ def cloud(osapi) -> Iterator[OsApi]:
                 for topic in ("scheduler", "network", "compute")]
     for svc in services:
         svc.start()
+    osapi.services = {svc.topic: svc for svc in services}
     try:
         yield osapi
     finally:

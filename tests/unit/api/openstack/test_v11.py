@@ -209,7 +209,7 @@ def test_v10_views_flavors_images_extensions(cloud):
 
     v11 = Era(cloud)
     aliases = {e["alias"] for e in v11.call("GET", "/extensions").json()["extensions"]}
-    assert aliases == {"os-keypairs", "security_groups", "os-floating-ips"}
+    assert aliases == {"os-keypairs", "security_groups", "os-floating-ips", "os-volumes"}
     assert v11.call("POST", "/os-keypairs", {"keypair": {"name": "k"}}).json()["keypair"]["private_key"]
     assert v11.call("GET", "/os-keypairs").json()["keypairs"][0]["keypair"]["name"] == "k"
     assert v11.call("GET", "/os-security-groups").json()["security_groups"][0]["name"] == "default"
