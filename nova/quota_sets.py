@@ -52,7 +52,8 @@ def usage(ctxt: Context) -> dict[str, Any]:
     """What the caller's project holds against its quotas."""
     project_id = ctxt.project_id
     instances, cores, ram = db.instance_data_get_for_project(ctxt, project_id)
-    return {"instances": instances, "cores": cores, "ram": ram,
+    volumes, gigabytes = db.volume_data_get_for_project(ctxt, project_id)
+    return {"instances": instances, "cores": cores, "ram": ram, "volumes": volumes, "gigabytes": gigabytes,
             "security_groups": db.security_group_count_by_project(ctxt, project_id),
             "floating_ips": db.floating_ip_count_by_project(ctxt, project_id),
             "key_pairs": db.key_pair_count_by_user(ctxt, ctxt.user_id)}

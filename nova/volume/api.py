@@ -167,11 +167,17 @@ class API:
 
     # -- attaching ------------------------------------------------------------
 
-    def attach(self, ctxt: Context, volume_id: Any, instance_id: Any, device: str) -> Row:
-        """Attach to an instance of the same project and zone as ``device``; the compute host plugs it in."""
-        mountpoint = devices.guest_device(device)
+    def attach(self, ctxt: Context, volume_id: Any, instance_id: Any, device: str | None = None) -> Row:
+        """Attach to an instance of the same project and zone as ``device`` (the first free one when
+        None); the compute host plugs it in."""
         volume = self.get(ctxt, volume_id)
         instance = db.instance_get(ctxt, _int_id(instance_id, "instance"))
+        attached = db.volume_get_all_by_instance(ctxt.elevated(), instance["id"])
+        if device is None:
+            device = devices.first_free({devices.guest_device(v["mountpoint"]) for v in attached if v["mountpoint"]})
+            if device is None:
+                raise exception.DeviceInUse(mountpoint="every /dev/vdX")
+        mountpoint = devices.guest_device(device)
         if instance["vm_state"] not in ATTACHABLE_INSTANCE_STATES or not instance["host"]:
             raise exception.InstanceInvalidState(instance_id=instance["id"], state=instance["vm_state"],
                                                  action="attach a volume to")
@@ -180,7 +186,7 @@ class API:
             raise exception.InvalidInput(
                 reason=f"volume {volume['id']} is in zone {volume['availability_zone']} and instance "
                        f"{instance['id']} in {instance['availability_zone']}")
-        for other in db.volume_get_all_by_instance(ctxt.elevated(), instance["id"]):
+        for other in attached:
             if other["mountpoint"] and devices.guest_device(other["mountpoint"]) == mountpoint:
                 raise exception.DeviceInUse(mountpoint=device)
         volume = db.volume_update_if_status(ctxt, volume["id"], ("available",), {
@@ -229,9 +235,15 @@ class API:
     # -- snapshots ------------------------------------------------------------
 
     def create_snapshot(self, ctxt: Context, volume_id: Any, name: str | None = None,
-                        description: str | None = None) -> Row:
-        """A point-in-time copy of a volume (``creating``), made on the volume's host."""
+                        description: str | None = None, force: bool = True) -> Row:
+        """A point-in-time copy of a volume (``creating``), made on the volume's host.
+
+        An attached volume is copied only with ``force`` (EC2 always forces; the OpenStack API asks).
+        """
         volume = self.get(ctxt, volume_id)
+        if volume["instance_id"] is not None and not force:
+            raise exception.VolumeInvalidState(volume_id=volume["id"], status=volume["status"],
+                                               action="snapshot (without force)")
         if volume["status"] not in ("available", "in-use") or not volume["host"]:
             raise exception.VolumeInvalidState(volume_id=volume["id"], status=volume["status"],
                                                action="snapshot")

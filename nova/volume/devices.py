@@ -20,3 +20,11 @@ def guest_device(device: str | None) -> str:
     if not match:
         raise exception.InvalidDevicePath(path=device)
     return f"/dev/vd{match.group(1)}"
+
+
+def first_free(taken: set[str]) -> str | None:
+    """The first ``/dev/vdX`` (from vdb) not in ``taken`` (guest device names), or None when all are."""
+    for letter in "bcdefghijklmnopqrstuvwxyz":
+        if f"/dev/vd{letter}" not in taken:
+            return f"/dev/vd{letter}"
+    return None

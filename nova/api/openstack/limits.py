@@ -6,7 +6,6 @@ from typing import Any
 
 from nova import quota_sets
 from nova.api.openstack.wsgi import ApiRequest
-from nova.volume import api as volume_api
 
 # API name -> quota resource
 _LIMITS = {"maxTotalInstances": "instances", "maxTotalCores": "cores", "maxTotalRAMSize": "ram",
@@ -26,7 +25,5 @@ class LimitsController:
         absolute.update({"maxPersonality": 5, "maxPersonalitySize": 10240, "maxServerGroups": 10,
                          "maxServerGroupMembers": 10, "totalServerGroupsUsed": 0})
         absolute.update({name: used[resource] for name, resource in _USED.items()})
-        volumes = [v for v in volume_api.API().get_all(req.ctxt) if v["project_id"] == req.ctxt.project_id]
-        absolute.update({"totalVolumesUsed": len(volumes),
-                         "totalVolumeGigabytesUsed": sum(v["size"] or 0 for v in volumes)})
+        absolute.update({"totalVolumesUsed": used["volumes"], "totalVolumeGigabytesUsed": used["gigabytes"]})
         return {"limits": {"rate": [], "absolute": absolute}}

@@ -15,11 +15,9 @@ from nova.api.openstack.volumes import attachment_view, body_id, url_id
 from nova.api.openstack.wsgi import ApiRequest, Result, offset_page, string_field
 from nova.compute import api as compute_api
 from nova.volume import api as volume_api
-from nova.volume import devices
 
 LOG = logging.getLogger(__name__)
 _FIELDS = {"volumeId", "device"}
-_DEVICES = [f"/dev/vd{letter}" for letter in "bcdefghijklmnopqrstuvwxyz"]
 
 
 class VolumeAttachmentsController:
@@ -53,17 +51,9 @@ class VolumeAttachmentsController:
         volume_id = body_id(values, "volumeId")
         device = string_field(values, "device", required=False, max_length=64)
         instance = self.compute.get_by_uuid(req.ctxt, server_id)
-        volume = self.volumes.attach(req.ctxt, volume_id, instance["id"], device or self._free_device(req, instance))
+        volume = self.volumes.attach(req.ctxt, volume_id, instance["id"], device)
         LOG.info("Attaching volume %s to server %s as %s", volume["id"], instance["uuid"], volume["mountpoint"])
         return {"volumeAttachment": attachment_view(volume, instance["uuid"])}
-
-    def _free_device(self, req: ApiRequest, instance: Any) -> str:
-        """The first /dev/vdX no volume of the server uses (a client may leave the device out)."""
-        taken = {devices.guest_device(v["mountpoint"]) for v in self._attached(req, instance) if v["mountpoint"]}
-        for device in _DEVICES:
-            if device not in taken:
-                return device
-        raise faults.Fault(409, f"Server {instance['uuid']} has no free device left for another volume.")
 
     def delete(self, req: ApiRequest, server_id: str, volume_id: str) -> Result:
         instance = self.compute.get_by_uuid(req.ctxt, server_id)

@@ -179,12 +179,9 @@ class SnapshotsController:
         force = bool_field(values.get("force", False), "force")
         name = string_field(values, "display_name", required=False, allow_empty=True)
         description = string_field(values, "display_description", required=False, allow_empty=True)
-        volume = self.volumes.get(req.ctxt, volume_id)
-        if volume["instance_id"] is not None and not force:
-            raise faults.Fault(409, f"Volume {volume['id']} is {volume['status']}: snapshot an attached volume "
-                                    "with 'force': true.")
-        snapshot = self.volumes.create_snapshot(req.ctxt, volume["id"], name=name, description=description)
-        LOG.info("Created snapshot %s of volume %s", snapshot["id"], volume["id"])
+        snapshot = self.volumes.create_snapshot(req.ctxt, volume_id, name=name, description=description,
+                                                force=force)
+        LOG.info("Created snapshot %s of volume %s", snapshot["id"], volume_id)
         return {"snapshot": snapshot_view(snapshot)}
 
     def delete(self, req: ApiRequest, snapshot_id: str) -> Result:
