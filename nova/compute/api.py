@@ -18,14 +18,16 @@ from typing import Any
 from nova import context as nova_context
 from nova import exception, flags, quota, rpc, utils
 from nova.compute import instance_types
-from nova.compute import group_refresh
+from nova.compute import block_devices, group_refresh
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import states
 from nova.db import api as db
+from nova.image import api as image_api
 from nova.image import get_default_image_service
 from nova.scheduler import rpcapi as scheduler_rpcapi
 from nova.securitygroup import api as security_group_api
 from nova.tag import api as tag_api
+from nova.volume import api as volume_api
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -94,13 +96,17 @@ class API:
         display_name: str | None = None,
         client_token: str | None = None,
         metadata: dict[str, str] | None = None,
+        block_device_mapping: list[dict[str, Any]] | None = None,
     ) -> tuple[str, list[Row]]:
         """Validate, write ``building`` instance rows and ask the scheduler to place them.
 
         Returns (reservation id, instance rows).  Launches as many instances
         as quotas allow up to ``max_count``; fewer than ``min_count`` is a
         QuotaError.  The same ``client_token`` in the same project returns the
-        reservation made the first time.
+        reservation made the first time.  ``block_device_mapping`` (see
+        ``nova.compute.block_devices``) gives each instance volumes, its root
+        device among them for an EBS image; they are created before the
+        instances are scheduled and attached when they are built.
         """
         min_count, max_count = self._counts(min_count, max_count)
         if client_token:
@@ -125,7 +131,10 @@ class API:
             key_data = db.key_pair_get(ctxt, ctxt.user_id, key_name)["public_key"]
         groups = self._security_groups(ctxt, security_groups)
         metadata = self._metadata(ctxt, metadata)
+        root_device_name, mappings = block_devices.merge(image, block_device_mapping)
         count = self._allowed_count(ctxt, flavor, min_count, max_count)
+        if any(m.get("volume_id") for m in mappings) and count > 1:
+            raise exception.InvalidInput(reason="an existing volume can be mapped to one instance only")
 
         base = {
             "reservation_id": reservation_id,
@@ -147,8 +156,11 @@ class API:
             "vm_state": states.BUILDING,
             "task_state": states.SCHEDULING,
             "power_state": states.NOSTATE,
+            "root_device_name": root_device_name,
         }
         instances = self._write_instances(ctxt, base, count, groups)
+        if mappings:
+            self._create_volumes(ctxt, instances, mappings, zone)
         try:
             for instance in instances:
                 scheduler_rpcapi.SchedulerAPI().run_instance(
@@ -188,7 +200,7 @@ class API:
         return metadata
 
     def _launchable_image(self, ctxt: Context, image_id: Any, kind: str) -> dict[str, Any]:
-        image = self.image_service.show(ctxt, image_id)
+        image = image_api.API(self.image_service).show(ctxt, image_id)
         if (image.get("type") or "machine") != kind:
             raise exception.InvalidImage(image_id=image_id, reason=f"it is a {image.get('type')} image, "
                                                                   f"not a {kind} image")
@@ -279,6 +291,39 @@ class API:
                     LOG.exception("Could not remove half-created instance %s", instance["id"])
             raise
         return created
+
+    @staticmethod
+    def _create_volumes(ctxt: Context, instances: list[Row], mappings: list[dict[str, Any]],
+                        zone: str | None) -> None:
+        """Each instance's volumes, reserved for it; on any failure none of the launch is left."""
+        volumes = volume_api.API()
+        made: list[int] = []
+        try:
+            for instance in instances:
+                for mapping in mappings:
+                    delete = mapping.get("delete_on_termination")
+                    delete = (mapping.get("volume_id") is None) if delete is None else bool(delete)
+                    if mapping.get("volume_id") is not None:
+                        volumes.reserve_for_instance(ctxt, mapping["volume_id"], instance["id"],
+                                                     mapping["device_name"], delete)
+                        continue
+                    made.append(volumes.create(
+                        ctxt, size=mapping.get("volume_size"), snapshot_id=mapping.get("snapshot_id"),
+                        availability_zone=zone, for_instance=(instance["id"], mapping["device_name"], delete),
+                    )["id"])
+        except Exception:
+            for instance in instances:
+                for volume in db.volume_get_all_by_instance(ctxt, instance["id"]):
+                    db.volume_update(ctxt, volume["id"], {"instance_id": None, "mountpoint": None,
+                                                          "delete_on_termination": False})
+                db.instance_destroy(ctxt, instance["id"])
+            for volume_id in made:
+                try:
+                    db.volume_update(ctxt, volume_id, {"status": "error", "fault": "its launch failed"})
+                    volumes.delete(ctxt, volume_id)
+                except exception.NovaException:
+                    LOG.exception("Could not remove volume %s of a failed launch", volume_id)
+            raise
 
     @staticmethod
     def _set_error(ctxt: Context, instance_id: int, reason: str) -> None:
@@ -384,6 +429,35 @@ class API:
         db.instance_update(ctxt, instance["id"], {"task_state": states.IMAGE_SNAPSHOT})
         self._cast_compute(ctxt, instance, "snapshot_instance", image_id=image["id"])
         return image
+
+    def create_image(self, ctxt: Context, instance_id: int, name: str,
+                     description: str | None = None) -> dict[str, Any]:
+        """An image of the instance (EC2 CreateImage).
+
+        A volume-backed instance gives an EBS image: a snapshot of each of its
+        volumes, the root's as the image's root device; it is "pending" until
+        the snapshots are complete.  An instance-store instance's disk is
+        copied by its compute host (``snapshot``).
+        """
+        instance = self.get(ctxt, instance_id)
+        volumes = [v for v in db.volume_get_all_by_instance(ctxt, instance["id"]) if v["status"] == "in-use"]
+        root_name = instance["root_device_name"]
+        if not root_name or not any(v["mountpoint"] == root_name for v in volumes):
+            return self.snapshot(ctxt, instance["id"], name)
+        if instance["vm_state"] not in (states.ACTIVE, states.STOPPED):
+            raise exception.InstanceInvalidState(instance_id=instance["id"], state=instance["vm_state"],
+                                                 action="create an image of")
+        mappings = []
+        for volume in volumes:
+            snapshot = volume_api.API().create_snapshot(ctxt, volume["id"], name=name,
+                                                        description=f"of {volume['mountpoint']} for image {name}")
+            mappings.append({"device_name": volume["mountpoint"], "snapshot_id": snapshot["id"],
+                             "volume_size": volume["size"], "delete_on_termination": True})
+        return image_api.API(self.image_service).register_from_snapshots(
+            ctxt, name, root_name, mappings,
+            kernel_id=int(instance["kernel_id"]) if instance["kernel_id"] else None,
+            ramdisk_id=int(instance["ramdisk_id"]) if instance["ramdisk_id"] else None,
+            description=description)
 
     def get_console_output(self, ctxt: Context, instance_id: int) -> str:
         instance = self.get(ctxt, instance_id)

@@ -31,6 +31,9 @@ FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
 flags.DEFINE_string("instances_path", "$state_path/instances", "Where instances keep their disks and logs")
+flags.DEFINE_integer("block_device_timeout", 300,
+                     "Seconds a new instance waits for the volumes of its block device mappings to be created",
+                     lower_bound=1)
 flags.DEFINE_integer("instance_build_timeout", 600,
                      "Seconds an instance sent to this host may wait to start building before it is put in error",
                      lower_bound=1)
@@ -135,7 +138,8 @@ class ComputeManager(manager.SchedulerDependentManager):
             LOG.info("Finishing the interrupted delete of instance %s", instance["id"])
             self._terminate(ctxt, instance)
             return
-        if vm_state == states.BUILDING and task in (states.NETWORKING, states.SPAWNING):
+        if vm_state == states.BUILDING and task in (states.NETWORKING, states.BLOCK_DEVICE_MAPPING,
+                                                    states.SPAWNING):
             power = self._power_state(instance) if has_domain else states.NOSTATE
             if power == states.RUNNING:
                 self._update(ctxt, instance["id"], vm_state=states.ACTIVE, task_state=None, power_state=power,
@@ -194,17 +198,31 @@ class ComputeManager(manager.SchedulerDependentManager):
                 LOG.exception("Setting up the network of instance %s on %s failed", instance_id, self.host)
                 self._set_error(ctxt, instance_id, f"network setup failed on {self.host}: {exc}")
                 return
+            instance = self._update(ctxt, instance_id, task_state=states.BLOCK_DEVICE_MAPPING)
+            try:
+                volumes, block_device_info = self._prepare_block_devices(ctxt, instance)
+            except Exception as exc:
+                self._set_error(ctxt, instance_id, f"block device mapping failed: {exc}")
+                return
             instance = self._update(ctxt, instance_id, task_state=states.SPAWNING)
             try:
                 self.firewall.prepare_instance_filter(instance, network_info)
-                self.driver.spawn(ctxt, instance, network_info)
+                if block_device_info is None:
+                    self.driver.spawn(ctxt, instance, network_info)
+                else:
+                    self.driver.spawn(ctxt, instance, network_info, block_device_info=block_device_info)
                 self.firewall.apply_instance_filter(instance, network_info)
             except Exception as exc:
                 LOG.exception("Spawning instance %s failed", instance_id)
                 self._destroy_quietly(instance)
                 self.firewall.unfilter_instance(instance)
+                for volume in volumes:
+                    self._volume_back(ctxt.elevated(), volume["id"], "available", f"spawn failed: {exc}",
+                                      keep_instance=True)
                 self._set_error(ctxt, instance_id, f"spawn failed: {exc}")
                 return
+            for volume in volumes:
+                self.db.volume_attached(ctxt.elevated(), volume["id"], instance_id, volume["mountpoint"])
             self._update(ctxt, instance_id, vm_state=states.ACTIVE, task_state=None,
                          power_state=self._power_state(instance), launched_at=utils.utcnow(), fault=None)
             LOG.info("Instance %s is active on %s", instance_id, self.host)
@@ -235,6 +253,54 @@ class ComputeManager(manager.SchedulerDependentManager):
         except Exception:
             LOG.exception("Could not ask for a refresh of the members of groups %s", group_ids)
 
+    def _prepare_block_devices(self, ctxt: Context, instance: Any) -> tuple[list[Any], dict[str, Any] | None]:
+        """The volumes made for the instance, once created, marked attaching, and how to reach each.
+
+        Returns (volumes, block_device_info for the driver, None without volumes).
+        Waits up to --block_device_timeout for them to be created.
+        """
+        import eventlet
+
+        admin = ctxt.elevated()
+        deadline = utils.utcnow() + datetime.timedelta(seconds=FLAGS.block_device_timeout)
+        while True:
+            volumes = self.db.volume_get_all_by_instance(admin, instance["id"])
+            failed = [v for v in volumes if v["status"] == "error"]
+            if failed:
+                raise exception.VolumeAttachFailed(reason=f"volume {failed[0]['id']} failed: {failed[0]['fault']}")
+            if all(v["status"] != "creating" for v in volumes):
+                break
+            if utils.utcnow() > deadline:
+                raise exception.VolumeAttachFailed(reason=f"volumes not created within {FLAGS.block_device_timeout}s")
+            eventlet.sleep(0.5)
+        if not volumes:
+            return [], None
+        info: dict[str, Any] = {"root": None, "volumes": []}
+        for volume in volumes:
+            self.db.volume_update_if_status(admin, volume["id"], ("available",), {"status": "attaching"}, "attach")
+            connection_info = self.volume_rpcapi.initialize_connection(ctxt, volume["host"], volume["id"])
+            device = devices.guest_device(volume["mountpoint"], instance["root_device_name"])
+            if device == devices.ROOT:
+                info["root"] = connection_info
+            else:
+                info["volumes"].append({"mountpoint": device, "connection_info": connection_info})
+        return volumes, info
+
+    def _release_volumes(self, ctxt: Context, instance: Any) -> None:
+        """Detach the terminated instance's volumes; delete those marked delete-on-termination."""
+        admin = ctxt.elevated()
+        for volume in self.db.volume_get_all_by_instance(admin, instance["id"]):
+            self.db.volume_detached(admin, volume["id"])
+            if not volume["delete_on_termination"]:
+                LOG.info("Volume %s detached from terminated instance %s", volume["id"], instance["id"])
+                continue
+            self.db.volume_update(admin, volume["id"], {"status": "deleting", "delete_on_termination": False})
+            if volume["host"]:
+                self.volume_rpcapi.delete_volume(ctxt, volume["host"], volume["id"])
+            else:
+                self.db.volume_destroy(admin, volume["id"])
+            LOG.info("Volume %s of terminated instance %s is being deleted", volume["id"], instance["id"])
+
     def _terminate(self, ctxt: Context, instance: Any) -> None:
         group_ids = self._group_ids(ctxt, instance["id"])
         try:
@@ -249,9 +315,7 @@ class ComputeManager(manager.SchedulerDependentManager):
             return
         self.firewall.unfilter_instance(instance)
         admin = ctxt.elevated()
-        for volume in self.db.volume_get_all_by_instance(admin, instance["id"]):
-            self.db.volume_detached(admin, volume["id"])
-            LOG.info("Volume %s detached from terminated instance %s", volume["id"], instance["id"])
+        self._release_volumes(ctxt, instance)
         self.db.instance_update(admin, instance["id"], {"vm_state": states.DELETED, "task_state": None,
                                                          "power_state": states.NOSTATE,
                                                          "terminated_at": utils.utcnow()})
@@ -376,7 +440,8 @@ class ComputeManager(manager.SchedulerDependentManager):
                 return
             try:
                 instance = self.db.instance_get(admin, instance_id)
-                self.driver.detach_volume(instance, None, devices.guest_device(volume["mountpoint"]))
+                self.driver.detach_volume(instance, None, devices.guest_device(volume["mountpoint"],
+                                                                            instance["root_device_name"]))
             except Exception as exc:
                 if not force:
                     LOG.warning("Detaching volume %s from instance %s failed: %s", volume_id, instance_id, exc)
@@ -387,9 +452,10 @@ class ComputeManager(manager.SchedulerDependentManager):
             self.db.volume_detached(admin, volume_id)
             LOG.info("Volume %s detached from instance %s", volume_id, instance_id)
 
-    def _volume_back(self, admin: Context, volume_id: int, status: str, reason: str) -> None:
+    def _volume_back(self, admin: Context, volume_id: int, status: str, reason: str,
+                     keep_instance: bool = False) -> None:
         values: dict[str, Any] = {"status": status, "fault": reason[:1000]}
-        if status == "available":
+        if status == "available" and not keep_instance:
             values.update(instance_id=None, mountpoint=None, attach_status="detached")
         try:
             self.db.volume_update(admin, volume_id, values)

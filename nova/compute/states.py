@@ -23,6 +23,7 @@ VM_STATES = (BUILDING, ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, ERROR, DELET
 # task_state
 SCHEDULING = "scheduling"
 NETWORKING = "networking"
+BLOCK_DEVICE_MAPPING = "block_device_mapping"
 SPAWNING = "spawning"
 REBOOTING = "rebooting"
 REBOOTING_HARD = "rebooting_hard"

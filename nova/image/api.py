@@ -31,7 +31,66 @@ class API:
 
     def show(self, ctxt: Context, image_id: int) -> dict[str, Any]:
         """ImageNotFound when the image does not exist or the caller may not see it."""
-        return self.service.show(ctxt, image_id)
+        return self._settle(ctxt, self.service.show(ctxt, image_id))
+
+    # -- EBS images: a root device made from a snapshot ------------------------
+
+    def register_from_snapshots(self, ctxt: Context, name: str | None, root_device_name: str,
+                                mappings: list[dict[str, Any]], kernel_id: int | None = None,
+                                ramdisk_id: int | None = None, architecture: str | None = None,
+                                description: str | None = None) -> dict[str, Any]:
+        """An image whose instances boot from a volume made from the root device's snapshot.
+
+        ``mappings`` are block device mappings (``nova.compute.block_devices``);
+        the root device's names a snapshot the caller may see.  The image is
+        "pending" until its snapshots are complete, "failed" if one fails.
+        """
+        from nova.volume import api as volume_api
+        from nova.volume import devices
+
+        devices.check_root_device_name(root_device_name)
+        root = [m for m in mappings if m.get("device_name") == root_device_name]
+        if not root or not root[0].get("snapshot_id"):
+            raise exception.InvalidInput(reason=f"the root device {root_device_name} must be mapped to a snapshot")
+        clean = []
+        for mapping in mappings:
+            if mapping.get("snapshot_id"):
+                volume_api.API().get_snapshot(ctxt, mapping["snapshot_id"])  # SnapshotNotFound if not visible
+            devices.guest_device(mapping["device_name"], root_device_name)
+            clean.append({key: mapping.get(key) for key in ("device_name", "snapshot_id", "volume_size",
+                                                             "delete_on_termination", "no_device")
+                          if mapping.get(key) is not None})
+        for value, kind in ((kernel_id, "kernel"), (ramdisk_id, "ramdisk")):
+            if value is not None and self.show(ctxt, value)["type"] != kind:
+                raise exception.InvalidImage(image_id=value, reason=f"it is not a {kind} image")
+        properties = {"root_device_name": root_device_name, "block_device_mapping": clean}
+        if description:
+            properties["description"] = description
+        image = self.service.create(ctxt, {"name": name, "type": "machine", "state": "pending",
+                                           "kernel_id": kernel_id, "ramdisk_id": ramdisk_id,
+                                           "architecture": architecture, "properties": properties})
+        LOG.info("Registered EBS image %s (%s) in project %s", image["id"], name, ctxt.project_id)
+        return self._settle(ctxt, image)
+
+    def _settle(self, ctxt: Context, image: dict[str, Any]) -> dict[str, Any]:
+        """A pending EBS image becomes available once its snapshots are, failed when one failed."""
+        mappings = (image.get("properties") or {}).get("block_device_mapping")
+        if image.get("state") != "pending" or not mappings:
+            return image
+        statuses = set()
+        for mapping in mappings:
+            if mapping.get("snapshot_id"):
+                try:
+                    statuses.add(db.snapshot_get(ctxt.elevated(), int(mapping["snapshot_id"]))["status"])
+                except exception.SnapshotNotFound:
+                    statuses.add("error")
+        if "error" in statuses:
+            state = "failed"
+        elif statuses <= {"available"}:
+            state = "available"
+        else:
+            return image
+        return self.service.update(ctxt.elevated(), image["id"], {"state": state})
 
     def get_all(self, ctxt: Context, ids: Iterable[int] = (), owners: Iterable[str] = (),
                 executable_by: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -42,7 +101,7 @@ class API:
         are read in one query for all the images, so the number of queries
         does not grow with the number of images.
         """
-        images = self.service.index(ctxt)
+        images = [self._settle(ctxt, image) for image in self.service.index(ctxt)]
         ids, owners, executable_by = list(ids), set(owners), list(executable_by)
         if ids:
             by_id = {image["id"]: image for image in images}

@@ -99,10 +99,14 @@ class API:
     # -- creating and deleting ------------------------------------------------
 
     def create(self, ctxt: Context, size: Any = None, snapshot_id: Any = None, availability_zone: str | None = None,
-               name: str | None = None, description: str | None = None) -> Row:
+               name: str | None = None, description: str | None = None,
+               for_instance: tuple[int, str, bool] | None = None) -> Row:
         """A new volume (``creating``), empty or from a snapshot, placed by the scheduler.
 
         From a snapshot the size defaults to the snapshot's and may only grow.
+        ``for_instance`` (instance id, device, delete on termination) reserves
+        the volume for an instance being launched: its compute host attaches
+        it when it builds the instance (compute.API's block device mappings).
         """
         snapshot = None
         if snapshot_id is not None:
@@ -120,11 +124,15 @@ class API:
                                                      f"{snapshot['volume_size']} GiB")
         zone = self._zone(ctxt, availability_zone)
         self._check_quota(ctxt, size)
-        volume = db.volume_create(ctxt, {
+        values = {
             "size": size, "status": "creating", "attach_status": "detached", "availability_zone": zone,
             "snapshot_id": snapshot["id"] if snapshot is not None else None,
             "display_name": name, "display_description": description,
-        })
+        }
+        if for_instance is not None:
+            values.update(instance_id=for_instance[0], mountpoint=for_instance[1],
+                          delete_on_termination=bool(for_instance[2]))
+        volume = db.volume_create(ctxt, values)
         scheduler_rpcapi.SchedulerAPI().create_volume(
             ctxt, FLAGS.volume_topic, volume["id"], snapshot_id=volume["snapshot_id"],
             availability_zone=availability_zone)
@@ -158,6 +166,8 @@ class API:
         volume = self.get(ctxt, volume_id)
         if volume["status"] == "deleting":
             return
+        if volume["instance_id"] is not None:
+            raise exception.VolumeInUse(volume_id=volume["id"], instance_id=volume["instance_id"], action="delete")
         volume = db.volume_update_if_status(ctxt, volume["id"], ("available", "error"),
                                             {"status": "deleting"}, "delete")
         if not volume["host"]:
@@ -206,17 +216,30 @@ class API:
             raise exception.VolumeNotAttached(volume_id=volume["id"], instance_id=instance_id)
         if device and device != volume["mountpoint"]:
             raise exception.VolumeNotAttached(volume_id=volume["id"], instance_id=f"{volume['instance_id']} as {device}")
-        expected = ("in-use", "attaching", "detaching") if force else ("in-use",)
-        volume = db.volume_update_if_status(ctxt, volume["id"], expected, {"status": "detaching"}, "detach")
         try:
             instance = db.instance_get(ctxt.elevated(), volume["instance_id"])
         except exception.InstanceNotFound:
             instance = None
+        if instance is not None and not force and instance["root_device_name"] == volume["mountpoint"]:
+            raise exception.VolumeInvalidState(volume_id=volume["id"], status="the root device of its instance",
+                                               action="detach")
+        expected = ("in-use", "attaching", "detaching") if force else ("in-use",)
+        volume = db.volume_update_if_status(ctxt, volume["id"], expected, {"status": "detaching"}, "detach")
         if instance is None or not instance["host"]:
             return db.volume_detached(ctxt.elevated(), volume["id"])  # nothing left to unplug it from
         compute_rpcapi.ComputeAPI().detach_volume(ctxt, instance["host"], instance["id"], volume["id"],
                                                   force=bool(force))
         return volume
+
+    def reserve_for_instance(self, ctxt: Context, volume_id: Any, instance_id: int, device: str,
+                             delete_on_termination: bool) -> Row:
+        """An available volume set aside for an instance being launched (plugged in when it is built)."""
+        volume = self.get(ctxt, volume_id)
+        if volume["instance_id"] is not None:
+            raise exception.VolumeInUse(volume_id=volume["id"], instance_id=volume["instance_id"], action="attach")
+        return db.volume_update_if_status(ctxt, volume["id"], ("available",), {
+            "instance_id": instance_id, "mountpoint": device, "delete_on_termination": bool(delete_on_termination),
+        }, "attach")
 
     def reattach(self, ctxt: Context, volume_id: Any) -> Row:
         """Plug an in-use volume into its instance again (an operator's repair after a host lost it)."""

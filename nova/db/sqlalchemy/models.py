@@ -420,6 +420,7 @@ class Volume(Base, NovaBase):
     provider_location: Mapped[str | None] = mapped_column(String(255))
     provider_auth: Mapped[str | None] = mapped_column(String(255))
     fault: Mapped[str | None] = mapped_column(Text)
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def name(self) -> str:

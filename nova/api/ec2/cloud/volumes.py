@@ -15,7 +15,7 @@ from nova import context, exception
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
-from nova.api.ec2.params import Boolean, Ec2Id, Filters, Integer, ListOf, Param, String
+from nova.api.ec2.params import Boolean, Ec2Id, Filters, Integer, ListOf, Param, String, Struct
 from nova.volume import api as volume_api
 
 actions = ActionSet()
@@ -49,7 +49,7 @@ def _attachment(volume: Any) -> dict[str, Any] | None:
     return {"volumeId": _ec2_id(volume["id"], "vol"), "instanceId": _ec2_id(volume["instance_id"], "i"),
             "device": volume["mountpoint"], "status": status,
             "attachTime": volume["attach_time"] or ec2utils.isotime(volume["updated_at"]),
-            "deleteOnTermination": False}
+            "deleteOnTermination": bool(volume["delete_on_termination"])}
 
 
 def _render_volume(volume: Any, tags: dict[str, Any]) -> dict[str, Any]:
@@ -246,3 +246,64 @@ def describe_snapshots(ctxt: context.RequestContext, snapshot_id: list[int], own
     page, token = _describe(ctxt, rows, "snapshot", _render_snapshot, _SNAPSHOT_FILTERS, filters, max_results,
                             next_token)
     return {"snapshotSet": page, "nextToken": token}
+
+
+# -- block device mappings (RunInstances, RegisterImage, DescribeInstances, DescribeImages) ------------
+
+BLOCK_DEVICE_MAPPING = ListOf(Struct(
+    Param("DeviceName", String(min_length=1, max_length=64), required=True),
+    Param("VirtualName", String(max_length=64)),
+    Param("NoDevice", String(max_length=64)),
+    Param("Ebs", Struct(
+        Param("SnapshotId", Ec2Id("snap")),
+        Param("VolumeSize", Integer(1, 2**31)),
+        Param("DeleteOnTermination", Boolean()),
+        Param("VolumeType", String(choices=("standard",))),
+        Param("Encrypted", Boolean(), default=False),
+    )),
+), max_items=26)
+
+
+def block_device_mappings(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``BlockDeviceMapping.N`` as nova's mappings (``nova.compute.block_devices``)."""
+    mappings = []
+    for item in items:
+        if item.get("virtual_name"):
+            raise exception.UnsupportedOperation(reason="instance-store (ephemeral) mappings are not available")
+        if item.get("no_device") is not None:
+            mappings.append({"device_name": item["device_name"], "no_device": True})
+            continue
+        ebs = item.get("ebs") or {}
+        if ebs.get("encrypted"):
+            raise exception.UnsupportedOperation(reason="encrypted volumes are not available")
+        mapping = {"device_name": item["device_name"], "snapshot_id": ebs.get("snapshot_id"),
+                   "volume_size": ebs.get("volume_size")}
+        if ebs.get("delete_on_termination") is not None:
+            mapping["delete_on_termination"] = ebs["delete_on_termination"]
+        mappings.append(mapping)
+    return mappings
+
+
+def render_image_mappings(image: dict[str, Any]) -> tuple[str, str | None, list[dict[str, Any]]]:
+    """(rootDeviceType, rootDeviceName, blockDeviceMapping) of an image."""
+    properties = image.get("properties") or {}
+    mappings = properties.get("block_device_mapping") or []
+    shown = [{"deviceName": m["device_name"],
+              "ebs": {"snapshotId": _ec2_id(m.get("snapshot_id"), "snap"), "volumeSize": m.get("volume_size"),
+                      "deleteOnTermination": bool(m.get("delete_on_termination", True)), "volumeType": "standard",
+                      "encrypted": False}}
+             for m in mappings if not m.get("no_device")]
+    root = properties.get("root_device_name")
+    return ("ebs" if root else "instance-store"), root, shown
+
+
+def render_instance_mappings(volumes: list[Any]) -> list[dict[str, Any]]:
+    """An instance's ``blockDeviceMapping``: its volumes, by device."""
+    shown = []
+    for volume in volumes:
+        status = _VOLUME_STATUS.get(volume["status"], (volume["status"], None))[1] or "attaching"
+        shown.append({"deviceName": volume["mountpoint"],
+                      "ebs": {"volumeId": _ec2_id(volume["id"], "vol"), "status": status,
+                              "attachTime": volume["attach_time"] or ec2utils.isotime(volume["updated_at"]),
+                              "deleteOnTermination": bool(volume["delete_on_termination"])}})
+    return shown
