@@ -366,14 +366,18 @@ class LibvirtDriver(driver.ComputeDriver):
                 self._write_definition(instance, config.without_disk(handle.read(), dev), rescued_too=True)
         else:
             domain = self._lookup(name)
-            disk = self._disks(domain).get(dev)
-            if disk is not None:
+            defined = config.disk_target_devs(_call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE))
+            live = config.disk_target_devs(_call(domain.XMLDesc, 0)) if _call(domain.isActive) else {}
+            flags_ = (libvirt.VIR_DOMAIN_AFFECT_CONFIG if dev in defined else 0) | (
+                libvirt.VIR_DOMAIN_AFFECT_LIVE if dev in live else 0)
+            if flags_:
+                disk = live.get(dev, defined.get(dev))
                 try:
-                    _call(domain.detachDeviceFlags, ET.tostring(disk, encoding="unicode"),
-                          self._device_flags(domain))
+                    _call(domain.detachDeviceFlags, ET.tostring(disk, encoding="unicode"), flags_)
                 except libvirt.libvirtError as exc:
                     raise exception.VirtDriverError(reason=f"cannot detach {mountpoint} from {name}: {exc}") from None
-                self._wait_for_unplug(domain, name, dev)
+                if flags_ & libvirt.VIR_DOMAIN_AFFECT_LIVE:
+                    self._wait_for_unplug(domain, name, dev)
                 self._write_definition(instance, _call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE))
                 LOG.info("Detached %s from %s", dev, name)
         self._undefine_secrets(f"nova-{name}-{dev}".__eq__)
@@ -394,6 +398,7 @@ class LibvirtDriver(driver.ComputeDriver):
         return disks
 
     def _device_flags(self, domain: Any) -> int:
+        """Attach to the definition, and to the running guest when there is one."""
         libvirt = _import_libvirt()
         flags_ = libvirt.VIR_DOMAIN_AFFECT_CONFIG
         if _call(domain.isActive):

@@ -65,7 +65,8 @@ def test_chap_names_the_libvirt_secret_by_usage():
     assert disk.find("auth/secret").attrib == {"type": "iscsi", "usage": "nova-instance-00000001-vdc"}
     secret = ET.fromstring(config.iscsi_secret_xml("nova-instance-00000001-vdc", "CHAP password"))
     assert (secret.get("private"), secret.get("ephemeral")) == ("yes", "no")
-    assert (secret.find("usage").get("type"), secret.findtext("usage/target")) == ("iscsi", "nova-instance-00000001-vdc")
+    usage = secret.find("usage")
+    assert (usage.get("type"), usage.findtext("target")) == ("iscsi", "nova-instance-00000001-vdc")
 
 
 def test_libvirt_reads_the_volume_disk_back_as_written():

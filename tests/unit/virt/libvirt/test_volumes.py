@@ -180,3 +180,15 @@ def test_a_driver_without_volumes_says_so():
         virt_driver.ComputeDriver().attach_volume({"name": "i"}, connection_info(), "/dev/vdb")
     with pytest.raises(exception.UnsupportedOperation, match="cannot detach volumes"):
         virt_driver.ComputeDriver().detach_volume({"name": "i"}, None, "/dev/vdb")
+
+
+def test_detach_removes_a_disk_only_the_definition_has(driver):
+    instance = spawn(driver)
+    driver.power_off(instance)
+    driver.attach_volume(instance, connection_info(), "/dev/vdb")  # for the next start only
+    driver.power_on(instance)
+    domain = driver.conn.lookupByName(instance["name"])
+    domain.live.find("devices").remove(domain.live.findall("devices/disk")[1])  # the guest came up without it
+    driver.detach_volume(instance, None, "/dev/vdb")
+    assert domain.calls[-1] == ("detach", CONFIG)
+    assert "vdb" not in disks(driver, instance, libvirt.VIR_DOMAIN_XML_INACTIVE)
