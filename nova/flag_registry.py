@@ -10,6 +10,7 @@ FLAGS = (
     ('float', 'auth_cache_seconds', 2.0, 'Seconds a looked-up access key (user, secret, project, roles) is reused before the database is asked again; 0 disables (--s3_auth_cache_seconds is another name for it)', 'nova.auth.credentials', {'lower_bound': 0}),
     ('integer', 'auth_max_clock_skew', 900, "Seconds a signed request's date (EC2 and S3) may differ from this host's clock (--ec2_timestamp_skew and --s3_max_clock_skew are other names for it)", 'nova.auth.credentials', {'lower_bound': 1}),
     ('integer', 'auth_token_ttl', 3600, 'Seconds an OpenStack API token stays valid', 'nova.auth.tokens', {'lower_bound': 1}),
+    ('integer', 'block_device_timeout', 300, 'Seconds a new instance waits for the volumes of its block device mappings to be created', 'nova.compute.manager', {'lower_bound': 1}),
     ('string', 'buckets_path', '$state_path/buckets', 'Directory where nova-objectstore keeps buckets', 'nova.objectstore.store', {}),
     ('integer', 'cnt_vpn_clients', 0, 'Addresses kept free at the top of each VLAN network', 'nova.network.manager', {'lower_bound': 0}),
     ('string', 'combined_admin', 'admin', 'Admin user (and project) nova-combined creates in an empty database', 'nova.combined', {}),

@@ -16,6 +16,7 @@ from nova import context, exception
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
+from nova.api.ec2.cloud import volumes
 from nova.api.ec2.faults import EC2APIError
 from nova.api.ec2.params import Ec2Id, Filters, Integer, ListOf, Param, String, Struct
 from nova.image import api as image_api
@@ -37,6 +38,7 @@ def ec2_image_id(image: dict[str, Any]) -> str:
 
 def _render(image: dict[str, Any], permitted: bool) -> dict[str, Any]:
     reason = image["properties"].get("failure_reason")
+    root_type, root_name, mappings = volumes.render_image_mappings(image)
     return {
         "imageId": ec2_image_id(image),
         "imageLocation": image["properties"].get("image_location", "local"),
@@ -49,7 +51,9 @@ def _render(image: dict[str, Any], permitted: bool) -> dict[str, Any]:
         "ramdiskId": ec2utils.id_to_ec2_id(image["ramdisk_id"], "ari") if image["ramdisk_id"] else None,
         "name": image["name"],
         "creationDate": image["created_at"],
-        "rootDeviceType": "instance-store",
+        "rootDeviceType": root_type,
+        "rootDeviceName": root_name,
+        "blockDeviceMapping": mappings,
         "virtualizationType": "paravirtual" if image["kernel_id"] else "hvm",
         "stateReason": {"code": "Client.InvalidManifest", "message": reason} if reason else None,
     }
@@ -100,16 +104,27 @@ def describe_images(ctxt: context.RequestContext, image_id: list[int], owner: li
     Param("KernelId", String()),
     Param("RamdiskId", String()),
     Param("Description", String(max_length=255)),
+    Param("RootDeviceName", String(min_length=1, max_length=64)),
+    Param("BlockDeviceMapping", volumes.BLOCK_DEVICE_MAPPING, default=[]),
+    Param("VirtualizationType", String(choices=("hvm", "paravirtual"))),
 ])
 def register_image(ctxt: context.RequestContext, image_location: str | None, name: str | None,
                    architecture: str | None, kernel_id: str | None, ramdisk_id: str | None,
-                   description: str | None) -> dict[str, Any]:
-    if not image_location:
-        raise EC2APIError("MissingParameter", "The request must contain the parameter ImageLocation "
-                          "(registering from block device mappings is not supported)")
+                   description: str | None, root_device_name: str | None,
+                   block_device_mapping: list[dict[str, Any]], virtualization_type: str | None) -> dict[str, Any]:
     for value, prefix in ((kernel_id, "aki"), (ramdisk_id, "ari")):
         if value:
             _images().show(ctxt, ec2utils.ec2_id_to_id(value, (prefix,)))
+    if not image_location:
+        if not (root_device_name and block_device_mapping):
+            raise EC2APIError("MissingParameter", "The request must contain the parameter ImageLocation, or "
+                              "RootDeviceName and a BlockDeviceMapping of that device to a snapshot")
+        image = _images().register_from_snapshots(
+            ctxt, name, root_device_name, volumes.block_device_mappings(block_device_mapping),
+            kernel_id=ec2utils.ec2_id_to_id(kernel_id, ("aki",)) if kernel_id else None,
+            ramdisk_id=ec2utils.ec2_id_to_id(ramdisk_id, ("ari",)) if ramdisk_id else None,
+            architecture=architecture, description=description)
+        return {"imageId": ec2_image_id(image)}
     image = S3ImageRegistrar(_images().service).register(ctxt, image_location, name=name, kernel_id=kernel_id,
                                                          ramdisk_id=ramdisk_id, architecture=architecture)
     return {"imageId": ec2_image_id(image)}

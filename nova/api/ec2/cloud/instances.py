@@ -18,11 +18,13 @@ from nova import context, exception, flags, utils
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
+from nova.api.ec2.cloud import volumes
 from nova.api.ec2.faults import EC2APIError
 from nova.api.ec2.params import Boolean, Ec2Id, Filters, Integer, ListOf, Param, String, Struct
 from nova.compute import api as compute_api
 from nova.network import api as network_api
 from nova.securitygroup import api as security_group_api
+from nova.volume import api as volume_api
 
 FLAGS = flags.FLAGS
 actions = ActionSet()
@@ -54,6 +56,7 @@ class _View:
     private_ip: str | None
     public_ip: str | None
     tags: dict[str, Any]
+    volumes: list[Any] = dataclasses.field(default_factory=list)
 
     @property
     def ec2_id(self) -> str:
@@ -61,12 +64,13 @@ class _View:
 
 
 def _views(ctxt: context.RequestContext, rows: list[Any]) -> list[_View]:
-    """Views of ``rows``: their tags in one query, their addresses in another."""
+    """Views of ``rows``: their tags in one query, their addresses in another, their volumes in a third."""
     ids = [r["id"] for r in rows]
     tags = tagging.get_by_resources(ctxt, "instance", ids)
     addresses = network_api.API().get_instance_addresses(ctxt, ids)
-    return [_View(row, addresses[row["id"]].private_ip, addresses[row["id"]].public_ip, tags.get(row["id"], {}))
-            for row in rows]
+    attached = volume_api.API().get_by_instances(ctxt, ids)
+    return [_View(row, addresses[row["id"]].private_ip, addresses[row["id"]].public_ip, tags.get(row["id"], {}),
+                  attached.get(row["id"], [])) for row in rows]
 
 
 def _group_set(row: Any) -> list[dict[str, str]]:
@@ -101,9 +105,9 @@ def _render_instance(view: _View, ctxt: context.RequestContext) -> dict[str, Any
         "ipAddress": view.public_ip,
         "groupSet": _group_set(row),
         "architecture": "x86_64",
-        "rootDeviceType": "instance-store",
+        "rootDeviceType": "ebs" if row["root_device_name"] else "instance-store",
         "rootDeviceName": row["root_device_name"] or "/dev/sda1",
-        "blockDeviceMapping": [],
+        "blockDeviceMapping": volumes.render_instance_mappings(view.volumes),
         "virtualizationType": "hvm",
         "tagSet": [{"key": k, "value": v or ""} for k, v in sorted(view.tags.items())],
     }
@@ -195,12 +199,14 @@ def _user_data(value: str | None) -> str | None:
     Param("ClientToken", String(max_length=64, min_length=1)),
     Param("Monitoring", Struct(Param("Enabled", Boolean(), required=True)), default={}),
     Param("TagSpecification", tagging.TAG_SPECIFICATIONS, default=[], dest="tag_specifications"),
+    Param("BlockDeviceMapping", volumes.BLOCK_DEVICE_MAPPING, default=[]),
 ])
 def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, max_count: int,
                   instance_type: str | None, key_name: str | None, security_group: list[str],
                   security_group_id: list[int], user_data: str | None, placement: dict[str, Any],
                   kernel_id: int | None, ramdisk_id: int | None, client_token: str | None,
-                  monitoring: dict[str, Any], tag_specifications: list[dict[str, Any]]) -> dict[str, Any]:
+                  monitoring: dict[str, Any], tag_specifications: list[dict[str, Any]],
+                  block_device_mapping: list[dict[str, Any]]) -> dict[str, Any]:
     if min_count > max_count:
         raise EC2APIError("InvalidParameterValue", f"MinCount ({min_count}) is greater than MaxCount ({max_count})")
     if monitoring.get("enabled"):
@@ -214,7 +220,8 @@ def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, m
             ctxt, instance_type or FLAGS.default_instance_type, image_id,
             min_count=min_count, max_count=max_count, key_name=key_name, security_groups=groups or None,
             user_data=_user_data(user_data), availability_zone=placement.get("availability_zone") or None,
-            kernel_id=kernel_id, ramdisk_id=ramdisk_id, display_name=None, client_token=client_token)
+            kernel_id=kernel_id, ramdisk_id=ramdisk_id, display_name=None, client_token=client_token,
+            block_device_mapping=volumes.block_device_mappings(block_device_mapping) or None)
     except exception.InstanceTypeNotFound:
         raise EC2APIError("InvalidParameterValue",
                           f"Invalid value '{instance_type}' for InstanceType.") from None
@@ -319,3 +326,27 @@ _ATTRIBUTES: dict[str, Callable[[Any], Any]] = {
 def describe_instance_attribute(ctxt: context.RequestContext, instance_id: int, attribute: str) -> dict[str, Any]:
     row = _instances_by_id(ctxt, [instance_id], with_deleted=False)[0]
     return {"instanceId": ec2utils.id_to_ec2_id(instance_id, "i"), attribute: _ATTRIBUTES[attribute](row)}
+
+
+@actions.register("CreateImage", roles=PROJECT_ADMIN, params=[
+    Param("InstanceId", Ec2Id("i"), required=True),
+    Param("Name", String(min_length=3, max_length=128), required=True),
+    Param("Description", String(max_length=255)),
+    Param("NoReboot", Boolean(), default=False),
+    Param("BlockDeviceMapping", volumes.BLOCK_DEVICE_MAPPING, default=[]),
+    Param("TagSpecification", tagging.TAG_SPECIFICATIONS, default=[], dest="tag_specifications"),
+])
+def create_image(ctxt: context.RequestContext, instance_id: int, name: str, description: str | None,
+                 no_reboot: bool, block_device_mapping: list[dict[str, Any]],
+                 tag_specifications: list[dict[str, Any]]) -> dict[str, Any]:
+    """An image of the instance: an EBS image of its volumes' snapshots when it boots from a volume.
+
+    The instance is not rebooted first (as with NoReboot): sync the guest's file systems before.
+    """
+    if block_device_mapping:
+        raise exception.UnsupportedOperation(reason="CreateImage takes no BlockDeviceMapping here")
+    new_tags = tagging.tags_for(tag_specifications, "image")
+    image = _compute().create_image(ctxt, instance_id, name, description=description)
+    if new_tags:
+        tagging.apply(ctxt, "image", image["id"], new_tags)
+    return {"imageId": ec2utils.image_ec2_id(image)}
