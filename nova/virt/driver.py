@@ -5,6 +5,18 @@ Instances are db rows (or dicts with the same keys: ``id``, ``name``,
 ``ramdisk_id``, ...); ``network_info`` is the NIC list nova-network returned.
 Power states are ``nova.compute.states`` ints.  A method a driver cannot do
 raises ``UnsupportedOperation``.
+
+``block_device_info`` tells spawn which volumes the instance has from boot
+(a missing dict or key, or None, means none)::
+
+    {"root": <connection info> | None,          # the root volume: the guest's vda, no image disk
+     "volumes": [{"mountpoint": "/dev/vdb", "connection_info": <connection info>}, ...]}
+
+A connection info is a volume host's answer to initialize_connection
+(``{"driver_volume_type": "iscsi", "data": {...}}``).  An instance with a root
+volume is "volume-backed": the driver neither fetches its machine image nor
+makes a local disk; rescue and snapshot refuse it (the compute API snapshots
+the root volume instead); destroy leaves every volume's data alone.
 """
 
 from __future__ import annotations
@@ -18,6 +30,24 @@ from nova import exception
 
 Context = nova_context.RequestContext
 NetworkInfo = list[dict[str, Any]]
+BlockDeviceInfo = dict[str, Any]
+ROOT_MOUNTPOINT = "/dev/vda"
+
+
+def root_volume(block_device_info: BlockDeviceInfo | None) -> dict[str, Any] | None:
+    """The connection info of the instance's root volume, or None when it boots from its image."""
+    return (block_device_info or {}).get("root") or None
+
+
+def boot_volumes(block_device_info: BlockDeviceInfo | None) -> list[tuple[str, dict[str, Any]]]:
+    """``[(mountpoint, connection_info)]`` of the volumes besides the root the instance has from boot."""
+    volumes = (block_device_info or {}).get("volumes") or []
+    return [(volume["mountpoint"], volume["connection_info"]) for volume in volumes]
+
+
+def volume_backed_refusal(what: str) -> exception.UnsupportedOperation:
+    """The error rescue and snapshot raise for an instance whose root disk is a volume."""
+    return exception.UnsupportedOperation(reason=f"{what} of a volume-backed instance")
 
 
 class ComputeDriver:
@@ -39,8 +69,10 @@ class ComputeDriver:
         """``{state, max_mem, mem, num_cpu, cpu_time}``; InstanceNotFound when unknown."""
         return self._unsupported("report instance state")
 
-    def spawn(self, ctxt: Context, instance: Any, network_info: NetworkInfo) -> None:
-        """Create and start the instance's domain; returns once it runs."""
+    def spawn(self, ctxt: Context, instance: Any, network_info: NetworkInfo,
+              block_device_info: BlockDeviceInfo | None = None) -> None:
+        """Create and start the instance's domain, with the volumes of ``block_device_info`` (its root volume as
+        vda instead of a disk of its image); returns once it runs."""
         return self._unsupported("spawn")
 
     def destroy(self, instance: Any, network_info: NetworkInfo | None = None, cleanup: bool = True) -> None:
@@ -69,13 +101,15 @@ class ComputeDriver:
         return self._unsupported("resume")
 
     def rescue(self, ctxt: Context, instance: Any, network_info: NetworkInfo) -> None:
+        """Boot a fresh disk of the image with the instance's disk second; UnsupportedOperation when volume-backed."""
         return self._unsupported("rescue")
 
     def unrescue(self, instance: Any, network_info: NetworkInfo) -> None:
         return self._unsupported("unrescue")
 
     def snapshot(self, ctxt: Context, instance: Any, image_id: int) -> None:
-        """Store the instance's disk as image ``image_id`` through the image service."""
+        """Store the instance's disk as image ``image_id`` through the image service; UnsupportedOperation when
+        volume-backed."""
         return self._unsupported("snapshot")
 
     def get_console_output(self, instance: Any) -> str:

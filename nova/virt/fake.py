@@ -32,7 +32,8 @@ class FakeDomain:
         self.network_info = network_info
         self.console: list[str] = [f"{name} booting", f"{name} running"]
         self.rescued = False
-        self.volumes: dict[str, dict[str, Any]] = {}  # mountpoint -> connection info
+        self.volumes: dict[str, dict[str, Any]] = {}  # mountpoint -> connection info, the root volume's as /dev/vda
+        self.root_volume: dict[str, Any] | None = None
 
 
 class FakeDriver(driver.ComputeDriver):
@@ -61,12 +62,22 @@ class FakeDriver(driver.ComputeDriver):
         return {"state": domain.state, "max_mem": domain.memory_mb * 1024, "mem": domain.memory_mb * 1024,
                 "num_cpu": domain.vcpus, "cpu_time": 0}
 
-    def spawn(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]]) -> None:
+    def spawn(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]],
+              block_device_info: dict[str, Any] | None = None) -> None:
         if instance["name"] in self.domains:
             raise exception.VirtDriverError(reason=f"domain {instance['name']} already exists")
+        domain = FakeDomain(instance["name"], instance, network_info)
+        root = driver.root_volume(block_device_info)
+        boot = ([(driver.ROOT_MOUNTPOINT, root)] if root else []) + driver.boot_volumes(block_device_info)
+        for mountpoint, connection_info in boot:
+            self._check_connection_info(connection_info)
+            if mountpoint in domain.volumes:
+                raise exception.DeviceInUse(mountpoint=mountpoint)
+            domain.volumes[mountpoint] = dict(connection_info)
+        domain.root_volume = dict(root) if root else None
         if FLAGS.fake_spawn_delay:
             eventlet.sleep(FLAGS.fake_spawn_delay)
-        self.domains[instance["name"]] = FakeDomain(instance["name"], instance, network_info)
+        self.domains[instance["name"]] = domain
 
     def destroy(self, instance: Any, network_info: list[dict[str, Any]] | None = None, cleanup: bool = True) -> None:
         self.domains.pop(instance["name"], None)
@@ -96,6 +107,8 @@ class FakeDriver(driver.ComputeDriver):
 
     def rescue(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]]) -> None:
         domain = self._domain(instance)
+        if domain.root_volume:
+            raise driver.volume_backed_refusal("rescue")
         domain.rescued, domain.state = True, states.RUNNING
 
     def unrescue(self, instance: Any, network_info: list[dict[str, Any]]) -> None:
@@ -107,7 +120,8 @@ class FakeDriver(driver.ComputeDriver):
 
         from nova.image import get_default_image_service
 
-        self._domain(instance)
+        if self._domain(instance).root_volume:
+            raise driver.volume_backed_refusal("snapshot")
         get_default_image_service().store(ctxt, image_id, io.BytesIO(f"snapshot of {instance['name']}".encode()))
 
     def get_console_output(self, instance: Any) -> str:
@@ -115,18 +129,26 @@ class FakeDriver(driver.ComputeDriver):
 
     def attach_volume(self, instance: Any, connection_info: dict[str, Any], mountpoint: str) -> None:
         domain = self._domain(instance)
-        if not connection_info.get("driver_volume_type"):
-            raise exception.VolumeAttachFailed(reason="the connection info names no driver_volume_type")
+        self._check_connection_info(connection_info)
         if mountpoint in domain.volumes:
             raise exception.DeviceInUse(mountpoint=mountpoint)
         domain.volumes[mountpoint] = dict(connection_info)
+
+    @staticmethod
+    def _check_connection_info(connection_info: dict[str, Any]) -> None:
+        if not connection_info.get("driver_volume_type"):
+            raise exception.VolumeAttachFailed(reason="the connection info names no driver_volume_type")
 
     def detach_volume(self, instance: Any, connection_info: dict[str, Any] | None, mountpoint: str) -> None:
         self._domain(instance).volumes.pop(mountpoint, None)
 
     def volumes_of(self, instance_name: str) -> dict[str, dict[str, Any]]:
-        """For tests: the instance's attached volumes, ``{mountpoint: connection_info}``."""
+        """For tests: the instance's volumes (its root volume as ``/dev/vda``), ``{mountpoint: connection_info}``."""
         return dict(sorted(self._domain(instance_name).volumes.items()))
+
+    def root_volume_of(self, instance_name: str) -> dict[str, Any] | None:
+        """For tests: the connection info of the instance's root volume; None when it booted from its image."""
+        return self._domain(instance_name).root_volume
 
     def get_available_resource(self) -> dict[str, Any]:
         return {"vcpus": FLAGS.fake_vcpus, "memory_mb": FLAGS.fake_memory_mb, "local_gb": FLAGS.fake_local_gb,

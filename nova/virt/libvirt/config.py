@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Any, Sequence
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -20,18 +20,21 @@ def domain_xml(
     uuid: str | None,
     memory_mb: int,
     vcpus: int,
-    disk_path: str,
+    disk_path: str | None,
     disk_format: str,
     console_path: str,
     network_info: list[dict[str, Any]],
     kernel_path: str | None = None,
     ramdisk_path: str | None = None,
     cmdline: str = "root=/dev/vda console=ttyS0",
+    volume_disks: Sequence[str] = (),
 ) -> str:
-    """One virtio disk, a bridge interface per NIC, a serial console into ``console_path``.
+    """The file disk ``disk_path`` as vda, the ``volume_disks`` (``<disk>`` XML, as :func:`iscsi_disk_xml` builds,
+    each with its own target) after it, a bridge interface per NIC, a serial console into ``console_path``.
 
-    With a kernel the domain boots it directly (plus the ramdisk and
-    ``cmdline``); without one it boots from the disk.
+    Without ``disk_path`` the instance boots from a volume: one of
+    ``volume_disks`` is then vda.  With a kernel the domain boots it directly
+    (plus the ramdisk and ``cmdline``); without one it boots from vda.
     """
     domain = ET.Element("domain", {"type": domain_type})
     _sub(domain, "name", name)
@@ -51,10 +54,13 @@ def domain_xml(
     features = _sub(domain, "features")
     _sub(features, "acpi")
     devices = _sub(domain, "devices")
-    disk = _sub(devices, "disk", type="file", device="disk")
-    _sub(disk, "driver", name="qemu", type=disk_format)
-    _sub(disk, "source", file=disk_path)
-    _sub(disk, "target", dev="vda", bus="virtio")
+    if disk_path:
+        disk = _sub(devices, "disk", type="file", device="disk")
+        _sub(disk, "driver", name="qemu", type=disk_format)
+        _sub(disk, "source", file=disk_path)
+        _sub(disk, "target", dev="vda", bus="virtio")
+    for volume_disk in volume_disks:
+        devices.append(ET.fromstring(volume_disk))
     for nic in network_info:
         interface = _sub(devices, "interface", type="bridge")
         if nic.get("mac_address"):
@@ -159,3 +165,9 @@ def without_disk(xml: str, target_dev: str) -> str:
         if target is not None and target.get("dev") == target_dev:
             devices.remove(disk)
     return ET.tostring(domain, encoding="unicode")
+
+
+def boots_from_volume(xml: str) -> bool:
+    """Whether domain ``xml``'s vda is a volume (a network disk) rather than a file of the instance."""
+    root = disk_target_devs(xml).get("vda")
+    return root is not None and root.get("type") == "network"

@@ -14,7 +14,11 @@ the service's event loop.
 
 Volumes arrive as iSCSI connection info and become network disks that QEMU
 opens itself; a CHAP password lives in a libvirt secret named
-``nova-<instance name>-<dev>``, removed on detach and destroy.
+``nova-<instance name>-<dev>``, removed on detach and destroy.  An instance
+that boots from a volume has no ``disk`` file and its image is never fetched:
+its root volume is vda (a kernel and ramdisk it names are still cached and
+booted directly), and the volumes it has from boot are in its definition from
+the start.  Such an instance cannot be rescued or snapshotted here.
 """
 
 from __future__ import annotations
@@ -151,13 +155,22 @@ class LibvirtDriver(driver.ComputeDriver):
 
     # -- building -----------------------------------------------------------
 
-    def spawn(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]]) -> None:
-        """Cache the images, make the overlay and console, define and start the domain, wait for it to run."""
+    def spawn(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]],
+              block_device_info: dict[str, Any] | None = None) -> None:
+        """Cache the images, make the overlay (none with a root volume: it is vda) and console, define the domain
+        with the volumes of ``block_device_info`` and start it, wait for it to run."""
+        name = instance["name"]
+        root = driver.root_volume(block_device_info)
+        boot = self._boot_volumes(root, block_device_info)
         directory = self.instance_dir(instance)
         os.makedirs(directory, exist_ok=True)
         os.chmod(directory, 0o755)  # QEMU runs as its own user under qemu:///system
-        image = self.image_service.show(ctxt.elevated(), int(instance["image_id"]))
-        base = imagecache.cached_image(ctxt.elevated(), self.image_service, image["id"], self.base_dir())
+        disk = None
+        if not root:
+            image = self.image_service.show(ctxt.elevated(), int(instance["image_id"]))
+            base = imagecache.cached_image(ctxt.elevated(), self.image_service, image["id"], self.base_dir())
+            disk = os.path.join(directory, "disk")
+            self._overlay(image, base, disk)
         kernel = ramdisk = None
         if instance["kernel_id"]:
             kernel = imagecache.cached_image(ctxt.elevated(), self.image_service, instance["kernel_id"],
@@ -165,22 +178,45 @@ class LibvirtDriver(driver.ComputeDriver):
         if instance["ramdisk_id"]:
             ramdisk = imagecache.cached_image(ctxt.elevated(), self.image_service, instance["ramdisk_id"],
                                               self.base_dir())
-        disk = os.path.join(directory, "disk")
-        self._overlay(image, base, disk)
         console = os.path.join(directory, "console.log")
         open(console, "ab").close()
-        xml = config.domain_xml(
-            domain_type=self.domain_type, name=instance["name"], uuid=instance.get("uuid"),
-            memory_mb=instance["memory_mb"], vcpus=instance["vcpus"], disk_path=disk, disk_format="qcow2",
-            console_path=console, network_info=network_info, kernel_path=kernel, ramdisk_path=ramdisk,
-            cmdline=FLAGS.libvirt_kernel_cmdline,
-        )
-        with open(os.path.join(directory, "libvirt.xml"), "w") as handle:
-            handle.write(xml)
-        domain = _call(self.conn.defineXML, xml)
+        usages: list[str] = []
+        try:
+            volume_disks = []
+            for mountpoint, connection_info in boot:
+                disk_xml, usage = self._volume_disk(name, connection_info, mountpoint)
+                volume_disks.append(disk_xml)
+                usages += [usage] if usage else []
+            xml = config.domain_xml(
+                domain_type=self.domain_type, name=name, uuid=instance.get("uuid"),
+                memory_mb=instance["memory_mb"], vcpus=instance["vcpus"], disk_path=disk, disk_format="qcow2",
+                console_path=console, network_info=network_info, kernel_path=kernel, ramdisk_path=ramdisk,
+                cmdline=FLAGS.libvirt_kernel_cmdline, volume_disks=volume_disks,
+            )
+            with open(os.path.join(directory, "libvirt.xml"), "w") as handle:
+                handle.write(xml)
+            domain = _call(self.conn.defineXML, xml)
+        except Exception:
+            self._undefine_secrets(usages.__contains__)
+            raise
         _call(domain.create)
-        self._wait_for(instance["name"], states.RUNNING)
-        LOG.info("Domain %s is running", instance["name"])
+        self._wait_for(name, states.RUNNING)
+        LOG.info("Domain %s is running%s", name,
+                 f" from volume {root['data'].get('volume_id')}" if root else "")
+
+    def _boot_volumes(self, root: dict[str, Any] | None,
+                      block_device_info: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
+        """``[(mountpoint, connection_info)]`` of the volumes a spawn defines, the root volume first as /dev/vda;
+        VolumeAttachFailed for a volume this driver cannot open, DeviceInUse for a device named twice."""
+        boot = ([(driver.ROOT_MOUNTPOINT, root)] if root else []) + driver.boot_volumes(block_device_info)
+        taken = set() if root else {"vda"}  # without a root volume vda is the image's disk
+        for mountpoint, connection_info in boot:
+            self._check_connection_info(connection_info)
+            dev = self._target_dev(mountpoint)
+            if dev in taken:
+                raise exception.DeviceInUse(mountpoint=mountpoint)
+            taken.add(dev)
+        return boot
 
     @staticmethod
     def _overlay(image: dict[str, Any], base: str, path: str) -> None:
@@ -274,6 +310,8 @@ class LibvirtDriver(driver.ComputeDriver):
         """Boot a fresh copy of the instance's image, with the instance's own disk second (vdb) to repair."""
         libvirt = _import_libvirt()
         domain = self._lookup(instance["name"])
+        if config.boots_from_volume(_call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE)):
+            raise driver.volume_backed_refusal("rescue")
         self._shut_down(instance["name"], domain)
         image = self.image_service.show(ctxt.elevated(), int(instance["image_id"]))
         base = imagecache.cached_image(ctxt.elevated(), self.image_service, image["id"], self.base_dir())
@@ -303,6 +341,9 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def snapshot(self, ctxt: Any, instance: Any, image_id: int) -> None:
         """Flatten the overlay (with its base) into a raw image and store it as ``image_id``."""
+        libvirt = _import_libvirt()
+        if config.boots_from_volume(_call(self._lookup(instance["name"]).XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE)):
+            raise driver.volume_backed_refusal("snapshot")
         disk = os.path.join(self.instance_dir(instance), "disk")
         fd, tmp = tempfile.mkstemp(dir=self.instance_dir(instance), prefix=".snapshot-")
         os.close(fd)
@@ -321,9 +362,7 @@ class LibvirtDriver(driver.ComputeDriver):
         runs) and into the persistent definition, so a stop/start keeps it."""
         libvirt = _import_libvirt()
         name, dev = instance["name"], self._target_dev(mountpoint)
-        if connection_info.get("driver_volume_type") != "iscsi":
-            raise exception.VolumeAttachFailed(
-                reason=f"the libvirt driver attaches iscsi volumes, not {connection_info.get('driver_volume_type')!r}")
+        self._check_connection_info(connection_info)
         if self._rescued(instance):
             raise exception.VolumeAttachFailed(reason=f"{name} is in rescue; unrescue it first")
         domain = self._lookup(name)
@@ -332,19 +371,7 @@ class LibvirtDriver(driver.ComputeDriver):
         if dev in self._disks(domain):
             raise exception.DeviceInUse(mountpoint=mountpoint)
         data = connection_info["data"]
-        usage = None
-        if data.get("auth_method"):
-            if data["auth_method"].upper() != "CHAP":
-                raise exception.VolumeAttachFailed(reason=f"unsupported iSCSI auth method {data['auth_method']}")
-            usage = f"nova-{name}-{dev}"
-            try:
-                self._define_secret(usage, data["auth_password"],
-                                    f"CHAP password of volume {data.get('volume_id')} on {name} {mountpoint}")
-            except libvirt.libvirtError as exc:
-                raise exception.VolumeAttachFailed(reason=f"cannot store the CHAP secret: {exc}") from None
-        xml = config.iscsi_disk_xml(portal=data["target_portal"], iqn=data["target_iqn"], lun=data["target_lun"],
-                                    target_dev=dev, serial=str(data["volume_id"]) if data.get("volume_id") else None,
-                                    auth_username=data.get("auth_username") if usage else None, secret_usage=usage)
+        xml, usage = self._volume_disk(name, connection_info, mountpoint)
         try:
             _call(domain.attachDeviceFlags, xml, self._device_flags(domain))
         except libvirt.libvirtError as exc:
@@ -381,6 +408,35 @@ class LibvirtDriver(driver.ComputeDriver):
                 self._write_definition(instance, _call(domain.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE))
                 LOG.info("Detached %s from %s", dev, name)
         self._undefine_secrets(f"nova-{name}-{dev}".__eq__)
+
+    @staticmethod
+    def _check_connection_info(connection_info: dict[str, Any]) -> None:
+        """VolumeAttachFailed unless the volume is one this driver can open (iSCSI, with CHAP or no auth)."""
+        if connection_info.get("driver_volume_type") != "iscsi":
+            raise exception.VolumeAttachFailed(
+                reason=f"the libvirt driver attaches iscsi volumes, not {connection_info.get('driver_volume_type')!r}")
+        method = connection_info["data"].get("auth_method")
+        if method and method.upper() != "CHAP":
+            raise exception.VolumeAttachFailed(reason=f"unsupported iSCSI auth method {method}")
+
+    def _volume_disk(self, name: str, connection_info: dict[str, Any], mountpoint: str) -> tuple[str, str | None]:
+        """The ``<disk>`` of the volume as ``basename(mountpoint)`` of domain ``name``, and the usage of the libvirt
+        secret made for its CHAP password (None without CHAP)."""
+        libvirt = _import_libvirt()
+        dev = self._target_dev(mountpoint)
+        data = connection_info["data"]
+        usage = None
+        if data.get("auth_method"):
+            usage = f"nova-{name}-{dev}"
+            try:
+                self._define_secret(usage, data["auth_password"],
+                                    f"CHAP password of volume {data.get('volume_id')} on {name} {mountpoint}")
+            except libvirt.libvirtError as exc:
+                raise exception.VolumeAttachFailed(reason=f"cannot store the CHAP secret: {exc}") from None
+        xml = config.iscsi_disk_xml(portal=data["target_portal"], iqn=data["target_iqn"], lun=data["target_lun"],
+                                    target_dev=dev, serial=str(data["volume_id"]) if data.get("volume_id") else None,
+                                    auth_username=data.get("auth_username") if usage else None, secret_usage=usage)
+        return xml, usage
 
     @staticmethod
     def _target_dev(mountpoint: str) -> str:
