@@ -32,6 +32,7 @@ def cloud(ec2_env):
         svc = service.Service(host, binary, topic, manager)
         svc.start()
         running.append(svc)
+    running[2].manager.create_networks(ADMIN, "10.0.0.0/28", 1, 16)
     try:
         yield {"env": ec2_env, "driver": running[1].manager.driver, "compute": running[3].manager}
     finally:
@@ -202,3 +203,65 @@ def test_terminating_an_instance_frees_its_volumes(cloud):
     client.terminate_instances(InstanceIds=[instance_id])
     wait_status(client, volume_id, "available")
     assert volume_status(client, volume_id)["Attachments"] == []
+
+
+def _instance_view(client, instance_id):
+    return client.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+
+
+def test_boot_from_a_snapshot_create_image_and_launch_the_ebs_image(cloud):
+    client, compute = cloud["env"].client(), cloud["compute"]
+    source = client.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
+    wait_status(client, source, "available")
+    snapshot_id = client.create_snapshot(VolumeId=source)["SnapshotId"]
+    wait_for(lambda: client.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]["State"] == "completed",
+             timeout=10)
+
+    image_id = client.register_image(Name="ebs-root", RootDeviceName="/dev/sda1", BlockDeviceMappings=[
+        {"DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": snapshot_id, "VolumeSize": 2}}])["ImageId"]
+    image = client.describe_images(ImageIds=[image_id])["Images"][0]
+    assert (image["State"], image["RootDeviceType"], image["RootDeviceName"]) == ("available", "ebs", "/dev/sda1")
+    assert image["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"] == snapshot_id
+
+    instance_id = client.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, BlockDeviceMappings=[
+        {"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 1, "DeleteOnTermination": False}}])["Instances"][0]["InstanceId"]
+    wait_for(lambda: _instance_view(client, instance_id)["State"]["Name"] == "running", timeout=15)
+    shown = _instance_view(client, instance_id)
+    assert shown["RootDeviceType"] == "ebs" and shown["RootDeviceName"] == "/dev/sda1"
+    mapped = {m["DeviceName"]: m["Ebs"] for m in shown["BlockDeviceMappings"]}
+    assert set(mapped) == {"/dev/sda1", "/dev/sdb"} and mapped["/dev/sda1"]["DeleteOnTermination"] is True
+    root_volume = mapped["/dev/sda1"]["VolumeId"]
+    assert volume_status(client, root_volume)["Size"] == 2
+    assert volume_status(client, root_volume)["SnapshotId"] == snapshot_id
+    name = db.instance_get(ADMIN, int(instance_id[2:], 16))["name"]
+    assert compute.driver.root_volume_of(name)["data"]["volume_id"] == int(root_volume[4:], 16)
+    assert "/dev/vdb" in compute.driver.volumes_of(name)
+    with pytest.raises(ClientError) as excinfo:
+        client.detach_volume(VolumeId=root_volume)
+    assert error_of(excinfo) == ("IncorrectState", 400)
+
+    new_image = client.create_image(InstanceId=instance_id, Name="from-instance")["ImageId"]
+    wait_for(lambda: client.describe_images(ImageIds=[new_image])["Images"][0]["State"] == "available", timeout=10)
+    made = client.describe_images(ImageIds=[new_image])["Images"][0]
+    assert made["RootDeviceType"] == "ebs" and {m["DeviceName"] for m in made["BlockDeviceMappings"]} == {
+        "/dev/sda1", "/dev/sdb"}
+
+    client.terminate_instances(InstanceIds=[instance_id])
+    wait_for(lambda: root_volume not in [v["VolumeId"] for v in client.describe_volumes()["Volumes"]], timeout=10)
+    kept = mapped["/dev/sdb"]["VolumeId"]
+    assert volume_status(client, kept)["State"] == "available"  # DeleteOnTermination false: it stays
+
+
+@pytest.mark.parametrize("mapping, code", [
+    ({"DeviceName": "/dev/sdb", "Ebs": {"SnapshotId": "snap-0000ffff"}}, "InvalidSnapshot.NotFound"),
+    ({"DeviceName": "/dev/hda", "Ebs": {"VolumeSize": 1}}, "InvalidParameterValue"),
+    ({"DeviceName": "/dev/sdb", "Ebs": {}}, "InvalidParameterValue"),
+    ({"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 10**6}}, "InvalidParameterValue"),
+])
+def test_bad_block_device_mappings_launch_nothing(cloud, mapping, code):
+    client = cloud["env"].client()
+    with pytest.raises(ClientError) as excinfo:
+        client.run_instances(ImageId=cloud["env"].image_id, MinCount=1, MaxCount=1, BlockDeviceMappings=[mapping])
+    assert error_of(excinfo) == (code, 400)
+    assert client.describe_instances()["Reservations"] == []
+    assert client.describe_volumes()["Volumes"] == []
