@@ -132,3 +132,79 @@ def test_a_volume_moves_between_real_guests_and_survives_target_restarts(real_cl
     again = ssh(topo, net, str(key), guest_b, "echo 3 > /proc/sys/vm/drop_caches && md5sum /mnt/v/data",
                 timeout=90).split()[0]
     assert again == written
+
+
+def _boot(client, image_id: str, key: str = "k") -> str:
+    instance_id = client.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="m1.tiny",
+                                       KeyName=key)["Instances"][0]["InstanceId"]
+    client.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    return instance_id
+
+
+def _ready(client, instance_id: str, boots: int = 1) -> str:
+    return wait_for(lambda: (lambda t: t.count("NOVA-GUEST ready") >= boots and t)(console(client, instance_id)),
+                    timeout=120, interval=1, what=f"{instance_id} ready")
+
+
+def _address(client, instance_id: str) -> str:
+    return client.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["PrivateIpAddress"]
+
+
+@pytest.mark.timeout(900)
+def test_a_guest_boots_from_a_volume_keeps_its_files_and_is_imaged(real_cloud, volume_host, tmp_path):
+    """An EBS image made the 2010 way (a guest copies its root disk onto a volume, the volume is
+    snapshotted, the snapshot registered as a root device); its instance boots from a volume, keeps a
+    file across stop/start, and CreateImage of it launches an instance that has the file."""
+    client, topo, net, cloud = real_cloud["client"], real_cloud["topo"], real_cloud["net"], real_cloud["cloud"]
+    cloud.start("nova-volume", "--host=vol1")
+    key = tmp_path / "key.pem"
+    key.write_text(client.create_key_pair(KeyName="k")["KeyMaterial"])
+    key.chmod(0o600)
+    client.authorize_security_group_ingress(GroupName="default", IpProtocol="tcp", FromPort=22, ToPort=22,
+                                            CidrIp="0.0.0.0/0")
+    wait_for(lambda: cloud.service_states().get(("vol1", "nova-volume")) == ":-)", timeout=60, what="nova-volume up")
+    volume_id = client.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
+    maker = _boot(client, real_cloud["ami"])
+    _ready(client, maker)
+    _wait_state(client, volume_id, ("available", None))
+    client.attach_volume(VolumeId=volume_id, InstanceId=maker, Device="/dev/sdf")
+    _wait_state(client, volume_id, ("in-use", "attached"))
+    address = _address(client, maker)
+    disk = _guest_disk(topo, net, str(key), address, volume_id)
+    ssh(topo, net, str(key), address, f"sync && mount -o remount,ro /root && dd if=/dev/vda of={disk} bs=1M "
+                                      "2>/dev/null && sync", timeout=60)
+    client.terminate_instances(InstanceIds=[maker])
+    _wait_state(client, volume_id, ("available", None))
+    snapshot_id = client.create_snapshot(VolumeId=volume_id)["SnapshotId"]
+    client.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    source = client.describe_images(ImageIds=[real_cloud["ami"]])["Images"][0]
+    ebs_image = client.register_image(Name="guest-ebs", RootDeviceName="/dev/sda1", KernelId=source["KernelId"],
+                                      RamdiskId=source["RamdiskId"], BlockDeviceMappings=[
+                                          {"DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": snapshot_id}}])["ImageId"]
+
+    # The instance boots from a volume made from the snapshot; a file written over SSH survives stop/start.
+    booted = _boot(client, ebs_image)
+    shown = client.describe_instances(InstanceIds=[booted])["Reservations"][0]["Instances"][0]
+    assert shown["RootDeviceType"] == "ebs"
+    [root] = shown["BlockDeviceMappings"]
+    assert root["DeviceName"] == "/dev/sda1" and root["Ebs"]["DeleteOnTermination"] is True
+    assert "NOVA-GUEST root-disk=/dev/vda" in _ready(client, booted)
+    address = _address(client, booted)
+    ssh(topo, net, str(key), address, "echo kept-on-ebs > /root/kept.txt && sync")
+    client.stop_instances(InstanceIds=[booted])
+    client.get_waiter("instance_stopped").wait(InstanceIds=[booted], WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+    client.start_instances(InstanceIds=[booted])
+    client.get_waiter("instance_running").wait(InstanceIds=[booted], WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+    _ready(client, booted, boots=2)
+    assert ssh(topo, net, str(key), address, "cat /root/kept.txt") == "kept-on-ebs"
+
+    # CreateImage of it: a new instance from that image reads the file.
+    ssh(topo, net, str(key), address, "sync")
+    image_id = client.create_image(InstanceId=booted, Name="with-kept-file")["ImageId"]
+    client.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    client.terminate_instances(InstanceIds=[booted])
+    wait_for(lambda: root["Ebs"]["VolumeId"] not in [v["VolumeId"] for v in client.describe_volumes()["Volumes"]],
+             timeout=60, what="the root volume deleted on termination")
+    copy = _boot(client, image_id)
+    _ready(client, copy)
+    assert ssh(topo, net, str(key), _address(client, copy), "cat /root/kept.txt") == "kept-on-ebs"
