@@ -265,3 +265,20 @@ def test_bad_block_device_mappings_launch_nothing(cloud, mapping, code):
     assert error_of(excinfo) == (code, 400)
     assert client.describe_instances()["Reservations"] == []
     assert client.describe_volumes()["Volumes"] == []
+
+
+def test_nova_manage_volume_reattach_plugs_the_volume_in_again(cloud, capsys):
+    from nova.volume.manage import VolumeCommands
+
+    client, compute = cloud["env"].client(), cloud["compute"]
+    volume_id = client.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
+    wait_status(client, volume_id, "available")
+    instance, instance_id = running_instance(compute)
+    client.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device="/dev/sdc")
+    wait_for(lambda: volume_status(client, volume_id)["Attachments"][0]["State"] == "attached", timeout=10)
+    compute.driver.detach_volume(instance, None, "/dev/vdc")  # the host lost the disk
+    assert "/dev/vdc" not in compute.driver.volumes_of(instance["name"])
+    VolumeCommands().reattach(volume_id)
+    assert f"reattaching {volume_id} to {instance_id} as /dev/sdc" in capsys.readouterr().out
+    wait_for(lambda: "/dev/vdc" in compute.driver.volumes_of(instance["name"]), timeout=10)
+    wait_for(lambda: volume_status(client, volume_id)["Attachments"][0]["State"] == "attached", timeout=10)
