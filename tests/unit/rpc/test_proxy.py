@@ -24,7 +24,7 @@ PAIRS = [
     (network_rpcapi.NetworkAPI, network_manager.VlanManager, {"network_host"}),
     (network_rpcapi.NetworkAPI, network_manager.FlatDHCPManager, {"network_host"}),
     (scheduler_rpcapi.SchedulerAPI, scheduler_manager.SchedulerManager, {"timeout"}),
-    (volume_rpcapi.VolumeAPI, volume_manager.VolumeManager, set()),
+    (volume_rpcapi.VolumeAPI, volume_manager.VolumeManager, {"host"}),
 ]
 
 

@@ -233,7 +233,9 @@ def test_bad_bodies_ids_and_devices(vol, alices):
 
 def test_busy_volumes_and_devices_are_409(vol, alices):
     attach = f"/servers/{alices['server']}/os-volume_attachments"
-    creating = create_volume(vol)["id"]
+    # A volume still being created (a row only: the volume host would make it available at once).
+    creating = str(db.volume_create(ADMIN, {"project_id": "proj-a", "user_id": "alice", "size": 1,
+                                            "status": "creating", "availability_zone": "nova"})["id"])
     assert fault_of(vol.post(attach, {"volumeAttachment": {"volumeId": creating}})) == ("conflict", 409)
     assert vol.post(attach, {"volumeAttachment": {"volumeId": alices["volume"], "device": "/dev/vdd"}}) \
         .status_code == 200
@@ -241,7 +243,7 @@ def test_busy_volumes_and_devices_are_409(vol, alices):
     assert fault_of(vol.post(other, {"volumeAttachment": {"volumeId": alices["volume"]}})) == ("conflict", 409)
     detach = f"{attach}/{alices['volume']}"
     volume_in(vol, alices["volume"], "in-use")
-    volume_in(vol, creating, "available")
+    db.volume_update(ADMIN, int(creating), {"status": "available"})
     assert fault_of(vol.post(attach, {"volumeAttachment": {"volumeId": creating, "device": "/dev/sdd"}})) == \
         ("conflict", 409)
     assert fault_of(vol.request("DELETE", f"{other}/{alices['volume']}")) == ("itemNotFound", 404)
