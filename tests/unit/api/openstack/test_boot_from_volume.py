@@ -76,6 +76,8 @@ def test_boot_from_a_snapshot_with_a_blank_volume_and_delete_on_termination(vol)
     as_admin = vol.get(f"/servers/{server['id']}", user="root").json()["server"]
     assert as_admin["OS-EXT-SRV-ATTR:root_device_name"] == "/dev/vda"
     assert "OS-EXT-SRV-ATTR:root_device_name" not in vol.get(f"/servers/{server['id']}").json()["server"]
+    assert vol.get(f"/servers/{server['id']}", prefix="/v1.1").json()["server"]["imageRef"] == ""
+    assert vol.get(f"/servers/{server['id']}", prefix="/v1.0").json()["server"]["imageId"] == 0
     # The root volume stays where it is while the server lives.
     detach = vol.request("DELETE", f"/servers/{server['id']}/os-volume_attachments/{root_id}")
     assert fault_of(detach) == ("conflict", 409)
