@@ -36,6 +36,8 @@ Context = nova_context.RequestContext
 Row = Any
 
 _RESERVATION_ALPHABET = string.ascii_lowercase + string.digits
+# What a launch without an image (it boots from a root volume of its block device mappings) starts from.
+_NO_IMAGE: dict[str, Any] = {"id": None, "kernel_id": None, "ramdisk_id": None, "properties": {}}
 _FILTERS = {"instance_ids", "reservation_id", "vm_state", "host", "fixed_ip", "key_name",
             "availability_zone", "project_id", "uuid"}
 
@@ -84,7 +86,7 @@ class API:
         self,
         ctxt: Context,
         instance_type: str | None,
-        image_id: int,
+        image_id: int | None,
         min_count: int = 1,
         max_count: int = 1,
         key_name: str | None = None,
@@ -106,7 +108,9 @@ class API:
         reservation made the first time.  ``block_device_mapping`` (see
         ``nova.compute.block_devices``) gives each instance volumes, its root
         device among them for an EBS image; they are created before the
-        instances are scheduled and attached when they are built.
+        instances are scheduled and attached when they are built.  Without an
+        ``image_id`` the mappings must give the root device (``/dev/vda``): the
+        instance boots from that volume, with no kernel or ramdisk of its own.
         """
         min_count, max_count = self._counts(min_count, max_count)
         if client_token:
@@ -118,7 +122,7 @@ class API:
         else:
             reservation_id = generate_reservation_id()
         flavor = instance_types.get_instance_type_by_name(instance_type)
-        image = self._launchable_image(ctxt, image_id, "machine")
+        image = self._launchable_image(ctxt, image_id, "machine") if image_id is not None else _NO_IMAGE
         kernel_id = kernel_id if kernel_id is not None else image.get("kernel_id")
         ramdisk_id = ramdisk_id if ramdisk_id is not None else image.get("ramdisk_id")
         if kernel_id is not None:
@@ -132,13 +136,15 @@ class API:
         groups = self._security_groups(ctxt, security_groups)
         metadata = self._metadata(ctxt, metadata)
         root_device_name, mappings = block_devices.merge(image, block_device_mapping)
+        if image_id is None and root_device_name is None:
+            raise exception.InvalidInput(reason="without an image, a block device mapping must give the root device")
         count = self._allowed_count(ctxt, flavor, min_count, max_count)
         if any(m.get("volume_id") for m in mappings) and count > 1:
             raise exception.InvalidInput(reason="an existing volume can be mapped to one instance only")
 
         base = {
             "reservation_id": reservation_id,
-            "image_id": str(image["id"]),
+            "image_id": str(image["id"]) if image["id"] is not None else None,
             "kernel_id": str(kernel_id) if kernel_id is not None else None,
             "ramdisk_id": str(ramdisk_id) if ramdisk_id is not None else None,
             "instance_type_id": flavor["id"],
@@ -170,8 +176,8 @@ class API:
             for instance in instances:
                 self._set_error(ctxt, instance["id"], f"could not reach the scheduler: {exc}")
             raise exception.ServiceUnavailable(reason=f"the scheduler is unreachable: {exc}") from exc
-        LOG.info("Reservation %s: %d instance(s) of %s from image %s", reservation_id, len(instances),
-                 flavor["name"], image["id"])
+        LOG.info("Reservation %s: %d instance(s) of %s from %s", reservation_id, len(instances), flavor["name"],
+                 f"image {image['id']}" if image["id"] is not None else "a root volume")
         return reservation_id, [db.instance_get(ctxt, i["id"]) for i in instances]
 
     @staticmethod

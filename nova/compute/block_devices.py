@@ -55,8 +55,9 @@ def merge(image: dict[str, Any], requested: list[Mapping] | None) -> tuple[str |
         root = next(d for d in by_device if _is_root_name(d))
     if root is not None:
         devices.check_root_device_name(root)
-    for device in by_device:
-        devices.guest_device(device, root)  # validates the others
+    guests = [devices.guest_device(device, root) for device in by_device]  # validates the others
+    if len(set(guests)) != len(guests):
+        raise exception.InvalidInput(reason="two block device mappings name the same disk of the guest")
     return (root if root in by_device else None), list(by_device.values())
 
 

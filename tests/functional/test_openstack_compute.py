@@ -224,3 +224,45 @@ def test_volume_attachments_with_openstacksdk(compute_cloud, monkeypatch):
              what="the volume gone")
     conn.compute.delete_server(server)
     conn.compute.wait_for_delete(server, wait=60, interval=1)
+
+
+@pytest.mark.timeout(300)
+def test_boot_from_volume_and_its_image_with_openstacksdk(compute_cloud, monkeypatch):
+    """block_device_mapping_v2 through the SDK: a server booted from an existing volume with a blank one,
+    createImage of it (an EBS image, seen in the image API), a server of that image on a new root volume."""
+    if ("vol1", "nova-volume") not in compute_cloud.cloud.service_states():
+        compute_cloud.cloud.start("nova-volume", "--host=vol1", "--volume_driver=tests.unit.volume.fakes.MemoryDriver")
+        wait_for(lambda: compute_cloud.cloud.service_states().get(("vol1", "nova-volume")) == ":-)", timeout=60,
+                 what="nova-volume up")
+    conn = compute_cloud.connect("alice", monkeypatch)
+    flavor = conn.compute.find_flavor("m1.tiny").id
+    volume_id = conn.compute.post("/os-volumes", json={"volume": {"size": 1}}).json()["volume"]["id"]
+
+    def volume(number: str) -> dict:
+        return conn.compute.get(f"/os-volumes/{number}").json().get("volume") or {}
+
+    wait_for(lambda: volume(volume_id).get("status") == "available", timeout=60, what="the volume available")
+    server = conn.compute.create_server(name="bfv", flavor_id=flavor, block_device_mapping=[
+        {"uuid": volume_id, "source_type": "volume", "destination_type": "volume", "boot_index": 0},
+        {"source_type": "blank", "destination_type": "volume", "volume_size": 1, "delete_on_termination": True}])
+    server = conn.compute.wait_for_server(server, status="ACTIVE", wait=120, interval=1)
+    attached = {v["id"]: v["delete_on_termination"] for v in conn.compute.get_server(server.id).attached_volumes}
+    (blank_id,) = set(attached) - {volume_id}
+    assert attached == {volume_id: False, blank_id: True}
+    assert {a.volume_id: a.device for a in conn.compute.volume_attachments(server)} == {
+        volume_id: "/dev/vda", blank_id: "/dev/vdb"}
+
+    image = conn.compute.create_server_image(server, "bfv-image", wait=True, timeout=60)
+    assert image.status == "active" and image.properties["root_device_name"] == "/dev/vda"
+    from_image = conn.compute.create_server(name="from-ebs", image_id=image.id, flavor_id=flavor)
+    from_image = conn.compute.wait_for_server(from_image, status="ACTIVE", wait=120, interval=1)
+    copies = {v["id"]: v["delete_on_termination"] for v in conn.compute.get_server(from_image.id).attached_volumes}
+    assert len(copies) == 2 and not set(copies) & set(attached) and all(copies.values())
+
+    for each in (server, from_image):
+        conn.compute.delete_server(each)
+        conn.compute.wait_for_delete(each, wait=60, interval=1)
+    wait_for(lambda: volume(volume_id).get("status") == "available", timeout=60, what="the boot volume kept")
+    for gone_id in (blank_id, *copies):
+        wait_for(lambda: conn.compute.get(f"/os-volumes/{gone_id}").status_code == 404, timeout=60,
+                 what=f"volume {gone_id} deleted with its server")

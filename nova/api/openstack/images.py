@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
 
 from nova import exception
@@ -21,6 +22,11 @@ def _time(value: Any) -> str | None:
     return value
 
 
+def _text(value: Any) -> str:
+    """A metadata value: strings as they are, others (an EBS image's block_device_mapping) as JSON."""
+    return json.dumps(value, sort_keys=True, default=str) if isinstance(value, (list, dict)) else str(value)
+
+
 def _summary(req: ApiRequest, image: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(image["id"]), "name": image.get("name"), "links": req.links("images", image["id"])}
 
@@ -33,7 +39,7 @@ def _detail(req: ApiRequest, image: dict[str, Any]) -> dict[str, Any]:
         "progress": 100 if image.get("state") == "available" else 0,
         "minRam": 0, "minDisk": 0,
         "created": _time(image.get("created_at")), "updated": _time(image.get("updated_at") or image.get("created_at")),
-        "metadata": {str(k): str(v) for k, v in properties.items() if v is not None},
+        "metadata": {str(k): _text(v) for k, v in properties.items() if v is not None},
         "OS-EXT-IMG-SIZE:size": image.get("size") or 0,
     })
     if isinstance(properties, dict) and properties.get("instance_id") is not None:

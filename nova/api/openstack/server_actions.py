@@ -62,7 +62,7 @@ class ServerActionsController(ServersController):
         metadata = args.get("metadata", {})
         if not isinstance(metadata, dict):
             raise faults.Fault(400, "'metadata' must be an object.")
-        image = self.compute.snapshot(req.ctxt, instance["id"], name)
+        image = self.compute.create_image(req.ctxt, instance["id"], name)  # an EBS image when volume-backed
         location = f"{req.base_url}/images/{image['id']}"
         return Result({"image_id": str(image["id"])}, 202, {"Location": location})
 

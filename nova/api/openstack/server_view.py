@@ -1,5 +1,7 @@
 """How a server looks in the compute API v2.1: status from vm_state and
-task_state, addresses by network label, the OS-EXT-* fields."""
+task_state, addresses by network label, the OS-EXT-* fields.  Attached volumes
+show with ``delete_on_termination`` and an admin sees the root device name
+(both from microversion 2.3 in the reference; shown here at 2.1)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from nova.api.openstack.wsgi import ApiRequest
 from nova.compute import states
 from nova.network import api as network_api
 from nova.volume import api as volume_api
+from nova.volume import devices
 
 _STATUS = {
     states.BUILDING: "BUILD",
@@ -69,6 +72,14 @@ def flavor_id(instance: Any) -> str:
     return str(flavor["flavorid"]) if flavor is not None else str(instance["instance_type_id"])
 
 
+def image_ref(req: ApiRequest, instance: Any) -> dict[str, Any] | str:
+    """The image the server booted; "" for one booted from a volume without an image."""
+    if not instance["image_id"]:
+        return ""
+    return {"id": instance["image_id"], "links": [
+        {"rel": "bookmark", "href": f"{req.bookmark_url}/images/{instance['image_id']}"}]}
+
+
 def summary(req: ApiRequest, instance: Any) -> dict[str, Any]:
     return {"id": instance["uuid"], "name": instance["display_name"] or instance["hostname"] or "",
             "links": req.links("servers", instance["uuid"])}
@@ -86,8 +97,7 @@ def detail(req: ApiRequest, instance: Any, nics: list[dict[str, Any]],
         "user_id": instance["user_id"],
         "metadata": instance.metadata_dict,
         "hostId": host_id,
-        "image": {"id": instance["image_id"], "links": [
-            {"rel": "bookmark", "href": f"{req.bookmark_url}/images/{instance['image_id']}"}]},
+        "image": image_ref(req, instance),
         "flavor": {"id": flavor_id(instance), "links": [
             {"rel": "bookmark", "href": f"{req.bookmark_url}/flavors/{flavor_id(instance)}"}]},
         "created": isotime(instance["created_at"]),
@@ -106,13 +116,15 @@ def detail(req: ApiRequest, instance: Any, nics: list[dict[str, Any]],
         "OS-SRV-USG:launched_at": isotime(instance["launched_at"]),
         "OS-SRV-USG:terminated_at": isotime(instance["terminated_at"]),
         "security_groups": [{"name": g["name"]} for g in instance.security_groups],
-        "os-extended-volumes:volumes_attached": [{"id": str(v["id"])}
-                                                 for v in sorted(volumes or [], key=lambda v: v["id"])],
+        "os-extended-volumes:volumes_attached": [
+            {"id": str(v["id"]), "delete_on_termination": bool(v["delete_on_termination"])}
+            for v in sorted(volumes or [], key=lambda v: v["id"])],
     })
     if req.ctxt.is_admin:
         server.update({"OS-EXT-SRV-ATTR:host": instance["host"],
                        "OS-EXT-SRV-ATTR:hypervisor_hostname": instance["host"],
-                       "OS-EXT-SRV-ATTR:instance_name": instance.name})
+                       "OS-EXT-SRV-ATTR:instance_name": instance.name,
+                       "OS-EXT-SRV-ATTR:root_device_name": instance["root_device_name"] or devices.ROOT})
     if instance["vm_state"] == states.ERROR and instance["fault"]:
         server["fault"] = {"code": 500, "message": instance["fault"][:255],
                            "created": isotime(instance["updated_at"])}

@@ -10,10 +10,11 @@ import re
 from typing import Any
 
 from nova import exception
-from nova.api.openstack import faults, server_view
+from nova.api.openstack import block_device_mapping, faults, server_view
 from nova.api.openstack.wsgi import ApiRequest, Result, int_field, page, string_field
 from nova.compute import api as compute_api
-from nova.compute import instance_types
+from nova.compute import block_devices, instance_types
+from nova.image import api as image_api
 
 LOG = logging.getLogger(__name__)
 MAX_LIMIT = 1000
@@ -52,7 +53,7 @@ class ServersController:
     def create(self, req: ApiRequest) -> Result:
         server = req.body("server")
         name = string_field(server, "name")
-        image_id = image_number(ref_id(server.get("imageRef"), "imageRef"))
+        image_id, mappings = self._image_and_mappings(req, server)
         flavor = instance_types.get_instance_type_by_flavor_id(ref_id(server.get("flavorRef"), "flavorRef"))
         key_name = string_field(server, "key_name", required=False)
         zone = string_field(server, "availability_zone", required=False)
@@ -74,7 +75,7 @@ class ServersController:
             reservation_id, instances = self.compute.create(
                 req.ctxt, flavor["name"], image_id, min_count=min_count, max_count=max_count, key_name=key_name,
                 security_groups=groups, user_data=user_data, availability_zone=zone, display_name=name,
-                metadata=metadata)
+                metadata=metadata, block_device_mapping=mappings)
         except exception.ImageNotFound:
             raise faults.Fault(400, f"Can not find requested image {image_id}.") from None
         except exception.KeypairNotFound:
@@ -89,6 +90,30 @@ class ServersController:
                            "OS-DCF:diskConfig": "MANUAL",
                            "security_groups": [{"name": g} for g in (groups or ["default"])]}}
         return Result(body, 202, {"Location": f"{req.base_url}/servers/{first['uuid']}"})
+
+    @staticmethod
+    def _image_and_mappings(req: ApiRequest, server: dict[str, Any]) -> tuple[int | None, list[dict[str, Any]]]:
+        """The image to boot (None: a boot volume instead) and the block device mappings, from either syntax."""
+        v2, v1 = server.get("block_device_mapping_v2"), server.get("block_device_mapping")
+        if v2 is not None and v1 is not None:
+            raise faults.Fault(400, "Using block_device_mapping and block_device_mapping_v2 together is not allowed.")
+        image_ref = server.get("imageRef")
+        if image_ref in (None, "") and (v2 is not None or v1 is not None):
+            image_id = None
+        else:
+            image_id = image_number(ref_id(image_ref, "imageRef"))
+        if v1 is not None:
+            return image_id, block_device_mapping.from_v1(v1, image_id).mappings
+        if v2 is None:
+            return image_id, []
+        image_root = None
+        if image_id is not None:
+            try:
+                image = image_api.API().show(req.ctxt, image_id)
+            except exception.ImageNotFound:
+                raise faults.Fault(400, f"Can not find requested image {image_id}.") from None
+            image_root = block_devices.image_mappings(image)[0]
+        return image_id, block_device_mapping.from_v2(v2, image_id, image_root).mappings
 
     @staticmethod
     def _user_data(value: Any) -> str | None:

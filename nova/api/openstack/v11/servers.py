@@ -60,9 +60,9 @@ def view(req: ApiRequest, instance: Any, nics: list[dict[str, Any]] | None) -> d
                    "created": server_view.isotime(instance["created_at"]),
                    "updated": server_view.isotime(instance["updated_at"] or instance["created_at"])})
     if is_v10(req):
-        server.update({"imageId": int(instance["image_id"]), "flavorId": int(flavor)})
+        server.update({"imageId": int(instance["image_id"] or 0), "flavorId": int(flavor)})
     else:
-        server.update({"imageRef": f"{req.base_url}/images/{instance['image_id']}",
+        server.update({"imageRef": f"{req.base_url}/images/{instance['image_id']}" if instance["image_id"] else "",
                        "flavorRef": f"{req.base_url}/flavors/{flavor}"})
     return server
 

@@ -109,7 +109,7 @@ def test_volume_lifecycle_create_attach_snapshot_detach_delete(vol):
     assert vol.get(f"/servers/{server['id']}/os-volume_attachments/{volume_id}").json() == \
         {"volumeAttachment": attachment}
     assert vol.get(f"/servers/{server['id']}").json()["server"]["os-extended-volumes:volumes_attached"] == \
-        [{"id": volume_id}]
+        [{"id": volume_id, "delete_on_termination": False}]
     compute = vol.services["compute"].manager
     instance_name = db.instance_get_all_by_filters(ADMIN, {"uuid": server["id"]})[0]["name"]
     assert list(compute.driver.volumes_of(instance_name)) == ["/dev/vdb"]
