@@ -49,8 +49,9 @@ def _populate(project: str, image_id: str) -> None:
     with engine.begin() as connection:
         connection.execute(models.Instance.__table__.insert(), [
             {"uuid": str(uuid.uuid4()), "project_id": project, "user_id": user,
-             "reservation_id": f"r-{project}-{n // 50}", "image_id": image, "instance_type_id": flavor["id"], "vm_state": "active", "power_state": 1,
-             "host": "compute-1", "hostname": f"host-{n}", "launch_index": n % 50}
+             "reservation_id": f"r-{project}-{n // 50}", "image_id": image, "instance_type_id": flavor["id"],
+             "vm_state": "active", "power_state": 1, "host": "compute-1", "hostname": f"host-{n}",
+             "launch_index": n % 50}
             for n in range(count)])
         instance_ids = connection.execute(sqlalchemy.select(models.Instance.id).where(
             models.Instance.project_id == project).order_by(models.Instance.id)).scalars().all()
