@@ -60,12 +60,8 @@ class OpenStackCloud:
                 self.cloud.start(binary, f"--host={host}")
         self.api = self.cloud.start("nova-api", "--host=api")
         # the daemons start meanwhile
+        self.cloud.create_users(("alice", "proj-a"), ("bob", "proj-b"), netadmin=compute)
         for user, project in (("alice", "proj-a"), ("bob", "proj-b")):
-            self.cloud.manage("user", "create", user, f"AK-{user}", f"SK-{user}")
-            self.cloud.manage("project", "create", project, user)
-            if compute:
-                self.cloud.manage("role", "add", user, "netadmin")
-                self.cloud.manage("role", "add", user, "netadmin", project)
             self.cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
         if compute:
             wanted = {("sched", "nova-scheduler"), ("net", "nova-network"), ("c1", "nova-compute")}

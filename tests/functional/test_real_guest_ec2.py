@@ -90,10 +90,7 @@ def real_cloud(host, link, rabbit_vhost, tmp_path, real_cloud_flags):
             cloud.start(binary, f"--host={name}")
         api = cloud.start("nova-api", "--host=api")
         # the daemons start meanwhile
-        cloud.manage("user", "create", "alice", "AK-alice", "SK-alice")
-        cloud.manage("project", "create", "proj", "alice")
-        cloud.manage("role", "add", "alice", "netadmin")
-        cloud.manage("role", "add", "alice", "netadmin", "proj")
+        cloud.create_users(("alice", "proj"), netadmin=True)
         image = host["image"]
         aki = cloud.manage("image", "kernel_register", image["kernel"], "proj").stdout.strip()
         ari = cloud.manage("image", "ramdisk_register", image["ramdisk"], "proj").stdout.strip()
