@@ -23,14 +23,14 @@ from botocore.exceptions import ClientError
 
 from nova import context
 from tests.fixtures.daemons import ROOT, free_port, read_novarc, wait_for
-from tests.fixtures.database import use_database
 from tests.unit.compute.fakes import make_image
 
 NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60)
 
 
 class Ec2Cloud:
-    def __init__(self, cloud, tmp_path) -> None:
+    def __init__(self, cloud, tmp_path, also: tuple[tuple[str, ...], ...] = ()) -> None:
+        """``also``: more daemons (binary, arguments...) to start with the others."""
         self.cloud = cloud
         self.tmp_path = tmp_path
         self.port = free_port()
@@ -43,17 +43,16 @@ class Ec2Cloud:
             ]) + "\n")
         cloud.sync_db()
         cloud.manage("network", "create", "10.0.0.0/24", "1", "256")
-        for user, project in (("alice", "proj-a"), ("bob", "proj-b")):
-            cloud.manage("user", "create", user, f"AK-{user}", f"SK-{user}")
-            cloud.manage("project", "create", project, user)
-            cloud.manage("role", "add", user, "netadmin")
-            cloud.manage("role", "add", user, "netadmin", project)
-            cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
-        use_database(f"sqlite:///{tmp_path}/nova.sqlite")
-        self.image_id = "ami-%08x" % make_image(context.RequestContext("alice", "proj-a"), is_public=True)["id"]
         for binary, host in (("nova-scheduler", "sched"), ("nova-network", "net"), ("nova-compute", "c1")):
             cloud.start(binary, f"--host={host}")
         self.api = cloud.start("nova-api", "--host=api")
+        for binary, *args in also:
+            cloud.start(binary, *args)
+        # the daemons start meanwhile
+        cloud.create_users(("alice", "proj-a"), ("bob", "proj-b"), netadmin=True)
+        for user, project in (("alice", "proj-a"), ("bob", "proj-b")):
+            cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
+        self.image_id = "ami-%08x" % make_image(context.RequestContext("alice", "proj-a"), is_public=True)["id"]
         wanted = {("sched", "nova-scheduler"), ("net", "nova-network"), ("c1", "nova-compute")}
         wait_for(lambda: all(cloud.service_states().get(key) == ":-)" for key in wanted), timeout=60,
                  what="services up")

@@ -28,11 +28,11 @@ def image_cloud(cloud, rabbit_vhost, tmp_path):
     s3_port = free_port()
     with open(cloud.flagfile, "a") as handle:
         handle.write(f"--s3_host=127.0.0.1\n--s3_port={s3_port}\n--s3_listen=127.0.0.1\n")
-    ec2 = Ec2Cloud(cloud, tmp_path)
-    store = cloud.start("nova-objectstore")
-    wait_for(lambda: _listening(s3_port), 30, what="nova-objectstore")
     # A compute host on libvirt's test driver; the fake one is disabled so instances land here.
-    cloud.start("nova-compute", "--host=lv1", "--connection_type=libvirt", "--libvirt_uri=test:///default")
+    libvirt_compute = ("nova-compute", "--host=lv1", "--connection_type=libvirt", "--libvirt_uri=test:///default")
+    ec2 = Ec2Cloud(cloud, tmp_path, also=(("nova-objectstore",), libvirt_compute))
+    store = next(daemon for daemon in cloud.daemons if daemon.binary == "nova-objectstore")
+    wait_for(lambda: _listening(s3_port), 30, what="nova-objectstore")
     wait_for(lambda: cloud.service_states().get(("lv1", "nova-compute")) == ":-)", 60, what="libvirt compute")
     cloud.manage("service", "disable", "c1", "nova-compute")
     yield ec2, store, s3_port

@@ -20,6 +20,7 @@ import pytest
 
 from tests.fixtures import services
 from tests.fixtures.daemons import Cloud, ROOT, free_port, private_vhost, rabbitmqctl, read_novarc, wait_for
+from tests.functional.osc_runner import CliResult, CliRunner
 
 PORTS = ("ec2_port", "osapi_port", "identity_port", "image_api_port", "network_api_port")
 
@@ -38,6 +39,7 @@ class OpenStackCloud:
         """``compute``: also nova-scheduler, nova-compute (fake driver) and nova-network (--fake_network),
         a network for them and a floating pool."""
         self.tmp_path = tmp_path
+        self.cli = CliRunner()
         self.cloud = Cloud(tmp_path, rabbit_url)
         self.ports = {name: free_port() for name in PORTS}
         with open(self.cloud.flagfile, "a") as handle:
@@ -50,20 +52,17 @@ class OpenStackCloud:
                 *[f"--{name}={port}" for name, port in self.ports.items()],
                 f"--api_paste_config={os.path.join(ROOT, 'etc', 'nova', 'api-paste.ini')}",
             ]) + "\n")
-        self.cloud.manage("db", "sync")
-        for user, project in (("alice", "proj-a"), ("bob", "proj-b")):
-            self.cloud.manage("user", "create", user, f"AK-{user}", f"SK-{user}")
-            self.cloud.manage("project", "create", project, user)
-            if compute:
-                self.cloud.manage("role", "add", user, "netadmin")
-                self.cloud.manage("role", "add", user, "netadmin", project)
-            self.cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
+        self.cloud.sync_db()
         if compute:
             self.cloud.manage("network", "create", "10.0.0.0/24", "1", "256")
             self.cloud.manage("floating", "create", "net", "172.24.4.0/29")
             for binary, host in (("nova-scheduler", "sched"), ("nova-network", "net"), ("nova-compute", "c1")):
                 self.cloud.start(binary, f"--host={host}")
         self.api = self.cloud.start("nova-api", "--host=api")
+        # the daemons start meanwhile
+        self.cloud.create_users(("alice", "proj-a"), ("bob", "proj-b"), netadmin=compute)
+        for user, project in (("alice", "proj-a"), ("bob", "proj-b")):
+            self.cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
         if compute:
             wanted = {("sched", "nova-scheduler"), ("net", "nova-network"), ("c1", "nova-compute")}
             wait_for(lambda: all(self.cloud.service_states().get(key) == ":-)" for key in wanted), timeout=60,
@@ -82,14 +81,25 @@ class OpenStackCloud:
     def env(self, user: str) -> dict[str, str]:
         return read_novarc(str(self.tmp_path / f"novarc-{user}"))
 
-    def openstack(self, user: str, *args: str, parse: bool = True):
-        """Run the ``openstack`` CLI with the novarc's environment and no other OpenStack configuration."""
+    def cli_env(self, user: str) -> dict[str, str]:
+        """The environment of ``source novarc-<user>``, with no other OpenStack configuration."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
         env.update(self.env(user), HOME=str(self.tmp_path), OS_CLIENT_CONFIG_FILE=os.devnull)
-        command = [*_openstack_command(), *args] + (["-f", "json"] if parse else [])
-        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+        return env
+
+    def run_cli(self, user: str, *args: str) -> CliResult:
+        """``openstack <args>`` as the user (in the shared worker, see tests/functional/osc_runner.py)."""
+        return self.cli.run(list(args), self.cli_env(user))
+
+    def openstack(self, user: str, *args: str, parse: bool = True):
+        """Run the ``openstack`` CLI expecting success; its parsed JSON output (or its text)."""
+        result = self.run_cli(user, *args, *(["-f", "json"] if parse else []))
         assert result.returncode == 0, f"openstack {' '.join(args)}: {result.stderr}\n{self.api.log()[-3000:]}"
         return json.loads(result.stdout) if parse else result.stdout
+
+    def close(self) -> None:
+        self.cli.close()
+        self.cloud.cleanup()
 
     def connect(self, user: str, monkeypatch) -> openstack.connection.Connection:
         """``openstack.connect()`` from the novarc's environment, as a script after ``source novarc``."""
@@ -110,7 +120,7 @@ def os_cloud(tmp_path_factory):
         yield cloud
     finally:
         if cloud is not None:
-            cloud.cloud.cleanup()
+            cloud.close()
         rabbitmqctl("delete_vhost", vhost)
 
 
@@ -177,8 +187,7 @@ def test_a_password_set_with_nova_manage(os_cloud):
     assert os_cloud.openstack("carol", "token", "issue")["user_id"] == "carol"
     with open(rc, "a") as handle:
         handle.write('export OS_PASSWORD="SK-carol"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(os_cloud.env("carol"), HOME=str(os_cloud.tmp_path), OS_CLIENT_CONFIG_FILE=os.devnull)
-    refused = subprocess.run([*_openstack_command(), "token", "issue"], capture_output=True, text=True, env=env,
-                             timeout=120)
+    # the real ``openstack`` executable, once (the other commands run in the shared worker)
+    refused = subprocess.run([*_openstack_command(), "token", "issue"], capture_output=True, text=True,
+                             env=os_cloud.cli_env("carol"), timeout=120)
     assert refused.returncode != 0 and "401" in refused.stderr

@@ -4,9 +4,6 @@ and nova-network (--fake_network) started once for the module; the same servers 
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import boto3
 import botocore.config
 import openstack.exceptions
@@ -14,7 +11,7 @@ import pytest
 
 from tests.fixtures import services
 from tests.fixtures.daemons import private_vhost, rabbitmqctl, wait_for
-from tests.functional.test_openstack_clients import OpenStackCloud, _openstack_command
+from tests.functional.test_openstack_clients import OpenStackCloud
 
 NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60)
 
@@ -32,15 +29,13 @@ def compute_cloud(tmp_path_factory):
         yield cloud
     finally:
         if cloud is not None:
-            cloud.cloud.cleanup()
+            cloud.close()
         rabbitmqctl("delete_vhost", vhost)
 
 
 def _refused(cloud: OpenStackCloud, user: str, *args: str) -> str:
     """Run the CLI expecting a failure; returns its stderr."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(cloud.env(user), HOME=str(cloud.tmp_path), OS_CLIENT_CONFIG_FILE=os.devnull)
-    result = subprocess.run([*_openstack_command(), *args], capture_output=True, text=True, env=env, timeout=120)
+    result = cloud.run_cli(user, *args)
     assert result.returncode != 0, result.stdout
     return result.stderr
 
