@@ -16,7 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.fixtures.daemons import wait_for
+from tests.fixtures.libvirtd import Libvirtd
 from tests.functional.test_real_guest_ec2 import console, link, real_cloud  # noqa: F401
+from tests.integration.network.netns import Topology
 from tests.integration.virt.test_real_guest import host, ssh  # noqa: F401
 from tests.integration.volume.tgtd import Tgtd
 
@@ -26,17 +28,21 @@ HOST_SIDE, VOLUME_SIDE = "198.18.1.1", "198.18.1.2"
 @pytest.fixture
 def volume_host(host):  # noqa: F811
     """A volume-host namespace joined to the compute host's by a veth, running its own tgtd."""
-    topo = host["topo"]
+    topo = Topology()  # its own: deleting its namespace at the end removes the veth too
     vol = topo.ns("v")
-    topo.veth(host["net"], "vol0", vol, "st0")
-    topo.address(host["net"], "vol0", f"{HOST_SIDE}/30")
-    topo.address(vol, "st0", f"{VOLUME_SIDE}/30")
-    tgtd = Tgtd(vol, VOLUME_SIDE, os.path.join(tempfile.mkdtemp(prefix="nova-tgtd-"), "tgtd.log"))
-    tgtd.start()
     try:
-        yield {"ns": vol, "tgtd": tgtd}
+        topo.veth(host["net"], "vol0", vol, "st0")
+        host["topo"].address(host["net"], "vol0", f"{HOST_SIDE}/30")
+        topo.address(vol, "st0", f"{VOLUME_SIDE}/30")
+        tgtd = Tgtd(vol, VOLUME_SIDE, os.path.join(tempfile.mkdtemp(prefix="nova-tgtd-"), "tgtd.log"))
+        tgtd.start()
+        try:
+            yield {"ns": vol, "tgtd": tgtd}
+        finally:
+            Libvirtd.remove_domains()  # this test's guests, before their iSCSI targets go
+            tgtd.stop()
     finally:
-        tgtd.stop()
+        topo.cleanup()
 
 
 @pytest.fixture
