@@ -806,10 +806,6 @@ def snapshot_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
     return IMPL.snapshot_get_all_by_project(ctxt, project_id)
 
 
-def snapshot_get_all_by_volume(ctxt: Context, volume_id: int) -> list[Row]:
-    return IMPL.snapshot_get_all_by_volume(ctxt, volume_id)
-
-
 def snapshot_update(ctxt: Context, snapshot_id: int, values: dict[str, Any]) -> Row:
     return IMPL.snapshot_update(ctxt, snapshot_id, values)
 

@@ -175,7 +175,6 @@ from nova.db.sqlalchemy.api.volumes import (  # noqa: F401
     snapshot_get,
     snapshot_get_all,
     snapshot_get_all_by_project,
-    snapshot_get_all_by_volume,
     snapshot_update,
     snapshot_update_if_status,
     volume_attached,

@@ -28,18 +28,39 @@ Context = nova_context.RequestContext
 Volume = models.Volume
 
 
-@require_context
-def volume_create(ctxt: Context, values: dict[str, Any]) -> Volume:
-    """A new volume row; a non-admin context creates it in its own project."""
+def _create_in_project(ctxt: Context, model: type, values: dict[str, Any]) -> Any:
+    """A new row of ``model``; a non-admin context creates it in its own project, as its user."""
     values = dict(values)
     values.setdefault("project_id", ctxt.project_id)
     values.setdefault("user_id", ctxt.user_id)
     authorize_project(ctxt, values["project_id"])
-    row = Volume()
+    row = model()
     apply_values(row, values)
     with get_session() as session:
         row.save(session)
     return row
+
+
+def _update_if_status(ctxt: Context, model: type, row_id: int, expected: tuple[str, ...], values: dict[str, Any],
+                      not_found: Any, refused: Any) -> Any:
+    """Set ``values`` on the row only while its status is one of ``expected``, atomically (one UPDATE
+    with the status in its WHERE); ``refused(row)`` is raised, with the row as it is, when it is not."""
+    with get_session() as session:
+        row = first_or_raise(session, model_query(ctxt, model).where(model.id == row_id), not_found)
+        changed = session.execute(
+            update(model).where(model.id == row_id, model.deleted == false(), model.status.in_(expected))
+            .values(**values, updated_at=utils.utcnow())
+        ).rowcount
+        session.refresh(row)
+        if not changed:
+            raise refused(row)
+        return row
+
+
+@require_context
+def volume_create(ctxt: Context, values: dict[str, Any]) -> Volume:
+    """A new volume row; a non-admin context creates it in its own project."""
+    return _create_in_project(ctxt, Volume, values)
 
 
 @require_context
@@ -108,20 +129,14 @@ def volume_update_if_status(ctxt: Context, volume_id: int, expected: tuple[str, 
     cannot both pass: the second finds the status changed and gets
     VolumeInUse (attached somewhere) or VolumeInvalidState.
     """
-    with get_session() as session:
-        row = first_or_raise(session, model_query(ctxt, Volume).where(Volume.id == volume_id),
-                             lambda: exception.VolumeNotFound(volume_id=volume_id))
-        changed = session.execute(
-            update(Volume).where(Volume.id == volume_id, Volume.deleted == false(), Volume.status.in_(expected))
-            .values(**values, updated_at=utils.utcnow())
-        ).rowcount
-        if not changed:
-            session.refresh(row)
-            if row.status == "in-use" or row.instance_id is not None:
-                raise exception.VolumeInUse(volume_id=volume_id, instance_id=row.instance_id, action=action)
-            raise exception.VolumeInvalidState(volume_id=volume_id, status=row.status, action=action)
-        session.refresh(row)
-        return row
+
+    def refused(row: Volume) -> exception.NovaException:
+        if row.status == "in-use" or row.instance_id is not None:
+            return exception.VolumeInUse(volume_id=volume_id, instance_id=row.instance_id, action=action)
+        return exception.VolumeInvalidState(volume_id=volume_id, status=row.status, action=action)
+
+    return _update_if_status(ctxt, Volume, volume_id, expected, values,
+                             lambda: exception.VolumeNotFound(volume_id=volume_id), refused)
 
 
 @require_context
@@ -227,15 +242,7 @@ def _snapshot_query(ctxt: Context, snapshot_id: int) -> Any:
 
 @require_context
 def snapshot_create(ctxt: Context, values: dict[str, Any]) -> Snapshot:
-    values = dict(values)
-    values.setdefault("project_id", ctxt.project_id)
-    values.setdefault("user_id", ctxt.user_id)
-    authorize_project(ctxt, values["project_id"])
-    row = Snapshot()
-    apply_values(row, values)
-    with get_session() as session:
-        row.save(session)
-    return row
+    return _create_in_project(ctxt, Snapshot, values)
 
 
 @require_context
@@ -261,13 +268,6 @@ def snapshot_get_all_by_project(ctxt: Context, project_id: str) -> list[Snapshot
 
 
 @require_context
-def snapshot_get_all_by_volume(ctxt: Context, volume_id: int) -> list[Snapshot]:
-    stmt = model_query(ctxt, Snapshot).where(Snapshot.volume_id == volume_id).order_by(Snapshot.id)
-    with get_session() as session:
-        return list(session.scalars(stmt))
-
-
-@require_context
 def snapshot_update(ctxt: Context, snapshot_id: int, values: dict[str, Any]) -> Snapshot:
     with get_session() as session:
         row = first_or_raise(session, _snapshot_query(ctxt, snapshot_id),
@@ -281,18 +281,9 @@ def snapshot_update(ctxt: Context, snapshot_id: int, values: dict[str, Any]) -> 
 def snapshot_update_if_status(ctxt: Context, snapshot_id: int, expected: tuple[str, ...],
                               values: dict[str, Any], action: str) -> Snapshot:
     """Set ``values`` only while the snapshot's status is one of ``expected`` (SnapshotInvalidState otherwise)."""
-    with get_session() as session:
-        row = first_or_raise(session, _snapshot_query(ctxt, snapshot_id),
-                             lambda: exception.SnapshotNotFound(snapshot_id=snapshot_id))
-        changed = session.execute(
-            update(Snapshot).where(Snapshot.id == snapshot_id, Snapshot.deleted == false(),
-                                   Snapshot.status.in_(expected))
-            .values(**values, updated_at=utils.utcnow())
-        ).rowcount
-        session.refresh(row)
-        if not changed:
-            raise exception.SnapshotInvalidState(snapshot_id=snapshot_id, status=row.status, action=action)
-        return row
+    return _update_if_status(
+        ctxt, Snapshot, snapshot_id, expected, values, lambda: exception.SnapshotNotFound(snapshot_id=snapshot_id),
+        lambda row: exception.SnapshotInvalidState(snapshot_id=snapshot_id, status=row.status, action=action))
 
 
 @require_context
