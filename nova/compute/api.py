@@ -205,8 +205,8 @@ class API:
     @staticmethod
     def _shutdown_behavior(value: Any) -> str:
         if value not in SHUTDOWN_BEHAVIORS:
-            raise exception.InvalidInput(reason=f"the shutdown behavior must be one of {', '.join(SHUTDOWN_BEHAVIORS)}, "
-                                                f"not {str(value)[:32]!r}")
+            raise exception.InvalidInput(reason=f"the shutdown behavior must be one of "
+                                                f"{', '.join(SHUTDOWN_BEHAVIORS)}, not {str(value)[:32]!r}")
         return value
 
     @staticmethod

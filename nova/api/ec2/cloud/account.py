@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from nova import context, quota
+from nova import context, quota_sets
 from nova.api.ec2.actions import ALL, ActionSet
 from nova.api.ec2.params import ListOf, Param, String
 
@@ -30,7 +30,7 @@ _ATTRIBUTES: dict[str, Callable[[dict[str, int]], list[str]]] = {
     Param("AttributeName", ListOf(String(choices=tuple(_ATTRIBUTES))), default=[]),
 ])
 def describe_account_attributes(ctxt: context.RequestContext, attribute_name: list[str]) -> dict[str, Any]:
-    quotas = quota.get_project_quotas(ctxt, ctxt.project_id)
+    quotas = quota_sets.get(ctxt, ctxt.project_id) if ctxt.project_id else quota_sets.defaults()
     names = list(dict.fromkeys(attribute_name)) or list(_ATTRIBUTES)
     return {"accountAttributeSet": [
         {"attributeName": name, "attributeValueSet": [{"attributeValue": v} for v in _ATTRIBUTES[name](quotas)]}

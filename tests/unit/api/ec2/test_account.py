@@ -19,7 +19,8 @@ def test_all_attributes_show_the_platform_and_the_project_quotas(ec2_env):
     assert shown == {"supported-platforms": ["EC2"], "default-vpc": ["none"], "max-instances": ["7"],
                      "max-elastic-ips": ["-1"], "vpc-max-elastic-ips": ["0"],
                      "vpc-max-security-groups-per-interface": ["0"]}
-    assert _attributes(ec2_env.client("AK-BOB", "SK-BOB"))["max-instances"] == [str(quota.default_quotas()["instances"])]
+    default = str(quota.default_quotas()["instances"])
+    assert _attributes(ec2_env.client("AK-BOB", "SK-BOB"))["max-instances"] == [default]
 
 
 def test_attribute_names_narrow_the_answer(ec2_env):
