@@ -475,3 +475,12 @@ class DeviceInUse(Invalid):
 
 class VolumeAttachFailed(NovaException):
     message = "Could not attach the volume: %(reason)s"
+
+
+# -- instance attributes -----------------------------------------------------------------------------
+
+
+class InstanceTerminationDisabled(Invalid):
+    message = ("The instance %(instance_id)s may not be terminated: its disableApiTermination attribute is set; "
+               "clear it first.")
+    code = 409

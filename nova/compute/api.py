@@ -16,7 +16,7 @@ import string
 from typing import Any
 
 from nova import context as nova_context
-from nova import exception, flags, quota, rpc, utils
+from nova import exception, flags, quota, rpc, servicegroup, utils
 from nova.compute import instance_types
 from nova.compute import block_devices, group_refresh
 from nova.compute import rpcapi as compute_rpcapi
@@ -38,9 +38,12 @@ Row = Any
 _RESERVATION_ALPHABET = string.ascii_lowercase + string.digits
 # What a launch without an image (it boots from a root volume of its block device mappings) starts from.
 _NO_IMAGE: dict[str, Any] = {"id": None, "kernel_id": None, "ramdisk_id": None, "properties": {}}
+SHUTDOWN_BEHAVIORS = ("stop", "terminate")
 _FILTERS = {"instance_ids", "reservation_id", "vm_state", "host", "fixed_ip", "key_name",
             "availability_zone", "project_id", "uuid"}
 
+# Attributes that change only while the instance is stopped (see API.set_attribute).
+_STOPPED_ATTRIBUTES = ("instance_type", "kernel_id", "ramdisk_id", "user_data")
 # Which vm_state an action needs, the task it starts, and the compute method it casts.
 _ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "reboot": ((states.ACTIVE,), states.REBOOTING, "reboot_instance"),
@@ -99,6 +102,8 @@ class API:
         client_token: str | None = None,
         metadata: dict[str, str] | None = None,
         block_device_mapping: list[dict[str, Any]] | None = None,
+        disable_api_termination: bool = False,
+        shutdown_behavior: str = "stop",
     ) -> tuple[str, list[Row]]:
         """Validate, write ``building`` instance rows and ask the scheduler to place them.
 
@@ -111,8 +116,11 @@ class API:
         instances are scheduled and attached when they are built.  Without an
         ``image_id`` the mappings must give the root device (``/dev/vda``): the
         instance boots from that volume, with no kernel or ramdisk of its own.
+        ``disable_api_termination`` makes ``delete`` refuse the instances until
+        it is cleared; ``shutdown_behavior`` is ``stop`` or ``terminate``.
         """
         min_count, max_count = self._counts(min_count, max_count)
+        self._shutdown_behavior(shutdown_behavior)
         if client_token:
             reservation_id = generate_reservation_id(ctxt, client_token)
             existing = db.instance_get_all_by_filters(ctxt, {"reservation_id": reservation_id,
@@ -163,6 +171,8 @@ class API:
             "task_state": states.SCHEDULING,
             "power_state": states.NOSTATE,
             "root_device_name": root_device_name,
+            "disable_api_termination": bool(disable_api_termination),
+            "shutdown_behavior": shutdown_behavior,
         }
         instances = self._write_instances(ctxt, base, count, groups)
         if mappings:
@@ -191,6 +201,13 @@ class API:
         if low > high:
             raise exception.InvalidInput(reason=f"MinCount ({low}) is greater than MaxCount ({high})")
         return low, high
+
+    @staticmethod
+    def _shutdown_behavior(value: Any) -> str:
+        if value not in SHUTDOWN_BEHAVIORS:
+            raise exception.InvalidInput(reason=f"the shutdown behavior must be one of "
+                                                f"{', '.join(SHUTDOWN_BEHAVIORS)}, not {str(value)[:32]!r}")
+        return value
 
     @staticmethod
     def _metadata(ctxt: Context, metadata: dict[str, str] | None) -> dict[str, str]:
@@ -354,6 +371,46 @@ class API:
         instance = self.get(ctxt, instance_id)
         return db.instance_update(ctxt, instance["id"], {"display_name": display_name})
 
+    def set_attribute(self, ctxt: Context, instance_id: int, name: str, value: Any) -> Row:
+        """Change one launch attribute of an instance; returns the updated row.
+
+        ``instance_type`` (a flavor name, within the cores and ram quotas),
+        ``kernel_id``, ``ramdisk_id`` (image ids, None to drop) and
+        ``user_data`` change only while the instance is stopped: they apply
+        when it starts.  ``disable_api_termination`` (bool) and
+        ``shutdown_behavior`` (stop or terminate) change at any time.
+        """
+        instance = self.get(ctxt, instance_id)
+        if name == "disable_api_termination":
+            return db.instance_update(ctxt, instance["id"], {name: bool(value)})
+        if name == "shutdown_behavior":
+            return db.instance_update(ctxt, instance["id"], {name: self._shutdown_behavior(value)})
+        if name not in _STOPPED_ATTRIBUTES:
+            raise exception.InvalidInput(reason=f"unknown instance attribute {str(name)[:64]!r}")
+        if instance["vm_state"] != states.STOPPED or instance["task_state"] is not None:
+            raise exception.InstanceInvalidState(
+                f"The instance {instance['id']} is not in the 'stopped' state; stop it to change its {name}.",
+                instance_id=instance["id"], state=instance["task_state"] or instance["vm_state"],
+                action=f"change the {name} of")
+        if name == "instance_type":
+            return db.instance_update(ctxt, instance["id"], self._resized(ctxt, instance, value))
+        if name in ("kernel_id", "ramdisk_id") and value is not None:
+            value = str(self._launchable_image(ctxt, value, name[:-3])["id"])
+        return db.instance_update(ctxt, instance["id"], {name: value})
+
+    @staticmethod
+    def _resized(ctxt: Context, instance: Row, flavor_name: str) -> dict[str, Any]:
+        """The row values of ``instance`` as ``flavor_name``; QuotaError if its growth does not fit."""
+        flavor = instance_types.get_instance_type_by_name(flavor_name)
+        if ctxt.project_id is not None:
+            _count, used_cores, used_ram = db.instance_data_get_for_project(ctxt.elevated(), ctxt.project_id)
+            for resource, used, grow in (("cores", used_cores, flavor["vcpus"] - (instance["vcpus"] or 0)),
+                                         ("ram", used_ram, flavor["memory_mb"] - (instance["memory_mb"] or 0))):
+                if grow > 0 and quota.allowed(ctxt, ctxt.project_id, resource, used, grow) < grow:
+                    raise exception.QuotaError(reason=f"{resource} quota leaves no room for a {flavor['name']}")
+        return {"instance_type_id": flavor["id"], "memory_mb": flavor["memory_mb"], "vcpus": flavor["vcpus"],
+                "local_gb": flavor["local_gb"]}
+
     def update_metadata(self, ctxt: Context, instance_id: int, metadata: dict[str, str],
                         replace: bool = False) -> dict[str, str | None]:
         """Set metadata items (all of them when ``replace``), checked like at create; the new metadata."""
@@ -388,6 +445,8 @@ class API:
         instance = self.get(ctxt, instance_id)
         if instance["task_state"] == states.DELETING:
             return
+        if instance["disable_api_termination"]:
+            raise exception.InstanceTerminationDisabled(instance_id=instance["id"])
         if not instance["host"]:
             db.instance_update(ctxt, instance["id"], {"vm_state": states.DELETED, "task_state": None,
                                                       "terminated_at": utils.utcnow()})
@@ -464,6 +523,13 @@ class API:
             kernel_id=int(instance["kernel_id"]) if instance["kernel_id"] else None,
             ramdisk_id=int(instance["ramdisk_id"]) if instance["ramdisk_id"] else None,
             description=description)
+
+    @staticmethod
+    def hosts_alive(ctxt: Context, hosts: list[str]) -> dict[str, bool]:
+        """Whether the compute service of each of ``hosts`` sends its heartbeat (an unknown host: False)."""
+        rows = db.service_get_all(ctxt.elevated())
+        up = {r["host"] for r in rows if r["topic"] == FLAGS.compute_topic and servicegroup.service_is_up(r)}
+        return {host: host in up for host in hosts}
 
     def get_console_output(self, ctxt: Context, instance_id: int) -> str:
         instance = self.get(ctxt, instance_id)

@@ -60,6 +60,8 @@ class API:
     def import_key(self, ctxt: Context, name: str, public_key_material: bytes,
                    tags: dict[str, str | None] | None = None) -> Any:
         """Store the user's own public key (OpenSSH, PEM or DER); InvalidKeyFormat when it is none."""
+        if not public_key_material or not public_key_material.strip():
+            raise exception.MissingParameter(param="the public key material")
         _key_type, public_key, fingerprint = crypto.load_public_key(public_key_material)
         self._check_quota(ctxt)
         return self._store(ctxt, name, public_key, fingerprint, tags)

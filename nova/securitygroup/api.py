@@ -1,6 +1,7 @@
 """The security-group service API: groups, rules, source groups, the ``default`` group and quotas.
 
-A rule request is a dict: ``protocol`` (tcp, udp, icmp or their numbers),
+A rule request is a dict: ``protocol`` (tcp, udp, icmp or their numbers;
+``-1`` or ``all`` for every protocol, stored as None, without ports),
 ``from_port``, ``to_port``, ``cidrs`` (a list of CIDR blocks) and
 ``source_groups`` (a list of ``{"id": ..., "name": ..., "owner": ...}``; a
 name is looked up in ``owner``'s project, the caller's by default).  One
@@ -25,6 +26,7 @@ LOG = logging.getLogger(__name__)
 RESOURCE_TYPE = "security-group"
 DEFAULT = "default"
 PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "6": "tcp", "17": "udp", "1": "icmp"}
+ALL_PROTOCOLS = ("-1", "all")
 RULE_KEYS = ("protocol", "from_port", "to_port", "cidr", "group_id")
 
 
@@ -164,20 +166,34 @@ class API:
         _refresh(ctxt, group["id"])
         return created
 
-    def revoke(self, ctxt: Context, group_id: int, requests: list[dict[str, Any]]) -> None:
-        """Remove the rules ``requests`` name; each must exist."""
+    def revoke(self, ctxt: Context, group_id: int, requests: list[dict[str, Any]],
+               missing_ok: bool = False) -> list[dict[str, Any]]:
+        """Remove the rules ``requests`` name.
+
+        Each must exist, unless ``missing_ok`` (EC2's behaviour today): then the
+        rules that do are removed and the values of those that do not are returned.
+        """
         group = self.get(ctxt, group_id)
         rules = self.rules_from_requests(ctxt, requests)
         existing = db.security_group_rule_get_by_security_group(ctxt, group["id"])
-        doomed = []
+        doomed, unknown = [], []
         for values in rules:
             match = [rule for rule in existing if _same(rule, values)]
-            if not match:
+            if not match and not missing_ok:
                 raise exception.SecurityGroupRuleNotInGroup(rule_id=None, security_group_id=group["id"])
+            if not match:
+                unknown.append(values)
             doomed.extend(match)
         for rule in doomed:
             db.security_group_rule_destroy(ctxt, rule["id"])
-        _refresh(ctxt, group["id"])
+        if doomed:
+            _refresh(ctxt, group["id"])
+        return unknown
+
+    def names_of(self, ctxt: Context, group_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """``{id: (name, owner project)}`` of groups by id (source groups of rules)."""
+        wanted = sorted(set(group_ids))
+        return db.security_group_get_names(ctxt, wanted) if wanted else {}
 
     def get_rule(self, ctxt: Context, rule_id: int) -> Any:
         """A rule of one of the caller's groups; SecurityGroupRuleNotFound otherwise."""
@@ -196,12 +212,16 @@ class API:
             raise exception.MissingParameter(param="IpPermissions")
         rules: list[dict[str, Any]] = []
         for request in requests:
-            protocol = PROTOCOLS.get(str(request.get("protocol") or "").lower())
-            if protocol is None:
+            name = str(request.get("protocol") or "").strip().lower()
+            protocol = PROTOCOLS.get(name)
+            if name in ALL_PROTOCOLS:
+                base: dict[str, Any] = {"protocol": None, "from_port": None, "to_port": None}
+            elif protocol is None:
                 raise exception.InvalidSecurityGroupRule(
-                    reason=f"Invalid IP protocol '{str(request.get('protocol'))[:16]}': use tcp, udp or icmp")
-            from_port, to_port = _ports(protocol, request.get("from_port"), request.get("to_port"))
-            base = {"protocol": protocol, "from_port": from_port, "to_port": to_port}
+                    reason=f"Invalid IP protocol '{str(request.get('protocol'))[:16]}': use tcp, udp, icmp or -1")
+            else:
+                from_port, to_port = _ports(protocol, request.get("from_port"), request.get("to_port"))
+                base = {"protocol": protocol, "from_port": from_port, "to_port": to_port}
             sources: list[dict[str, Any]] = [{"cidr": _cidr(c), "group_id": None} for c in request.get("cidrs", ())]
             sources += [{"cidr": None, "group_id": self._source_group(ctxt, s)["id"]}
                         for s in request.get("source_groups", ())]

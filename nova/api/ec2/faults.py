@@ -105,6 +105,7 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.SnapshotInvalidState: "IncorrectState",
     exception.VolumeLimitExceeded: "VolumeLimitExceeded",
     exception.VolumeNotAttached: "IncorrectState",
+    exception.InstanceTerminationDisabled: "OperationNotPermitted",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }

@@ -243,6 +243,9 @@ class Instance(Base, NovaBase):
     terminated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
     # Why the instance is in error (migration 002); None otherwise.
     fault: Mapped[str | None] = mapped_column(Text)
+    # EC2's DisableApiTermination and InstanceInitiatedShutdownBehavior (migration 008).
+    disable_api_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    shutdown_behavior: Mapped[str] = mapped_column(String(16), default="stop")
 
     instance_type = relationship("InstanceType", lazy="joined", viewonly=True)
     metadata_items = relationship(

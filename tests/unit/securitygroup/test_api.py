@@ -108,3 +108,19 @@ def test_listing_scope_names_and_source_group_names(db_url):
     with pytest.raises(exception.SecurityGroupNotFound):
         api.get_all(BOB, ids=[web["id"]])
     assert db.security_group_count_by_project(ALICE, "proj-a") == 2
+
+
+def test_every_protocol_rule_and_revoke_with_missing_rules(db_url):
+    api = security_group_api.API()
+    web = api.create(ALICE, "web", "web")
+    api.authorize(ALICE, web["id"], [{"protocol": "-1", "from_port": 1, "to_port": 2, "cidrs": ["10.0.0.0/8"]},
+                                     ssh(cidrs=["10.0.0.0/8"])])
+    rules = {(r["protocol"], r["from_port"], r["to_port"], r["cidr"])
+             for r in db.security_group_rule_get_by_security_group(ALICE, web["id"])}
+    assert rules == {(None, None, None, "10.0.0.0/8"), ("tcp", 22, 22, "10.0.0.0/8")}
+    unknown = api.revoke(ALICE, web["id"], [{"protocol": "all", "cidrs": ["10.0.0.0/8"]}, ssh(cidrs=["10.9.0.0/16"])],
+                         missing_ok=True)
+    assert [(u["protocol"], u["from_port"], u["cidr"]) for u in unknown] == [("tcp", 22, "10.9.0.0/16")]
+    assert [r["protocol"] for r in db.security_group_rule_get_by_security_group(ALICE, web["id"])] == ["tcp"]
+    with pytest.raises(exception.SecurityGroupRuleNotInGroup):
+        api.revoke(ALICE, web["id"], [ssh(cidrs=["10.9.0.0/16"])])

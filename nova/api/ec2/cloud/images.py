@@ -150,12 +150,18 @@ def deregister_image(ctxt: context.RequestContext, image_id: int) -> bool:
     return True
 
 
+_DESCRIBED_IMAGE_ATTRIBUTES = ("launchPermission", "kernel", "ramdisk", "description", "blockDeviceMapping",
+                               "productCodes")
+
+
 @actions.register("DescribeImageAttribute", roles=ALL, params=[
     Param("ImageId", IMAGE_ID, required=True),
-    Param("Attribute", String(choices=("launchPermission", "kernel", "ramdisk", "description",
-                                       "blockDeviceMapping", "productCodes")), required=True),
+    Param("Attribute", String(max_length=64, min_length=1), required=True),
 ])
 def describe_image_attribute(ctxt: context.RequestContext, image_id: int, attribute: str) -> dict[str, Any]:
+    if attribute not in _DESCRIBED_IMAGE_ATTRIBUTES:
+        raise EC2APIError("InvalidRequest", f"The attribute '{attribute}' is not supported; use one of "
+                                            f"{', '.join(_DESCRIBED_IMAGE_ATTRIBUTES)}")
     image = _owned(ctxt, image_id)
     result: dict[str, Any] = {"imageId": ec2_image_id(image)}
     if attribute == "launchPermission":

@@ -1,5 +1,5 @@
 """Instances: RunInstances, DescribeInstances, Terminate/Reboot/Stop/StartInstances,
-GetConsoleOutput and DescribeInstanceAttribute, through compute.API.
+GetConsoleOutput and CreateImage, through compute.API (instance attributes: ``instance_attributes``).
 
 States are EC2's (``ec2utils.instance_state``).  The default listing shows
 live instances; asking for an instance id also finds one terminated a short
@@ -200,13 +200,16 @@ def _user_data(value: str | None) -> str | None:
     Param("Monitoring", Struct(Param("Enabled", Boolean(), required=True)), default={}),
     Param("TagSpecification", tagging.TAG_SPECIFICATIONS, default=[], dest="tag_specifications"),
     Param("BlockDeviceMapping", volumes.BLOCK_DEVICE_MAPPING, default=[]),
+    Param("DisableApiTermination", Boolean(), default=False),
+    Param("InstanceInitiatedShutdownBehavior", String(choices=compute_api.SHUTDOWN_BEHAVIORS), default="stop"),
 ])
 def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, max_count: int,
                   instance_type: str | None, key_name: str | None, security_group: list[str],
                   security_group_id: list[int], user_data: str | None, placement: dict[str, Any],
                   kernel_id: int | None, ramdisk_id: int | None, client_token: str | None,
                   monitoring: dict[str, Any], tag_specifications: list[dict[str, Any]],
-                  block_device_mapping: list[dict[str, Any]]) -> dict[str, Any]:
+                  block_device_mapping: list[dict[str, Any]], disable_api_termination: bool,
+                  instance_initiated_shutdown_behavior: str) -> dict[str, Any]:
     if min_count > max_count:
         raise EC2APIError("InvalidParameterValue", f"MinCount ({min_count}) is greater than MaxCount ({max_count})")
     if monitoring.get("enabled"):
@@ -221,7 +224,8 @@ def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, m
             min_count=min_count, max_count=max_count, key_name=key_name, security_groups=groups or None,
             user_data=_user_data(user_data), availability_zone=placement.get("availability_zone") or None,
             kernel_id=kernel_id, ramdisk_id=ramdisk_id, display_name=None, client_token=client_token,
-            block_device_mapping=volumes.block_device_mappings(block_device_mapping) or None)
+            block_device_mapping=volumes.block_device_mappings(block_device_mapping) or None,
+            disable_api_termination=disable_api_termination, shutdown_behavior=instance_initiated_shutdown_behavior)
     except exception.InstanceTypeNotFound:
         raise EC2APIError("InvalidParameterValue",
                           f"Invalid value '{instance_type}' for InstanceType.") from None
@@ -304,28 +308,6 @@ def get_console_output(ctxt: context.RequestContext, instance_id: int, latest: b
     output = _compute().get_console_output(ctxt, instance_id) or ""
     return {"instanceId": ec2utils.id_to_ec2_id(instance_id, "i"), "timestamp": utils.utcnow(),
             "output": base64.b64encode(output.encode("utf-8", errors="replace")).decode()}
-
-
-_ATTRIBUTES: dict[str, Callable[[Any], Any]] = {
-    "instanceType": lambda r: {"value": r.instance_type["name"] if r.instance_type else None},
-    "kernel": lambda r: {"value": _image(r["kernel_id"], "aki")},
-    "ramdisk": lambda r: {"value": _image(r["ramdisk_id"], "ari")},
-    "userData": lambda r: {"value": r["user_data"]},
-    "disableApiTermination": lambda r: {"value": bool(r["locked"])},
-    "instanceInitiatedShutdownBehavior": lambda r: {"value": "stop"},
-    "rootDeviceName": lambda r: {"value": r["root_device_name"] or "/dev/sda1"},
-    "blockDeviceMapping": lambda r: [],
-    "groupSet": _group_set,
-}
-
-
-@actions.register("DescribeInstanceAttribute", roles=ALL, params=[
-    Param("InstanceId", Ec2Id("i"), required=True),
-    Param("Attribute", String(choices=tuple(_ATTRIBUTES)), required=True),
-])
-def describe_instance_attribute(ctxt: context.RequestContext, instance_id: int, attribute: str) -> dict[str, Any]:
-    row = _instances_by_id(ctxt, [instance_id], with_deleted=False)[0]
-    return {"instanceId": ec2utils.id_to_ec2_id(instance_id, "i"), attribute: _ATTRIBUTES[attribute](row)}
 
 
 @actions.register("CreateImage", roles=PROJECT_ADMIN, params=[

@@ -1,6 +1,12 @@
 """Security groups: Create/Delete/DescribeSecurityGroups and
 Authorize/RevokeSecurityGroupIngress.
 
+This cloud is EC2-Classic: egress rules belong to VPC groups, so
+Authorize/RevokeSecurityGroupEgress answer ``InvalidParameterValue``.
+Revoking a rule that is not there succeeds and lists it under
+``unknownIpPermissionSet``, as EC2 does today; ``IpProtocol -1`` is every
+protocol.
+
 Groups, rules, source groups, the ``default`` group and the quotas live
 behind ``nova.securitygroup.api``; this module turns EC2 parameters into the
 API's rule requests and renders groups.  Ids shown to clients are
@@ -9,7 +15,7 @@ API's rule requests and renders groups.  Ids shown to clients are
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from nova import context, exception
 from nova.api.ec2 import ec2utils
@@ -88,8 +94,31 @@ def authorize_security_group_ingress(ctxt: context.RequestContext, **kwargs: Any
 @actions.register("RevokeSecurityGroupIngress", roles=NETADMIN, params=_RULE_PARAMS)
 def revoke_security_group_ingress(ctxt: context.RequestContext, **kwargs: Any) -> dict[str, Any]:
     group_id = _group_id(ctxt, kwargs["group_name"], kwargs["group_id"])
-    _api().revoke(ctxt, group_id, _rule_requests(kwargs))
-    return {"return": True}
+    unknown = _api().revoke(ctxt, group_id, _rule_requests(kwargs), missing_ok=True)
+    names = _api().names_of(ctxt, [r["group_id"] for r in unknown if r["group_id"] is not None])
+    return {"return": True, "unknownIpPermissionSet": render_permissions(unknown, names) if unknown else None}
+
+
+_EGRESS_PARAMS = [p for p in _RULE_PARAMS if p.name != "GroupName"] + [
+    Param("TagSpecification", tagging.TAG_SPECIFICATIONS, default=[], dest="tag_specifications")]
+
+
+def _no_egress(ctxt: context.RequestContext, group_id: int | None) -> EC2APIError:
+    if group_id is None:
+        raise EC2APIError("MissingParameter", "The request must contain the parameter GroupId")
+    _api().get(ctxt, group_id)
+    return EC2APIError("InvalidParameterValue",
+                       "Egress rules belong to VPC security groups; this cloud has no VPCs (EC2-Classic).")
+
+
+@actions.register("AuthorizeSecurityGroupEgress", roles=NETADMIN, params=_EGRESS_PARAMS)
+def authorize_security_group_egress(ctxt: context.RequestContext, **kwargs: Any) -> dict[str, Any]:
+    raise _no_egress(ctxt, kwargs["group_id"])
+
+
+@actions.register("RevokeSecurityGroupEgress", roles=NETADMIN, params=_EGRESS_PARAMS)
+def revoke_security_group_egress(ctxt: context.RequestContext, **kwargs: Any) -> dict[str, Any]:
+    raise _no_egress(ctxt, kwargs["group_id"])
 
 
 @actions.register("CreateSecurityGroup", roles=NETADMIN, params=[
@@ -121,7 +150,7 @@ def render_permissions(rules: list[Any], names: dict[int, tuple[str, str]]) -> l
     grouped: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
     for rule in rules:
         key = (rule["protocol"], rule["from_port"], rule["to_port"])
-        entry = grouped.setdefault(key, {"ipProtocol": rule["protocol"], "fromPort": rule["from_port"],
+        entry = grouped.setdefault(key, {"ipProtocol": rule["protocol"] or "-1", "fromPort": rule["from_port"],
                                          "toPort": rule["to_port"], "groups": [], "ipRanges": []})
         if rule["group_id"] is not None:
             name, owner = names.get(rule["group_id"], ("", ""))
@@ -132,12 +161,36 @@ def render_permissions(rules: list[Any], names: dict[int, tuple[str, str]]) -> l
     return list(grouped.values())
 
 
+_GROUP_FILTERS: dict[str, Callable[[Any], list[Any]]] = {
+    "group-name": lambda g: [g["name"]],
+    "group-id": lambda g: [ec2utils.id_to_ec2_id(g["id"], "sg")],
+    "description": lambda g: [g["description"]],
+    "owner-id": lambda g: [g["project_id"]],
+    "ip-permission.cidr": lambda g: [r["cidr"] for r in g.rules if r["cidr"]],
+    "ip-permission.protocol": lambda g: [r["protocol"] or "-1" for r in g.rules],
+    "ip-permission.from-port": lambda g: [r["from_port"] for r in g.rules if r["from_port"] is not None],
+    "ip-permission.to-port": lambda g: [r["to_port"] for r in g.rules if r["to_port"] is not None],
+    "ip-permission.group-id": lambda g: [ec2utils.id_to_ec2_id(r["group_id"], "sg") for r in g.rules
+                                         if r["group_id"] is not None],
+    # Filled per request: they need the source groups' names and owners.
+    "ip-permission.group-name": lambda g: [],
+    "ip-permission.user-id": lambda g: [],
+    # EC2-Classic groups have no egress rules and no VPC.
+    "egress.ip-permission.cidr": lambda g: [],
+    "egress.ip-permission.protocol": lambda g: [],
+    "egress.ip-permission.from-port": lambda g: [],
+    "egress.ip-permission.to-port": lambda g: [],
+    "egress.ip-permission.group-id": lambda g: [],
+    "egress.ip-permission.group-name": lambda g: [],
+    "egress.ip-permission.user-id": lambda g: [],
+    "vpc-id": lambda g: [],
+}
+
+
 @actions.register("DescribeSecurityGroups", roles=ALL, params=[
     Param("GroupName", ListOf(GROUP_NAME), default=[]),
     Param("GroupId", ListOf(Ec2Id("sg")), default=[]),
-    Param("Filter", Filters("group-name", "group-id", "description", "owner-id", "ip-permission.cidr",
-                            "ip-permission.protocol", "ip-permission.from-port", "ip-permission.to-port",
-                            "ip-permission.group-name", "tag:"), default={}, dest="filters"),
+    Param("Filter", Filters(*_GROUP_FILTERS, "tag:"), default={}, dest="filters"),
     Param("MaxResults", Integer(5, 1000)),
     Param("NextToken", String(max_length=64)),
 ])
@@ -147,18 +200,12 @@ def describe_security_groups(ctxt: context.RequestContext, group_name: list[str]
     groups = _api().get_all(ctxt, names=group_name, ids=group_id)
     names = _api().source_group_names(ctxt, groups)
     all_tags = tagging.get_by_resources(ctxt, security_group_api.RESOURCE_TYPE, [g["id"] for g in groups])
-    values = {
-        "group-name": lambda g: [g["name"]],
-        "group-id": lambda g: [ec2utils.id_to_ec2_id(g["id"], "sg")],
-        "description": lambda g: [g["description"]],
-        "owner-id": lambda g: [g["project_id"]],
-        "ip-permission.cidr": lambda g: [r["cidr"] for r in g.rules if r["cidr"]],
-        "ip-permission.protocol": lambda g: [r["protocol"] for r in g.rules],
-        "ip-permission.from-port": lambda g: [r["from_port"] for r in g.rules],
-        "ip-permission.to-port": lambda g: [r["to_port"] for r in g.rules],
+    values = dict(_GROUP_FILTERS, **{
         "ip-permission.group-name": lambda g: [names.get(r["group_id"], ("",))[0] for r in g.rules
                                                if r["group_id"] is not None],
-    }
+        "ip-permission.user-id": lambda g: [names.get(r["group_id"], ("", ""))[1] for r in g.rules
+                                            if r["group_id"] is not None],
+    })
     groups = [g for g in groups if tagging.matches(filters, values, g, all_tags.get(g["id"], {}))]
     shown, token = tagging.paginate(groups, max_results, next_token)
     return {"securityGroupInfo": [{

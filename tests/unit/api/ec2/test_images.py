@@ -125,3 +125,11 @@ def test_register_from_another_tenants_bucket_is_refused(env, tmp_path):
     with pytest.raises(ClientError) as excinfo:
         ec2_env.client("AK-BOB", "SK-BOB").register_image(ImageLocation=location, Name="stolen")
     assert error_of(excinfo) == ("AuthFailure", 401)
+
+
+def test_describing_an_unsupported_image_attribute_is_an_invalid_request(ec2_env):
+    client = ec2_env.client()
+    for attribute in ("bootMode", "colour"):
+        with pytest.raises(ClientError) as excinfo:
+            client.describe_image_attribute(ImageId=ec2_env.image_id, Attribute=attribute)
+        assert error_of(excinfo) == ("InvalidRequest", 400)

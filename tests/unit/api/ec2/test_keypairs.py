@@ -72,3 +72,12 @@ def test_key_pairs_are_private_to_their_user(ec2_env):
     assert error_of(excinfo) == ("InvalidKeyPair.NotFound", 400)
     bob.delete_key_pair(KeyName="alices")
     assert [k["KeyName"] for k in ec2_env.client().describe_key_pairs()["KeyPairs"]] == ["alices"]
+
+
+@pytest.mark.parametrize("material", [b"", b"   \n"])
+def test_import_of_an_empty_key_is_a_missing_parameter(ec2_env, material):
+    client = ec2_env.client()
+    with pytest.raises(ClientError) as excinfo:
+        client.import_key_pair(KeyName="empty", PublicKeyMaterial=material)
+    assert error_of(excinfo) == ("MissingParameter", 400)
+    assert client.describe_key_pairs()["KeyPairs"] == []

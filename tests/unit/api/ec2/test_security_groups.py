@@ -34,12 +34,14 @@ def test_create_authorize_describe_revoke_delete(ec2_env):
         client.authorize_security_group_ingress(GroupName="web", IpProtocol="tcp", FromPort=80, ToPort=80,
                                                 CidrIp="10.0.0.0/8")
     assert error_of(excinfo) == ("InvalidPermission.Duplicate", 400)
-    client.revoke_security_group_ingress(GroupName="web", IpProtocol="tcp", FromPort=80, ToPort=80,
-                                         CidrIp="10.0.0.0/8")
-    with pytest.raises(ClientError) as excinfo:
-        client.revoke_security_group_ingress(GroupName="web", IpProtocol="tcp", FromPort=80, ToPort=80,
-                                             CidrIp="10.0.0.0/8")
-    assert error_of(excinfo) == ("InvalidPermission.NotFound", 400)
+    revoked = client.revoke_security_group_ingress(GroupName="web", IpProtocol="tcp", FromPort=80, ToPort=80,
+                                                   CidrIp="10.0.0.0/8")
+    assert revoked["Return"] is True and "UnknownIpPermissions" not in revoked
+    again = client.revoke_security_group_ingress(GroupName="web", IpProtocol="tcp", FromPort=80, ToPort=80,
+                                                 CidrIp="10.0.0.0/8")
+    assert again["Return"] is True
+    assert again["UnknownIpPermissions"] == [{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+                                              "IpRanges": [{"CidrIp": "10.0.0.0/8"}], "UserIdGroupPairs": []}]
     with pytest.raises(ClientError) as excinfo:
         client.create_security_group(GroupName="web", Description="again")
     assert error_of(excinfo) == ("InvalidGroup.Duplicate", 400)
@@ -86,3 +88,91 @@ def test_groups_are_per_project_and_need_netadmin(ec2_env):
     with pytest.raises(ClientError) as excinfo:
         carol.create_security_group(GroupName="mine", Description="d")
     assert error_of(excinfo) == ("UnauthorizedOperation", 403)
+
+
+def test_egress_rules_are_for_vpc_groups_only(ec2_env):
+    client = ec2_env.client()
+    group = client.create_security_group(GroupName="web", Description="d")["GroupId"]
+    permissions = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    for call in (client.authorize_security_group_egress, client.revoke_security_group_egress):
+        with pytest.raises(ClientError) as excinfo:
+            call(GroupId=group, IpPermissions=permissions)
+        assert error_of(excinfo) == ("InvalidParameterValue", 400)
+    with pytest.raises(ClientError) as excinfo:
+        client.authorize_security_group_egress(GroupId="sg-0000ffff", IpPermissions=permissions)
+    assert error_of(excinfo) == ("InvalidGroup.NotFound", 400)
+    assert _groups(client)["web"]["IpPermissionsEgress"] == []
+
+
+def test_protocol_minus_one_is_every_protocol(ec2_env):
+    client = ec2_env.client()
+    client.create_security_group(GroupName="open", Description="d")
+    client.authorize_security_group_ingress(GroupName="open", IpPermissions=[
+        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.1.0.0/16"}]}])
+    (permission,) = _groups(client)["open"]["IpPermissions"]
+    assert permission["IpProtocol"] == "-1" and "FromPort" not in permission
+    assert permission["IpRanges"] == [{"CidrIp": "10.1.0.0/16"}]
+    found = client.describe_security_groups(Filters=[{"Name": "ip-permission.protocol", "Values": ["-1"]}])
+    assert [g["GroupName"] for g in found["SecurityGroups"]] == ["open"]
+    with pytest.raises(ClientError) as excinfo:
+        client.authorize_security_group_ingress(GroupName="open", IpProtocol="-1", CidrIp="10.1.0.0/16")
+    assert error_of(excinfo) == ("InvalidPermission.Duplicate", 400)
+    revoked = client.revoke_security_group_ingress(GroupName="open", IpProtocol="-1", CidrIp="10.1.0.0/16")
+    assert "UnknownIpPermissions" not in revoked
+    assert _groups(client)["open"]["IpPermissions"] == []
+
+
+def test_several_ranges_and_groups_in_one_call_and_partly_unknown_revoke(ec2_env):
+    client = ec2_env.client()
+    web = client.create_security_group(GroupName="web", Description="d")["GroupId"]
+    client.create_security_group(GroupName="db", Description="d")
+    client.authorize_security_group_ingress(GroupId=web, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+         "IpRanges": [{"CidrIp": "10.0.0.0/8"}, {"CidrIp": "192.168.0.0/16"}],
+         "UserIdGroupPairs": [{"GroupName": "default"}, {"GroupName": "db"}]},
+        {"IpProtocol": "udp", "FromPort": 53, "ToPort": 53, "IpRanges": [{"CidrIp": "172.16.0.0/12"}]}])
+    perms = {p["IpProtocol"]: p for p in _groups(client)["web"]["IpPermissions"]}
+    assert sorted(r["CidrIp"] for r in perms["tcp"]["IpRanges"]) == ["10.0.0.0/8", "192.168.0.0/16"]
+    assert sorted(g["GroupName"] for g in perms["tcp"]["UserIdGroupPairs"]) == ["db", "default"]
+    assert perms["udp"]["IpRanges"] == [{"CidrIp": "172.16.0.0/12"}]
+
+    revoked = client.revoke_security_group_ingress(GroupId=web, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+         "UserIdGroupPairs": [{"GroupName": "db"}]},
+        {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupName": "db"}]}])
+    (unknown,) = revoked["UnknownIpPermissions"]
+    assert (unknown["IpProtocol"], unknown["FromPort"]) == ("tcp", 8080)
+    assert [(g["GroupName"], g["UserId"]) for g in unknown["UserIdGroupPairs"]] == [("db", "proj-a")]
+    perms = {p["IpProtocol"]: p for p in _groups(client)["web"]["IpPermissions"]}
+    assert perms["tcp"]["IpRanges"] == [{"CidrIp": "192.168.0.0/16"}]
+    assert [g["GroupName"] for g in perms["tcp"]["UserIdGroupPairs"]] == ["default"]
+
+
+def test_describe_filters(ec2_env):
+    alice = ec2_env.client()
+    web = alice.create_security_group(GroupName="web", Description="web servers")["GroupId"]
+    db_group = alice.create_security_group(GroupName="db", Description="databases")["GroupId"]
+    alice.authorize_security_group_ingress(GroupId=db_group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": web}]}])
+    alice.authorize_security_group_ingress(GroupId=web, IpProtocol="tcp", FromPort=80, ToPort=80,
+                                           CidrIp="0.0.0.0/0")
+
+    def names(*filters):
+        found = alice.describe_security_groups(Filters=[{"Name": n, "Values": v} for n, v in filters])
+        return sorted(g["GroupName"] for g in found["SecurityGroups"])
+
+    assert names(("group-name", ["web", "db"])) == ["db", "web"]
+    assert names(("group-id", [web])) == ["web"]
+    assert names(("owner-id", ["proj-a"])) == ["db", "default", "web"]
+    assert names(("owner-id", ["proj-b"])) == []
+    assert names(("description", ["data*"])) == ["db"]
+    assert names(("ip-permission.group-id", [web])) == ["db"]
+    assert names(("ip-permission.group-name", ["web"])) == ["db"]
+    assert names(("ip-permission.user-id", ["proj-a"])) == ["db"]
+    assert names(("ip-permission.from-port", ["5432"])) == ["db"]
+    assert names(("ip-permission.to-port", ["80"]), ("ip-permission.cidr", ["0.0.0.0/0"])) == ["web"]
+    assert names(("ip-permission.protocol", ["tcp"]), ("group-name", ["web"])) == ["web"]
+    assert names(("egress.ip-permission.cidr", ["0.0.0.0/0"])) == []
+    with pytest.raises(ClientError) as excinfo:
+        names(("ip-permission.colour", ["red"]))
+    assert error_of(excinfo) == ("InvalidParameterValue", 400)
