@@ -61,6 +61,11 @@ class _RawReader:
             data = self.stream.read(size)
         except ValueError:  # the server's Transfer-Encoding: chunked decoder met a malformed chunk
             raise S3Error("InvalidRequest", "The request body's chunked transfer encoding is malformed", 400) from None
+        except TimeoutError:
+            raise S3Error("RequestTimeout", "Your socket connection to the server was not read from or written to "
+                          "within the timeout period.", 400) from None
+        except OSError:  # the body ended before its chunked encoding or the connection did
+            raise incomplete_body() from None
         if self.remaining is not None:
             if not data:
                 raise incomplete_body()
