@@ -191,8 +191,9 @@ def authenticate(req: webob.Request, params: dict[str, str], body: bytes, reques
     try:
         sig = signer.parse_sigv4(req.headers.get("Authorization"), params, req.headers.get("X-Amz-Date"))
     except signer.SignatureError as exc:
-        status = 403 if exc.code == "MissingAuthenticationToken" else 400
-        raise EC2APIError(exc.code, str(exc), status) from None
+        if exc.code == "MissingAuthenticationToken":
+            raise EC2APIError(exc.code, str(exc), 403) from None
+        raise EC2APIError("IncompleteSignature", str(exc), 400) from None  # EC2's one code for a malformed signature
     if sig is not None:
         creds = _credentials(sig.access_key, lambda secret: _verify_sigv4(req, sig, body, secret))
     elif "Signature" in params or "AWSAccessKeyId" in params:
