@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import hmac
 import posixpath
+import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
@@ -25,15 +26,21 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _UNRESERVED = "-_.~"
 
 
+MAX_EXPIRES = 7 * 24 * 3600  # the longest a presigned request may stay valid, as AWS
+
+
 class SignatureError(Exception):
     """The request's signature fields are missing or malformed.
 
-    ``code`` is the AWS error code a front end should answer with.
+    ``code`` is the AWS error code a front end should answer with;
+    ``field`` names the malformed field when a front end answers it its own way
+    (S3 refuses a bad ``X-Amz-Date`` header with AccessDenied).
     """
 
-    def __init__(self, message: str, code: str = "IncompleteSignature") -> None:
+    def __init__(self, message: str, code: str = "IncompleteSignature", field: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.field = field
 
 
 @dataclass
@@ -56,22 +63,37 @@ class SigV4Request:
         return parse_amz_date(self.amz_date)
 
 
-def parse_amz_date(value: str) -> datetime.datetime:
+_AMZ_DATE_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
+
+
+def parse_amz_date(value: str, code: str = "IncompleteSignature") -> datetime.datetime:
+    """An ISO 8601 basic-format UTC time (``YYYYMMDDTHHMMSSZ``), or SignatureError."""
+    message = f"X-Amz-Date {value[:40]!r} is not a date of the form YYYYMMDDTHHMMSSZ"
+    if not isinstance(value, str) or not _AMZ_DATE_RE.match(value):
+        raise SignatureError(message, code, field="X-Amz-Date")
     try:
         return datetime.datetime.strptime(value, "%Y%m%dT%H%M%SZ")
-    except (TypeError, ValueError):
-        raise SignatureError(f"X-Amz-Date {value!r} is not of the form YYYYMMDDTHHMMSSZ") from None
+    except ValueError:  # year 0000, month 13, February 30th ...
+        raise SignatureError(message, code, field="X-Amz-Date") from None
 
 
-def _parse_credential(credential: str) -> tuple[str, str, str, str]:
+def _parse_signed_headers(value: str, code: str) -> list[str]:
+    names = value.lower().split(";")
+    if not value or any(not name or name != name.strip() for name in names):
+        raise SignatureError(f"SignedHeaders {value[:200]!r} must be a ';'-separated list of header names", code)
+    return names
+
+
+def _parse_credential(credential: str, code: str) -> tuple[str, str, str, str]:
     # The access key may itself hold a '/'-free "access:project"; the scope is the last four parts.
     parts = credential.split("/")
     if len(parts) < 5 or parts[-1] != "aws4_request":
-        raise SignatureError(f"Credential {credential!r} should be ACCESS/DATE/REGION/SERVICE/aws4_request")
+        raise SignatureError(f"Credential {credential[:200]!r} should be ACCESS/DATE/REGION/SERVICE/aws4_request",
+                             code)
     access = "/".join(parts[:-4])
     date, region, service = parts[-4], parts[-3], parts[-2]
     if not access:
-        raise SignatureError("Credential names no access key")
+        raise SignatureError("Credential names no access key", code)
     return access, date, region, service
 
 
@@ -88,9 +110,11 @@ def parse_sigv4(authorization: str | None, query: Mapping[str, str], amz_date_he
             raise SignatureError(f"Authorization header lacks {', '.join(missing)}")
         if not amz_date_header:
             raise SignatureError("SigV4 request lacks an X-Amz-Date header", code="MissingAuthenticationToken")
-        access, date, region, service = _parse_credential(fields["Credential"])
-        return SigV4Request(access, date, region, service, fields["SignedHeaders"].lower().split(";"),
-                            fields["Signature"], amz_date_header, presigned=False)
+        access, date, region, service = _parse_credential(fields["Credential"], "IncompleteSignature")
+        signed = _parse_signed_headers(fields["SignedHeaders"], "IncompleteSignature")
+        parse_amz_date(amz_date_header)
+        return SigV4Request(access, date, region, service, signed, fields["Signature"], amz_date_header,
+                            presigned=False)
     if query.get("X-Amz-Algorithm"):
         if query["X-Amz-Algorithm"] != ALGORITHM_V4:
             raise SignatureError(f"X-Amz-Algorithm {query['X-Amz-Algorithm']!r} is not supported")
@@ -98,18 +122,20 @@ def parse_sigv4(authorization: str | None, query: Mapping[str, str], amz_date_he
                    if not query.get(k)]
         if missing:
             raise SignatureError(f"presigned request lacks {', '.join(missing)}")
-        access, date, region, service = _parse_credential(query["X-Amz-Credential"])
+        code = "AuthorizationQueryParametersError"
+        access, date, region, service = _parse_credential(query["X-Amz-Credential"], code)
+        signed = _parse_signed_headers(query["X-Amz-SignedHeaders"], code)
+        parse_amz_date(query["X-Amz-Date"], code)
         expires = None
         if query.get("X-Amz-Expires"):
-            try:
-                expires = int(query["X-Amz-Expires"])
-            except ValueError:
-                raise SignatureError("X-Amz-Expires is not a number", code="AuthorizationQueryParametersError") from None
-            if not 0 < expires <= 604800:
-                raise SignatureError("X-Amz-Expires must be between 1 and 604800 seconds",
-                                     code="AuthorizationQueryParametersError")
-        return SigV4Request(access, date, region, service, query["X-Amz-SignedHeaders"].lower().split(";"),
-                            query["X-Amz-Signature"], query["X-Amz-Date"], presigned=True, expires=expires)
+            text = query["X-Amz-Expires"]
+            if not text.isascii() or not text.isdigit() or len(text) > 10:
+                raise SignatureError("X-Amz-Expires is not a number of seconds", code)
+            expires = int(text)
+            if not 0 < expires <= MAX_EXPIRES:
+                raise SignatureError(f"X-Amz-Expires must be between 1 and {MAX_EXPIRES} seconds (7 days)", code)
+        return SigV4Request(access, date, region, service, signed, query["X-Amz-Signature"], query["X-Amz-Date"],
+                            presigned=True, expires=expires)
     return None
 
 

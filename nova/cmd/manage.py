@@ -13,6 +13,7 @@ import gc
 import importlib
 import inspect
 import os
+import re
 import sys
 from typing import Any, Callable, NoReturn
 
@@ -464,6 +465,23 @@ def run(args: list[str]) -> int:
     return 0
 
 
+_NEGATIVE_NUMBER = re.compile(r"^-[0-9]+(\.[0-9]+)?$")
+
+
+def parse_command_line(argv: list[str]) -> list[str]:
+    """Flags into FLAGS; the positional arguments, where a negative number is a value, never a flag."""
+    hidden: dict[str, str] = {}
+    shielded = []
+    for arg in argv:
+        if _NEGATIVE_NUMBER.match(arg):  # absl would read "-1" as the unknown flag --1
+            token = f"\0negative-number-{len(hidden)}"
+            hidden[token] = arg
+            arg = token
+        shielded.append(arg)
+    _, args = common.init(shielded, "nova-manage")
+    return [hidden.get(arg, arg) for arg in args]
+
+
 def main() -> int:
     # One short command: nova.cmd left the cyclic collector off for start-up
     # and it stays off, since importing SQLAlchemy and the models makes tens
@@ -472,8 +490,7 @@ def main() -> int:
     # at the end spares the interpreter's last collection over all of them
     # at exit (with the collection while importing, a fifth of the time).
     try:
-        _, args = common.init(sys.argv, "nova-manage")
-        return run(args)
+        return run(parse_command_line(sys.argv))
     finally:
         if not gc.isenabled():
             gc.freeze()

@@ -256,20 +256,27 @@ def parse_manifest(data: bytes) -> Manifest:
     nodes = root.findall("image/parts/part")
     if not nodes or len(nodes) > MAX_PARTS:
         raise BundleError("manifest lists no parts (or too many)")
-    for expected_index, node in enumerate(sorted(nodes, key=lambda n: int(n.get("index", "-1")))):
+    indexes = []
+    for node in nodes:
+        index = (node.get("index") or "").strip()
+        if not index.isascii() or not index.isdigit() or len(index) > 9:
+            raise BundleError(f"manifest part index {index[:20]!r} is not a number")
+        indexes.append((int(index), node))
+    for expected_index, (index, node) in enumerate(sorted(indexes, key=lambda pair: pair[0])):
         filename = (node.findtext("filename") or "").strip()
-        if int(node.get("index", "-1")) != expected_index:
+        if index != expected_index:
             raise BundleError("manifest part indexes are not 0..N-1")
         if not filename or "/" in filename or "\\" in filename or filename in (".", "..") or "\0" in filename:
             raise BundleError(f"unsafe part file name {filename!r}")
         digest = node.findtext("digest")
         parts.append((filename, digest.strip().lower() if digest else None))
-    size_text = text("image/size")
+    size_text = text("image/size") or ""
+    size = int(size_text) if size_text.isascii() and size_text.isdigit() and len(size_text) < 20 else None
     return Manifest(
         name=text("image/name") or "", image_type=image_type,
         architecture=text("machine_configuration/architecture") or "x86_64", kernel_id=kernel,
         ramdisk_id=ramdisk, encrypted_key=key, encrypted_iv=iv, tar_sha1=(text("image/digest") or None),
-        size=int(size_text) if size_text and size_text.isdigit() else None, parts=parts)
+        size=size, parts=parts)
 
 
 def decrypt_key_iv(manifest: Manifest, private_key: rsa.RSAPrivateKey | None = None) -> tuple[bytes, bytes]:

@@ -81,9 +81,7 @@ def authenticate(req: webob.Request, raw_path: str, v2_resource: str) -> tuple[c
     try:
         parsed = signer.parse_sigv4(authorization, query, req.headers.get("X-Amz-Date"))
     except signer.SignatureError as exc:
-        status = 400 if exc.code in ("AuthorizationQueryParametersError", "IncompleteSignature") else 403
-        raise S3Error(exc.code if exc.code != "MissingAuthenticationToken" else "AccessDenied", str(exc),
-                      status) from None
+        raise _sigv4_error(exc) from None
     if parsed is not None:
         creds = _sigv4(req, parsed, raw_path, payload)
     elif authorization and authorization.startswith("AWS "):
@@ -99,6 +97,15 @@ def authenticate(req: webob.Request, raw_path: str, v2_resource: str) -> tuple[c
     return ctxt, payload
 
 
+def _sigv4_error(exc: signer.SignatureError) -> S3Error:
+    """S3's answer to a malformed SigV4 request: as AWS, by where the mistake is."""
+    if exc.code == "AuthorizationQueryParametersError":
+        return S3Error(exc.code, str(exc), 400)
+    if exc.code == "MissingAuthenticationToken" or exc.field == "X-Amz-Date":
+        return access_denied("AWS authentication requires a valid Date or x-amz-date header")
+    return S3Error("AuthorizationHeaderMalformed", f"The authorization header is malformed; {exc}", 400)
+
+
 def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, payload: Payload) -> Credentials:
     if parsed.service != "s3":
         raise S3Error("AuthorizationHeaderMalformed", f"The credential scope names service {parsed.service!r}, "
@@ -107,7 +114,7 @@ def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, paylo
     if parsed.presigned:
         _check_skew(when, presigned=True)
         now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-        if (now - when).total_seconds() > (parsed.expires or 604800):
+        if (now - when).total_seconds() > (parsed.expires or signer.MAX_EXPIRES):
             raise access_denied("Request has expired")
         content_hash = signer.UNSIGNED_PAYLOAD
     else:
@@ -172,22 +179,25 @@ def _sigv2_header(req: webob.Request, value: str, v2_resource: str) -> Credentia
         raise access_denied("AWS authentication requires a valid Date or x-amz-date header")
     try:
         when = email.utils.parsedate_to_datetime(date)
-    except (TypeError, ValueError):
+        if when.tzinfo is not None:
+            when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    except (TypeError, ValueError, IndexError, OverflowError):  # garbage, year 0, a zone past datetime.min/max
         raise access_denied("AWS authentication requires a valid Date or x-amz-date header") from None
-    if when.tzinfo is not None:
-        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     _check_skew(when)
     return _sigv2_check(req, access, given, v2_resource, None)
 
 
 def _sigv2_query(req: webob.Request, query: dict[str, str], v2_resource: str) -> Credentials:
     expires = query.get("Expires", "")
-    try:
-        deadline = int(expires)
-    except ValueError:
-        raise access_denied("Query-string authentication requires the Expires parameter") from None
-    if time.time() > deadline:
+    if not expires.isascii() or not expires.isdigit() or len(expires) > 12:
+        raise access_denied("Query-string authentication requires the Expires parameter (seconds since the "
+                            "epoch)")
+    deadline, now = int(expires), time.time()
+    if now > deadline:
         raise access_denied("Request has expired")
+    if deadline - now > signer.MAX_EXPIRES + FLAGS.auth_max_clock_skew:
+        raise S3Error("AuthorizationQueryParametersError", f"Expires must be at most {signer.MAX_EXPIRES} "
+                      "seconds (7 days) from now", 400)
     return _sigv2_check(req, query["AWSAccessKeyId"], query["Signature"], v2_resource, expires)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import zlib
 from typing import Any, Callable, Iterator
 
@@ -19,6 +20,7 @@ from nova.auth import signer
 from nova.objectstore.errors import S3Error
 
 _MAX_CHUNK_HEADER = 4096
+_CHUNK_SIZE_RE = re.compile(r"^[0-9a-fA-F]{1,16}$")  # hex digits only: no sign, no '0x', no '_', no blanks
 _MAX_TRAILER = 16384
 
 
@@ -55,7 +57,15 @@ class _RawReader:
             size = min(size, self.remaining)
             if size <= 0:
                 return b""
-        data = self.stream.read(size)
+        try:
+            data = self.stream.read(size)
+        except ValueError:  # the server's Transfer-Encoding: chunked decoder met a malformed chunk
+            raise S3Error("InvalidRequest", "The request body's chunked transfer encoding is malformed", 400) from None
+        except TimeoutError:
+            raise S3Error("RequestTimeout", "Your socket connection to the server was not read from or written to "
+                          "within the timeout period.", 400) from None
+        except OSError:  # the body ended before its chunked encoding or the connection did
+            raise incomplete_body() from None
         if self.remaining is not None:
             if not data:
                 raise incomplete_body()
@@ -158,10 +168,9 @@ class Body:
         while True:
             line, buffer = self._readline(buffer, _MAX_CHUNK_HEADER)
             size_text, _, extension = line.decode("latin-1").partition(";")
-            try:
-                size = int(size_text.strip(), 16)
-            except ValueError:
-                raise S3Error("InvalidRequest", "aws-chunked body has a malformed chunk size", 400) from None
+            if not _CHUNK_SIZE_RE.match(size_text):
+                raise S3Error("InvalidRequest", "aws-chunked body has a malformed chunk size", 400)
+            size = int(size_text, 16)
             if size > max(self.chunk_size, 16 * 1024 * 1024):
                 raise S3Error("InvalidRequest", "aws-chunked chunk is too large", 400)
             data, buffer = self._take(buffer, size)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from xml.sax.saxutils import escape
+
+# Characters XML 1.0 cannot carry at all, even escaped (control characters, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` as XML character data, with what XML cannot hold shown as ``\\xNN`` or ``\\uNNNN``."""
+    return escape(_NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                               else f"\\u{ord(m.group()):04x}", value))
 
 
 class S3Error(Exception):
@@ -16,9 +26,9 @@ class S3Error(Exception):
         self.extra = extra
 
     def to_xml(self, resource: str, request_id: str) -> bytes:
-        parts = [f"<Code>{escape(self.code)}</Code>", f"<Message>{escape(self.message)}</Message>"]
-        parts += [f"<{name}>{escape(str(value))}</{name}>" for name, value in self.extra.items()]
-        parts += [f"<Resource>{escape(resource)}</Resource>", f"<RequestId>{escape(request_id)}</RequestId>"]
+        parts = [f"<Code>{xml_text(self.code)}</Code>", f"<Message>{xml_text(self.message)}</Message>"]
+        parts += [f"<{name}>{xml_text(str(value))}</{name}>" for name, value in self.extra.items()]
+        parts += [f"<Resource>{xml_text(resource)}</Resource>", f"<RequestId>{xml_text(request_id)}</RequestId>"]
         return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error>' + "".join(parts) + "</Error>").encode("utf-8")
 
 

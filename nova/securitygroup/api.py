@@ -207,7 +207,7 @@ class API:
         _refresh(ctxt, rule["parent_group_id"])
 
     def rules_from_requests(self, ctxt: Context, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Validated rule values (protocol, from_port, to_port, and cidr or group_id)."""
+        """Validated rule values (protocol, from_port, to_port, and cidr or group_id), each once."""
         if not requests:
             raise exception.MissingParameter(param="IpPermissions")
         rules: list[dict[str, Any]] = []
@@ -227,7 +227,10 @@ class API:
                         for s in request.get("source_groups", ())]
             if not sources:
                 sources.append({"cidr": "0.0.0.0/0", "group_id": None})
-            rules.extend(dict(base, **source) for source in sources)
+            for source in sources:
+                rule = dict(base, **source)
+                if rule not in rules:  # the same rule given twice in one request is one rule
+                    rules.append(rule)
         return rules
 
     def _source_group(self, ctxt: Context, source: dict[str, Any]) -> Any:

@@ -78,11 +78,17 @@ def _now() -> datetime.datetime:
     return utils.utcnow()
 
 
-def _check_time(at: datetime.datetime, expires_at: datetime.datetime | None = None) -> None:
+def signature_mismatch(detail: str = "") -> EC2APIError:
+    return EC2APIError("SignatureDoesNotMatch", "The request signature we calculated does not match the "
+                       "signature you provided. Check your AWS Secret Access Key and signing method."
+                       + (f" ({detail})" if detail else ""), 403)
+
+
+def _check_time(at: datetime.datetime, expires_at: datetime.datetime | None = None, future_only: bool = False) -> None:
     """The one clock-skew rule; a presigned request (``expires_at``) may be old until it expires."""
     now = _now()
     try:
-        manager.AuthManager.check_clock_skew(at, now, future_only=expires_at is not None)
+        manager.AuthManager.check_clock_skew(at, now, future_only=future_only or expires_at is not None)
     except exception.RequestTimeSkewed as exc:
         if exc.kwargs["direction"] == "future":
             raise auth_failure("Request timestamp is too far in the future") from None
@@ -103,18 +109,21 @@ def _verify_sigv4(req: webob.Request, sig: signer.SigV4Request, body: bytes, sec
     if sig.date != sig.amz_date[:8]:
         raise auth_failure("Credential scope date does not match the request date")
     if sig.presigned:
+        _check_time(amz_time, future_only=True)  # first: a time near datetime.max cannot be added to
         _check_time(amz_time, amz_time + datetime.timedelta(seconds=sig.expires or FLAGS.auth_max_clock_skew))
     else:
         _check_time(amz_time)
     query = req.environ.get("QUERY_STRING", "")
     headers = dict(req.headers.items())
     payload = req.headers.get("X-Amz-Content-SHA256") or hashlib.sha256(body).hexdigest()
-    expected = signer.sigv4_signature(
-        secret, sig, req.method, signer.canonical_uri(_raw_path(req), double_encode=True),
-        signer.canonical_query(query, exclude=["X-Amz-Signature"]), headers, payload)
+    try:
+        expected = signer.sigv4_signature(
+            secret, sig, req.method, signer.canonical_uri(_raw_path(req), double_encode=True),
+            signer.canonical_query(query, exclude=["X-Amz-Signature"]), headers, payload)
+    except signer.SignatureError as exc:  # a signed header the request does not carry
+        raise signature_mismatch(str(exc)) from None
     if not signer.constant_time_equal(sig.signature, expected):
-        raise EC2APIError("SignatureDoesNotMatch", "The request signature we calculated does not match the "
-                          "signature you provided. Check your AWS Secret Access Key and signing method.", 403)
+        raise signature_mismatch()
 
 
 def _parse_v2_time(value: str, name: str) -> datetime.datetime:
@@ -133,8 +142,12 @@ def _verify_sigv2(req: webob.Request, params: dict[str, str], secret: str) -> No
         raise EC2APIError("InvalidParameterCombination", "Use either Timestamp or Expires, not both")
     if "Expires" in params:
         expires_at = _parse_v2_time(params["Expires"], "Expires")
-        if _now() > expires_at:
+        now = _now()
+        if now > expires_at:
             raise auth_failure("Request has expired")
+        if (expires_at - now).total_seconds() > signer.MAX_EXPIRES + FLAGS.auth_max_clock_skew:
+            raise faults.invalid(f"Value ({params['Expires'][:40]}) for parameter Expires is invalid: a request "
+                                 f"may stay valid for at most {signer.MAX_EXPIRES} seconds (7 days)")
     elif "Timestamp" in params:
         _check_time(_parse_v2_time(params["Timestamp"], "Timestamp"))
     else:
@@ -145,8 +158,7 @@ def _verify_sigv2(req: webob.Request, params: dict[str, str], secret: str) -> No
     except signer.SignatureError as exc:
         raise faults.invalid(str(exc)) from None
     if not signer.constant_time_equal(params["Signature"], expected):
-        raise EC2APIError("SignatureDoesNotMatch", "The request signature we calculated does not match the "
-                          "signature you provided. Check your AWS Secret Access Key and signing method.", 403)
+        raise signature_mismatch()
 
 
 def _credentials(access: str, verify: Callable[[str], None]) -> Credentials:
@@ -179,8 +191,9 @@ def authenticate(req: webob.Request, params: dict[str, str], body: bytes, reques
     try:
         sig = signer.parse_sigv4(req.headers.get("Authorization"), params, req.headers.get("X-Amz-Date"))
     except signer.SignatureError as exc:
-        status = 403 if exc.code == "MissingAuthenticationToken" else 400
-        raise EC2APIError(exc.code, str(exc), status) from None
+        if exc.code == "MissingAuthenticationToken":
+            raise EC2APIError(exc.code, str(exc), 403) from None
+        raise EC2APIError("IncompleteSignature", str(exc), 400) from None  # EC2's one code for a malformed signature
     if sig is not None:
         creds = _credentials(sig.access_key, lambda secret: _verify_sigv4(req, sig, body, secret))
     elif "Signature" in params or "AWSAccessKeyId" in params:

@@ -11,6 +11,7 @@ request id, with the traceback in the log only.
 from __future__ import annotations
 
 import logging
+import re
 from xml.sax.saxutils import escape
 
 import webob
@@ -149,11 +150,26 @@ def error_for(exc: BaseException, request_id: str) -> tuple[int, str, str]:
     return 500, "InternalError", f"An internal error has occurred (request {request_id})."
 
 
+# Characters XML 1.0 cannot carry at all, even escaped (control characters, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(value: str) -> str:
+    """``value`` with what XML cannot hold shown as ``\\xNN`` or ``\\uNNNN``, so any client can parse it."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", value)
+
+
+def xml_text(value: str) -> str:
+    """``value`` as XML character data."""
+    return escape(xml_safe(value))
+
+
 def error_response(request_id: str, status: int, code: str, message: str) -> webob.Response:
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Response><Errors><Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
-        f"</Error></Errors><RequestID>{escape(request_id)}</RequestID></Response>"
+        f"<Response><Errors><Error><Code>{xml_text(code)}</Code><Message>{xml_text(message)}</Message>"
+        f"</Error></Errors><RequestID>{xml_text(request_id)}</RequestID></Response>"
     )
     response = webob.Response(status=status, content_type="text/xml", charset="UTF-8")
     response.text = body

@@ -7,6 +7,7 @@ renders the XML.  Each turns its failures into EC2 errors (``faults``).
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 from dataclasses import dataclass
@@ -26,6 +27,18 @@ LOG = logging.getLogger(__name__)
 
 REQUEST_KEY = "ec2.request"
 _VERSION_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+FIRST_VERSION = "2006-06-26"  # the first EC2 API; xmlutil.DEFAULT_VERSION is the newest this API speaks
+
+
+def check_version(version: str) -> None:
+    """Refuse a ``Version`` that is not a date between the first EC2 API and the newest this one speaks."""
+    try:
+        valid = bool(_VERSION_RE.match(version)) and datetime.date.fromisoformat(version) is not None
+    except ValueError:
+        valid = False
+    if not valid or not FIRST_VERSION <= version <= xmlutil.DEFAULT_VERSION:
+        raise EC2APIError("NoSuchVersion", f"The requested version ({version[:40]}) of service AmazonEC2 does not "
+                          f"exist; versions {FIRST_VERSION} to {xmlutil.DEFAULT_VERSION} are served")
 
 
 @dataclass
@@ -40,8 +53,7 @@ def build_request(controller: CloudController, raw: dict[str, str]) -> APIReques
     raw = dict(raw)
     name = raw.pop("Action", None)
     version = raw.pop("Version", None) or xmlutil.DEFAULT_VERSION
-    if not _VERSION_RE.match(version):
-        raise EC2APIError("NoSuchVersion", f"An EC2 API version of the form YYYY-MM-DD is required, not {version[:40]}")
+    check_version(version)
     if not name:
         raise EC2APIError("MissingAction", "The request must contain the parameter Action")
     action = controller.get(name)

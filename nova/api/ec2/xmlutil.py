@@ -13,6 +13,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from nova.api.ec2 import ec2utils
+from nova.api.ec2.faults import xml_safe
 
 DEFAULT_VERSION = "2016-11-15"
 
@@ -27,8 +28,8 @@ def _text(value: Any) -> str:
     if isinstance(value, datetime.datetime):
         return ec2utils.isotime(value) or ""
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
+        return xml_safe(value.decode("utf-8", errors="replace"))
+    return xml_safe(str(value))
 
 
 def _fill(element: ElementTree.Element, value: Any) -> None:

@@ -20,7 +20,8 @@ from nova.objectstore.xmlutil import element, xml_response
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 MAX_METADATA_BYTES = 2048
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_RE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+_BEYOND_ANY_OBJECT = 2 ** 63
 
 
 def user_metadata(r: S3Request) -> dict[str, str]:
@@ -110,6 +111,13 @@ def check_conditions(headers: dict[str, str] | webob.headers.EnvironHeaders, inf
                       "not hold", status)
 
 
+def _position(digits: str) -> int | None:
+    """A byte position of a Range header; any number past what a file can hold counts as that maximum."""
+    if not digits:
+        return None
+    return int(digits) if len(digits) <= 19 else _BEYOND_ANY_OBJECT
+
+
 def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
     """(start, end inclusive) of a single byte range, None for the whole object."""
     if not value:
@@ -117,15 +125,15 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
     match = _RANGE_RE.match(value.strip())
     if not match or (not match.group(1) and not match.group(2)):
         return None
-    first, last = match.group(1), match.group(2)
-    if first:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
-        if last and int(last) < start:
+    first, last = _position(match.group(1)), _position(match.group(2))
+    if first is not None:
+        start = first
+        end = min(last, size - 1) if last is not None else size - 1
+        if last is not None and last < start:
             return None
     else:
-        start, end = max(size - int(last), 0), size - 1
-        if int(last) == 0:
+        start, end = max(size - last, 0), size - 1
+        if last == 0:
             start = size
     if start >= size:
         raise S3Error("InvalidRange", "The requested range is not satisfiable", 416,

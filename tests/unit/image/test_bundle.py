@@ -115,6 +115,10 @@ def test_hostile_archives(tmp_path, members, match):
     assert not (tmp_path.parent / "etc").exists()
 
 
+_PARTS = (b"<manifest><image><ec2_encrypted_key>00</ec2_encrypted_key><ec2_encrypted_iv>00</ec2_encrypted_iv>"
+          b"<parts>%s</parts></image></manifest>")
+
+
 @pytest.mark.parametrize("xml,match", [
     (b"<manifest>", "well-formed"),
     (b'<!DOCTYPE m [<!ENTITY a "b">]><manifest/>', "DTD"),
@@ -123,7 +127,19 @@ def test_hostile_archives(tmp_path, members, match):
      b"<parts><part index='0'><filename>../x</filename></part></parts></image></manifest>", "unsafe part"),
     (b"<manifest><image><ec2_encrypted_key>00</ec2_encrypted_key><ec2_encrypted_iv>00</ec2_encrypted_iv>"
      b"</image></manifest>", "no parts"),
-])
+    (_PARTS % b"<part index='abc'><filename>a</filename></part>", "index 'abc' is not a number"),
+    (_PARTS % b"<part><filename>a</filename></part>", "index '' is not a number"),
+    (_PARTS % b"<part index='-1'><filename>a</filename></part>", "is not a number"),
+    (_PARTS % b"<part index='\xd9\xa1'><filename>a</filename></part>", "is not a number"),
+    (_PARTS % (b"<part index='" + b"1" * 5000 + b"'><filename>a</filename></part>"), "is not a number"),
+    (_PARTS % b"<part index='1'><filename>a</filename></part>", "not 0..N-1"),
+], ids=lambda value: value if isinstance(value, str) else "manifest")
 def test_bad_manifests(xml, match):
     with pytest.raises(bundle.BundleError, match=match):
         bundle.parse_manifest(xml)
+
+
+def test_a_huge_size_is_no_size():
+    manifest = bundle.parse_manifest(_PARTS.replace(b"<parts>", b"<size>" + b"9" * 5000 + b"</size><parts>")
+                                     % b"<part index='0'><filename>a</filename></part>")
+    assert manifest.size is None and manifest.parts == [("a", None)]

@@ -7,13 +7,17 @@ import hashlib
 import hmac
 import http.client
 import os
+import re
 import socket
 import urllib.parse
+from xml.etree import ElementTree
 
 import pytest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from nova.auth import signer
+from tests.fixtures.objectstore import client_for
 
 ALICE = Credentials("alice-access:proj-a", "alice-secret")
 
@@ -271,3 +275,167 @@ def test_sigv2_header_dates_follow_the_same_rule(bucket):
     for offset in (datetime.timedelta(minutes=2), -datetime.timedelta(minutes=2)):
         status, _, data = _sigv2_header_request(bucket, now + offset)
         assert status == 403 and error_code(data) == "RequestTimeTooSkewed"
+
+
+# -- The probes of issue 17: a client's mistake is S3's 4xx, never a 500 --------------------------------------
+
+def _raw(server, data: bytes) -> tuple[int, bytes]:
+    """(status, body) of bytes sent as they are, for what http.client will not send."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def _spoiled_v4(server, method, path, **changes):
+    """A SigV4-signed request whose headers the test then changes (None removes one)."""
+    headers, _, _ = sign_v4(method, path, {"Host": f"127.0.0.1:{server.port}", "X-Extra": "1"},
+                            hashlib.sha256(b"").hexdigest())
+    for name, value in changes.items():
+        name = name.replace("_", "-")
+        if callable(value):
+            headers[name] = value(headers[name])
+        elif value is None:
+            headers.pop(name)
+        else:
+            headers[name] = value
+    return send(server, method, path, headers=headers, sign=False)
+
+
+def _signed_headers(value):
+    return lambda authorization: re.sub(r"SignedHeaders=[^,]*", f"SignedHeaders={value}", authorization)
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"X_Amz_Date": "garbage"}, (403, "AccessDenied")),
+    ({"X_Amz_Date": "00000101T000000Z"}, (403, "AccessDenied")),
+    ({"X_Amz_Date": "20240230T120000Z"}, (403, "AccessDenied")),
+    ({"X_Amz_Date": "99991231T235959Z"}, (403, "RequestTimeTooSkewed")),
+    ({"Authorization": _signed_headers("")}, (400, "AuthorizationHeaderMalformed")),
+    ({"Authorization": _signed_headers(";")}, (400, "AuthorizationHeaderMalformed")),
+    ({"X_Extra": None}, (403, "SignatureDoesNotMatch")),
+    ({"Authorization": _signed_headers("host;x-absent;x-amz-content-sha256;x-amz-date")},
+     (403, "SignatureDoesNotMatch")),
+], ids=["garbage-date", "year-0000", "february-30", "year-9999", "empty-signed-headers", "blank-signed-headers",
+        "signed-header-absent", "signed-header-invented"])
+def test_spoiled_sigv4_headers(bucket, changes, expected):
+    status, _, data = _spoiled_v4(bucket, "GET", "/box", **changes)
+    assert (status, error_code(data)) == expected
+
+
+def _presigned(server, **changes):
+    client = client_for(server)
+    url = client.generate_presigned_url("get_object", Params={"Bucket": "box", "Key": "k"}, ExpiresIn=60)
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    query.update(changes)
+    return f"{parts.path}?{urllib.parse.urlencode(query)}"
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"X-Amz-Date": "garbage"}, (400, "AuthorizationQueryParametersError")),
+    ({"X-Amz-Date": "00000000T000000Z"}, (400, "AuthorizationQueryParametersError")),
+    ({"X-Amz-SignedHeaders": "host;x-absent"}, (403, "SignatureDoesNotMatch")),
+    ({"X-Amz-Expires": "604801"}, (400, "AuthorizationQueryParametersError")),
+    ({"X-Amz-Expires": "-1"}, (400, "AuthorizationQueryParametersError")),
+], ids=["garbage-date", "year-0000", "signed-header-absent", "expires-past-7-days", "negative-expires"])
+def test_spoiled_presigned_urls(bucket, changes, expected):
+    assert send(bucket, "PUT", "/box/k", b"data")[0] == 200
+    assert send(bucket, "GET", _presigned(bucket), sign=False)[2] == b"data"
+    status, _, data = send(bucket, "GET", _presigned(bucket, **changes), sign=False)
+    assert (status, error_code(data)) == expected
+
+
+def _sigv2_query(server, expires: int) -> tuple[int, str]:
+    to_sign = f"GET\n\n\n{expires}\n/box/k"
+    signature = base64.b64encode(hmac.new(b"alice-secret", to_sign.encode(), hashlib.sha1).digest()).decode()
+    query = urllib.parse.urlencode({"AWSAccessKeyId": "alice-access:proj-a", "Expires": str(expires),
+                                    "Signature": signature})
+    status, _, data = send(server, "GET", f"/box/k?{query}", sign=False)
+    return status, (None if status == 200 else error_code(data))
+
+
+def test_sigv2_query_expires_is_bounded_to_seven_days(bucket):
+    import time
+
+    assert send(bucket, "PUT", "/box/k", b"data")[0] == 200
+    now = int(time.time())
+    assert _sigv2_query(bucket, now + 6 * 86400) == (200, None)
+    assert _sigv2_query(bucket, now + 8 * 86400) == (400, "AuthorizationQueryParametersError")
+    assert _sigv2_query(bucket, 253402300799) == (400, "AuthorizationQueryParametersError")  # 9999-12-31
+    assert _sigv2_query(bucket, now - 60) == (403, "AccessDenied")
+
+
+def test_sigv2_header_dates_past_the_calendar(bucket):
+    for date in ("Mon, 01 Jan 0001 00:00:00 +0100", "Fri, 31 Dec 9999 23:59:59 -0100", "Mon, 00 Foo 0000 x",
+                 "Mon, 01 Jan 10000 00:00:00 GMT"):
+        signature = base64.b64encode(hmac.new(b"alice-secret", f"GET\n\n\n{date}\n/box".encode(),
+                                              hashlib.sha1).digest()).decode()
+        status, _, data = send(bucket, "GET", "/box", sign=False, headers={
+            "Date": date, "Authorization": f"AWS alice-access:proj-a:{signature}"})
+        assert status == 403 and error_code(data) in ("AccessDenied", "RequestTimeTooSkewed"), date
+
+
+def _short(value: bytes) -> str:
+    return value[:12].decode() + (f"...({len(value)} bytes)" if len(value) > 12 else "")
+
+
+@pytest.mark.parametrize("size", [b"-5", b"zz", b"+5", b"1_0", b"0x5", b" 5", b"", b"-0", b"1" * 5000], ids=_short)
+def test_aws_chunked_bad_chunk_sizes(bucket, size):
+    body = size + b"\r\nhello\r\n0\r\n\r\n"
+    status, _, data = send(bucket, "PUT", "/box/c", body, {"Content-Encoding": "aws-chunked",
+                                                           "X-Amz-Decoded-Content-Length": "5"},
+                           payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    assert (status, error_code(data)) == (400, "InvalidRequest")
+    _no_leftovers(bucket)
+
+
+@pytest.mark.parametrize("size", [b"-5", b"zz", b"ffffffffffffffffffff", b"1" * 5000], ids=_short)
+def test_http_chunked_bad_chunk_sizes(bucket, size):
+    headers, _, _ = sign_v4("PUT", "/box/h", {"Host": f"127.0.0.1:{bucket.port}"}, signer.UNSIGNED_PAYLOAD)
+    request = b"PUT /box/h HTTP/1.1\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
+    request += b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + size + b"\r\nhello\r\n0\r\n\r\n"
+    status, data = _raw(bucket, request)
+    assert 400 <= status < 500 and error_code(data) in ("InvalidRequest", "IncompleteBody")
+    _no_leftovers(bucket)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("bytes=111111111111111111111111", (200, b"0123456789")),
+    ("bytes=" + "1" * 5000, (200, b"0123456789")),
+    ("bytes=" + "1" * 5000 + "-", (416, "InvalidRange")),
+    ("bytes=111111111111111111111111-", (416, "InvalidRange")),
+    ("bytes=2-" + "1" * 5000, (206, b"23456789")),
+    ("bytes=-" + "1" * 5000, (206, b"0123456789")),
+    ("bytes=\u0661-\u0662", (200, b"0123456789")),  # not ASCII digits: no range, as S3 ignores what it cannot read
+], ids=["24-digits", "5000-digits", "5000-digit-start", "24-digit-start", "5000-digit-end", "5000-digit-suffix",
+        "arabic-digits"])
+def test_ranges_past_any_number(bucket, value, expected):
+    assert send(bucket, "PUT", "/box/k", b"0123456789")[0] == 200
+    status, _, data = send(bucket, "GET", "/box/k", headers={"Range": value.encode().decode("latin-1")})
+    assert (status, data if status < 400 else error_code(data)) == expected
+
+
+def test_copy_source_range_past_any_number(bucket):
+    s3 = client_for(bucket)
+    s3.put_object(Bucket="box", Key="src", Body=b"0123456789")
+    upload = s3.create_multipart_upload(Bucket="box", Key="dst")["UploadId"]
+    with pytest.raises(ClientError) as excinfo:
+        s3.upload_part_copy(Bucket="box", Key="dst", UploadId=upload, PartNumber=1, CopySource="box/src",
+                            CopySourceRange="bytes=" + "9" * 5000 + "-" + "9" * 5001)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidRange"
+
+
+def test_control_characters_echoed_in_errors_keep_the_xml_well_formed(bucket):
+    status, _, data = send(bucket, "GET", "/box/k", headers={"Range": "bytes=99-\x01"})
+    assert status == 200 or ElementTree.fromstring(data) is not None
+    status, _, data = send(bucket, "GET", "/box/no%01such%7Fkey")
+    assert (status, error_code(data)) == (400, "InvalidArgument")
+    assert ElementTree.fromstring(data).findtext("Resource") == "/box/no\\x01such\x7fkey"
+    status, _, data = send(bucket, "GET", "/bad%1Fbucket/k")
+    assert (status, error_code(data)) == (400, "InvalidBucketName")
+    assert ElementTree.fromstring(data).findtext("BucketName") == "bad\\x1fbucket"

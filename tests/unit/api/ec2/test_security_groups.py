@@ -176,3 +176,16 @@ def test_describe_filters(ec2_env):
     with pytest.raises(ClientError) as excinfo:
         names(("ip-permission.colour", ["red"]))
     assert error_of(excinfo) == ("InvalidParameterValue", 400)
+
+
+def test_a_rule_given_twice_in_one_request_is_stored_once(ec2_env):
+    client = ec2_env.client()
+    client.create_security_group(GroupName="twice", Description="duplicates")
+    ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+    same_ssh = {"IpProtocol": "TCP", "FromPort": 22, "ToPort": 22,
+                "IpRanges": [{"CidrIp": "10.1.2.3/8"}, {"CidrIp": "10.0.0.0/8"}]}
+    client.authorize_security_group_ingress(GroupName="twice", IpPermissions=[ssh, same_ssh])
+    perms = _groups(client)["twice"]["IpPermissions"]
+    assert [(p["IpProtocol"], p["FromPort"], p["IpRanges"]) for p in perms] == [("tcp", 22, [{"CidrIp": "10.0.0.0/8"}])]
+    client.revoke_security_group_ingress(GroupName="twice", IpPermissions=[ssh, ssh])
+    assert _groups(client)["twice"]["IpPermissions"] == []
