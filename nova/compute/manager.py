@@ -276,14 +276,23 @@ class ComputeManager(manager.SchedulerDependentManager):
         if not volumes:
             return [], None
         info: dict[str, Any] = {"root": None, "volumes": []}
-        for volume in volumes:
-            self.db.volume_update_if_status(admin, volume["id"], ("available",), {"status": "attaching"}, "attach")
-            connection_info = self.volume_rpcapi.initialize_connection(ctxt, volume["host"], volume["id"])
-            device = devices.guest_device(volume["mountpoint"], instance["root_device_name"])
-            if device == devices.ROOT:
-                info["root"] = connection_info
-            else:
-                info["volumes"].append({"mountpoint": device, "connection_info": connection_info})
+        claimed = []
+        try:
+            for volume in volumes:
+                self.db.volume_update_if_status(admin, volume["id"], ("available",), {"status": "attaching"},
+                                                "attach")
+                claimed.append(volume)
+                connection_info = self.volume_rpcapi.initialize_connection(ctxt, volume["host"], volume["id"])
+                device = devices.guest_device(volume["mountpoint"], instance["root_device_name"])
+                if device == devices.ROOT:
+                    info["root"] = connection_info
+                else:
+                    info["volumes"].append({"mountpoint": device, "connection_info": connection_info})
+        except Exception as exc:
+            for volume in claimed:  # still the instance's, to be freed (or deleted) when it is terminated
+                self._volume_back(admin, volume["id"], "available", f"block device mapping failed: {exc}",
+                                  keep_instance=True)
+            raise
         return volumes, info
 
     def _release_volumes(self, ctxt: Context, instance: Any) -> None:
