@@ -12,7 +12,10 @@ import contextlib
 import io
 import logging
 import os
+import shutil
+import subprocess
 import sys
+import time
 from typing import Any
 
 from nova import flags
@@ -22,9 +25,14 @@ from nova.cmd.launch import SERVICE_TOPICS
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
-# No "volume" by default: its volumes are exported by tgtd, which nova-combined does not start.
+# "volume" is added when nova-combined can start a tgtd of its own (--combined_tgtd).
 flags.DEFINE_list("combined_services", ["scheduler", "compute", "network", "objectstore", "api"],
                   "Services nova-combined runs in its process")
+flags.DEFINE_boolean("combined_tgtd", True,
+                     "Start a tgtd of nova-combined's own and run nova-volume with it, when running as root "
+                     "with tgt installed (the volumes' iSCSI exports; killed when nova-combined stops)")
+flags.DEFINE_integer("combined_tgtd_control_port", 23260,
+                     "tgtadm control port of nova-combined's tgtd (1..32767)", lower_bound=1)
 flags.DEFINE_string("combined_admin", "admin", "Admin user (and project) nova-combined creates in an empty database")
 flags.DEFINE_string("combined_image", "quickstart-disk",
                     "Name of the small bootable raw disk nova-combined registers (public, owned by the admin "
@@ -128,6 +136,52 @@ def _bootstrap_floating_ips() -> None:
     LOG.info("Created the floating-IP pool %s on %s", FLAGS.combined_floating_range, FLAGS.host)
 
 
+def _start_tgtd() -> tuple[subprocess.Popen | None, str]:
+    """nova-combined's own tgtd for nova-volume's exports, and a line saying what became of it.
+
+    Needs root and the tgt package; listens on ``--iscsi_ip_address`` (127.0.0.1
+    unless given) and takes tgtadm commands on ``--combined_tgtd_control_port``.
+    Its targets live in its memory: nova-volume exports every volume again when
+    it starts.
+    """
+    if not FLAGS.combined_tgtd or "volume" in FLAGS.combined_services:
+        return None, ""
+    if os.geteuid() != 0 or shutil.which("tgtd") is None or shutil.which("tgtadm") is None:
+        return None, "none (nova-volume needs root and tgt: apt-get install tgt, then start as root)"
+    if not FLAGS["iscsi_ip_address"].present:
+        FLAGS.iscsi_ip_address = "127.0.0.1"
+    port = FLAGS.combined_tgtd_control_port
+    log = open(os.path.join(FLAGS.state_path, "tgtd.log"), "ab")
+    proc = subprocess.Popen(["tgtd", "-f", "--iscsi", f"portal={FLAGS.iscsi_ip_address}:{FLAGS.iscsi_port}",
+                             "--control-port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    log.close()
+    deadline = time.monotonic() + 10
+    while subprocess.run(["tgtadm", "-C", str(port), "--lld", "iscsi", "--op", "show", "--mode", "target"],
+                         capture_output=True).returncode != 0:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _stop_tgtd(proc)
+            return None, (f"none (tgtd did not start on {FLAGS.iscsi_ip_address}:{FLAGS.iscsi_port}, control port "
+                          f"{port}; see {FLAGS.state_path}/tgtd.log)")
+        time.sleep(0.05)
+    FLAGS.tgtadm_control_port = port
+    FLAGS.combined_services = [*FLAGS.combined_services, "volume"]
+    return proc, (f"files under {FLAGS.volumes_path}, iSCSI on {FLAGS.iscsi_ip_address}:{FLAGS.iscsi_port} "
+                  f"(tgtd pid {proc.pid}, started by nova-combined)")
+
+
+def _stop_tgtd(proc: subprocess.Popen | None) -> None:
+    """Kill nova-combined's tgtd (it ignores SIGTERM while it has targets) and remove its control socket."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+    for name in (f"socket.{FLAGS.combined_tgtd_control_port}", f"socket.{FLAGS.combined_tgtd_control_port}.lock"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join("/var/run/tgtd", name))
+
+
 def _write_flagfile(path: str) -> None:
     lines = [f"--{name}={getattr(FLAGS, name)}" for name in _SHARED_FLAGS]
     with open(path, "w") as handle:
@@ -184,6 +238,11 @@ def try_this(info: dict[str, Any]) -> list[str]:
         "  ADDRESS=$(aws ec2 allocate-address --query PublicIp --output text)",
         '  aws ec2 associate-address --instance-id "$INSTANCE" --public-ip "$ADDRESS"',
         "  aws ec2 describe-addresses --output table",
+        *(["  VOLUME=$(aws ec2 create-volume --size 1 --availability-zone nova --query VolumeId --output text)",
+            '  aws ec2 wait volume-available --volume-ids "$VOLUME"',
+            '  aws ec2 attach-volume --volume-id "$VOLUME" --instance-id "$INSTANCE" --device /dev/sdf',
+            '  aws ec2 wait volume-in-use --volume-ids "$VOLUME"']
+          if "volume" in FLAGS.combined_services else []),
         "  aws s3 mb s3://mybucket",
         "  echo 'hello from nova' > hello.txt",
         "  aws s3 cp hello.txt s3://mybucket/",
@@ -224,6 +283,7 @@ def banner(info: dict[str, Any]) -> str:
         f"  manage   : bin/nova-manage --flagfile={info['flagfile']} service list",
         f"  network  : {'fake (--fake_network: no bridge, dnsmasq or iptables is touched)' if FLAGS.fake_network else FLAGS.network_manager}",
         f"  compute  : {_compute_line()}",
+        *([f"  volumes  : {info['volumes']}"] if info.get("volumes") else []),
     ]
     if info.get("image_id"):
         lines.append(f"  image    : {info['image_id']} ({FLAGS.combined_image}, a placeholder disk that halts at boot)")
@@ -254,6 +314,7 @@ def main() -> int:
     except exception.NovaException as exc:
         common.die(binary, str(exc))
     common.check_ready(binary)
+    tgtd, info["volumes"] = _start_tgtd()
 
     unknown = [t for t in FLAGS.combined_services if t not in SERVICE_TOPICS and t not in WSGI_SERVICES]
     if unknown:
@@ -268,9 +329,14 @@ def main() -> int:
                 services += utils.import_class(WSGI_SERVICES[name])()
         service.serve(*services)
     except exception.NovaException as exc:
+        _stop_tgtd(tgtd)
         common.die(binary, str(exc))
     except OSError as exc:
+        _stop_tgtd(tgtd)
         common.die(binary, f"cannot start a server: {exc.strerror or exc}")
     started()
     print(banner(info), flush=True)
-    return service.wait()
+    try:
+        return service.wait()
+    finally:
+        _stop_tgtd(tgtd)

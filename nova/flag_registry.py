@@ -17,6 +17,8 @@ FLAGS = (
     ('string', 'combined_floating_range', '203.0.113.0/28', 'Floating-IP pool nova-combined creates on --host when that host has none; empty for none', 'nova.combined', {}),
     ('string', 'combined_image', 'quickstart-disk', 'Name of the small bootable raw disk nova-combined registers (public, owned by the admin project) when no image of that name exists; empty for none', 'nova.combined', {}),
     ('list', 'combined_services', ['scheduler', 'compute', 'network', 'objectstore', 'api'], 'Services nova-combined runs in its process', 'nova.combined', {}),
+    ('boolean', 'combined_tgtd', True, "Start a tgtd of nova-combined's own and run nova-volume with it, when running as root with tgt installed (the volumes' iSCSI exports; killed when nova-combined stops)", 'nova.combined', {}),
+    ('integer', 'combined_tgtd_control_port', 23260, "tgtadm control port of nova-combined's tgtd (1..32767)", 'nova.combined', {'lower_bound': 1}),
     ('string', 'compute_driver', None, "Class of nova-compute's virt driver (nova.virt.libvirt.LibvirtDriver, nova.virt.fake.FakeDriver); overrides --connection_type", 'nova.virt.connection', {}),
     ('string', 'connection_type', 'libvirt', 'Virt driver of nova-compute when --compute_driver is unset: libvirt or fake', 'nova.virt.connection', {}),
     ('integer', 'console_output_bytes', 65536, 'Most console bytes get_console_output returns', 'nova.virt.libvirt.driver', {'lower_bound': 1}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 
@@ -85,6 +86,10 @@ def test_the_printed_commands_work_as_printed(quickstart, tmp_path):
     assert instance["State"]["Name"] == "running"
     [address] = aws_json("ec2", "describe-addresses")["Addresses"]
     assert address["InstanceId"] == instance["InstanceId"]
+    if os.geteuid() == 0 and shutil.which("tgtd"):  # nova-combined ran its own tgtd and nova-volume
+        assert any("create-volume" in line for line in block)
+        [volume] = aws_json("ec2", "describe-volumes")["Volumes"]
+        assert volume["State"] == "in-use" and volume["Attachments"][0]["InstanceId"] == instance["InstanceId"]
     assert bash(*setup, "aws s3 cp s3://mybucket/hello.txt -") == "hello from nova\n"
     assert "openstack server list" in block
     [server] = json.loads(bash(*setup, "openstack server list -f json"))
