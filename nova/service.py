@@ -17,6 +17,8 @@ from typing import Any
 
 import eventlet
 import eventlet.event
+import eventlet.hubs
+import eventlet.patcher
 
 from nova import context, exception, flags, rpc, utils
 from nova.db import api as db
@@ -146,16 +148,49 @@ def serve(*services: Any) -> None:
     for service in services:
         service.start()
         _launched.append(service)
+    _launched.append(_stop_signal_event())
+
+
+def _stop_signal_event() -> eventlet.event.Event:
+    """An event sent the first SIGTERM or SIGINT, from a greenthread.
+
+    A Python signal handler runs while the hub sleeps in epoll, and the
+    interrupted epoll is retried (PEP 475): what the handler schedules would
+    wait for the hub's next wake-up, up to a minute in an idle daemon. So the
+    handler only notes the signal and writes a byte to a pipe the hub
+    watches; a greenthread reading the pipe logs it and sends the event.
+    """
     done = eventlet.event.Event()
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    os.set_blocking(write_fd, False)
+    caught: list[int] = []
+    write = eventlet.patcher.original("os").write
 
     def _on_signal(signum: int, frame: Any) -> None:
-        LOG.info("Caught %s, stopping", signal.Signals(signum).name)
-        if not done.ready():
-            done.send(signum)
+        caught.append(signum)
+        try:
+            write(write_fd, b"s")
+        except OSError:
+            pass  # the pipe is full: the watcher has a byte to wake on already
 
+    def _watch() -> None:
+        while True:
+            eventlet.hubs.trampoline(read_fd, read=True)
+            try:
+                os.read(read_fd, 64)
+            except BlockingIOError:
+                pass
+            while caught:
+                signum = caught.pop(0)
+                LOG.info("Caught %s, stopping", signal.Signals(signum).name)
+                if not done.ready():
+                    done.send(signum)
+
+    eventlet.spawn(_watch)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    _launched.append(done)
+    return done
 
 
 def wait() -> int:

@@ -11,6 +11,7 @@ response headers.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
@@ -19,8 +20,9 @@ import warnings
 from typing import Any, Callable, Iterable
 
 import eventlet
+import eventlet.event
+import eventlet.greenio
 import eventlet.wsgi
-import greenlet
 import webob
 import webob.dec
 
@@ -30,8 +32,18 @@ FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
 flags.DEFINE_integer("wsgi_pool_size", 1000, "Greenthreads serving requests in each API server", lower_bound=1)
-flags.DEFINE_integer("wsgi_socket_timeout", 900, "Seconds an idle client connection is kept open", lower_bound=1)
 flags.DEFINE_integer("max_header_line", 16384, "Longest HTTP header line an API server accepts", lower_bound=1024)
+flags.DEFINE_integer("wsgi_max_header_size", 65536, "Most bytes of request line and headers an API server accepts",
+                     lower_bound=1024)
+flags.DEFINE_integer("wsgi_max_headers", 100, "Most header fields in one request an API server accepts", lower_bound=10)
+flags.DEFINE_float("wsgi_header_timeout", 10, "Seconds a client has to send a whole request line and headers",
+                   lower_bound=0.1)
+flags.DEFINE_float("wsgi_body_timeout", 30, "Seconds an API server waits for the next bytes of a request body",
+                   lower_bound=0.1)
+flags.DEFINE_float("wsgi_keepalive_timeout", 5, "Seconds an idle keep-alive connection is kept open", lower_bound=0.1)
+flags.DEFINE_integer("wsgi_max_connections_per_client", 100, "Most connections one client address may hold open",
+                     lower_bound=1)
+flags.DEFINE_integer("wsgi_backlog", 1024, "Listen backlog of each API server socket", lower_bound=1)
 
 REQUEST_ID_KEY = "nova.request_id"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -41,6 +53,10 @@ warnings.filterwarnings("ignore", message="capitalize_response_headers is disabl
 
 class ConfigNotFound(exception.NovaException):
     message = "Could not find paste config %(path)s (looked in %(searched)s)"
+
+
+class PortInUse(exception.ServiceUnavailable):
+    message = "port %(port)s on %(host)s is in use (%(name)s cannot listen)"
 
 
 class PasteAppNotFound(exception.NovaException):
@@ -84,14 +100,183 @@ class _DebugLog:
         self.logger.debug(message.rstrip())
 
 
+class ClientGone(BaseException):
+    """The client stopped sending its request body (timeout) or dropped the connection.
+
+    A BaseException like ``GreenletExit``: the request is abandoned, so the
+    applications' ``except Exception`` fault handlers (which would answer 500
+    and log a traceback) let it pass, while their ``finally`` and
+    ``except BaseException`` clean-ups still run. ``Server`` logs it as one
+    line (a client that timed out has been answered 408).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _HeaderTimeout(socket.timeout):
+    """Raised into a connection's greenthread when its request headers took too long."""
+
+
+def _plain_reply(status: str, extra: str = "") -> bytes:
+    return f"HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: 0\r\n{extra}\r\n".encode()
+
+
+_REPLY_408 = _plain_reply("408 Request Timeout")
+_REPLY_429 = _plain_reply("429 Too Many Requests", "Retry-After: 1\r\n")
+_REPLY_503 = _plain_reply("503 Service Unavailable", "Retry-After: 1\r\n")
+
+
+class _Input:
+    """``wsgi.input`` whose socket errors (body timeout, reset) become ``ClientGone``."""
+
+    def __init__(self, inner: Any, protocol: "_Protocol") -> None:
+        self._inner = inner
+        self._protocol = protocol
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self._inner, method)(*args)
+        except socket.timeout:
+            self._protocol.close_connection = 1
+            _send_quietly(self._protocol.connection, _REPLY_408)
+            raise ClientGone(f"sent no body bytes for {self._protocol.limits.body_timeout:g}s") from None
+        except OSError as exc:
+            self._protocol.close_connection = 1
+            raise ClientGone(f"dropped the connection while sending the body ({exc.strerror or exc})") from None
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._call("read", -1 if size is None else size)
+
+    def readline(self, size: int | None = None) -> bytes:
+        return self._call("readline", size)
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        return self._call("readlines", hint)
+
+    def __iter__(self) -> Any:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+
+class _Limits:
+    """The timeouts and limits of one Server, read by its connections."""
+
+    def __init__(self, header_timeout: float, body_timeout: float, keepalive_timeout: float, max_headers: int) -> None:
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.keepalive_timeout = keepalive_timeout
+        self.max_headers = max_headers
+        self.stopping = False
+
+
+# Phases of a connection (index 3 of eventlet's [address, socket, state] connection list).
+_NEW, _IDLE, _HEADERS, _APP = "new", "idle", "headers", "app"
+
+
+class _Protocol(eventlet.wsgi.HttpProtocol):
+    """eventlet's HTTP/1.1 handler with a deadline for the whole request head.
+
+    A new connection has ``header_timeout`` to send its request line and
+    headers; a kept-alive one waits ``keepalive_timeout`` for the first byte
+    of its next request, then has ``header_timeout`` for the rest. While the
+    application runs, each body read may wait ``body_timeout``. (This
+    overrides eventlet's ``_read_request_line``, a private method of the
+    eventlet release in requirements.txt.)
+    """
+
+    limits: _Limits
+    _header_timer: Any = None
+
+    def _read_request_line(self) -> bytes:  # type: ignore[override]
+        phase = self.conn_state[3]
+        self.conn_state[3] = _IDLE
+        if self.limits.stopping or self.rfile.closed:
+            self.close_connection = 1
+            return b""
+        try:
+            if phase == _NEW:
+                self._start_header_timer()
+            self.connection.settimeout(self.limits.header_timeout if phase == _NEW else self.limits.keepalive_timeout)
+            if not self.rfile.peek(1):
+                return b""
+            if self.limits.stopping:
+                return b""
+            if phase != _NEW:
+                self._start_header_timer()
+            self.conn_state[3] = _HEADERS
+            self.connection.settimeout(self.limits.header_timeout)
+            return self.rfile.readline(self.server.url_length_limit)
+        except _HeaderTimeout:
+            raise
+        except OSError:
+            # Idle past the keep-alive timeout, reset or shut down: close without a word.
+            self.close_connection = 1
+            return b""
+
+    def _start_header_timer(self) -> None:
+        self._cancel_header_timer()
+        self._header_timer = eventlet.Timeout(self.limits.header_timeout, _HeaderTimeout())
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except _HeaderTimeout:
+            self.close_connection = 1
+            if self.conn_state[3] == _HEADERS:
+                LOG.info("%s sent no complete request head within %gs; closing", self.client_address[0],
+                         self.limits.header_timeout)
+                _send_quietly(self.connection, _REPLY_408)
+        finally:
+            self._cancel_header_timer()
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if len(self.headers) > self.limits.max_headers:
+            self.send_error(431, "Too many header fields")
+            return False
+        return True
+
+    def get_environ(self) -> dict[str, Any]:
+        """The head is in: stop its deadline, give body reads their timeout, wrap ``wsgi.input``."""
+        self._cancel_header_timer()
+        self.conn_state[3] = _APP
+        self.connection.settimeout(self.limits.body_timeout)
+        environ = super().get_environ()
+        environ["wsgi.input"] = _Input(environ["wsgi.input"], self)
+        return environ
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (http.server's signature)
+        LOG.info("%s: %s", self.client_address[0], format % args)
+
+
 class Server:
     """One listening socket served by eventlet.wsgi in a greenthread pool.
 
     nova-api's pipelines and nova-objectstore both run on it. The socket is
-    bound when the server is built, so a port in use is reported before any
-    service starts; ``start`` spawns the serving greenthread and ``stop``
-    kills it and closes the socket at once (what ``nova.service.serve``
-    expects of a service).
+    bound when the server is built (without ``SO_REUSEPORT``: a port another
+    process holds is an error, reported before any service starts); ``start``
+    spawns the accept loop and ``stop`` stops accepting, closes idle
+    connections at once and lets requests in progress finish for up to
+    ``--graceful_shutdown_timeout`` seconds before aborting them.
+
+    At the edge: each connection has ``header_timeout`` seconds for its request
+    head, ``body_timeout`` seconds per body read and ``keepalive_timeout``
+    seconds of idleness between requests; one client address holds at most
+    ``max_connections_per_client`` connections (more are answered 429 and
+    closed) and, when every greenthread is busy, new connections are answered
+    503 and closed instead of waiting in the backlog. Refusals are logged as
+    one warning per address and minute.
 
     ``keep_header_case`` sends response header names as the application wrote
     them (S3 clients read ``x-amz-meta-*`` names as sent); ``access_log``
@@ -99,56 +284,155 @@ class Server:
     """
 
     def __init__(self, name: str, app: WSGIApp, host: str, port: int, pool_size: int | None = None, *,
-                 socket_timeout: float | None = None, keep_header_case: bool = False, access_log: bool = False,
-                 backlog: int = 128) -> None:
+                 header_timeout: float | None = None, body_timeout: float | None = None,
+                 keepalive_timeout: float | None = None, max_connections_per_client: int | None = None,
+                 keep_header_case: bool = False, access_log: bool = False, backlog: int | None = None) -> None:
         self.name = name
         self.app = app
-        self.socket_timeout = socket_timeout or FLAGS.wsgi_socket_timeout
         self.keep_header_case = keep_header_case
         self.access_log = access_log
+        self.limits = _Limits(header_timeout or FLAGS.wsgi_header_timeout, body_timeout or FLAGS.wsgi_body_timeout,
+                              keepalive_timeout or FLAGS.wsgi_keepalive_timeout, FLAGS.wsgi_max_headers)
+        self.max_connections_per_client = max_connections_per_client or FLAGS.wsgi_max_connections_per_client
         self._logger = logging.getLogger(f"nova.wsgi.{name}")
         self._pool = eventlet.GreenPool(pool_size or FLAGS.wsgi_pool_size)
-        try:
-            info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-            self._socket = eventlet.listen(info[-1], family=info[0], backlog=backlog)
-        except (OSError, socket.gaierror) as exc:
-            reason = f"{name} cannot listen on {host}:{port}: {exc.strerror or exc}"
-            raise exception.ServiceUnavailable(reason=reason) from None
+        self._socket = self._listen(name, host, port, backlog or FLAGS.wsgi_backlog)
         self.host, self.port = self._socket.getsockname()[:2]
         self._thread: Any = None
+        self._connections: dict[Any, list[Any]] = {}
+        self._per_client: dict[str, int] = {}
+        self._warned: dict[tuple[str, str], float] = {}
+        self._stopped = eventlet.event.Event()
+
+    @staticmethod
+    def _listen(name: str, host: str, port: int, backlog: int) -> Any:
+        try:
+            info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+            # SO_REUSEADDR (restart while old connections linger in TIME_WAIT) but never SO_REUSEPORT,
+            # which would let two daemons share the port and the kernel split clients between them.
+            return eventlet.listen(info[-1], family=info[0], backlog=backlog, reuse_addr=True, reuse_port=False)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(port=port, host=host, name=name) from None
+            raise exception.ServiceUnavailable(reason=f"{name} cannot listen on {host}:{port}: {exc.strerror or exc}") \
+                from None
 
     def start(self) -> None:
         eventlet.wsgi.MAX_HEADER_LINE = FLAGS.max_header_line
-        self._thread = eventlet.spawn(
-            eventlet.wsgi.server,
-            self._socket,
-            self.app,
-            custom_pool=self._pool,
-            log=_DebugLog(self._logger),
-            log_output=self.access_log,
-            keepalive=True,
-            socket_timeout=self.socket_timeout,
-            capitalize_response_headers=not self.keep_header_case,
-            debug=False,
-        )
+        eventlet.wsgi.MAX_TOTAL_HEADER_SIZE = FLAGS.wsgi_max_header_size
+        protocol = type("Protocol", (_Protocol,), {"limits": self.limits})
+        self._wsgi = eventlet.wsgi.Server(
+            self._socket, self._socket.getsockname(), self.app, log=_DebugLog(self._logger),
+            log_output=self.access_log, keepalive=self.limits.keepalive_timeout,
+            socket_timeout=self.limits.body_timeout, capitalize_response_headers=not self.keep_header_case,
+            debug=False, protocol=protocol, url_length_limit=FLAGS.max_header_line)
+        self._thread = eventlet.spawn(self._accept_loop)
         LOG.info("%s listening on %s:%s", self.name, self.host, self.port)
 
-    def stop(self) -> None:
+    def _accept_loop(self) -> None:
+        while not self.limits.stopping:
+            try:
+                client, address = self._socket.accept()
+            except OSError as exc:
+                if self.limits.stopping:
+                    return
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self._warn("accept", "%s cannot accept connections: %s", self.name, exc.strerror)
+                    eventlet.sleep(0.1)
+                    continue
+                if exc.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                    continue
+                raise
+            client_host = address[0]
+            held = self._per_client.get(client_host, 0)
+            if held >= self.max_connections_per_client:
+                self._refuse(client, _REPLY_429, client_host, "%s: %s holds %d connections (the most one client may "
+                             "hold, --wsgi_max_connections_per_client); refusing more", self.name, client_host, held)
+                continue
+            if self._pool.free() == 0:
+                self._refuse(client, _REPLY_503, "pool", "%s: all %d greenthreads are busy (--wsgi_pool_size); "
+                             "answering new connections 503", self.name, self._pool.size)
+                continue
+            self._per_client[client_host] = held + 1
+            connection = [address, client, eventlet.wsgi.STATE_IDLE, _NEW]
+            self._connections[address] = connection
+            self._pool.spawn(self._serve_connection, connection)
+
+    def _serve_connection(self, connection: list[Any]) -> None:
+        address, client = connection[0], connection[1]
+        try:
+            self._wsgi.protocol(connection, self._wsgi)
+        except ClientGone as gone:
+            LOG.info("%s: %s %s; request abandoned", self.name, address[0], gone.reason)
+        except socket.timeout:
+            LOG.info("%s: %s read no response bytes for %gs; closing", self.name, address[0],
+                     self.limits.body_timeout)
+        except OSError as exc:
+            LOG.info("%s: connection from %s ended: %s", self.name, address[0], exc.strerror or exc)
+        finally:
+            self._connections.pop(address, None)
+            held = self._per_client.get(address[0], 1) - 1
+            if held > 0:
+                self._per_client[address[0]] = held
+            else:
+                self._per_client.pop(address[0], None)
+            connection[2] = eventlet.wsgi.STATE_CLOSE
+            eventlet.greenio.shutdown_safe(client)
+            client.close()
+
+    def _refuse(self, client: Any, reply: bytes, warn_key: str, message: str, *args: Any) -> None:
+        _send_quietly(client, reply)
+        eventlet.greenio.shutdown_safe(client)
+        client.close()
+        self._warn(warn_key, message, *args)
+
+    def _warn(self, key: str, message: str, *args: Any) -> None:
+        """One warning per key and minute (a flood of refusals is one line, not thousands)."""
+        now = time.monotonic()
+        if now - self._warned.get((key, message), -60.0) >= 60:
+            self._warned[(key, message)] = now
+            LOG.warning(message, *args)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop accepting, close idle connections, finish requests in progress within ``timeout`` seconds."""
+        if self.limits.stopping:
+            return
+        self.limits.stopping = True
+        timeout = FLAGS.graceful_shutdown_timeout if timeout is None else timeout
         if self._thread is not None:
             self._thread.kill()
-            self._thread = None
         try:
             self._socket.close()
         except OSError:
             pass
+        for connection in list(self._connections.values()):
+            in_app = connection[3] == _APP
+            connection[2] = eventlet.wsgi.STATE_CLOSE
+            if not in_app:
+                eventlet.greenio.shutdown_safe(connection[1])
+        if self._pool.running():
+            with eventlet.Timeout(timeout, False):
+                self._pool.waitall()
+            for thread in list(self._pool.coroutines_running):
+                thread.kill()
+            if self._connections:
+                LOG.warning("%s: aborted %d request(s) still running after %gs", self.name, len(self._connections),
+                            timeout)
+        self._stopped.send(True)
 
     def wait(self) -> None:
         if self._thread is None:
             return
-        try:
-            self._thread.wait()
-        except greenlet.GreenletExit:
-            pass
+        self._stopped.wait()
+
+
+def _send_quietly(client: Any, data: bytes) -> None:
+    """Best-effort write of a short reply to a client that may be gone (never blocks)."""
+    try:
+        client.setblocking(False)
+        client.send(data)
+    except OSError:
+        pass
 
 
 class Middleware:

@@ -10,9 +10,6 @@ from nova.objectstore.app import S3Application
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
-# Seconds an idle S3 client connection is kept open (shorter than the API's --wsgi_socket_timeout).
-SOCKET_TIMEOUT = 300
-
 
 def create_server(host: str | None = None, port: int | None = None, buckets_path: str | None = None) -> wsgi.Server:
     """nova-objectstore's server, bound to --s3_listen:--s3_port unless told otherwise.
@@ -24,8 +21,7 @@ def create_server(host: str | None = None, port: int | None = None, buckets_path
     host = host if host is not None else FLAGS.s3_listen
     port = port if port is not None else FLAGS.s3_port
     # Header names keep their case: S3 clients read x-amz-meta-* names as sent.
-    server = wsgi.Server("objectstore", app, host, port, socket_timeout=SOCKET_TIMEOUT, keep_header_case=True,
-                         access_log=True)
+    server = wsgi.Server("objectstore", app, host, port, keep_header_case=True, access_log=True)
     LOG.info("nova-objectstore keeps buckets in %s", app.store.root)
     return server
 
