@@ -144,6 +144,10 @@ class _Input:
             raise ClientGone(f"sent no body bytes for {self._protocol.limits.body_timeout:g}s") from None
         except OSError as exc:
             self._protocol.close_connection = 1
+            if exc.errno is None:
+                # Not the socket: eventlet's chunked decoder met the end of the body too early (the client
+                # may still be reading), which the application answers with its own 400.
+                raise
             raise ClientGone(f"dropped the connection while sending the body ({exc.strerror or exc})") from None
 
     def read(self, size: int | None = -1) -> bytes:
