@@ -22,13 +22,19 @@ LOG = logging.getLogger(__name__)
 _MAX_ID = 2**31 - 1
 
 
-def url_id(value: str, what: str) -> int:
-    """An id in a URL; a malformed one is a missing one (404)."""
+def _as_id(value: str | int) -> int | None:
+    """The positive integer id ``value`` spells, or None."""
     try:
         number = int(value)
     except ValueError:
-        number = -1
-    if not 0 < number <= _MAX_ID:
+        return None
+    return number if 0 < number <= _MAX_ID else None
+
+
+def url_id(value: str, what: str) -> int:
+    """An id in a URL; a malformed one is a missing one (404)."""
+    number = _as_id(value)
+    if number is None:
         raise faults.Fault(404, f"{what} {value[:40]} could not be found.")
     return number
 
@@ -42,11 +48,8 @@ def body_id(values: dict[str, Any], name: str, required: bool = True) -> int | N
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise faults.Fault(400, f"'{name}' must be a string id.")
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if not 0 < number <= _MAX_ID:
+    number = _as_id(value)
+    if number is None:
         raise faults.Fault(400, f"Invalid {name} {str(value)[:40]!r}: not an id.")
     return number
 
