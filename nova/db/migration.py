@@ -123,7 +123,8 @@ def db_sync(version: str | int | None = None, progress: Callable[[str], Any] | N
     target = _revision(version)
     chain = revisions()
     if target not in chain and target not in ("head", "base"):
-        raise exception.InvalidInput(reason=f"no schema revision {str(version)!r}; the revisions are {', '.join(chain)}")
+        known = ", ".join(chain)
+        raise exception.InvalidInput(reason=f"no schema revision {str(version)!r}; the revisions are {known}")
     down = target == "base" or (current in chain and target in chain and chain.index(target) < chain.index(current))
     config = _config()
     config.attributes["progress"] = progress
@@ -157,7 +158,8 @@ def _sqlite_foreign_keys_off(connection: sqlalchemy.Connection) -> Iterator[None
         connection.commit()
         if broken:
             tables = sorted({row[0] for row in broken})
-            raise exception.DatabaseError(reason=f"migration left rows with dangling foreign keys in {', '.join(tables)}")
+            raise exception.DatabaseError(
+                reason=f"migration left rows with dangling foreign keys in {', '.join(tables)}")
     finally:
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
         connection.commit()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 
 import boto3
 import botocore.config
@@ -22,7 +21,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from nova import context
-from tests.fixtures.daemons import ROOT, Cloud, free_port, wait_for
+from tests.fixtures.daemons import ROOT, Cloud, free_port, listening, wait_for
 from tests.fixtures.database import migrated_database
 from tests.unit.compute.fakes import make_image
 
@@ -61,19 +60,11 @@ def _start(cloud, tmp_path):
     image_id = "ami-%08x" % make_image(context.RequestContext("alice", "proj-a"), is_public=True)["id"]
     wanted = {(host, binary) for binary, host in HOSTS.items() if binary != "nova-api"}
     wait_for(lambda: all(cloud.service_states().get(key) == ":-)" for key in wanted), 60, what="services up")
-    wait_for(lambda: _listening(port), 30, what="nova-api listening")
+    wait_for(lambda: listening(port), 30, what="nova-api listening")
     client = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{port}/services/Cloud", region_name="nova",
                           aws_access_key_id="AK-alice", aws_secret_access_key="SK-alice",
                           config=botocore.config.Config(retries={"max_attempts": 1}))
     return cloud, client, image_id, logs
-
-
-def _listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), 1).close()
-        return True
-    except OSError:
-        return False
 
 
 def _lines(path, request_id):

@@ -121,7 +121,8 @@ def test_install_host_sets_a_root_up_once_and_keeps_the_operators_flagfiles(tmp_
     (root / "etc/systemd/system/nova-api.service").write_text("[Service]\n")
     third = _install_host("--root", str(root), "api", "volume")
     assert f"write {root}/etc/systemd/system/nova-api.service" in third.stdout
-    assert (etc / "nova-volume.conf").exists() and "Type=notify" in (root / "etc/systemd/system/nova-api.service").read_text()
+    assert (etc / "nova-volume.conf").exists()
+    assert "Type=notify" in (root / "etc/systemd/system/nova-api.service").read_text()
 
 
 def test_install_host_refuses_an_unknown_role():
