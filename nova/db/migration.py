@@ -10,6 +10,7 @@ keeps start-up fast.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -49,12 +50,13 @@ def _revision(version: str | int | None) -> str:
     return text.zfill(3) if text.isdigit() else text
 
 
-def revisions() -> list[str]:
+@functools.lru_cache(maxsize=1)
+def revisions() -> tuple[str, ...]:
     """Every revision, oldest first."""
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(_config())
-    return [s.revision for s in reversed(list(script.walk_revisions()))]
+    return tuple(s.revision for s in reversed(list(script.walk_revisions())))
 
 
 _REVISION = re.compile(r"^revision\s*=\s*[\"']([^\"']+)[\"']\s*$", re.MULTILINE)

@@ -110,6 +110,7 @@ def test_install_host_sets_a_root_up_once_and_keeps_the_operators_flagfiles(tmp_
     wants = root / "etc/systemd/system/multi-user.target.wants/nova-compute.service"
     assert os.readlink(wants) == "/etc/systemd/system/nova-compute.service"
     assert (root / "var/lib/nova").is_dir() and (root / "var/log/nova").is_dir()
+    assert (root / "usr/local/share/doc/nova/README.rst").exists()  # the units' Documentation=
     status, output = _verify(sorted(str(p) for p in (root / "etc/systemd/system").glob("*.service")), tmp_path)
     assert (status, output) == (0, "")
 

@@ -119,4 +119,4 @@ def test_revision_upgrades_from_the_one_before_with_data_in_every_table(database
 
 def test_every_revision_is_in_one_chain_ending_at_head():
     assert CHAIN[0] == "001" and CHAIN[-1] == migration.head_version()
-    assert CHAIN == sorted(CHAIN) and len(PAIRS) == len(CHAIN) - 1
+    assert list(CHAIN) == sorted(CHAIN) and len(PAIRS) == len(CHAIN) - 1
