@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime
-import secrets
-import string
+import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-_REQUEST_ID_ALPHABET = string.ascii_uppercase + string.digits + "-"
+from nova import log
 
 
 def generate_request_id() -> str:
-    return "req-" + "".join(secrets.choice(_REQUEST_ID_ALPHABET) for _ in range(20))
+    """A new request id, ``req-<uuid4>``: what every log line of the request names."""
+    return f"req-{uuid.uuid4()}"
 
 
 def _utcnow() -> datetime.datetime:
@@ -66,4 +66,6 @@ class RequestContext:
 
 
 def get_admin_context(read_deleted: bool = False) -> RequestContext:
-    return RequestContext(user_id=None, project_id=None, is_admin=True, roles=["admin"], read_deleted=read_deleted)
+    """An admin context; inside a request (an API call, an RPC message) it keeps that request's id."""
+    return RequestContext(user_id=None, project_id=None, is_admin=True, roles=["admin"], read_deleted=read_deleted,
+                          request_id=log.current_request_id() or generate_request_id())

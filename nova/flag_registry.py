@@ -69,6 +69,7 @@ FLAGS = (
     ('enum', 'libvirt_type', 'kvm', '<kvm|qemu>: Hypervisor libvirt drives', 'nova.virt.libvirt.driver', {'values': ['kvm', 'qemu']}),
     ('string', 'libvirt_uri', '', 'libvirt connection URI; empty for the default of --libvirt_type', 'nova.virt.libvirt.driver', {}),
     ('string', 'lock_path', '$state_path', 'Directory of the lock files that serialise host changes', 'nova.network.linux_net', {}),
+    ('enum', 'log_format', 'text', '<text|json>: text: lines in --logging_format; json: one JSON object per line (time, level, logger, request_id, message, host, binary, exception)', 'nova.log', {'values': ['text', 'json']}),
     ('string', 'logging_format', '%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s', 'Format of log lines; %(request_id)s names the request', 'nova.log', {}),
     ('enum', 'lvm_device', 'mapper', "<mapper|loop_offset>: How LVMDriver reaches a logical volume's blocks: mapper (the device-mapper node /dev/mapper/<vg>-<lv>) or loop_offset (LVM metadata only, no activation; a loop device over the LV's extents on its physical volume, for hosts without device-mapper)", 'nova.volume.driver', {'values': ['mapper', 'loop_offset']}),
     ('integer', 'max_cores', 16, 'Most instance cores the simple scheduler puts on one host', 'nova.scheduler.simple', {'lower_bound': 1}),

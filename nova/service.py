@@ -20,7 +20,7 @@ import eventlet.event
 import eventlet.hubs
 import eventlet.patcher
 
-from nova import context, exception, flags, rpc, utils
+from nova import context, exception, flags, rpc, sdnotify, utils
 from nova.db import api as db
 from nova.servicegroup import service_is_up  # noqa: F401  (callers name it nova.service.service_is_up)
 
@@ -197,6 +197,7 @@ def wait() -> int:
     """Block until a stop signal, stop everything gracefully, return 0."""
     done = _launched.pop()
     done.wait()
+    sdnotify.stopping()
     for service in reversed(_launched):
         try:
             service.stop()

@@ -50,6 +50,14 @@ def isotime(at: datetime.datetime | None = None) -> str:
     return (at or utcnow()).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+SECRET_OPTIONS = frozenset({"--password", "--secret"})
+
+
+def _masked(argv: list[str]) -> list[str]:
+    """``argv`` as logs and errors show it: the value after --password (tgtadm's CHAP secret) is ***."""
+    return ["***" if i and argv[i - 1] in SECRET_OPTIONS else a for i, a in enumerate(argv)]
+
+
 def execute(
     *cmd: str,
     run_as_root: bool = False,
@@ -68,7 +76,7 @@ def execute(
         argv = ["ip", "netns", "exec", FLAGS.netns] + argv
     if run_as_root and FLAGS.root_helper:
         argv = shlex.split(FLAGS.root_helper) + argv
-    printable = " ".join(shlex.quote(a) for a in argv)
+    printable = " ".join(shlex.quote(a) for a in _masked(argv))
     LOG.debug("Running: %s", printable)
     data = process_input.encode() if isinstance(process_input, str) else process_input
     try:

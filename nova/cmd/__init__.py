@@ -37,7 +37,11 @@ def run_as_binary(argv0: str) -> bool:
 
 
 def started() -> None:
-    """A daemon has bound its ports and started its services: collect garbage again from now on."""
+    """A daemon has bound its ports and started its services: collect garbage again from now on, and
+    tell systemd it is ready (``Type=notify``)."""
+    from nova import sdnotify
+
+    sdnotify.ready()
     if not gc.isenabled():
         gc.freeze()
         gc.enable()

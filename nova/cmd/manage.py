@@ -66,7 +66,7 @@ class DbCommands:
     needs_database = False
 
     def sync(self, version: str | None = None) -> None:
-        """Upgrade the schema to the newest (or the given) revision."""
+        """Move the schema to the newest revision, or to VERSION (also --version N): older ones downgrade."""
         from nova.db import migration
 
         print(f"Database is at revision {migration.db_sync(version, progress=print)}")
@@ -468,8 +468,23 @@ def run(args: list[str]) -> int:
 _NEGATIVE_NUMBER = re.compile(r"^-[0-9]+(\.[0-9]+)?$")
 
 
+def _version_option(argv: list[str]) -> list[str]:
+    """``db sync --version N`` (or ``--version=N``) as ``db sync N``: --version is no flag of nova's."""
+    for i in range(len(argv) - 1):
+        if argv[i:i + 2] != ["db", "sync"]:
+            continue
+        rest = argv[i + 2:]
+        for j, arg in enumerate(rest):
+            if arg.startswith("--version="):
+                return argv[:i + 2] + rest[:j] + rest[j + 1:] + [arg.split("=", 1)[1]]
+            if arg == "--version" and j + 1 < len(rest):
+                return argv[:i + 2] + rest[:j] + rest[j + 2:] + [rest[j + 1]]
+    return argv
+
+
 def parse_command_line(argv: list[str]) -> list[str]:
     """Flags into FLAGS; the positional arguments, where a negative number is a value, never a flag."""
+    argv = _version_option(list(argv))
     hidden: dict[str, str] = {}
     shielded = []
     for arg in argv:

@@ -9,11 +9,13 @@ keeps start-up fast.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import re
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import sqlalchemy
 from sqlalchemy import exc as sa_exc
@@ -39,11 +41,22 @@ def _config() -> Config:
 
 
 def _revision(version: str | int | None) -> str:
-    """``None`` means head; a bare number like ``1`` names revision ``001``."""
+    """``None`` means head, ``0`` the empty schema (base); a bare number like ``1`` names revision ``001``."""
     if version is None:
         return "head"
     text = str(version).strip()
+    if text.isdigit() and int(text) == 0:
+        return "base"
     return text.zfill(3) if text.isdigit() else text
+
+
+@functools.lru_cache(maxsize=1)
+def revisions() -> tuple[str, ...]:
+    """Every revision, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_config())
+    return tuple(s.revision for s in reversed(list(script.walk_revisions())))
 
 
 _REVISION = re.compile(r"^revision\s*=\s*[\"']([^\"']+)[\"']\s*$", re.MULTILINE)
@@ -99,23 +112,59 @@ def db_version() -> str | None:
 
 
 def db_sync(version: str | int | None = None, progress: Callable[[str], Any] | None = None) -> str | None:
-    """Upgrade the schema to ``version`` (default: head) and return the revision reached.
+    """Move the schema to ``version`` (default: head) and return the revision reached.
 
-    Like the first Nova's, sync only moves forward.  ``progress`` is called
-    with one line per revision applied (nova-manage passes ``print``).
+    A version older than the database's is reached by downgrading, one
+    revision at a time (columns a later revision added lose their values);
+    ``0`` removes every table.  ``progress`` is called with one line per
+    revision applied or reverted (nova-manage passes ``print``).
     """
     from alembic import command
 
-    wait_for_database()
+    current = wait_for_database()
+    target = _revision(version)
+    chain = revisions()
+    if target not in chain and target not in ("head", "base"):
+        known = ", ".join(chain)
+        raise exception.InvalidInput(reason=f"no schema revision {str(version)!r}; the revisions are {known}")
+    down = target == "base" or (current in chain and target in chain and chain.index(target) < chain.index(current))
     config = _config()
+    config.attributes["progress"] = progress
     try:
-        with session.get_engine().begin() as connection:
+        with session.get_engine().connect() as connection:
             config.attributes["connection"] = connection
-            config.attributes["progress"] = progress
-            command.upgrade(config, _revision(version))
+            with _sqlite_foreign_keys_off(connection):
+                with connection.begin():
+                    if down:
+                        command.downgrade(config, target)
+                    else:
+                        command.upgrade(config, target)
     except sa_exc.DBAPIError as exc:
         raise exception.DatabaseError(reason=f"migration failed: {session.one_line(exc.orig)}") from None
     return db_version()
+
+
+@contextlib.contextmanager
+def _sqlite_foreign_keys_off(connection: sqlalchemy.Connection) -> Iterator[None]:
+    """SQLite alters a table by copying it and dropping the old one, which its foreign-key checks refuse
+    while other tables' rows point at it: they are off while migrating (a PRAGMA outside any transaction)
+    and the keys are checked once the revisions are applied."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.commit()
+        if broken:
+            tables = sorted({row[0] for row in broken})
+            raise exception.DatabaseError(
+                reason=f"migration left rows with dangling foreign keys in {', '.join(tables)}")
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 def wait_for_database() -> str | None:

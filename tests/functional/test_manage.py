@@ -29,6 +29,18 @@ def test_db_version_prints_head_after_sync(cloud):
     assert cloud.manage("db", "version").stdout.strip() == migration.head_version()
 
 
+def test_db_sync_version_downgrades_and_upgrades_to_the_revision_named(cloud):
+    head = migration.head_version()
+    down = cloud.manage("db", "sync", "--version", "7")
+    assert down.stdout.splitlines()[-1] == "Database is at revision 007"
+    assert f"Reverted {head}:" in down.stdout
+    assert cloud.manage("db", "version").stdout.strip() == "007"
+    up = cloud.manage("db", "sync", f"--version={head}")
+    assert up.stdout.splitlines() == [f"Applied {head}: " + up.stdout.split(": ", 1)[1].splitlines()[0],
+                                      f"Database is at revision {head}"]
+    assert "no schema revision '99'" in _one_line_error(cloud.manage("db", "sync", "--version", "99", check=False))
+
+
 def test_admin_project_and_novarc(cloud, tmp_path):
     out = cloud.manage("user", "admin", "demo", "AK", "SK").stdout
     assert "export EC2_ACCESS_KEY=AK" in out and "export EC2_SECRET_KEY=SK" in out

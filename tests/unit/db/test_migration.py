@@ -1,10 +1,11 @@
 """Migrations reach head and build exactly the schema the models describe."""
 
+import pytest
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from nova import context
+from nova import context, exception
 from nova.db import api as db
 from nova.db import migration
 from nova.db.sqlalchemy import models, session
@@ -28,6 +29,22 @@ def test_sync_is_idempotent_and_accepts_a_bare_number(empty_db_url):
     assert migration.db_sync(1) == "001"
     assert migration.db_sync() == migration.head_version()
     assert migration.db_version() == migration.head_version()
+
+
+def test_sync_to_an_older_revision_downgrades_and_zero_empties(empty_db_url):
+    migration.db_sync()
+    lines = []
+    assert migration.db_sync(2, progress=lines.append) == "002"
+    assert lines[-1] == "Reverted 003: " + lines[-1].split(": ", 1)[1] and len(lines) == len(migration.revisions()) - 2
+    assert "fault" in {c["name"] for c in sqlalchemy.inspect(session.get_engine()).get_columns("instances")}
+    assert migration.db_sync(0) is None
+    assert sqlalchemy.inspect(session.get_engine()).get_table_names() == ["alembic_version"]
+
+
+def test_sync_to_an_unknown_revision_is_refused(empty_db_url):
+    with pytest.raises(exception.InvalidInput, match="no schema revision '42'"):
+        migration.db_sync(42)
+    assert migration.db_version() is None
 
 
 def test_migrated_schema_matches_the_models(db_url):

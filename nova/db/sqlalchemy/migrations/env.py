@@ -19,7 +19,8 @@ def _report(ctx, step, heads, run_args) -> None:
     if progress is not None:
         script = step.up_revision
         summary = script.doc if script is not None else ""
-        progress(f"Applied {step.up_revision_id}: {summary}" if summary else f"Applied {step.up_revision_id}")
+        verb = "Applied" if step.is_upgrade else "Reverted"
+        progress(f"{verb} {step.up_revision_id}: {summary}" if summary else f"{verb} {step.up_revision_id}")
 
 
 def _run(connection) -> None:
