@@ -484,3 +484,10 @@ class InstanceTerminationDisabled(Invalid):
     message = ("The instance %(instance_id)s may not be terminated: its disableApiTermination attribute is set; "
                "clear it first.")
     code = 409
+
+
+# -- ec2 (issue 15: CopyImage, shutdown behaviour, block device attributes) --------------------------
+
+
+class IdempotentParameterMismatch(Invalid):
+    message = "The client token %(client_token)s was used before with other parameters."

@@ -107,6 +107,7 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.VolumeLimitExceeded: "VolumeLimitExceeded",
     exception.VolumeNotAttached: "IncorrectState",
     exception.InstanceTerminationDisabled: "OperationNotPermitted",
+    exception.IdempotentParameterMismatch: "IdempotentParameterMismatch",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from nova import context, exception
+from nova import context, exception, flags
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
 from nova.api.ec2.cloud import volumes
 from nova.api.ec2.faults import EC2APIError
-from nova.api.ec2.params import Ec2Id, Filters, Integer, ListOf, Param, String, Struct
+from nova.api.ec2.params import Boolean, Ec2Id, Filters, Integer, ListOf, Param, String, Struct
 from nova.image import api as image_api
 from nova.image.s3 import S3ImageRegistrar
 
+FLAGS = flags.FLAGS
 actions = ActionSet()
 PREFIX = {"machine": "ami", "kernel": "aki", "ramdisk": "ari"}
 IMAGE_ID = Ec2Id("ami", "aki", "ari")
@@ -127,6 +128,35 @@ def register_image(ctxt: context.RequestContext, image_location: str | None, nam
         return {"imageId": ec2_image_id(image)}
     image = S3ImageRegistrar(_images().service).register(ctxt, image_location, name=name, kernel_id=kernel_id,
                                                          ramdisk_id=ramdisk_id, architecture=architecture)
+    return {"imageId": ec2_image_id(image)}
+
+
+@actions.register("CopyImage", roles=PROJECT_ADMIN, params=[
+    Param("SourceImageId", IMAGE_ID, required=True),
+    Param("SourceRegion", String(min_length=1, max_length=64), required=True),
+    Param("Name", String(min_length=3, max_length=128), required=True),
+    Param("Description", String(max_length=255)),
+    Param("ClientToken", String(min_length=1, max_length=64)),
+    Param("Encrypted", Boolean(), default=False),
+    Param("CopyImageTags", Boolean(), default=False),
+    Param("TagSpecification", tagging.TAG_SPECIFICATIONS, default=[], dest="tag_specifications"),
+])
+def copy_image(ctxt: context.RequestContext, source_image_id: int, source_region: str, name: str,
+               description: str | None, client_token: str | None, encrypted: bool, copy_image_tags: bool,
+               tag_specifications: list[dict[str, Any]]) -> dict[str, Any]:
+    """A copy, owned by the caller, of an image of this region it may see."""
+    if source_region != FLAGS.region_name:
+        raise EC2APIError("InvalidParameterValue", f"Images are copied within the region {FLAGS.region_name}; "
+                                                   f"the source region {source_region[:64]} is not served here")
+    if encrypted:
+        raise EC2APIError("InvalidParameterValue", "Encrypted copies are not supported")
+    new_tags = tagging.tags_for(tag_specifications, image_api.RESOURCE_TYPE)
+    if copy_image_tags:
+        source_tags = tagging.get_by_resources(ctxt, image_api.RESOURCE_TYPE, [source_image_id])
+        new_tags = {**{k: v or "" for k, v in source_tags.get(source_image_id, {}).items()}, **new_tags}
+    image = _images().copy(ctxt, source_image_id, name, description=description, client_token=client_token)
+    if new_tags:
+        tagging.apply(ctxt, image_api.RESOURCE_TYPE, image["id"], new_tags)
     return {"imageId": ec2_image_id(image)}
 
 
