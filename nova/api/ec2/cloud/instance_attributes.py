@@ -3,7 +3,8 @@
 What is kept and enforced lives in ``compute.API.set_attribute``: the type,
 kernel, ramdisk and user data change only while the instance is stopped;
 ``disableApiTermination`` makes TerminateInstances refuse it;
-``instanceInitiatedShutdownBehavior`` is stored.  This cloud is EC2-Classic:
+``instanceInitiatedShutdownBehavior`` is acted upon by nova-compute's power-state sync (a guest that
+powers itself off is stopped, or terminated).  This cloud is EC2-Classic:
 ``sourceDestCheck`` and changing ``groupSet`` are VPC attributes
 (``InvalidParameterCombination``); the hardware options answer their
 defaults and cannot be turned on.
