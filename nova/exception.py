@@ -491,3 +491,7 @@ class InstanceTerminationDisabled(Invalid):
 
 class IdempotentParameterMismatch(Invalid):
     message = "The client token %(client_token)s was used before with other parameters."
+
+
+class DeviceNotMapped(Invalid):
+    message = "No device is currently mapped at %(device)s on instance %(instance_id)s."

@@ -108,6 +108,7 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.VolumeNotAttached: "IncorrectState",
     exception.InstanceTerminationDisabled: "OperationNotPermitted",
     exception.IdempotentParameterMismatch: "IdempotentParameterMismatch",
+    exception.DeviceNotMapped: "InvalidInstanceAttributeValue",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }
