@@ -495,3 +495,7 @@ class IdempotentParameterMismatch(Invalid):
 
 class DeviceNotMapped(Invalid):
     message = "No device is currently mapped at %(device)s on instance %(instance_id)s."
+
+
+class FloatingIpIdNotFound(FloatingIpNotFound):
+    message = "Floating IP %(floating_ip_id)s not found."

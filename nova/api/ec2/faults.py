@@ -109,6 +109,7 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.InstanceTerminationDisabled: "OperationNotPermitted",
     exception.IdempotentParameterMismatch: "IdempotentParameterMismatch",
     exception.DeviceNotMapped: "InvalidInstanceAttributeValue",
+    exception.FloatingIpIdNotFound: "InvalidAllocationID.NotFound",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }

@@ -29,7 +29,8 @@ TAG_SPECIFICATIONS = ListOf(Struct(Param("ResourceType", String(min_length=1), r
 
 # EC2 id prefix -> resource type
 _PREFIXES: dict[str, str] = {"i": "instance", "key": "key-pair", "sg": "security-group", "ami": "image",
-                             "aki": "image", "ari": "image", "vol": "volume", "snap": "snapshot"}
+                             "aki": "image", "ari": "image", "vol": "volume", "snap": "snapshot",
+                             "eipalloc": "elastic-ip"}
 _IMAGE_PREFIXES = {"machine": "ami", "kernel": "aki", "ramdisk": "ari"}
 
 
