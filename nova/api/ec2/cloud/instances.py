@@ -214,7 +214,7 @@ def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, m
         raise EC2APIError("InvalidParameterValue", f"MinCount ({min_count}) is greater than MaxCount ({max_count})")
     if monitoring.get("enabled"):
         raise exception.UnsupportedOperation(reason="detailed monitoring is not available")
-    new_tags = tagging.tags_for(tag_specifications, "instance")
+    new_tags = tagging.tags_by_type(tag_specifications, ("instance", "volume"))
     groups = list(security_group)
     for group_db_id in security_group_id:
         groups.append(security_group_api.API().get(ctxt, group_db_id)["name"])
@@ -234,7 +234,11 @@ def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, m
             raise
         raise EC2APIError("InstanceLimitExceeded", f"Your quota allows no more instances: {exc}") from None
     for row in rows:
-        tagging.apply(ctxt, "instance", row["id"], new_tags)
+        tagging.apply(ctxt, "instance", row["id"], new_tags["instance"])
+    if new_tags["volume"]:
+        for attached in volume_api.API().get_by_instances(ctxt, [r["id"] for r in rows]).values():
+            for volume in attached:
+                tagging.apply(ctxt, "volume", volume["id"], new_tags["volume"])
     views = _views(ctxt, rows)
     return {"reservationId": reservation_id, "ownerId": ctxt.project_id,
             "groupSet": _group_set(rows[0]) if rows else [],
