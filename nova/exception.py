@@ -499,3 +499,7 @@ class DeviceNotMapped(Invalid):
 
 class FloatingIpIdNotFound(FloatingIpNotFound):
     message = "Floating IP %(floating_ip_id)s not found."
+
+
+class ImageNameInUse(Duplicate):
+    message = "The image name %(name)s is already in use by an image of the project."

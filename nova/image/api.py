@@ -49,6 +49,7 @@ class API:
         from nova.volume import devices
 
         devices.check_root_device_name(root_device_name)
+        self.check_name_free(ctxt, name)
         root = [m for m in mappings if m.get("device_name") == root_device_name]
         if not root or not root[0].get("snapshot_id"):
             raise exception.InvalidInput(reason=f"the root device {root_device_name} must be mapped to a snapshot")
@@ -71,6 +72,12 @@ class API:
                                            "architecture": architecture, "properties": properties})
         LOG.info("Registered EBS image %s (%s) in project %s", image["id"], name, ctxt.project_id)
         return self._settle(ctxt, image)
+
+    def check_name_free(self, ctxt: Context, name: str | None) -> None:
+        """ImageNameInUse when an image of the caller's project already has ``name`` (EC2's rule for
+        the images it makes: CreateImage, RegisterImage of snapshots, CopyImage)."""
+        if name and any(i["owner"] == ctxt.project_id and i["name"] == name for i in self.service.index(ctxt)):
+            raise exception.ImageNameInUse(name=name[:128])
 
     def _settle(self, ctxt: Context, image: dict[str, Any]) -> dict[str, Any]:
         """A pending EBS image becomes available once its snapshots are, failed when one failed."""
@@ -185,6 +192,7 @@ class API:
                         raise exception.IdempotentParameterMismatch(client_token=client_token[:64])
                     return image
         source = self.show(ctxt, source_id)
+        self.check_name_free(ctxt, name)
         if source["state"] != "available":
             raise exception.ImageNotActive(image_id=source["id"], state=source["state"])
         properties = {k: v for k, v in (source["properties"] or {}).items()

@@ -117,7 +117,7 @@ class API:
             if size is None:
                 size = snapshot["volume_size"]
         if size is None:
-            raise exception.InvalidVolumeSize(reason="give a size (GiB) or a snapshot")
+            raise exception.MissingParameter(param="a size (GiB) or a snapshot")
         size = _check_size(size)
         if snapshot is not None and size < snapshot["volume_size"]:
             raise exception.InvalidVolumeSize(reason=f"{size} GiB is smaller than snapshot {snapshot['id']}'s "

@@ -110,6 +110,7 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.IdempotentParameterMismatch: "IdempotentParameterMismatch",
     exception.DeviceNotMapped: "InvalidInstanceAttributeValue",
     exception.FloatingIpIdNotFound: "InvalidAllocationID.NotFound",
+    exception.ImageNameInUse: "InvalidAMIName.Duplicate",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }

@@ -10,6 +10,7 @@ project until ModifyImageAttribute adds the launch permission group ``all``
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from nova import context, exception, flags
@@ -26,6 +27,25 @@ FLAGS = flags.FLAGS
 actions = ActionSet()
 PREFIX = {"machine": "ami", "kernel": "aki", "ramdisk": "ari"}
 IMAGE_ID = Ec2Id("ami", "aki", "ari")
+class AmiName(String):
+    """An image name as EC2 takes it: 3 to 128 letters, digits and ()[] ./-'@_; InvalidAMIName.Malformed."""
+
+    _ALLOWED = re.compile(r"[A-Za-z0-9()\[\] ./\-'@_]{3,128}")
+
+    def __init__(self) -> None:
+        super().__init__(max_length=128, min_length=3)
+
+    def parse(self, node: Any, path: str) -> str:
+        try:
+            value = super().parse(node, path)
+        except EC2APIError as exc:
+            raise EC2APIError("InvalidAMIName.Malformed", exc.message) from None
+        if not self._ALLOWED.fullmatch(value):
+            raise EC2APIError("InvalidAMIName.Malformed", f"AMI names must be 3 to 128 characters among letters, "
+                                                          f"digits and ()[] ./-'@_; {value[:140]!r} is not")
+        return value
+
+
 PERMISSION = Struct(Param("Group", String(choices=("all",))), Param("UserId", String(min_length=1)))
 
 
@@ -100,7 +120,7 @@ def describe_images(ctxt: context.RequestContext, image_id: list[int], owner: li
 
 @actions.register("RegisterImage", roles=PROJECT_ADMIN, params=[
     Param("ImageLocation", String(min_length=1, max_length=1024)),
-    Param("Name", String(min_length=3, max_length=128)),
+    Param("Name", AmiName()),
     Param("Architecture", String(choices=("i386", "x86_64", "arm64"))),
     Param("KernelId", String()),
     Param("RamdiskId", String()),
@@ -134,7 +154,7 @@ def register_image(ctxt: context.RequestContext, image_location: str | None, nam
 @actions.register("CopyImage", roles=PROJECT_ADMIN, params=[
     Param("SourceImageId", IMAGE_ID, required=True),
     Param("SourceRegion", String(min_length=1, max_length=64), required=True),
-    Param("Name", String(min_length=3, max_length=128), required=True),
+    Param("Name", AmiName(), required=True),
     Param("Description", String(max_length=255)),
     Param("ClientToken", String(min_length=1, max_length=64)),
     Param("Encrypted", Boolean(), default=False),

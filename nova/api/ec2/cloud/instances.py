@@ -17,6 +17,7 @@ from typing import Any, Callable
 from nova import context, exception, flags, utils
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
+from nova.api.ec2.cloud import images
 from nova.api.ec2.cloud import tags as tagging
 from nova.api.ec2.cloud import volumes
 from nova.api.ec2.faults import EC2APIError
@@ -316,7 +317,7 @@ def get_console_output(ctxt: context.RequestContext, instance_id: int, latest: b
 
 @actions.register("CreateImage", roles=PROJECT_ADMIN, params=[
     Param("InstanceId", Ec2Id("i"), required=True),
-    Param("Name", String(min_length=3, max_length=128), required=True),
+    Param("Name", images.AmiName(), required=True),
     Param("Description", String(max_length=255)),
     Param("NoReboot", Boolean(), default=False),
     Param("BlockDeviceMapping", volumes.BLOCK_DEVICE_MAPPING, default=[]),
