@@ -124,8 +124,8 @@ def test_addresses_are_tagged_by_allocation_id(ec2_env, network):
     assert [a["PublicIp"] for a in alice.describe_addresses(AllocationIds=[other["AllocationId"]])[
         "Addresses"]] == [other["PublicIp"]]
     tags = alice.describe_tags(Filters=[{"Name": "resource-type", "Values": ["elastic-ip"]}])["Tags"]
-    assert {(t["ResourceId"], t["Key"]) for t in tags} == {(web["AllocationId"], "role"),
-                                                            (other["AllocationId"], "role"), (other["AllocationId"], "x")}
+    assert {(t["ResourceId"], t["Key"]) for t in tags} == {
+        (web["AllocationId"], "role"), (other["AllocationId"], "role"), (other["AllocationId"], "x")}
     for call in (lambda: bob.create_tags(Resources=[web["AllocationId"]], Tags=[{"Key": "mine"}]),
                  lambda: bob.describe_addresses(AllocationIds=[web["AllocationId"]])):
         with pytest.raises(ClientError) as excinfo:

@@ -72,7 +72,8 @@ def test_tag_specifications_filters_and_tag_sets_on_every_taggable_resource(clou
     group = client.create_security_group(GroupName="tagged", Description="d",
                                          TagSpecifications=_spec("security-group", "blue"))["GroupId"]
     key = client.create_key_pair(KeyName="tagged", TagSpecifications=_spec("key-pair", "blue"))["KeyPairId"]
-    imported = client.import_key_pair(KeyName="imported", PublicKeyMaterial=_public_key(), TagSpecifications=_spec("key-pair", "red"))["KeyPairId"]
+    imported = client.import_key_pair(KeyName="imported", PublicKeyMaterial=_public_key(),
+                                      TagSpecifications=_spec("key-pair", "red"))["KeyPairId"]
     image = client.copy_image(SourceImageId=cloud["env"].image_id, SourceRegion="nova", Name="tagged",
                               TagSpecifications=_spec("image", "red"))["ImageId"]
     address = client.allocate_address(TagSpecifications=_spec("elastic-ip", "red"))["AllocationId"]
