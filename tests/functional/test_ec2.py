@@ -150,11 +150,11 @@ def _issue_15_calls(ec2_cloud, client, instance_id: str) -> None:
     copied = cli("alice", "copy-image", "--source-region", "nova", "--source-image-id", ec2_cloud.image_id,
                  "--name", "my copy", "--description", "mine", "--client-token", "copy-1",
                  "--tag-specifications", tags.format(kind="image"))["ImageId"]
-    mine = cli("alice", "describe-images", "--owners", "self", "--filters", "Name=tag:team,Values=red")["Images"]
+    mine = client.describe_images(Owners=["self"], Filters=[{"Name": "tag:team", "Values": ["red"]}])["Images"]
     assert [(i["ImageId"], i["Name"], i["State"], i["Public"]) for i in mine] == [(copied, "my copy", "available",
                                                                                    False)]
-    assert cli("alice", "copy-image", "--source-region", "nova", "--source-image-id", ec2_cloud.image_id,
-               "--name", "my copy", "--client-token", "copy-1")["ImageId"] == copied
+    assert client.copy_image(SourceRegion="nova", SourceImageId=ec2_cloud.image_id, Name="my copy",
+                             ClientToken="copy-1")["ImageId"] == copied
     for kwargs, code in ((dict(Name="my copy"), "InvalidAMIName.Duplicate"),
                          (dict(Name="far away", SourceRegion="us-east-1"), "InvalidParameterValue"),
                          (dict(Name="no*star"), "InvalidAMIName.Malformed")):
@@ -164,15 +164,15 @@ def _issue_15_calls(ec2_cloud, client, instance_id: str) -> None:
 
     ec2_cloud.cloud.manage("floating", "create", "net", "198.51.100.8/30")
     address = cli("alice", "allocate-address", "--tag-specifications", tags.format(kind="elastic-ip"))
-    found = cli("alice", "describe-addresses", "--filters", "Name=tag-key,Values=team")["Addresses"]
+    found = client.describe_addresses(Filters=[{"Name": "tag-key", "Values": ["team"]}])["Addresses"]
     assert [(a["PublicIp"], a["AllocationId"], a["Tags"]) for a in found] == [
         (address["PublicIp"], address["AllocationId"], [{"Key": "team", "Value": "red"}])]
-    cli("alice", "release-address", "--public-ip", address["PublicIp"])
+    client.release_address(PublicIp=address["PublicIp"])
 
     cli("alice", "modify-instance-attribute", "--instance-id", instance_id,
         "--instance-initiated-shutdown-behavior", "Value=terminate")
-    assert cli("alice", "describe-instance-attribute", "--instance-id", instance_id, "--attribute",
-               "instanceInitiatedShutdownBehavior")["InstanceInitiatedShutdownBehavior"] == {"Value": "terminate"}
+    assert client.describe_instance_attribute(InstanceId=instance_id, Attribute="instanceInitiatedShutdownBehavior")[
+        "InstanceInitiatedShutdownBehavior"] == {"Value": "terminate"}
     with pytest.raises(ClientError) as excinfo:
         client.modify_instance_attribute(InstanceId=instance_id, BlockDeviceMappings=[
             {"DeviceName": "/dev/sdz", "Ebs": {"DeleteOnTermination": False}}])
