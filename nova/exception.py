@@ -484,3 +484,22 @@ class InstanceTerminationDisabled(Invalid):
     message = ("The instance %(instance_id)s may not be terminated: its disableApiTermination attribute is set; "
                "clear it first.")
     code = 409
+
+
+# -- ec2 (issue 15: CopyImage, shutdown behaviour, block device attributes) --------------------------
+
+
+class IdempotentParameterMismatch(Invalid):
+    message = "The client token %(client_token)s was used before with other parameters."
+
+
+class DeviceNotMapped(Invalid):
+    message = "No device is currently mapped at %(device)s on instance %(instance_id)s."
+
+
+class FloatingIpIdNotFound(FloatingIpNotFound):
+    message = "Floating IP %(floating_ip_id)s not found."
+
+
+class ImageNameInUse(Duplicate):
+    message = "The image name %(name)s is already in use by an image of the project."

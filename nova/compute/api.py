@@ -505,6 +505,7 @@ class API:
         copied by its compute host (``snapshot``).
         """
         instance = self.get(ctxt, instance_id)
+        image_api.API(self.image_service).check_name_free(ctxt, name)
         volumes = [v for v in db.volume_get_all_by_instance(ctxt, instance["id"]) if v["status"] == "in-use"]
         root_name = instance["root_device_name"]
         if not root_name or not any(v["mountpoint"] == root_name for v in volumes):

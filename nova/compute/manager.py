@@ -485,6 +485,10 @@ class ComputeManager(manager.SchedulerDependentManager):
 
     def _sync_one(self, ctxt: Context, instance: Any) -> None:
         power = self._power_state(instance)
+        if (power in (states.SHUTDOWN, states.SHUTOFF) and instance["vm_state"] == states.ACTIVE
+                and instance["task_state"] is None and instance["shutdown_behavior"] == "terminate"):
+            self._terminate_shut_down(ctxt, instance)
+            return
         values: dict[str, Any] = {}
         if power != instance["power_state"]:
             values["power_state"] = power
@@ -499,6 +503,15 @@ class ComputeManager(manager.SchedulerDependentManager):
                      instance["vm_state"], states.power_state_name(instance["power_state"]),
                      states.power_state_name(power))
             self._update(ctxt, instance["id"], **values)
+
+    def _terminate_shut_down(self, ctxt: Context, instance: Any) -> None:
+        """The guest powered itself off and its shutdown behaviour is terminate (EC2's
+        instanceInitiatedShutdownBehavior): terminate it, even with disableApiTermination set."""
+        LOG.info("Instance %s shut itself down and its shutdown behaviour is terminate; terminating it",
+                 instance["id"])
+        self._update(ctxt, instance["id"], task_state=states.DELETING,
+                     power_state=self._power_state(instance))
+        self._terminate(ctxt, instance)
 
     @manager.periodic_task
     @_skip_while_database_is_down

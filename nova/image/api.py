@@ -49,6 +49,7 @@ class API:
         from nova.volume import devices
 
         devices.check_root_device_name(root_device_name)
+        self.check_name_free(ctxt, name)
         root = [m for m in mappings if m.get("device_name") == root_device_name]
         if not root or not root[0].get("snapshot_id"):
             raise exception.InvalidInput(reason=f"the root device {root_device_name} must be mapped to a snapshot")
@@ -71,6 +72,12 @@ class API:
                                            "architecture": architecture, "properties": properties})
         LOG.info("Registered EBS image %s (%s) in project %s", image["id"], name, ctxt.project_id)
         return self._settle(ctxt, image)
+
+    def check_name_free(self, ctxt: Context, name: str | None) -> None:
+        """ImageNameInUse when an image of the caller's project already has ``name`` (EC2's rule for
+        the images it makes: CreateImage, RegisterImage of snapshots, CopyImage)."""
+        if name and any(i["owner"] == ctxt.project_id and i["name"] == name for i in self.service.index(ctxt)):
+            raise exception.ImageNameInUse(name=name[:128])
 
     def _settle(self, ctxt: Context, image: dict[str, Any]) -> dict[str, Any]:
         """A pending EBS image becomes available once its snapshots are, failed when one failed."""
@@ -164,6 +171,52 @@ class API:
         values.pop("owner", None)
         image = self.service.create(ctxt, values)
         LOG.info("Created image %s (%s) in project %s", image["id"], image["name"], ctxt.project_id)
+        return image
+
+    def copy(self, ctxt: Context, source_id: int, name: str, description: str | None = None,
+             client_token: str | None = None) -> dict[str, Any]:
+        """A new image of the caller's project with the source's record and a copy of its file.
+
+        The source is any image the caller sees (its own, a public one, one it
+        may launch) and is available (ImageNotActive otherwise).  An EBS
+        image's copy names the same snapshots.  The same ``client_token`` in
+        the same project gives back the first copy; with another source or
+        name it is IdempotentParameterMismatch.  Launch permissions and tags
+        are not copied.
+        """
+        if client_token:
+            for image in self.service.index(ctxt):
+                props = image["properties"] or {}
+                if image["owner"] == ctxt.project_id and props.get("client_token") == client_token:
+                    if props.get("copied_from") != int(source_id) or image["name"] != name:
+                        raise exception.IdempotentParameterMismatch(client_token=client_token[:64])
+                    return image
+        source = self.show(ctxt, source_id)
+        self.check_name_free(ctxt, name)
+        if source["state"] != "available":
+            raise exception.ImageNotActive(image_id=source["id"], state=source["state"])
+        properties = {k: v for k, v in (source["properties"] or {}).items()
+                      if k not in ("image_location", "protected", "client_token", "failure_reason")}
+        properties["copied_from"] = source["id"]
+        if description is not None:
+            properties["description"] = description
+        if client_token:
+            properties["client_token"] = client_token
+        quota.check_metadata_items(ctxt, sum(1 for value in properties.values() if value is not None))
+        values = {key: source[key] for key in ("type", "kernel_id", "ramdisk_id", "architecture",
+                                               "disk_format", "container_format")}
+        has_file = bool(source["location"])
+        image = self.service.create(ctxt, dict(values, name=name, properties=properties,
+                                               state="pending" if has_file else "available"))
+        if has_file:
+            try:
+                _, handle = self.service.open(ctxt, source["id"])
+                with handle:
+                    image = self.service.store(ctxt, image["id"], handle)
+            except BaseException:
+                self.service.delete(ctxt, image["id"])
+                raise
+        LOG.info("Copied image %s to %s (%s) in project %s", source["id"], image["id"], name, ctxt.project_id)
         return image
 
     def upload(self, ctxt: Context, image_id: int, source: IO[bytes]) -> dict[str, Any]:

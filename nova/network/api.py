@@ -24,8 +24,10 @@ from typing import Any
 from nova import context, exception, flags
 from nova.db import api as db
 from nova.network import rpcapi as network_rpcapi
+from nova.tag import api as tag_api
 
 FLAGS = flags.FLAGS
+FLOATING_IP_RESOURCE_TYPE = "elastic-ip"
 
 
 def _rpc() -> network_rpcapi.NetworkAPI:
@@ -57,9 +59,16 @@ class API:
 
     # -- floating IPs ------------------------------------------------------------
 
-    def allocate_floating_ip(self, ctxt: context.RequestContext) -> str:
-        """A new address for the caller's project (AddressLimitExceeded past its quota)."""
-        return _rpc().allocate_floating_ip(ctxt, ctxt.project_id)
+    def allocate_floating_ip(self, ctxt: context.RequestContext, tags: dict[str, str | None] | None = None) -> str:
+        """A new address for the caller's project (AddressLimitExceeded past its quota), tagged with ``tags``."""
+        if tags:
+            for key in tags:
+                tag_api.check_key(key)
+        address = _rpc().allocate_floating_ip(ctxt, ctxt.project_id)
+        if tags:
+            tag_api.API().apply(ctxt, FLOATING_IP_RESOURCE_TYPE, db.floating_ip_get_by_address(ctxt, address)["id"],
+                                tags)
+        return address
 
     def get_instance_addresses(self, ctxt: context.RequestContext,
                                instance_ids: list[int]) -> dict[int, InstanceAddresses]:
@@ -99,11 +108,11 @@ class API:
                 for row in rows if ctxt.is_admin or row["project_id"] in (None, ctxt.project_id)]
 
     def get_floating_ip_by_id(self, ctxt: context.RequestContext, floating_ip_id: Any) -> dict[str, Any]:
-        """One of the caller's floating addresses by id; FloatingIpNotFound otherwise (also another project's)."""
+        """One of the caller's floating addresses by id; FloatingIpIdNotFound otherwise (also another project's)."""
         for address in self.get_floating_ips(ctxt):
             if str(address["id"]) == str(floating_ip_id):
                 return address
-        raise exception.FloatingIpNotFound(address=str(floating_ip_id)[:40])
+        raise exception.FloatingIpIdNotFound(floating_ip_id=str(floating_ip_id)[:40])
 
     def get_floating_ip(self, ctxt: context.RequestContext, address: str) -> dict[str, Any]:
         return self.get_floating_ips(ctxt, [address])[0]
@@ -159,3 +168,8 @@ class API:
             raise exception.FloatingIpNotFound(address=floating_address)
         self.disassociate_floating_ip(ctxt, floating_address)
         _rpc().deallocate_floating_ip(ctxt, floating["host"], floating_address)
+        tag_api.API().delete_all(ctxt, FLOATING_IP_RESOURCE_TYPE, floating["id"])
+
+
+tag_api.register_taggable(FLOATING_IP_RESOURCE_TYPE,
+                          lambda ctxt, floating_ip_id: API().get_floating_ip_by_id(ctxt, floating_ip_id))

@@ -117,7 +117,7 @@ class API:
             if size is None:
                 size = snapshot["volume_size"]
         if size is None:
-            raise exception.InvalidVolumeSize(reason="give a size (GiB) or a snapshot")
+            raise exception.MissingParameter(param="a size (GiB) or a snapshot")
         size = _check_size(size)
         if snapshot is not None and size < snapshot["volume_size"]:
             raise exception.InvalidVolumeSize(reason=f"{size} GiB is smaller than snapshot {snapshot['id']}'s "
@@ -240,6 +240,36 @@ class API:
         return db.volume_update_if_status(ctxt, volume["id"], ("available",), {
             "instance_id": instance_id, "mountpoint": device, "delete_on_termination": bool(delete_on_termination),
         }, "attach")
+
+    def set_delete_on_termination(self, ctxt: Context, instance_id: Any, changes: dict[str, bool],
+                                  volume_ids: dict[str, Any] | None = None) -> list[Row]:
+        """Whether each volume attached to the instance at a device of ``changes`` goes with it.
+
+        A device is named as the volume shows it or as any name of the same
+        guest device (``/dev/sdf`` for ``/dev/vdf``); one with no volume of
+        the instance raises DeviceNotMapped, as does a ``volume_ids[device]``
+        that is not the volume there.  Nothing changes unless every device matches.
+        """
+        instance = db.instance_get(ctxt, _int_id(instance_id, "instance"))
+        attached = [v for v in db.volume_get_all_by_instance(ctxt.elevated(), instance["id"]) if v["mountpoint"]]
+        root = instance["root_device_name"]
+
+        def guest(device: str) -> str | None:
+            try:
+                return devices.guest_device(device, root)
+            except exception.InvalidDevicePath:
+                return None
+
+        found = []
+        for device, value in changes.items():
+            matches = [v for v in attached if v["mountpoint"] == device] or [
+                v for v in attached if guest(device) is not None and guest(v["mountpoint"]) == guest(device)]
+            wanted = (volume_ids or {}).get(device)
+            if not matches or (wanted is not None and matches[0]["id"] != _int_id(wanted)):
+                raise exception.DeviceNotMapped(instance_id=instance["id"], device=device[:255])
+            found.append((matches[0], bool(value)))
+        return [db.volume_update(ctxt.elevated(), volume["id"], {"delete_on_termination": value})
+                for volume, value in found]
 
     def reattach(self, ctxt: Context, volume_id: Any) -> Row:
         """Plug an in-use volume into its instance again (an operator's repair after a host lost it)."""

@@ -127,6 +127,8 @@ def test_instance_lifecycle_with_the_aws_cli_and_boto3(ec2_cloud):
     assert [i["InstanceId"] for r in tagged for i in r["Instances"]] == [instance_id]
     assert cli("alice", "get-console-output", "--instance-id", instance_id)["InstanceId"] == instance_id
 
+    _issue_15_calls(ec2_cloud, client, instance_id)
+
     cli("alice", "stop-instances", "--instance-ids", instance_id)
     client.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     client.start_instances(InstanceIds=[instance_id])
@@ -138,6 +140,44 @@ def test_instance_lifecycle_with_the_aws_cli_and_boto3(ec2_cloud):
     assert terminated[0]["PreviousState"]["Name"] == "running"
     wait_for(lambda: not client.describe_instances()["Reservations"], timeout=60, what="instance gone")
     assert _state(client, instance_id) == "terminated"
+
+
+def _issue_15_calls(ec2_cloud, client, instance_id: str) -> None:
+    """CopyImage, tags on every create call and Describe, the shutdown behaviour and EC2's error codes,
+    through the AWS CLI and boto3 (issue 15)."""
+    cli = ec2_cloud.aws
+    tags = "ResourceType={kind},Tags=[{{Key=team,Value=red}}]"
+    copied = cli("alice", "copy-image", "--source-region", "nova", "--source-image-id", ec2_cloud.image_id,
+                 "--name", "my copy", "--description", "mine", "--client-token", "copy-1",
+                 "--tag-specifications", tags.format(kind="image"))["ImageId"]
+    mine = client.describe_images(Owners=["self"], Filters=[{"Name": "tag:team", "Values": ["red"]}])["Images"]
+    assert [(i["ImageId"], i["Name"], i["State"], i["Public"]) for i in mine] == [(copied, "my copy", "available",
+                                                                                   False)]
+    assert client.copy_image(SourceRegion="nova", SourceImageId=ec2_cloud.image_id, Name="my copy",
+                             ClientToken="copy-1")["ImageId"] == copied
+    for kwargs, code in ((dict(Name="my copy"), "InvalidAMIName.Duplicate"),
+                         (dict(Name="far away", SourceRegion="us-east-1"), "InvalidParameterValue"),
+                         (dict(Name="no*star"), "InvalidAMIName.Malformed")):
+        with pytest.raises(ClientError) as excinfo:
+            client.copy_image(**{"SourceImageId": ec2_cloud.image_id, "SourceRegion": "nova", **kwargs})
+        assert excinfo.value.response["Error"]["Code"] == code, kwargs
+
+    ec2_cloud.cloud.manage("floating", "create", "net", "198.51.100.8/30")
+    address = cli("alice", "allocate-address", "--tag-specifications", tags.format(kind="elastic-ip"))
+    found = client.describe_addresses(Filters=[{"Name": "tag-key", "Values": ["team"]}])["Addresses"]
+    assert [(a["PublicIp"], a["AllocationId"], a["Tags"]) for a in found] == [
+        (address["PublicIp"], address["AllocationId"], [{"Key": "team", "Value": "red"}])]
+    client.release_address(PublicIp=address["PublicIp"])
+
+    cli("alice", "modify-instance-attribute", "--instance-id", instance_id,
+        "--instance-initiated-shutdown-behavior", "Value=terminate")
+    assert client.describe_instance_attribute(InstanceId=instance_id, Attribute="instanceInitiatedShutdownBehavior")[
+        "InstanceInitiatedShutdownBehavior"] == {"Value": "terminate"}
+    with pytest.raises(ClientError) as excinfo:
+        client.modify_instance_attribute(InstanceId=instance_id, BlockDeviceMappings=[
+            {"DeviceName": "/dev/sdz", "Ebs": {"DeleteOnTermination": False}}])
+    assert excinfo.value.response["Error"]["Code"] == "InvalidInstanceAttributeValue"
+    client.modify_instance_attribute(InstanceId=instance_id, InstanceInitiatedShutdownBehavior={"Value": "stop"})
 
 
 def _sigv2_get(port: int, params: dict[str, str], access: str, secret: str) -> tuple[int, str]:

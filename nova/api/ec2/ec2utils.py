@@ -23,6 +23,7 @@ PREFIXES = {
     "vol": ("InvalidVolumeID", ("volume_id",)),
     "snap": ("InvalidSnapshotID", ("snapshot_id",)),
     "sg": ("InvalidGroupId", ("security_group_id",)),
+    "eipalloc": ("InvalidAllocationID", ("floating_ip_id",)),
 }
 _KEY_PREFIX = {key: prefix for prefix, (_kind, keys) in PREFIXES.items() for key in keys}
 

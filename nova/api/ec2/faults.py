@@ -107,6 +107,10 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.VolumeLimitExceeded: "VolumeLimitExceeded",
     exception.VolumeNotAttached: "IncorrectState",
     exception.InstanceTerminationDisabled: "OperationNotPermitted",
+    exception.IdempotentParameterMismatch: "IdempotentParameterMismatch",
+    exception.DeviceNotMapped: "InvalidInstanceAttributeValue",
+    exception.FloatingIpIdNotFound: "InvalidAllocationID.NotFound",
+    exception.ImageNameInUse: "InvalidAMIName.Duplicate",
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }

@@ -181,6 +181,25 @@ def test_power_sync_follows_the_driver(compute):
     assert db.instance_get(ctxt, instance["id"])["vm_state"] == states.ERROR
 
 
+def test_a_guest_that_shuts_itself_down_with_behaviour_terminate_is_terminated(compute):
+    ctxt = user_context()
+    doomed = building(ctxt, shutdown_behavior="terminate", disable_api_termination=True)
+    kept = building(ctxt, shutdown_behavior="terminate")
+    for row in (doomed, kept):
+        compute.run_instance(ctxt, row["id"])
+    compute.stop_instance(ctxt, kept["id"])  # stopped through the API: stays, stopped
+    doomed = db.instance_get(ctxt, doomed["id"])
+    compute.driver.domains[doomed["name"]].state = states.SHUTDOWN  # "poweroff" inside the guest
+    compute.periodic_tasks(ADMIN)
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_get(ctxt, doomed["id"])
+    assert doomed["name"] not in compute.driver.list_instances()
+    assert doomed["id"] in compute.network_api.released
+    kept = db.instance_get(ctxt, kept["id"])
+    assert (kept["vm_state"], kept["power_state"]) == (states.STOPPED, states.SHUTOFF)
+    assert kept["name"] in compute.driver.list_instances()
+
+
 def test_compute_node_reports_capacity_and_use(compute):
     service = db.service_create(ADMIN, {"host": "host-a", "binary": "nova-compute", "topic": "compute"})
     ctxt = user_context()

@@ -69,3 +69,42 @@ def test_images_are_taggable_and_lose_their_tags(api):
         tag_api.API().create(BOB, [("image", image["id"])], {"Name": "theirs"})
     api.delete(ALICE, image["id"])
     assert tag_api.API().get_by_resources(ALICE, "image", [image["id"]]) == {}
+
+
+def _stored(ctxt, api, name, data=b"disk bytes", **values):
+    import io
+    image = api.service.create(ctxt, dict(values, name=name))
+    return api.service.store(ctxt, image["id"], io.BytesIO(data))
+
+
+def test_copy_makes_an_image_of_the_callers_project_with_its_own_file(api):
+    public = _stored(ADMIN, api, "public", b"public disk", is_public=True, owner="admin-proj",
+                     properties={"description": "theirs", "image_location": "b/m.xml"})
+    private = _stored(ALICE, api, "private", b"alice disk")
+    copy = api.copy(BOB, public["id"], "bobs-copy")
+    assert copy["owner"] == "proj-b" and not copy["is_public"] and copy["state"] == "available"
+    assert copy["name"] == "bobs-copy" and copy["properties"]["description"] == "theirs"
+    assert "image_location" not in copy["properties"] and copy["checksum"] == public["checksum"]
+    assert copy["location"] != public["location"]
+    api.delete(ADMIN, public["id"])  # the copy keeps its own file
+    _, handle = api.open_file(BOB, copy["id"])
+    with handle:
+        assert handle.read() == b"public disk"
+    mine = api.copy(ALICE, private["id"], "again", description="second")
+    assert mine["properties"]["description"] == "second" and mine["owner"] == "proj-a"
+    with pytest.raises(exception.ImageNotFound):  # another project's private image
+        api.copy(BOB, private["id"], "stolen")
+    pending = api.service.create(ALICE, {"name": "pending"})
+    with pytest.raises(exception.ImageNotActive):
+        api.copy(ALICE, pending["id"], "too-early")
+
+
+def test_copy_with_a_client_token_is_idempotent(api):
+    source = _stored(ALICE, api, "source")
+    first = api.copy(ALICE, source["id"], "copy", client_token="tok-1")
+    assert api.copy(ALICE, source["id"], "copy", client_token="tok-1")["id"] == first["id"]
+    with pytest.raises(exception.IdempotentParameterMismatch):
+        api.copy(ALICE, source["id"], "other name", client_token="tok-1")
+    with pytest.raises(exception.ImageNameInUse):  # a new token, a name the project's images already use
+        api.copy(ALICE, source["id"], "copy", client_token="tok-2")
+    assert api.copy(ALICE, source["id"], "copy 2", client_token="tok-2")["id"] != first["id"]

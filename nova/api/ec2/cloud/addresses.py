@@ -3,7 +3,9 @@ DisassociateAddress, DescribeAddresses, over nova-network's floating IPs.
 
 Changing addresses takes netadmin or projectmanager (the first Nova's
 Authorizer allowed netadmin); the project scoping and the floating-IP quota
-are nova.network.api's.  Addresses are EC2-Classic ("standard") ones.
+are nova.network.api's.  Addresses are EC2-Classic ("standard") ones; each
+also shows an ``allocationId`` (``eipalloc-``, the address's id) by which it
+is tagged (resource type ``elastic-ip``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from nova import context, exception
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, ActionSet
+from nova.api.ec2.cloud import tags as tagging
 from nova.api.ec2.params import Ec2Id, Filters, ListOf, Param, String
 from nova.network import api as network_api
 
@@ -39,19 +42,29 @@ def _api() -> network_api.API:
     return network_api.API()
 
 
-def _render(address: dict[str, Any]) -> dict[str, Any]:
+def _render(address: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
     instance_id = address["instance_id"]
     return {
         "publicIp": address["address"],
+        "allocationId": ec2utils.id_to_ec2_id(address["id"], "eipalloc"),
         "domain": "standard",
         "instanceId": ec2utils.id_to_ec2_id(instance_id) if instance_id else None,
         "privateIpAddress": address["fixed_address"],
+        "tagSet": [{"key": k, "value": v or ""} for k, v in sorted(tags.items())],
     }
 
 
-@actions.register("AllocateAddress", roles=ADDRESS_ROLES, params=[Param("Domain", String(choices=("standard",)))])
-def allocate_address(ctxt: context.RequestContext, domain: str | None) -> dict[str, Any]:
-    return {"publicIp": _api().allocate_floating_ip(ctxt), "domain": "standard"}
+@actions.register("AllocateAddress", roles=ADDRESS_ROLES, params=[
+    Param("Domain", String(choices=("standard",))),
+    Param("TagSpecification", tagging.TAG_SPECIFICATIONS, default=[], dest="tag_specifications"),
+])
+def allocate_address(ctxt: context.RequestContext, domain: str | None,
+                     tag_specifications: list[dict[str, Any]]) -> dict[str, Any]:
+    address = _api().allocate_floating_ip(ctxt, tags=tagging.tags_for(tag_specifications,
+                                                                      network_api.FLOATING_IP_RESOURCE_TYPE))
+    [row] = _api().get_floating_ips(ctxt, [address])
+    return {"publicIp": address, "domain": "standard",
+            "allocationId": ec2utils.id_to_ec2_id(row["id"], "eipalloc")}
 
 
 @actions.register("ReleaseAddress", roles=ADDRESS_ROLES, params=[Param("PublicIp", _Address(), required=True)])
@@ -75,16 +88,25 @@ def disassociate_address(ctxt: context.RequestContext, public_ip: str) -> bool:
     return True
 
 
+_FILTER_VALUES = {
+    "public-ip": lambda r: [r["publicIp"]], "instance-id": lambda r: [r["instanceId"]],
+    "domain": lambda r: [r["domain"]], "private-ip-address": lambda r: [r["privateIpAddress"]],
+    "allocation-id": lambda r: [r["allocationId"]],
+}
+
+
 @actions.register("DescribeAddresses", roles=ALL, params=[
     Param("PublicIp", ListOf(_Address()), default=[]),
-    Param("Filter", Filters("public-ip", "instance-id", "domain", "private-ip-address"), dest="filters",
-          default={}),
+    Param("AllocationId", ListOf(Ec2Id("eipalloc")), default=[]),
+    Param("Filter", Filters(*_FILTER_VALUES, "tag:"), dest="filters", default={}),
 ])
-def describe_addresses(ctxt: context.RequestContext, public_ip: list[str],
+def describe_addresses(ctxt: context.RequestContext, public_ip: list[str], allocation_id: list[int],
                        filters: dict[str, list[str]]) -> dict[str, Any]:
-    rows = [_render(a) for a in _api().get_floating_ips(ctxt, public_ip or None)]
-    keys = {"public-ip": "publicIp", "instance-id": "instanceId", "domain": "domain",
-            "private-ip-address": "privateIpAddress"}
-    for name, wanted in filters.items():
-        rows = [r for r in rows if r[keys[name]] in wanted]
+    found = _api().get_floating_ips(ctxt, public_ip or None)
+    if allocation_id:
+        by_id = {a["id"]: a for a in found}
+        found = [by_id.get(i) or _api().get_floating_ip_by_id(ctxt, i) for i in dict.fromkeys(allocation_id)]
+    tags = tagging.get_by_resources(ctxt, network_api.FLOATING_IP_RESOURCE_TYPE, [a["id"] for a in found])
+    rows = [_render(a, tags.get(a["id"], {})) for a in found]
+    rows = [r for r, a in zip(rows, found) if tagging.matches(filters, _FILTER_VALUES, r, tags.get(a["id"], {}))]
     return {"addressesSet": rows}

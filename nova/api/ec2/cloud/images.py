@@ -10,21 +10,42 @@ project until ModifyImageAttribute adds the launch permission group ``all``
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from nova import context, exception
+from nova import context, exception, flags
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
 from nova.api.ec2.cloud import volumes
 from nova.api.ec2.faults import EC2APIError
-from nova.api.ec2.params import Ec2Id, Filters, Integer, ListOf, Param, String, Struct
+from nova.api.ec2.params import Boolean, Ec2Id, Filters, Integer, ListOf, Param, String, Struct
 from nova.image import api as image_api
 from nova.image.s3 import S3ImageRegistrar
 
+FLAGS = flags.FLAGS
 actions = ActionSet()
 PREFIX = {"machine": "ami", "kernel": "aki", "ramdisk": "ari"}
 IMAGE_ID = Ec2Id("ami", "aki", "ari")
+class AmiName(String):
+    """An image name as EC2 takes it: 3 to 128 letters, digits and ()[] ./-'@_; InvalidAMIName.Malformed."""
+
+    _ALLOWED = re.compile(r"[A-Za-z0-9()\[\] ./\-'@_]{3,128}")
+
+    def __init__(self) -> None:
+        super().__init__(max_length=128, min_length=3)
+
+    def parse(self, node: Any, path: str) -> str:
+        try:
+            value = super().parse(node, path)
+        except EC2APIError as exc:
+            raise EC2APIError("InvalidAMIName.Malformed", exc.message) from None
+        if not self._ALLOWED.fullmatch(value):
+            raise EC2APIError("InvalidAMIName.Malformed", f"AMI names must be 3 to 128 characters among letters, "
+                                                          f"digits and ()[] ./-'@_; {value[:140]!r} is not")
+        return value
+
+
 PERMISSION = Struct(Param("Group", String(choices=("all",))), Param("UserId", String(min_length=1)))
 
 
@@ -99,7 +120,7 @@ def describe_images(ctxt: context.RequestContext, image_id: list[int], owner: li
 
 @actions.register("RegisterImage", roles=PROJECT_ADMIN, params=[
     Param("ImageLocation", String(min_length=1, max_length=1024)),
-    Param("Name", String(min_length=3, max_length=128)),
+    Param("Name", AmiName()),
     Param("Architecture", String(choices=("i386", "x86_64", "arm64"))),
     Param("KernelId", String()),
     Param("RamdiskId", String()),
@@ -127,6 +148,35 @@ def register_image(ctxt: context.RequestContext, image_location: str | None, nam
         return {"imageId": ec2_image_id(image)}
     image = S3ImageRegistrar(_images().service).register(ctxt, image_location, name=name, kernel_id=kernel_id,
                                                          ramdisk_id=ramdisk_id, architecture=architecture)
+    return {"imageId": ec2_image_id(image)}
+
+
+@actions.register("CopyImage", roles=PROJECT_ADMIN, params=[
+    Param("SourceImageId", IMAGE_ID, required=True),
+    Param("SourceRegion", String(min_length=1, max_length=64), required=True),
+    Param("Name", AmiName(), required=True),
+    Param("Description", String(max_length=255)),
+    Param("ClientToken", String(min_length=1, max_length=64)),
+    Param("Encrypted", Boolean(), default=False),
+    Param("CopyImageTags", Boolean(), default=False),
+    Param("TagSpecification", tagging.TAG_SPECIFICATIONS, default=[], dest="tag_specifications"),
+])
+def copy_image(ctxt: context.RequestContext, source_image_id: int, source_region: str, name: str,
+               description: str | None, client_token: str | None, encrypted: bool, copy_image_tags: bool,
+               tag_specifications: list[dict[str, Any]]) -> dict[str, Any]:
+    """A copy, owned by the caller, of an image of this region it may see."""
+    if source_region != FLAGS.region_name:
+        raise EC2APIError("InvalidParameterValue", f"Images are copied within the region {FLAGS.region_name}; "
+                                                   f"the source region {source_region[:64]} is not served here")
+    if encrypted:
+        raise EC2APIError("InvalidParameterValue", "Encrypted copies are not supported")
+    new_tags = tagging.tags_for(tag_specifications, image_api.RESOURCE_TYPE)
+    if copy_image_tags:
+        source_tags = tagging.get_by_resources(ctxt, image_api.RESOURCE_TYPE, [source_image_id])
+        new_tags = {**{k: v or "" for k, v in source_tags.get(source_image_id, {}).items()}, **new_tags}
+    image = _images().copy(ctxt, source_image_id, name, description=description, client_token=client_token)
+    if new_tags:
+        tagging.apply(ctxt, image_api.RESOURCE_TYPE, image["id"], new_tags)
     return {"imageId": ec2_image_id(image)}
 
 

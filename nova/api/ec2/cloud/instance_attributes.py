@@ -3,7 +3,8 @@
 What is kept and enforced lives in ``compute.API.set_attribute``: the type,
 kernel, ramdisk and user data change only while the instance is stopped;
 ``disableApiTermination`` makes TerminateInstances refuse it;
-``instanceInitiatedShutdownBehavior`` is stored.  This cloud is EC2-Classic:
+``instanceInitiatedShutdownBehavior`` is acted upon by nova-compute's power-state sync (a guest that
+powers itself off is stopped, or terminated).  This cloud is EC2-Classic:
 ``sourceDestCheck`` and changing ``groupSet`` are VPC attributes
 (``InvalidParameterCombination``); the hardware options answer their
 defaults and cannot be turned on.
@@ -111,6 +112,9 @@ def _requested_change(kwargs: dict[str, Any]) -> tuple[str, Any]:
         changes.append(("groupSet", kwargs["group_id"]))
     if kwargs["block_device_mapping"]:
         changes.append(("blockDeviceMapping", kwargs["block_device_mapping"]))
+    if kwargs["attribute"] is not None and kwargs["value"] is None and len(changes) > 1 \
+            and any(name == kwargs["attribute"] for name, _ in changes[1:]):
+        changes = changes[1:]  # Attribute=blockDeviceMapping (or groupSet) with its list: one change
     if not changes:
         raise EC2APIError("MissingParameter", "The request must name an attribute to modify and its new value")
     if len(changes) > 1:
@@ -159,6 +163,8 @@ def _set(ctxt: context.RequestContext, row: Any, name: str, value: Any) -> None:
             raise EC2APIError("InvalidParameterValue", f"Value ({str(value)[:40]}) for "
                               "instanceInitiatedShutdownBehavior is invalid: expected stop or terminate")
         compute.set_attribute(ctxt, row["id"], "shutdown_behavior", value)
+    elif name == "blockDeviceMapping":
+        _set_block_devices(ctxt, row, value)
     elif name in ("sourceDestCheck", "groupSet"):
         raise _vpc_only(name)
     elif name in ("ebsOptimized", "enaSupport", "disableApiStop", "sriovNetSupport"):
@@ -166,6 +172,27 @@ def _set(ctxt: context.RequestContext, row: Any, name: str, value: Any) -> None:
             raise exception.UnsupportedOperation(reason=f"{name} cannot be turned on here")
     else:
         raise EC2APIError("InvalidParameterValue", f"The attribute '{name}' cannot be modified")
+
+
+def _set_block_devices(ctxt: context.RequestContext, row: Any, mappings: Any) -> None:
+    """``BlockDeviceMapping.N``: DeleteOnTermination of the volumes attached at those devices (true when
+    not given, as EC2 has it); instance-store devices (VirtualName, NoDevice) are launch-time only."""
+    if not isinstance(mappings, list) or not mappings:
+        raise EC2APIError("MissingParameter", "The request must contain the parameter BlockDeviceMapping")
+    changes: dict[str, bool] = {}
+    volume_ids: dict[str, int] = {}
+    for mapping in mappings:
+        device = mapping["device_name"]
+        if mapping.get("virtual_name") is not None or mapping.get("no_device") is not None \
+                or mapping.get("ebs") is None:
+            raise EC2APIError("InvalidParameterCombination", f"Only Ebs.DeleteOnTermination of the volume at "
+                                                             f"{device[:64]} can be modified on a running instance")
+        ebs = mapping["ebs"]
+        value = ebs.get("delete_on_termination")
+        changes[device] = True if value is None else value
+        if ebs.get("volume_id"):
+            volume_ids[device] = ec2utils.ec2_id_to_id(ebs["volume_id"], ("vol",))
+    volume_api.API().set_delete_on_termination(ctxt, row["id"], changes, volume_ids)
 
 
 @actions.register("ModifyInstanceAttribute", roles=PROJECT_ADMIN, params=[

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from nova import context, exception, flags, utils
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
+from nova.api.ec2.cloud import images
 from nova.api.ec2.cloud import tags as tagging
 from nova.api.ec2.cloud import volumes
 from nova.api.ec2.faults import EC2APIError
@@ -214,7 +215,7 @@ def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, m
         raise EC2APIError("InvalidParameterValue", f"MinCount ({min_count}) is greater than MaxCount ({max_count})")
     if monitoring.get("enabled"):
         raise exception.UnsupportedOperation(reason="detailed monitoring is not available")
-    new_tags = tagging.tags_for(tag_specifications, "instance")
+    new_tags = tagging.tags_by_type(tag_specifications, ("instance", "volume"))
     groups = list(security_group)
     for group_db_id in security_group_id:
         groups.append(security_group_api.API().get(ctxt, group_db_id)["name"])
@@ -234,7 +235,11 @@ def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, m
             raise
         raise EC2APIError("InstanceLimitExceeded", f"Your quota allows no more instances: {exc}") from None
     for row in rows:
-        tagging.apply(ctxt, "instance", row["id"], new_tags)
+        tagging.apply(ctxt, "instance", row["id"], new_tags["instance"])
+    if new_tags["volume"]:
+        for attached in volume_api.API().get_by_instances(ctxt, [r["id"] for r in rows]).values():
+            for volume in attached:
+                tagging.apply(ctxt, "volume", volume["id"], new_tags["volume"])
     views = _views(ctxt, rows)
     return {"reservationId": reservation_id, "ownerId": ctxt.project_id,
             "groupSet": _group_set(rows[0]) if rows else [],
@@ -312,7 +317,7 @@ def get_console_output(ctxt: context.RequestContext, instance_id: int, latest: b
 
 @actions.register("CreateImage", roles=PROJECT_ADMIN, params=[
     Param("InstanceId", Ec2Id("i"), required=True),
-    Param("Name", String(min_length=3, max_length=128), required=True),
+    Param("Name", images.AmiName(), required=True),
     Param("Description", String(max_length=255)),
     Param("NoReboot", Boolean(), default=False),
     Param("BlockDeviceMapping", volumes.BLOCK_DEVICE_MAPPING, default=[]),

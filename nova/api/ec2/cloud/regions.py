@@ -78,6 +78,9 @@ def describe_availability_zones(ctxt: context.RequestContext, zone_name: list[st
     if "verbose" in zone_name and ctxt.is_admin:
         return {"availabilityZoneInfo": _verbose_zones(ctxt)}
     zones = availability_zones.get_zones(ctxt)
+    unknown = [z for z in list(zone_name) + list(zone_id) if z not in zones and z != "verbose"]
+    if unknown:
+        raise EC2APIError("InvalidParameterValue", f"Invalid availability zone: [{', '.join(unknown)[:200]}]")
     wanted = set(zone_name) | set(zone_id) | set(filters.get("zone-name", [])) | set(filters.get("zone-id", []))
     if wanted:
         zones = [z for z in zones if z in wanted]

@@ -29,7 +29,8 @@ TAG_SPECIFICATIONS = ListOf(Struct(Param("ResourceType", String(min_length=1), r
 
 # EC2 id prefix -> resource type
 _PREFIXES: dict[str, str] = {"i": "instance", "key": "key-pair", "sg": "security-group", "ami": "image",
-                             "aki": "image", "ari": "image", "vol": "volume", "snap": "snapshot"}
+                             "aki": "image", "ari": "image", "vol": "volume", "snap": "snapshot",
+                             "eipalloc": "elastic-ip"}
 _IMAGE_PREFIXES = {"machine": "ami", "kernel": "aki", "ramdisk": "ari"}
 
 
@@ -54,14 +55,20 @@ def resolve(resource_id: str) -> tuple[str, int]:
 
 def tags_for(specifications: list[dict[str, Any]], resource_type: str) -> dict[str, str]:
     """The tags that ``TagSpecification.N`` asks for on ``resource_type``."""
-    result: dict[str, str] = {}
+    return tags_by_type(specifications, (resource_type,))[resource_type]
+
+
+def tags_by_type(specifications: list[dict[str, Any]], resource_types: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """``{resource type: tags}`` that ``TagSpecification.N`` asks for, each type one of ``resource_types``."""
+    result: dict[str, dict[str, str]] = {kind: {} for kind in resource_types}
     for spec in specifications:
-        if spec["resource_type"] != resource_type:
+        if spec["resource_type"] not in result:
             raise EC2APIError("InvalidParameterValue",
-                              f"'{spec['resource_type'][:60]}' is not a valid taggable resource type here")
+                              f"'{spec['resource_type'][:60]}' is not a valid taggable resource type for this "
+                              f"operation; use {' or '.join(resource_types)}")
         for tag in spec["tag"]:
             tag_api.check_key(tag["key"])
-            result[tag["key"]] = tag["value"]
+            result[spec["resource_type"]][tag["key"]] = tag["value"]
     return result
 
 

@@ -38,12 +38,18 @@ def _instance(mgr, project: str) -> tuple[str, str]:
     return "i-%08x" % instance["id"], nic["address"]
 
 
+def _bare(addresses):
+    return [{k: v for k, v in a.items() if k != "Tags" or v} for a in addresses]
+
+
 def test_allocate_associate_describe_disassociate_release(ec2_env, network):
     alice = ec2_env.client()
     instance_id, fixed = _instance(network, "proj-a")
-    public_ip = alice.allocate_address()["PublicIp"]
-    assert public_ip == "198.51.100.10"
-    assert alice.describe_addresses()["Addresses"] == [{"PublicIp": public_ip, "Domain": "standard"}]
+    allocated = alice.allocate_address()
+    public_ip, allocation_id = allocated["PublicIp"], allocated["AllocationId"]
+    assert public_ip == "198.51.100.10" and allocation_id.startswith("eipalloc-")
+    assert _bare(alice.describe_addresses()["Addresses"]) == [
+        {"PublicIp": public_ip, "Domain": "standard", "AllocationId": allocation_id}]
 
     alice.associate_address(PublicIp=public_ip, InstanceId=instance_id)
     [address] = alice.describe_addresses(PublicIps=[public_ip])["Addresses"]
@@ -75,7 +81,7 @@ def test_tenants_cannot_see_or_touch_each_others_addresses(ec2_env, network):
     with pytest.raises(ClientError) as excinfo:
         alice.associate_address(PublicIp=public_ip, InstanceId=instance_b)
     assert error_of(excinfo)[0] == "InvalidInstanceID.NotFound"
-    assert alice.describe_addresses()["Addresses"] == [{"PublicIp": public_ip, "Domain": "standard"}]
+    assert [a["PublicIp"] for a in alice.describe_addresses()["Addresses"]] == [public_ip]
 
 
 def test_roles_quota_and_bad_input(ec2_env, network):
@@ -98,3 +104,35 @@ def test_roles_quota_and_bad_input(ec2_env, network):
     with pytest.raises(ClientError) as excinfo:
         alice.release_address(PublicIp="203.0.113.99")
     assert error_of(excinfo) == ("InvalidAddress.NotFound", 400)
+
+
+def test_addresses_are_tagged_by_allocation_id(ec2_env, network):
+    alice, bob = ec2_env.client(), ec2_env.client("AK-BOB", "SK-BOB")
+    web = alice.allocate_address(TagSpecifications=[{"ResourceType": "elastic-ip",
+                                                     "Tags": [{"Key": "role", "Value": "web"}]}])
+    other = alice.allocate_address()
+    alice.create_tags(Resources=[other["AllocationId"]], Tags=[{"Key": "role", "Value": "db"}, {"Key": "x"}])
+    described = {a["PublicIp"]: a for a in alice.describe_addresses()["Addresses"]}
+    assert described[web["PublicIp"]]["Tags"] == [{"Key": "role", "Value": "web"}]
+    assert sorted(t["Key"] for t in described[other["PublicIp"]]["Tags"]) == ["role", "x"]
+    for filters, expected in (([{"Name": "tag:role", "Values": ["w*"]}], [web]),
+                              ([{"Name": "tag-key", "Values": ["x"]}], [other]),
+                              ([{"Name": "tag-value", "Values": ["db", "web"]}], [web, other]),
+                              ([{"Name": "allocation-id", "Values": [web["AllocationId"]]}], [web])):
+        shown = alice.describe_addresses(Filters=filters)["Addresses"]
+        assert sorted(a["PublicIp"] for a in shown) == sorted(a["PublicIp"] for a in expected), filters
+    assert [a["PublicIp"] for a in alice.describe_addresses(AllocationIds=[other["AllocationId"]])[
+        "Addresses"]] == [other["PublicIp"]]
+    tags = alice.describe_tags(Filters=[{"Name": "resource-type", "Values": ["elastic-ip"]}])["Tags"]
+    assert {(t["ResourceId"], t["Key"]) for t in tags} == {
+        (web["AllocationId"], "role"), (other["AllocationId"], "role"), (other["AllocationId"], "x")}
+    for call in (lambda: bob.create_tags(Resources=[web["AllocationId"]], Tags=[{"Key": "mine"}]),
+                 lambda: bob.describe_addresses(AllocationIds=[web["AllocationId"]])):
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert error_of(excinfo) == ("InvalidAllocationID.NotFound", 400), excinfo.value
+    with pytest.raises(ClientError) as excinfo:
+        alice.describe_addresses(AllocationIds=["eipalloc-zz"])
+    assert error_of(excinfo) == ("InvalidAllocationID.Malformed", 400)
+    alice.release_address(PublicIp=web["PublicIp"])
+    assert {t["ResourceId"] for t in alice.describe_tags()["Tags"]} == {other["AllocationId"]}

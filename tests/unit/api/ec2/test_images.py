@@ -133,3 +133,39 @@ def test_describing_an_unsupported_image_attribute_is_an_invalid_request(ec2_env
         with pytest.raises(ClientError) as excinfo:
             client.describe_image_attribute(ImageId=ec2_env.image_id, Attribute=attribute)
         assert error_of(excinfo) == ("InvalidRequest", 400)
+
+
+def test_copy_image_within_the_region(ec2_env):
+    client = ec2_env.client()
+    copy_id = client.copy_image(SourceImageId=ec2_env.image_id, SourceRegion="nova", Name="my-cirros",
+                                Description="a copy", ClientToken="copy-1",
+                                TagSpecifications=[{"ResourceType": "image",
+                                                    "Tags": [{"Key": "role", "Value": "base"}]}])["ImageId"]
+    assert copy_id != ec2_env.image_id and copy_id.startswith("ami-")
+    image = _state(client, copy_id)
+    assert image["OwnerId"] == "proj-a" and not image["Public"] and image["State"] == "available"
+    assert image["Name"] == "my-cirros" and image["Tags"] == [{"Key": "role", "Value": "base"}]
+    assert client.describe_image_attribute(ImageId=copy_id, Attribute="description")["Description"] == {
+        "Value": "a copy"}
+    again = client.copy_image(SourceImageId=ec2_env.image_id, SourceRegion="nova", Name="my-cirros",
+                              ClientToken="copy-1")["ImageId"]
+    assert again == copy_id
+    refusals = [
+        (dict(SourceImageId=ec2_env.image_id, SourceRegion="nova", Name="other", ClientToken="copy-1"),
+         "IdempotentParameterMismatch"),
+        (dict(SourceImageId="ami-0000abcd", SourceRegion="nova", Name="none"), "InvalidAMIID.NotFound"),
+        (dict(SourceImageId="ami-xyz", SourceRegion="nova", Name="bad"), "InvalidAMIID.Malformed"),
+        (dict(SourceImageId=ec2_env.image_id, SourceRegion="us-west-2", Name="far"), "InvalidParameterValue"),
+    ]
+    for kwargs, code in refusals:
+        with pytest.raises(ClientError) as excinfo:
+            client.copy_image(**kwargs)
+        assert error_of(excinfo) == (code, 400), kwargs
+    # Bob cannot copy Alice's private copy, but can once she shares it.
+    bob = ec2_env.client("AK-BOB", "SK-BOB")
+    with pytest.raises(ClientError) as excinfo:
+        bob.copy_image(SourceImageId=copy_id, SourceRegion="nova", Name="bobs")
+    assert error_of(excinfo) == ("InvalidAMIID.NotFound", 400)
+    client.modify_image_attribute(ImageId=copy_id, LaunchPermission={"Add": [{"UserId": "proj-b"}]})
+    bobs = bob.copy_image(SourceImageId=copy_id, SourceRegion="nova", Name="bobs")["ImageId"]
+    assert _state(bob, bobs)["OwnerId"] == "proj-b"

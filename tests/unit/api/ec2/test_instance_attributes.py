@@ -67,6 +67,41 @@ def test_block_device_mapping_lists_the_instance_volumes(ec2_env):
     mappings = _attribute(client, instance_id, "blockDeviceMapping")["BlockDeviceMappings"]
     assert [m["DeviceName"] for m in mappings] == ["/dev/vdb"]
     assert mappings[0]["Ebs"]["VolumeId"].startswith("vol-") and mappings[0]["Ebs"]["DeleteOnTermination"] is True
+    volume_id = mappings[0]["Ebs"]["VolumeId"]
+
+    def delete_on_termination():
+        described = _attribute(client, instance_id, "blockDeviceMapping")["BlockDeviceMappings"][0]["Ebs"]
+        listed = client.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+        assert listed["BlockDeviceMappings"][0]["Ebs"]["DeleteOnTermination"] == described["DeleteOnTermination"]
+        return described["DeleteOnTermination"]
+
+    client.modify_instance_attribute(InstanceId=instance_id, BlockDeviceMappings=[
+        {"DeviceName": "/dev/vdb", "Ebs": {"DeleteOnTermination": False}}])
+    assert delete_on_termination() is False
+    client.modify_instance_attribute(InstanceId=instance_id, BlockDeviceMappings=[  # another name, same disk
+        {"DeviceName": "/dev/sdb", "Ebs": {"DeleteOnTermination": True, "VolumeId": volume_id}}])
+    assert delete_on_termination() is True
+    client.modify_instance_attribute(InstanceId=instance_id, Attribute="blockDeviceMapping",  # old form
+                                     BlockDeviceMappings=[{"DeviceName": "/dev/vdb",
+                                                           "Ebs": {"DeleteOnTermination": False}}])
+    assert delete_on_termination() is False
+    refusals = [
+        ([{"DeviceName": "/dev/vdc", "Ebs": {"DeleteOnTermination": True}}], "InvalidInstanceAttributeValue"),
+        ([{"DeviceName": "/dev/vdb", "Ebs": {"DeleteOnTermination": True, "VolumeId": "vol-0000ffff"}}],
+         "InvalidInstanceAttributeValue"),
+        ([{"DeviceName": "/dev/vdb", "Ebs": {"DeleteOnTermination": True, "VolumeId": "volume"}}],
+         "InvalidVolumeID.Malformed"),
+        ([{"DeviceName": "/dev/vdd", "VirtualName": "ephemeral0"}], "InvalidParameterCombination"),
+    ]
+    for mappings, code in refusals:
+        with pytest.raises(ClientError) as excinfo:
+            client.modify_instance_attribute(InstanceId=instance_id, BlockDeviceMappings=mappings)
+        assert error_of(excinfo) == (code, 400), mappings
+    assert delete_on_termination() is False
+    with pytest.raises(ClientError) as excinfo:
+        ec2_env.client("AK-BOB", "SK-BOB").modify_instance_attribute(InstanceId=instance_id, BlockDeviceMappings=[
+            {"DeviceName": "/dev/vdb", "Ebs": {"DeleteOnTermination": True}}])
+    assert error_of(excinfo) == ("InvalidInstanceID.NotFound", 400)
 
 
 def test_disable_api_termination_refuses_terminate_until_cleared(ec2_env):
