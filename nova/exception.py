@@ -484,3 +484,13 @@ class InstanceTerminationDisabled(Invalid):
     message = ("The instance %(instance_id)s may not be terminated: its disableApiTermination attribute is set; "
                "clear it first.")
     code = 409
+
+
+# -- faults: database outages (issue 17) -------------------------------------------------------------
+
+
+class DBConnectionError(DatabaseError):
+    """The database server is unreachable, dropped the connection, or no pooled connection came free."""
+
+    message = "The database is unavailable: %(reason)s"
+    code = 503

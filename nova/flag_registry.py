@@ -120,6 +120,8 @@ FLAGS = (
     ('list', 's3_vhost_domains', [], 'Domains under which Host: <bucket>.<domain> names a bucket (--s3_host and localhost always count)', 'nova.objectstore.app', {}),
     ('string', 'scheduler_driver', 'nova.scheduler.chance.ChanceScheduler', 'Class that picks hosts (nova.scheduler.chance.ChanceScheduler or nova.scheduler.simple.SimpleScheduler)', 'nova.scheduler.manager', {}),
     ('integer', 'service_down_time', 60, 'Seconds without a heartbeat before a service counts as down', 'nova.servicegroup', {'lower_bound': 1}),
+    ('float', 'sql_connect_retry_seconds', 5.0, 'Seconds a request keeps trying to reach an unreachable database before it fails with 503', 'nova.db.sqlalchemy.session', {'lower_bound': 0}),
+    ('integer', 'sql_pool_timeout', 10, 'Seconds a request waits for a free pooled database connection before it fails with 503', 'nova.db.sqlalchemy.session', {'lower_bound': 1}),
     ('list', 'superuser_roles', ['cloudadmin'], 'Roles that bypass role checks', 'nova.auth.credentials', {}),
     ('integer', 'tgtadm_control_port', 0, "tgtd control port (up to 32767) tgtadm talks to (tgtadm -C N, for a tgtd started with --control-port N); 0 for tgtadm's default", 'nova.volume.tgt', {'lower_bound': 0}),
     ('boolean', 'use_forwarded_for', False, 'Take the client address from X-Forwarded-For (only behind a trusted proxy)', 'nova.api.ec2', {}),

@@ -112,6 +112,10 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
 }
 
 
+# Seconds a client should wait before retrying a 503 (an outage of the database, broker or a daemon).
+RETRY_AFTER = "1"
+
+
 def ec2_code_of(cls: type[exception.NovaException]) -> str:
     for klass in cls.__mro__:
         code = EC2_CODES.get(klass)
@@ -173,6 +177,8 @@ def error_response(request_id: str, status: int, code: str, message: str) -> web
     )
     response = webob.Response(status=status, content_type="text/xml", charset="UTF-8")
     response.text = body
+    if status == 503:
+        response.headers["Retry-After"] = RETRY_AFTER
     return response
 
 
