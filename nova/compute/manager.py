@@ -518,13 +518,28 @@ class ComputeManager(manager.SchedulerDependentManager):
     @manager.periodic_task
     @_skip_while_database_is_down
     def _check_build_timeouts(self, ctxt: Context) -> None:
-        """Instances sent here that never started building end in error instead of waiting forever."""
+        """Instances sent here that never started building end in error instead of waiting forever; a
+        build abandoned half-way (a database outage failed its next write) ends as after a crash: active
+        if its domain runs, else in error."""
         limit = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout)
+        running = None
         for instance in self.db.instance_get_all_by_host(ctxt, self.host):
-            if (instance["vm_state"] == states.BUILDING and instance["task_state"] == states.SCHEDULING
+            if instance["vm_state"] != states.BUILDING:
+                continue
+            if (instance["task_state"] == states.SCHEDULING
                     and instance["scheduled_at"] is not None and instance["scheduled_at"] < limit):
                 self._set_error(ctxt, instance["id"], f"not built on {self.host} within "
                                                       f"{FLAGS.instance_build_timeout}s")
+            elif (instance["task_state"] in (states.NETWORKING, states.BLOCK_DEVICE_MAPPING, states.SPAWNING)
+                  and instance["id"] not in self._locks
+                  and (instance["updated_at"] or instance["created_at"]) < limit):
+                running = set(self.driver.list_instances()) if running is None else running
+                with self._instance_lock(instance["id"]):
+                    current = self.db.instance_get(ctxt, instance["id"])
+                    if current["vm_state"] == states.BUILDING and current["task_state"] == instance["task_state"]:
+                        LOG.warning("Instance %s was left %s for over %ss; settling it", instance["id"],
+                                    instance["task_state"], FLAGS.instance_build_timeout)
+                        self._reconcile(ctxt, current, current["name"] in running)
 
     @manager.periodic_task
     @_skip_while_database_is_down
