@@ -135,6 +135,7 @@ class S3Application:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         req = webob.Request(environ)
+        self.store.sweep_if_due()
         request_id = context.generate_request_id()
         log.bind_request_id(request_id)
         resource = environ.get("PATH_INFO", "/")

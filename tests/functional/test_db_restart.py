@@ -9,6 +9,7 @@ import threading
 import time
 
 import botocore.exceptions
+import pytest
 import sqlalchemy
 
 from tests.fixtures.daemons import Cloud, wait_for
@@ -21,7 +22,7 @@ BUILD_TIMEOUT = 10
 def _call(client, index: int, image_id: str) -> str:
     """'ok', or the error code of a 503; anything else fails the test."""
     try:
-        if index % 2:
+        if index % 4:
             client.describe_instances()
         else:
             client.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="m1.tiny")
@@ -34,25 +35,30 @@ def _call(client, index: int, image_id: str) -> str:
         return code
 
 
+@pytest.mark.timeout(600)
 def test_postgresql_restart_under_load(tmp_path, pg_cluster, rabbit_vhost):
     cloud = Cloud(tmp_path, rabbit_vhost, sql_connection=pg_cluster.url)
     with open(cloud.flagfile, "a") as handle:
         handle.write("\n".join([f"--instance_build_timeout={BUILD_TIMEOUT}", "--sql_connect_retry_seconds=2",
                                 "--quota_instances=-1", "--quota_cores=-1", "--quota_ram=-1"]) + "\n")
     try:
+        t0 = time.monotonic()
         ec2 = Ec2Cloud(cloud, tmp_path)
+        print("TIMING cloud up", time.monotonic() - t0)
         compute = next(d for d in cloud.daemons if d.binary == "nova-compute")
         client = ec2.client("alice")
         outage = threading.Thread(target=lambda: (time.sleep(2), pg_cluster.stop(), time.sleep(3),
                                                   pg_cluster.start()))
         started = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(_call, client, i, ec2.image_id) for i in range(REQUESTS)]
             outage.start()
             results = [f.result(timeout=120) for f in futures]
         outage.join()
+        print("TIMING requests", time.monotonic() - started, results.count("ok"))
         assert time.monotonic() - started < 150
         assert results.count("ok") > REQUESTS // 2, results
+        assert "Unavailable" in results, "no request met the outage"
 
         # Every accepted instance ends active or error within a minute; none stays in between.
         engine = sqlalchemy.create_engine(pg_cluster.url.replace("postgresql://", "postgresql+psycopg2://"))
@@ -68,6 +74,7 @@ def test_postgresql_restart_under_load(tmp_path, pg_cluster, rabbit_vhost):
         finally:
             engine.dispose()
 
+        print("TIMING settled", time.monotonic() - started)
         # The daemons lived through it: heartbeats resumed in the same processes.
         wait_for(lambda: "Model server is back" in compute.log(), timeout=30, what="recovery logged")
         wait_for(lambda: cloud.service_states().get(("c1", "nova-compute")) == ":-)", timeout=30,

@@ -74,6 +74,7 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.QuotaError: "ResourceLimitExceeded",
     exception.NoValidHost: "InsufficientInstanceCapacity",
     exception.ServiceUnavailable: "Unavailable",
+    exception.DBConnectionError: "Unavailable",
     exception.UnsupportedOperation: "UnsupportedOperation",
     exception.SecurityGroupRuleNotFound: "InvalidPermission.NotFound",
     exception.InstanceInvalidState: "IncorrectInstanceState",

@@ -176,7 +176,7 @@ def complete(r: S3Request) -> webob.Response:
     except BaseException:
         writer.discard()
         raise
-    shutil.rmtree(path, ignore_errors=True)
+    bucket.retire(path)
     LOG.info("Completed multipart upload %s: %s/%s, %d parts, %d bytes", upload_id, bucket.name, key,
              len(requested), info.size)
     location = f"{r.req.host_url}/{bucket.name}/{key}"
