@@ -86,10 +86,17 @@ class ComputeManager(manager.SchedulerDependentManager):
     @contextlib.contextmanager
     def _instance_lock(self, instance_id: int) -> Iterator[None]:
         lock = self._locks.setdefault(instance_id, semaphore.Semaphore(1))
-        with lock:
-            yield
-        if lock.balance == 1 and not lock._waiters:  # nobody else wants it: forget it
-            self._locks.pop(instance_id, None)
+        try:
+            with lock:
+                yield
+        finally:
+            if lock.balance == 1 and not lock._waiters:  # nobody else wants it: forget it
+                self._locks.pop(instance_id, None)
+
+    def _busy(self, instance_id: int) -> bool:
+        """Whether an operation on the instance is running or waiting in this process."""
+        lock = self._locks.get(instance_id)
+        return lock is not None and (lock.locked() or bool(lock._waiters))
 
     def _update(self, ctxt: Context, instance_id: int, **values: Any) -> Any:
         return self.db.instance_update(ctxt.elevated(), instance_id, values)
@@ -531,7 +538,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                 self._set_error(ctxt, instance["id"], f"not built on {self.host} within "
                                                       f"{FLAGS.instance_build_timeout}s")
             elif (instance["task_state"] in (states.NETWORKING, states.BLOCK_DEVICE_MAPPING, states.SPAWNING)
-                  and instance["id"] not in self._locks
+                  and not self._busy(instance["id"])
                   and (instance["updated_at"] or instance["created_at"]) < limit):
                 running = set(self.driver.list_instances()) if running is None else running
                 with self._instance_lock(instance["id"]):

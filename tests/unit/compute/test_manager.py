@@ -220,3 +220,11 @@ def test_builds_abandoned_half_way_are_settled_after_the_build_timeout(compute):
     assert "stopped while the instance was networking" in get(dead)["fault"]
     assert (get(spawned)["vm_state"], get(spawned)["task_state"]) == (states.ACTIVE, None)
     assert (get(fresh)["vm_state"], get(fresh)["task_state"]) == (states.BUILDING, states.SPAWNING)
+
+
+def test_an_operation_that_fails_leaves_the_instance_free_for_the_build_timeout(compute):
+    with pytest.raises(exception.DBConnectionError):
+        with compute._instance_lock(7):
+            assert compute._busy(7)
+            raise exception.DBConnectionError(reason="connection refused")
+    assert not compute._busy(7) and 7 not in compute._locks
