@@ -47,9 +47,7 @@ def test_postgresql_restart_under_load(tmp_path, pg_cluster, rabbit_vhost):
                                 "--fake_spawn_delay=2"]) + "\n")
     engine = None
     try:
-        t0 = time.monotonic()
         ec2 = Ec2Cloud(cloud, tmp_path)
-        print("TIMING cloud up", time.monotonic() - t0)
         compute = next(d for d in cloud.daemons if d.binary == "nova-compute")
         client = ec2.client("alice")
         done = []
@@ -67,13 +65,11 @@ def test_postgresql_restart_under_load(tmp_path, pg_cluster, rabbit_vhost):
             pg_cluster.start()
 
         restart = threading.Thread(target=outage)
-        started = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(call, i) for i in range(REQUESTS)]
             restart.start()
             results = [f.result(timeout=300) for f in futures]
         restart.join()
-        print("TIMING requests", time.monotonic() - started, results.count("ok"))
         assert results.count("ok") > REQUESTS // 2, results
         assert "Unavailable" in results, "no request met the outage:\n" + ec2.api.log()[-3000:]
 
@@ -94,7 +90,6 @@ def test_postgresql_restart_under_load(tmp_path, pg_cluster, rabbit_vhost):
             logs = "\n".join(f"--- {d.binary}\n{d.log()[-3000:]}" for d in cloud.daemons)
             raise AssertionError(f"unsettled: {unsettled()}\n{logs}") from None
 
-        print("TIMING settled", time.monotonic() - started)
         # The daemons lived through it: heartbeats resumed in the same processes.
         wait_for(lambda: "Model server is back" in compute.log(), timeout=30, what="recovery logged")
         wait_for(lambda: cloud.service_states().get(("c1", "nova-compute")) == ":-)", timeout=30,
