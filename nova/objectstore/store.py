@@ -274,7 +274,10 @@ class Bucket:
         """Remove a directory of this bucket (a completed upload) so that a crash never leaves it half
         removed: one rename moves it into ``tmp/`` (gone at once), then it is deleted there."""
         doomed = os.path.join(self.tmp_dir, f"retired-{uuid.uuid4().hex}")
-        os.rename(path, doomed)
+        try:
+            os.rename(path, doomed)
+        except FileNotFoundError:
+            return  # another request removed it first
         crash_point("retire.renamed")
         for number, entry in enumerate(sorted(os.listdir(doomed))):
             _remove(os.path.join(doomed, entry))

@@ -200,7 +200,7 @@ def abort_all(bucket: Bucket) -> None:
     """Drop every upload in progress (before the bucket is deleted)."""
     if os.path.isdir(bucket.uploads_dir):
         for name in os.listdir(bucket.uploads_dir):
-            shutil.rmtree(os.path.join(bucket.uploads_dir, name), ignore_errors=True)
+            bucket.retire(os.path.join(bucket.uploads_dir, name))
 
 
 def list_parts(r: S3Request) -> webob.Response:
