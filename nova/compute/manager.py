@@ -139,7 +139,7 @@ class ComputeManager(manager.SchedulerDependentManager):
             LOG.warning("Domain %s runs on %s but the database does not know it; leaving it alone",
                         name, self.host)
 
-    def _reconcile(self, ctxt: Context, instance: Any, has_domain: bool) -> None:
+    def _reconcile(self, ctxt: Context, instance: Any, has_domain: bool, why: str | None = None) -> None:
         vm_state, task = instance["vm_state"], instance["task_state"]
         if task == states.DELETING:
             LOG.info("Finishing the interrupted delete of instance %s", instance["id"])
@@ -155,8 +155,8 @@ class ComputeManager(manager.SchedulerDependentManager):
                 return
             if has_domain:
                 self._destroy_quietly(instance)
-            self._set_error(ctxt, instance["id"], f"nova-compute on {self.host} stopped while the instance "
-                                                  f"was {task}")
+            self._set_error(ctxt, instance["id"], why or f"nova-compute on {self.host} stopped while the "
+                                                         f"instance was {task}")
             return
         if vm_state == states.BUILDING:
             return  # its run_instance message is still queued for this host
@@ -546,7 +546,9 @@ class ComputeManager(manager.SchedulerDependentManager):
                     if current["vm_state"] == states.BUILDING and current["task_state"] == instance["task_state"]:
                         LOG.warning("Instance %s was left %s for over %ss; settling it", instance["id"],
                                     instance["task_state"], FLAGS.instance_build_timeout)
-                        self._reconcile(ctxt, current, current["name"] in running)
+                        self._reconcile(ctxt, current, current["name"] in running,
+                                        why=f"its build on {self.host} stopped while it was {instance['task_state']} "
+                                            f"and did not resume within {FLAGS.instance_build_timeout}s")
 
     @manager.periodic_task
     @_skip_while_database_is_down

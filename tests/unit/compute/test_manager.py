@@ -217,7 +217,7 @@ def test_builds_abandoned_half_way_are_settled_after_the_build_timeout(compute):
     compute._check_build_timeouts(ADMIN)
     get = lambda row: db.instance_get(ctxt, row["id"])  # noqa: E731
     assert (get(dead)["vm_state"], get(dead)["task_state"]) == (states.ERROR, None)
-    assert "stopped while the instance was networking" in get(dead)["fault"]
+    assert "stopped while it was networking and did not resume" in get(dead)["fault"]
     assert (get(spawned)["vm_state"], get(spawned)["task_state"]) == (states.ACTIVE, None)
     assert (get(fresh)["vm_state"], get(fresh)["task_state"]) == (states.BUILDING, states.SPAWNING)
 
