@@ -8,14 +8,13 @@ completable or gone, no request answers 500 and no temporary or orphaned file is
 import json
 import os
 import signal
-import socket
 
 import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
 
-from tests.fixtures.daemons import Cloud, free_port, wait_for
+from tests.fixtures.daemons import Cloud, free_port, listening, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -23,14 +22,6 @@ pytestmark = pytest.mark.timeout(300)
 CRASH_POINTS = ("writer.appended", "writer.finished", "commit.data_renamed", "commit.record_written",
                 "retire.renamed", "retire.removing")
 PARTS = (b"a" * 1000, b"b" * 10)
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), 0.5).close()
-        return True
-    except OSError:
-        return False
 
 
 class Objectstore:
@@ -41,7 +32,7 @@ class Objectstore:
         self.port = free_port()
         self.daemon = self.cloud.start("nova-objectstore", f"--s3_port={self.port}", "--s3_listen=127.0.0.1",
                                        f"--objectstore_crash_file={self.crash_file}", "--s3_min_part_size=0")
-        wait_for(lambda: _listening(self.port) or self.daemon.proc.poll() is not None, 30, what="listening")
+        wait_for(lambda: listening(self.port) or self.daemon.proc.poll() is not None, 30, what="listening")
         assert self.daemon.proc.poll() is None, self.daemon.log()
         return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.port}", region_name="nova",
                             aws_access_key_id="AK-alice:proj", aws_secret_access_key="SK-alice",
