@@ -503,3 +503,13 @@ class FloatingIpIdNotFound(FloatingIpNotFound):
 
 class ImageNameInUse(Duplicate):
     message = "The image name %(name)s is already in use by an image of the project."
+
+
+# -- faults: database outages (issue 17) -------------------------------------------------------------
+
+
+class DBConnectionError(DatabaseError):
+    """The database server is unreachable, dropped the connection, or no pooled connection came free."""
+
+    message = "The database is unavailable: %(reason)s"
+    code = 503

@@ -184,6 +184,7 @@ FLAG_MODULES = (
     "nova.service",
     "nova.servicegroup",
     "nova.db.api",
+    "nova.db.sqlalchemy.session",
     "nova.auth.manager",
     "nova.quota",
     "nova.compute.manager",

@@ -188,7 +188,17 @@ class API:
             raise exception.ServiceUnavailable(reason=f"the scheduler is unreachable: {exc}") from exc
         LOG.info("Reservation %s: %d instance(s) of %s from %s", reservation_id, len(instances), flavor["name"],
                  f"image {image['id']}" if image["id"] is not None else "a root volume")
-        return reservation_id, [db.instance_get(ctxt, i["id"]) for i in instances]
+        return reservation_id, self._reread(ctxt, instances)
+
+    @staticmethod
+    def _reread(ctxt: Context, instances: list[Row]) -> list[Row]:
+        """The launched rows as they are now, or as written if the database has just gone away: the
+        launch happened, so the answer must not be an error that suggests it did not."""
+        try:
+            return [db.instance_get(ctxt, i["id"]) for i in instances]
+        except exception.DBConnectionError as exc:
+            LOG.warning("Answering with the instances as written: %s", exc)
+            return instances
 
     @staticmethod
     def _counts(min_count: Any, max_count: Any) -> tuple[int, int]:
@@ -297,23 +307,10 @@ class API:
 
     @staticmethod
     def _write_instances(ctxt: Context, base: dict[str, Any], count: int, groups: list[Row]) -> list[Row]:
-        """All rows or none."""
-        created: list[Row] = []
-        try:
-            for index in range(count):
-                instance = db.instance_create(ctxt, dict(base, launch_index=index))
-                created.append(instance)
-                db.instance_update(ctxt, instance["id"], {"hostname": "i-%08x" % instance["id"]})
-                for group in groups:
-                    db.instance_add_security_group(ctxt, instance["id"], group["id"])
-        except Exception:
-            for instance in created:
-                try:
-                    db.instance_destroy(ctxt, instance["id"])
-                except exception.NovaException:
-                    LOG.exception("Could not remove half-created instance %s", instance["id"])
-            raise
-        return created
+        """All rows or none: one transaction, so a failure (a database outage) leaves nothing behind."""
+        return db.instance_create_many(ctxt, [dict(base, launch_index=index) for index in range(count)],
+                                       security_group_ids=[group["id"] for group in groups],
+                                       hostname_format="i-%08x")
 
     @staticmethod
     def _create_volumes(ctxt: Context, instances: list[Row], mappings: list[dict[str, Any]],

@@ -86,10 +86,17 @@ class ComputeManager(manager.SchedulerDependentManager):
     @contextlib.contextmanager
     def _instance_lock(self, instance_id: int) -> Iterator[None]:
         lock = self._locks.setdefault(instance_id, semaphore.Semaphore(1))
-        with lock:
-            yield
-        if lock.balance == 1 and not lock._waiters:  # nobody else wants it: forget it
-            self._locks.pop(instance_id, None)
+        try:
+            with lock:
+                yield
+        finally:
+            if lock.balance == 1 and not lock._waiters:  # nobody else wants it: forget it
+                self._locks.pop(instance_id, None)
+
+    def _busy(self, instance_id: int) -> bool:
+        """Whether an operation on the instance is running or waiting in this process."""
+        lock = self._locks.get(instance_id)
+        return lock is not None and (lock.locked() or bool(lock._waiters))
 
     def _update(self, ctxt: Context, instance_id: int, **values: Any) -> Any:
         return self.db.instance_update(ctxt.elevated(), instance_id, values)
@@ -132,7 +139,7 @@ class ComputeManager(manager.SchedulerDependentManager):
             LOG.warning("Domain %s runs on %s but the database does not know it; leaving it alone",
                         name, self.host)
 
-    def _reconcile(self, ctxt: Context, instance: Any, has_domain: bool) -> None:
+    def _reconcile(self, ctxt: Context, instance: Any, has_domain: bool, why: str | None = None) -> None:
         vm_state, task = instance["vm_state"], instance["task_state"]
         if task == states.DELETING:
             LOG.info("Finishing the interrupted delete of instance %s", instance["id"])
@@ -148,8 +155,8 @@ class ComputeManager(manager.SchedulerDependentManager):
                 return
             if has_domain:
                 self._destroy_quietly(instance)
-            self._set_error(ctxt, instance["id"], f"nova-compute on {self.host} stopped while the instance "
-                                                  f"was {task}")
+            self._set_error(ctxt, instance["id"], why or f"nova-compute on {self.host} stopped while the "
+                                                         f"instance was {task}")
             return
         if vm_state == states.BUILDING:
             return  # its run_instance message is still queued for this host
@@ -531,13 +538,30 @@ class ComputeManager(manager.SchedulerDependentManager):
     @manager.periodic_task
     @_skip_while_database_is_down
     def _check_build_timeouts(self, ctxt: Context) -> None:
-        """Instances sent here that never started building end in error instead of waiting forever."""
+        """Instances sent here that never started building end in error instead of waiting forever; a
+        build abandoned half-way (a database outage failed its next write) ends as after a crash: active
+        if its domain runs, else in error."""
         limit = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout)
+        running = None
         for instance in self.db.instance_get_all_by_host(ctxt, self.host):
-            if (instance["vm_state"] == states.BUILDING and instance["task_state"] == states.SCHEDULING
+            if instance["vm_state"] != states.BUILDING:
+                continue
+            if (instance["task_state"] == states.SCHEDULING
                     and instance["scheduled_at"] is not None and instance["scheduled_at"] < limit):
                 self._set_error(ctxt, instance["id"], f"not built on {self.host} within "
                                                       f"{FLAGS.instance_build_timeout}s")
+            elif (instance["task_state"] in (states.NETWORKING, states.BLOCK_DEVICE_MAPPING, states.SPAWNING)
+                  and not self._busy(instance["id"])
+                  and (instance["updated_at"] or instance["created_at"]) < limit):
+                running = set(self.driver.list_instances()) if running is None else running
+                with self._instance_lock(instance["id"]):
+                    current = self.db.instance_get(ctxt, instance["id"])
+                    if current["vm_state"] == states.BUILDING and current["task_state"] == instance["task_state"]:
+                        LOG.warning("Instance %s was left %s for over %ss; settling it", instance["id"],
+                                    instance["task_state"], FLAGS.instance_build_timeout)
+                        self._reconcile(ctxt, current, current["name"] in running,
+                                        why=f"its build on {self.host} stopped while it was {instance['task_state']} "
+                                            f"and did not resume within {FLAGS.instance_build_timeout}s")
 
     @manager.periodic_task
     @_skip_while_database_is_down

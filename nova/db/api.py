@@ -287,6 +287,13 @@ def instance_create(ctxt: Context, values: dict[str, Any]) -> Row:
     return IMPL.instance_create(ctxt, values)
 
 
+def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]], security_group_ids: list[int] | tuple[int, ...] = (),
+                         hostname_format: str | None = None) -> list[Row]:
+    """All the instances or none: each in ``security_group_ids``, its hostname ``hostname_format % id``."""
+    return IMPL.instance_create_many(ctxt, values_list, security_group_ids=security_group_ids,
+                                     hostname_format=hostname_format)
+
+
 def instance_get(ctxt: Context, instance_id: int) -> Row:
     """Raises InstanceNotFound, also for another project's instance."""
     return IMPL.instance_get(ctxt, instance_id)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 
 import webob
 
-from nova import context, flags, log
+from nova import context, exception, flags, log
 from nova.objectstore import auth, names
 from nova.objectstore.errors import S3Error
 from nova.objectstore.handlers import bucket as bucket_ops
@@ -135,6 +135,7 @@ class S3Application:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         req = webob.Request(environ)
+        self.store.sweep_if_due()
         request_id = context.generate_request_id()
         log.bind_request_id(request_id)
         resource = environ.get("PATH_INFO", "/")
@@ -152,18 +153,33 @@ class S3Application:
             response = handler(S3Request.build(req, ctxt, payload, self.store, bucket, key))
         except S3Error as exc:
             response = self.error_response(exc, req, resource, request_id)
+        except exception.NovaException as exc:
+            if exc.code == 503:
+                # The database (credentials) or another service is down: S3's answer to retry later.
+                LOG.warning("%s %s: %s", req.method, resource, " ".join(str(exc).split())[:300])
+                response = self.error_response(S3Error("ServiceUnavailable", "The service is unavailable; "
+                                                       "please try again.", 503), req, resource, request_id,
+                                               log=False)
+            else:
+                response = self._internal_error(req, resource, request_id)
         except Exception:
-            LOG.exception("Unexpected error serving %s %s", req.method, resource)
-            response = self.error_response(S3Error("InternalError", "We encountered an internal error. Please "
-                                                   "try again.", 500), req, resource, request_id)
+            response = self._internal_error(req, resource, request_id)
         response.headers["x-amz-request-id"] = request_id
         response.headers["Server"] = "nova-objectstore"
         LOG.info("%s %s %s -> %s", req.remote_addr, req.method, resource, response.status_int)
         return response(environ, start_response)
 
+    def _internal_error(self, req: webob.Request, resource: str, request_id: str) -> webob.Response:
+        LOG.exception("Unexpected error serving %s %s", req.method, resource)
+        return self.error_response(S3Error("InternalError", "We encountered an internal error. Please try again.",
+                                           500), req, resource, request_id)
+
     @staticmethod
-    def error_response(exc: S3Error, req: webob.Request, resource: str, request_id: str) -> webob.Response:
-        if exc.status < 500:
+    def error_response(exc: S3Error, req: webob.Request, resource: str, request_id: str,
+                       log: bool = True) -> webob.Response:
+        if not log:
+            pass
+        elif exc.status < 500:
             LOG.info("%s %s: %s %s", req.method, resource, exc.code, exc.message)
         elif exc.status == 503:
             LOG.warning("%s %s: %s %s", req.method, resource, exc.code, exc.message)
@@ -172,5 +188,8 @@ class S3Application:
             if exc.status != 304:
                 response.headers["x-amz-error-code"] = exc.code
             return response
-        return webob.Response(body=exc.to_xml(resource, request_id), status=exc.status,
-                              content_type="application/xml", charset=None)
+        response = webob.Response(body=exc.to_xml(resource, request_id), status=exc.status,
+                                  content_type="application/xml", charset=None)
+        if exc.status == 503:
+            response.headers["Retry-After"] = "1"
+        return response

@@ -12,6 +12,14 @@ Keys never become paths: a key is only ever hashed, so no key can reach
 outside its bucket.  Bucket names are validated before they are joined.
 Writes go to ``tmp/``, are fsynced and renamed into place; an object's new
 bytes become visible in one rename of its metadata file.
+
+Crash consistency: every change is made visible or undone by one rename, and
+directories to remove (a completed upload) are first renamed into ``tmp/``.
+What a ``kill -9`` can leave behind is therefore only unreferenced files
+(``tmp/`` contents, object or part bytes no metadata names, an upload directory
+without ``upload.json``, a bucket being created or deleted); ``Store.sweep``
+removes them: all at start-up, and those untouched for
+``--objectstore_orphan_age`` seconds every ``--objectstore_sweep_interval``.
 """
 
 from __future__ import annotations
@@ -19,8 +27,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import logging
 import os
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -32,12 +42,23 @@ from nova.objectstore import names
 from nova.objectstore.errors import S3Error, no_such_bucket, no_such_key
 
 FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
 
 flags.DEFINE_string("buckets_path", "$state_path/buckets", "Directory where nova-objectstore keeps buckets")
 flags.DEFINE_integer("s3_max_object_size", 5 * 1024 ** 3, "Largest object (or part) a single PUT may store, bytes",
                      lower_bound=1)
 flags.DEFINE_integer("s3_io_chunk_size", 1024 * 1024, "Bytes read or written at a time when streaming objects",
                      lower_bound=4096)
+
+flags.DEFINE_integer("objectstore_sweep_interval", 3600,
+                     "Seconds between sweeps of nova-objectstore's temporary and orphaned files (one runs at "
+                     "start-up)", lower_bound=1)
+flags.DEFINE_integer("objectstore_orphan_age", 86400,
+                     "Seconds a temporary or orphaned file must be untouched before a periodic sweep removes it",
+                     lower_bound=0)
+flags.DEFINE_string("objectstore_crash_file", "",
+                    "Testing only: a file naming crash points, one a line; nova-objectstore kills itself with "
+                    "SIGKILL on reaching one (crash-consistency tests)")
 
 _commit_lock = threading.Lock()
 # Headers stored with an object and returned by GET/HEAD.
@@ -51,6 +72,37 @@ def _fsync_dir(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def crash_point(name: str) -> None:
+    """Die here, as a ``kill -9`` would, if ``--objectstore_crash_file`` names ``name`` (tests)."""
+    if not FLAGS.objectstore_crash_file:
+        return
+    try:
+        with open(FLAGS.objectstore_crash_file) as handle:
+            wanted = handle.read().split()
+    except FileNotFoundError:
+        return
+    if name in wanted:
+        LOG.warning("Crash point %s: killing this process", name)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _age(path: str, now: float) -> float:
+    try:
+        return now - os.lstat(path).st_mtime
+    except FileNotFoundError:
+        return -1.0
+
+
+def _remove(path: str) -> None:
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def write_json_atomic(path: str, values: dict[str, Any], tmp_dir: str) -> None:
@@ -113,12 +165,14 @@ class TempWriter:
                 offset += copied
         self._file.seek(0, os.SEEK_END)
         self.size += length
+        crash_point("writer.appended")
 
     def finish(self) -> None:
         """Flush and fsync; the file is complete but not yet visible."""
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
+        crash_point("writer.finished")
 
     def discard(self) -> None:
         if not self._file.closed:
@@ -189,9 +243,11 @@ class Bucket:
             if not os.path.isdir(self.path + "/objects"):
                 raise no_such_bucket(self.name)
             os.rename(writer.path, os.path.join(directory, data_name))
+            crash_point("commit.data_renamed")
             old = read_json(meta_path)
             write_json_atomic(meta_path, record, self.tmp_dir)
             _fsync_dir(directory)
+            crash_point("commit.record_written")
         if old and old.get("data") != data_name:
             try:
                 os.unlink(os.path.join(directory, old["data"]))
@@ -213,6 +269,56 @@ class Bucket:
         except FileNotFoundError:
             pass
         return True
+
+    def retire(self, path: str) -> None:
+        """Remove a directory of this bucket (a completed upload) so that a crash never leaves it half
+        removed: one rename moves it into ``tmp/`` (gone at once), then it is deleted there."""
+        doomed = os.path.join(self.tmp_dir, f"retired-{uuid.uuid4().hex}")
+        try:
+            os.rename(path, doomed)
+        except FileNotFoundError:
+            return  # another request removed it first
+        crash_point("retire.renamed")
+        for number, entry in enumerate(sorted(os.listdir(doomed))):
+            _remove(os.path.join(doomed, entry))
+            if number == 0:
+                crash_point("retire.removing")
+        _remove(doomed)
+
+    def sweep(self, max_age: float) -> int:
+        """Remove what a crash left behind and has been untouched for ``max_age`` seconds; the count."""
+        now, removed = time.time(), 0
+
+        def drop(path: str) -> None:
+            nonlocal removed
+            if _age(path, now) >= max_age:
+                _remove(path)
+                removed += 1
+
+        for entry in os.listdir(self.tmp_dir) if os.path.isdir(self.tmp_dir) else []:
+            drop(os.path.join(self.tmp_dir, entry))
+        objects = os.path.join(self.path, "objects")
+        for sub in os.listdir(objects) if os.path.isdir(objects) else []:
+            directory = os.path.join(objects, sub)
+            with _commit_lock:
+                files = os.listdir(directory)
+                named = {(read_json(os.path.join(directory, f)) or {}).get("data") for f in files
+                         if f.endswith(".json")}
+                for name in files:
+                    if not name.endswith(".json") and name not in named:
+                        drop(os.path.join(directory, name))
+        for upload_id in os.listdir(self.uploads_dir) if os.path.isdir(self.uploads_dir) else []:
+            upload = os.path.join(self.uploads_dir, upload_id)
+            files = os.listdir(upload)
+            if "upload.json" not in files:
+                drop(upload)
+                continue
+            named = {(read_json(os.path.join(upload, f)) or {}).get("data") for f in files
+                     if f.startswith("part-") and f.endswith(".json")}
+            for name in files:
+                if name.startswith("part-") and not name.endswith(".json") and name not in named:
+                    drop(os.path.join(upload, name))
+        return removed
 
     def keys(self) -> list[ObjectInfo]:
         """Every object, sorted by key (UTF-8 byte order, as S3 sorts)."""
@@ -243,6 +349,36 @@ class Store:
     def __init__(self, root: str | None = None) -> None:
         self.root = os.path.abspath(root or FLAGS.buckets_path)
         os.makedirs(self.root, exist_ok=True)
+        self._last_sweep = time.monotonic()
+        self.sweep(max_age=0)
+
+    def sweep(self, max_age: float | None = None) -> int:
+        """Remove the leftovers of interrupted changes in every bucket (those untouched for ``max_age``
+        seconds, default ``--objectstore_orphan_age``); the number removed, logged when not 0."""
+        max_age = FLAGS.objectstore_orphan_age if max_age is None else max_age
+        now, removed = time.time(), 0
+        for entry in os.listdir(self.root):
+            if entry.startswith((".new-", ".deleted-")) and _age(os.path.join(self.root, entry), now) >= max_age:
+                _remove(os.path.join(self.root, entry))
+                removed += 1
+        for bucket in self.buckets():
+            removed += bucket.sweep(max_age)
+        if removed:
+            LOG.info("Removed %d temporary or orphaned file(s) under %s", removed, self.root)
+        return removed
+
+    def sweep_if_due(self) -> None:
+        """Start a sweep in the background when ``--objectstore_sweep_interval`` has passed since the last."""
+        if time.monotonic() - self._last_sweep < FLAGS.objectstore_sweep_interval:
+            return
+        self._last_sweep = time.monotonic()
+        threading.Thread(target=self._sweep_quietly, daemon=True).start()
+
+    def _sweep_quietly(self) -> None:
+        try:
+            self.sweep()
+        except OSError as exc:
+            LOG.warning("Sweeping %s failed: %s", self.root, exc)
 
     def _path(self, name: str) -> str:
         names.check_bucket_name(name)

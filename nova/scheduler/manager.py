@@ -11,6 +11,7 @@ goes to the snapshot's host, which keeps the snapshot's data.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 from typing import Any
@@ -83,6 +84,30 @@ class SchedulerManager(manager.Manager):
         compute_rpcapi.ComputeAPI(topic=topic).run_instance(ctxt, host, instance_id)
         LOG.info("Instance %s goes to %s", instance_id, host)
         return host
+
+    @manager.periodic_task
+    def _fail_unplaced_instances(self, ctxt: context.RequestContext) -> None:
+        """Instances no scheduler placed within ``--instance_build_timeout`` (their request was lost to a
+        crash or a database outage) end in error with a fault instead of building forever."""
+        limit = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout)
+        try:
+            waiting = self.db.instance_get_all_by_filters(ctxt, {"vm_state": states.BUILDING, "host": None})
+            for instance in waiting:
+                if instance["task_state"] != states.SCHEDULING or instance["created_at"] >= limit:
+                    continue
+                with self._placing:
+                    try:
+                        current = self.db.instance_get(ctxt, instance["id"])
+                    except exception.NotFound:
+                        continue
+                    if current["vm_state"] != states.BUILDING or current["host"]:
+                        continue
+                    reason = f"no scheduler placed it within {FLAGS.instance_build_timeout}s"
+                    LOG.error("Instance %s: %s", instance["id"], reason)
+                    self.db.instance_update(ctxt, instance["id"], {"vm_state": states.ERROR, "task_state": None,
+                                                                   "fault": reason})
+        except exception.DatabaseError as exc:
+            LOG.warning("_fail_unplaced_instances skipped: %s", " ".join(str(exc).split())[:300])
 
     def create_volume(self, ctxt: context.RequestContext, topic: str, volume_id: int,
                       snapshot_id: int | None = None, availability_zone: str | None = None) -> str | None:

@@ -74,6 +74,7 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     exception.QuotaError: "ResourceLimitExceeded",
     exception.NoValidHost: "InsufficientInstanceCapacity",
     exception.ServiceUnavailable: "Unavailable",
+    exception.DBConnectionError: "Unavailable",
     exception.UnsupportedOperation: "UnsupportedOperation",
     exception.SecurityGroupRuleNotFound: "InvalidPermission.NotFound",
     exception.InstanceInvalidState: "IncorrectInstanceState",
@@ -114,6 +115,10 @@ EC2_CODES: dict[type[exception.NovaException], str] = {
     rpc.Timeout: "Unavailable",
     rpc.BrokerUnavailable: "Unavailable",
 }
+
+
+# Seconds a client should wait before retrying a 503 (an outage of the database, broker or a daemon).
+RETRY_AFTER = "1"
 
 
 def ec2_code_of(cls: type[exception.NovaException]) -> str:
@@ -177,6 +182,8 @@ def error_response(request_id: str, status: int, code: str, message: str) -> web
     )
     response = webob.Response(status=status, content_type="text/xml", charset="UTF-8")
     response.text = body
+    if status == 503:
+        response.headers["Retry-After"] = RETRY_AFTER
     return response
 
 

@@ -53,6 +53,10 @@ EXCEPTION_STATUS: list[tuple[type[Exception], int]] = [
 ]
 
 
+# Seconds a client should wait before retrying a 503 (an outage of the database, broker or a daemon).
+RETRY_AFTER = "1"
+
+
 class Fault(Exception):
     """An OpenStack fault raised by the front end itself (bad body, wrong project...)."""
 
@@ -76,6 +80,8 @@ def fault_response(status: int, message: str, headers: dict[str, str] | None = N
     body = {name: {"code": status, "message": message}}
     response = webob.Response(status=status, content_type="application/json", charset="UTF-8")
     response.text = json.dumps(body)
+    if status == 503:
+        response.headers["Retry-After"] = RETRY_AFTER
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from typing import Any, Iterator
 
 import sqlalchemy
@@ -25,6 +26,13 @@ from nova import exception, flags
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
+
+flags.DEFINE_float("sql_connect_retry_seconds", 5.0,
+                   "Seconds a request keeps trying to reach an unreachable database before it fails with 503",
+                   lower_bound=0)
+flags.DEFINE_integer("sql_pool_timeout", 10,
+                     "Seconds a request waits for a free pooled database connection before it fails with 503",
+                     lower_bound=1)
 
 SQLITE_BUSY_TIMEOUT_MS = 30000
 
@@ -94,7 +102,7 @@ def create_engine(url: str) -> Engine:
     else:
         if backend == "postgresql":
             _green_psycopg()
-        kwargs.update(pool_pre_ping=True, pool_recycle=FLAGS.sql_idle_timeout)
+        kwargs.update(pool_pre_ping=True, pool_recycle=FLAGS.sql_idle_timeout, pool_timeout=FLAGS.sql_pool_timeout)
     engine = sqlalchemy.create_engine(parsed, **kwargs)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -126,16 +134,21 @@ def get_maker() -> sessionmaker[Session]:
 def get_session() -> Iterator[Session]:
     """A session in one transaction: committed on exit, rolled back on error.
 
-    Driver errors are turned into nova exceptions here so none leaks past
-    the db api: a unique violation becomes ``Duplicate`` (the api narrows it
-    to the resource's own class), another integrity violation (a foreign key,
-    a missing value) ``InvalidInput``, anything else ``DatabaseError``, each
-    with a one-line reason (``DBDeadlock`` when the server picked this
-    transaction as a deadlock victim, which the caller may retry).
+    The session holds a connection before the caller's first statement: an
+    unreachable server is retried for ``--sql_connect_retry_seconds`` (nothing
+    has been written yet), then ``DBConnectionError`` (503).  Driver errors
+    are turned into nova exceptions here so none leaks past the db api: a
+    unique violation becomes ``Duplicate`` (the api narrows it to the
+    resource's own class), another integrity violation (a foreign key, a
+    missing value) ``InvalidInput``, a connection lost mid-transaction or a
+    pool with no free connection ``DBConnectionError`` (the transaction was
+    not committed), anything else ``DatabaseError``, each with a one-line
+    reason (``DBDeadlock`` when the server picked this transaction as a
+    deadlock victim, which the caller may retry).
     """
-    session = get_maker()()
+    session, transaction = _connected_session()
     try:
-        with session.begin():
+        with transaction:
             yield session
     except sa_exc.IntegrityError as exc:
         if is_unique_violation(exc):
@@ -144,9 +157,61 @@ def get_session() -> Iterator[Session]:
     except sa_exc.DBAPIError as exc:
         if is_deadlock(exc):
             raise exception.DBDeadlock(reason=one_line(exc.orig)) from exc
+        if is_disconnect(exc):
+            raise exception.DBConnectionError(reason=one_line(exc.orig)) from exc
         raise exception.DatabaseError(reason=one_line(exc.orig)) from exc
+    except sa_exc.TimeoutError as exc:
+        raise _pool_exhausted(exc) from exc
     finally:
         session.close()
+
+
+def _connected_session() -> tuple[Session, Any]:
+    """A session whose transaction has begun on a live connection, retrying an unreachable server."""
+    deadline = time.monotonic() + FLAGS.sql_connect_retry_seconds
+    while True:
+        session = get_maker()()
+        try:
+            transaction = session.begin()
+            session.connection()
+            return session, transaction
+        except sa_exc.TimeoutError as exc:
+            session.close()
+            raise _pool_exhausted(exc) from exc
+        except sa_exc.DBAPIError as exc:
+            session.close()
+            if not isinstance(exc, sa_exc.OperationalError) and not is_disconnect(exc):
+                raise exception.DatabaseError(reason=one_line(exc.orig)) from exc
+            if time.monotonic() >= deadline:
+                raise exception.DBConnectionError(reason=one_line(exc.orig)) from exc
+            LOG.debug("Database unreachable, retrying: %s", one_line(exc.orig))
+            time.sleep(max(0.05, min(FLAGS.sql_retry_interval, deadline - time.monotonic())))
+
+
+def _pool_exhausted(exc: sa_exc.TimeoutError) -> exception.DBConnectionError:
+    return exception.DBConnectionError(reason=f"no free database connection within {FLAGS.sql_pool_timeout}s "
+                                              f"(the pool is exhausted)")
+
+
+# SQLSTATE classes of a lost or refused connection: 08 connection exception, 57P admin shutdown/crash/starting.
+POSTGRES_DISCONNECT_PREFIXES = ("08", "57P")
+# Can't connect (local, TCP), server gone away, lost connection, server shutdown in progress.
+MYSQL_DISCONNECT_CODES = (2002, 2003, 2006, 2013, 1053)
+
+
+def is_disconnect(error: sa_exc.DBAPIError) -> bool:
+    """Whether the server was unreachable or dropped the connection (not a problem with the statement)."""
+    if error.connection_invalidated:
+        return True
+    orig = error.orig
+    pgcode = getattr(orig, "pgcode", None)
+    if pgcode is not None:
+        return pgcode.startswith(POSTGRES_DISCONNECT_PREFIXES)
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in MYSQL_DISCONNECT_CODES
+    # psycopg2 reports a closed or refused connection without a SQLSTATE.
+    return isinstance(error, sa_exc.OperationalError) and type(orig).__module__.startswith("psycopg2")
 
 
 MYSQL_DEADLOCK_CODES = (1213, 1205)  # deadlock found; lock wait timeout

@@ -176,7 +176,7 @@ def complete(r: S3Request) -> webob.Response:
     except BaseException:
         writer.discard()
         raise
-    shutil.rmtree(path, ignore_errors=True)
+    bucket.retire(path)
     LOG.info("Completed multipart upload %s: %s/%s, %d parts, %d bytes", upload_id, bucket.name, key,
              len(requested), info.size)
     location = f"{r.req.host_url}/{bucket.name}/{key}"
@@ -200,7 +200,7 @@ def abort_all(bucket: Bucket) -> None:
     """Drop every upload in progress (before the bucket is deleted)."""
     if os.path.isdir(bucket.uploads_dir):
         for name in os.listdir(bucket.uploads_dir):
-            shutil.rmtree(os.path.join(bucket.uploads_dir, name), ignore_errors=True)
+            bucket.retire(os.path.join(bucket.uploads_dir, name))
 
 
 def list_parts(r: S3Request) -> webob.Response:

@@ -218,3 +218,32 @@ def test_compute_node_reports_capacity_and_use(compute):
 def test_capabilities_come_from_the_driver(compute):
     caps = compute.service_capabilities()
     assert caps["vcpus"] == 16 and caps["memory_mb"] == 32768 and caps["hypervisor_type"] == "fake"
+
+
+def test_builds_abandoned_half_way_are_settled_after_the_build_timeout(compute):
+    """A database outage failed a build's next write: the periodic task settles it as after a crash."""
+    import datetime
+
+    from nova import utils
+
+    ctxt = user_context()
+    old = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout + 5)
+    dead, spawned, fresh = (building(ctxt, task_state=states.NETWORKING), building(ctxt, task_state=states.SPAWNING),
+                            building(ctxt, task_state=states.SPAWNING))
+    compute.driver.spawn(ctxt, db.instance_get(ctxt, spawned["id"]), [])
+    for row in (dead, spawned):
+        db.instance_update(ADMIN, row["id"], {"updated_at": old})
+    compute._check_build_timeouts(ADMIN)
+    get = lambda row: db.instance_get(ctxt, row["id"])  # noqa: E731
+    assert (get(dead)["vm_state"], get(dead)["task_state"]) == (states.ERROR, None)
+    assert "stopped while it was networking and did not resume" in get(dead)["fault"]
+    assert (get(spawned)["vm_state"], get(spawned)["task_state"]) == (states.ACTIVE, None)
+    assert (get(fresh)["vm_state"], get(fresh)["task_state"]) == (states.BUILDING, states.SPAWNING)
+
+
+def test_an_operation_that_fails_leaves_the_instance_free_for_the_build_timeout(compute):
+    with pytest.raises(exception.DBConnectionError):
+        with compute._instance_lock(7):
+            assert compute._busy(7)
+            raise exception.DBConnectionError(reason="connection refused")
+    assert not compute._busy(7) and 7 not in compute._locks

@@ -142,3 +142,36 @@ def test_deadlocks_are_told_apart_from_other_errors():
     assert db_session.is_deadlock(mysql_deadlock)
     assert db_session.is_deadlock(pg_deadlock)
     assert not db_session.is_deadlock(mysql_other)
+
+
+def test_an_unreachable_server_is_retried_then_is_a_503(monkeypatch):
+    import time
+
+    FLAGS.sql_connection = "postgresql://nova@127.0.0.1:1/nova"
+    FLAGS.sql_connect_retry_seconds = 0.5
+    FLAGS.sql_retry_interval = 0.1
+    attempts = []
+    real_connect = session.Session.connection
+    monkeypatch.setattr(session.Session, "connection", lambda self, *a, **k: attempts.append(1) or real_connect(self))
+    started = time.monotonic()
+    with pytest.raises(exception.DBConnectionError) as caught:
+        with session.get_session():
+            pass
+    assert 0.5 <= time.monotonic() - started < 5
+    assert len(attempts) >= 3
+    assert caught.value.code == 503 and "\n" not in str(caught.value)
+
+
+def test_an_exhausted_pool_is_a_503_not_a_timeout_traceback(tmp_path):
+    from sqlalchemy.pool import QueuePool
+
+    FLAGS.sql_connection = f"sqlite:///{tmp_path}/pool.sqlite"
+    engine = session.get_engine()
+    engine.pool = QueuePool(engine.pool._creator, pool_size=1, max_overflow=0, timeout=0.2)
+    with session.get_session():
+        with pytest.raises(exception.DBConnectionError, match="pool is exhausted") as caught:
+            with session.get_session():
+                pass
+    assert caught.value.code == 503
+    with session.get_session() as again:  # the held connection went back to the pool
+        assert again.connection().exec_driver_sql("SELECT 1").scalar() == 1

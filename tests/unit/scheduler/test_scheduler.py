@@ -140,3 +140,17 @@ def test_simple_weighs_only_the_hosts_the_chance_filter_passes(sqlite_db, monkey
     assert simple.SimpleScheduler().schedule_run_instance(ADMIN, "compute", target["id"],
                                                           availability_zone="nova") == "b"
     assert seen == [{"availability_zone": "nova"}]
+
+
+def test_instances_no_scheduler_placed_in_time_end_in_error(sqlite_db):
+    scheduler = manager.SchedulerManager(host="test-host")
+    old = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout + 5)
+    lost, fresh, placed = instance(), instance(), instance(host="h1")
+    for row in (lost, placed):
+        db.instance_update(ADMIN, row["id"], {"created_at": old})
+    scheduler._fail_unplaced_instances(ADMIN)
+    row = db.instance_get(ADMIN, lost["id"])
+    assert (row["vm_state"], row["task_state"]) == (states.ERROR, None)
+    assert "no scheduler placed it" in row["fault"]
+    assert db.instance_get(ADMIN, fresh["id"])["vm_state"] == states.BUILDING
+    assert db.instance_get(ADMIN, placed["id"])["vm_state"] == states.BUILDING

@@ -159,6 +159,8 @@ def fault_response(req: webob.Request, status: int, message: str, headers: dict[
     fmt = format_of(req)
     response = webob.Response(status=status, content_type=CONTENT_TYPES[fmt], charset="UTF-8")
     response.body = serialize({name: content}, fmt, namespace_of(req))
+    if status == 503:
+        response.headers["Retry-After"] = faults.RETRY_AFTER
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

@@ -38,6 +38,7 @@ from nova.db.sqlalchemy.api.instance_types import (  # noqa: F401
 )
 from nova.db.sqlalchemy.api.instances import (  # noqa: F401
     instance_create,
+    instance_create_many,
     instance_data_get_for_project,
     instance_destroy,
     instance_get,

@@ -64,6 +64,42 @@ def instance_create(ctxt: Context, values: dict[str, Any]) -> Instance:
 
 
 @require_context
+def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]], security_group_ids: list[int] | tuple[int, ...] = (),
+                         hostname_format: str | None = None) -> list[Instance]:
+    """Create instances, each in the groups and named ``hostname_format % id``, in one transaction."""
+    from nova.db.sqlalchemy.api.security_groups import _group
+
+    rows = []
+    for values in values_list:
+        values = dict(values)
+        values.setdefault("uuid", str(uuid.uuid4()))
+        if not is_admin(ctxt):
+            values.setdefault("project_id", ctxt.project_id)
+            values.setdefault("user_id", ctxt.user_id)
+        _check_owner(ctxt, values)
+        rows.append(values)
+    with duplicate_as(lambda _detail: exception.Duplicate("An instance with that uuid exists.")):
+        with get_session() as session:
+            groups = [_group(session, ctxt, group_id) for group_id in security_group_ids]
+            ids = []
+            for values in rows:
+                metadata = values.pop("metadata", None) or {}
+                instance = Instance()
+                apply_values(instance, values)
+                instance.save(session)
+                if hostname_format is not None:
+                    instance.hostname = hostname_format % instance.id
+                for key, value in metadata.items():
+                    session.add(models.InstanceMetadata(instance_id=instance.id, key=key, value=value))
+                for group in groups:
+                    session.add(models.SecurityGroupInstanceAssociation(instance_id=instance.id,
+                                                                        security_group_id=group.id))
+                ids.append(instance.id)
+            session.flush()
+            return [_instance(session, ctxt, instance_id) for instance_id in ids]
+
+
+@require_context
 def instance_get(ctxt: Context, instance_id: int) -> Instance:
     with get_session() as session:
         return _instance(session, ctxt, instance_id)

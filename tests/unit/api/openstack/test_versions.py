@@ -108,3 +108,16 @@ def test_unreachable_daemon_is_503(osapi, monkeypatch):
 def test_version_document_below_the_project_id(osapi):
     assert osapi.get("/proj-a/").json()["version"]["id"] == "v2.1"
     assert osapi.get("", prefix="/v2/proj-a").json()["version"]["id"] == "v2.0"
+
+
+def test_database_outage_is_503_with_retry_after(osapi, monkeypatch):
+    from nova import exception
+    from nova.compute import instance_types
+
+    def down(*args, **kwargs):
+        raise exception.DBConnectionError(reason="connection refused")
+
+    monkeypatch.setattr(instance_types, "get_all_types", down)
+    response = osapi.get("/flavors")
+    assert fault_of(response) == ("serviceUnavailable", 503)
+    assert response.headers["Retry-After"] == "1"

@@ -1,0 +1,73 @@
+"""The store after a crash: what a kill -9 can leave is swept at start-up, and later by age."""
+
+import os
+import time
+
+from nova.objectstore.store import Store
+
+
+def _put(bucket, key: str, data: bytes):
+    writer = bucket.writer()
+    writer.write(data)
+    writer.finish()
+    return bucket.commit(key, writer, "etag", {}, {})
+
+
+def _leftovers(root: str) -> dict[str, str]:
+    """Debris as each interrupted step leaves it, by what it is."""
+    bucket = Store(root).create_bucket("bkt", "proj", "user")
+    kept = _put(bucket, "kept", b"payload")
+    objects_dir = os.path.dirname(kept.data)
+    upload = os.path.join(bucket.uploads_dir, "a" * 32)
+    os.makedirs(upload)
+    with open(os.path.join(upload, "upload.json"), "w") as handle:
+        handle.write('{"key": "k"}')
+    debris = {
+        "writer temp file": os.path.join(bucket.tmp_dir, "0123"),
+        "retired upload": os.path.join(bucket.tmp_dir, "retired-x"),
+        "object bytes no record names": os.path.join(objects_dir, os.path.basename(kept.data).split(".")[0] + ".dead"),
+        "part bytes no record names": os.path.join(upload, "part-00001.dead"),
+        "upload without upload.json": os.path.join(bucket.uploads_dir, "b" * 32),
+        "bucket being created": os.path.join(root, ".new-1"),
+    }
+    for what, path in debris.items():
+        if what in ("retired upload", "upload without upload.json", "bucket being created"):
+            os.makedirs(os.path.join(path, "inner"))
+        else:
+            with open(path, "wb") as handle:
+                handle.write(b"x")
+    return debris, kept, upload
+
+
+def test_a_restart_removes_every_leftover_and_keeps_what_is_live(tmp_path):
+    root = str(tmp_path / "buckets")
+    debris, kept, upload = _leftovers(root)
+    store = Store(root)  # what nova-objectstore does at start-up
+    assert [what for what, path in debris.items() if os.path.exists(path)] == []
+    bucket = store.get_bucket("bkt")
+    with open(bucket.get("kept").data, "rb") as handle:
+        assert handle.read() == b"payload"
+    assert os.path.exists(os.path.join(upload, "upload.json"))
+
+
+def test_the_periodic_sweep_spares_fresh_files(tmp_path):
+    root = str(tmp_path / "buckets")
+    store = Store(root)
+    debris, _, _ = _leftovers(root)
+    assert store.sweep(max_age=3600) == 0
+    assert all(os.path.exists(path) for path in debris.values())
+    old = time.time() - 7200
+    for path in debris.values():
+        os.utime(path, (old, old))
+    assert store.sweep(max_age=3600) == len(debris)
+    assert not any(os.path.exists(path) for path in debris.values())
+
+
+def test_retire_removes_a_directory_through_tmp(tmp_path):
+    bucket = Store(str(tmp_path)).create_bucket("bkt", "proj", "user")
+    upload = os.path.join(bucket.uploads_dir, "c" * 32)
+    os.makedirs(upload)
+    for name in ("upload.json", "part-00001.json", "part-00001.abc"):
+        open(os.path.join(upload, name), "w").close()
+    bucket.retire(upload)
+    assert not os.path.exists(upload) and os.listdir(bucket.tmp_dir) == []
