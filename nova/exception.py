@@ -484,3 +484,10 @@ class InstanceTerminationDisabled(Invalid):
     message = ("The instance %(instance_id)s may not be terminated: its disableApiTermination attribute is set; "
                "clear it first.")
     code = 409
+
+
+# -- rabbit: RabbitMQ clusters and quorum queues -------------------------------------------------------
+
+
+class BrokerRefusedQueues(NovaException):
+    message = "The message broker at %(url)s refused the queues of topic %(topic)s: %(reason)s"

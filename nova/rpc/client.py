@@ -102,7 +102,7 @@ def call(
             body,
             exchange=topology.topic_exchange(),
             routing_key=topic,
-            declare=[topology.topic_queue(topic)],
+            declare=[topology.topic_queue(topic, conns.settings.quorum)],
             deadline=deadline,
             target=f"topic {topic}",
             delivery_mode=TRANSIENT,
@@ -127,11 +127,12 @@ def cast(ctxt: nova_context.RequestContext, topic: str, msg: Mapping[str, Any]) 
     ``rpc_response_timeout`` seconds.
     """
     body = common.envelope(ctxt, msg)
-    _connections().casts.publish(
+    conns = _connections()
+    conns.casts.publish(
         body,
         exchange=topology.topic_exchange(),
         routing_key=topic,
-        declare=[topology.topic_queue(topic)],
+        declare=[topology.topic_queue(topic, conns.settings.quorum)],
         deadline=time.monotonic() + FLAGS.rpc_response_timeout,
         target=f"topic {topic}",
         delivery_mode=PERSISTENT,

@@ -21,7 +21,7 @@ import kombu
 from eventlet import semaphore
 from kombu import Exchange, Queue
 
-from nova.rpc import common, connection
+from nova.rpc import common, connection, topology
 
 LOG = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Publisher:
             except connection.PERMANENT_ERRORS as exc:
                 self._reset()
                 raise common.PublishError(
-                    target=target, url=self.settings.display_url, reason=common.one_line(exc)
+                    target=target, url=self.settings.display_url, reason=topology.explain(exc, self.settings.quorum)
                 ) from None
             except self._errors as exc:
                 self._reset()
@@ -117,9 +117,8 @@ class Publisher:
     def _ready_producer(self, deadline: float) -> kombu.Producer:
         if self._producer is None:
             timeout = min(connection.CONNECT_TIMEOUT, max(deadline - time.monotonic(), 0.5))
-            conn = connection.new_connection(self.settings, confirm=self.confirm, connect_timeout=timeout)
+            conn = connection.open_connection(self.settings, confirm=self.confirm, connect_timeout=timeout)
             self._conn = conn
-            connection.connect(conn)
             self._producer = kombu.Producer(conn.channel(), auto_declare=False)
         elif not self.confirm and not self.settings.memory:
             self._raise_if_closed_by_broker()
