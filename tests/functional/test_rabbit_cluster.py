@@ -190,7 +190,6 @@ def _daemons(ec2: Ec2Cloud) -> list[Daemon]:
     return [d for d in ec2.cloud.daemons if d.proc.poll() is None]
 
 
-
 def _time_a_launch(ec2: Ec2Cloud, before_launch=lambda: None) -> float:
     """Seconds from ``before_launch()`` until an instance launched just after it runs."""
     client = ec2.client("alice")

@@ -7,7 +7,6 @@ tests/functional/test_rabbit_cluster.py on a private three-node cluster.
 
 from __future__ import annotations
 
-import socket
 import time
 
 import amqp.exceptions
@@ -16,21 +15,16 @@ import pytest
 
 from nova import exception, rpc
 from nova.rpc import common, topology
+from tests.fixtures.daemons import free_port
 from tests.fixtures.rpc import EchoManager
 
 FLAGS = common.FLAGS
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def two_hosts(rabbit_rpc):
     """The shared broker listed second, after a port nothing listens on."""
-    FLAGS.rabbit_hosts = [f"127.0.0.1:{_closed_port()}", f"{FLAGS.rabbit_host}:{FLAGS.rabbit_port}"]
+    FLAGS.rabbit_hosts = [f"127.0.0.1:{free_port()}", f"{FLAGS.rabbit_host}:{FLAGS.rabbit_port}"]
     rpc.cleanup()
     return rabbit_rpc
 
