@@ -203,7 +203,7 @@ def broker_errors(conn: kombu.Connection) -> tuple[type[BaseException], ...]:
         tuple(conn.connection_errors)
         + tuple(conn.channel_errors)
         + tuple(conn.recoverable_connection_errors)
-        + (OSError,)
+        + (OSError, amqp.exceptions.MessageNacked)
     )
 
 
