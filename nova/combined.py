@@ -184,6 +184,10 @@ def _stop_tgtd(proc: subprocess.Popen | None) -> None:
 
 def _write_flagfile(path: str) -> None:
     lines = [f"--{name}={getattr(FLAGS, name)}" for name in _SHARED_FLAGS]
+    if FLAGS.rabbit_hosts:
+        lines.append(f"--rabbit_hosts={','.join(FLAGS.rabbit_hosts)}")
+    if FLAGS.rabbit_quorum_queues is not None:
+        lines.append(f"--{'' if FLAGS.rabbit_quorum_queues else 'no'}rabbit_quorum_queues")
     with open(path, "w") as handle:
         handle.write("# Written by nova-combined: flags that reach this cloud.\n")
         handle.write("\n".join(lines) + "\n")

@@ -513,3 +513,10 @@ class DBConnectionError(DatabaseError):
 
     message = "The database is unavailable: %(reason)s"
     code = 503
+
+
+# -- rabbit: RabbitMQ clusters and quorum queues -------------------------------------------------------
+
+
+class BrokerRefusedQueues(NovaException):
+    message = "The message broker at %(url)s refused the queues of topic %(topic)s: %(reason)s"

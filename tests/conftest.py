@@ -20,5 +20,5 @@ def clean_flags(tmp_path):
     flags.reset_for_tests()
 
 
-pytest_plugins = ["tests.fixtures.daemons", "tests.fixtures.database", "tests.fixtures.pgcluster", "tests.fixtures.rabbitnode",
+pytest_plugins = ["tests.fixtures.daemons", "tests.fixtures.database", "tests.fixtures.pgcluster", "tests.fixtures.rabbitnode", "tests.fixtures.rabbitcluster",
                   "tests.fixtures.rpc"]

@@ -126,9 +126,19 @@ class NetworkManager(manager.SchedulerDependentManager):
 
     def allocate_fixed_ip(self, ctxt: context.RequestContext, instance_id: int,
                           network_id: int) -> list[dict[str, Any]]:
-        """On the network's host: take a free address with a unique MAC, tell dnsmasq."""
+        """On the network's host: take a free address with a unique MAC, tell dnsmasq.
+
+        Idempotent: RPC delivers a message again when the broker connection
+        broke before its ack, and the instance keeps the address it got then.
+        """
         admin = _admin(ctxt)
         network = self.db.network_get(admin, network_id)
+        held = [f for f in self.db.fixed_ip_get_all_by_instance(admin, instance_id)
+                if f["network_id"] == network_id and f["allocated"]]
+        if held:
+            LOG.info("Instance %s already holds %s on network %s (the request came again)", instance_id,
+                     held[0]["address"], network_id)
+            return [self._nic(network, held[0])]
         for _attempt in range(10):
             try:
                 fixed = self.db.fixed_ip_associate_pool(admin, network_id, instance_id, generate_mac())

@@ -1,7 +1,7 @@
 """The sending side: call, cast, fanout_cast, and the process-wide connections.
 
-A process holds two publishers (confirmed for casts, unconfirmed for calls and
-replies) and one reply listener, all built from the current broker flags and
+A process holds two publishers (confirmed for casts; for calls and replies
+unconfirmed, except on quorum queues) and one reply listener, all built from the current broker flags and
 rebuilt when those change (tests switch between memory and RabbitMQ).
 """
 
@@ -29,7 +29,9 @@ class _ProcessConnections:
     def __init__(self, settings: connection.BrokerSettings) -> None:
         self.settings = settings
         self.casts = publisher.Publisher(settings, confirm=True)
-        self.calls = publisher.Publisher(settings, confirm=False)
+        # On quorum queues calls are confirmed too: a channel opened while a queue elects its leader may
+        # drop unconfirmed messages for good, and only a missing confirm tells (then a new channel is used).
+        self.calls = publisher.Publisher(settings, confirm=settings.quorum)
         self._listener: replies.ReplyListener | None = None
         self._lock = semaphore.Semaphore()
 
@@ -102,7 +104,7 @@ def call(
             body,
             exchange=topology.topic_exchange(),
             routing_key=topic,
-            declare=[topology.topic_queue(topic)],
+            declare=[topology.topic_queue(topic, conns.settings.quorum)],
             deadline=deadline,
             target=f"topic {topic}",
             delivery_mode=TRANSIENT,
@@ -127,11 +129,12 @@ def cast(ctxt: nova_context.RequestContext, topic: str, msg: Mapping[str, Any]) 
     ``rpc_response_timeout`` seconds.
     """
     body = common.envelope(ctxt, msg)
-    _connections().casts.publish(
+    conns = _connections()
+    conns.casts.publish(
         body,
         exchange=topology.topic_exchange(),
         routing_key=topic,
-        declare=[topology.topic_queue(topic)],
+        declare=[topology.topic_queue(topic, conns.settings.quorum)],
         deadline=time.monotonic() + FLAGS.rpc_response_timeout,
         target=f"topic {topic}",
         delivery_mode=PERSISTENT,

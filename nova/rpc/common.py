@@ -18,6 +18,20 @@ FLAGS = flags.FLAGS
 
 flags.DEFINE_string("rabbit_host", "127.0.0.1", "Host of the AMQP broker")
 flags.DEFINE_integer("rabbit_port", 5672, "Port of the AMQP broker", lower_bound=1)
+flags.DEFINE_list(
+    "rabbit_hosts",
+    [],
+    "RabbitMQ cluster nodes as host:port,host:port,... (a node without :port uses --rabbit_port). Each "
+    "connection goes to the first node that accepts it and fails over to the next; empty means "
+    "--rabbit_host:--rabbit_port alone",
+)
+flags.DEFINE_boolean(
+    "rabbit_quorum_queues",
+    None,
+    "Declare the topic queues (the ones holding casts) as durable quorum queues, replicated over the "
+    "cluster; fan-out and reply queues stay classic and transient. Default: on when --rabbit_hosts lists "
+    "more than one node. Cannot be switched on a broker that already has the queues of the other kind",
+)
 flags.DEFINE_boolean("rabbit_use_ssl", False, "Connect to the broker over TLS")
 flags.DEFINE_string("rabbit_userid", "guest", "User name on the broker")
 flags.DEFINE_string("rabbit_password", "guest", "Password on the broker")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import sys
 import urllib.parse
 
 import amqp.exceptions
@@ -35,41 +37,83 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
 
 @dataclasses.dataclass(frozen=True)
 class BrokerSettings:
-    """What a connection is built from; equal settings mean interchangeable connections."""
+    """What a connection is built from; equal settings mean interchangeable connections.
+
+    ``hosts`` lists the cluster's nodes in the order connections try them.
+    """
 
     memory: bool
-    host: str = ""
-    port: int = 0
+    hosts: tuple[tuple[str, int], ...] = ()
     userid: str = ""
     password: str = dataclasses.field(default="", repr=False)
     virtual_host: str = "/"
     use_ssl: bool = False
     heartbeat: int = 0
     polling_interval: float = 0.0
+    quorum: bool = False
 
     @property
     def display_url(self) -> str:
-        """The broker URL without the password, for logs and errors."""
+        """The broker URL without the password (every node), for logs and errors."""
         if self.memory:
             return "memory://"
+        return self.node_url(",".join(_netloc(host, port) for host, port in self.hosts))
+
+    def node_url(self, netloc: str) -> str:
         scheme = "amqps" if self.use_ssl else "amqp"
         vhost = "/" if self.virtual_host == "/" else urllib.parse.quote(self.virtual_host, safe="")
-        return f"{scheme}://{urllib.parse.quote(self.userid, safe='')}@{self.host}:{self.port}/{vhost}"
+        return f"{scheme}://{urllib.parse.quote(self.userid, safe='')}@{netloc}/{vhost}"
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_hosts(entries: list[str], default_port: int) -> tuple[tuple[str, int], ...]:
+    """``["h1:5672", "h2", "[::1]:5673"]`` -> ((host, port), ...); ValueError naming a bad entry."""
+    hosts = []
+    for entry in entries:
+        entry = entry.strip()
+        if not entry:
+            continue
+        host, port = entry, str(default_port)
+        if entry.startswith("["):
+            host, sep, rest = entry[1:].partition("]")
+            if not sep or (rest and not rest.startswith(":")):
+                raise ValueError(f"bad --rabbit_hosts entry {entry!r}")
+            port = rest[1:] or port
+        elif entry.count(":") == 1:
+            host, port = entry.split(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"bad --rabbit_hosts entry {entry!r}: expected host:port")
+        hosts.append((host, int(port)))
+    return tuple(hosts)
 
 
 def current_settings() -> BrokerSettings:
     if FLAGS.fake_rabbit:
         return BrokerSettings(memory=True, polling_interval=FLAGS.rpc_memory_polling_interval)
+    try:
+        hosts = parse_hosts(FLAGS.rabbit_hosts or [], FLAGS.rabbit_port)
+    except ValueError as exc:
+        raise common.BrokerUnavailable(url=",".join(FLAGS.rabbit_hosts), reason=str(exc)) from None
+    hosts = hosts or ((FLAGS.rabbit_host, FLAGS.rabbit_port),)
+    quorum = FLAGS.rabbit_quorum_queues
     return BrokerSettings(
         memory=False,
-        host=FLAGS.rabbit_host,
-        port=FLAGS.rabbit_port,
+        hosts=hosts,
         userid=FLAGS.rabbit_userid,
         password=FLAGS.rabbit_password,
         virtual_host=FLAGS.rabbit_virtual_host,
         use_ssl=FLAGS.rabbit_use_ssl,
         heartbeat=FLAGS.rabbit_heartbeat,
+        quorum=len(hosts) > 1 if quorum is None else bool(quorum),
     )
+
+
+def _client_properties() -> dict:
+    """Shown by ``rabbitmqctl list_connections user_provided_name``: which process holds the connection."""
+    return {"connection_name": f"{os.path.basename(sys.argv[0] or 'python')} pid {os.getpid()}"}
 
 
 def new_connection(
@@ -78,8 +122,9 @@ def new_connection(
     consumer: bool = False,
     confirm: bool = False,
     connect_timeout: float = CONNECT_TIMEOUT,
+    node: int = 0,
 ) -> kombu.Connection:
-    """An unconnected kombu connection.
+    """An unconnected kombu connection to node number ``node`` of ``settings.hosts``.
 
     Consumer connections get heartbeats (their loop calls heartbeat_check);
     publisher connections sit idle between sends, so they get none.
@@ -87,9 +132,10 @@ def new_connection(
     """
     if settings.memory:
         return kombu.Connection("memory://", transport_options={"polling_interval": settings.polling_interval})
+    host, port = settings.hosts[node]
     return kombu.Connection(
-        hostname=settings.host,
-        port=settings.port,
+        hostname=host,
+        port=port,
         userid=settings.userid,
         password=settings.password,
         virtual_host=settings.virtual_host,
@@ -97,7 +143,7 @@ def new_connection(
         heartbeat=settings.heartbeat if consumer else 0,
         connect_timeout=connect_timeout,
         transport="pyamqp",
-        transport_options={"confirm_publish": confirm},
+        transport_options={"confirm_publish": confirm, "client_properties": _client_properties()},
     )
 
 
@@ -106,13 +152,58 @@ def connect(conn: kombu.Connection) -> None:
     conn.ensure_connection(max_retries=0, reraise_as_library_errors=False)
 
 
+def open_connection(
+    settings: BrokerSettings,
+    *,
+    consumer: bool = False,
+    confirm: bool = False,
+    connect_timeout: float = CONNECT_TIMEOUT,
+) -> kombu.Connection:
+    """A connected connection to the first node of ``settings.hosts`` that accepts one.
+
+    Tries each node once, in order.  A refusal that retrying cannot fix
+    (credentials, vhost) is raised at once; when no node answers, raises the
+    last node's error (OSError naming every node when there are several).
+    """
+    if settings.memory or len(settings.hosts) == 1:
+        conn = new_connection(settings, consumer=consumer, confirm=confirm, connect_timeout=connect_timeout)
+        try:
+            connect(conn)
+        except BaseException:
+            close_quietly(conn)
+            raise
+        return conn
+    reasons = []
+    for node, (host, port) in enumerate(settings.hosts):
+        conn = new_connection(settings, consumer=consumer, confirm=confirm, connect_timeout=connect_timeout,
+                              node=node)
+        try:
+            connect(conn)
+        except PERMANENT_ERRORS:
+            close_quietly(conn)
+            raise
+        except broker_errors(conn) as exc:
+            close_quietly(conn)
+            reasons.append(f"{_netloc(host, port)}: {common.one_line(exc)}")
+            continue
+        if reasons:
+            LOG.info("Connected to RabbitMQ node %s (not reachable: %s)", _netloc(host, port), "; ".join(reasons))
+        return conn
+    raise OSError(f"no RabbitMQ node reachable ({'; '.join(reasons)})")
+
+
+def node_of(conn: kombu.Connection) -> str:
+    """``host:port`` of the node ``conn`` is connected to, for logs."""
+    return "memory" if conn.transport_cls == "memory" else _netloc(conn.hostname, conn.port)
+
+
 def broker_errors(conn: kombu.Connection) -> tuple[type[BaseException], ...]:
     """Every error class that means "the connection or channel is unusable"."""
     return (
         tuple(conn.connection_errors)
         + tuple(conn.channel_errors)
         + tuple(conn.recoverable_connection_errors)
-        + (OSError,)
+        + (OSError, amqp.exceptions.MessageNacked)
     )
 
 
@@ -146,17 +237,15 @@ def check_connection() -> None:
         return
     attempts = FLAGS.rabbit_max_retries
     reason = "no attempt made"
+    errors = broker_errors(new_connection(settings))
     for attempt in range(1, attempts + 1):
-        conn = new_connection(settings)
         try:
-            connect(conn)
+            close_quietly(open_connection(settings))
             return
         except PERMANENT_ERRORS as exc:
             raise common.BrokerUnavailable(url=settings.display_url, reason=common.one_line(exc)) from None
-        except broker_errors(conn) as exc:
+        except errors as exc:
             reason = common.one_line(exc)
-        finally:
-            close_quietly(conn)
         if attempt < attempts:
             LOG.warning(
                 "Broker %s unreachable (attempt %d of %d): %s", settings.display_url, attempt, attempts, reason

@@ -17,7 +17,7 @@ import kombu
 from eventlet import event, greenthread, semaphore
 from kombu import Queue
 
-from nova.rpc import common, connection
+from nova.rpc import common, connection, topology
 
 LOG = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ class ConsumerLoop:
         # True while the loop waits for the broker with no message in hand:
         # then stop() may kill it at once (an unread message stays unacked).
         self._idle = False
+        self._ever_ready = False
+        # Why the broker refused this loop's first subscription, when it did.
+        self.refusal: str | None = None
 
     @property
     def stopping(self) -> bool:
@@ -68,16 +71,14 @@ class ConsumerLoop:
     @property
     def ready(self) -> bool:
         """True while the queues are declared and consumed."""
-        return self._ready.ready()
+        return self._ready.ready() and self._ready.wait() is True
 
     def start(self) -> None:
         self._thread = eventlet.spawn(self._run)
 
     def wait_ready(self, timeout: float) -> bool:
-        ready = self._ready
-        if ready.ready():
-            return True
-        return ready.wait(max(timeout, 0)) is True
+        """True once the queues are consumed; False after ``timeout`` or when the broker refused them."""
+        return self._ready.wait(max(timeout, 0)) is True
 
     def ack(self, message: kombu.Message) -> None:
         self._settle(message, "ack")
@@ -115,11 +116,18 @@ class ConsumerLoop:
             try:
                 conn = self._subscribe()
                 if failures:
-                    LOG.info("%s: consuming again from %s", self.name, self.settings.display_url)
+                    LOG.info("%s: consuming again from %s", self.name, connection.node_of(conn))
+                else:
+                    LOG.debug("%s: consuming from %s", self.name, connection.node_of(conn))
                 failures = 0
+                self._ever_ready = True
                 self._ready.send(True)
                 self._drain(conn)
                 return
+            except connection.PERMANENT_ERRORS as exc:
+                reason = self._refused(exc)
+                if reason is None:
+                    return
             except self._errors as exc:
                 reason = common.one_line(exc)
             except Exception as exc:  # noqa: BLE001 - the loop must outlive any surprise
@@ -141,10 +149,26 @@ class ConsumerLoop:
             )
             self._wake.wait(delay)
 
+    def _refused(self, exc: BaseException) -> str | None:
+        """The broker refused this loop's queues or credentials: retrying will not help.
+
+        Before the loop was ever ready (a service starting) it ends, and the
+        reason waits in ``refusal`` for whoever started it; later (a broker
+        changed under a running service) it keeps retrying, loudly.
+        """
+        reason = topology.explain(exc, self.settings.quorum)
+        self.close()
+        if not self._ever_ready:
+            self.refusal = reason
+            self._stopping = True
+            self._ready.send(False)
+            return None
+        LOG.error("%s: the broker refused: %s", self.name, reason)
+        return reason
+
     def _subscribe(self) -> kombu.Connection:
-        conn = connection.new_connection(self.settings, consumer=True)
+        conn = connection.open_connection(self.settings, consumer=True)
         self._conn = conn
-        connection.connect(conn)
         channel = conn.channel()
         if self._prefetch_count:
             channel.basic_qos(0, self._prefetch_count, False)

@@ -4,8 +4,9 @@ A send retries a broker outage until its deadline, reconnecting and
 redeclaring as it goes, then raises BrokerUnavailable; so a send that returns
 has reached the broker.  With ``confirm`` the broker acknowledges every
 message (publisher confirms), which is what makes an accepted cast safe.
-Calls and replies skip confirms: their loss shows as the caller's Timeout,
-and a confirm would cost a broker round trip on every call.
+Calls and replies skip confirms on classic queues: their loss shows as the
+caller's Timeout, and a confirm would cost a broker round trip on every call.
+On quorum queues they are confirmed too (see ``client``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ import kombu
 from eventlet import semaphore
 from kombu import Exchange, Queue
 
-from nova.rpc import common, connection
+from nova.rpc import common, connection, topology
 
 LOG = logging.getLogger(__name__)
+
+# Longest wait for one publisher confirm before the send is retried on a new connection.
+CONFIRM_TIMEOUT = 10.0
 
 _real_select = eventlet.patcher.original("select").select
 
@@ -87,12 +91,13 @@ class Publisher:
                 producer = self._ready_producer(deadline)
                 self._declare(producer, declare)
                 if self.confirm:
-                    properties["confirm_timeout"] = max(deadline - time.monotonic(), 0.1)
+                    # Capped: a confirm that never comes means a broken channel; retry on a new one.
+                    properties["confirm_timeout"] = min(max(deadline - time.monotonic(), 0.1), CONFIRM_TIMEOUT)
                 producer.publish(body, exchange=exchange, routing_key=routing_key, serializer="json", **properties)
             except connection.PERMANENT_ERRORS as exc:
                 self._reset()
                 raise common.PublishError(
-                    target=target, url=self.settings.display_url, reason=common.one_line(exc)
+                    target=target, url=self.settings.display_url, reason=topology.explain(exc, self.settings.quorum)
                 ) from None
             except self._errors as exc:
                 self._reset()
@@ -117,9 +122,8 @@ class Publisher:
     def _ready_producer(self, deadline: float) -> kombu.Producer:
         if self._producer is None:
             timeout = min(connection.CONNECT_TIMEOUT, max(deadline - time.monotonic(), 0.5))
-            conn = connection.new_connection(self.settings, confirm=self.confirm, connect_timeout=timeout)
+            conn = connection.open_connection(self.settings, confirm=self.confirm, connect_timeout=timeout)
             self._conn = conn
-            connection.connect(conn)
             self._producer = kombu.Producer(conn.channel(), auto_declare=False)
         elif not self.confirm and not self.settings.memory:
             self._raise_if_closed_by_broker()

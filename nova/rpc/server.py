@@ -41,6 +41,7 @@ class Server:
         self.fanout_queue_name = topology.fanout_queue_name(topic)
         self._pool: greenpool.GreenPool | None = None
         self._loop: consumer.ConsumerLoop | None = None
+        self._settings: connection.BrokerSettings | None = None
 
     @property
     def queue_names(self) -> tuple[str, str, str]:
@@ -54,7 +55,7 @@ class Server:
         """
         if self._loop is not None:
             raise RuntimeError(f"RPC server for {self.topic} on {self.host} is already running")
-        settings = connection.current_settings()
+        settings = self._settings = connection.current_settings()
         self._pool = greenpool.GreenPool(FLAGS.rpc_thread_pool_size)
         self._loop = consumer.ConsumerLoop(
             f"rpc server {self.topic}.{self.host}",
@@ -67,7 +68,10 @@ class Server:
         _running.add(self)
         timeout = FLAGS.rpc_response_timeout if timeout is None else timeout
         if not self._loop.wait_ready(timeout):
+            refusal = self._loop.refusal
             self.stop(timeout=0)
+            if refusal:
+                raise exception.BrokerRefusedQueues(url=settings.display_url, topic=self.topic, reason=refusal)
             raise common.BrokerUnavailable(
                 url=settings.display_url, reason=f"could not subscribe to {self.topic} within {timeout}s"
             )
@@ -105,9 +109,10 @@ class Server:
         self._loop = self._pool = None
 
     def _queues(self) -> list[kombu.Queue]:
+        assert self._settings is not None
         return [
-            topology.topic_queue(self.topic),
-            topology.topic_queue(f"{self.topic}.{self.host}"),
+            topology.topic_queue(self.topic, self._settings.quorum),
+            topology.topic_queue(f"{self.topic}.{self.host}", self._settings.quorum),
             topology.fanout_queue(self.topic, self.fanout_queue_name),
         ]
 

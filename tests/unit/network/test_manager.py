@@ -88,6 +88,19 @@ def test_addresses_and_macs_are_unique_until_the_pool_runs_out(fake_net, admin):
         mgr.allocate_for_instance(admin, make_instance()["id"], "c")
 
 
+def test_an_allocation_delivered_twice_keeps_one_address(fake_net, admin):
+    """RPC is at-least-once: a broker failover may hand the same allocate request over again."""
+    mgr, _network = flat_dhcp()
+    instance = make_instance()
+    [first] = mgr.allocate_for_instance(admin, instance["id"], "c")
+    [again] = mgr.allocate_for_instance(admin, instance["id"], "c")
+    assert again == first
+    assert [f["address"] for f in db.fixed_ip_get_all_by_instance(admin, instance["id"])] == [first["address"]]
+    mgr.deallocate_for_instance(admin, instance["id"])
+    [after] = mgr.allocate_for_instance(admin, instance["id"], "c")
+    assert after["address"] != first["address"] or after["mac_address"] != first["mac_address"]
+
+
 def test_lease_release_cycle(fake_net, admin):
     mgr, _network = flat_dhcp()
     instance = make_instance(hostname="vm")

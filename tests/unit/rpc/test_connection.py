@@ -100,3 +100,45 @@ def test_cleanup_empties_the_memory_broker_and_stops_forgotten_servers(memory_rp
     memory_rpc.server(topic, manager)
     time.sleep(0.2)
     assert manager.received == []
+
+
+def test_rabbit_hosts_list_every_node_and_default_to_quorum_queues():
+    FLAGS.fake_rabbit = False
+    FLAGS.rabbit_port = 5679
+    FLAGS.rabbit_hosts = ["10.0.0.1:5672", "rabbit2", "[fd00::3]:5673"]
+    settings = connection.current_settings()
+    assert settings.hosts == (("10.0.0.1", 5672), ("rabbit2", 5679), ("fd00::3", 5673))
+    assert settings.display_url == "amqp://guest@10.0.0.1:5672,rabbit2:5679,[fd00::3]:5673//"
+    assert settings.quorum is True
+    FLAGS.rabbit_quorum_queues = False
+    assert connection.current_settings().quorum is False
+
+
+def test_rabbit_host_and_port_still_work_alone_with_classic_queues():
+    FLAGS.fake_rabbit = False
+    FLAGS.rabbit_host = "broker.example"
+    FLAGS.rabbit_port = 5673
+    settings = connection.current_settings()
+    assert settings.hosts == (("broker.example", 5673),) and settings.quorum is False
+    FLAGS.rabbit_quorum_queues = True
+    assert connection.current_settings().quorum is True
+
+
+@pytest.mark.parametrize("entry", ["host:port", "host:0", "[::1", "host:99999", "host:"])
+def test_a_bad_rabbit_hosts_entry_stops_start_up_with_one_line(entry):
+    FLAGS.fake_rabbit = False
+    FLAGS.rabbit_hosts = ["127.0.0.1:5672", entry]
+    with pytest.raises(rpc.BrokerUnavailable) as info:
+        rpc.check_connection()
+    assert entry in str(info.value) and "\n" not in str(info.value)
+
+
+def test_check_connection_names_every_unreachable_node(dead_broker):
+    other = _closed_port()
+    FLAGS.rabbit_hosts = [f"127.0.0.1:{dead_broker}", f"127.0.0.1:{other}"]
+    FLAGS.rabbit_max_retries = 1
+    with pytest.raises(rpc.BrokerUnavailable) as info:
+        rpc.check_connection()
+    message = str(info.value)
+    assert f"127.0.0.1:{dead_broker}: " in message and f"127.0.0.1:{other}: " in message
+    assert "s3cret-pw" not in message
