@@ -138,6 +138,7 @@ class ObjectInfo:
     data: str  # absolute path of the bytes
     metadata: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)  # everything stored (version id, ACL, tags...)
 
     @property
     def quoted_etag(self) -> str:
@@ -146,7 +147,8 @@ class ObjectInfo:
     @classmethod
     def from_record(cls, record: dict[str, Any], directory: str) -> "ObjectInfo":
         return cls(record["key"], record["size"], record["etag"], record["last_modified"],
-                   os.path.join(directory, record["data"]), record.get("metadata", {}), record.get("headers", {}))
+                   os.path.join(directory, record["data"]), record.get("metadata", {}), record.get("headers", {}),
+                   record)
 
 
 class Bucket:
@@ -177,13 +179,16 @@ class Bucket:
         return TempWriter(self.tmp_dir, max_size)
 
     def commit(self, key: str, writer: TempWriter, etag: str, metadata: dict[str, str],
-               headers: dict[str, str]) -> ObjectInfo:
-        """Make the finished ``writer``'s file the object ``key``; the old bytes go."""
+               headers: dict[str, str], extra: dict[str, Any] | None = None) -> ObjectInfo:
+        """Make the finished ``writer``'s file the object ``key``; the old bytes go.
+
+        ``extra`` adds fields to the stored record (owner, ACL, tags).
+        """
         directory, digest = self._object_dir(key)
         os.makedirs(directory, exist_ok=True)
         data_name = f"{digest}.{uuid.uuid4().hex}"
         record = {"key": key, "size": writer.size, "etag": etag, "last_modified": time.time(),
-                  "data": data_name, "metadata": metadata, "headers": headers}
+                  "data": data_name, "metadata": metadata, "headers": headers, **(extra or {})}
         meta_path = os.path.join(directory, digest + ".json")
         with _commit_lock:
             if not os.path.isdir(self.path + "/objects"):
