@@ -68,6 +68,7 @@ def put_object(r: S3Request) -> webob.Response:
     key = names.check_key(r.key or "")
     metadata, headers = user_metadata(r), stored_headers(r)
     extra = new_object_fields(r, bucket)
+    check_write_conditions(r, bucket, key)
     writer = bucket.writer()
     try:
         receive(r, writer)
@@ -82,6 +83,30 @@ def put_object(r: S3Request) -> webob.Response:
     for name, value in r.payload.checksum_headers.items():
         response.headers[f"x-amz-checksum-{name}"] = value
     return response
+
+
+def check_write_conditions(r: S3Request, bucket: Bucket, key: str) -> None:
+    """Conditional writes: If-None-Match: * (only if absent) and If-Match (only over that ETag)."""
+    if_none, if_match = r.req.headers.get("If-None-Match"), r.req.headers.get("If-Match")
+    if if_none is None and if_match is None:
+        return
+    try:
+        info: ObjectInfo | None = bucket.get(key)
+    except S3Error:
+        info = None
+    if if_none is not None:
+        if if_none.strip() != "*":
+            raise S3Error("NotImplemented", "A header you provided implies functionality that is not implemented",
+                          501, Header="If-None-Match")
+        if info is not None:
+            raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                          412, Condition="If-None-Match")
+    if if_match is not None:
+        if info is None:
+            raise no_such_key(key)
+        if not _etag_matches(if_match, info.etag):
+            raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                          412, Condition="If-Match")
 
 
 def version_header(response: webob.Response, bucket: Bucket, record: dict) -> None:

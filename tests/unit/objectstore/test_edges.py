@@ -1,6 +1,9 @@
 """Edge cases clients rely on: Expect: 100-continue, a client that leaves early."""
 
 import logging
+
+import botocore.exceptions
+import pytest
 import socket
 import time
 
@@ -50,3 +53,16 @@ def test_client_leaving_mid_upload_is_one_log_line(s3, objectstore, caplog):
     assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
     assert len([r for r in caplog.records if "IncompleteBody" in r.getMessage()]) == 1
     assert "Contents" not in client_for(objectstore).list_objects_v2(Bucket="gone")
+
+
+def test_conditional_put(s3):
+    s3.create_bucket(Bucket="cond")
+    first = s3.put_object(Bucket="cond", Key="k", Body=b"1", IfNoneMatch="*")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        s3.put_object(Bucket="cond", Key="k", Body=b"2", IfNoneMatch="*")
+    assert err.value.response["Error"]["Code"] == "PreconditionFailed"
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        s3.put_object(Bucket="cond", Key="k", Body=b"2", IfMatch='"0123"')
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    s3.put_object(Bucket="cond", Key="k", Body=b"3", IfMatch=first["ETag"])
+    assert s3.get_object(Bucket="cond", Key="k")["Body"].read() == b"3"
