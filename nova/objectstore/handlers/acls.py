@@ -9,6 +9,7 @@ import webob
 from nova.objectstore import acl, names, settings, versions
 from nova.objectstore.errors import S3Error, no_such_key
 from nova.objectstore.handlers.bucket import MAX_XML_BODY
+from nova.objectstore.handlers.objects import version_header
 from nova.objectstore.request import S3Request, bucket_acl, check_public_acl_allowed
 from nova.objectstore.store import Bucket
 from nova.objectstore.xmlutil import xml_response
@@ -59,21 +60,24 @@ def record_of(r: S3Request, bucket: Bucket) -> dict:
     return record
 
 
-def get_object_acl(r: S3Request) -> webob.Response:
+def object_record(r: S3Request, permission: str) -> tuple[Bucket, dict]:
+    """The bucket and the stored record of the object (or ?versionId) if ``permission`` allows."""
     bucket = r.store.get_bucket(r.bucket_name or "")
     record = record_of(r, bucket)
-    r.authorize_object(bucket, record, "READ_ACP")
+    r.authorize_object(bucket, record, permission)
+    return bucket, record
+
+
+def get_object_acl(r: S3Request) -> webob.Response:
+    bucket, record = object_record(r, "READ_ACP")
     owner_id = record.get("owner") or bucket.project_id
     response = xml_response("AccessControlPolicy", acl.to_xml(record.get("acl") or acl.default(owner_id)))
-    if "version_id" in record:
-        response.headers["x-amz-version-id"] = versions.version_of(record)
+    version_header(response, bucket, record)
     return response
 
 
 def put_object_acl(r: S3Request) -> webob.Response:
-    bucket = r.store.get_bucket(r.bucket_name or "")
-    record = record_of(r, bucket)
-    r.authorize_object(bucket, record, "WRITE_ACP")
+    bucket, record = object_record(r, "WRITE_ACP")
     new = _requested(r, record.get("owner") or bucket.project_id, bucket.project_id)
     check_public_acl_allowed(bucket, new)
     versions.update(bucket, record["key"], r.query.get("versionId"), {"acl": new})

@@ -6,6 +6,7 @@ import base64
 import binascii
 import logging
 import urllib.parse
+from typing import Callable
 
 import webob
 
@@ -83,6 +84,14 @@ def parse_max_keys(r: S3Request) -> int:
     return min(number, 1000)
 
 
+def encoder(r: S3Request) -> tuple[str | None, Callable[[str], str]]:
+    """The request's encoding-type and the function that applies it to keys and prefixes."""
+    encoding = r.query.get("encoding-type")
+    if encoding not in (None, "url"):
+        raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
+    return encoding, (lambda value: urllib.parse.quote(value, safe="/~") if encoding else value)
+
+
 def select(infos: list[ObjectInfo], prefix: str, delimiter: str, after: str,
            max_keys: int) -> tuple[list[ObjectInfo], list[str], bool, str]:
     """Keys and common prefixes after ``after``; returns (objects, prefixes, truncated, last entry)."""
@@ -118,13 +127,7 @@ def list_objects(r: S3Request) -> webob.Response:
     v2 = r.query.get("list-type") == "2"
     if "list-type" in r.query and not v2:
         raise invalid_argument("Invalid list-type", "list-type", r.query["list-type"])
-    encoding = r.query.get("encoding-type")
-    if encoding not in (None, "url"):
-        raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
-
-    def enc(value: str) -> str:
-        return urllib.parse.quote(value, safe="/~") if encoding else value
-
+    encoding, enc = encoder(r)
     prefix, delimiter, max_keys = r.query.get("prefix", ""), r.query.get("delimiter", ""), parse_max_keys(r)
     if v2:
         token = r.query.get("continuation-token")

@@ -6,38 +6,37 @@ import webob
 
 from nova.objectstore import names, settings, tags, versions
 from nova.objectstore.errors import S3Error, malformed_xml
-from nova.objectstore.handlers.acls import record_of
+from nova.objectstore.handlers.acls import object_record
+from nova.objectstore.handlers.objects import version_header
 from nova.objectstore.handlers.bucket import MAX_XML_BODY
 from nova.objectstore.request import S3Request
+from nova.objectstore.store import Bucket
 from nova.objectstore.xmlutil import element, parse, xml_response
 
 PAB_FIELDS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
-def _with_version(response: webob.Response, record: dict) -> webob.Response:
-    if "version_id" in record:
-        response.headers["x-amz-version-id"] = versions.version_of(record)
+def _with_version(response: webob.Response, bucket: Bucket, record: dict) -> webob.Response:
+    version_header(response, bucket, record)
     return response
 
 
 def get_object_tagging(r: S3Request) -> webob.Response:
-    bucket = r.store.get_bucket(r.bucket_name or "")
-    record = record_of(r, bucket)
-    r.authorize_object(bucket, record, "READ")
-    return _with_version(xml_response("Tagging", tags.to_xml(record.get("tags") or {})), record)
+    bucket, record = object_record(r, "READ")
+    return _with_version(xml_response("Tagging", tags.to_xml(record.get("tags") or {})), bucket, record)
 
 
 def put_object_tagging(r: S3Request) -> webob.Response:
     bucket = r.bucket("WRITE")
     new = tags.from_xml(r.body(65536).read_all(MAX_XML_BODY), tags.MAX_OBJECT_TAGS)
     record = versions.update(bucket, names.check_key(r.key or ""), r.query.get("versionId"), {"tags": new})
-    return _with_version(webob.Response(status=200), record)
+    return _with_version(webob.Response(status=200), bucket, record)
 
 
 def delete_object_tagging(r: S3Request) -> webob.Response:
     bucket = r.bucket("WRITE")
     record = versions.update(bucket, names.check_key(r.key or ""), r.query.get("versionId"), {"tags": {}})
-    return _with_version(webob.Response(status=204), record)
+    return _with_version(webob.Response(status=204), bucket, record)
 
 
 def get_bucket_tagging(r: S3Request) -> webob.Response:

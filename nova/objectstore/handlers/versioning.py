@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import urllib.parse
 
 import webob
 
 from nova.objectstore import settings, versions
 from nova.objectstore.errors import S3Error, invalid_argument, malformed_xml
-from nova.objectstore.handlers.bucket import MAX_XML_BODY, parse_max_keys
+from nova.objectstore.handlers.bucket import MAX_XML_BODY, encoder, parse_max_keys
 from nova.objectstore.request import S3Request
 from nova.objectstore.store import iso_date
 from nova.objectstore.xmlutil import element, owner, parse, xml_response
@@ -40,13 +39,7 @@ def put_versioning(r: S3Request) -> webob.Response:
 def list_versions(r: S3Request) -> webob.Response:
     """Every version and delete marker, key by key, newest first (null ids on never-versioned buckets)."""
     bucket = r.bucket("READ")
-    encoding = r.query.get("encoding-type")
-    if encoding not in (None, "url"):
-        raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
-
-    def enc(value: str) -> str:
-        return urllib.parse.quote(value, safe="/~") if encoding else value
-
+    encoding, enc = encoder(r)
     prefix, delimiter, limit = r.query.get("prefix", ""), r.query.get("delimiter", ""), parse_max_keys(r)
     key_marker, version_marker = r.query.get("key-marker", ""), r.query.get("version-id-marker", "")
     if version_marker and not key_marker:
