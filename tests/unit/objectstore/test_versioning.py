@@ -100,3 +100,19 @@ def test_suspended_versioning_overwrites_the_null_version(s3):
     with pytest.raises(botocore.exceptions.ClientError) as err:
         s3.put_bucket_versioning(Bucket="sus", VersioningConfiguration={"Status": "Off"})
     assert _code(err) == ("MalformedXML", 400)
+
+
+def test_multipart_upload_and_copy_make_new_versions(s3):
+    s3.create_bucket(Bucket="mpv")
+    s3.put_bucket_versioning(Bucket="mpv", VersioningConfiguration={"Status": "Enabled"})
+    first = s3.put_object(Bucket="mpv", Key="k", Body=b"small")["VersionId"]
+    upload = s3.create_multipart_upload(Bucket="mpv", Key="k", Tagging="via=multipart")["UploadId"]
+    etag = s3.upload_part(Bucket="mpv", Key="k", PartNumber=1, UploadId=upload, Body=b"part")["ETag"]
+    done = s3.complete_multipart_upload(Bucket="mpv", Key="k", UploadId=upload,
+                                        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert done["VersionId"] not in (first, "null")
+    assert s3.get_object_tagging(Bucket="mpv", Key="k")["TagSet"] == [{"Key": "via", "Value": "multipart"}]
+    copied = s3.copy_object(Bucket="mpv", Key="k", CopySource={"Bucket": "mpv", "Key": "k", "VersionId": first})
+    assert copied["CopySourceVersionId"] == first
+    assert s3.get_object(Bucket="mpv", Key="k")["Body"].read() == b"small"
+    assert len(s3.list_object_versions(Bucket="mpv")["Versions"]) == 3
