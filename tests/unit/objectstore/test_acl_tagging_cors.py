@@ -62,6 +62,15 @@ def test_canned_and_granted_acls_decide_who_reads_and_writes(s3, objectstore):
         s3.put_object(Bucket="shared", Key="x", Body=b"", ACL="everyone-please")
     assert _code(err) == ("InvalidArgument", 400)
 
+    # A public-read bucket lists for anyone; an authenticated-read one for any project, not anonymously.
+    s3.create_bucket(Bucket="open", ACL="public-read")
+    s3.put_object(Bucket="open", Key="listed", Body=b"")
+    assert b"<Key>listed</Key>" in requests.get(_url(objectstore, "/open")).content
+    assert requests.put(_url(objectstore, "/open/new"), data=b"x").status_code == 403
+    s3.create_bucket(Bucket="members", ACL="authenticated-read")
+    assert bob.list_objects_v2(Bucket="members")["KeyCount"] == 0
+    assert requests.get(_url(objectstore, "/members")).status_code == 403
+
 
 def test_malformed_acl_document(s3, objectstore):
     s3.create_bucket(Bucket="acl-doc")

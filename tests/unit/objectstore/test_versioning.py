@@ -59,6 +59,14 @@ def test_enabled_versioning_keeps_versions_and_delete_markers(s3):
     assert [(v["VersionId"], v["IsLatest"]) for v in listed["Versions"]] == [(v2, False), (v1, False),
                                                                            ("null", False)]
     assert [(m["VersionId"], m["IsLatest"]) for m in listed["DeleteMarkers"]] == [(marker, True)]
+    s3.put_object(Bucket="ver", Key="dir/a", Body=b"a")
+    s3.put_object(Bucket="ver", Key="dir/a", Body=b"a2")
+    grouped = s3.list_object_versions(Bucket="ver", Delimiter="/")
+    assert [p["Prefix"] for p in grouped["CommonPrefixes"]] == ["dir/"]
+    assert {v["Key"] for v in grouped["Versions"]} == {"k"}
+    assert [v["IsLatest"] for v in s3.list_object_versions(Bucket="ver", Prefix="dir/")["Versions"]] == [True, False]
+    for version in s3.list_object_versions(Bucket="ver", Prefix="dir/")["Versions"]:
+        s3.delete_object(Bucket="ver", Key="dir/a", VersionId=version["VersionId"])
     page = s3.list_object_versions(Bucket="ver", MaxKeys=2)
     assert page["IsTruncated"] is True
     rest = s3.list_object_versions(Bucket="ver", KeyMarker=page["NextKeyMarker"],
