@@ -92,6 +92,17 @@ def encoder(r: S3Request) -> tuple[str | None, Callable[[str], str]]:
     return encoding, (lambda value: urllib.parse.quote(value, safe="/~") if encoding else value)
 
 
+def listing_fields(max_keys: int, delimiter: str, encoding: str | None, enc: Callable[[str], str],
+                   truncated: bool) -> list[str]:
+    """MaxKeys, Delimiter, EncodingType and IsTruncated, as every listing ends its header."""
+    parts = [element("MaxKeys", max_keys)]
+    if delimiter:
+        parts.append(element("Delimiter", enc(delimiter)))
+    if encoding:
+        parts.append(element("EncodingType", encoding))
+    return parts + [element("IsTruncated", truncated)]
+
+
 def select(infos: list[ObjectInfo], prefix: str, delimiter: str, after: str,
            max_keys: int) -> tuple[list[ObjectInfo], list[str], bool, str]:
     """Keys and common prefixes after ``after``; returns (objects, prefixes, truncated, last entry)."""
@@ -154,12 +165,7 @@ def list_objects(r: S3Request) -> webob.Response:
         parts.append(element("Marker", enc(after)))
         if truncated and delimiter:
             parts.append(element("NextMarker", enc(last)))
-    parts.append(element("MaxKeys", max_keys))
-    if delimiter:
-        parts.append(element("Delimiter", enc(delimiter)))
-    if encoding:
-        parts.append(element("EncodingType", encoding))
-    parts.append(element("IsTruncated", truncated))
+    parts += listing_fields(max_keys, delimiter, encoding, enc, truncated)
     with_owner = not v2 or r.query.get("fetch-owner") == "true"
     for info in contents:
         parts.append("<Contents>" + element("Key", enc(info.key)) + element("LastModified", iso_date(info.last_modified))

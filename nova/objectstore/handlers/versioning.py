@@ -8,7 +8,7 @@ import webob
 
 from nova.objectstore import settings, versions
 from nova.objectstore.errors import S3Error, invalid_argument, malformed_xml
-from nova.objectstore.handlers.bucket import MAX_XML_BODY, encoder, parse_max_keys
+from nova.objectstore.handlers.bucket import MAX_XML_BODY, encoder, listing_fields, parse_max_keys
 from nova.objectstore.request import S3Request
 from nova.objectstore.store import iso_date
 from nova.objectstore.xmlutil import element, owner, parse, xml_response
@@ -76,12 +76,7 @@ def list_versions(r: S3Request) -> webob.Response:
              element("VersionIdMarker", version_marker)]
     if truncated:
         parts += [element("NextKeyMarker", enc(next_marker[0])), element("NextVersionIdMarker", next_marker[1])]
-    parts.append(element("MaxKeys", limit))
-    if delimiter:
-        parts.append(element("Delimiter", enc(delimiter)))
-    if encoding:
-        parts.append(element("EncodingType", encoding))
-    parts.append(element("IsTruncated", truncated))
+    parts += listing_fields(limit, delimiter, encoding, enc, truncated)
     for record, latest in entries:
         common = (element("Key", enc(record["key"])) + element("VersionId", versions.version_of(record))
                   + element("IsLatest", latest) + element("LastModified", iso_date(record["last_modified"])))
