@@ -123,6 +123,7 @@ FLAGS = (
     ('integer', 's3_io_chunk_size', 1048576, 'Bytes read or written at a time when streaming objects', 'nova.objectstore.store', {'lower_bound': 4096}),
     ('integer', 's3_max_object_size', 5368709120, 'Largest object (or part) a single PUT may store, bytes', 'nova.objectstore.store', {'lower_bound': 1}),
     ('integer', 's3_min_part_size', 5242880, 'Smallest part but the last of a multipart upload, bytes', 'nova.objectstore.handlers.multipart', {'lower_bound': 0}),
+    ('integer', 's3_shutdown_timeout', 3, 'Seconds a stopping nova-objectstore lets requests in progress finish; uploads still running then are dropped, leaving no partial object', 'nova.objectstore.server', {'lower_bound': 0}),
     ('list', 's3_vhost_domains', [], 'Domains under which Host: <bucket>.<domain> names a bucket (--s3_host and localhost always count)', 'nova.objectstore.app', {}),
     ('string', 'scheduler_driver', 'nova.scheduler.chance.ChanceScheduler', 'Class that picks hosts (nova.scheduler.chance.ChanceScheduler or nova.scheduler.simple.SimpleScheduler)', 'nova.scheduler.manager', {}),
     ('integer', 'service_down_time', 60, 'Seconds without a heartbeat before a service counts as down', 'nova.servicegroup', {'lower_bound': 1}),

@@ -213,6 +213,7 @@ FLAG_MODULES = (
     "nova.objectstore.auth",
     "nova.objectstore.app",
     "nova.objectstore.handlers.multipart",
+    "nova.objectstore.server",
     "nova.image.bundle",
     "nova.image.s3client",
 )

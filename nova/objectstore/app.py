@@ -19,7 +19,8 @@ from nova import context, exception, flags, log
 from nova.objectstore import auth, names
 from nova.objectstore.errors import S3Error
 from nova.objectstore.handlers import bucket as bucket_ops
-from nova.objectstore.handlers import multipart, objects, service
+from nova.objectstore.body import Payload
+from nova.objectstore.handlers import acls, cors, multipart, objects, post, service, tagging, versioning
 from nova.objectstore.request import S3Request
 from nova.objectstore.store import Store
 
@@ -30,10 +31,26 @@ flags.DEFINE_list("s3_vhost_domains", [], "Domains under which Host: <bucket>.<d
                   "(--s3_host and localhost always count)")
 
 Handler = Callable[[S3Request], webob.Response]
-_UNSUPPORTED = ("acl", "policy", "cors", "lifecycle", "tagging", "versioning", "versions", "website", "logging",
-                "notification", "replication", "encryption", "object-lock", "retention", "legal-hold", "torrent",
-                "accelerate", "requestPayment", "analytics", "metrics", "inventory", "restore", "select",
-                "ownershipControls", "publicAccessBlock", "intelligent-tiering", "attributes")
+_UNSUPPORTED = ("policy", "lifecycle", "website", "logging", "notification", "replication", "encryption",
+                "object-lock", "retention", "legal-hold", "torrent", "accelerate", "requestPayment", "analytics",
+                "metrics", "inventory", "restore", "select", "ownershipControls", "intelligent-tiering")
+# Sub-resources: {name: {method: handler}}, for buckets and for objects.
+_BUCKET_SUBRESOURCES: dict[str, dict[str, Handler]] = {
+    "versioning": {"GET": versioning.get_versioning, "PUT": versioning.put_versioning},
+    "versions": {"GET": versioning.list_versions},
+    "acl": {"GET": acls.get_bucket_acl, "PUT": acls.put_bucket_acl},
+    "tagging": {"GET": tagging.get_bucket_tagging, "PUT": tagging.put_bucket_tagging,
+                "DELETE": tagging.delete_bucket_tagging},
+    "cors": {"GET": cors.get_cors, "PUT": cors.put_cors, "DELETE": cors.delete_cors},
+    "publicAccessBlock": {"GET": tagging.get_public_access_block, "PUT": tagging.put_public_access_block,
+                          "DELETE": tagging.delete_public_access_block},
+}
+_OBJECT_SUBRESOURCES: dict[str, dict[str, Handler]] = {
+    "acl": {"GET": acls.get_object_acl, "PUT": acls.put_object_acl},
+    "tagging": {"GET": tagging.get_object_tagging, "PUT": tagging.put_object_tagging,
+                "DELETE": tagging.delete_object_tagging},
+    "attributes": {"GET": objects.get_attributes},
+}
 
 
 def not_implemented(what: str) -> S3Error:
@@ -44,6 +61,19 @@ def method_not_allowed() -> S3Error:
     return S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
 
 
+def _subresource(table: dict[str, dict[str, Handler]], method: str, query: dict[str, str],
+                 what: str) -> Handler | None:
+    for name, handlers in table.items():
+        if name in query:
+            if method not in handlers:
+                raise method_not_allowed()
+            return handlers[method]
+    for name in _UNSUPPORTED:
+        if name in query:
+            raise not_implemented(f"The {what} sub-resource '{name}'")
+    return None
+
+
 def route(method: str, has_bucket: bool, has_key: bool, query: dict[str, str], headers: Any) -> Handler:
     """The handler of one request, from its method, target and sub-resources."""
     if not has_bucket:
@@ -51,11 +81,9 @@ def route(method: str, has_bucket: bool, has_key: bool, query: dict[str, str], h
             return service.list_buckets
         raise method_not_allowed()
     if not has_key:
-        if method == "GET" and "acl" in query:
-            return bucket_ops.get_acl
-        for name in _UNSUPPORTED:
-            if name in query:
-                raise not_implemented(f"The bucket sub-resource '{name}'")
+        handler = _subresource(_BUCKET_SUBRESOURCES, method, query, "bucket")
+        if handler is not None:
+            return handler
         table: dict[str, Handler] = {"PUT": bucket_ops.create_bucket, "DELETE": bucket_ops.delete_bucket,
                                      "HEAD": bucket_ops.head_bucket}
         if method == "GET":
@@ -67,13 +95,13 @@ def route(method: str, has_bucket: bool, has_key: bool, query: dict[str, str], h
         if method == "POST":
             if "delete" in query:
                 return bucket_ops.delete_objects
-            raise not_implemented("POST object (browser form upload)")
+            return post.post_object
         if method in table:
             return table[method]
         raise method_not_allowed()
-    for name in _UNSUPPORTED:
-        if name in query:
-            raise not_implemented(f"The object sub-resource '{name}'")
+    handler = _subresource(_OBJECT_SUBRESOURCES, method, query, "object")
+    if handler is not None:
+        return handler
     upload = "uploadId" in query
     if method == "PUT":
         if upload or "partNumber" in query:
@@ -93,6 +121,14 @@ def route(method: str, has_bucket: bool, has_key: bool, query: dict[str, str], h
         if upload:
             return multipart.complete
     raise method_not_allowed()
+
+
+_CREDENTIAL_PARAMS = ("X-Amz-Credential", "X-Amz-Signature", "X-Amz-Algorithm", "AWSAccessKeyId", "Signature")
+
+
+def is_anonymous(req: webob.Request, query: dict[str, str]) -> bool:
+    """A request with no credentials at all: it gets only what ACLs grant to AllUsers."""
+    return "Authorization" not in req.headers and not any(p in query for p in _CREDENTIAL_PARAMS)
 
 
 def _vhost_bucket(host: str) -> str | None:
@@ -147,10 +183,18 @@ class S3Application:
             if key is not None:
                 names.check_key(key)
             query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-            handler = route(req.method, bucket is not None, key is not None, query, req.headers)
-            ctxt, payload = auth.authenticate(req, raw_path, v2_resource)
-            ctxt.request_id = request_id
-            response = handler(S3Request.build(req, ctxt, payload, self.store, bucket, key))
+            if req.method == "OPTIONS" and bucket is not None:
+                response = cors.preflight(req, self.store, bucket)
+            else:
+                handler = route(req.method, bucket is not None, key is not None, query, req.headers)
+                if is_anonymous(req, query):
+                    ctxt, payload = context.RequestContext(None, None, remote_address=req.remote_addr), \
+                        Payload(req.headers)
+                else:
+                    ctxt, payload = auth.authenticate(req, raw_path, v2_resource)
+                ctxt.request_id = request_id
+                response = handler(S3Request.build(req, ctxt, payload, self.store, bucket, key))
+                cors.decorate(req, self.store, bucket, response)
         except S3Error as exc:
             response = self.error_response(exc, req, resource, request_id)
         except exception.NovaException as exc:
@@ -187,9 +231,11 @@ class S3Application:
             response = webob.Response(status=exc.status)
             if exc.status != 304:
                 response.headers["x-amz-error-code"] = exc.code
-            return response
-        response = webob.Response(body=exc.to_xml(resource, request_id), status=exc.status,
-                                  content_type="application/xml", charset=None)
+        else:
+            response = webob.Response(body=exc.to_xml(resource, request_id), status=exc.status,
+                                      content_type="application/xml", charset=None)
+        for name, value in exc.headers.items():
+            response.headers[name] = value
         if exc.status == 503:
             response.headers["Retry-After"] = "1"
         return response

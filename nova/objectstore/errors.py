@@ -24,6 +24,11 @@ class S3Error(Exception):
         self.message = message
         self.status = status
         self.extra = extra
+        self.headers: dict[str, str] = {}  # response headers the error carries (x-amz-delete-marker...)
+
+    def with_headers(self, headers: dict[str, str]) -> "S3Error":
+        self.headers.update(headers)
+        return self
 
     def to_xml(self, resource: str, request_id: str) -> bytes:
         parts = [f"<Code>{xml_text(self.code)}</Code>", f"<Message>{xml_text(self.message)}</Message>"]

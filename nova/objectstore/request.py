@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import webob
 
 from nova import context
-from nova.objectstore import auth
+from nova.objectstore import acl, auth, settings
 from nova.objectstore.body import Body, Payload
 from nova.objectstore.errors import access_denied
 from nova.objectstore.store import Bucket, Store
@@ -30,18 +30,52 @@ class S3Request:
         query = dict(urllib.parse.parse_qsl(req.environ.get("QUERY_STRING", ""), keep_blank_values=True))
         return cls(req, ctxt, payload, store, bucket_name, key, query)
 
-    def bucket(self) -> Bucket:
-        """The named bucket, if this request's project may use it."""
+    @property
+    def anonymous(self) -> bool:
+        return self.ctxt.project_id is None and not self.ctxt.is_admin
+
+    def bucket(self, permission: str | None = None) -> Bucket:
+        """The named bucket, if this request's project owns it or its ACL grants ``permission``."""
         bucket = self.store.get_bucket(self.bucket_name or "")
-        self.authorize(bucket)
+        self.authorize(bucket, permission)
         return bucket
 
-    def authorize(self, bucket: Bucket) -> None:
-        if not auth.owner_of(self.ctxt, bucket.project_id):
-            raise access_denied()
+    def authorize(self, bucket: Bucket, permission: str | None = None) -> None:
+        if auth.owner_of(self.ctxt, bucket.project_id):
+            return
+        if permission and acl.allows(bucket_acl(bucket), self.ctxt, permission, ignores_public_acls(bucket)):
+            return
+        raise access_denied()
+
+    def authorize_object(self, bucket: Bucket, record: dict, permission: str) -> None:
+        """The bucket's owner, the object's owner, or a grant of ``permission`` on the object."""
+        if auth.owner_of(self.ctxt, bucket.project_id) or auth.owner_of(self.ctxt, record.get("owner") or
+                                                                         bucket.project_id):
+            return
+        if acl.allows(record.get("acl"), self.ctxt, permission, ignores_public_acls(bucket)):
+            return
+        raise access_denied()
 
     def body(self, chunk_size: int) -> Body:
         return Body(self.req.environ, self.payload, chunk_size)
 
     def header(self, name: str) -> str | None:
         return self.req.headers.get(name)
+
+
+def bucket_acl(bucket: Bucket) -> dict:
+    return settings.get(bucket, "acl") or acl.default(bucket.project_id)
+
+
+def public_access_block(bucket: Bucket) -> dict[str, bool]:
+    return settings.get(bucket, "public-access-block") or {}
+
+
+def ignores_public_acls(bucket: Bucket) -> bool:
+    return bool(public_access_block(bucket).get("IgnorePublicAcls"))
+
+
+def check_public_acl_allowed(bucket: Bucket, new_acl: dict | None) -> None:
+    """BlockPublicAcls refuses any ACL that grants to AllUsers or AuthenticatedUsers."""
+    if acl.is_public(new_acl) and public_access_block(bucket).get("BlockPublicAcls"):
+        raise access_denied()

@@ -10,6 +10,17 @@ from nova.objectstore.app import S3Application
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
 
+flags.DEFINE_integer("s3_shutdown_timeout", 3, "Seconds a stopping nova-objectstore lets requests in progress "
+                     "finish; uploads still running then are dropped, leaving no partial object", lower_bound=0)
+
+
+class S3Server(wsgi.Server):
+    """The WSGI server, stopping within --s3_shutdown_timeout (an upload can last far longer than an API call)."""
+
+    def stop(self, timeout: float | None = None) -> None:
+        limit = FLAGS.graceful_shutdown_timeout if timeout is None else timeout
+        super().stop(timeout=min(limit, FLAGS.s3_shutdown_timeout))
+
 
 def create_server(host: str | None = None, port: int | None = None, buckets_path: str | None = None) -> wsgi.Server:
     """nova-objectstore's server, bound to --s3_listen:--s3_port unless told otherwise.
@@ -21,7 +32,7 @@ def create_server(host: str | None = None, port: int | None = None, buckets_path
     host = host if host is not None else FLAGS.s3_listen
     port = port if port is not None else FLAGS.s3_port
     # Header names keep their case: S3 clients read x-amz-meta-* names as sent.
-    server = wsgi.Server("objectstore", app, host, port, keep_header_case=True, access_log=True)
+    server = S3Server("objectstore", app, host, port, keep_header_case=True, access_log=True)
     LOG.info("nova-objectstore keeps buckets in %s", app.store.root)
     return server
 

@@ -192,6 +192,7 @@ class ObjectInfo:
     data: str  # absolute path of the bytes
     metadata: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)  # everything stored (version id, ACL, tags...)
 
     @property
     def quoted_etag(self) -> str:
@@ -200,7 +201,8 @@ class ObjectInfo:
     @classmethod
     def from_record(cls, record: dict[str, Any], directory: str) -> "ObjectInfo":
         return cls(record["key"], record["size"], record["etag"], record["last_modified"],
-                   os.path.join(directory, record["data"]), record.get("metadata", {}), record.get("headers", {}))
+                   os.path.join(directory, record["data"]), record.get("metadata", {}), record.get("headers", {}),
+                   record)
 
 
 class Bucket:
@@ -231,13 +233,16 @@ class Bucket:
         return TempWriter(self.tmp_dir, max_size)
 
     def commit(self, key: str, writer: TempWriter, etag: str, metadata: dict[str, str],
-               headers: dict[str, str]) -> ObjectInfo:
-        """Make the finished ``writer``'s file the object ``key``; the old bytes go."""
+               headers: dict[str, str], extra: dict[str, Any] | None = None) -> ObjectInfo:
+        """Make the finished ``writer``'s file the object ``key``; the old bytes go.
+
+        ``extra`` adds fields to the stored record (owner, ACL, tags).
+        """
         directory, digest = self._object_dir(key)
         os.makedirs(directory, exist_ok=True)
         data_name = f"{digest}.{uuid.uuid4().hex}"
         record = {"key": key, "size": writer.size, "etag": etag, "last_modified": time.time(),
-                  "data": data_name, "metadata": metadata, "headers": headers}
+                  "data": data_name, "metadata": metadata, "headers": headers, **(extra or {})}
         meta_path = os.path.join(directory, digest + ".json")
         with _commit_lock:
             if not os.path.isdir(self.path + "/objects"):
@@ -304,6 +309,7 @@ class Bucket:
                 files = os.listdir(directory)
                 named = {(read_json(os.path.join(directory, f)) or {}).get("data") for f in files
                          if f.endswith(".json")}
+                named |= self._archived_data(sub)
                 for name in files:
                     if not name.endswith(".json") and name not in named:
                         drop(os.path.join(directory, name))
@@ -319,6 +325,17 @@ class Bucket:
                 if name.startswith("part-") and not name.endswith(".json") and name not in named:
                     drop(os.path.join(upload, name))
         return removed
+
+    def _archived_data(self, sub: str) -> set[str]:
+        """Data files of ``objects/<sub>`` that older versions (``versions/<sub>/<digest>/<id>.json``) name."""
+        named = set()
+        versions = os.path.join(self.path, "versions", sub)
+        for digest in os.listdir(versions) if os.path.isdir(versions) else []:
+            archive = os.path.join(versions, digest)
+            for entry in os.listdir(archive) if os.path.isdir(archive) else []:
+                if entry.endswith(".json"):
+                    named.add((read_json(os.path.join(archive, entry)) or {}).get("data"))
+        return named
 
     def keys(self) -> list[ObjectInfo]:
         """Every object, sorted by key (UTF-8 byte order, as S3 sorts)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Iterable
+from typing import Callable, Iterable
 from xml.sax.saxutils import escape
 
 import webob
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
 
 from nova.objectstore.errors import malformed_xml
 
@@ -33,17 +35,17 @@ def owner(project_id: str) -> str:
     return f"<Owner>{element('ID', project_id)}{element('DisplayName', project_id)}</Owner>"
 
 
-def parse(body: bytes, root: str) -> ET.Element:
-    """Parse a client's XML document, ignoring namespaces; MalformedXML on anything odd."""
+def parse(body: bytes, root: str, error: Callable[[], Exception] = malformed_xml) -> ET.Element:
+    """Parse a client's XML document (with defusedxml), ignoring namespaces; ``error()`` on anything odd."""
     if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        raise malformed_xml()
+        raise error()
     try:
-        tree = ET.fromstring(body)
-    except ET.ParseError:
-        raise malformed_xml() from None
+        tree = SafeET.fromstring(body)
+    except (ET.ParseError, DefusedXmlException):
+        raise error() from None
     for node in tree.iter():
         if isinstance(node.tag, str) and "}" in node.tag:
             node.tag = node.tag.split("}", 1)[1]
     if tree.tag != root:
-        raise malformed_xml()
+        raise error()
     return tree

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 
 import boto3
 import botocore.config
@@ -173,20 +174,110 @@ def test_other_tenant_and_bad_credentials(store):
     assert "Traceback" not in store.daemon.log()
 
 
-def test_sigterm_stops_cleanly(tmp_path):
-    cloud = Cloud(tmp_path, rabbit_url=None)
+def test_aws_cli_versioning_acl_tagging_cors_and_browser_post(store, tmp_path):
+    """The AWS CLI for the calls the issue names, boto3 (cheaper to start) for the rest."""
+    import requests
+
+    demo, eve = store.client(), store.client("eve-key:evil", "eve-secret")
+    demo.create_bucket(Bucket="ver-bucket")
+    demo.put_object(Bucket="ver-bucket", Key="k", Body=b"one")
+    # Never versioned: list-object-versions still answers, with the null version (how clients empty buckets).
+    listed = json.loads(store.aws("s3api", "list-object-versions", "--bucket", "ver-bucket").stdout)
+    assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in listed["Versions"]] == [("k", "null", True)]
+    store.aws("s3api", "put-bucket-versioning", "--bucket", "ver-bucket", "--versioning-configuration",
+              "Status=Enabled")
+    assert demo.get_bucket_versioning(Bucket="ver-bucket")["Status"] == "Enabled"
+    two = demo.put_object(Bucket="ver-bucket", Key="k", Body=b"two")["VersionId"]
+    assert demo.delete_object(Bucket="ver-bucket", Key="k")["DeleteMarker"] is True
+    assert demo.get_object(Bucket="ver-bucket", Key="k", VersionId="null")["Body"].read() == b"one"
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        demo.get_object(Bucket="ver-bucket", Key="k", VersionId="0" * 32)
+    assert err.value.response["Error"]["Code"] == "NoSuchVersion"
+
+    # ACLs: public-read is readable by anyone (curl, no credentials) and by another project, writable by neither.
+    demo.put_object(Bucket="ver-bucket", Key="pub", Body=b"public bytes")
+    demo.put_object(Bucket="ver-bucket", Key="priv", Body=b"private bytes")
+    store.aws("s3api", "put-object-acl", "--bucket", "ver-bucket", "--key", "pub", "--acl", "public-read")
+    curl = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", f"{store.url}/ver-bucket/pub"], capture_output=True,
+                          text=True, timeout=60)
+    assert curl.stdout == "public bytes\n200"
+    curl = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{store.url}/ver-bucket/priv"],
+                          capture_output=True, text=True, timeout=60)
+    assert curl.stdout == "403"
+    assert eve.get_object(Bucket="ver-bucket", Key="pub")["Body"].read() == b"public bytes"
+    for call in (lambda: eve.get_object(Bucket="ver-bucket", Key="priv"),
+                 lambda: eve.put_object(Bucket="ver-bucket", Key="pub", Body=b"defaced"),
+                 lambda: eve.put_object_acl(Bucket="ver-bucket", Key="pub", ACL="public-read-write")):
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            call()
+        assert err.value.response["Error"]["Code"] == "AccessDenied"
+    assert demo.get_object(Bucket="ver-bucket", Key="pub")["Body"].read() == b"public bytes"
+
+    # Tagging and CORS.
+    store.aws("s3api", "put-object-tagging", "--bucket", "ver-bucket", "--key", "pub", "--tagging",
+              "TagSet=[{Key=team,Value=nova}]")
+    assert demo.get_object_tagging(Bucket="ver-bucket", Key="pub")["TagSet"] == [{"Key": "team", "Value": "nova"}]
+    store.aws("s3api", "put-bucket-cors", "--bucket", "ver-bucket", "--cors-configuration", json.dumps(
+        {"CORSRules": [{"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["GET", "POST"]}]}))
+    preflight = requests.options(f"{store.url}/ver-bucket/pub", timeout=60, headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
+
+    # A browser-style POST upload built by boto3 and sent by requests.
+    form = demo.generate_presigned_post("ver-bucket", "posted/${filename}",
+                                        Conditions=[["content-length-range", 1, 1000]])
+    sent = requests.post(form["url"], data=form["fields"], files={"file": ("hello.txt", b"from a form")}, timeout=60)
+    assert sent.status_code == 204, sent.text
+    assert demo.get_object(Bucket="ver-bucket", Key="posted/hello.txt")["Body"].read() == b"from a form"
+    big = requests.post(form["url"], data=form["fields"], files={"file": ("big", b"x" * 1001)}, timeout=60)
+    assert big.status_code == 400 and "<Code>EntityTooLarge</Code>" in big.text
+
+    # Emptying a versioned bucket the way clients do: every version, then the bucket.
+    listed = json.loads(store.aws("s3api", "list-object-versions", "--bucket", "ver-bucket").stdout)
+    assert two in [v["VersionId"] for v in listed["Versions"]] and listed["DeleteMarkers"][0]["IsLatest"]
+    doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in listed["Versions"] + listed["DeleteMarkers"]]
+    demo.delete_objects(Bucket="ver-bucket", Delete={"Objects": doomed})
+    demo.delete_bucket(Bucket="ver-bucket")
+    assert "Traceback" not in store.daemon.log()
+
+
+def _slow_upload(url: str, bucket: str, key: str, client) -> socket.socket:
+    """Start a signed PUT of 10 MB and send only its first bytes: an upload in flight."""
+    presigned = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=300)
+    target = presigned[len(url):]
+    sock = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), 10)
+    sock.sendall(f"PUT {target} HTTP/1.1\r\nHost: {url[7:]}\r\nContent-Length: 10000000\r\n\r\n".encode()
+                 + b"x" * 65536)
+    return sock
+
+
+def test_sigterm_stops_cleanly(store, tmp_path):
+    cloud = Cloud(tmp_path, rabbit_url=None, flagfile=store.cloud.flagfile)  # the same users, its own buckets
     try:
-        cloud.sync_db()
         port = free_port()
-        daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1")
+        daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1",
+                             f"--buckets_path={tmp_path / 'buckets'}")
         wait_for(lambda: _listening(port), 30, what="nova-objectstore to listen")
+        client = Store(cloud, port, daemon).client()
+        client.create_bucket(Bucket="inflight")
+        upload = _slow_upload(f"http://127.0.0.1:{port}", "inflight", "partial", client)
+        wait_for(lambda: any(os.scandir(cloud.tmp_path / "buckets" / "inflight" / "tmp")), 10, what="upload to start")
+        started = time.monotonic()
         daemon.signal(signal.SIGTERM)
         assert daemon.proc.wait(timeout=30) == 0
+        assert time.monotonic() - started < 5, "nova-objectstore took too long to stop with an upload in flight"
+        upload.close()
+        # No partial object: nothing under objects/ and nothing left in tmp/.
+        bucket_dir = cloud.tmp_path / "buckets" / "inflight"
+        assert [p for p in (bucket_dir / "objects").rglob("*") if p.is_file()] == []
+        assert list((bucket_dir / "tmp").iterdir()) == []
         other = socket.socket()
         other.bind(("127.0.0.1", 0))
         other.listen()
         try:
-            busy = cloud.start("nova-objectstore", f"--s3_port={other.getsockname()[1]}", "--s3_listen=127.0.0.1")
+            busy = cloud.start("nova-objectstore", f"--s3_port={other.getsockname()[1]}", "--s3_listen=127.0.0.1",
+                               f"--buckets_path={tmp_path / 'buckets'}")
             assert busy.proc.wait(timeout=30) == 1
             assert "is in use" in busy.log() and "Traceback" not in busy.log()
         finally:

@@ -6,13 +6,14 @@ import base64
 import binascii
 import logging
 import urllib.parse
+from typing import Callable
 
 import webob
 
-from nova.objectstore import names
-from nova.objectstore.errors import S3Error, invalid_argument, malformed_xml
+from nova.objectstore import acl, names, settings, versions
+from nova.objectstore.errors import S3Error, access_denied, invalid_argument, malformed_xml
 from nova.objectstore.request import S3Request
-from nova.objectstore.store import ObjectInfo, iso_date
+from nova.objectstore.store import Bucket, ObjectInfo, iso_date
 from nova.objectstore.xmlutil import element, owner, parse, xml_response
 
 LOG = logging.getLogger(__name__)
@@ -21,14 +22,28 @@ MAX_DELETE_KEYS = 1000
 
 
 def create_bucket(r: S3Request) -> webob.Response:
+    if r.anonymous:
+        raise access_denied()
     body = r.body(65536).read_all(MAX_XML_BODY)
+    location = None
     if body.strip():
         config = parse(body, "CreateBucketConfiguration")
         location = config.findtext("LocationConstraint")
         if location is None and len(config):
             raise malformed_xml()
-    bucket = r.store.create_bucket(names.check_bucket_name(r.bucket_name or ""), r.ctxt.project_id or "",
-                                   r.ctxt.user_id)
+    project_id = r.ctxt.project_id or ""
+    bucket_acl = acl.from_headers(r.req.headers, project_id)
+    try:
+        bucket = r.store.create_bucket(names.check_bucket_name(r.bucket_name or ""), project_id, r.ctxt.user_id)
+    except S3Error as exc:
+        # As in S3's default region: re-creating your own bucket without a location constraint succeeds.
+        if exc.code != "BucketAlreadyOwnedByYou" or location:
+            raise
+        response = webob.Response(status=200)
+        response.headers["Location"] = "/" + (r.bucket_name or "")
+        return response
+    if bucket_acl is not None:
+        settings.put(bucket, "acl", bucket_acl)
     LOG.info("Created bucket %s for project %s", bucket.name, bucket.project_id)
     response = webob.Response(status=200)
     response.headers["Location"] = "/" + bucket.name
@@ -39,6 +54,9 @@ def delete_bucket(r: S3Request) -> webob.Response:
     bucket = r.bucket()
     from nova.objectstore.handlers import multipart
 
+    if versions.has_versions(bucket):
+        raise S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty. You must delete all "
+                      "versions in the bucket.", 409, BucketName=bucket.name)
     multipart.abort_all(bucket)
     r.store.delete_bucket(bucket)
     LOG.info("Deleted bucket %s", bucket.name)
@@ -55,15 +73,7 @@ def get_location(r: S3Request) -> webob.Response:
     return xml_response("LocationConstraint", [])
 
 
-def get_acl(r: S3Request) -> webob.Response:
-    bucket = r.bucket()
-    grant = (f'<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">'
-             f"{element('ID', bucket.project_id)}{element('DisplayName', bucket.project_id)}</Grantee>"
-             f"{element('Permission', 'FULL_CONTROL')}</Grant>")
-    return xml_response("AccessControlPolicy", [owner(bucket.project_id), f"<AccessControlList>{grant}</AccessControlList>"])
-
-
-def _max_keys(r: S3Request) -> int:
+def parse_max_keys(r: S3Request) -> int:
     value = r.query.get("max-keys", "1000")
     try:
         number = int(value)
@@ -74,12 +84,33 @@ def _max_keys(r: S3Request) -> int:
     return min(number, 1000)
 
 
+def encoder(r: S3Request) -> tuple[str | None, Callable[[str], str]]:
+    """The request's encoding-type and the function that applies it to keys and prefixes."""
+    encoding = r.query.get("encoding-type")
+    if encoding not in (None, "url"):
+        raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
+    return encoding, (lambda value: urllib.parse.quote(value, safe="/~") if encoding else value)
+
+
+def listing_fields(max_keys: int, delimiter: str, encoding: str | None, enc: Callable[[str], str],
+                   truncated: bool) -> list[str]:
+    """MaxKeys, Delimiter, EncodingType and IsTruncated, as every listing ends its header."""
+    parts = [element("MaxKeys", max_keys)]
+    if delimiter:
+        parts.append(element("Delimiter", enc(delimiter)))
+    if encoding:
+        parts.append(element("EncodingType", encoding))
+    return parts + [element("IsTruncated", truncated)]
+
+
 def select(infos: list[ObjectInfo], prefix: str, delimiter: str, after: str,
            max_keys: int) -> tuple[list[ObjectInfo], list[str], bool, str]:
     """Keys and common prefixes after ``after``; returns (objects, prefixes, truncated, last entry)."""
     contents: list[ObjectInfo] = []
     prefixes: list[str] = []
     last = ""
+    if max_keys == 0:
+        return contents, prefixes, False, last
     for info in infos:
         key = info.key
         if not key.startswith(prefix) or (after and key <= after):
@@ -103,18 +134,12 @@ def select(infos: list[ObjectInfo], prefix: str, delimiter: str, after: str,
 
 
 def list_objects(r: S3Request) -> webob.Response:
-    bucket = r.bucket()
+    bucket = r.bucket("READ")
     v2 = r.query.get("list-type") == "2"
     if "list-type" in r.query and not v2:
         raise invalid_argument("Invalid list-type", "list-type", r.query["list-type"])
-    encoding = r.query.get("encoding-type")
-    if encoding not in (None, "url"):
-        raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
-
-    def enc(value: str) -> str:
-        return urllib.parse.quote(value, safe="/~") if encoding else value
-
-    prefix, delimiter, max_keys = r.query.get("prefix", ""), r.query.get("delimiter", ""), _max_keys(r)
+    encoding, enc = encoder(r)
+    prefix, delimiter, max_keys = r.query.get("prefix", ""), r.query.get("delimiter", ""), parse_max_keys(r)
     if v2:
         token = r.query.get("continuation-token")
         after = r.query.get("start-after", "")
@@ -140,12 +165,7 @@ def list_objects(r: S3Request) -> webob.Response:
         parts.append(element("Marker", enc(after)))
         if truncated and delimiter:
             parts.append(element("NextMarker", enc(last)))
-    parts.append(element("MaxKeys", max_keys))
-    if delimiter:
-        parts.append(element("Delimiter", enc(delimiter)))
-    if encoding:
-        parts.append(element("EncodingType", encoding))
-    parts.append(element("IsTruncated", truncated))
+    parts += listing_fields(max_keys, delimiter, encoding, enc, truncated)
     with_owner = not v2 or r.query.get("fetch-owner") == "true"
     for info in contents:
         parts.append("<Contents>" + element("Key", enc(info.key)) + element("LastModified", iso_date(info.last_modified))
@@ -156,8 +176,24 @@ def list_objects(r: S3Request) -> webob.Response:
     return xml_response("ListBucketResult", parts)
 
 
+def _delete_one(bucket: Bucket, key: str, version_id: str | None, project_id: str | None) -> str:
+    """Delete one key or version; the extra elements of its <Deleted> entry."""
+    if version_id is not None:
+        gone = versions.delete_version(bucket, key, versions.check_version_id(version_id))
+        if gone is None and version_id == versions.NULL and versions.status(bucket) is None:
+            bucket.delete(key)
+        marker = element("DeleteMarker", True) + element("DeleteMarkerVersionId", version_id) \
+            if gone and gone.get("delete_marker") else ""
+        return element("VersionId", version_id) + marker
+    if versions.status(bucket) is not None:
+        marker = versions.delete(bucket, key, project_id)
+        return element("DeleteMarker", True) + element("DeleteMarkerVersionId", versions.version_of(marker))
+    bucket.delete(key)
+    return ""
+
+
 def delete_objects(r: S3Request) -> webob.Response:
-    bucket = r.bucket()
+    bucket = r.bucket("WRITE")
     if r.payload.content_md5 is None and not r.payload.checksum_headers and not r.req.headers.get("x-amz-trailer"):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5", 400)
     tree = parse(r.body(65536).read_all(MAX_XML_BODY), "Delete")
@@ -167,17 +203,17 @@ def delete_objects(r: S3Request) -> webob.Response:
         raise malformed_xml()
     results = []
     for node in objects:
-        key = node.findtext("Key")
+        key, version_id = node.findtext("Key"), node.findtext("VersionId")
         if key is None:
             raise malformed_xml()
         try:
             names.check_key(key)
-            bucket.delete(key)
+            done = _delete_one(bucket, key, version_id, r.ctxt.project_id)
         except S3Error as exc:
-            results.append(f"<Error>{element('Key', key)}{element('Code', exc.code)}"
-                           f"{element('Message', exc.message)}</Error>")
+            results.append(f"<Error>{element('Key', key)}{element('VersionId', version_id) if version_id else ''}"
+                           f"{element('Code', exc.code)}{element('Message', exc.message)}</Error>")
             continue
         if not quiet:
-            results.append(f"<Deleted>{element('Key', key)}</Deleted>")
+            results.append(f"<Deleted>{element('Key', key)}{done}</Deleted>")
     LOG.info("DeleteObjects in %s: %d keys", bucket.name, len(objects))
     return xml_response("DeleteResult", results)

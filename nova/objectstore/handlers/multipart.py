@@ -20,7 +20,7 @@ import uuid
 import webob
 
 from nova import flags
-from nova.objectstore import names
+from nova.objectstore import names, versions
 from nova.objectstore.errors import S3Error, invalid_argument, malformed_xml, no_such_upload
 from nova.objectstore.handlers import objects
 from nova.objectstore.handlers.bucket import MAX_XML_BODY
@@ -70,14 +70,15 @@ def _parts(path: str) -> dict[int, dict]:
 
 
 def create(r: S3Request) -> webob.Response:
-    bucket = r.bucket()
+    bucket = r.bucket("WRITE")
     key = names.check_key(r.key or "")
+    extra = objects.new_object_fields(r, bucket)
     upload_id = uuid.uuid4().hex
     path = os.path.join(bucket.uploads_dir, upload_id)
     os.makedirs(path)
     write_json_atomic(os.path.join(path, "upload.json"), {
         "key": key, "metadata": objects.user_metadata(r), "headers": objects.stored_headers(r),
-        "initiated": time.time(), "user_id": r.ctxt.user_id}, bucket.tmp_dir)
+        "initiated": time.time(), "user_id": r.ctxt.user_id, "extra": extra}, bucket.tmp_dir)
     LOG.info("Started multipart upload %s for %s/%s", upload_id, bucket.name, key)
     return xml_response("InitiateMultipartUploadResult", [element("Bucket", bucket.name), element("Key", key),
                                                           element("UploadId", upload_id)])
@@ -98,7 +99,7 @@ def _store_part(bucket: Bucket, path: str, number: int, writer, etag: str) -> No
 
 
 def upload_part(r: S3Request) -> webob.Response:
-    bucket = r.bucket()
+    bucket = r.bucket("WRITE")
     key = names.check_key(r.key or "")
     upload_id = r.query.get("uploadId", "")
     number = _part_number(r.query.get("partNumber"))
@@ -136,7 +137,7 @@ def upload_part(r: S3Request) -> webob.Response:
 
 
 def complete(r: S3Request) -> webob.Response:
-    bucket = r.bucket()
+    bucket = r.bucket("WRITE")
     key = names.check_key(r.key or "")
     upload_id = r.query.get("uploadId", "")
     path, record = _upload_dir(bucket, upload_id, key)
@@ -172,7 +173,8 @@ def complete(r: S3Request) -> webob.Response:
             writer.append_file(os.path.join(path, stored[number]["data"]))
         writer.finish()
         final_etag = f"{combined.hexdigest()}-{len(requested)}"
-        info = bucket.commit(key, writer, final_etag, record["metadata"], record["headers"])
+        info = versions.commit(bucket, key, writer, final_etag, record["metadata"], record["headers"],
+                               record.get("extra"))
     except BaseException:
         writer.discard()
         raise
@@ -180,12 +182,15 @@ def complete(r: S3Request) -> webob.Response:
     LOG.info("Completed multipart upload %s: %s/%s, %d parts, %d bytes", upload_id, bucket.name, key,
              len(requested), info.size)
     location = f"{r.req.host_url}/{bucket.name}/{key}"
-    return xml_response("CompleteMultipartUploadResult", [element("Location", location), element("Bucket", bucket.name),
-                                                          element("Key", key), element("ETag", info.quoted_etag)])
+    response = xml_response("CompleteMultipartUploadResult", [
+        element("Location", location), element("Bucket", bucket.name), element("Key", key),
+        element("ETag", info.quoted_etag)])
+    objects.version_header(response, bucket, info.record)
+    return response
 
 
 def abort(r: S3Request) -> webob.Response:
-    bucket = r.bucket()
+    bucket = r.bucket("WRITE")
     key = names.check_key(r.key or "")
     upload_id = r.query.get("uploadId", "")
     path, _ = _upload_dir(bucket, upload_id, key)

@@ -11,9 +11,9 @@ from typing import Iterator
 import webob
 
 from nova import flags
-from nova.objectstore import names
+from nova.objectstore import acl, auth, names, tags, versions
 from nova.objectstore.errors import S3Error, invalid_argument, no_such_key
-from nova.objectstore.request import S3Request
+from nova.objectstore.request import S3Request, check_public_acl_allowed
 from nova.objectstore.store import STORED_HEADERS, Bucket, ObjectInfo, TempWriter, http_date, iso_date
 from nova.objectstore.xmlutil import element, xml_response
 
@@ -55,23 +55,64 @@ def receive(r: S3Request, writer: TempWriter) -> None:
     writer.finish()
 
 
+def new_object_fields(r: S3Request, bucket: Bucket) -> dict:
+    """Owner, ACL (x-amz-acl / x-amz-grant-*) and tags (x-amz-tagging) of an object being written."""
+    owner_id = r.ctxt.project_id or bucket.project_id
+    object_acl = acl.from_headers(r.req.headers, owner_id, bucket.project_id) or acl.default(owner_id)
+    check_public_acl_allowed(bucket, object_acl)
+    return {"owner": owner_id, "acl": object_acl, "tags": tags.from_header(r.req.headers.get("x-amz-tagging")) or {}}
+
+
 def put_object(r: S3Request) -> webob.Response:
-    bucket = r.bucket()
+    bucket = r.bucket("WRITE")
     key = names.check_key(r.key or "")
     metadata, headers = user_metadata(r), stored_headers(r)
+    extra = new_object_fields(r, bucket)
+    check_write_conditions(r, bucket, key)
     writer = bucket.writer()
     try:
         receive(r, writer)
-        info = bucket.commit(key, writer, writer.md5.hexdigest(), metadata, headers)
+        info = versions.commit(bucket, key, writer, writer.md5.hexdigest(), metadata, headers, extra)
     except BaseException:
         writer.discard()
         raise
     LOG.info("Stored %s/%s (%d bytes)", bucket.name, key, info.size)
     response = webob.Response(status=200)
     response.headers["ETag"] = info.quoted_etag
+    version_header(response, bucket, info.record)
     for name, value in r.payload.checksum_headers.items():
         response.headers[f"x-amz-checksum-{name}"] = value
     return response
+
+
+def check_write_conditions(r: S3Request, bucket: Bucket, key: str) -> None:
+    """Conditional writes: If-None-Match: * (only if absent) and If-Match (only over that ETag)."""
+    if_none, if_match = r.req.headers.get("If-None-Match"), r.req.headers.get("If-Match")
+    if if_none is None and if_match is None:
+        return
+    try:
+        info: ObjectInfo | None = bucket.get(key)
+    except S3Error:
+        info = None
+    if if_none is not None:
+        if if_none.strip() != "*":
+            raise S3Error("NotImplemented", "A header you provided implies functionality that is not implemented",
+                          501, Header="If-None-Match")
+        if info is not None:
+            raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                          412, Condition="If-None-Match")
+    if if_match is not None:
+        if info is None:
+            raise no_such_key(key)
+        if not _etag_matches(if_match, info.etag):
+            raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                          412, Condition="If-Match")
+
+
+def version_header(response: webob.Response, bucket: Bucket, record: dict) -> None:
+    """x-amz-version-id, on buckets whose versioning was ever set."""
+    if "version_id" in record or versions.status(bucket) is not None:
+        response.headers["x-amz-version-id"] = versions.version_of(record)
 
 
 def _parse_http_date(value: str | None) -> float | None:
@@ -141,9 +182,25 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def _open(bucket: Bucket, key: str) -> tuple[ObjectInfo, object]:
+def _open(bucket: Bucket, key: str, version_id: str | None = None) -> tuple[ObjectInfo, object]:
+    """The object (one version of it if asked) and its open bytes; delete markers answer as S3 does."""
     for _ in range(3):
-        info = bucket.get(key)
+        if version_id is not None:
+            record, directory = versions.find(bucket, key, version_id)
+            if record.get("delete_marker"):
+                raise S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.",
+                              405, Method="GET", ResourceType="DeleteMarker").with_headers(
+                                  {"x-amz-delete-marker": "true", "x-amz-version-id": version_id})
+            info = ObjectInfo.from_record(record, directory)
+        else:
+            try:
+                info = bucket.get(key)
+            except S3Error:
+                marker = versions.latest_marker(bucket, key)
+                if marker is not None:
+                    raise no_such_key(key).with_headers({"x-amz-delete-marker": "true",
+                                                         "x-amz-version-id": versions.version_of(marker)}) from None
+                raise
         try:
             return info, open(info.data, "rb")
         except FileNotFoundError:
@@ -177,10 +234,16 @@ def _object_headers(response: webob.Response, info: ObjectInfo) -> None:
 
 
 def get_object(r: S3Request, head: bool = False) -> webob.Response:
-    bucket = r.bucket()
+    bucket = r.store.get_bucket(r.bucket_name or "")
     key = names.check_key(r.key or "")
-    info, handle = _open(bucket, key)
     try:
+        info, handle = _open(bucket, key, r.query.get("versionId"))
+    except S3Error as exc:
+        if exc.status == 404 and not auth.owner_of(r.ctxt, bucket.project_id):
+            r.authorize(bucket, "READ")  # who may not list the bucket learns nothing of what it holds
+        raise
+    try:
+        r.authorize_object(bucket, info.record, "READ")
         check_conditions(r.req.headers, info)
         byte_range = parse_range(r.req.headers.get("Range"), info.size)
     except S3Error:
@@ -188,6 +251,9 @@ def get_object(r: S3Request, head: bool = False) -> webob.Response:
         raise
     response = webob.Response(status=200, conditional_response=False)
     _object_headers(response, info)
+    version_header(response, bucket, info.record)
+    if info.record.get("tags"):
+        response.headers["x-amz-tagging-count"] = str(len(info.record["tags"]))
     for param in ("content-type", "content-language", "expires", "cache-control", "content-disposition",
                   "content-encoding"):
         if f"response-{param}" in r.query:
@@ -208,26 +274,44 @@ def get_object(r: S3Request, head: bool = False) -> webob.Response:
 
 
 def delete_object(r: S3Request) -> webob.Response:
-    bucket = r.bucket()
+    bucket = r.bucket("WRITE")
     key = names.check_key(r.key or "")
-    if bucket.delete(key):
+    response = webob.Response(status=204)
+    version_id = r.query.get("versionId")
+    if version_id is not None:
+        gone = versions.delete_version(bucket, key, versions.check_version_id(version_id))
+        if gone is None and version_id == versions.NULL and versions.status(bucket) is None:
+            gone = {} if bucket.delete(key) else None
+        response.headers["x-amz-version-id"] = version_id
+        if gone and gone.get("delete_marker"):
+            response.headers["x-amz-delete-marker"] = "true"
+        LOG.info("Deleted version %s of %s/%s", version_id, bucket.name, key)
+    elif versions.status(bucket) is not None:
+        marker = versions.delete(bucket, key, r.ctxt.project_id)
+        response.headers["x-amz-delete-marker"] = "true"
+        response.headers["x-amz-version-id"] = versions.version_of(marker)
+        LOG.info("Put delete marker %s on %s/%s", versions.version_of(marker), bucket.name, key)
+    elif bucket.delete(key):
         LOG.info("Deleted %s/%s", bucket.name, key)
-    return webob.Response(status=204)
+    return response
 
 
 def copy_source(r: S3Request) -> tuple[Bucket, ObjectInfo, object]:
     """The bucket, object and open bytes named by x-amz-copy-source (which must be readable)."""
     raw = r.req.headers.get("x-amz-copy-source", "")
-    source = urllib.parse.unquote(raw.split("?versionId=")[0]).lstrip("/")
+    path, _, version_id = raw.partition("?versionId=")
+    source = urllib.parse.unquote(path).lstrip("/")
     bucket_name, _, key = source.partition("/")
     if not bucket_name or not key:
         raise invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
                                "x-amz-copy-source", raw[:200])
     names.check_key(key)
     bucket = r.store.get_bucket(bucket_name)
-    r.authorize(bucket)
-    info, handle = _open(bucket, key)
+    if not auth.owner_of(r.ctxt, bucket.project_id):
+        r.authorize(bucket, "READ")
+    info, handle = _open(bucket, key, version_id or None)
     try:
+        r.authorize_object(bucket, info.record, "READ")
         check_conditions(r.req.headers, info, prefix="x-amz-copy-source-", read=False)
     except S3Error:
         handle.close()
@@ -242,13 +326,20 @@ def copy_into(writer: TempWriter, handle, start: int, length: int) -> None:
 
 
 def copy_object(r: S3Request) -> webob.Response:
-    bucket = r.bucket()
+    bucket = r.bucket("WRITE")
     key = names.check_key(r.key or "")
     directive = r.req.headers.get("x-amz-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise invalid_argument("Unknown metadata directive.", "x-amz-metadata-directive", directive)
+    tagging = r.req.headers.get("x-amz-tagging-directive", "COPY").upper()
+    if tagging not in ("COPY", "REPLACE"):
+        raise invalid_argument("Unknown tagging directive.", "x-amz-tagging-directive", tagging)
+    extra = new_object_fields(r, bucket)
     source_bucket, info, handle = copy_source(r)
-    if source_bucket.name == bucket.name and info.key == key and directive == "COPY":
+    if tagging == "COPY":
+        extra["tags"] = dict(info.record.get("tags") or {})
+    if (source_bucket.name == bucket.name and info.key == key and directive == "COPY"
+            and versions.status(bucket) is None):
         handle.close()
         raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
                       "itself without changing the object's metadata, storage class, website redirect location "
@@ -259,10 +350,46 @@ def copy_object(r: S3Request) -> webob.Response:
         copy_into(writer, handle, 0, info.size)
         if writer.md5.hexdigest() != info.etag.split("-")[0] and "-" not in info.etag:
             raise S3Error("InternalError", "The source object changed while it was copied", 500)
-        new = bucket.commit(key, writer, info.etag, dict(metadata), dict(headers))
+        new = versions.commit(bucket, key, writer, info.etag, dict(metadata), dict(headers), extra)
     except BaseException:
         writer.discard()
         raise
     LOG.info("Copied %s/%s to %s/%s", source_bucket.name, info.key, bucket.name, key)
-    return xml_response("CopyObjectResult", [element("LastModified", iso_date(new.last_modified)),
-                                             element("ETag", new.quoted_etag)])
+    response = xml_response("CopyObjectResult", [element("LastModified", iso_date(new.last_modified)),
+                                                 element("ETag", new.quoted_etag)])
+    version_header(response, bucket, new.record)
+    if "version_id" in info.record:
+        response.headers["x-amz-copy-source-version-id"] = versions.version_of(info.record)
+    return response
+
+
+_ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
+
+
+def get_attributes(r: S3Request) -> webob.Response:
+    """GetObjectAttributes: the attributes named by x-amz-object-attributes, without the bytes."""
+    wanted = [a.strip() for a in r.req.headers.get("x-amz-object-attributes", "").split(",") if a.strip()]
+    if not wanted:
+        raise invalid_argument("x-amz-object-attributes header specifying the attributes to be retrieved is either "
+                               "missing or empty", "x-amz-object-attributes", "")
+    for name in wanted:
+        if name not in _ATTRIBUTES:
+            raise invalid_argument("Invalid attribute name specified.", "x-amz-object-attributes", name[:100])
+    bucket = r.store.get_bucket(r.bucket_name or "")
+    info, handle = _open(bucket, names.check_key(r.key or ""), r.query.get("versionId"))
+    handle.close()
+    r.authorize_object(bucket, info.record, "READ")
+    check_conditions(r.req.headers, info)
+    parts = []
+    if "ETag" in wanted:
+        parts.append(element("ETag", info.etag))
+    if "ObjectParts" in wanted and "-" in info.etag:
+        parts.append(f"<ObjectParts>{element('TotalPartsCount', info.etag.rsplit('-', 1)[1])}</ObjectParts>")
+    if "StorageClass" in wanted:
+        parts.append(element("StorageClass", "STANDARD"))
+    if "ObjectSize" in wanted:
+        parts.append(element("ObjectSize", info.size))
+    response = xml_response("GetObjectAttributesResponse", parts)
+    response.headers["Last-Modified"] = http_date(info.last_modified)
+    version_header(response, bucket, info.record)
+    return response

@@ -19,8 +19,9 @@ def test_bucket_lifecycle(s3):
     s3.create_bucket(Bucket="photos")
     s3.head_bucket(Bucket="photos")
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["photos"]
+    s3.create_bucket(Bucket="photos")  # your own bucket again, in the default region: 200, as us-east-1 answers
     with pytest.raises(botocore.exceptions.ClientError) as err:
-        s3.create_bucket(Bucket="photos")
+        s3.create_bucket(Bucket="photos", CreateBucketConfiguration={"LocationConstraint": "nova"})
     assert _code(err) == ("BucketAlreadyOwnedByYou", 409)
     s3.put_object(Bucket="photos", Key="k", Body=b"x")
     with pytest.raises(botocore.exceptions.ClientError) as err:
