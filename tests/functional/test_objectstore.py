@@ -297,7 +297,7 @@ def test_nova_combined_serves_s3_with_the_novarc_credentials(tmp_path):
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, os.path.join(BIN, "nova-combined"), f"--state_path={tmp_path}",
                                  f"--s3_port={port}", "--s3_listen=127.0.0.1", "--s3_host=127.0.0.1",
-                                 "--combined_services=scheduler,objectstore"],
+                                 "--combined_services=scheduler,objectstore", "--nocombined_tgtd"],
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for(lambda: "nova-combined is running." in log_path.read_text(), timeout=60, what="banner")
