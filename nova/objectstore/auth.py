@@ -1,8 +1,11 @@
 """Who sent an S3 request: SigV4 (header or presigned) and SigV2 (header or query).
 
-Credentials are the users' EC2 keys.  An access key ``ACCESS:PROJECT``
-names the project the request acts for; a bare ``ACCESS`` acts for the
-user's first project.  ``AuthManager`` looks the key up (with its cache) and
+Credentials are the EC2 keys: a project's pair (``nova-manage credentials
+create``), or the user's own ``ACCESS[:PROJECT]`` (a bare ``ACCESS`` acts
+for the user's first project).  Only a presigned SigV4 URL signs the access
+key; elsewhere (an Authorization header, SigV2) the user's own key is refused
+unless it can mean one project only, so a request's project cannot be edited
+after signing.  ``AuthManager`` looks the key up (with its cache) and
 applies the one clock-skew rule (``--auth_max_clock_skew``); this module
 maps their errors to S3's.  The result is a ``RequestContext`` and a ``Payload``
 describing how the body must be checked.
@@ -36,10 +39,16 @@ def signature_mismatch() -> S3Error:
                    "signature you provided. Check your key and signing method.", 403)
 
 
-def lookup(access_key: str) -> Credentials:
-    """The user and project an access key stands for, as S3 errors (``AuthManager`` caches it)."""
+def lookup(access_key: str, covers_key: bool = True) -> Credentials:
+    """The user and project an access key stands for, as S3 errors (``AuthManager`` caches it).
+
+    ``covers_key``: whether the request's signature covers the access key
+    (only a presigned SigV4 URL's does).
+    """
     try:
-        return manager.AuthManager().credentials_for_access_key(access_key)
+        return manager.AuthManager().credentials_for_access_key(access_key, signature_covers_key=covers_key)
+    except exception.UnsignedProjectKey as exc:
+        raise access_denied(str(exc)) from None
     except exception.AccessKeyNotFound:
         raise S3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our "
                       "records.", 403, AWSAccessKeyId=access_key[:128]) from None
@@ -122,7 +131,7 @@ def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, paylo
         content_hash = req.headers.get("X-Amz-Content-SHA256")
         if not content_hash:
             raise S3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256", 400)
-    creds = lookup(parsed.access_key)
+    creds = lookup(parsed.access_key, covers_key=parsed.presigned)
     raw_query = req.environ.get("QUERY_STRING", "")
     headers: dict[str, str] = {}
     for name, value in raw_headers(req):
@@ -154,7 +163,7 @@ def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, paylo
 
 
 def _sigv2_check(req: webob.Request, access: str, given: str, v2_resource: str, expires: str | None) -> Credentials:
-    creds = lookup(access)
+    creds = lookup(access, covers_key=False)  # S3's SigV2 string to sign holds no access key
     raw_query = req.environ.get("QUERY_STRING", "")
     # A bucket's canonical resource is "/bucket/"; clients sending path-style "/bucket" may sign either.
     resources = [v2_resource]
