@@ -78,7 +78,7 @@ class Credentials:
     is_admin: bool = False
     # Whether the access key alone names the project (a project's pair, or a bare user key that can mean one
     # project only); when False only a signature covering the access key binds the request to its project.
-    key_names_project: bool = True
+    key_names_project: bool = field(default=True, compare=False)
 
     def to_context(self, request_id: str | None = None, remote_address: str | None = None) -> context.RequestContext:
         return context.RequestContext(user_id=self.user_id, project_id=self.project_id, roles=list(self.roles),
