@@ -324,10 +324,17 @@ class AuthManager:
         UnsignedProjectKey.  See ``nova.auth.credentials``.
         """
         creds = credentials.for_access_key(access_key, proof)
-        if not signature_covers_key and not creds.key_names_project:
+        if not signature_covers_key:
+            self.require_key_names_project(access_key, creds)
+        return creds
+
+    @staticmethod
+    def require_key_names_project(access_key: str, creds: Credentials) -> None:
+        """Raise UnsignedProjectKey unless ``access_key`` alone names ``creds``' project (for a signature
+        that does not cover the access key, checked once the signature is good)."""
+        if not creds.key_names_project:
             raise exception.UnsignedProjectKey(access_key=access_key[:128], user_id=creds.user_id,
                                                project_id=creds.project_id)
-        return creds
 
     @staticmethod
     def check_clock_skew(when: datetime.datetime, now: datetime.datetime | None = None,

@@ -39,16 +39,10 @@ def signature_mismatch() -> S3Error:
                    "signature you provided. Check your key and signing method.", 403)
 
 
-def lookup(access_key: str, covers_key: bool = True) -> Credentials:
-    """The user and project an access key stands for, as S3 errors (``AuthManager`` caches it).
-
-    ``covers_key``: whether the request's signature covers the access key
-    (only a presigned SigV4 URL's does).
-    """
+def lookup(access_key: str) -> Credentials:
+    """The user and project an access key stands for, as S3 errors (``AuthManager`` caches it)."""
     try:
-        return manager.AuthManager().credentials_for_access_key(access_key, signature_covers_key=covers_key)
-    except exception.UnsignedProjectKey as exc:
-        raise access_denied(str(exc)) from None
+        return manager.AuthManager().credentials_for_access_key(access_key)
     except exception.AccessKeyNotFound:
         raise S3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our "
                       "records.", 403, AWSAccessKeyId=access_key[:128]) from None
@@ -58,6 +52,14 @@ def lookup(access_key: str, covers_key: bool = True) -> Credentials:
         raise access_denied(f"User is not a member of project {exc.kwargs['project_id']}") from None
     except exception.UserHasNoProject:
         raise access_denied("User belongs to no project") from None
+
+
+def _require_key_names_project(access_key: str, creds: Credentials) -> None:
+    """Once the signature is good: refuse the user's own key where the signature does not cover it."""
+    try:
+        manager.AuthManager.require_key_names_project(access_key, creds)
+    except exception.UnsignedProjectKey as exc:
+        raise access_denied(str(exc)) from None
 
 
 def _check_skew(when: datetime.datetime, presigned: bool = False) -> None:
@@ -131,7 +133,7 @@ def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, paylo
         content_hash = req.headers.get("X-Amz-Content-SHA256")
         if not content_hash:
             raise S3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256", 400)
-    creds = lookup(parsed.access_key, covers_key=parsed.presigned)
+    creds = lookup(parsed.access_key)
     raw_query = req.environ.get("QUERY_STRING", "")
     headers: dict[str, str] = {}
     for name, value in raw_headers(req):
@@ -147,6 +149,8 @@ def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, paylo
     if not signer.constant_time_equal(parsed.signature, expected):
         LOG.info("SigV4 signature mismatch for access key %s", parsed.access_key)
         raise signature_mismatch()
+    if not parsed.presigned:  # only a presigned URL signs X-Amz-Credential (in its query)
+        _require_key_names_project(parsed.access_key, creds)
     if content_hash in _STREAMING_SIGNED:
         payload.chunked = payload.signed_chunks = True
         payload.seed_signature = parsed.signature
@@ -163,7 +167,7 @@ def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, paylo
 
 
 def _sigv2_check(req: webob.Request, access: str, given: str, v2_resource: str, expires: str | None) -> Credentials:
-    creds = lookup(access, covers_key=False)  # S3's SigV2 string to sign holds no access key
+    creds = lookup(access)
     raw_query = req.environ.get("QUERY_STRING", "")
     # A bucket's canonical resource is "/bucket/"; clients sending path-style "/bucket" may sign either.
     resources = [v2_resource]
@@ -173,6 +177,7 @@ def _sigv2_check(req: webob.Request, access: str, given: str, v2_resource: str, 
         to_sign = signer.s3_v2_string_to_sign(req.method, resource, raw_query, raw_headers(req),
                                               expires=expires)
         if signer.constant_time_equal(signer.s3_v2_signature(creds.secret_key, to_sign), given):
+            _require_key_names_project(access, creds)  # S3's SigV2 string to sign holds no access key
             return creds
     LOG.info("SigV2 signature mismatch for access key %s", access)
     raise signature_mismatch()
