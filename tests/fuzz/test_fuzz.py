@@ -3,7 +3,7 @@
 The corpus (tests/fuzz/corpus/<target>/) is grown by ``tools/fuzz``
 (atheris, coverage-guided); here each input is replayed, then mutated at
 random (bit flips, insertions, deletions, splices, awkward tokens) for
-``NOVA_FUZZ_SECONDS`` seconds per target (default 2).  A finding is written to
+``NOVA_FUZZ_SECONDS`` seconds per target (default 1.5).  A finding is written to
 the test's tmp_path and shown as a Python bytes literal to add to the corpus.
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 from tests.fuzz import harness
 
-SECONDS = float(os.environ.get("NOVA_FUZZ_SECONDS", "2"))
+SECONDS = float(os.environ.get("NOVA_FUZZ_SECONDS", "1.5"))
 TOKENS = (b"\0", b"%", b"%zz", b"%00", b"\xff", b"\xc3\x28", b"&", b"=", b":", b"/", b"..", b"-1", b"0",
           b"99999999999999999999", b"\r\n", b"<", b"]]>", b"&#0;", b'"', b"{", b"[", b"null", b"1e999", b"\\u0000",
           b"bytes=", b",", b";", b" ", b"T", b"Z", b"aws4_request", b"Credential=", b"AWS4-HMAC-SHA256 ")
