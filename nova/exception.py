@@ -520,3 +520,13 @@ class DBConnectionError(DatabaseError):
 
 class BrokerRefusedQueues(NovaException):
     message = "The message broker at %(url)s refused the queues of topic %(topic)s: %(reason)s"
+
+
+# -- hostile (issue 17: signatures bind the project) ----------------------------------------------------
+
+
+class UnsignedProjectKey(NotAuthorized):
+    message = ("Access key %(access_key)s is user %(user_id)s's own key, which this kind of signature does not "
+               "cover, so it cannot bind the request to project %(project_id)s; sign with the project's own "
+               "access key (nova-manage credentials create %(user_id)s %(project_id)s; the novarc of nova-manage "
+               "project environment has it)")

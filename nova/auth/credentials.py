@@ -9,7 +9,19 @@ exceptions raised to its own error format:
 - ``ProjectMembershipNotFound``: the user is not a member of the named
   project (and not a superuser);
 - ``UserHasNoProject``: the access key names no project and the user has none;
+- ``UnsignedProjectKey``: the signature does not cover the access key (a
+  SigV4 ``Authorization`` header, S3's SigV2) and the key does not name the
+  project by itself (see below);
 - ``RequestTimeSkewed``: the request's date is too far from this host's clock.
+
+An access key is either a project's pair (``nova-manage credentials
+create``: the key alone names user and project, the pair's secret signs) or
+the user's own key, ``ACCESS[:PROJECT]`` signed with the user's secret.  The
+user's own key binds a request to a project only where the signature covers
+the access key (EC2's SigV2, presigned SigV4), because the same secret signs
+for every project of the user: elsewhere a captured request's suffix could be
+edited, so there only a pair, or a bare key of a user who can act in one
+project only, is accepted.
 
 A looked-up access key is kept for ``--auth_cache_seconds`` (one request is
 many database reads otherwise); changes made through ``AuthManager`` in this
@@ -19,6 +31,7 @@ process empty the cache at once, changes made elsewhere (another daemon,
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import threading
@@ -63,6 +76,9 @@ class Credentials:
     project_id: str
     roles: list[str] = field(default_factory=list)
     is_admin: bool = False
+    # Whether the access key alone names the project (a project's pair, or a bare user key that can mean one
+    # project only); when False only a signature covering the access key binds the request to its project.
+    key_names_project: bool = field(default=True, compare=False)
 
     def to_context(self, request_id: str | None = None, remote_address: str | None = None) -> context.RequestContext:
         return context.RequestContext(user_id=self.user_id, project_id=self.project_id, roles=list(self.roles),
@@ -140,19 +156,36 @@ def for_access_key(access_key: str, proof: Callable[[str], None] | None = None) 
         if proof is not None:
             proof(cached[1].secret_key)
         return cached[1]
-    access, sep, project_id = access_key.rpartition(":")
-    if not sep:
-        access, project_id = access_key, ""
-    user = db.user_get_by_access_key(context.get_admin_context(), access)
-    if proof is not None:
-        proof(user["secret_key"])
-    creds = for_user(user, project_id or None)
+    creds = _lookup(access_key, proof)
     if FLAGS.auth_cache_seconds > 0:
         with _lock:
             if len(_cache) >= _CACHE_LIMIT:
                 _cache.clear()
             _cache[access_key] = (now + FLAGS.auth_cache_seconds, creds)
     return creds
+
+
+def _lookup(access_key: str, proof: Callable[[str], None] | None) -> Credentials:
+    admin = context.get_admin_context()
+    if ":" not in access_key:
+        try:
+            pair = db.ec2_credential_get(admin, access_key)
+        except exception.AccessKeyNotFound:
+            pass
+        else:
+            if proof is not None:
+                proof(pair["secret_key"])
+            creds = for_user(db.user_get(admin, pair["user_id"]), pair["project_id"])
+            return dataclasses.replace(creds, secret_key=pair["secret_key"])
+    access, sep, project_id = access_key.rpartition(":")
+    if not sep:
+        access, project_id = access_key, ""
+    user = db.user_get_by_access_key(admin, access)
+    if proof is not None:
+        proof(user["secret_key"])
+    creds = for_user(user, project_id or None)
+    one_project = not sep and not creds.is_admin and len(db.project_get_by_user(admin, user["id"])) == 1
+    return dataclasses.replace(creds, key_names_project=one_project)
 
 
 def check_clock_skew(when: datetime.datetime, now: datetime.datetime | None = None,

@@ -55,9 +55,9 @@ _RC_TEMPLATE = """\
 # nova credentials for user {user} in project {project}; use with: source {rcfile}
 export EC2_URL="{ec2_url}"
 export S3_URL="{s3_url}"
-export EC2_ACCESS_KEY="{access}:{project}"
+export EC2_ACCESS_KEY="{access}"
 export EC2_SECRET_KEY="{secret}"
-export AWS_ACCESS_KEY_ID="{access}:{project}"
+export AWS_ACCESS_KEY_ID="{access}"
 export AWS_SECRET_ACCESS_KEY="{secret}"
 export AWS_DEFAULT_REGION="{region}"
 export AWS_ENDPOINT_URL_EC2="{ec2_url}"
@@ -78,7 +78,7 @@ export OS_INTERFACE=public
 _RC_OSAPI = """\
 export NOVA_URL="{nova_url}"
 export NOVA_USERNAME="{user}"
-export NOVA_API_KEY="{access}"
+export NOVA_API_KEY="{user_access}"
 export NOVA_PROJECT_ID="{project}"
 """
 
@@ -312,15 +312,29 @@ class AuthManager:
             raise exception.Invalid(f"The {role} role is global and cannot be given in a project")
 
     # -- who is calling ------------------------------------------------------------
-    def credentials_for_access_key(self, access_key: str,
-                                   proof: Callable[[str], None] | None = None) -> Credentials:
-        """User, secret, project and roles of ``ACCESS[:PROJECT]`` (briefly cached).
+    def credentials_for_access_key(self, access_key: str, proof: Callable[[str], None] | None = None,
+                                   signature_covers_key: bool = True) -> Credentials:
+        """User, secret, project and roles of a project's pair or of ``ACCESS[:PROJECT]`` (briefly cached).
 
         Raises AccessKeyNotFound, ProjectNotFound, ProjectMembershipNotFound
         or UserHasNoProject; ``proof(secret)`` runs before the project is
-        checked.  See ``nova.auth.credentials``.
+        checked.  When the request's signature does not cover the access key
+        (``signature_covers_key=False``: a SigV4 Authorization header, S3's
+        SigV2), a user's own key that could mean another project raises
+        UnsignedProjectKey.  See ``nova.auth.credentials``.
         """
-        return credentials.for_access_key(access_key, proof)
+        creds = credentials.for_access_key(access_key, proof)
+        if not signature_covers_key:
+            self.require_key_names_project(access_key, creds)
+        return creds
+
+    @staticmethod
+    def require_key_names_project(access_key: str, creds: Credentials) -> None:
+        """Raise UnsignedProjectKey unless ``access_key`` alone names ``creds``' project (for a signature
+        that does not cover the access key, checked once the signature is good)."""
+        if not creds.key_names_project:
+            raise exception.UnsignedProjectKey(access_key=access_key[:128], user_id=creds.user_id,
+                                               project_id=creds.project_id)
 
     @staticmethod
     def check_clock_skew(when: datetime.datetime, now: datetime.datetime | None = None,
@@ -357,10 +371,47 @@ class AuthManager:
     def purge_expired_tokens(self) -> int:
         return db.auth_token_purge_expired(_admin())
 
+    # -- access/secret pairs per project ----------------------------------------------
+    @_changes_credentials
+    def create_ec2_credentials(self, user: str, project: str, access: str | None = None,
+                               secret: str | None = None) -> Any:
+        """A new access/secret pair of ``user`` for ``project`` (a member, or a superuser)."""
+        ctxt = _admin()
+        record = db.user_get(ctxt, user)
+        db.project_get(ctxt, project)
+        if not self.is_project_member(user, project) and not self.is_superuser(record["id"]):
+            raise exception.ProjectMembershipNotFound(user_id=user, project_id=project)
+        access = access or uuid.uuid4().hex
+        if ":" in access or not access.strip() or access.strip() != access:
+            raise exception.InvalidInput(reason="an access key may not contain ':' or blanks at its ends")
+        pair = db.ec2_credential_create(ctxt, {"access_key": access, "secret_key": secret or secrets.token_hex(20),
+                                               "user_id": user, "project_id": project})
+        LOG.info("Created an access key of %s for project %s", user, project)
+        return pair
+
+    def get_ec2_credentials(self, user: str | None = None, project: str | None = None) -> list[Any]:
+        """Pairs, oldest first, of one user and/or project when given."""
+        return db.ec2_credential_get_all(_admin(), user, project)
+
+    @_changes_credentials
+    def delete_ec2_credentials(self, access: str) -> None:
+        db.ec2_credential_delete(_admin(), access)
+        LOG.info("Deleted access key %s", access)
+
+    def project_ec2_credentials(self, user: str, project: str) -> Any:
+        """The user's oldest pair for ``project``, made now if it has none."""
+        pairs = self.get_ec2_credentials(user, project)
+        return pairs[0] if pairs else self.create_ec2_credentials(user, project)
+
     # -- credentials -------------------------------------------------------------
     def get_environment_rc(self, user: str, project: str, rcfile: str = "novarc") -> str:
         """A novarc for ``source``: EC2, S3 and OpenStack URLs and keys, and the ``OS_*`` variables of the
-        OpenStack clients (``OS_PASSWORD`` is the secret key unless the user has a password of its own)."""
+        OpenStack clients (``OS_PASSWORD`` is the user's secret key unless the user has a password of its own).
+
+        The EC2 and S3 keys are the user's pair for ``project`` (made now if there is none): only such a key
+        binds a request signed with a SigV4 Authorization header to its project.  In a
+        ``--credentials_template``, ``{access}``/``{secret}`` are the pair, ``{user_access}``/``{user_secret}``
+        the user's own keys."""
         ctxt = _admin()
         record = db.user_get(ctxt, user)
         db.project_get(ctxt, project)
@@ -371,13 +422,15 @@ class AuthManager:
                            "export OS_PASSWORD yourself")
         else:
             os_password = f'export OS_PASSWORD="{record["secret_key"]}"'
+        pair = self.project_ec2_credentials(user, project)
         template = _RC_TEMPLATE + (_RC_OSAPI if osapi_served() else "")
         if FLAGS.credentials_template:
             with open(FLAGS.credentials_template) as source:
                 template = source.read()
         return template.format(
             user=user, project=project, rcfile=rcfile,
-            access=record["access_key"], secret=record["secret_key"],
+            access=pair["access_key"], secret=pair["secret_key"],
+            user_access=record["access_key"], user_secret=record["secret_key"],
             ec2_url=ec2_url(), s3_url=s3_url(), nova_url=catalog.compute_url(), region=FLAGS.region_name,
             auth_url=catalog.identity_url(), os_password=os_password,
         )

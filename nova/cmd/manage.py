@@ -119,6 +119,8 @@ class UserCommands:
 
     @staticmethod
     def _print_keys(user: Any) -> None:
+        # The user's own keys: EC2 SigV2 and presigned URLs take ACCESS:PROJECT; for boto3 and the AWS CLI
+        # (SigV4 headers) use a project's pair (nova-manage credentials create, project environment).
         print(f"export EC2_ACCESS_KEY={user['access_key']}")
         print(f"export EC2_SECRET_KEY={user['secret_key']}")
 
@@ -165,7 +167,7 @@ class ProjectCommands:
             print(f"{name}: {'unlimited' if limit == quota.UNLIMITED else limit}")
 
     def environment(self, project: str, user: str, filename: str = "novarc") -> None:
-        """Write a novarc with the user's keys and the cloud's URLs."""
+        """Write a novarc with the user's pair for the project (made if it has none) and the cloud's URLs."""
         rc = _auth().get_environment_rc(user, project, filename)
         _write_private(filename, rc.encode())
         print(f"Wrote {filename}; use it with: source {filename}")
@@ -174,6 +176,32 @@ class ProjectCommands:
         """Write a zip of the user's credentials for the project."""
         _write_private(filename, _auth().get_credentials(user, project))
         print(f"Wrote {filename}")
+
+
+class CredentialCommands:
+    """Users' access/secret pairs, one or more per project (what EC2 and S3 clients sign with)."""
+
+    def create(self, user: str, project: str, access: str | None = None, secret: str | None = None) -> None:
+        """Make a pair of a user for a project (with the given keys or generated ones) and print it."""
+        pair = _auth().create_ec2_credentials(user, project, access, secret)
+        print(f"export EC2_ACCESS_KEY={pair['access_key']}")
+        print(f"export EC2_SECRET_KEY={pair['secret_key']}")
+
+    def list(self, user: str | None = None, project: str | None = None) -> None:
+        """List pairs (access key, user, project), of one user and/or project when given."""
+        auth = _auth()
+        if user:
+            auth.get_user(user)
+        if project:
+            auth.get_project(project)
+        print(f"{'Access key':<34} {'User':<20} Project")
+        for pair in auth.get_ec2_credentials(user or None, project or None):
+            print(f"{pair['access_key']:<34} {pair['user_id']:<20} {pair['project_id']}")
+
+    def delete(self, access: str) -> None:
+        """Delete the pair with this access key."""
+        _auth().delete_ec2_credentials(access)
+        print(f"Deleted access key {access}")
 
 
 class RoleCommands:
@@ -383,6 +411,7 @@ CATEGORIES: dict[str, type | str] = {
     "project": ProjectCommands,
     "account": ProjectCommands,
     "role": RoleCommands,
+    "credentials": CredentialCommands,
     "service": ServiceCommands,
     "instance_type": InstanceTypeCommands,
     "flavor": InstanceTypeCommands,

@@ -203,6 +203,29 @@ def user_get_roles_for_project(ctxt: Context, user_id: str, project_id: str) -> 
     return IMPL.user_get_roles_for_project(ctxt, user_id, project_id)
 
 
+# -- access/secret pairs per project (hard-deleted) --------------------------
+
+
+def ec2_credential_create(ctxt: Context, values: dict[str, Any]) -> Row:
+    """A user's access/secret pair for one project; raises AccessKeyExists, UserNotFound, ProjectNotFound."""
+    return IMPL.ec2_credential_create(ctxt, values)
+
+
+def ec2_credential_get(ctxt: Context, access_key: str) -> Row:
+    """The pair with ``access_key``, or AccessKeyNotFound."""
+    return IMPL.ec2_credential_get(ctxt, access_key)
+
+
+def ec2_credential_get_all(ctxt: Context, user_id: str | None = None, project_id: str | None = None) -> list[Row]:
+    """Pairs (oldest first), of one user and/or one project when given."""
+    return IMPL.ec2_credential_get_all(ctxt, user_id, project_id)
+
+
+def ec2_credential_delete(ctxt: Context, access_key: str) -> None:
+    """Raises AccessKeyNotFound."""
+    return IMPL.ec2_credential_delete(ctxt, access_key)
+
+
 # -- tokens (OpenStack API; hard-deleted; stored by SHA-256) ---------------
 
 

@@ -1,8 +1,11 @@
 """Who sent an S3 request: SigV4 (header or presigned) and SigV2 (header or query).
 
-Credentials are the users' EC2 keys.  An access key ``ACCESS:PROJECT``
-names the project the request acts for; a bare ``ACCESS`` acts for the
-user's first project.  ``AuthManager`` looks the key up (with its cache) and
+Credentials are the EC2 keys: a project's pair (``nova-manage credentials
+create``), or the user's own ``ACCESS[:PROJECT]`` (a bare ``ACCESS`` acts
+for the user's first project).  Only a presigned SigV4 URL signs the access
+key; elsewhere (an Authorization header, SigV2) the user's own key is refused
+unless it can mean one project only, so a request's project cannot be edited
+after signing.  ``AuthManager`` looks the key up (with its cache) and
 applies the one clock-skew rule (``--auth_max_clock_skew``); this module
 maps their errors to S3's.  The result is a ``RequestContext`` and a ``Payload``
 describing how the body must be checked.
@@ -49,6 +52,14 @@ def lookup(access_key: str) -> Credentials:
         raise access_denied(f"User is not a member of project {exc.kwargs['project_id']}") from None
     except exception.UserHasNoProject:
         raise access_denied("User belongs to no project") from None
+
+
+def _require_key_names_project(access_key: str, creds: Credentials) -> None:
+    """Once the signature is good: refuse the user's own key where the signature does not cover it."""
+    try:
+        manager.AuthManager.require_key_names_project(access_key, creds)
+    except exception.UnsignedProjectKey as exc:
+        raise access_denied(str(exc)) from None
 
 
 def _check_skew(when: datetime.datetime, presigned: bool = False) -> None:
@@ -138,6 +149,8 @@ def _sigv4(req: webob.Request, parsed: signer.SigV4Request, raw_path: str, paylo
     if not signer.constant_time_equal(parsed.signature, expected):
         LOG.info("SigV4 signature mismatch for access key %s", parsed.access_key)
         raise signature_mismatch()
+    if not parsed.presigned:  # only a presigned URL signs X-Amz-Credential (in its query)
+        _require_key_names_project(parsed.access_key, creds)
     if content_hash in _STREAMING_SIGNED:
         payload.chunked = payload.signed_chunks = True
         payload.seed_signature = parsed.signature
@@ -164,6 +177,7 @@ def _sigv2_check(req: webob.Request, access: str, given: str, v2_resource: str, 
         to_sign = signer.s3_v2_string_to_sign(req.method, resource, raw_query, raw_headers(req),
                                               expires=expires)
         if signer.constant_time_equal(signer.s3_v2_signature(creds.secret_key, to_sign), given):
+            _require_key_names_project(access, creds)  # S3's SigV2 string to sign holds no access key
             return creds
     LOG.info("SigV2 signature mismatch for access key %s", access)
     raise signature_mismatch()

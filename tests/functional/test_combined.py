@@ -23,7 +23,7 @@ def test_quickstart_runs_every_service_and_writes_credentials(tmp_path):
         banner = log_path.read_text()
         assert f"source {tmp_path}/novarc" in banner
         novarc = (tmp_path / "novarc").read_text()
-        assert 'EC2_ACCESS_KEY="' in novarc and ':admin"' in novarc
+        assert 'EC2_ACCESS_KEY="' in novarc and ':admin"' not in novarc  # the admin project's own pair
         # The flagfile it wrote lets nova-manage reach the same database.
         cloud = Cloud(tmp_path, rabbit_url=None, flagfile=str(tmp_path / "nova.conf"))
         # nova-volume runs only when nova-combined could start its own tgtd (root, tgt installed).

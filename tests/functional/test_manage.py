@@ -48,7 +48,15 @@ def test_admin_project_and_novarc(cloud, tmp_path):
     cloud.manage("project", "environment", "proj", "demo", "novarc")
     novarc = tmp_path / "novarc"
     text = novarc.read_text()
-    assert 'EC2_ACCESS_KEY="AK:proj"' in text and 'EC2_SECRET_KEY="SK"' in text
+    [pair] = cloud.manage("credentials", "list", "demo", "proj").stdout.splitlines()[1:]  # made for the novarc
+    access = pair.split()[0]
+    assert f'EC2_ACCESS_KEY="{access}"' in text and f'AWS_ACCESS_KEY_ID="{access}"' in text
+    assert 'EC2_SECRET_KEY="SK"' not in text  # the pair's own secret, not the user's
+    made = cloud.manage("credentials", "create", "demo", "proj", "K2", "S2").stdout
+    assert made.splitlines() == ["export EC2_ACCESS_KEY=K2", "export EC2_SECRET_KEY=S2"]
+    assert "K2" in cloud.manage("credentials", "list", "", "proj").stdout
+    cloud.manage("credentials", "delete", "K2")
+    assert [line.split()[0] for line in cloud.manage("credentials", "list").stdout.splitlines()[1:]] == [access]
     assert ":8773/services/Cloud" in text and ":3333" in text
     assert stat.S_IMODE(os.stat(novarc).st_mode) == 0o600
     cloud.manage("project", "zipfile", "proj", "demo", "creds.zip")

@@ -101,8 +101,8 @@ def real_cloud(host, link, rabbit_vhost, tmp_path, real_cloud_flags):
                  what="services up")
         wait_for(lambda: _listening(ec2_port), timeout=30, what="nova-api listening")
         client = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{ec2_port}/services/Cloud",
-                              region_name="nova", aws_access_key_id="AK-alice:proj",
-                              aws_secret_access_key="SK-alice", config=NO_RETRY)
+                              region_name="nova", aws_access_key_id="AK-alice-proj",
+                              aws_secret_access_key="SK-alice-proj", config=NO_RETRY)
         yield {"client": client, "ami": ami, "cloud": cloud, "api": api, **host}
     finally:
         cloud.cleanup()

@@ -1,7 +1,10 @@
 """Who is calling: EC2 request parameters and signature verification.
 
-The access key is ``ACCESS[:PROJECT]``; without a project the user's first
-project is used.  Signature Version 4 (``Authorization`` header or presigned
+The access key is a project's pair (``nova-manage credentials create``) or
+the user's own ``ACCESS[:PROJECT]``; without a project the user's first
+project is used.  The user's own key is refused with an Authorization header,
+which does not sign the access key, unless it can mean one project only
+(``nova.auth.credentials``).  Signature Version 4 (``Authorization`` header or presigned
 query, as boto3 and the AWS CLI send) and Version 2 (HmacSHA256/HmacSHA1, as
 euca2ools and boto 2 send) are checked against the user's secret key, and
 the request's time against this host's clock (``--auth_max_clock_skew``).
@@ -119,7 +122,7 @@ def _verify_sigv4(req: webob.Request, sig: signer.SigV4Request, body: bytes, sec
     try:
         expected = signer.sigv4_signature(
             secret, sig, req.method, signer.canonical_uri(_raw_path(req), double_encode=True),
-            signer.canonical_query(query, exclude=["X-Amz-Signature"]), headers, payload)
+            signer.canonical_query(query, exclude=["X-Amz-Signature"] if sig.presigned else ()), headers, payload)
     except signer.SignatureError as exc:  # a signed header the request does not carry
         raise signature_mismatch(str(exc)) from None
     if not signer.constant_time_equal(sig.signature, expected):
@@ -161,13 +164,16 @@ def _verify_sigv2(req: webob.Request, params: dict[str, str], secret: str) -> No
         raise signature_mismatch()
 
 
-def _credentials(access: str, verify: Callable[[str], None]) -> Credentials:
+def _credentials(access: str, verify: Callable[[str], None], covers_key: bool) -> Credentials:
     """The caller's credentials, or ``AuthFailure`` naming what is wrong.
 
-    ``verify(secret)`` checks the signature before the project is looked at.
+    ``verify(secret)`` checks the signature before the project is looked at;
+    ``covers_key`` says whether that signature covers the access key itself.
     """
     try:
-        return manager.AuthManager().credentials_for_access_key(access, verify)
+        return manager.AuthManager().credentials_for_access_key(access, verify, signature_covers_key=covers_key)
+    except exception.UnsignedProjectKey as exc:
+        raise auth_failure(str(exc)) from None
     except exception.AccessKeyNotFound:
         raise auth_failure() from None
     except exception.ProjectNotFound as exc:
@@ -195,11 +201,12 @@ def authenticate(req: webob.Request, params: dict[str, str], body: bytes, reques
             raise EC2APIError(exc.code, str(exc), 403) from None
         raise EC2APIError("IncompleteSignature", str(exc), 400) from None  # EC2's one code for a malformed signature
     if sig is not None:
-        creds = _credentials(sig.access_key, lambda secret: _verify_sigv4(req, sig, body, secret))
+        # A presigned request signs X-Amz-Credential with the query; an Authorization header is not signed.
+        creds = _credentials(sig.access_key, lambda secret: _verify_sigv4(req, sig, body, secret), sig.presigned)
     elif "Signature" in params or "AWSAccessKeyId" in params:
         if not params.get("Signature") or not params.get("AWSAccessKeyId"):
             raise EC2APIError("MissingParameter", "A SigV2 request needs both AWSAccessKeyId and Signature")
-        creds = _credentials(params["AWSAccessKeyId"], lambda secret: _verify_sigv2(req, params, secret))
+        creds = _credentials(params["AWSAccessKeyId"], lambda secret: _verify_sigv2(req, params, secret), True)
     else:
         raise auth_failure("The request is not signed (send a Signature Version 4 or 2 signature)")
     return _context(creds, req, request_id)

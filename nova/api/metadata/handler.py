@@ -127,7 +127,10 @@ class MetadataRequestHandler:
     def __call__(self, req: webob.Request) -> webob.Response:
         if req.method not in ("GET", "HEAD"):
             return webob.Response(status=405, text="Method Not Allowed\n", content_type="text/plain")
-        path = (req.script_name + req.path_info).strip("/")
+        try:
+            path = (req.script_name + req.path_info).strip("/")
+        except UnicodeDecodeError:  # a path that is not UTF-8 names nothing here (found by tools/fuzz)
+            return self._not_found()
         if not path:
             return self._text("\n".join(VERSIONS))
         version, _, rest = path.partition("/")

@@ -151,6 +151,22 @@ class Project(Base, NovaBase):
     project_manager: Mapped[str | None] = mapped_column(String(255), ForeignKey("users.id"), index=True)
 
 
+class Ec2Credential(Base, NovaBase):
+    """A user's access/secret pair for one project (migration 009).
+
+    A SigV4 ``Authorization`` header does not sign its own access key, so a
+    key that names the project by itself is what binds such a request to
+    its project.  Rows are hard-deleted.
+    """
+
+    __tablename__ = "ec2_credentials"
+
+    access_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    secret_key: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255), ForeignKey("users.id"), index=True)
+    project_id: Mapped[str] = mapped_column(String(255), ForeignKey("projects.id"), index=True)
+
+
 class UserProjectAssociation(Base, NovaBase):
     __tablename__ = "user_project_association"
 

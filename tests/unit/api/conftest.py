@@ -12,7 +12,7 @@ import boto3
 import botocore.config
 import pytest
 
-from nova import context, flags, wsgi
+from nova import context, exception, flags, wsgi
 from nova.auth import manager
 from nova.image import local as local_image
 from tests.fixtures.database import sqlite_db  # noqa: F401
@@ -31,9 +31,26 @@ class Ec2Env:
 
     def client(self, access: str = "AK-ALICE", secret: str = "SK-ALICE", project: str | None = None,
                path: str = "/services/Cloud") -> Any:
-        key = f"{access}:{project}" if project else access
+        """A boto3 client (SigV4 headers) of the user with these keys; with ``project``, signing with the
+        user's pair for that project (as its novarc has it), or with ``ACCESS:PROJECT`` when the user has no
+        such pair to get (a wrong secret, not a member: what the test means to be refused)."""
+        key = project_pair(access, secret, project) if project else (access, secret)
         return boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{self.port}{path}", region_name="nova",
-                            aws_access_key_id=key, aws_secret_access_key=secret, config=NO_RETRY)
+                            aws_access_key_id=key[0], aws_secret_access_key=key[1], config=NO_RETRY)
+
+
+def project_pair(access: str, secret: str, project: str) -> tuple[str, str]:
+    """The (access, secret) pair of the user with these keys for ``project`` (made if it has none), or
+    ``(ACCESS:PROJECT, secret)`` when there is none to get (unknown key, wrong secret, not a member)."""
+    auth = manager.AuthManager()
+    try:
+        user = auth.get_user_from_access_key(access)
+        if user["secret_key"] == secret:
+            pair = auth.project_ec2_credentials(user["id"], project)
+            return pair["access_key"], pair["secret_key"]
+    except (exception.NotFound, exception.NotAuthorized):
+        pass
+    return f"{access}:{project}", secret
 
 
 def make_users() -> None:

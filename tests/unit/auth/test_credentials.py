@@ -198,3 +198,46 @@ def test_the_skew_flag_is_read_at_each_check():
     with pytest.raises(exception.RequestTimeSkewed):
         credentials.check_clock_skew(NOW - datetime.timedelta(seconds=61), NOW)
     credentials.check_clock_skew(NOW - datetime.timedelta(seconds=60), NOW)
+
+
+# -- issue 17: a project's pair binds the project; the user's own key only where the signature covers it ----
+
+def test_a_project_pair_names_user_project_and_its_own_secret(auth):
+    pair = auth.create_ec2_credentials("alice", "proj-b")
+    assert ":" not in pair["access_key"] and pair["secret_key"] != "SK-ALICE"
+    creds = auth.credentials_for_access_key(pair["access_key"], signature_covers_key=False)
+    assert (creds.user_id, creds.project_id, creds.secret_key, creds.roles) == ("alice", "proj-b",
+                                                                                pair["secret_key"], ["netadmin"])
+    proven = []
+    auth.credentials_for_access_key(pair["access_key"], proven.append)
+    assert proven == [pair["secret_key"]]  # the signature is checked against the pair's secret
+
+
+@pytest.mark.parametrize("access", ["AK-ALICE:proj-a", "AK-ALICE:proj-b", "AK-ALICE", "AK-ROOT:proj-a", "AK-BOB:proj-b"])
+def test_the_users_own_key_that_could_mean_another_project_needs_a_signature_over_it(auth, access):
+    assert auth.credentials_for_access_key(access).user_id  # SigV2, presigned SigV4: the key is signed
+    with pytest.raises(exception.UnsignedProjectKey) as excinfo:
+        auth.credentials_for_access_key(access, signature_covers_key=False)
+    assert "nova-manage credentials create" in str(excinfo.value)
+
+
+def test_a_bare_key_of_a_one_project_user_means_that_project_only(auth):
+    assert auth.credentials_for_access_key("AK-BOB", signature_covers_key=False).project_id == "proj-b"
+    auth.add_to_project("bob", "proj-a")  # now the bare key could be replayed into either project
+    with pytest.raises(exception.UnsignedProjectKey):
+        auth.credentials_for_access_key("AK-BOB", signature_covers_key=False)
+
+
+def test_pairs_go_with_the_membership_and_keys_never_clash(auth):
+    pair = auth.create_ec2_credentials("alice", "proj-b", "PAIR-KEY", "PAIR-SECRET")
+    with pytest.raises(exception.AccessKeyExists):
+        auth.create_user("mallory", "PAIR-KEY", "x")
+    with pytest.raises(exception.AccessKeyExists):
+        auth.create_ec2_credentials("bob", "proj-b", "AK-ALICE")
+    with pytest.raises(exception.ProjectMembershipNotFound):
+        auth.create_ec2_credentials("bob", "proj-a")
+    assert [p["access_key"] for p in auth.get_ec2_credentials(project="proj-b")] == [pair["access_key"]]
+    auth.remove_from_project("alice", "proj-b")
+    with pytest.raises(exception.AccessKeyNotFound):
+        auth.credentials_for_access_key("PAIR-KEY")
+    assert auth.get_ec2_credentials("alice") == []

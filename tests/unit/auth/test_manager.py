@@ -104,11 +104,14 @@ def test_novarc_names_keys_and_urls(auth):
     auth.create_user("demo", "AK", "SK", admin=True)
     auth.create_project("proj", "demo")
     rc = auth.get_environment_rc("demo", "proj")
-    assert 'export EC2_ACCESS_KEY="AK:proj"' in rc
-    assert 'export EC2_SECRET_KEY="SK"' in rc
+    [pair] = auth.get_ec2_credentials("demo", "proj")  # made for the novarc: the project's own pair
+    assert f'export EC2_ACCESS_KEY="{pair["access_key"]}"' in rc
+    assert f'export EC2_SECRET_KEY="{pair["secret_key"]}"' in rc
     assert 'export EC2_URL="http://10.9.8.7:8773/services/Cloud"' in rc
     assert 'export S3_URL="http://10.9.8.7:3333"' in rc
-    assert 'export AWS_ACCESS_KEY_ID="AK:proj"' in rc
+    assert f'export AWS_ACCESS_KEY_ID="{pair["access_key"]}"' in rc
+    assert f'export AWS_SECRET_ACCESS_KEY="{pair["secret_key"]}"' in rc
+    assert 'export NOVA_API_KEY="AK"' in rc  # the OpenStack v1.x handshake takes the user's own key
     assert 'export AWS_ENDPOINT_URL_EC2="http://10.9.8.7:8773/services/Cloud"' in rc
     assert 'export NOVA_URL="http://10.9.8.7:8774/v2.1"' in rc
     for line in ('export OS_AUTH_URL="http://10.9.8.7:5000/v3"', 'export OS_USERNAME="demo"',
@@ -117,7 +120,8 @@ def test_novarc_names_keys_and_urls(auth):
                  'export OS_REGION_NAME="nova"', "export OS_INTERFACE=public"):
         assert line in rc.splitlines()
     archive = zipfile.ZipFile(io.BytesIO(auth.get_credentials("demo", "proj")))
-    assert archive.read("novarc").decode() == rc
+    assert archive.read("novarc").decode() == rc  # the same pair again, not a new one
+    assert len(auth.get_ec2_credentials("demo")) == 1
 
 
 def test_novarc_names_the_openstack_api_only_where_it_answers(auth):

@@ -17,9 +17,10 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from nova.auth import signer
-from tests.fixtures.objectstore import client_for
+from tests.fixtures.objectstore import PAIRS, client_for
 
-ALICE = Credentials("alice-access:proj-a", "alice-secret")
+ALICE = Credentials(*PAIRS["alice"])  # alice's pair for proj-a
+ALICE_KEY, ALICE_SECRET = PAIRS["alice"][0], PAIRS["alice"][1].encode()
 
 
 def sign_v4(method, path, headers, payload_hash, creds=ALICE, amz_date=None):
@@ -260,9 +261,9 @@ def test_the_one_skew_rule_both_ways(bucket, offset):
 def _sigv2_header_request(server, when):
     date = email.utils.format_datetime(when.replace(tzinfo=datetime.timezone.utc), usegmt=True)
     to_sign = f"GET\n\n\n{date}\n/box"
-    signature = base64.b64encode(hmac.new(b"alice-secret", to_sign.encode(), hashlib.sha1).digest()).decode()
+    signature = base64.b64encode(hmac.new(ALICE_SECRET, to_sign.encode(), hashlib.sha1).digest()).decode()
     return send(server, "GET", "/box", sign=False, headers={"Date": date,
-                                                           "Authorization": f"AWS alice-access:proj-a:{signature}"})
+                                                           "Authorization": f"AWS {ALICE_KEY}:{signature}"})
 
 
 def test_sigv2_header_dates_follow_the_same_rule(bucket):
@@ -352,8 +353,8 @@ def test_spoiled_presigned_urls(bucket, changes, expected):
 
 def _sigv2_query(server, expires: int) -> tuple[int, str]:
     to_sign = f"GET\n\n\n{expires}\n/box/k"
-    signature = base64.b64encode(hmac.new(b"alice-secret", to_sign.encode(), hashlib.sha1).digest()).decode()
-    query = urllib.parse.urlencode({"AWSAccessKeyId": "alice-access:proj-a", "Expires": str(expires),
+    signature = base64.b64encode(hmac.new(ALICE_SECRET, to_sign.encode(), hashlib.sha1).digest()).decode()
+    query = urllib.parse.urlencode({"AWSAccessKeyId": ALICE_KEY, "Expires": str(expires),
                                     "Signature": signature})
     status, _, data = send(server, "GET", f"/box/k?{query}", sign=False)
     return status, (None if status == 200 else error_code(data))
@@ -373,10 +374,10 @@ def test_sigv2_query_expires_is_bounded_to_seven_days(bucket):
 def test_sigv2_header_dates_past_the_calendar(bucket):
     for date in ("Mon, 01 Jan 0001 00:00:00 +0100", "Fri, 31 Dec 9999 23:59:59 -0100", "Mon, 00 Foo 0000 x",
                  "Mon, 01 Jan 10000 00:00:00 GMT"):
-        signature = base64.b64encode(hmac.new(b"alice-secret", f"GET\n\n\n{date}\n/box".encode(),
+        signature = base64.b64encode(hmac.new(ALICE_SECRET, f"GET\n\n\n{date}\n/box".encode(),
                                               hashlib.sha1).digest()).decode()
         status, _, data = send(bucket, "GET", "/box", sign=False, headers={
-            "Date": date, "Authorization": f"AWS alice-access:proj-a:{signature}"})
+            "Date": date, "Authorization": f"AWS {ALICE_KEY}:{signature}"})
         assert status == 403 and error_code(data) in ("AccessDenied", "RequestTimeTooSkewed"), date
 
 

@@ -8,7 +8,7 @@ import os
 import botocore.exceptions
 import pytest
 
-from tests.unit.objectstore.conftest import client_for
+from tests.unit.objectstore.conftest import PAIRS, client_for
 
 
 def _code(excinfo):
@@ -273,8 +273,10 @@ def test_wrong_secret_and_unknown_key(objectstore):
     import boto3
 
     for access, secret, code in (("alice-access:proj-a", "wrong", "SignatureDoesNotMatch"),
+                                 (PAIRS["alice"][0], "wrong", "SignatureDoesNotMatch"),
                                  ("nobody:proj-a", "x", "InvalidAccessKeyId"),
-                                 ("alice-access:proj-b", "alice-secret", "AccessDenied")):
+                                 ("alice-access:proj-b", "alice-secret", "AccessDenied"),
+                                 ("alice-access:proj-a", "alice-secret", "AccessDenied")):  # use the pair
         client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{objectstore.port}", region_name="nova",
                               aws_access_key_id=access, aws_secret_access_key=secret)
         with pytest.raises(botocore.exceptions.ClientError) as err:

@@ -21,6 +21,7 @@ from nova.db.sqlalchemy.session import get_session
 
 Context = nova_context.RequestContext
 Membership = models.UserProjectAssociation
+Pair = models.Ec2Credential
 GlobalRole = models.UserRoleAssociation
 ProjectRole = models.UserProjectRoleAssociation
 
@@ -48,6 +49,14 @@ def _user_clash(user_id: str, access_key: str | None) -> Any:
     return make
 
 
+def _access_key_taken(session: Any, access_key: str, user_id: str | None = None) -> bool:
+    """Whether a user (other than ``user_id``) or a project pair has ``access_key``."""
+    if session.get(Pair, access_key) is not None:
+        return True
+    user = session.scalars(select(models.User).where(models.User.access_key == access_key)).first()
+    return user is not None and user.id != user_id
+
+
 @require_admin_context
 def user_create(ctxt: Context, values: dict[str, Any]) -> models.User:
     user = models.User()
@@ -60,9 +69,7 @@ def user_create(ctxt: Context, values: dict[str, Any]) -> models.User:
         with get_session() as session:
             if session.get(models.User, user.id) is not None:
                 raise exception.UserExists(user=user.id)
-            if user.access_key is not None and session.scalars(
-                select(models.User).where(models.User.access_key == user.access_key)
-            ).first():
+            if user.access_key is not None and _access_key_taken(session, user.access_key):
                 raise exception.AccessKeyExists(access_key=user.access_key)
             user.save(session)
     return user
@@ -95,6 +102,8 @@ def user_update(ctxt: Context, user_id: str, values: dict[str, Any]) -> models.U
     with duplicate_as(_user_clash(user_id, values.get("access_key"))):
         with get_session() as session:
             user = _user(session, ctxt, user_id)
+            if values.get("access_key") and _access_key_taken(session, values["access_key"], user_id):
+                raise exception.AccessKeyExists(access_key=values["access_key"])
             apply_values(user, values)
             user.save(session)
     return user
@@ -114,7 +123,7 @@ def user_delete(ctxt: Context, user_id: str) -> None:
         ).all()
         if managed:
             raise exception.Invalid(f"User {user_id} manages project(s) {', '.join(sorted(managed))}.")
-        for model in (ProjectRole, GlobalRole, Membership, models.AuthToken):
+        for model in (ProjectRole, GlobalRole, Pair, Membership, models.AuthToken):
             session.execute(delete(model).where(model.user_id == user_id))
         session.execute(delete(models.User).where(models.User.id == user_id))
 
@@ -179,7 +188,7 @@ def project_delete(ctxt: Context, project_id: str) -> None:
     """Delete the project with its memberships, project roles, quotas and tokens."""
     with get_session() as session:
         _project(session, ctxt, project_id)
-        for model in (ProjectRole, Membership, models.Quota, models.AuthToken):
+        for model in (ProjectRole, Pair, Membership, models.Quota, models.AuthToken):
             session.execute(delete(model).where(model.project_id == project_id))
         session.execute(delete(models.Project).where(models.Project.id == project_id))
 
@@ -197,10 +206,11 @@ def project_add_member(ctxt: Context, project_id: str, user_id: str) -> None:
 
 @require_admin_context
 def project_remove_member(ctxt: Context, project_id: str, user_id: str) -> None:
-    """End the membership and the user's roles in the project."""
+    """End the membership, the user's roles and the user's access/secret pairs in the project."""
     with get_session() as session:
         _project(session, ctxt, project_id)
         _user(session, ctxt, user_id)
+        session.execute(delete(Pair).where(Pair.user_id == user_id, Pair.project_id == project_id))
         session.execute(delete(ProjectRole).where(ProjectRole.user_id == user_id, ProjectRole.project_id == project_id))
         session.execute(delete(Membership).where(Membership.user_id == user_id, Membership.project_id == project_id))
 
@@ -278,6 +288,55 @@ def user_get_roles_for_project(ctxt: Context, user_id: str, project_id: str) -> 
         _user(session, ctxt, user_id)
         _project(session, ctxt, project_id)
         return list(session.scalars(stmt))
+
+
+@require_admin_context
+def ec2_credential_create(ctxt: Context, values: dict[str, Any]) -> models.Ec2Credential:
+    """Store a user's access/secret pair for a project; AccessKeyExists when a user or pair has the key."""
+    pair = models.Ec2Credential()
+    apply_values(pair, values)
+    for name in ("access_key", "secret_key", "user_id", "project_id"):
+        if not pair[name]:
+            raise exception.MissingParameter(param=name)
+    with duplicate_as(lambda _detail: exception.AccessKeyExists(access_key=pair.access_key)):
+        with get_session() as session:
+            _user(session, ctxt, pair.user_id)
+            _project(session, ctxt, pair.project_id)
+            if _access_key_taken(session, pair.access_key):
+                raise exception.AccessKeyExists(access_key=pair.access_key)
+            pair.save(session)
+    return pair
+
+
+@require_admin_context
+def ec2_credential_get(ctxt: Context, access_key: str) -> models.Ec2Credential:
+    """The pair with this access key, or AccessKeyNotFound."""
+    with get_session() as session:
+        row = session.get(Pair, access_key)
+    if row is None:
+        raise exception.AccessKeyNotFound(access_key=access_key)
+    return row
+
+
+@require_admin_context
+def ec2_credential_get_all(ctxt: Context, user_id: str | None = None,
+                           project_id: str | None = None) -> list[models.Ec2Credential]:
+    """Pairs, oldest first, of one user and/or one project when given."""
+    stmt = select(Pair).order_by(Pair.created_at, Pair.access_key)
+    if user_id is not None:
+        stmt = stmt.where(Pair.user_id == user_id)
+    if project_id is not None:
+        stmt = stmt.where(Pair.project_id == project_id)
+    with get_session() as session:
+        return list(session.scalars(stmt))
+
+
+@require_admin_context
+def ec2_credential_delete(ctxt: Context, access_key: str) -> None:
+    with get_session() as session:
+        result = session.execute(delete(Pair).where(Pair.access_key == access_key))
+    if not result.rowcount:
+        raise exception.AccessKeyNotFound(access_key=access_key)
 
 
 @require_admin_context

@@ -10,7 +10,7 @@ from nova import flags
 from nova.image import bundle
 from nova.objectstore.server import create_server
 from tests.fixtures.daemons import wait_for
-from tests.unit.api.conftest import error_of
+from tests.unit.api.conftest import error_of, project_pair
 
 FLAGS = flags.FLAGS
 
@@ -20,8 +20,9 @@ def env(ec2_env, tmp_path):
     server = create_server("127.0.0.1", 0, str(tmp_path / "buckets"))
     server.start()
     FLAGS.s3_host, FLAGS.s3_port = "127.0.0.1", server.port
+    access, secret = project_pair("AK-ALICE", "SK-ALICE", "proj-a")  # alice's pair, as her novarc has it
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{server.port}", region_name="nova",
-                      aws_access_key_id="AK-ALICE:proj-a", aws_secret_access_key="SK-ALICE")
+                      aws_access_key_id=access, aws_secret_access_key=secret)
     s3.create_bucket(Bucket="alice-images")
     yield ec2_env, s3
     server.stop()
