@@ -484,3 +484,14 @@ class InstanceTerminationDisabled(Invalid):
     message = ("The instance %(instance_id)s may not be terminated: its disableApiTermination attribute is set; "
                "clear it first.")
     code = 409
+
+
+# -- branch first: nova-combined's own libvirtd and network namespace --------------------------------
+
+
+class LibvirtdUnavailable(NovaException):
+    message = "Cannot start libvirtd: %(reason)s"
+
+
+class CombinedNetnsError(NovaException):
+    message = "Cannot set up the network namespace %(netns)s: %(reason)s"
