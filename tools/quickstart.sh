@@ -15,6 +15,8 @@
 #                 FlatDHCP network in the namespace "nova" where nova-combined
 #                 starts its own libvirtd; state under ./state-libvirt.  Needs
 #                 root, QEMU, libvirt, dnsmasq and libvirt-dev (.ci/run's list).
+#                 GUEST_CACHE=DIR names the guest's cache folder (default: the
+#                 builder's, ~/.cache/nova/guest-image).
 #   --no-install  use the Python that already has everything (an active
 #                 virtualenv, else .venv, else python3) and install nothing;
 #                 QUICKSTART_SKIP_INSTALL=1 does the same.
@@ -97,7 +99,7 @@ if [ "$libvirt" = 1 ]; then
     "$py" -c "import libvirt" 2>/dev/null ||
         die "--libvirt needs libvirt-python: install libvirt-dev (apt-get install libvirt-dev pkg-config gcc), remove .venv and run tools/quickstart.sh --libvirt again"
     say "building the guest image with tools/build-guest-image (cached; about 30 s the first time)"
-    guest=$("$py" tools/build-guest-image) || die "tools/build-guest-image failed (apt's lists must be current: apt-get update)"
+    guest=$("$py" tools/build-guest-image ${GUEST_CACHE:+"$GUEST_CACHE"}) || die "tools/build-guest-image failed (apt's lists must be current: apt-get update)"
     guest_dir=$(dirname "$(printf '%s\n' "$guest" | sed -n 's/^disk=//p')")
     say "guest image ready in $guest_dir"
     state=$root/state-libvirt
