@@ -40,7 +40,7 @@ def try_this_block(output: str) -> list[str]:
     return block
 
 
-def start_quickstart(args: list[str], tmp_path, env: dict[str, str], timeout: float = 40) -> tuple:
+def start_quickstart(args: list[str], tmp_path, env: dict[str, str], timeout: float = 90) -> tuple:
     """tools/quickstart.sh --no-install ARGS in the background, once its banner is printed."""
     log_path = tmp_path / "quickstart.log"
     with open(log_path, "wb") as log:
@@ -68,6 +68,11 @@ def stop_quickstart(proc: subprocess.Popen, timeout: float = 20) -> None:
             proc.wait(timeout=10)
 
 
+def tgtd_port() -> int:
+    """A tgtadm control port (a socket name, 1..32767) no other cloud of this machine is likely to use."""
+    return free_port() % 30000 + 1
+
+
 def user_env() -> dict[str, str]:
     return dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
 
@@ -78,7 +83,8 @@ def quickstart(tmp_path):
     proc, log_path = start_quickstart(
         [f"--state_path={tmp_path / 'state'}", f"--ec2_port={free_port()}", f"--s3_port={free_port()}",
          "--metadata_port=0", f"--osapi_port={free_port()}", f"--identity_port={free_port()}",
-         f"--image_api_port={free_port()}", "--network_api_port=0"], tmp_path, env)
+         f"--image_api_port={free_port()}", "--network_api_port=0", f"--combined_tgtd_control_port={tgtd_port()}"],
+        tmp_path, env)
     try:
         yield log_path, env
     finally:
@@ -147,7 +153,7 @@ def real_quickstart(tmp_path):
             ["--libvirt", f"--state_path={state}", f"--combined_netns={netns}", "--combined_link_range=198.19.78.0/30",
              "--fixed_range=10.84.0.0/24", "--combined_floating_range=203.0.113.80/28", f"--ec2_port={free_port()}",
              f"--s3_port={free_port()}", f"--metadata_port={free_port()}", "--osapi_port=0", "--identity_port=0",
-             "--image_api_port=0", "--network_api_port=0", f"--combined_tgtd_control_port={free_port() % 30000 + 1}"],
+             "--image_api_port=0", "--network_api_port=0", f"--combined_tgtd_control_port={tgtd_port()}"],
             tmp_path, env, timeout=240)
         yield proc, log_path, env, state
     finally:
