@@ -110,7 +110,7 @@ def test_the_printed_commands_work_as_printed(quickstart, tmp_path):
     def bash(*lines: str, timeout: float = 60) -> str:
         return run_block(list(lines), work, env, log_path, timeout)
 
-    bash(*block, timeout=180)
+    bash(*block, timeout=300)
 
     def aws_json(*args: str) -> dict:
         return json.loads(bash(*setup, "aws " + " ".join(args) + " --output json"))
@@ -164,7 +164,7 @@ def real_quickstart(tmp_path):
         shutil.rmtree(state, ignore_errors=True)
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(720)
 def test_with_libvirt_the_printed_commands_log_in_to_a_real_guest(real_quickstart, tmp_path):
     proc, log_path, env, state = real_quickstart
     banner = log_path.read_text()
@@ -173,7 +173,7 @@ def test_with_libvirt_the_printed_commands_log_in_to_a_real_guest(real_quickstar
     setup = [line for line in block if line.startswith((". ", "source "))]
     work = tmp_path / "user"
     work.mkdir()
-    printed = run_block(block, work, env, log_path, timeout=300)
+    printed = run_block(block, work, env, log_path, timeout=480)
 
     instance = json.loads(run_block([*setup, "aws ec2 describe-instances --output json"], work, env,
                                     log_path))["Reservations"][0]["Instances"][0]
