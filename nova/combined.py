@@ -186,14 +186,17 @@ def _start_tgtd() -> tuple[subprocess.Popen | None, str]:
     if not FLAGS["iscsi_ip_address"].present and not FLAGS.combined_netns:
         FLAGS.iscsi_ip_address = "127.0.0.1"  # with --combined_netns: the veth's near end (QEMU runs inside)
     port = FLAGS.combined_tgtd_control_port
+    if _tgtd_answers(port):
+        # another cloud's tgtd: using it would mix two clouds' targets, and stopping would remove its socket
+        return None, (f"none (a tgtd nova-combined did not start answers on control port {port}: choose another "
+                      "--combined_tgtd_control_port)")
     log = open(os.path.join(FLAGS.state_path, "tgtd.log"), "ab")
     proc = subprocess.Popen(["tgtd", "-f", "--iscsi", f"portal={FLAGS.iscsi_ip_address}:{FLAGS.iscsi_port}",
                              "--control-port", str(port)], stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     log.close()
     deadline = time.monotonic() + 10
-    while subprocess.run(["tgtadm", "-C", str(port), "--lld", "iscsi", "--op", "show", "--mode", "target"],
-                         capture_output=True).returncode != 0:
+    while not _tgtd_answers(port):
         if proc.poll() is not None or time.monotonic() > deadline:
             _stop_tgtd(proc)
             return None, (f"none (tgtd did not start on {FLAGS.iscsi_ip_address}:{FLAGS.iscsi_port}, control port "
@@ -203,6 +206,11 @@ def _start_tgtd() -> tuple[subprocess.Popen | None, str]:
     FLAGS.combined_services = [*FLAGS.combined_services, "volume"]
     return proc, (f"files under {FLAGS.volumes_path}, iSCSI on {FLAGS.iscsi_ip_address}:{FLAGS.iscsi_port} "
                   f"(tgtd pid {proc.pid}, started by nova-combined)")
+
+
+def _tgtd_answers(port: int) -> bool:
+    return subprocess.run(["tgtadm", "-C", str(port), "--lld", "iscsi", "--op", "show", "--mode", "target"],
+                          capture_output=True).returncode == 0
 
 
 def _stop_tgtd(proc: subprocess.Popen | None) -> None:
