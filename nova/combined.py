@@ -39,6 +39,19 @@ flags.DEFINE_string("combined_image", "quickstart-disk",
                     "project) when no image of that name exists; empty for none")
 flags.DEFINE_string("combined_floating_range", "203.0.113.0/28",
                     "Floating-IP pool nova-combined creates on --host when that host has none; empty for none")
+flags.DEFINE_string("combined_guest_dir", "",
+                    "Folder of tools/build-guest-image's guest (vmlinux, initrd.img, root.img): nova-combined "
+                    "registers it as --combined_image with its kernel and ramdisk instead of the placeholder disk")
+flags.DEFINE_string("combined_netns", "",
+                    "Network namespace nova-combined makes (or reuses) for a real FlatDHCP network (bridge, "
+                    "dnsmasq, NAT, floating IPs) and its libvirtd, joined to this namespace by a veth routing the "
+                    "fixed and floating ranges (root only; empty: --fake_network)")
+flags.DEFINE_string("combined_link_range", "198.19.77.0/30",
+                    "Addresses of the veth into --combined_netns: the first on this side (metadata server, "
+                    "tgtd), the second inside")
+flags.DEFINE_boolean("combined_libvirtd", True,
+                     "With --combined_netns and --connection_type=libvirt, start virtlogd and libvirtd of "
+                     "nova-combined's own in the namespace (QEMU as root, TCG); stopped when it stops")
 
 # HTTP servers nova-combined can run beside the RPC services: name -> path of a
 # function that binds that daemon's nova.wsgi.Server(s) and returns them.
@@ -46,7 +59,7 @@ WSGI_SERVICES = {"objectstore": "nova.objectstore.server.build_servers", "api": 
 
 # Flags written into $state_path/nova.conf so other tools reach the same cloud.
 _SHARED_FLAGS = ("state_path", "sql_connection", "host", "my_ip", "fake_rabbit",
-                 "rabbit_host", "rabbit_port", "rabbit_virtual_host")
+                 "rabbit_host", "rabbit_port", "rabbit_virtual_host", "network_manager")
 
 
 def _bootstrap_admin() -> tuple[str, str] | None:
@@ -87,8 +100,20 @@ def _boot_sector_disk(path: str, size: int = 1 << 20) -> None:
         handle.truncate(size)
 
 
+GUEST_FILES = {"kernel": "vmlinux", "ramdisk": "initrd.img", "disk": "root.img"}
+
+
+def _register(call: Any, *args: str) -> str:
+    """One ``nova-manage image ..._register`` call; returns the id it prints."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+        call(*args)
+    return printed.getvalue().strip()
+
+
 def _bootstrap_image() -> str | None:
-    """The ami- id of --combined_image, registered on first run like ``nova-manage image image_register``."""
+    """The ami- id of --combined_image, registered on first run like ``nova-manage image image_register``:
+    the guest of --combined_guest_dir with its kernel and ramdisk, else a placeholder disk."""
     from nova import context, exception
     from nova.ec2_ids import image_ec2_id
     from nova.image import get_default_image_service
@@ -100,16 +125,26 @@ def _bootstrap_image() -> str | None:
     for image in get_default_image_service().index(context.get_admin_context()):
         if image["name"] == name and image["type"] == "machine" and image["state"] == "available":
             return image_ec2_id(image)
-    path = os.path.join(FLAGS.state_path, f"{name}.img")
-    _boot_sector_disk(path)
-    printed = io.StringIO()
+    commands, owner = ImageCommands(), FLAGS.combined_admin
     try:
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
-            ImageCommands().image_register(path, FLAGS.combined_admin, name)
+        if FLAGS.combined_guest_dir:
+            paths = {key: os.path.join(FLAGS.combined_guest_dir, file) for key, file in GUEST_FILES.items()}
+            missing = [path for path in paths.values() if not os.path.isfile(path)]
+            if missing:
+                raise exception.InvalidInput(reason=f"--combined_guest_dir lacks {', '.join(missing)} "
+                                                    "(tools/build-guest-image makes them)")
+            aki = _register(commands.kernel_register, paths["kernel"], owner, f"{name}-kernel")
+            ari = _register(commands.ramdisk_register, paths["ramdisk"], owner, f"{name}-ramdisk")
+            image_id = _register(commands.image_register, paths["disk"], owner, name, "T", "x86_64", aki, ari)
+            LOG.info("Registered the guest of %s as %s (kernel %s, ramdisk %s)", FLAGS.combined_guest_dir,
+                     image_id, aki, ari)
+            return image_id
+        path = os.path.join(FLAGS.state_path, f"{name}.img")
+        _boot_sector_disk(path)
+        image_id = _register(commands.image_register, path, owner, name)
     except exception.ProjectNotFound:
-        LOG.warning("No default image registered: there is no project %s", FLAGS.combined_admin)
+        LOG.warning("No default image registered: there is no project %s", owner)
         return None
-    image_id = printed.getvalue().strip()
     LOG.info("Registered %s as %s", path, image_id)
     return image_id
 
@@ -148,17 +183,20 @@ def _start_tgtd() -> tuple[subprocess.Popen | None, str]:
         return None, ""
     if os.geteuid() != 0 or shutil.which("tgtd") is None or shutil.which("tgtadm") is None:
         return None, "none (nova-volume needs root and tgt: apt-get install tgt, then start as root)"
-    if not FLAGS["iscsi_ip_address"].present:
-        FLAGS.iscsi_ip_address = "127.0.0.1"
+    if not FLAGS["iscsi_ip_address"].present and not FLAGS.combined_netns:
+        FLAGS.iscsi_ip_address = "127.0.0.1"  # with --combined_netns: the veth's near end (QEMU runs inside)
     port = FLAGS.combined_tgtd_control_port
+    if _tgtd_answers(port):
+        # another cloud's tgtd: using it would mix two clouds' targets, and stopping would remove its socket
+        return None, (f"none (a tgtd nova-combined did not start answers on control port {port}: choose another "
+                      "--combined_tgtd_control_port)")
     log = open(os.path.join(FLAGS.state_path, "tgtd.log"), "ab")
     proc = subprocess.Popen(["tgtd", "-f", "--iscsi", f"portal={FLAGS.iscsi_ip_address}:{FLAGS.iscsi_port}",
                              "--control-port", str(port)], stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     log.close()
     deadline = time.monotonic() + 10
-    while subprocess.run(["tgtadm", "-C", str(port), "--lld", "iscsi", "--op", "show", "--mode", "target"],
-                         capture_output=True).returncode != 0:
+    while not _tgtd_answers(port):
         if proc.poll() is not None or time.monotonic() > deadline:
             _stop_tgtd(proc)
             return None, (f"none (tgtd did not start on {FLAGS.iscsi_ip_address}:{FLAGS.iscsi_port}, control port "
@@ -168,6 +206,11 @@ def _start_tgtd() -> tuple[subprocess.Popen | None, str]:
     FLAGS.combined_services = [*FLAGS.combined_services, "volume"]
     return proc, (f"files under {FLAGS.volumes_path}, iSCSI on {FLAGS.iscsi_ip_address}:{FLAGS.iscsi_port} "
                   f"(tgtd pid {proc.pid}, started by nova-combined)")
+
+
+def _tgtd_answers(port: int) -> bool:
+    return subprocess.run(["tgtadm", "-C", str(port), "--lld", "iscsi", "--op", "show", "--mode", "target"],
+                          capture_output=True).returncode == 0
 
 
 def _stop_tgtd(proc: subprocess.Popen | None) -> None:
@@ -180,6 +223,91 @@ def _stop_tgtd(proc: subprocess.Popen | None) -> None:
     for name in (f"socket.{FLAGS.combined_tgtd_control_port}", f"socket.{FLAGS.combined_tgtd_control_port}.lock"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join("/var/run/tgtd", name))
+
+
+# -- a real network and libvirtd in --combined_netns ------------------------------------------------------
+
+NETNS_FIXED_RANGE = "10.99.0.0/24"  # --fixed_range with --combined_netns unless given: routed from this namespace
+
+
+def _netns_defaults() -> None:
+    """The flags of a FlatDHCP network in --combined_netns, each unless given (raises ValueError)."""
+    from nova.network import netns_link
+
+    near, far, _ = netns_link.addresses(FLAGS.combined_link_range)
+    defaults = {
+        "fake_network": False, "network_manager": "nova.network.manager.FlatDHCPManager",
+        "fixed_range": NETNS_FIXED_RANGE, "public_interface": netns_link.FAR_DEVICE, "routing_source_ip": far,
+        "ec2_dmz_host": near, "metadata_listen": near, "iscsi_ip_address": near,
+        "firewall_driver": "nova.virt.iptables_firewall.IptablesFirewallDriver",
+    }
+    if FLAGS.combined_guest_dir:
+        defaults["libvirt_kernel_cmdline"] = "console=ttyS0 quiet"
+    for name, value in defaults.items():
+        if not FLAGS[name].present:
+            setattr(FLAGS, name, value)
+
+
+def _setup_netns() -> Any:
+    """The namespace and its veth, routes to the networks and the floating range; then --netns."""
+    from nova import context
+    from nova.db import api as db
+    from nova.network import netns_link
+
+    routes = [network["cidr"] for network in db.network_get_all(context.get_admin_context())]
+    if FLAGS.combined_floating_range:
+        routes.append(FLAGS.combined_floating_range)
+    link = netns_link.ensure(FLAGS.combined_netns, FLAGS.combined_link_range, routes)
+    FLAGS.netns = FLAGS.combined_netns
+    # dnsmasq re-reads its hosts file as nobody: the state folder must be open to others.
+    os.chmod(FLAGS.state_path, 0o755)
+    return link
+
+
+def _start_libvirtd() -> tuple[Any, str]:
+    """nova-combined's own virtlogd and libvirtd in --combined_netns, and a line saying so.
+
+    Raises LibvirtdUnavailable with one line saying why it cannot.
+    """
+    from nova import exception
+    from nova.virt.libvirt import local_daemon
+
+    if not (FLAGS.combined_netns and FLAGS.combined_libvirtd and FLAGS.connection_type == "libvirt"):
+        return None, ""
+    if (FLAGS.libvirt_uri or local_daemon.URI) != local_daemon.URI:
+        return None, f"libvirtd at {FLAGS.libvirt_uri} (not started by nova-combined)"
+    missing = local_daemon.missing_tools(("dnsmasq",))
+    if missing:
+        raise exception.LibvirtdUnavailable(reason=f"missing {', '.join(missing)} (apt-get install qemu-system-x86 "
+                                                   "libvirt-daemon-system dnsmasq-base; .ci/run lists them)")
+    # QEMU runs as root so it reads the disks under a state folder only root may enter.
+    daemon = local_daemon.LocalLibvirtd(FLAGS.combined_netns, os.path.join(FLAGS.state_path, "libvirtd"),
+                                        qemu_conf=['user = "root"', 'group = "root"'])
+    daemon.start()
+    if daemon.reused is not None:
+        return daemon, f"libvirtd pid {daemon.reused}, already running in {FLAGS.combined_netns}"
+    return daemon, (f"libvirtd pid {daemon.pids[-1]} in {FLAGS.combined_netns}, started by nova-combined "
+                    f"(/dev/kvm hidden: TCG; logs in {daemon.log_dir})")
+
+
+def _stop_real_cloud(daemon: Any) -> None:
+    """Power off this host's guests (their definitions and disks stay), stop libvirtd and dnsmasq."""
+    from nova import context
+    from nova.db import api as db
+    from nova.network import linux_net
+    from nova.virt.libvirt import local_daemon
+
+    ctxt = context.get_admin_context()
+    if FLAGS.connection_type == "libvirt":
+        names = [instance["name"] for instance in db.instance_get_all_by_host(ctxt, FLAGS.host)]
+        stopped = local_daemon.power_off_domains(names, FLAGS.libvirt_uri or local_daemon.URI)
+        if stopped:
+            LOG.info("Powered off %s", ", ".join(stopped))
+    if daemon is not None:
+        daemon.stop_daemons()
+    for network in db.network_get_all_by_host(ctxt, FLAGS.host):
+        if network["bridge"]:
+            linux_net.kill_dhcp(network["bridge"])
 
 
 def _write_flagfile(path: str) -> None:
@@ -226,22 +354,37 @@ def prepare() -> dict[str, Any]:
             "created_admin": created is not None, "image_id": image_id}
 
 
+SSH = "ssh -i mykey.pem -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+
+
+def real_guests() -> bool:
+    """Whether instances are real guests that answer SSH: libvirt in --combined_netns with the built guest."""
+    return bool(FLAGS.combined_netns and FLAGS.combined_guest_dir and FLAGS.connection_type == "libvirt")
+
+
 def try_this(info: dict[str, Any]) -> list[str]:
-    """Commands a user can paste as printed: key pair, instance, address, bucket."""
+    """Commands a user can paste as printed: key pair, instance, address (SSH on real guests), volume, bucket."""
     if not (info.get("novarc") and info.get("image_id")) or not {"api", "objectstore"} <= set(FLAGS.combined_services):
         return []
+    real = real_guests()
     lines = ["Try this (bash, in a new shell, from any directory):"]
     if sys.prefix != sys.base_prefix:
         lines.append(f"  . {os.path.join(sys.prefix, 'bin', 'activate')}")
     lines += [
         f"  source {info['novarc']}",
         "  aws ec2 create-key-pair --key-name mykey --query KeyMaterial --output text > mykey.pem",
+        "  chmod 600 mykey.pem",
+        *(["  aws ec2 authorize-security-group-ingress --group-name default --protocol tcp --port 22"
+           " --cidr 0.0.0.0/0"] if real else []),
         f"  INSTANCE=$(aws ec2 run-instances --image-id {info['image_id']} --key-name mykey"
-        " --query 'Instances[0].InstanceId' --output text)",
+        f"{' --instance-type m1.tiny' if real else ''} --query 'Instances[0].InstanceId' --output text)",
         '  aws ec2 wait instance-running --instance-ids "$INSTANCE"',
         "  ADDRESS=$(aws ec2 allocate-address --query PublicIp --output text)",
         '  aws ec2 associate-address --instance-id "$INSTANCE" --public-ip "$ADDRESS"',
         "  aws ec2 describe-addresses --output table",
+        *([f'  for try in $(seq 60); do {SSH} -o ConnectTimeout=5 root@"$ADDRESS" true 2>/dev/null && break;'
+           " sleep 2; done",
+           f'  {SSH} root@"$ADDRESS" hostname'] if real else []),
         *(["  VOLUME=$(aws ec2 create-volume --size 1 --availability-zone nova --query VolumeId --output text)",
             '  aws ec2 wait volume-available --volume-ids "$VOLUME"',
             '  aws ec2 attach-volume --volume-id "$VOLUME" --instance-id "$INSTANCE" --device /dev/sdf',
@@ -258,12 +401,24 @@ def try_this(info: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def _compute_line() -> str:
+def _compute_line(info: dict[str, Any]) -> str:
     if FLAGS.compute_driver:
         return FLAGS.compute_driver
     if FLAGS.connection_type == "libvirt":
-        return f"libvirt ({FLAGS.libvirt_type}, {FLAGS.libvirt_uri or 'its default URI'})"
+        daemon = f"; {info['libvirtd']}" if info.get("libvirtd") else ""
+        return f"libvirt ({FLAGS.libvirt_type}, {FLAGS.libvirt_uri or 'its default URI'}){daemon}"
     return f"{FLAGS.connection_type} (no guest really runs)" if FLAGS.connection_type == "fake" else FLAGS.connection_type
+
+
+def _network_line(info: dict[str, Any]) -> str:
+    if FLAGS.fake_network:
+        return "fake (--fake_network: no bridge, dnsmasq or iptables is touched)"
+    link = info.get("link")
+    if link is None:
+        return FLAGS.network_manager
+    return (f"{FLAGS.network_manager.rsplit('.', 1)[-1]} in the namespace {link.netns} (bridge, dnsmasq, NAT, "
+            f"floating IPs); veth {link.near_device} {link.near_ip} -> {link.far_ip}, routes to {FLAGS.fixed_range}"
+            f"{' and ' + FLAGS.combined_floating_range if FLAGS.combined_floating_range else ''}")
 
 
 def banner(info: dict[str, Any]) -> str:
@@ -285,12 +440,14 @@ def banner(info: dict[str, Any]) -> str:
         *([f"  net API  : http://{FLAGS.network_api_host}:{FLAGS.network_api_port}  (just enough for the CLI)"]
           if "api" in FLAGS.combined_services and FLAGS.network_api_port else []),
         f"  manage   : bin/nova-manage --flagfile={info['flagfile']} service list",
-        f"  network  : {'fake (--fake_network: no bridge, dnsmasq or iptables is touched)' if FLAGS.fake_network else FLAGS.network_manager}",
-        f"  compute  : {_compute_line()}",
+        f"  network  : {_network_line(info)}",
+        f"  compute  : {_compute_line(info)}",
         *([f"  volumes  : {info['volumes']}"] if info.get("volumes") else []),
     ]
     if info.get("image_id"):
-        lines.append(f"  image    : {info['image_id']} ({FLAGS.combined_image}, a placeholder disk that halts at boot)")
+        what = ("tools/build-guest-image's guest: DHCP, metadata, SSH as root with your key" if FLAGS.combined_guest_dir
+                else "a placeholder disk that halts at boot")
+        lines.append(f"  image    : {info['image_id']} ({FLAGS.combined_image}, {what})")
     if FLAGS.combined_floating_range:
         lines.append(f"  addresses: floating IPs {FLAGS.combined_floating_range} on host {FLAGS.host}")
     if info["novarc"]:
@@ -308,39 +465,57 @@ def main() -> int:
         FLAGS.fake_rabbit = True
     if not FLAGS["connection_type"].present:
         FLAGS.connection_type = "fake"
-    if not FLAGS["fake_network"].present:
+    if FLAGS.combined_netns:
+        if os.geteuid() != 0:
+            common.die(binary, "--combined_netns needs root (a network namespace, a bridge, dnsmasq, iptables)")
+        try:
+            _netns_defaults()
+        except ValueError as exc:
+            common.die(binary, f"bad --combined_link_range: {exc}", status=2)
+    elif not FLAGS["fake_network"].present:
         # The quick start leaves the host's bridges, dnsmasq and iptables alone.
         FLAGS.fake_network = True
     from nova import exception, service
 
     try:
         info = prepare()
+        info["link"] = _setup_netns() if FLAGS.combined_netns else None
     except exception.NovaException as exc:
         common.die(binary, str(exc))
     common.check_ready(binary)
+    try:
+        libvirtd, info["libvirtd"] = _start_libvirtd()
+    except exception.LibvirtdUnavailable as exc:
+        common.die(binary, str(exc))
     tgtd, info["volumes"] = _start_tgtd()
+
+    def stop() -> None:
+        if FLAGS.combined_netns:
+            _stop_real_cloud(libvirtd)
+        _stop_tgtd(tgtd)
 
     unknown = [t for t in FLAGS.combined_services if t not in SERVICE_TOPICS and t not in WSGI_SERVICES]
     if unknown:
+        stop()
         common.die(binary, f"--combined_services names unknown service(s): {', '.join(unknown)}", status=2)
-    services = [service.Service.create(binary=f"nova-{topic}", topic=topic) for topic in FLAGS.combined_services
-                if topic in SERVICE_TOPICS]
     from nova import utils
 
     try:
+        services = [service.Service.create(binary=f"nova-{topic}", topic=topic)
+                    for topic in FLAGS.combined_services if topic in SERVICE_TOPICS]
         for name in FLAGS.combined_services:
             if name in WSGI_SERVICES:
                 services += utils.import_class(WSGI_SERVICES[name])()
         service.serve(*services)
     except exception.NovaException as exc:
-        _stop_tgtd(tgtd)
+        stop()
         common.die(binary, str(exc))
     except OSError as exc:
-        _stop_tgtd(tgtd)
+        stop()
         common.die(binary, f"cannot start a server: {exc.strerror or exc}")
     started()
     print(banner(info), flush=True)
     try:
         return service.wait()
     finally:
-        _stop_tgtd(tgtd)
+        stop()

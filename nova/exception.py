@@ -530,3 +530,14 @@ class UnsignedProjectKey(NotAuthorized):
                "cover, so it cannot bind the request to project %(project_id)s; sign with the project's own "
                "access key (nova-manage credentials create %(user_id)s %(project_id)s; the novarc of nova-manage "
                "project environment has it)")
+
+
+# -- branch first: nova-combined's own libvirtd and network namespace --------------------------------
+
+
+class LibvirtdUnavailable(NovaException):
+    message = "Cannot start libvirtd: %(reason)s"
+
+
+class CombinedNetnsError(NovaException):
+    message = "Cannot set up the network namespace %(netns)s: %(reason)s"

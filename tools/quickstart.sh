@@ -10,8 +10,13 @@
 # follow).  The first run also registers a small default image and a
 # floating-IP pool; every run prints a "Try this" block of commands.
 #
-#   --libvirt     the libvirt driver with QEMU (TCG) instead of the fake driver;
-#                 needs libvirtd running (qemu:///system) and libvirt-dev.
+#   --libvirt     real guests: the libvirt driver with QEMU (TCG), the guest of
+#                 tools/build-guest-image (built once, cached), and a real
+#                 FlatDHCP network in the namespace "nova" where nova-combined
+#                 starts its own libvirtd; state under ./state-libvirt.  Needs
+#                 root, QEMU, libvirt, dnsmasq and libvirt-dev (.ci/run's list).
+#                 GUEST_CACHE=DIR names the guest's cache folder (default: the
+#                 builder's, ~/.cache/nova/guest-image).
 #   --no-install  use the Python that already has everything (an active
 #                 virtualenv, else .venv, else python3) and install nothing;
 #                 QUICKSTART_SKIP_INSTALL=1 does the same.
@@ -59,7 +64,9 @@ make_venv() {
 if [ "$install" = 1 ]; then
     make_venv
     py=$venv/bin/python
-    if ! "$py" -c "$runtime_imports, awscli, openstackclient" 2>/dev/null; then
+    wanted_imports="$runtime_imports, awscli, openstackclient"
+    [ "$libvirt" = 1 ] && pkg-config --exists libvirt 2>/dev/null && wanted_imports="$wanted_imports, libvirt"
+    if ! "$py" -c "$wanted_imports" 2>/dev/null; then
         # The runtime block of requirements.txt plus the AWS and OpenStack CLIs of the test block;
         # libvirt-python is built only where libvirt's headers are present.
         wanted=$(sed -n '/^# \[runtime\]/,/^# \[test\]/{/^[^#]/p}' requirements.txt)
@@ -81,18 +88,26 @@ else
 fi
 
 driver=()
+state=$root/state
 if [ "$libvirt" = 1 ]; then
+    [ "$(id -u)" = 0 ] || die "--libvirt needs root (a network namespace, a bridge, dnsmasq, iptables, libvirtd)"
+    missing=""
+    for tool in qemu-system-x86_64 qemu-img libvirtd virtlogd dnsmasq iptables-restore ip unshare dpkg-deb mkfs.ext4; do
+        command -v "$tool" >/dev/null || missing="$missing $tool"
+    done
+    [ -z "$missing" ] || die "--libvirt: missing$missing (as root: apt-get install qemu-system-x86 qemu-utils libvirt-daemon-system dnsmasq-base iptables e2fsprogs; .ci/run installs them all)"
     "$py" -c "import libvirt" 2>/dev/null ||
         die "--libvirt needs libvirt-python: install libvirt-dev (apt-get install libvirt-dev pkg-config gcc), remove .venv and run tools/quickstart.sh --libvirt again"
-    "$py" -c "
-import libvirt, sys
-libvirt.registerErrorHandler(lambda *a: None, None)
-try:
-    libvirt.open('qemu:///system').close()
-except libvirt.libvirtError as exc:
-    sys.exit(str(exc))
-" 2>/dev/null || die "--libvirt: libvirtd is not reachable at qemu:///system (start it: virtlogd -d; libvirtd -d)"
-    driver=(--connection_type=libvirt --libvirt_type=qemu --libvirt_uri=qemu:///system)
+    say "building the guest image with tools/build-guest-image (cached; about 30 s the first time)"
+    guest=$("$py" tools/build-guest-image ${GUEST_CACHE:+"$GUEST_CACHE"}) || die "tools/build-guest-image failed (apt's lists must be current: apt-get update)"
+    guest_dir=$(dirname "$(printf '%s\n' "$guest" | sed -n 's/^disk=//p')")
+    say "guest image ready in $guest_dir"
+    state=$root/state-libvirt
+    driver=(--connection_type=libvirt --libvirt_type=qemu --combined_netns=nova
+            --combined_guest_dir="$guest_dir" --combined_image=quickstart-guest)
 fi
 
-exec "$py" bin/nova-combined --state_path="$root/state" ${driver[@]+"${driver[@]}"} ${args[@]+"${args[@]}"}
+# dnsmasq runs nova-dhcpbridge with this PATH: its python3 must be the one with nova's requirements.
+PATH=$(dirname "$(command -v "$py")"):$PATH
+export PATH
+exec "$py" bin/nova-combined --state_path="$state" ${driver[@]+"${driver[@]}"} ${args[@]+"${args[@]}"}
