@@ -1,0 +1,186 @@
+"""The real-guest cloud of tests/functional/test_real_guest_*.py, started once for them all.
+
+Hosts (tests/fixtures/topology.py), each running its daemons from its own flagfile:
+
+- ``net``: nova-network (FlatDHCP): br100 with the gateway on ``flat0``, dnsmasq, NAT, floating IPs on
+  ``pub0``, and the metadata DNAT to nova-api's management address (``--ec2_dmz_host``);
+- ``cmp``: nova-compute with libvirtd and virtlogd (``--libvirt_type=qemu``), bridging its own ``flat0``
+  into br100 (no ``--netns``), and nova-api, nova-scheduler, nova-objectstore; its route to the fixed
+  range goes through ``net``'s management address (metadata replies);
+- ``vol``: nova-volume (FileDriver) and a tgtd of its own serving iSCSI on its management address;
+- ``outside``: a namespace on ``net``'s public side, where SSH to floating IPs comes from;
+- RabbitMQ and PostgreSQL: a private node and cluster in the root namespace on the management network.
+
+A veth joins ``flat0`` of ``net`` and ``flat0`` of ``cmp``: br100 on both ends, as the first Nova's
+FlatDHCP multi-host did.  ``tenant`` gives each test its own user and project (boto3 client), so the
+tests share the cloud without seeing each other's instances, groups or keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tempfile
+import uuid
+
+import boto3
+import botocore.config
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.fixtures.daemons import ROOT, wait_for
+from tests.fixtures.guest import guest_image
+from tests.fixtures.libvirtd import URI, Libvirtd, require_qemu, skip_or_fail
+
+NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60)
+FIXED_RANGE = "10.82.0.0/24"
+PUBLIC_IP, OUTSIDE_IP = "203.0.113.1", "203.0.113.2"
+FLOATING_RANGE = "203.0.113.100/30"
+PORTS = {"ec2_port": 8773, "metadata_port": 8775, "osapi_port": 8774, "identity_port": 5000,
+         "image_api_port": 9292, "s3_port": 3333}
+
+
+def _listening(address: str, number: int) -> bool:
+    try:
+        socket.create_connection((address, number), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _host_flags(topo, tgtd) -> dict[str, list[str]]:
+    net, cmp, vol = topo.hosts["net"], topo.hosts["cmp"], topo.hosts["vol"]
+    network = ["--network_manager=nova.network.manager.FlatDHCPManager", f"--fixed_range={FIXED_RANGE}",
+               "--flat_interface=flat0", "--root_helper=", "--nofake_network"]
+    return {
+        "net": [*network, "--public_interface=pub0", f"--routing_source_ip={PUBLIC_IP}",
+                f"--ec2_dmz_host={cmp.address}", f"--metadata_port={PORTS['metadata_port']}"],
+        "cmp": [*network, *[f"--{name}={number}" for name, number in PORTS.items()], "--network_api_port=0",
+                f"--ec2_dmz_host={cmp.address}", "--connection_type=libvirt", "--libvirt_type=qemu",
+                f"--libvirt_uri={URI}", "--libvirt_kernel_cmdline=console=ttyS0 quiet",
+                "--libvirt_shutdown_timeout=20",
+                "--firewall_driver=nova.virt.iptables_firewall.IptablesFirewallDriver",
+                f"--api_paste_config={os.path.join(ROOT, 'etc', 'nova', 'api-paste.ini')}"],
+        "vol": ["--volume_driver=nova.volume.driver.FileDriver", f"--iscsi_ip_address={vol.address}",
+                f"--tgtadm_control_port={tgtd.control_port}"],
+    }
+
+
+@pytest.fixture(scope="package")
+def real_cloud():
+    """The topology with every daemon up and the guest image registered (``ami``)."""
+    from tests.fixtures.topology import Topology, run
+    from tests.integration.volume.tgtd import Tgtd
+
+    require_qemu()
+    try:
+        image = guest_image()
+    except RuntimeError as exc:
+        skip_or_fail(str(exc).splitlines()[-1])
+    base = tempfile.mkdtemp(prefix="nova-real-cloud-")
+    os.chmod(base, 0o755)  # dnsmasq and QEMU do not run as root
+    topo = Topology(base)
+    try:
+        net, cmp, vol = topo.add_host("net"), topo.add_host("cmp"), topo.add_host("vol")
+        outside = topo.add_namespace("o")
+        topo.link(net, "flat0", cmp, "flat0")
+        topo.link(net, "pub0", outside, "ext0")
+        net.exec("ip", "addr", "add", f"{PUBLIC_IP}/24", "dev", "pub0")
+        run("ip", "netns", "exec", outside, "ip", "addr", "add", f"{OUTSIDE_IP}/24", "dev", "ext0")
+        cmp.route(FIXED_RANGE, net.address)
+        libvirtd = Libvirtd(cmp.ns, cmp.state_path)
+        topo.on_cleanup(libvirtd.stop)
+        topo.start_services(while_booting=libvirtd.start)
+        tgtd = Tgtd(vol.ns, vol.address, os.path.join(vol.state_path, "tgtd.log"))
+        tgtd.start()
+        topo.on_cleanup(lambda: (Libvirtd.remove_domains(), tgtd.stop()))  # no guest uses a target then
+        for name, lines in _host_flags(topo, tgtd).items():
+            topo.hosts[name].write_flagfile(*lines)
+        net.start("nova-network")
+        for binary in ("nova-scheduler", "nova-compute", "nova-api", "nova-objectstore"):
+            cmp.start(binary)
+        vol.start("nova-volume")
+        # the daemons start meanwhile
+        topo.manage("network", "create", FIXED_RANGE, "1", "256")
+        topo.manage("floating", "create", "net", FLOATING_RANGE)
+        aki = topo.manage("image", "kernel_register", image["kernel"], "admin").strip()
+        ari = topo.manage("image", "ramdisk_register", image["ramdisk"], "admin").strip()
+        ami = topo.manage("image", "image_register", image["disk"], "admin", "guest", "T", "x86_64",
+                          aki, ari).strip()
+        wanted = {("net", "nova-network"), ("cmp", "nova-compute"), ("cmp", "nova-scheduler"), ("vol", "nova-volume")}
+        wait_for(lambda: wanted <= _up(topo), timeout=90, what="services up")
+        for port in ("ec2_port", "osapi_port", "identity_port", "s3_port"):
+            wait_for(lambda: _listening(cmp.address, PORTS[port]), timeout=30, what=f"nova-api on --{port}")
+        yield {"topo": topo, "net": net, "cmp": cmp, "vol": vol, "outside": outside, "ami": ami,
+               "aki": aki, "ari": ari, "libvirtd": libvirtd, "tgtd": tgtd}
+    finally:
+        topo.cleanup()
+
+
+def _up(topo) -> set[tuple[str, str]]:
+    """(host, binary) of the services nova-manage shows up."""
+    up = set()
+    for line in topo.manage("service", "list").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 5 and fields[4] == ":-)":
+            up.add((fields[0], fields[1]))
+    return up
+
+
+@pytest.fixture
+def tenant(real_cloud):
+    """A user and project of this test's own (netadmin), its boto3 EC2 client; its instances terminated,
+    addresses released and volumes deleted afterwards."""
+    from nova.auth.manager import AuthManager
+    from tests.fixtures.database import use_database
+
+    name = "t" + uuid.uuid4().hex[:8]
+    use_database(real_cloud["topo"].sql_url)
+    auth = AuthManager()
+    auth.create_user(name, f"AK-{name}", f"SK-{name}")
+    auth.create_project(name, name)
+    auth.add_role(name, "netadmin")
+    auth.add_role(name, "netadmin", name)
+    address = real_cloud["cmp"].address
+    client = boto3.client("ec2", endpoint_url=f"http://{address}:{PORTS['ec2_port']}/services/Cloud",
+                          region_name="nova", aws_access_key_id=f"AK-{name}:{name}",
+                          aws_secret_access_key=f"SK-{name}", config=NO_RETRY)
+    yield {"client": client, "user": name, "project": name, "password": f"SK-{name}", **real_cloud}
+    left = [i["InstanceId"] for r in client.describe_instances()["Reservations"] for i in r["Instances"]]
+    if left:
+        client.terminate_instances(InstanceIds=left)
+        wait_for(lambda: not client.describe_instances()["Reservations"], timeout=90, what="instances gone")
+    for found in client.describe_addresses()["Addresses"]:
+        client.release_address(PublicIp=found["PublicIp"])
+    for snapshot in client.describe_snapshots()["Snapshots"]:
+        with contextlib.suppress(ClientError):  # one an image or a volume still uses
+            client.delete_snapshot(SnapshotId=snapshot["SnapshotId"])
+    volumes = [v["VolumeId"] for v in client.describe_volumes()["Volumes"]]
+    for volume_id in volumes:
+        wait_for(lambda: _deleted(client, volume_id), timeout=60, what=f"{volume_id} deleted")
+
+
+def _deleted(client, volume_id: str) -> bool:
+    """Ask to delete the volume (once it is no longer in use); True once it is gone."""
+    try:
+        found = client.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+    except ClientError:
+        return True
+    if not found or found[0]["State"] in ("deleting", "deleted"):
+        return True
+    if found[0]["State"] in ("available", "error"):
+        client.delete_volume(VolumeId=volume_id)
+    return False
+
+
+def domains() -> list[str]:
+    """Names of the domains libvirtd knows (its socket is reachable from any namespace)."""
+    import libvirt
+
+    conn = libvirt.open(URI)
+    try:
+        return [d.name() for d in conn.listAllDomains()]
+    finally:
+        conn.close()
+
