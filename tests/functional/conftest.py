@@ -19,6 +19,7 @@ tests share the cloud without seeing each other's instances, groups or keys.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import socket
 import tempfile
@@ -50,6 +51,7 @@ def _listening(address: str, number: int) -> bool:
 
 
 def _host_flags(topo, tgtd) -> dict[str, list[str]]:
+    """Each host's own flags (its flagfile also holds ``topo.flags()``)."""
     net, cmp, vol = topo.hosts["net"], topo.hosts["cmp"], topo.hosts["vol"]
     network = ["--network_manager=nova.network.manager.FlatDHCPManager", f"--fixed_range={FIXED_RANGE}",
                "--flat_interface=flat0", "--root_helper=", "--nofake_network"]
@@ -63,7 +65,7 @@ def _host_flags(topo, tgtd) -> dict[str, list[str]]:
                 "--firewall_driver=nova.virt.iptables_firewall.IptablesFirewallDriver",
                 f"--api_paste_config={os.path.join(ROOT, 'etc', 'nova', 'api-paste.ini')}"],
         "vol": ["--volume_driver=nova.volume.driver.FileDriver", f"--iscsi_ip_address={vol.address}",
-                f"--tgtadm_control_port={tgtd.control_port}"],
+                f"--tgtadm_control_port={tgtd.control_port if tgtd else 0}"],
     }
 
 
@@ -101,15 +103,11 @@ def real_cloud():
         for binary in ("nova-scheduler", "nova-compute", "nova-api", "nova-objectstore"):
             cmp.start(binary)
         vol.start("nova-volume")
-        # the daemons start meanwhile
-        topo.manage("network", "create", FIXED_RANGE, "1", "256")
-        topo.manage("floating", "create", "net", FLOATING_RANGE)
-        aki = topo.manage("image", "kernel_register", image["kernel"], "admin").strip()
-        ari = topo.manage("image", "ramdisk_register", image["ramdisk"], "admin").strip()
-        ami = topo.manage("image", "image_register", image["disk"], "admin", "guest", "T", "x86_64",
-                          aki, ari).strip()
+        # the daemons start meanwhile; what nova-manage would do, in this process (a nova-manage process
+        # costs seconds): the network, the floating IPs, the images' owner and the guest's images
+        aki, ari, ami = _seed(topo, image)
         wanted = {("net", "nova-network"), ("cmp", "nova-compute"), ("cmp", "nova-scheduler"), ("vol", "nova-volume")}
-        wait_for(lambda: wanted <= _up(topo), timeout=90, what="services up")
+        wait_for(lambda: wanted <= _up(), timeout=90, what="services up")
         for port in ("ec2_port", "osapi_port", "identity_port", "s3_port"):
             wait_for(lambda: _listening(cmp.address, PORTS[port]), timeout=30, what=f"nova-api on --{port}")
         yield {"topo": topo, "net": net, "cmp": cmp, "vol": vol, "outside": outside, "ami": ami,
@@ -118,30 +116,67 @@ def real_cloud():
         topo.cleanup()
 
 
-def _up(topo) -> set[tuple[str, str]]:
-    """(host, binary) of the services nova-manage shows up."""
-    up = set()
-    for line in topo.manage("service", "list").splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 5 and fields[4] == ":-)":
-            up.add((fields[0], fields[1]))
-    return up
+def _seed(topo, image: dict[str, str]) -> tuple[str, str, str]:
+    """``nova-manage network create``, ``floating create`` and ``image *_register`` of the guest, as the
+    same command classes in this process; returns the aki, ari and ami ids."""
+    from nova import flags
+    from nova.cmd.manage import FloatingIpCommands, NetworkCommands
+    from nova.image.manage import ImageCommands
+
+    _create_tenant(topo.sql_url, "admin")  # the images' owner (and use_database)
+    for line in topo.flags() + _host_flags(topo, None)["net"]:
+        name, _, value = line[2:].partition("=")
+        if name in ("images_path", "network_manager", "flat_interface"):
+            setattr(flags.FLAGS, name, value)
+    quiet = contextlib.redirect_stdout(io.StringIO())
+    with quiet:
+        NetworkCommands().create(FIXED_RANGE, "1", "256")
+        FloatingIpCommands().create("net", FLOATING_RANGE)
+    ids = []
+    for call, *args in ((ImageCommands().kernel_register, image["kernel"], "admin"),
+                        (ImageCommands().ramdisk_register, image["ramdisk"], "admin")):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            call(*args)
+        ids.append(out.getvalue().strip())
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        ImageCommands().image_register(image["disk"], "admin", "guest", "T", "x86_64", *ids)
+    return ids[0], ids[1], out.getvalue().strip()
+
+
+def _up() -> set[tuple[str, str]]:
+    """(host, binary) of the services that are up (what ``nova-manage service list`` shows as :-))."""
+    from nova import context
+    from nova.db import api as db
+    from nova.servicegroup import service_is_up
+
+    return {(row["host"], row["binary"]) for row in db.service_get_all(context.get_admin_context())
+            if service_is_up(row)}
+
+
+def _create_tenant(sql_url: str, name: str) -> None:
+    """User ``name`` (keys ``AK-name``/``SK-name``) in project ``name``, with netadmin, by this process."""
+    from nova import flags
+    from nova.auth.manager import AuthManager
+    from tests.fixtures.database import use_database
+
+    if not flags.FLAGS.is_parsed():  # the package fixture runs before any test's clean_flags
+        flags.reset_for_tests()
+    use_database(sql_url)
+    auth = AuthManager()
+    auth.create_user(name, f"AK-{name}", f"SK-{name}")
+    auth.create_project(name, name)
+    auth.add_role(name, "netadmin")
+    auth.add_role(name, "netadmin", name)
 
 
 @pytest.fixture
 def tenant(real_cloud):
     """A user and project of this test's own (netadmin), its boto3 EC2 client; its instances terminated,
     addresses released and volumes deleted afterwards."""
-    from nova.auth.manager import AuthManager
-    from tests.fixtures.database import use_database
-
     name = "t" + uuid.uuid4().hex[:8]
-    use_database(real_cloud["topo"].sql_url)
-    auth = AuthManager()
-    auth.create_user(name, f"AK-{name}", f"SK-{name}")
-    auth.create_project(name, name)
-    auth.add_role(name, "netadmin")
-    auth.add_role(name, "netadmin", name)
+    _create_tenant(real_cloud["topo"].sql_url, name)
     address = real_cloud["cmp"].address
     client = boto3.client("ec2", endpoint_url=f"http://{address}:{PORTS['ec2_port']}/services/Cloud",
                           region_name="nova", aws_access_key_id=f"AK-{name}:{name}",
