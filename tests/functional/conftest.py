@@ -31,8 +31,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.fixtures.daemons import ROOT, wait_for
-from tests.fixtures.guest import guest_image
-from tests.fixtures.libvirtd import URI, Libvirtd, require_qemu, skip_or_fail
+from tests.fixtures.guest import require_guest
+from tests.fixtures.libvirtd import URI, Libvirtd
 
 NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60)
 FIXED_RANGE = "10.82.0.0/24"
@@ -72,14 +72,10 @@ def _host_flags(topo, tgtd) -> dict[str, list[str]]:
 @pytest.fixture(scope="package")
 def real_cloud():
     """The topology with every daemon up and the guest image registered (``ami``)."""
-    from tests.fixtures.topology import Topology, run
+    from tests.fixtures.topology import Topology
     from tests.integration.volume.tgtd import Tgtd
 
-    require_qemu()
-    try:
-        image = guest_image()
-    except RuntimeError as exc:
-        skip_or_fail(str(exc).splitlines()[-1])
+    image = require_guest()
     base = tempfile.mkdtemp(prefix="nova-real-cloud-")
     os.chmod(base, 0o755)  # dnsmasq and QEMU do not run as root
     topo = Topology(base)
@@ -88,8 +84,8 @@ def real_cloud():
         outside = topo.add_namespace("o")
         topo.link(net, "flat0", cmp, "flat0")
         topo.link(net, "pub0", outside, "ext0")
-        net.exec("ip", "addr", "add", f"{PUBLIC_IP}/24", "dev", "pub0")
-        run("ip", "netns", "exec", outside, "ip", "addr", "add", f"{OUTSIDE_IP}/24", "dev", "ext0")
+        topo.address(net.ns, "pub0", f"{PUBLIC_IP}/24")
+        topo.address(outside, "ext0", f"{OUTSIDE_IP}/24")
         cmp.route(FIXED_RANGE, net.address)
         libvirtd = Libvirtd(cmp.ns, cmp.state_path)
         topo.on_cleanup(libvirtd.stop)

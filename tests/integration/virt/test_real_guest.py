@@ -36,8 +36,8 @@ from nova.ec2_ids import image_ec2_id_to_id
 from nova.image import get_default_image_service
 from nova.image.manage import ImageCommands
 from nova.network import linux_net, manager as network_manager
-from tests.fixtures.guest import guest_image
-from tests.fixtures.libvirtd import URI, Libvirtd, require_qemu, skip_or_fail
+from tests.fixtures.guest import require_guest
+from tests.fixtures.libvirtd import URI, Libvirtd
 from tests.fixtures.rpc import wait_for
 from tests.integration.network.netns import Topology, inside
 
@@ -55,11 +55,7 @@ USER_DATA = "#!/bin/sh\necho hello from user-data on $(hostname)\n"
 @pytest.fixture(scope="module")
 def host():
     """The host namespace with libvirtd running in it, an outside namespace, and the guest image."""
-    require_qemu()
-    try:
-        image = guest_image()
-    except RuntimeError as exc:
-        skip_or_fail(str(exc).splitlines()[-1])
+    image = require_guest()
     topo = Topology()
     topo.tag = "%x" % os.getpid()  # unique among test runs side by side
     log_dir = tempfile.mkdtemp(prefix="nova-libvirtd-")
