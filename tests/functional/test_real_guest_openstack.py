@@ -19,7 +19,7 @@ def _console(conn, server) -> str:
     return conn.compute.get_server_console_output(server).get("output") or ""
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 def test_server_lifecycle_of_a_real_guest_through_the_openstack_api(tenant, monkeypatch):
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", "/dev/null")
     conn = openstack.connect(auth_url=f"http://{tenant['cmp'].address}:{PORTS['identity_port']}/v3",
@@ -41,14 +41,14 @@ def test_server_lifecycle_of_a_real_guest_through_the_openstack_api(tenant, monk
     assert seen["local-ipv4"] in str(conn.compute.get_server(server.id).addresses), text
 
     conn.compute.reboot_server(server, "SOFT")
-    wait_for(lambda: _console(conn, server).count("NOVA-GUEST ready") == 2, timeout=120, interval=1,
+    wait_for(lambda: _console(conn, server).count("NOVA-GUEST ready") == 2, timeout=240, interval=1,
              what="a second boot")
     conn.compute.wait_for_server(conn.compute.get_server(server.id), status="ACTIVE", wait=60, interval=1)
     conn.compute.stop_server(server)
     conn.compute.wait_for_server(server, status="SHUTOFF", wait=90, interval=1)
     conn.compute.start_server(server)
     conn.compute.wait_for_server(server, status="ACTIVE", wait=90, interval=1)
-    wait_for(lambda: _console(conn, server).count("NOVA-GUEST ready") == 3, timeout=120, interval=1,
+    wait_for(lambda: _console(conn, server).count("NOVA-GUEST ready") == 3, timeout=240, interval=1,
              what="a third boot")
 
     name = f"instance-{int(seen['instance-id'][2:], 16):08x}"
