@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import socket
 import tempfile
 import uuid
@@ -93,6 +94,7 @@ def real_cloud():
         tgtd = Tgtd(vol.ns, vol.address, os.path.join(vol.state_path, "tgtd.log"))
         tgtd.start()
         topo.on_cleanup(lambda: (Libvirtd.remove_domains(), tgtd.stop()))  # no guest uses a target then
+        _skip_foreign_instance_names(topo.sql_url)
         for name, lines in _host_flags(topo, tgtd).items():
             topo.hosts[name].write_flagfile(*lines)
         net.start("nova-network")
@@ -139,6 +141,25 @@ def _seed(topo, image: dict[str, str]) -> tuple[str, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         ImageCommands().image_register(image["disk"], "admin", "guest", "T", "x86_64", *ids)
     return ids[0], ids[1], out.getvalue().strip()
+
+
+def _skip_foreign_instance_names(sql_url: str) -> None:
+    """Start instance ids above any ``instance-<hex>`` domain libvirtd already has (one a run that died
+    left): nova-compute refuses a name that exists and must not touch a domain it does not own."""
+    import sqlalchemy
+
+    from nova.db.sqlalchemy import session
+
+    numbers = [int(name[9:], 16) for name in domains() if re.fullmatch(r"instance-[0-9a-f]{8}", name)]
+    if not numbers:
+        return
+    engine = sqlalchemy.create_engine(session.normalize_url(sql_url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text("SELECT setval(pg_get_serial_sequence('instances', 'id'), :n)"),
+                               {"n": max(numbers)})
+    finally:
+        engine.dispose()
 
 
 def _up() -> set[tuple[str, str]]:
