@@ -18,9 +18,10 @@ from tests.integration.virt.test_real_guest import ssh
 
 
 def _guest_disk(topo, ns, key, address, volume_id: str) -> str:
-    """The guest's device of a volume, found by the serial libvirt gives the disk (the volume's id)."""
+    """The guest's device of a volume, found by the serial libvirt gives the disk (the volume's id); asked
+    again until the hot-plugged disk shows."""
     number = str(int(volume_id[4:], 16))
-    script = f'for d in /sys/block/vd*; do [ "$(cat $d/serial 2>/dev/null)" = "{number}" ] && echo ${{d##*/}}; done'
+    script = f'for d in /sys/block/vd*; do [ "$(cat $d/serial 2>/dev/null)" = "{number}" ] && echo ${{d##*/}}; done; true'
     found = wait_for(lambda: ssh(topo, ns, key, address, script), timeout=30, what=f"{volume_id} in the guest")
     return "/dev/" + found
 
