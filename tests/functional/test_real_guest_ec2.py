@@ -1,123 +1,29 @@
-"""A real guest through the EC2 API: nova-api, nova-scheduler, nova-network (FlatDHCP) and nova-compute
-(libvirt, TCG) as processes from one flagfile on RabbitMQ, driven with boto3.
+"""Real guests through the EC2 API, driven with boto3, on the cloud of tests/functional/conftest.py:
+nova-network on a network host, nova-compute (libvirt, TCG), nova-api, nova-scheduler and
+nova-objectstore on a compute host, PostgreSQL and RabbitMQ reached over the management network.
 
-The daemons run in the root network namespace.  nova-network and nova-compute
-work in the test's host namespace through ``--netns`` (bridge, dnsmasq, NAT,
-security-group chains), where the test's libvirtd runs.  A veth joins the two
-namespaces: the metadata DNAT sends the guest's requests to nova-api over it
-(``--ec2_dmz_host``), with a route back to the fixed range.  SSH comes from an
-outside namespace through a floating IP.
+One test walks an instance's life as a user sees it: it boots with its key, user data and metadata
+(served through the network host's DNAT), gets its lease, answers SSH through a floating IP from
+outside, reaches a second instance only as their groups allow, reboots, keeps a file across
+stop/start, and its security group opens and closes its ports; terminating it leaves no domain, disk,
+address or firewall rule behind.  The compute side of snapshot, pause, suspend and rescue is
+tests/integration/virt/test_real_guest.py's.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import shutil
-import socket
-import sys
-import tempfile
 
-import boto3
-import botocore.config
 import pytest
 
-from tests.fixtures import services
-from tests.fixtures.daemons import Cloud, ROOT, free_port, wait_for
-from tests.fixtures.database import migrated_sqlite_file
-from tests.integration.network.netns import run
-from tests.integration.virt.test_real_guest import USER_DATA, host, markers, port, ssh  # noqa: F401
+from nova import context
+from nova.db import api as db
+from tests.fixtures.daemons import wait_for
+from tests.functional.conftest import FLOATING_RANGE, domains
+from tests.integration.virt.test_real_guest import USER_DATA, echo, markers, port, ssh
 
-NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60)
-FIXED_RANGE = "10.82.0.0/24"
-FLOATING_IP = "203.0.113.100"
-LINK_ROOT, LINK_NET = "198.18.0.1", "198.18.0.2"
-
-
-@pytest.fixture
-def link(host):
-    """A veth from the root namespace into the host namespace, and the route to the fixed range over it."""
-    root_side = f"nr{os.getpid():x}"[:15]
-    run("ip", "link", "add", root_side, "type", "veth", "peer", "name", "up0", "netns", host["net"])
-    try:
-        run("ip", "addr", "add", f"{LINK_ROOT}/30", "dev", root_side)
-        run("ip", "link", "set", root_side, "up")
-        host["topo"].address(host["net"], "up0", f"{LINK_NET}/30")
-        host["topo"].exec(host["net"], "ip", "link", "set", "up0", "up")
-        run("ip", "route", "add", FIXED_RANGE, "via", LINK_NET, "dev", root_side)
-        yield
-    finally:
-        run("ip", "link", "del", root_side, check=False)
-
-
-@pytest.fixture
-def real_cloud_flags() -> list[str]:
-    """Flags appended to the real cloud's flagfile (a module that needs more front ends overrides this)."""
-    return []
-
-
-@pytest.fixture
-def real_cloud(host, link, rabbit_vhost, tmp_path, real_cloud_flags):
-    # dnsmasq and QEMU do not run as root: the state folder must be readable by others
-    state = tempfile.mkdtemp(prefix="nova-real-ec2-")
-    os.chmod(state, 0o755)
-    ec2_port, metadata_port = free_port(), free_port()
-    flagfile = os.path.join(state, "nova.conf")
-    lines = [
-        f"--state_path={state}", f"--sql_connection=sqlite:///{state}/nova.sqlite", "--report_interval=1",
-        "--periodic_interval=1", "--service_down_time=4", "--graceful_shutdown_timeout=20",
-        "--network_manager=nova.network.manager.FlatDHCPManager", f"--netns={host['net']}", "--root_helper=",
-        "--nofake_network", "--flat_interface=flat0", "--public_interface=pub0", f"--fixed_range={FIXED_RANGE}",
-        "--routing_source_ip=203.0.113.1", f"--ec2_dmz_host={LINK_ROOT}", f"--metadata_port={metadata_port}",
-        f"--metadata_listen={LINK_ROOT}", "--ec2_listen=127.0.0.1", "--ec2_host=127.0.0.1", f"--ec2_port={ec2_port}",
-        "--identity_port=0", "--image_api_port=0", f"--dhcpbridge_flagfile={flagfile}",
-        "--connection_type=libvirt", "--libvirt_type=qemu", "--libvirt_uri=qemu:///system",
-        "--libvirt_kernel_cmdline=console=ttyS0 quiet", "--libvirt_shutdown_timeout=20",
-        "--firewall_driver=nova.virt.iptables_firewall.IptablesFirewallDriver",
-        f"--api_paste_config={os.path.join(ROOT, 'etc', 'nova', 'api-paste.ini')}",
-        *real_cloud_flags,
-    ]
-    lines += [f"--{name}={value}" if not isinstance(value, bool) else f"--{'' if value else 'no'}{name}"
-              for name, value in services.rabbit_flags(rabbit_vhost).items()]
-    with open(flagfile, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    cloud = Cloud(tmp_path, rabbit_vhost, flagfile=flagfile)
-    try:
-        migrated_sqlite_file(f"{state}/nova.sqlite")
-        cloud.manage("network", "create", FIXED_RANGE, "1", "256")
-        cloud.manage("floating", "create", "net", f"{FLOATING_IP}/32")
-        for binary, name in (("nova-scheduler", "sched"), ("nova-network", "net"), ("nova-compute", "c1")):
-            cloud.start(binary, f"--host={name}")
-        api = cloud.start("nova-api", "--host=api")
-        # the daemons start meanwhile
-        cloud.create_users(("alice", "proj"), netadmin=True)
-        image = host["image"]
-        aki = cloud.manage("image", "kernel_register", image["kernel"], "proj").stdout.strip()
-        ari = cloud.manage("image", "ramdisk_register", image["ramdisk"], "proj").stdout.strip()
-        ami = cloud.manage("image", "image_register", image["disk"], "proj", "guest", "T", "x86_64",
-                           aki, ari).stdout.strip()
-        wanted = {("sched", "nova-scheduler"), ("net", "nova-network"), ("c1", "nova-compute")}
-        wait_for(lambda: all(cloud.service_states().get(key) == ":-)" for key in wanted), timeout=90,
-                 what="services up")
-        wait_for(lambda: _listening(ec2_port), timeout=30, what="nova-api listening")
-        client = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{ec2_port}/services/Cloud",
-                              region_name="nova", aws_access_key_id="AK-alice-proj",
-                              aws_secret_access_key="SK-alice-proj", config=NO_RETRY)
-        yield {"client": client, "ami": ami, "cloud": cloud, "api": api, **host}
-    finally:
-        cloud.cleanup()
-        pid_file = os.path.join(state, "networks", "nova-br100.pid")
-        if os.path.exists(pid_file):
-            run("kill", open(pid_file).read().strip(), check=False)
-        shutil.rmtree(state, ignore_errors=True)
-
-
-def _listening(number: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", number), timeout=1).close()
-        return True
-    except OSError:
-        return False
+BOOTS = {"Delay": 1, "MaxAttempts": 120}
 
 
 def console(client, instance_id: str) -> str:
@@ -128,40 +34,91 @@ def console(client, instance_id: str) -> str:
         return output
 
 
-@pytest.mark.timeout(600)
-def test_run_instances_boots_a_guest_that_answers_ssh_and_honours_its_security_group(real_cloud, tmp_path):
-    client, topo, outside = real_cloud["client"], real_cloud["topo"], real_cloud["outside"]
+def ready(client, instance_id: str, boots: int = 1) -> str:
+    """The console once the guest has printed its ready line ``boots`` times."""
+    return wait_for(lambda: (lambda t: t.count("NOVA-GUEST ready") >= boots and t)(console(client, instance_id)),
+                    timeout=240, interval=1, what=f"{instance_id}: boot {boots}")
+
+
+def _rule(client, action: str, group: str, port_number: int, source: str | None = None) -> None:
+    peers = {"UserIdGroupPairs": [{"GroupName": source}]} if source else {"IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    getattr(client, f"{action}_security_group_ingress")(GroupName=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": port_number, "ToPort": port_number, **peers}])
+
+
+def _instance_row(instance_id: str):
+    return db.instance_get(context.get_admin_context(), int(instance_id[2:], 16))
+
+
+@pytest.mark.timeout(900)
+def test_an_instance_lives_as_a_user_sees_it(tenant, tmp_path):
+    client, topo, outside, net, cmp = (tenant[k] for k in ("client", "topo", "outside", "net", "cmp"))
     key = tmp_path / "mykey.pem"
     key.write_text(client.create_key_pair(KeyName="mykey")["KeyMaterial"])
     key.chmod(0o600)
-    client.create_security_group(GroupName="web", Description="web")
-    client.authorize_security_group_ingress(GroupName="web", IpProtocol="tcp", FromPort=22, ToPort=22,
-                                            CidrIp="0.0.0.0/0")
-    instance_id = client.run_instances(ImageId=real_cloud["ami"], MinCount=1, MaxCount=1, InstanceType="m1.tiny",
-                                       KeyName="mykey", SecurityGroups=["web"],
-                                       UserData=USER_DATA)["Instances"][0]["InstanceId"]
-    client.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    text = wait_for(lambda: (lambda t: "NOVA-GUEST ready" in t and t)(console(client, instance_id)), timeout=120,
-                    interval=1, what="the guest's ready line")
-    shown = client.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    key = str(key)
+    for name in ("web", "db"):
+        client.create_security_group(GroupName=name, Description=name)
+        _rule(client, "authorize", name, 22)
+    _rule(client, "authorize", "db", 7, source="web")
+    ids = {}
+    for name, group, user_data in (("a", "web", {"UserData": USER_DATA}), ("b", "db", {})):
+        ids[name] = client.run_instances(ImageId=tenant["ami"], MinCount=1, MaxCount=1, InstanceType="m1.tiny",
+                                         KeyName="mykey", SecurityGroups=[group],
+                                         **user_data)["Instances"][0]["InstanceId"]
+    client.get_waiter("instance_running").wait(InstanceIds=list(ids.values()), WaiterConfig=BOOTS)
+    text = ready(client, ids["a"])
+    shown = {i["InstanceId"]: i for r in client.describe_instances()["Reservations"] for i in r["Instances"]}
+    fixed = {name: shown[ids[name]]["PrivateIpAddress"] for name in ids}
     seen = markers(text)
-    assert seen["instance-id"] == instance_id, text
-    assert seen["local-ipv4"] == shown["PrivateIpAddress"], text
+    assert seen["instance-id"] == ids["a"], text
+    assert seen["local-ipv4"] == fixed["a"], text
     assert f"NOVA-GUEST user-data-output: hello from user-data on {seen['uname-n']}" in text, text
+    admin = context.get_admin_context()
+    wait_for(lambda: db.fixed_ip_get_by_address(admin, fixed["a"])["leased"], timeout=20, what="lease leased")
 
-    assert client.allocate_address()["PublicIp"] == FLOATING_IP
-    client.associate_address(InstanceId=instance_id, PublicIp=FLOATING_IP)
-    assert ssh(topo, outside, str(key), FLOATING_IP, "hostname") == seen["uname-n"]
-    assert port(topo, outside, FLOATING_IP, 7) == "closed"
-    # RebootInstances, StopInstances and StartInstances on a real guest: tests/integration/virt/test_real_guest.py
-    # (the compute side) and test_real_guest_openstack.py (through the daemons); on EC2: tests/functional/test_ec2.py
+    # SSH from outside with the CreateKeyPair key, through a floating IP of the network host
+    public = client.allocate_address()["PublicIp"]
+    assert public.startswith(FLOATING_RANGE.rsplit(".", 1)[0])
+    client.associate_address(InstanceId=ids["a"], PublicIp=public)
+    assert ssh(topo, outside, key, public, "hostname") == seen["uname-n"]
+    ssh(topo, outside, key, public, "echo kept > /root/kept.txt && sync")
+    assert port(topo, outside, public, 7) == "closed"
 
-    client.revoke_security_group_ingress(GroupName="web", IpProtocol="tcp", FromPort=22, ToPort=22,
-                                         CidrIp="0.0.0.0/0")
-    wait_for(lambda: port(topo, outside, FLOATING_IP, 22) == "closed", timeout=30, what="port 22 closed")
+    # a reaches b's echo port (db lets web in), b does not reach a's (web lets only SSH in)
+    ready(client, ids["b"])
+    assert ssh(topo, outside, key, public, f"echo ping | timeout 4 nc {fixed['b']} 7; true") == "ping"
+    assert ssh(topo, net.ns, key, fixed["b"], f"echo ping | timeout 4 nc {fixed['a']} 7; true") == ""
 
-    client.terminate_instances(InstanceIds=[instance_id])
-    wait_for(lambda: not client.describe_instances()["Reservations"], timeout=60, what="instance gone")
-    domains = topo.exec(real_cloud["net"], sys.executable, "-c",
-                        "import libvirt; print([d.name() for d in libvirt.open('qemu:///system').listAllDomains()])")
-    assert domains.strip() == "[]"
+    # a reboot is a second boot; stop/start a third, and the root disk keeps the file
+    client.reboot_instances(InstanceIds=[ids["a"]])
+    ready(client, ids["a"], boots=2)
+    client.stop_instances(InstanceIds=[ids["a"]])
+    client.get_waiter("instance_stopped").wait(InstanceIds=[ids["a"]], WaiterConfig=BOOTS)
+    client.start_instances(InstanceIds=[ids["a"]])
+    client.get_waiter("instance_running").wait(InstanceIds=[ids["a"]], WaiterConfig=BOOTS)
+    ready(client, ids["a"], boots=3)
+    assert ssh(topo, outside, key, public, "cat /root/kept.txt", timeout=60) == "kept"
+
+    # the group opens the echo port, then closes SSH and the echo port
+    _rule(client, "authorize", "web", 7)
+    wait_for(lambda: port(topo, outside, public, 7) == "open", timeout=30, what="port 7 open")
+    assert echo(topo, outside, public) == "ping"
+    _rule(client, "revoke", "web", 22)
+    wait_for(lambda: port(topo, outside, public, 22) == "closed", timeout=30, what="port 22 closed")
+    _rule(client, "revoke", "web", 7)
+    wait_for(lambda: port(topo, outside, public, 7) == "closed", timeout=30, what="port 7 closed")
+
+    # terminate: no domain, disk, lease, address or firewall rule of them is left
+    rows = {name: _instance_row(ids[name]) for name in ids}
+    client.terminate_instances(InstanceIds=list(ids.values()))
+    wait_for(lambda: not client.describe_instances()["Reservations"], timeout=60, what="instances gone")
+    assert not {row["name"] for row in rows.values()} & set(domains())
+    for name, row in rows.items():
+        assert not os.path.exists(os.path.join(cmp.state_path, "instances", row["name"])), name
+        # dnsmasq's lease goes (dhcp_release), and its nova-dhcpbridge "del" frees the address
+        wait_for(lambda: (lambda ip: ip["instance_id"] is None and not ip["leased"])(
+            db.fixed_ip_get_by_address(admin, fixed[name])), timeout=90, what=f"{fixed[name]} released")
+        assert not any(f"inst-{row['id']}" in line for line in cmp.exec("iptables-save").splitlines()), name
+    assert client.describe_addresses()["Addresses"][0].get("InstanceId") in (None, "")
+    assert not any(public in line for line in net.exec("iptables-save").splitlines())

@@ -1,60 +1,27 @@
-"""Volumes on real guests through the EC2 API, with boto3: nova-volume (FileDriver) on a volume host
-whose tgtd serves iSCSI in its own network namespace, reached by QEMU across a veth.
+"""Volumes on real guests through the EC2 API, with boto3, on the cloud of tests/functional/conftest.py:
+nova-volume (FileDriver) runs on a volume host whose tgtd serves iSCSI on its management address,
+reached by the compute host's QEMU across the management network.
 
-The cloud is test_real_guest_ec2's (nova-api, scheduler, network and compute as processes from one
-flagfile) plus nova-volume.  A volume is written by guest A over SSH, moved to guest B and read back;
-a snapshot of it becomes a bigger volume with the same data; tgtd and then nova-volume restart and
-guest B keeps reading its volume; an attached volume cannot be deleted.
+A volume is written by guest A over SSH, moved to guest B and read back; a snapshot of it becomes a
+bigger volume with the same data; tgtd and then nova-volume restart and guest B keeps reading its
+volume; an attached volume cannot be deleted.
 """
 
 from __future__ import annotations
-
-import os
-import tempfile
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.fixtures.daemons import wait_for
-from tests.fixtures.libvirtd import Libvirtd
-from tests.functional.test_real_guest_ec2 import console, link, real_cloud  # noqa: F401
-from tests.integration.network.netns import Topology
-from tests.integration.virt.test_real_guest import host, ssh  # noqa: F401
-from tests.integration.volume.tgtd import Tgtd
-
-HOST_SIDE, VOLUME_SIDE = "198.18.1.1", "198.18.1.2"
-
-
-@pytest.fixture
-def volume_host(host):  # noqa: F811
-    """A volume-host namespace joined to the compute host's by a veth, running its own tgtd."""
-    topo = Topology()  # its own: deleting its namespace at the end removes the veth too
-    vol = topo.ns("v")
-    try:
-        topo.veth(host["net"], "vol0", vol, "st0")
-        host["topo"].address(host["net"], "vol0", f"{HOST_SIDE}/30")
-        topo.address(vol, "st0", f"{VOLUME_SIDE}/30")
-        tgtd = Tgtd(vol, VOLUME_SIDE, os.path.join(tempfile.mkdtemp(prefix="nova-tgtd-"), "tgtd.log"))
-        tgtd.start()
-        try:
-            yield {"ns": vol, "tgtd": tgtd}
-        finally:
-            Libvirtd.remove_domains()  # this test's guests, before their iSCSI targets go
-            tgtd.stop()
-    finally:
-        topo.cleanup()
-
-
-@pytest.fixture
-def real_cloud_flags(volume_host) -> list[str]:
-    return ["--volume_driver=nova.volume.driver.FileDriver", f"--iscsi_ip_address={VOLUME_SIDE}",
-            f"--tgtadm_control_port={volume_host['tgtd'].control_port}"]
+from tests.functional.test_real_guest_ec2 import console
+from tests.integration.virt.test_real_guest import ssh
 
 
 def _guest_disk(topo, ns, key, address, volume_id: str) -> str:
-    """The guest's device of a volume, found by the serial libvirt gives the disk (the volume's id)."""
+    """The guest's device of a volume, found by the serial libvirt gives the disk (the volume's id); asked
+    again until the hot-plugged disk shows."""
     number = str(int(volume_id[4:], 16))
-    script = f'for d in /sys/block/vd*; do [ "$(cat $d/serial 2>/dev/null)" = "{number}" ] && echo ${{d##*/}}; done'
+    script = f'for d in /sys/block/vd*; do [ "$(cat $d/serial 2>/dev/null)" = "{number}" ] && echo ${{d##*/}}; done; true'
     found = wait_for(lambda: ssh(topo, ns, key, address, script), timeout=30, what=f"{volume_id} in the guest")
     return "/dev/" + found
 
@@ -69,16 +36,14 @@ def _wait_state(client, volume_id: str, wanted: tuple[str, str | None]) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_a_volume_moves_between_real_guests_and_survives_target_restarts(real_cloud, volume_host, tmp_path):
-    client, topo, net, cloud = real_cloud["client"], real_cloud["topo"], real_cloud["net"], real_cloud["cloud"]
-    cloud.start("nova-volume", "--host=vol1")
-    wait_for(lambda: cloud.service_states().get(("vol1", "nova-volume")) == ":-)", timeout=60, what="nova-volume up")
+def test_a_volume_moves_between_real_guests_and_survives_target_restarts(tenant, tmp_path):
+    client, topo, net, vol = tenant["client"], tenant["topo"], tenant["net"].ns, tenant["vol"]
     key = tmp_path / "key.pem"
     key.write_text(client.create_key_pair(KeyName="k")["KeyMaterial"])
     key.chmod(0o600)
     client.authorize_security_group_ingress(GroupName="default", IpProtocol="tcp", FromPort=22, ToPort=22,
                                             CidrIp="0.0.0.0/0")
-    ids = [i["InstanceId"] for i in client.run_instances(ImageId=real_cloud["ami"], MinCount=2, MaxCount=2,
+    ids = [i["InstanceId"] for i in client.run_instances(ImageId=tenant["ami"], MinCount=2, MaxCount=2,
                                                          InstanceType="m1.tiny", KeyName="k")["Instances"]]
     volume_id = client.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
     _wait_state(client, volume_id, ("available", None))
@@ -127,13 +92,12 @@ def test_a_volume_moves_between_real_guests_and_survives_target_restarts(real_cl
                                              "md5sum /mnt/v/data").split()[0] == written
 
     # tgtd restarts (every target gone), then nova-volume: the exports come back, B still reads.
-    tgtd = volume_host["tgtd"]
+    tgtd = tenant["tgtd"]
     tgtd.crash()
     tgtd.start()
     assert tgtd.targets() == {}
-    volume_daemon = [d for d in cloud.daemons if d.binary == "nova-volume"][0]
-    assert volume_daemon.stop() == 0
-    cloud.start("nova-volume", "--host=vol1")
+    assert vol.daemon("nova-volume").stop() == 0
+    vol.start("nova-volume")
     wait_for(lambda: len(tgtd.targets()) == 2, timeout=60, what="exports restored")
     again = ssh(topo, net, str(key), guest_b, "echo 3 > /proc/sys/vm/drop_caches && md5sum /mnt/v/data",
                 timeout=90).split()[0]
@@ -157,20 +121,18 @@ def _address(client, instance_id: str) -> str:
 
 
 @pytest.mark.timeout(900)
-def test_a_guest_boots_from_a_volume_keeps_its_files_and_is_imaged(real_cloud, volume_host, tmp_path):
+def test_a_guest_boots_from_a_volume_keeps_its_files_and_is_imaged(tenant, tmp_path):
     """An EBS image made the 2010 way (a guest copies its root disk onto a volume, the volume is
     snapshotted, the snapshot registered as a root device); its instance boots from a volume, keeps a
     file across stop/start, and CreateImage of it launches an instance that has the file."""
-    client, topo, net, cloud = real_cloud["client"], real_cloud["topo"], real_cloud["net"], real_cloud["cloud"]
-    cloud.start("nova-volume", "--host=vol1")
+    client, topo, net = tenant["client"], tenant["topo"], tenant["net"].ns
     key = tmp_path / "key.pem"
     key.write_text(client.create_key_pair(KeyName="k")["KeyMaterial"])
     key.chmod(0o600)
     client.authorize_security_group_ingress(GroupName="default", IpProtocol="tcp", FromPort=22, ToPort=22,
                                             CidrIp="0.0.0.0/0")
-    wait_for(lambda: cloud.service_states().get(("vol1", "nova-volume")) == ":-)", timeout=60, what="nova-volume up")
     volume_id = client.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
-    maker = _boot(client, real_cloud["ami"])
+    maker = _boot(client, tenant["ami"])
     _ready(client, maker)
     _wait_state(client, volume_id, ("available", None))
     client.attach_volume(VolumeId=volume_id, InstanceId=maker, Device="/dev/sdf")
@@ -183,7 +145,7 @@ def test_a_guest_boots_from_a_volume_keeps_its_files_and_is_imaged(real_cloud, v
     _wait_state(client, volume_id, ("available", None))
     snapshot_id = client.create_snapshot(VolumeId=volume_id)["SnapshotId"]
     client.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    source = client.describe_images(ImageIds=[real_cloud["ami"]])["Images"][0]
+    source = client.describe_images(ImageIds=[tenant["ami"]])["Images"][0]
     ebs_image = client.register_image(Name="guest-ebs", RootDeviceName="/dev/sda1", KernelId=source["KernelId"],
                                       RamdiskId=source["RamdiskId"], BlockDeviceMappings=[
                                           {"DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": snapshot_id}}])["ImageId"]
