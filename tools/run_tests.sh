@@ -40,7 +40,7 @@ fi
 # control socket, network namespaces with fixed names) so those never meet; the other lane holds the rest.
 shopt -s nullglob
 machine=(tests/integration/network tests/integration/virt tests/integration/volume
-         tests/functional/test_real_guest_*.py tests/functional/test_volumes_ec2.py
+         tests/functional/real_guest tests/functional/test_volumes_ec2.py
          tests/functional/test_quickstart.py tests/functional/test_combined.py)
 rest=(tests/unit)
 for dir in tests/integration/*/; do

@@ -265,7 +265,7 @@ def test_a_real_guest_boots_reads_its_metadata_and_answers_ssh(cloud, tmp_path):
     assert compute.get_console_output(user, row["id"]).count("NOVA-GUEST ready") == 1
 
     # reboot, stop/start (the file kept), security groups opening and closing ports, and two guests
-    # reaching each other as their groups allow: tests/functional/test_real_guest_ec2.py, through the daemons
+    # reaching each other as their groups allow: tests/functional/real_guest/test_real_guest_ec2.py, through the daemons
 
     # rescue: a fresh disk first, the instance's own disk second; unrescue: back to its own disk
     compute.rescue_instance(user, row["id"])

@@ -11,7 +11,7 @@ import openstack
 import pytest
 
 from tests.fixtures.daemons import wait_for
-from tests.functional.conftest import PORTS, domains
+from tests.functional.real_guest.conftest import PORTS, domains
 from tests.integration.virt.test_real_guest import markers
 
 

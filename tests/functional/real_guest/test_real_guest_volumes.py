@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.fixtures.daemons import wait_for
-from tests.functional.test_real_guest_ec2 import console
+from tests.functional.real_guest.test_real_guest_ec2 import console
 from tests.integration.virt.test_real_guest import ssh
 
 

@@ -20,7 +20,7 @@ import pytest
 from nova import context
 from nova.db import api as db
 from tests.fixtures.daemons import wait_for
-from tests.functional.conftest import FLOATING_RANGE, domains
+from tests.functional.real_guest.conftest import FLOATING_RANGE, domains
 from tests.integration.virt.test_real_guest import USER_DATA, echo, markers, port, ssh
 
 BOOTS = {"Delay": 1, "MaxAttempts": 120}
