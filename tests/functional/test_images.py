@@ -18,6 +18,7 @@ def cloud(tmp_path):
     c.sync_db()
     c.manage("user", "create", "demo", "demo-key", "demo-secret")
     c.manage("project", "create", "proj", "demo")
+    c.manage("credentials", "create", "demo", "proj", "demo-proj-key", "demo-proj-secret")  # what boto3 signs with
     yield c
     c.cleanup()
 
@@ -70,7 +71,7 @@ def test_bundle_tool_upload_and_register_from_the_objectstore(cloud, tmp_path):
     daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1")
     wait_for(lambda: _listening(port), 30, what="nova-objectstore to listen")
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="nova",
-                      aws_access_key_id="demo-key:proj", aws_secret_access_key="demo-secret")
+                      aws_access_key_id="demo-proj-key", aws_secret_access_key="demo-proj-secret")
     s3.create_bucket(Bucket="bundles")
     for name in os.listdir(tmp_path / "bundle"):
         s3.upload_file(str(tmp_path / "bundle" / name), "bundles", "guest/" + name)

@@ -184,7 +184,7 @@ def test_aws_cli_versioning_acl_tagging_cors_and_browser_post(store, tmp_path):
     """The AWS CLI for the calls the issue names, boto3 (cheaper to start) for the rest."""
     import requests
 
-    demo, eve = store.client(), store.client("eve-key:evil", "eve-secret")
+    demo, eve = store.client(), store.client("eve-evil-key", "eve-evil-secret")
     demo.create_bucket(Bucket="ver-bucket")
     demo.put_object(Bucket="ver-bucket", Key="k", Body=b"one")
     # Never versioned: list-object-versions still answers, with the null version (how clients empty buckets).

@@ -35,7 +35,7 @@ class Objectstore:
         wait_for(lambda: listening(self.port) or self.daemon.proc.poll() is not None, 30, what="listening")
         assert self.daemon.proc.poll() is None, self.daemon.log()
         return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.port}", region_name="nova",
-                            aws_access_key_id="AK-alice:proj", aws_secret_access_key="SK-alice",
+                            aws_access_key_id="AK-alice-proj", aws_secret_access_key="SK-alice-proj",
                             config=botocore.config.Config(retries={"max_attempts": 1}, read_timeout=30,
                                                           s3={"addressing_style": "path"}))
 
