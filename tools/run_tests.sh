@@ -39,16 +39,12 @@ fi
 # The "machine" lane holds every test that needs a one-per-machine resource (libvirtd, tgtd's port and
 # control socket, network namespaces with fixed names) so those never meet; the other lane holds the rest.
 shopt -s nullglob
-machine=(tests/integration/network tests/integration/virt tests/integration/volume
-         tests/functional/real_guest tests/functional/test_volumes_ec2.py
-         tests/functional/test_quickstart.py tests/functional/test_combined.py)
-rest=(tests/unit)
-for dir in tests/integration/*/; do
-    dir=${dir%/}
-    case $dir in */__*) continue ;; esac
-    case " ${machine[*]} " in *" $dir "*) ;; *) rest+=("$dir") ;; esac
-done
-rest+=(tests/functional)
+# The lanes are balanced by their measured durations: every integration test and the RabbitMQ cluster
+# test go with the machine-wide ones, the unit tests and the other functional tests make the rest.
+machine=(tests/integration tests/functional/real_guest tests/functional/test_volumes_ec2.py
+         tests/functional/test_quickstart.py tests/functional/test_combined.py
+         tests/functional/test_rabbit_cluster.py)
+rest=(tests/unit tests/fuzz tests/functional)
 for path in "${machine[@]}"; do
     case $path in tests/functional/*) rest+=("--ignore=$path") ;; esac
 done
