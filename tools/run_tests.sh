@@ -57,9 +57,11 @@ rest_pid=$!
 trap 'kill -INT $machine_pid $rest_pid 2>/dev/null; wait; exit 130' INT TERM
 done_count() { grep -oE '^[.FEsx]+' "$1" | tr -d '\n' | wc -c; }
 echo "run_tests: two lanes (logs in $logs): machine (libvirtd, tgtd, namespaces) and rest"
+next_report=$((started + 60))
 while kill -0 $machine_pid 2>/dev/null || kill -0 $rest_pid 2>/dev/null; do
     sleep 5
-    if [ $(((SECONDS - started) % 60)) -lt 5 ]; then
+    if [ $SECONDS -ge $next_report ]; then
+        next_report=$((next_report + 60))
         echo "run_tests: $((SECONDS - started))s: machine lane $(done_count "$logs/machine.log") tests," \
              "rest lane $(done_count "$logs/rest.log") tests"
     fi
