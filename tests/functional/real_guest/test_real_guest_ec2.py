@@ -23,7 +23,7 @@ from tests.fixtures.daemons import wait_for
 from tests.functional.real_guest.conftest import FLOATING_RANGE, domains
 from tests.integration.virt.test_real_guest import USER_DATA, echo, markers, port, ssh
 
-BOOTS = {"Delay": 1, "MaxAttempts": 120}
+BOOTS = {"Delay": 1, "MaxAttempts": 300}  # two guests at once on a busy 2-core machine: minutes
 
 
 def console(client, instance_id: str) -> str:

@@ -30,7 +30,7 @@ def test_server_lifecycle_of_a_real_guest_through_the_openstack_api(tenant, monk
     image_id = str(int(tenant["ami"].split("-", 1)[1], 16))
     server = conn.compute.create_server(name="guest1", image_id=image_id, flavor_id=flavor.id, key_name="oskey")
     server = conn.compute.wait_for_server(server, status="ACTIVE", wait=120, interval=1)
-    text = wait_for(lambda: (lambda t: "NOVA-GUEST ready" in t and t)(_console(conn, server)), timeout=120,
+    text = wait_for(lambda: (lambda t: "NOVA-GUEST ready" in t and t)(_console(conn, server)), timeout=300,
                     interval=1, what="the guest's ready line")
     seen = markers(text)
     # the guest's metadata names it by its EC2 id: the same instance seen through the other API

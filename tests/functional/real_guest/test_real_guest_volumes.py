@@ -47,9 +47,9 @@ def test_a_volume_moves_between_real_guests_and_survives_target_restarts(tenant,
                                                          InstanceType="m1.tiny", KeyName="k")["Instances"]]
     volume_id = client.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
     _wait_state(client, volume_id, ("available", None))
-    client.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    client.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
     for instance_id in ids:
-        wait_for(lambda: "NOVA-GUEST ready" in console(client, instance_id), timeout=120, interval=1,
+        wait_for(lambda: "NOVA-GUEST ready" in console(client, instance_id), timeout=300, interval=1,
                  what=f"{instance_id} ready")
     shown = {i["InstanceId"]: i["PrivateIpAddress"]
              for r in client.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]}
@@ -80,7 +80,7 @@ def test_a_volume_moves_between_real_guests_and_survives_target_restarts(tenant,
 
     # A snapshot made into a bigger volume holds the same file; A reads it.
     snapshot_id = client.create_snapshot(VolumeId=volume_id, Description="copy")["SnapshotId"]
-    client.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    client.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig={"Delay": 1, "MaxAttempts": 180})
     copy_id = client.create_volume(SnapshotId=snapshot_id, Size=2, AvailabilityZone="nova")["VolumeId"]
     _wait_state(client, copy_id, ("available", None))
     assert client.describe_volumes(VolumeIds=[copy_id])["Volumes"][0]["Size"] == 2
@@ -107,13 +107,13 @@ def test_a_volume_moves_between_real_guests_and_survives_target_restarts(tenant,
 def _boot(client, image_id: str, key: str = "k") -> str:
     instance_id = client.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="m1.tiny",
                                        KeyName=key)["Instances"][0]["InstanceId"]
-    client.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    client.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 300})
     return instance_id
 
 
 def _ready(client, instance_id: str, boots: int = 1) -> str:
     return wait_for(lambda: (lambda t: t.count("NOVA-GUEST ready") >= boots and t)(console(client, instance_id)),
-                    timeout=120, interval=1, what=f"{instance_id} ready")
+                    timeout=300, interval=1, what=f"{instance_id} ready")
 
 
 def _address(client, instance_id: str) -> str:
@@ -144,7 +144,7 @@ def test_a_guest_boots_from_a_volume_keeps_its_files_and_is_imaged(tenant, tmp_p
     client.terminate_instances(InstanceIds=[maker])
     _wait_state(client, volume_id, ("available", None))
     snapshot_id = client.create_snapshot(VolumeId=volume_id)["SnapshotId"]
-    client.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    client.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig={"Delay": 1, "MaxAttempts": 180})
     source = client.describe_images(ImageIds=[tenant["ami"]])["Images"][0]
     ebs_image = client.register_image(Name="guest-ebs", RootDeviceName="/dev/sda1", KernelId=source["KernelId"],
                                       RamdiskId=source["RamdiskId"], BlockDeviceMappings=[
@@ -160,16 +160,16 @@ def test_a_guest_boots_from_a_volume_keeps_its_files_and_is_imaged(tenant, tmp_p
     address = _address(client, booted)
     ssh(topo, net, str(key), address, "echo kept-on-ebs > /root/kept.txt && sync")
     client.stop_instances(InstanceIds=[booted])
-    client.get_waiter("instance_stopped").wait(InstanceIds=[booted], WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+    client.get_waiter("instance_stopped").wait(InstanceIds=[booted], WaiterConfig={"Delay": 1, "MaxAttempts": 180})
     client.start_instances(InstanceIds=[booted])
-    client.get_waiter("instance_running").wait(InstanceIds=[booted], WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+    client.get_waiter("instance_running").wait(InstanceIds=[booted], WaiterConfig={"Delay": 1, "MaxAttempts": 180})
     _ready(client, booted, boots=2)
     assert ssh(topo, net, str(key), address, "cat /root/kept.txt") == "kept-on-ebs"
 
     # CreateImage of it: a new instance from that image reads the file.
     ssh(topo, net, str(key), address, "sync")
     image_id = client.create_image(InstanceId=booted, Name="with-kept-file")["ImageId"]
-    client.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    client.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig={"Delay": 1, "MaxAttempts": 180})
     client.terminate_instances(InstanceIds=[booted])
     wait_for(lambda: root["Ebs"]["VolumeId"] not in [v["VolumeId"] for v in client.describe_volumes()["Volumes"]],
              timeout=60, what="the root volume deleted on termination")
