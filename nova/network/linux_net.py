@@ -199,8 +199,18 @@ def ensure_bridge(bridge: str, interface: str | None, net_attrs: dict[str, Any] 
     given) also give it the gateway address and let its traffic through FORWARD.
 
     The interface's own IPv4 addresses move to the bridge, as the first Nova
-    did, so a host reached through that interface stays reachable.
+    did, so a host reached through that interface stays reachable.  One bridge
+    is set up by one greenthread at a time: two instances' allocations at once
+    both found no bridge and the second ``ip link add`` failed.
     """
+    with _bridge_locks.setdefault(bridge, semaphore.Semaphore(1)):
+        _ensure_bridge(bridge, interface, net_attrs)
+
+
+_bridge_locks: dict[str, semaphore.Semaphore] = {}
+
+
+def _ensure_bridge(bridge: str, interface: str | None, net_attrs: dict[str, Any] | None) -> None:
     if not device_exists(bridge):
         _log_change("Creating bridge %s", bridge)
         execute("ip", "link", "add", bridge, "type", "bridge")
