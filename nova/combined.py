@@ -76,6 +76,19 @@ def _bootstrap_admin() -> tuple[str, str] | None:
     return name, name
 
 
+def _existing_admin() -> tuple[str, str] | None:
+    """(user, project) of the --combined_admin an earlier run created, if both are still there."""
+    from nova import exception
+    from nova.auth import manager
+
+    auth = manager.AuthManager()
+    name = FLAGS.combined_admin
+    try:
+        return (name, name) if auth.is_project_member(name, name) else None
+    except exception.NotFound:
+        return None
+
+
 def _bootstrap_networks() -> int:
     """Create the --fixed_range networks when there are none, so instances get addresses."""
     from nova import context, utils
@@ -348,8 +361,10 @@ def prepare() -> dict[str, Any]:
         # nova-dhcpbridge (run by dnsmasq) reaches this cloud through the flagfile just written.
         FLAGS.dhcpbridge_flagfile = flagfile
     novarc = os.path.join(FLAGS.state_path, "novarc")
-    if created:
-        _write_novarc(*created, novarc)
+    admin = created or _existing_admin()
+    if admin:
+        # Written on every start, so its URLs follow this run's ports; the key pair is the one already made.
+        _write_novarc(*admin, novarc)
     return {"flagfile": flagfile, "novarc": novarc if os.path.exists(novarc) else None,
             "created_admin": created is not None, "image_id": image_id}
 

@@ -26,3 +26,23 @@ def test_without_real_guests_there_is_no_ssh_line():
     FLAGS.connection_type = "libvirt"  # libvirt, but no namespace nor built guest: the placeholder disk
     lines = combined.try_this(INFO)
     assert lines and not any("ssh " in line or "authorize" in line for line in lines)
+
+
+def _novarc_values(path):
+    values = {}
+    for line in open(path):
+        if line.startswith("export "):
+            name, _, value = line[len("export "):].strip().partition("=")
+            values[name] = value.strip('"')
+    return values
+
+
+def test_a_later_start_rewrites_the_novarc_with_its_ports_and_the_same_keys():
+    """The state (and its admin) is reused; a novarc naming the first run's ports would send clients nowhere."""
+    FLAGS.ec2_port, FLAGS.identity_port = 8773, 5000
+    first = _novarc_values(combined.prepare()["novarc"])
+    FLAGS.ec2_port, FLAGS.identity_port = 18773, 15000
+    again = _novarc_values(combined.prepare()["novarc"])
+    assert ":8773/" in first["EC2_URL"] and ":18773/" in again["EC2_URL"]
+    assert ":5000/" in first["OS_AUTH_URL"] and ":15000/" in again["OS_AUTH_URL"]
+    assert again["AWS_ACCESS_KEY_ID"] == first["AWS_ACCESS_KEY_ID"]
