@@ -22,7 +22,9 @@ instance's host in its key name, as the first Nova did.
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import io
 import ipaddress
 import os
 import re
@@ -32,6 +34,7 @@ import boto3
 import botocore.config
 import pytest
 
+from nova import exception
 from tests.fixtures.daemons import ROOT, listening, wait_for
 from tests.integration.network.netns import require_root_tools
 
@@ -103,9 +106,6 @@ def cloud():
 def _seed(topo) -> str:
     """What ``nova-manage network create`` and ``user admin``/``project create`` would do, and a public
     image, by this process on the cloud's database (a nova-manage process costs a second each)."""
-    import contextlib
-    import io
-
     from nova import context, flags
     from nova.auth.manager import AuthManager
     from nova.cmd.manage import NetworkCommands
@@ -145,6 +145,15 @@ def _services(topo) -> dict[tuple[str, str], bool]:
     return {(row["host"], row["binary"]): service_is_up(row) for row in db.service_get_all(context.get_admin_context())}
 
 
+def _service_command(topo, action: str, *args: str) -> None:
+    """``nova-manage service ACTION ARGS...`` as the same command class in this process."""
+    from nova.cmd.manage import ServiceCommands
+
+    _services(topo)  # this process on the cloud's database
+    with contextlib.redirect_stdout(io.StringIO()):
+        getattr(ServiceCommands(), action)(*args)
+
+
 def _up(topo) -> set[tuple[str, str]]:
     return {key for key, up in _services(topo).items() if up}
 
@@ -164,7 +173,7 @@ def _run(client, image: str, count: int) -> tuple[str, list[str]]:
     ids = [i["InstanceId"] for i in answer["Instances"]]
     states = lambda: {i["State"]["Name"] for i in _instances(client, ids).values()}  # noqa: E731
     wait_for(lambda: states() == {"running"} or "error" in states() or "terminated" in states(),
-             timeout=60, what=f"{count} instance(s) running")
+             timeout=60, interval=0.5, what=f"{count} instance(s) running")
     assert states() == {"running"}, _instances(client, ids)
     return answer["ResponseMetadata"]["RequestId"], ids
 
@@ -180,7 +189,7 @@ def _hosts(client, ids) -> list[str]:
 
 def _terminate(client, ids) -> None:
     client.terminate_instances(InstanceIds=ids)
-    wait_for(lambda: not set(ids) & set(_instances(client)), timeout=60, what="instances gone")
+    wait_for(lambda: not set(ids) & set(_instances(client)), timeout=60, interval=0.5, what="instances gone")
 
 
 @pytest.fixture
@@ -269,8 +278,8 @@ def test_a_disabled_compute_host_gets_no_new_instances(cloud, launched):
         _, ids = _run(client, cloud["image"], 2)  # both hosts empty: one each, were cmp1 enabled
         launched += ids
         assert _hosts(client, ids) == ["cmp2", "cmp2"]
-    finally:
-        topo.manage("service", "enable", "cmp1", "nova-compute")
+    finally:  # nova-manage service enable, in this process (a nova-manage process costs seconds)
+        _service_command(topo, "enable", "cmp1", "nova-compute")
     _, more = _run(client, cloud["image"], 1)
     launched += more
     assert _hosts(client, more) == ["cmp1"]  # enabled again, and the least loaded
@@ -282,8 +291,8 @@ def test_a_compute_host_removed_and_added_back_resumes(cloud, launched):
     launched += ids
     assert _hosts(client, ids) == ["cmp1"]
     assert cmp2.daemon("nova-compute").stop() == 0
-    with pytest.raises(AssertionError, match="it is up; stop it first"):
-        topo.manage("service", "delete", "cmp1", "nova-compute")
+    with pytest.raises(exception.ServiceInUse, match="it is up; stop it first"):  # in this process
+        _service_command(topo, "delete", "cmp1", "nova-compute")
     wait_for(lambda: ("cmp2", "nova-compute") not in _up(topo), timeout=30, what="cmp2 seen down")
     assert "nova-compute on cmp2 deleted" in topo.manage("service", "delete", "cmp2", "nova-compute")
     assert ("cmp2", "nova-compute") not in _services(topo)
