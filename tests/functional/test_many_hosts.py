@@ -73,15 +73,21 @@ def cloud():
     base = tempfile.mkdtemp(prefix="nova-many-hosts-")
     os.chmod(base, 0o755)  # dnsmasq does not run as root
     topo = Topology(base)
-    try:
-        hosts = {name: topo.add_host(name) for name in ("api", "net", *COMPUTES, "vol")}
+    hosts, tgtd = {}, []
+
+    def build() -> None:  # while the broker's Erlang VM boots
+        hosts.update((name, topo.add_host(name)) for name in ("api", "net", *COMPUTES, "vol"))
         flat = topo.add_switch("flat")
         for name in ("net", *COMPUTES):
             topo.plug(hosts[name], "flat0", flat)
-        tgtd = Tgtd(hosts["vol"].ns, hosts["vol"].address, os.path.join(hosts["vol"].state_path, "tgtd.log"))
-        topo.on_cleanup(tgtd.stop)
-        topo.start_services(while_booting=tgtd.start)
-        for name, lines in _host_flags(topo, tgtd.control_port).items():
+        vol = hosts["vol"]
+        tgtd.append(Tgtd(vol.ns, vol.address, os.path.join(vol.state_path, "tgtd.log")))
+        topo.on_cleanup(tgtd[0].stop)
+        tgtd[0].start()
+
+    try:
+        topo.start_services(while_booting=build)
+        for name, lines in _host_flags(topo, tgtd[0].control_port).items():
             hosts[name].write_flagfile(*lines)
         hosts["net"].start("nova-network")
         hosts["api"].start("nova-scheduler")
