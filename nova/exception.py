@@ -541,3 +541,10 @@ class LibvirtdUnavailable(NovaException):
 
 class CombinedNetnsError(NovaException):
     message = "Cannot set up the network namespace %(netns)s: %(reason)s"
+
+
+# -- hosts (issue 13: many hosts; nova-manage service delete) -------------------------------------------
+
+
+class ServiceInUse(Invalid):
+    message = "%(binary)s on %(host)s cannot be deleted: %(reason)s"

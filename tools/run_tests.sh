@@ -43,7 +43,7 @@ shopt -s nullglob
 # test go with the machine-wide ones, the unit tests and the other functional tests make the rest.
 machine=(tests/integration tests/functional/real_guest tests/functional/test_volumes_ec2.py
          tests/functional/test_quickstart.py tests/functional/test_combined.py
-         tests/functional/test_rabbit_cluster.py)
+         tests/functional/test_rabbit_cluster.py tests/functional/test_many_hosts.py)
 rest=(tests/unit tests/fuzz tests/functional)
 for path in "${machine[@]}"; do
     case $path in tests/functional/*) rest+=("--ignore=$path") ;; esac

@@ -246,6 +246,33 @@ class ServiceCommands:
         """Keep the scheduler from using a service."""
         self._set_disabled(host, binary, True)
 
+    def delete(self, host: str, binary: str) -> None:
+        """Remove a service (and the compute node it reported) of a host taken out of the cloud.
+
+        Refused while the service is up (it would register again at its next
+        heartbeat: stop it first and wait until ``service list`` shows XXX),
+        and while instances (nova-compute) or volumes (nova-volume) not deleted
+        are on the host (nothing could stop or delete them then).  The host
+        may come back later: its daemon registers anew when it starts.
+        """
+        from nova.servicegroup import service_is_up
+
+        ctxt = _admin()
+        row = _db().service_get_by_args(ctxt, host, binary)
+        if service_is_up(row):
+            raise exception.ServiceInUse(binary=binary, host=host,
+                                         reason="it is up; stop it first and wait until 'service list' shows XXX")
+        held = {"nova-compute": ("instance", _db().instance_get_all_by_host),
+                "nova-volume": ("volume", _db().volume_get_all_by_host)}.get(binary)
+        if held is not None:
+            kind, rows_on_host = held
+            left = rows_on_host(ctxt, host)
+            if left:
+                raise exception.ServiceInUse(binary=binary, host=host,
+                                             reason=f"{len(left)} {kind}(s) are still on it; delete them first")
+        _db().service_destroy(ctxt, row["id"])
+        print(f"{binary} on {host} deleted")
+
     @staticmethod
     def _set_disabled(host: str, binary: str, disabled: bool) -> None:
         ctxt = _admin()

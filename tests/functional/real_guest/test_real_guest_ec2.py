@@ -5,8 +5,9 @@ nova-objectstore on a compute host, PostgreSQL and RabbitMQ reached over the man
 One test walks an instance's life as a user sees it: it boots with its key, user data and metadata
 (served through the network host's DNAT), gets its lease, answers SSH through a floating IP from
 outside, reaches a second instance only as their groups allow, reboots, keeps a file across
-stop/start, and its security group opens and closes its ports; terminating it leaves no domain, disk,
-address or firewall rule behind.  The compute side of snapshot, pause, suspend and rescue is
+stop/start, and its security group opens and closes its ports; the second, launched with
+InstanceInitiatedShutdownBehavior=terminate, powers itself off and ends terminated; terminating leaves
+no domain, disk, address or firewall rule behind.  The compute side of snapshot, pause, suspend and rescue is
 tests/integration/virt/test_real_guest.py's.
 """
 
@@ -62,10 +63,11 @@ def test_an_instance_lives_as_a_user_sees_it(tenant, tmp_path):
         _rule(client, "authorize", name, 22)
     _rule(client, "authorize", "db", 7, source="web")
     ids = {}
-    for name, group, user_data in (("a", "web", {"UserData": USER_DATA}), ("b", "db", {})):
+    for name, group, extra in (("a", "web", {"UserData": USER_DATA}),
+                               ("b", "db", {"InstanceInitiatedShutdownBehavior": "terminate"})):
         ids[name] = client.run_instances(ImageId=tenant["ami"], MinCount=1, MaxCount=1, InstanceType="m1.tiny",
                                          KeyName="mykey", SecurityGroups=[group],
-                                         **user_data)["Instances"][0]["InstanceId"]
+                                         **extra)["Instances"][0]["InstanceId"]
     client.get_waiter("instance_running").wait(InstanceIds=list(ids.values()), WaiterConfig=BOOTS)
     text = ready(client, ids["a"])
     shown = {i["InstanceId"]: i for r in client.describe_instances()["Reservations"] for i in r["Instances"]}
@@ -109,9 +111,14 @@ def test_an_instance_lives_as_a_user_sees_it(tenant, tmp_path):
     _rule(client, "revoke", "web", 7)
     wait_for(lambda: port(topo, outside, public, 7) == "closed", timeout=30, what="port 7 closed")
 
-    # terminate: no domain, disk, lease, address or firewall rule of them is left
+    # b powers itself off (the guest's init is a script: poweroff -f, as on its ACPI button); its shutdown
+    # behaviour is terminate, so it ends terminated; a is terminated through the API.  Then no domain,
+    # disk, lease, address or firewall rule of either is left.
     rows = {name: _instance_row(ids[name]) for name in ids}
-    client.terminate_instances(InstanceIds=list(ids.values()))
+    ssh(topo, net.ns, key, fixed["b"], "sync; (sleep 1; poweroff -f) >/dev/null 2>&1 &")
+    client.get_waiter("instance_terminated").wait(InstanceIds=[ids["b"]], WaiterConfig={"Delay": 1, "MaxAttempts": 90})
+    assert rows["b"]["name"] not in domains()
+    client.terminate_instances(InstanceIds=[ids["a"]])
     wait_for(lambda: not client.describe_instances()["Reservations"], timeout=60, what="instances gone")
     assert not {row["name"] for row in rows.values()} & set(domains())
     for name, row in rows.items():
