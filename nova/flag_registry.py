@@ -133,6 +133,7 @@ FLAGS = (
     ('integer', 'service_down_time', 60, 'Seconds without a heartbeat before a service counts as down', 'nova.servicegroup', {'lower_bound': 1}),
     ('float', 'sql_connect_retry_seconds', 5.0, 'Seconds a request keeps trying to reach an unreachable database before it fails with 503', 'nova.db.sqlalchemy.session', {'lower_bound': 0}),
     ('integer', 'sql_pool_timeout', 10, 'Seconds a request waits for a free pooled database connection before it fails with 503', 'nova.db.sqlalchemy.session', {'lower_bound': 1}),
+    ('string', 'sql_statement_count_dir', '', 'Directory where each process counts the SQL statements it sends, in a file named after its pid (8 bytes, little-endian; bench/cloud_bench.py reads them); empty: no counting', 'nova.db.sqlalchemy.session', {}),
     ('list', 'superuser_roles', ['cloudadmin'], 'Roles that bypass role checks', 'nova.auth.credentials', {}),
     ('integer', 'tgtadm_control_port', 0, "tgtd control port (up to 32767) tgtadm talks to (tgtadm -C N, for a tgtd started with --control-port N); 0 for tgtadm's default", 'nova.volume.tgt', {'lower_bound': 0}),
     ('boolean', 'use_forwarded_for', False, 'Take the client address from X-Forwarded-For (only behind a trusted proxy)', 'nova.api.ec2', {}),
