@@ -417,7 +417,7 @@ def services_up(postgres_url: str, database: str, computes: int) -> bool:
     conn = postgres_connect(postgres_url, database)
     try:
         with conn.cursor() as cursor:
-            cursor.execute("SELECT binary, count(*) FROM services WHERE NOT deleted GROUP BY binary")
+            cursor.execute('SELECT "binary", count(*) FROM services WHERE NOT deleted GROUP BY "binary"')
             counts = dict(cursor.fetchall())
     except psycopg2.Error:
         return False
