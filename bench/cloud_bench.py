@@ -405,7 +405,9 @@ def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -
     profile_dir = os.path.abspath(args.profile) if args.profile else None
     if profile_dir:
         os.makedirs(profile_dir, exist_ok=True)
-    daemons = [Daemon("nova-api", "nova-api", flagfile, state, [], profile_dir),
+    # nova-api serves every client at once: a pool as wide as the clients (capped: the server is shared)
+    api_pool = [f"--sql_max_overflow={min(max(max_clients - 5, 10), 45)}"]
+    daemons = [Daemon("nova-api", "nova-api", flagfile, state, api_pool, profile_dir),
                Daemon("nova-scheduler", "nova-scheduler", flagfile, state, ["--host=ctl"], profile_dir),
                Daemon("nova-network", "nova-network", flagfile, state, ["--host=net"], profile_dir)]
     daemons += [Daemon(f"nova-compute-{n}", "nova-compute", flagfile, state, [f"--host=c{n}"], profile_dir)

@@ -132,6 +132,8 @@ FLAGS = (
     ('string', 'scheduler_driver', 'nova.scheduler.chance.ChanceScheduler', 'Class that picks hosts (nova.scheduler.chance.ChanceScheduler or nova.scheduler.simple.SimpleScheduler)', 'nova.scheduler.manager', {}),
     ('integer', 'service_down_time', 60, 'Seconds without a heartbeat before a service counts as down', 'nova.servicegroup', {'lower_bound': 1}),
     ('float', 'sql_connect_retry_seconds', 5.0, 'Seconds a request keeps trying to reach an unreachable database before it fails with 503', 'nova.db.sqlalchemy.session', {'lower_bound': 0}),
+    ('integer', 'sql_max_overflow', 10, 'Connections a process may open beyond --sql_max_pool_size under load (closed when returned)', 'nova.db.sqlalchemy.session', {'lower_bound': 0}),
+    ('integer', 'sql_max_pool_size', 5, 'Database connections each process keeps open (PostgreSQL and MySQL)', 'nova.db.sqlalchemy.session', {'lower_bound': 1}),
     ('integer', 'sql_pool_timeout', 10, 'Seconds a request waits for a free pooled database connection before it fails with 503', 'nova.db.sqlalchemy.session', {'lower_bound': 1}),
     ('string', 'sql_statement_count_dir', '', 'Directory where each process counts the SQL statements it sends, in a file named after its pid (8 bytes, little-endian; bench/cloud_bench.py reads them); empty: no counting', 'nova.db.sqlalchemy.session', {}),
     ('list', 'superuser_roles', ['cloudadmin'], 'Roles that bypass role checks', 'nova.auth.credentials', {}),

@@ -205,12 +205,14 @@ class ComputeManager(manager.SchedulerDependentManager):
                 LOG.exception("Setting up the network of instance %s on %s failed", instance_id, self.host)
                 self._set_error(ctxt, instance_id, f"network setup failed on {self.host}: {exc}")
                 return
-            instance = self._update(ctxt, instance_id, task_state=states.BLOCK_DEVICE_MAPPING)
-            try:
-                volumes, block_device_info = self._prepare_block_devices(ctxt, instance)
-            except Exception as exc:
-                self._set_error(ctxt, instance_id, f"block device mapping failed: {exc}")
-                return
+            volumes, block_device_info = [], None
+            if self.db.volume_get_all_by_instance(ctxt.elevated(), instance_id):
+                instance = self._update(ctxt, instance_id, task_state=states.BLOCK_DEVICE_MAPPING)
+                try:
+                    volumes, block_device_info = self._prepare_block_devices(ctxt, instance)
+                except Exception as exc:
+                    self._set_error(ctxt, instance_id, f"block device mapping failed: {exc}")
+                    return
             instance = self._update(ctxt, instance_id, task_state=states.SPAWNING)
             try:
                 self.firewall.prepare_instance_filter(instance, network_info)

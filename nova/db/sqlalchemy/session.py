@@ -33,6 +33,11 @@ flags.DEFINE_float("sql_connect_retry_seconds", 5.0,
 flags.DEFINE_integer("sql_pool_timeout", 10,
                      "Seconds a request waits for a free pooled database connection before it fails with 503",
                      lower_bound=1)
+flags.DEFINE_integer("sql_max_pool_size", 5,
+                     "Database connections each process keeps open (PostgreSQL and MySQL)", lower_bound=1)
+flags.DEFINE_integer("sql_max_overflow", 10,
+                     "Connections a process may open beyond --sql_max_pool_size under load (closed when returned)",
+                     lower_bound=0)
 flags.DEFINE_string("sql_statement_count_dir", "",
                     "Directory where each process counts the SQL statements it sends, in a file named after its "
                     "pid (8 bytes, little-endian; bench/cloud_bench.py reads them); empty: no counting")
@@ -134,7 +139,8 @@ def create_engine(url: str) -> Engine:
     else:
         if backend == "postgresql":
             _green_psycopg()
-        kwargs.update(pool_pre_ping=True, pool_recycle=FLAGS.sql_idle_timeout, pool_timeout=FLAGS.sql_pool_timeout)
+        kwargs.update(pool_pre_ping=True, pool_recycle=FLAGS.sql_idle_timeout, pool_timeout=FLAGS.sql_pool_timeout,
+                      pool_size=FLAGS.sql_max_pool_size, max_overflow=FLAGS.sql_max_overflow)
     engine = sqlalchemy.create_engine(parsed, **kwargs)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
