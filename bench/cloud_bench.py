@@ -369,8 +369,15 @@ def own_cpu() -> float:
 
 # -- the run -----------------------------------------------------------------------------------------------
 
+def known_flags() -> str:
+    """The flag registry of the nova this bench runs (an older tree may lack the bench's optional flags)."""
+    with open(os.path.join(ROOT, "nova", "flag_registry.py")) as handle:
+        return handle.read()
+
+
 def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -> tuple[list[Daemon], int, str]:
     port = free_port()
+    registry = known_flags()
     count_dir = os.path.join(state, "sql-statements")
     size = network_size(max_clients)
     lines = [
@@ -387,7 +394,7 @@ def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -
         "--osapi_port=0", "--identity_port=0", "--image_api_port=0", "--network_api_port=0",
         "--report_interval=5", "--periodic_interval=10", "--service_down_time=60",
         "--graceful_shutdown_timeout=10",
-        f"--sql_statement_count_dir={count_dir}",
+        *([f"--sql_statement_count_dir={count_dir}"] if "'sql_statement_count_dir'" in registry else []),
         *args.flag,
     ]
     flagfile = os.path.join(state, "nova.conf")
@@ -406,7 +413,8 @@ def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -
     if profile_dir:
         os.makedirs(profile_dir, exist_ok=True)
     # nova-api serves every client at once: a pool as wide as the clients (capped: the server is shared)
-    api_pool = [f"--sql_max_overflow={min(max(max_clients - 5, 10), 45)}"]
+    api_pool = ([f"--sql_max_overflow={min(max(max_clients - 5, 10), 45)}"] if "'sql_max_overflow'" in registry
+                else [])
     daemons = [Daemon("nova-api", "nova-api", flagfile, state, api_pool, profile_dir),
                Daemon("nova-scheduler", "nova-scheduler", flagfile, state, ["--host=ctl"], profile_dir),
                Daemon("nova-network", "nova-network", flagfile, state, ["--host=net"], profile_dir)]

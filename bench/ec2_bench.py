@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -74,6 +75,8 @@ def start_nova(state: str, port: int, instances: int) -> tuple[subprocess.Popen,
                              "--fake_network", "--network_manager=nova.network.manager.FlatManager",
                              *network_flags(instances),
                              "--root_helper=", "--ec2_host=127.0.0.1", f"--ec2_port={port}", "--metadata_port=0",
+                             # EC2 only: no clash on 8774, 5000, 9292 and 9696 with other clouds on this host
+                             "--osapi_port=0", "--identity_port=0", "--image_api_port=0", "--network_api_port=0",
                              "--quota_instances=-1", "--quota_cores=-1", "--quota_ram=-1",
                              "--max_cores=1000000", "--fake_memory_mb=100000000"],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(state, "nova.log"), "wb"),
@@ -83,7 +86,7 @@ def start_nova(state: str, port: int, instances: int) -> tuple[subprocess.Popen,
     client = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{port}/services/Cloud", region_name="nova",
                           aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
                           aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], config=CONFIG)
-    return proc, client, env["AWS_ACCESS_KEY_ID"].split(":")[1]
+    return proc, client, env["AWS_ACCESS_KEY_ID"].partition(":")[2]
 
 
 def nova_image(state: str) -> str:
@@ -191,6 +194,7 @@ def main() -> None:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

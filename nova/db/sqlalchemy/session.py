@@ -101,6 +101,7 @@ class _StatementCounter:
     def __init__(self, directory: str) -> None:
         import mmap
 
+        self.directory = directory
         os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, str(os.getpid()))
         with open(path, "wb") as handle:
@@ -119,7 +120,7 @@ _counter: _StatementCounter | None = None
 
 def _count_statements(engine: Engine) -> None:
     global _counter
-    if _counter is None:
+    if _counter is None or _counter.directory != FLAGS.sql_statement_count_dir:
         _counter = _StatementCounter(FLAGS.sql_statement_count_dir)
     event.listen(engine, "before_cursor_execute", _counter)
 
