@@ -494,10 +494,28 @@ class ComputeManager(manager.SchedulerDependentManager):
 
     def _sync_one(self, ctxt: Context, instance: Any) -> None:
         power = self._power_state(instance)
-        if (power in (states.SHUTDOWN, states.SHUTOFF) and instance["vm_state"] == states.ACTIVE
-                and instance["task_state"] is None and instance["shutdown_behavior"] == "terminate"):
+        if self._shut_down_to_terminate(instance, power):
             self._terminate_shut_down(ctxt, instance)
             return
+        values = self._sync_values(instance, power)
+        if values:
+            LOG.info("Instance %s: database %s/%s, driver says %s; updating", instance["id"],
+                     instance["vm_state"], states.power_state_name(instance["power_state"]),
+                     states.power_state_name(power))
+            self._update(ctxt, instance["id"], **values)
+
+    @staticmethod
+    def _shut_down_to_terminate(instance: Any, power: int) -> bool:
+        return (power in (states.SHUTDOWN, states.SHUTOFF) and instance["vm_state"] == states.ACTIVE
+                and instance["task_state"] is None and instance["shutdown_behavior"] == "terminate")
+
+    def _out_of_sync(self, instance: Any) -> bool:
+        """Whether the driver disagrees with the row (then ``_sync_one`` has something to do)."""
+        power = self._power_state(instance)
+        return self._shut_down_to_terminate(instance, power) or bool(self._sync_values(instance, power))
+
+    def _sync_values(self, instance: Any, power: int) -> dict[str, Any]:
+        """The columns to change so the row says what the driver says."""
         values: dict[str, Any] = {}
         if power != instance["power_state"]:
             values["power_state"] = power
@@ -507,11 +525,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                 values.update(vm_state=states.ERROR, fault=f"its domain is gone from {self.host}")
             elif _VM_STATE_FOR_POWER.get(power, instance["vm_state"]) != instance["vm_state"]:
                 values["vm_state"] = _VM_STATE_FOR_POWER[power]
-        if values:
-            LOG.info("Instance %s: database %s/%s, driver says %s; updating", instance["id"],
-                     instance["vm_state"], states.power_state_name(instance["power_state"]),
-                     states.power_state_name(power))
-            self._update(ctxt, instance["id"], **values)
+        return values
 
     def _terminate_shut_down(self, ctxt: Context, instance: Any) -> None:
         """The guest powered itself off and its shutdown behaviour is terminate (EC2's
@@ -525,9 +539,15 @@ class ComputeManager(manager.SchedulerDependentManager):
     @manager.periodic_task
     @_skip_while_database_is_down
     def _sync_power_states(self, ctxt: Context) -> None:
-        """Bring power_state (and the vm_state it implies) in line with the driver."""
+        """Bring power_state (and the vm_state it implies) in line with the driver.
+
+        One query for the host's instances; an instance is read again (under its lock, in case an
+        operation started meanwhile) only when the driver disagrees with its row.
+        """
         for instance in self.db.instance_get_all_by_host(ctxt, self.host):
             if instance["task_state"] is not None or instance["vm_state"] in (states.BUILDING, states.ERROR):
+                continue
+            if self._busy(instance["id"]) or not self._out_of_sync(instance):
                 continue
             with self._instance_lock(instance["id"]):
                 try:
