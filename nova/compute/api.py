@@ -255,12 +255,8 @@ class API:
 
     def _security_groups(self, ctxt: Context, names: list[str] | None) -> list[Row]:
         names = list(dict.fromkeys(names or ["default"]))
-        if "default" in names:
-            self.ensure_default_security_group(ctxt)
-        groups = []
-        for name in names:
-            groups.append(self._security_group(ctxt, name))
-        return groups
+        default = self.ensure_default_security_group(ctxt) if "default" in names else None
+        return [default if name == "default" else self._security_group(ctxt, name) for name in names]
 
     @staticmethod
     def _security_group(ctxt: Context, name: str) -> Row:
