@@ -187,11 +187,14 @@ _ERROR = re.compile(r"<Code>([^<]*)</Code>\s*<Message>([^<]*)</Message>", re.S)
 class EC2Client:
     """Query API requests signed with Signature Version 2 over one keep-alive connection."""
 
-    def __init__(self, port: int, access: str, secret: str) -> None:
+    def __init__(self, port: int, access: str, secret: str, path: str = EC2_PATH,
+                 headers: dict[str, str] | None = None) -> None:
         self.host = f"127.0.0.1:{port}"
         self.port = port
         self.access = access
         self.secret = secret.encode()
+        self.path = path
+        self.headers = {"Content-Type": "application/x-www-form-urlencoded", "Host": self.host, **(headers or {})}
         self.conn: http.client.HTTPConnection | None = None
 
     def _body(self, action: str, params: dict[str, str]) -> str:
@@ -200,7 +203,7 @@ class EC2Client:
                       Timestamp=datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
         query = "&".join(f"{urllib.parse.quote(k, safe=_UNRESERVED)}={urllib.parse.quote(str(v), safe=_UNRESERVED)}"
                          for k, v in sorted(params.items()))
-        to_sign = f"POST\n{self.host}\n{EC2_PATH}\n{query}"
+        to_sign = f"POST\n{self.host}\n{self.path}\n{query}"
         signature = base64.b64encode(hmac.new(self.secret, to_sign.encode(), hashlib.sha256).digest()).decode()
         return f"{query}&Signature={urllib.parse.quote(signature, safe=_UNRESERVED)}"
 
@@ -210,8 +213,7 @@ class EC2Client:
             if self.conn is None:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
             try:
-                self.conn.request("POST", EC2_PATH, body, {"Content-Type": "application/x-www-form-urlencoded",
-                                                           "Host": self.host})
+                self.conn.request("POST", self.path, body, self.headers)
                 response = self.conn.getresponse()
                 text = response.read().decode(errors="replace")
             except (http.client.HTTPException, OSError) as exc:
@@ -228,6 +230,36 @@ class EC2Client:
         raise AssertionError("unreachable")
 
 
+# moto_server tells EC2 from its other services by the credential scope; it checks no signature.
+MOTO_HEADERS = {"Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, "
+                                 "SignedHeaders=host, Signature=0"}
+_STATE = re.compile(r"<instanceState>\s*<code>\d+</code>\s*<name>([a-z-]+)</name>")
+
+
+def moto_client(port: int) -> EC2Client:
+    return EC2Client(port, "testing", "testing", path="/", headers=MOTO_HEADERS)
+
+
+class DescribePoller:
+    """Waits by DescribeInstances on the client's own connection (moto: no database to read)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.queries = 0
+
+    def wait_for(self, ec2: EC2Client, ec2_id: str, instance_id: int, goal: str,
+                 timeout: float) -> tuple[bool, str]:
+        wanted = {"active": "running", "deleted": "terminated"}[goal]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.queries += 1
+            match = _STATE.search(ec2.call("DescribeInstances", **{"InstanceId.1": ec2_id}))
+            if match and match.group(1) == wanted:
+                return True, ""
+            time.sleep(self.interval)
+        return False, f"not {wanted} within {timeout}s"
+
+
 # -- watching instance states in the database --------------------------------------------------------------
 
 class Watcher(threading.Thread):
@@ -241,6 +273,10 @@ class Watcher(threading.Thread):
         self.waiting: dict[int, tuple[str, threading.Event, list]] = {}
         self.stopping = False
         self.queries = 0
+
+    def wait_for(self, _ec2: EC2Client, _ec2_id: str, instance_id: int, goal: str,
+                 timeout: float) -> tuple[bool, str]:
+        return self.wait(instance_id, goal, timeout)
 
     def wait(self, instance_id: int, goal: str, timeout: float) -> tuple[bool, str]:
         """Wait for ``goal`` ("active" or "deleted"); (True, "") or (False, why)."""
@@ -302,7 +338,7 @@ class Level:
             self.errors[re.sub(r"\d+", "N", message)[:160]] += 1
 
 
-def client_loop(level: Level, ec2: EC2Client, watcher: Watcher, image: str, deadline: float,
+def client_loop(level: Level, ec2: EC2Client, watcher: Watcher | DescribePoller, image: str, deadline: float,
                 budget: list[int], timeout: float) -> None:
     while time.monotonic() < deadline:
         with level.lock:
@@ -317,7 +353,7 @@ def client_loop(level: Level, ec2: EC2Client, watcher: Watcher, image: str, dead
             continue
         ec2_id = _INSTANCE_ID.search(reply).group(1)
         instance_id = int(ec2_id[2:], 16)
-        ok, why = watcher.wait(instance_id, "active", timeout)
+        ok, why = watcher.wait_for(ec2, ec2_id, instance_id, "active", timeout)
         booted = time.perf_counter()
         if not ok:
             level.error(why)
@@ -327,7 +363,7 @@ def client_loop(level: Level, ec2: EC2Client, watcher: Watcher, image: str, dead
         except EC2Error as exc:
             level.error(str(exc))
             continue
-        gone, why_not = watcher.wait(instance_id, "deleted", timeout)
+        gone, why_not = watcher.wait_for(ec2, ec2_id, instance_id, "deleted", timeout)
         done = time.perf_counter()
         if not gone:
             level.error(why_not)
@@ -339,14 +375,15 @@ def client_loop(level: Level, ec2: EC2Client, watcher: Watcher, image: str, dead
                 level.cycles += 1
 
 
-def run_level(clients: int, port: int, watcher: Watcher, image: str, seconds: float, cycles: int | None,
-              timeout: float) -> Level:
+def run_level(clients: int, port: int, watcher: Watcher | DescribePoller, image: str, seconds: float,
+              cycles: int | None, timeout: float, moto: bool = False) -> Level:
     level = Level(clients)
     budget = [cycles if cycles else 1 << 60]
     deadline = time.monotonic() + (seconds if not cycles else 24 * 3600)
     threads = [threading.Thread(target=client_loop, daemon=True,
-                                args=(level, EC2Client(port, f"{ACCESS}:{PROJECT}", SECRET), watcher, image,
-                                      deadline, budget, timeout))
+                                args=(level, moto_client(port) if moto else EC2Client(port, f"{ACCESS}:{PROJECT}",
+                                                                                       SECRET),
+                                      watcher, image, deadline, budget, timeout))
                for _ in range(clients)]
     started = time.perf_counter()
     for thread in threads:
@@ -441,7 +478,7 @@ def fmt_ms(values: list[float], fraction: float) -> str:
     return f"{percentile(values, fraction) * 1000:8.0f}" if values else f"{'-':>8}"
 
 
-def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Daemon]) -> None:
+def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Daemon], moto: list[Level]) -> None:
     print()
     print(f"{'clients':>7} {'cycles':>6} {'errors':>6} {'boot p50':>8} {'p95':>8} {'p99':>8} "
           f"{'del p50':>8} {'p95':>8} {'p99':>8} {'cycles/s':>8}   (latencies in ms)")
@@ -475,9 +512,47 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
             per = {n: sql[n] / level.cycles for n in names}
             print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.1f}" for n in names) +
                   f"{sum(per.values()):>{width}.1f}{per['nova-api'] / 2:>{width}.1f}")
+    if moto:
+        print("\nmoto_server, same clients and cycles, waiting by DescribeInstances every 10 ms")
+        print(f"{'clients':>7} {'cycles':>6} {'errors':>6} {'boot p50':>8} {'p95':>8} {'del p50':>8} {'p95':>8} "
+              f"{'cycles/s':>8} {'nova/moto cycles/s':>19}")
+        for (level, *_), other in zip(levels, moto):
+            print(f"{other.clients:>7} {other.cycles:>6} {sum(other.errors.values()):>6} "
+                  f"{fmt_ms(other.boots, .5)} {fmt_ms(other.boots, .95)} {fmt_ms(other.deletes, .5)} "
+                  f"{fmt_ms(other.deletes, .95)} {other.cycles / other.wall:>8.2f} "
+                  f"{(level.cycles / level.wall) / max(other.cycles / other.wall, 1e-9):>19.3f}")
     for level, *_ in levels:
         for message, count in level.errors.most_common(5):
             print(f"errors at {level.clients} clients: {count} x {message}")
+
+
+def run_moto(args, levels_wanted: list[int]) -> list[Level]:
+    """The same levels against moto_server (started here, stopped at the end)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not listening(port):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("moto_server did not start")
+            time.sleep(0.2)
+        image = re.search(r"<imageId>(ami-[0-9a-f]+)</imageId>", moto_client(port).call("DescribeImages")).group(1)
+        poller = DescribePoller(0.01)
+        levels = []
+        for clients in levels_wanted:
+            level = run_level(clients, port, poller, image, args.seconds, args.cycles, args.timeout, moto=True)
+            print(f"moto, {clients} clients: {level.cycles} cycles in {level.wall:.1f}s "
+                  f"({level.cycles / level.wall:.2f}/s), {sum(level.errors.values())} errors", flush=True)
+            levels.append(level)
+        return levels
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
 def main() -> int:
@@ -493,6 +568,7 @@ def main() -> int:
     parser.add_argument("--rabbit-url", default=DEFAULT_RABBIT)
     parser.add_argument("--profile", metavar="DIR", help="run each daemon under cProfile, writing DIR/<daemon>.prof")
     parser.add_argument("--flag", action="append", default=[], help="an extra flagfile line, e.g. --flag=--verbose")
+    parser.add_argument("--moto", action="store_true", help="run the same levels against moto_server afterwards")
     parser.add_argument("--keep", action="store_true", help="keep the state directory (logs) at the end")
     args = parser.parse_args()
     levels_wanted = [int(c) for c in args.clients.split(",")]
@@ -530,7 +606,8 @@ def main() -> int:
             results.append((level, cpu, sql, own_cpu() - own0, watcher.queries - polls0))
             print(f"{clients} clients: {level.cycles} cycles in {level.wall:.1f}s "
                   f"({level.cycles / level.wall:.2f}/s), {sum(level.errors.values())} errors", flush=True)
-        report(results, daemons)
+        moto_levels = run_moto(args, levels_wanted) if args.moto else []
+        report(results, daemons, moto_levels)
         return 0 if all(not lv.errors for lv, *_ in results) else 1
     finally:
         if watcher is not None:
