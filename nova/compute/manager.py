@@ -198,7 +198,7 @@ class ComputeManager(manager.SchedulerDependentManager):
             except Exception as exc:
                 self._set_error(ctxt, instance_id, f"network allocation failed: {exc}")
                 return
-            self._refresh_group_members(ctxt, instance_id)
+            self._refresh_group_members(ctxt, instance_id, self._row_group_ids(ctxt, instance))
             try:
                 self.network_manager.setup_compute_network(ctxt, instance_id)
             except Exception as exc:
@@ -244,6 +244,13 @@ class ComputeManager(manager.SchedulerDependentManager):
             except exception.NotFound:
                 return
             self._terminate(ctxt, instance)
+
+    def _row_group_ids(self, ctxt: Context, instance: Any) -> list[int]:
+        """The instance's security groups from its row (loaded with it), else from the database."""
+        groups = getattr(instance, "security_groups", None)
+        if groups is None:
+            return self._group_ids(ctxt, instance["id"])
+        return [g["id"] for g in groups]
 
     def _group_ids(self, ctxt: Context, instance_id: int) -> list[int]:
         try:
@@ -320,7 +327,7 @@ class ComputeManager(manager.SchedulerDependentManager):
             LOG.info("Volume %s of terminated instance %s is being deleted", volume["id"], instance["id"])
 
     def _terminate(self, ctxt: Context, instance: Any) -> None:
-        group_ids = self._group_ids(ctxt, instance["id"])
+        group_ids = self._row_group_ids(ctxt, instance)
         try:
             self.network_api.deallocate_for_instance(ctxt, instance["id"])
         except Exception:
