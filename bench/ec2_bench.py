@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -60,23 +61,32 @@ def novarc(path: str) -> dict[str, str]:
     return env
 
 
-def start_nova(state: str, port: int) -> tuple[subprocess.Popen, object, str]:
+def network_flags(instances: int) -> list[str]:
+    """The one network nova-combined creates, big enough for ``instances`` (and its reserved addresses)."""
+    size = 256
+    while size < instances + 16:
+        size *= 2
+    return [f"--fixed_range=10.0.0.0/{32 - (size.bit_length() - 1)}", f"--network_size={size}"]
+
+
+def start_nova(state: str, port: int, instances: int) -> tuple[subprocess.Popen, object, str]:
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bin", "nova-combined"), f"--state_path={state}",
                              "--combined_services=scheduler,compute,network,api", "--connection_type=fake",
                              "--fake_network", "--network_manager=nova.network.manager.FlatManager",
+                             *network_flags(instances),
                              "--root_helper=", "--ec2_host=127.0.0.1", f"--ec2_port={port}", "--metadata_port=0",
-                             "--quota_instances=-1", "--quota_cores=-1", "--quota_ram=-1"],
+                             # EC2 only: no clash on 8774, 5000, 9292 and 9696 with other clouds on this host
+                             "--osapi_port=0", "--identity_port=0", "--image_api_port=0", "--network_api_port=0",
+                             "--quota_instances=-1", "--quota_cores=-1", "--quota_ram=-1",
+                             "--max_cores=1000000", "--fake_memory_mb=100000000"],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(state, "nova.log"), "wb"),
                             start_new_session=True)
     wait_port(port)
-    subprocess.run([sys.executable, os.path.join(ROOT, "bin", "nova-manage"),
-                    f"--flagfile={state}/nova.conf", "network", "create", "10.0.0.0/16", "1", "65536"], check=True,
-                   capture_output=True)
     env = novarc(os.path.join(state, "novarc"))
     client = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{port}/services/Cloud", region_name="nova",
                           aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
                           aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], config=CONFIG)
-    return proc, client, env["AWS_ACCESS_KEY_ID"].split(":")[1]
+    return proc, client, env["AWS_ACCESS_KEY_ID"].partition(":")[2]
 
 
 def nova_image(state: str) -> str:
@@ -94,13 +104,34 @@ def nova_image(state: str) -> str:
     return "ami-%08x" % image["id"]
 
 
+def wait_running(client, ids: list[str], timeout: float = 600, delay: float = 1) -> None:
+    """Until every instance runs; stops at once with the reason when one cannot (boto3's waiter would poll an
+    instance nova put in error until its timeout)."""
+    deadline = time.monotonic() + timeout
+    pending = set(ids)
+    while pending:
+        for page in client.get_paginator("describe_instances").paginate(InstanceIds=sorted(pending)):
+            for reservation in page["Reservations"]:
+                for instance in reservation["Instances"]:
+                    state = instance["State"]["Name"]
+                    if state == "running":
+                        pending.discard(instance["InstanceId"])
+                    elif state not in ("pending",):
+                        reason = instance.get("StateReason", {}).get("Message", "")
+                        raise SystemExit(f"instance {instance['InstanceId']} is {state}, not running: {reason}")
+        if pending and time.monotonic() > deadline:
+            raise SystemExit(f"{len(pending)} instance(s) not running after {timeout}s")
+        if pending:
+            time.sleep(delay)
+
+
 def fill(client, image_id: str, count: int) -> None:
     left = count
     while left:
         batch = min(left, 100)
         ids = [i["InstanceId"] for i in client.run_instances(ImageId=image_id, MinCount=batch,
                                                              MaxCount=batch)["Instances"]]
-        client.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+        wait_running(client, ids)
         left -= batch
 
 
@@ -131,7 +162,7 @@ def main() -> None:
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     nova_proc = None
     try:
-        nova_proc, nova, _project = start_nova(state, nova_port)
+        nova_proc, nova, _project = start_nova(state, nova_port, args.instances + args.launches)
         wait_port(moto_port)
         moto = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{moto_port}", region_name="us-east-1",
                             aws_access_key_id="testing", aws_secret_access_key="testing", config=CONFIG)
@@ -150,8 +181,7 @@ def main() -> None:
         def launch(client, image_id):
             def run():
                 instance_id = client.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-                client.get_waiter("instance_running").wait(InstanceIds=[instance_id],
-                                                           WaiterConfig={"Delay": 0.2, "MaxAttempts": 600})
+                wait_running(client, [instance_id], timeout=120, delay=0.2)
             return run
 
         report("RunInstances + wait running", timed(launch(nova, nova_ami), args.launches),
@@ -164,6 +194,7 @@ def main() -> None:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,12 @@ def set_project_quota(ctxt: context.RequestContext, project_id: str, resource: s
 
 def allowed(ctxt: context.RequestContext, project_id: str, resource: str, in_use: int, requested: int) -> int:
     """How many of ``requested`` fit under the limit (all of them when unlimited)."""
-    limit = get_project_quotas(ctxt, project_id)[resource]
+    return allowed_within(get_project_quotas(ctxt, project_id), resource, in_use, requested)
+
+
+def allowed_within(limits: dict[str, int], resource: str, in_use: int, requested: int) -> int:
+    """``allowed`` against limits already read with ``get_project_quotas`` (one read for several resources)."""
+    limit = limits[resource]
     if limit == UNLIMITED:
         return requested
     return max(0, min(requested, limit - in_use))

@@ -255,12 +255,8 @@ class API:
 
     def _security_groups(self, ctxt: Context, names: list[str] | None) -> list[Row]:
         names = list(dict.fromkeys(names or ["default"]))
-        if "default" in names:
-            self.ensure_default_security_group(ctxt)
-        groups = []
-        for name in names:
-            groups.append(self._security_group(ctxt, name))
-        return groups
+        default = self.ensure_default_security_group(ctxt) if "default" in names else None
+        return [default if name == "default" else self._security_group(ctxt, name) for name in names]
 
     @staticmethod
     def _security_group(ctxt: Context, name: str) -> Row:
@@ -288,17 +284,18 @@ class API:
         if ctxt.project_id is None:
             return max_count
         used_instances, used_cores, used_ram = db.instance_data_get_for_project(ctxt.elevated(), ctxt.project_id)
+        limits = quota.get_project_quotas(ctxt, ctxt.project_id)
         by_resource = {
-            "instances": quota.allowed(ctxt, ctxt.project_id, "instances", used_instances, max_count),
-            "cores": quota.allowed(ctxt, ctxt.project_id, "cores", used_cores,
-                                   max_count * flavor["vcpus"]) // max(flavor["vcpus"], 1),
-            "ram": quota.allowed(ctxt, ctxt.project_id, "ram", used_ram,
-                                 max_count * flavor["memory_mb"]) // max(flavor["memory_mb"], 1),
+            "instances": quota.allowed_within(limits, "instances", used_instances, max_count),
+            "cores": quota.allowed_within(limits, "cores", used_cores,
+                                          max_count * flavor["vcpus"]) // max(flavor["vcpus"], 1),
+            "ram": quota.allowed_within(limits, "ram", used_ram,
+                                        max_count * flavor["memory_mb"]) // max(flavor["memory_mb"], 1),
         }
         count = min(by_resource.values())
         if count < min_count:
             tight = min(by_resource, key=by_resource.get)
-            limit = quota.get_project_quotas(ctxt, ctxt.project_id)[tight]
+            limit = limits[tight]
             used = {"instances": used_instances, "cores": used_cores, "ram": used_ram}[tight]
             raise exception.QuotaError(
                 reason=f"{tight} quota is {limit} and {used} is in use; "

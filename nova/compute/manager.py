@@ -198,19 +198,21 @@ class ComputeManager(manager.SchedulerDependentManager):
             except Exception as exc:
                 self._set_error(ctxt, instance_id, f"network allocation failed: {exc}")
                 return
-            self._refresh_group_members(ctxt, instance_id)
+            self._refresh_group_members(ctxt, instance_id, self._row_group_ids(ctxt, instance))
             try:
                 self.network_manager.setup_compute_network(ctxt, instance_id)
             except Exception as exc:
                 LOG.exception("Setting up the network of instance %s on %s failed", instance_id, self.host)
                 self._set_error(ctxt, instance_id, f"network setup failed on {self.host}: {exc}")
                 return
-            instance = self._update(ctxt, instance_id, task_state=states.BLOCK_DEVICE_MAPPING)
-            try:
-                volumes, block_device_info = self._prepare_block_devices(ctxt, instance)
-            except Exception as exc:
-                self._set_error(ctxt, instance_id, f"block device mapping failed: {exc}")
-                return
+            volumes, block_device_info = [], None
+            if self.db.volume_get_all_by_instance(ctxt.elevated(), instance_id):
+                instance = self._update(ctxt, instance_id, task_state=states.BLOCK_DEVICE_MAPPING)
+                try:
+                    volumes, block_device_info = self._prepare_block_devices(ctxt, instance)
+                except Exception as exc:
+                    self._set_error(ctxt, instance_id, f"block device mapping failed: {exc}")
+                    return
             instance = self._update(ctxt, instance_id, task_state=states.SPAWNING)
             try:
                 self.firewall.prepare_instance_filter(instance, network_info)
@@ -242,6 +244,13 @@ class ComputeManager(manager.SchedulerDependentManager):
             except exception.NotFound:
                 return
             self._terminate(ctxt, instance)
+
+    def _row_group_ids(self, ctxt: Context, instance: Any) -> list[int]:
+        """The instance's security groups from its row (loaded with it), else from the database."""
+        groups = getattr(instance, "security_groups", None)
+        if groups is None:
+            return self._group_ids(ctxt, instance["id"])
+        return [g["id"] for g in groups]
 
     def _group_ids(self, ctxt: Context, instance_id: int) -> list[int]:
         try:
@@ -318,7 +327,7 @@ class ComputeManager(manager.SchedulerDependentManager):
             LOG.info("Volume %s of terminated instance %s is being deleted", volume["id"], instance["id"])
 
     def _terminate(self, ctxt: Context, instance: Any) -> None:
-        group_ids = self._group_ids(ctxt, instance["id"])
+        group_ids = self._row_group_ids(ctxt, instance)
         try:
             self.network_api.deallocate_for_instance(ctxt, instance["id"])
         except Exception:
@@ -492,10 +501,28 @@ class ComputeManager(manager.SchedulerDependentManager):
 
     def _sync_one(self, ctxt: Context, instance: Any) -> None:
         power = self._power_state(instance)
-        if (power in (states.SHUTDOWN, states.SHUTOFF) and instance["vm_state"] == states.ACTIVE
-                and instance["task_state"] is None and instance["shutdown_behavior"] == "terminate"):
+        if self._shut_down_to_terminate(instance, power):
             self._terminate_shut_down(ctxt, instance)
             return
+        values = self._sync_values(instance, power)
+        if values:
+            LOG.info("Instance %s: database %s/%s, driver says %s; updating", instance["id"],
+                     instance["vm_state"], states.power_state_name(instance["power_state"]),
+                     states.power_state_name(power))
+            self._update(ctxt, instance["id"], **values)
+
+    @staticmethod
+    def _shut_down_to_terminate(instance: Any, power: int) -> bool:
+        return (power in (states.SHUTDOWN, states.SHUTOFF) and instance["vm_state"] == states.ACTIVE
+                and instance["task_state"] is None and instance["shutdown_behavior"] == "terminate")
+
+    def _out_of_sync(self, instance: Any) -> bool:
+        """Whether the driver disagrees with the row (then ``_sync_one`` has something to do)."""
+        power = self._power_state(instance)
+        return self._shut_down_to_terminate(instance, power) or bool(self._sync_values(instance, power))
+
+    def _sync_values(self, instance: Any, power: int) -> dict[str, Any]:
+        """The columns to change so the row says what the driver says."""
         values: dict[str, Any] = {}
         if power != instance["power_state"]:
             values["power_state"] = power
@@ -505,11 +532,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                 values.update(vm_state=states.ERROR, fault=f"its domain is gone from {self.host}")
             elif _VM_STATE_FOR_POWER.get(power, instance["vm_state"]) != instance["vm_state"]:
                 values["vm_state"] = _VM_STATE_FOR_POWER[power]
-        if values:
-            LOG.info("Instance %s: database %s/%s, driver says %s; updating", instance["id"],
-                     instance["vm_state"], states.power_state_name(instance["power_state"]),
-                     states.power_state_name(power))
-            self._update(ctxt, instance["id"], **values)
+        return values
 
     def _terminate_shut_down(self, ctxt: Context, instance: Any) -> None:
         """The guest powered itself off and its shutdown behaviour is terminate (EC2's
@@ -523,9 +546,15 @@ class ComputeManager(manager.SchedulerDependentManager):
     @manager.periodic_task
     @_skip_while_database_is_down
     def _sync_power_states(self, ctxt: Context) -> None:
-        """Bring power_state (and the vm_state it implies) in line with the driver."""
+        """Bring power_state (and the vm_state it implies) in line with the driver.
+
+        One query for the host's instances; an instance is read again (under its lock, in case an
+        operation started meanwhile) only when the driver disagrees with its row.
+        """
         for instance in self.db.instance_get_all_by_host(ctxt, self.host):
             if instance["task_state"] is not None or instance["vm_state"] in (states.BUILDING, states.ERROR):
+                continue
+            if self._busy(instance["id"]) or not self._out_of_sync(instance):
                 continue
             with self._instance_lock(instance["id"]):
                 try:

@@ -122,7 +122,7 @@ class NetworkManager(manager.SchedulerDependentManager):
         network_host = self._network_host(admin, network)
         if network_host != self.host:
             return network_rpcapi.NetworkAPI().allocate_fixed_ip(ctxt, network_host, instance_id, network["id"])
-        return self.allocate_fixed_ip(ctxt, instance_id, network["id"])
+        return self._allocate_fixed_ip(admin, instance, network)
 
     def allocate_fixed_ip(self, ctxt: context.RequestContext, instance_id: int,
                           network_id: int) -> list[dict[str, Any]]:
@@ -132,7 +132,12 @@ class NetworkManager(manager.SchedulerDependentManager):
         broke before its ack, and the instance keeps the address it got then.
         """
         admin = _admin(ctxt)
-        network = self.db.network_get(admin, network_id)
+        return self._allocate_fixed_ip(admin, self.db.instance_get(admin, instance_id),
+                                       self.db.network_get(admin, network_id))
+
+    def _allocate_fixed_ip(self, admin: context.RequestContext, instance: Any, network: Any) -> list[dict[str, Any]]:
+        """allocate_fixed_ip with the rows the caller has read already."""
+        instance_id, network_id = instance["id"], network["id"]
         held = [f for f in self.db.fixed_ip_get_all_by_instance(admin, instance_id)
                 if f["network_id"] == network_id and f["allocated"]]
         if held:
@@ -147,7 +152,6 @@ class NetworkManager(manager.SchedulerDependentManager):
                 continue
         else:
             raise exception.DatabaseError(reason="could not find an unused MAC address")
-        instance = self.db.instance_get(admin, instance_id)
         if not instance["mac_address"]:
             self.db.instance_update(admin, instance_id, {"mac_address": fixed["mac_address"]})
         LOG.info("Allocated %s (%s) to instance %s", fixed["address"], fixed["mac_address"], instance_id)

@@ -27,6 +27,12 @@ def zone_suffix(kwargs: dict[str, Any]) -> str:
 class Scheduler:
     """Base class: picks a host for a request on a topic."""
 
+    def placed(self, instance_id: int) -> None:
+        """The manager recorded the host chosen for ``instance_id`` in the database."""
+
+    def forget(self, instance_id: int) -> None:
+        """The host chosen for ``instance_id`` was not recorded: it holds nothing there."""
+
     def hosts_up(self, ctxt: Context, topic: str, availability_zone: str | None = None) -> list[str]:
         """Hosts whose ``topic`` service is enabled and alive (in the zone, when one is named)."""
         from nova import service

@@ -38,9 +38,11 @@ class SchedulerManager(manager.Manager):
         super().__init__(host=host, db_driver=db_driver)
         self._capabilities: dict[str, dict[str, dict[str, Any]]] = {}
         self.driver = utils.import_class(FLAGS.scheduler_driver)()
-        # Placement reads usage then records a host: one placement at a time, so
+        # Volume placement reads usage then records a host: one at a time, so
         # concurrent requests see each other's choices.
         self._placing = semaphore.Semaphore(1)
+        # Instances whose placement is under way in this process.
+        self._instances_in_flight: set[int] = set()
 
     def update_service_capabilities(self, ctxt: context.RequestContext, service_name: str, host: str,
                                     capabilities: dict[str, Any]) -> None:
@@ -60,9 +62,19 @@ class SchedulerManager(manager.Manager):
 
     def run_instance(self, ctxt: context.RequestContext, topic: str, instance_id: int,
                      availability_zone: str | None = None, forced_host: str | None = None) -> str | None:
-        """Pick a host for the instance and cast ``run_instance`` to it; returns the host."""
+        """Pick a host for the instance and cast ``run_instance`` to it; returns the host.
+
+        No lock is held across the database reads and writes: the driver
+        counts the instances it placed whose host a concurrent usage read may
+        not show yet (see ``Scheduler.placed``), so placements run side by side
+        and still see each other's choices.
+        """
         admin = ctxt.elevated()
-        with self._placing:
+        if instance_id in self._instances_in_flight:
+            LOG.info("Instance %s is being placed already (the request came again)", instance_id)
+            return None
+        self._instances_in_flight.add(instance_id)
+        try:
             try:
                 instance = self.db.instance_get(admin, instance_id)
             except exception.NotFound:
@@ -73,14 +85,22 @@ class SchedulerManager(manager.Manager):
                          instance["host"])
                 return instance["host"]
             try:
-                host = self.driver.schedule_run_instance(ctxt, topic, instance_id, forced_host=forced_host,
+                host = self.driver.schedule_run_instance(ctxt, topic, instance_id, instance=instance,
+                                                         forced_host=forced_host,
                                                          availability_zone=availability_zone)
             except (exception.NoValidHost, exception.NotAuthorized) as exc:
                 LOG.warning("Instance %s cannot be placed: %s", instance_id, exc)
                 self.db.instance_update(admin, instance_id, {"vm_state": states.ERROR, "task_state": None,
                                                              "fault": str(exc)})
                 return None
-            self.db.instance_update(admin, instance_id, {"host": host, "scheduled_at": utils.utcnow()})
+            try:
+                self.db.instance_update(admin, instance_id, {"host": host, "scheduled_at": utils.utcnow()})
+            except Exception:
+                self.driver.forget(instance_id)
+                raise
+            self.driver.placed(instance_id)
+        finally:
+            self._instances_in_flight.discard(instance_id)
         compute_rpcapi.ComputeAPI(topic=topic).run_instance(ctxt, host, instance_id)
         LOG.info("Instance %s goes to %s", instance_id, host)
         return host
@@ -93,19 +113,19 @@ class SchedulerManager(manager.Manager):
         try:
             waiting = self.db.instance_get_all_by_filters(ctxt, {"vm_state": states.BUILDING, "host": None})
             for instance in waiting:
-                if instance["task_state"] != states.SCHEDULING or instance["created_at"] >= limit:
+                if (instance["task_state"] != states.SCHEDULING or instance["created_at"] >= limit
+                        or instance["id"] in self._instances_in_flight):
                     continue
-                with self._placing:
-                    try:
-                        current = self.db.instance_get(ctxt, instance["id"])
-                    except exception.NotFound:
-                        continue
-                    if current["vm_state"] != states.BUILDING or current["host"]:
-                        continue
-                    reason = f"no scheduler placed it within {FLAGS.instance_build_timeout}s"
-                    LOG.error("Instance %s: %s", instance["id"], reason)
-                    self.db.instance_update(ctxt, instance["id"], {"vm_state": states.ERROR, "task_state": None,
-                                                                   "fault": reason})
+                try:
+                    current = self.db.instance_get(ctxt, instance["id"])
+                except exception.NotFound:
+                    continue
+                if current["vm_state"] != states.BUILDING or current["host"]:
+                    continue
+                reason = f"no scheduler placed it within {FLAGS.instance_build_timeout}s"
+                LOG.error("Instance %s: %s", instance["id"], reason)
+                self.db.instance_update(ctxt, instance["id"], {"vm_state": states.ERROR, "task_state": None,
+                                                               "fault": reason})
         except exception.DatabaseError as exc:
             LOG.warning("_fail_unplaced_instances skipped: %s", " ".join(str(exc).split())[:300])
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from nova import exception, flags
 from nova.db import api as db
-from nova.scheduler import chance, driver
+from nova.scheduler import chance, claims, driver
 
 FLAGS = flags.FLAGS
 
@@ -23,29 +23,51 @@ flags.DEFINE_integer("max_gigabytes", 10000, "Most volume gigabytes the simple s
 
 
 class SimpleScheduler(chance.ChanceScheduler):
+    def __init__(self) -> None:
+        self.claims = claims.Claims()
+
+    def placed(self, instance_id: int) -> None:
+        self.claims.recorded(instance_id)
+
+    def forget(self, instance_id: int) -> None:
+        self.claims.forget(instance_id)
+
     def schedule_run_instance(self, ctxt: driver.Context, topic: str, instance_id: int, **kwargs: Any) -> str:
+        """The least loaded host with room, counting this scheduler's placements not yet in the database.
+
+        ``instance`` (the row, when the caller has it) spares a read.
+        """
         admin = ctxt.elevated()
-        instance = db.instance_get(admin, instance_id)
+        instance = kwargs.pop("instance", None) or db.instance_get(admin, instance_id)
         hosts = self.filter_hosts(ctxt, topic, **kwargs)
         if kwargs.get("forced_host"):
             return hosts[0]  # an admin's choice is not weighed
-        usage = db.instance_usage_by_host(admin, hosts)
-        nodes = db.compute_node_get_all(admin)
         vcpus, memory = instance["vcpus"] or 0, instance["memory_mb"] or 0
-        candidates = []
-        for host in hosts:
-            used = usage.get(host, {"vcpus": 0, "memory_mb": 0, "instances": 0})
-            if used["vcpus"] + vcpus > FLAGS.max_cores:
-                continue
-            node = nodes.get(host)
-            if node is not None and node["memory_mb"] and used["memory_mb"] + memory > node["memory_mb"]:
-                continue
-            candidates.append((used["vcpus"], used["memory_mb"], used["instances"], host))
-        if not candidates:
-            raise exception.NoValidHost(
-                reason=f"all {len(hosts)} live host(s) are at capacity for {vcpus} core(s) and {memory} MB "
-                       f"(max_cores {FLAGS.max_cores}).")
-        return min(candidates)[3]
+        token = self.claims.begin_read()
+        try:
+            usage = db.instance_usage_by_host(admin, hosts)
+            nodes = db.compute_node_get_all(admin)
+            pending = self.claims.pending(token)
+            candidates = []
+            for host in hosts:
+                used = dict(usage.get(host, {"vcpus": 0, "memory_mb": 0, "instances": 0}))
+                for key, value in pending.get(host, {}).items():
+                    used[key] = used.get(key, 0) + value
+                if used["vcpus"] + vcpus > FLAGS.max_cores:
+                    continue
+                node = nodes.get(host)
+                if node is not None and node["memory_mb"] and used["memory_mb"] + memory > node["memory_mb"]:
+                    continue
+                candidates.append((used["vcpus"], used["memory_mb"], used["instances"], host))
+            if not candidates:
+                raise exception.NoValidHost(
+                    reason=f"all {len(hosts)} live host(s) are at capacity for {vcpus} core(s) and {memory} MB "
+                           f"(max_cores {FLAGS.max_cores}).")
+            host = min(candidates)[3]
+            self.claims.claim(instance_id, host, vcpus, memory)
+            return host
+        finally:
+            self.claims.end_read(token)
 
     def schedule_create_volume(self, ctxt: driver.Context, topic: str, volume_id: int, **kwargs: Any) -> str:
         admin = ctxt.elevated()

@@ -33,6 +33,14 @@ flags.DEFINE_float("sql_connect_retry_seconds", 5.0,
 flags.DEFINE_integer("sql_pool_timeout", 10,
                      "Seconds a request waits for a free pooled database connection before it fails with 503",
                      lower_bound=1)
+flags.DEFINE_integer("sql_max_pool_size", 5,
+                     "Database connections each process keeps open (PostgreSQL and MySQL)", lower_bound=1)
+flags.DEFINE_integer("sql_max_overflow", 10,
+                     "Connections a process may open beyond --sql_max_pool_size under load (closed when returned)",
+                     lower_bound=0)
+flags.DEFINE_string("sql_statement_count_dir", "",
+                    "Directory where each process counts the SQL statements it sends, in a file named after its "
+                    "pid (8 bytes, little-endian; bench/cloud_bench.py reads them); empty: no counting")
 
 SQLITE_BUSY_TIMEOUT_MS = 30000
 
@@ -87,6 +95,36 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+class _StatementCounter:
+    """Counts statements into an mmap'ed file another process can read at any time."""
+
+    def __init__(self, directory: str) -> None:
+        import mmap
+
+        self.directory = directory
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, str(os.getpid()))
+        with open(path, "wb") as handle:
+            handle.write(b"\0" * 8)
+        with open(path, "r+b") as handle:
+            self._map = mmap.mmap(handle.fileno(), 8)
+        self._count = 0
+
+    def __call__(self, *_args: Any) -> None:
+        self._count += 1
+        self._map[:8] = self._count.to_bytes(8, "little")
+
+
+_counter: _StatementCounter | None = None
+
+
+def _count_statements(engine: Engine) -> None:
+    global _counter
+    if _counter is None or _counter.directory != FLAGS.sql_statement_count_dir:
+        _counter = _StatementCounter(FLAGS.sql_statement_count_dir)
+    event.listen(engine, "before_cursor_execute", _counter)
+
+
 def create_engine(url: str) -> Engine:
     """An engine for ``url`` with nova's driver, pool and connect settings."""
     parsed = normalize_url(url)
@@ -102,10 +140,13 @@ def create_engine(url: str) -> Engine:
     else:
         if backend == "postgresql":
             _green_psycopg()
-        kwargs.update(pool_pre_ping=True, pool_recycle=FLAGS.sql_idle_timeout, pool_timeout=FLAGS.sql_pool_timeout)
+        kwargs.update(pool_pre_ping=True, pool_recycle=FLAGS.sql_idle_timeout, pool_timeout=FLAGS.sql_pool_timeout,
+                      pool_size=FLAGS.sql_max_pool_size, max_overflow=FLAGS.sql_max_overflow)
     engine = sqlalchemy.create_engine(parsed, **kwargs)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
+    if FLAGS.sql_statement_count_dir:
+        _count_statements(engine)
     return engine
 
 

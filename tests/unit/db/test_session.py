@@ -175,3 +175,23 @@ def test_an_exhausted_pool_is_a_503_not_a_timeout_traceback(tmp_path):
     assert caught.value.code == 503
     with session.get_session() as again:  # the held connection went back to the pool
         assert again.connection().exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_statements_are_counted_into_a_file_per_process_when_asked(tmp_path):
+    import os
+
+    FLAGS.sql_statement_count_dir = str(tmp_path / "counts")
+    FLAGS.sql_connection = f"sqlite:///{tmp_path}/counted.sqlite"
+    engine = session.get_engine()
+    counter = tmp_path / "counts" / str(os.getpid())
+    before = int.from_bytes(counter.read_bytes()[:8], "little")
+    with engine.connect() as conn:
+        for _ in range(3):
+            conn.execute(sqlalchemy.text("SELECT 1"))
+    assert int.from_bytes(counter.read_bytes()[:8], "little") == before + 3
+
+
+def test_server_pool_size_comes_from_the_flags():
+    FLAGS.sql_max_pool_size, FLAGS.sql_max_overflow = 7, 30
+    engine = session.create_engine("postgresql://nova:pw@db/nova")
+    assert (engine.pool.size(), engine.pool._max_overflow) == (7, 30)

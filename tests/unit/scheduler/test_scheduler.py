@@ -154,3 +154,30 @@ def test_instances_no_scheduler_placed_in_time_end_in_error(sqlite_db):
     assert "no scheduler placed it" in row["fault"]
     assert db.instance_get(ADMIN, fresh["id"])["vm_state"] == states.BUILDING
     assert db.instance_get(ADMIN, placed["id"])["vm_state"] == states.BUILDING
+
+
+def test_simple_counts_its_own_placements_not_yet_recorded(sqlite_db):
+    """Placements run without a lock: one whose host is not in the database yet still takes room."""
+    FLAGS.max_cores = 2
+    add_host("a")
+    add_host("b")
+    driver = simple.SimpleScheduler()
+    first, second = instance(vcpus=2), instance(vcpus=2)
+    hosts = {driver.schedule_run_instance(ADMIN, "compute", first["id"]),
+             driver.schedule_run_instance(ADMIN, "compute", second["id"])}
+    assert hosts == {"a", "b"}
+    with pytest.raises(exception.NoValidHost, match="at capacity"):
+        driver.schedule_run_instance(ADMIN, "compute", instance(vcpus=2)["id"])
+
+
+def test_simple_drops_a_claim_once_the_database_shows_it(sqlite_db):
+    FLAGS.max_cores = 2
+    add_host("a")
+    driver = simple.SimpleScheduler()
+    placed = instance(vcpus=1)
+    assert driver.schedule_run_instance(ADMIN, "compute", placed["id"]) == "a"
+    db.instance_update(ADMIN, placed["id"], {"host": "a"})
+    driver.placed(placed["id"])
+    # counted once (from the database), not twice: one more core still fits
+    assert driver.schedule_run_instance(ADMIN, "compute", instance(vcpus=1)["id"]) == "a"
+    assert len(driver.claims) == 1  # only the unrecorded second one is kept

@@ -129,12 +129,20 @@ def instance_get_all_by_host(ctxt: Context, host: str) -> list[Instance]:
 
 @require_context
 def instance_update(ctxt: Context, instance_id: int, values: dict[str, Any]) -> Instance:
+    """Set ``values`` on the instance; returns it as updated.
+
+    The row loaded for the update is the answer (no second read) unless the
+    flavor changed, whose joined row must be read again.
+    """
     _check_owner(ctxt, values)
     with get_session() as session:
         instance = _instance(session, ctxt, instance_id)
         apply_values(instance, values)
         instance.save(session)
-        return _instance(session, ctxt, instance_id)
+        if "instance_type_id" in values:
+            session.expire(instance)
+            return _instance(session, ctxt, instance_id)
+        return instance
 
 
 @require_context

@@ -1,0 +1,630 @@
+"""Boot/delete load on a cloud that looks like production, driven through the EC2 API.
+
+    python bench/cloud_bench.py [--clients 1,10,50] [--seconds 30 | --cycles N] [--computes 2]
+                                [--postgres-url URL] [--rabbit-url URL] [--profile DIR] [--keep]
+
+Starts nova-api, nova-scheduler (simple), nova-network (FlatManager,
+--fake_network) and ``--computes`` nova-compute daemons (fake driver) as
+separate processes from one flagfile, on a fresh PostgreSQL database of the
+server at ``--postgres-url`` and a private virtual host of the RabbitMQ broker
+at ``--rabbit-url`` (both removed at the end).  For each client count, that
+many threads each repeat RunInstances -> running -> TerminateInstances -> gone
+through nova-api's EC2 API, for ``--seconds`` (or ``--cycles`` cycles in all).
+
+The clients sign their requests themselves (Signature Version 2, one
+keep-alive HTTP connection each) and one watcher thread reads the states of
+every client's instance from the database every ``--watch-interval``
+seconds, so waiting does not load nova-api and the bench costs little CPU
+(its own CPU seconds are printed too).
+
+Printed per level: boot latency (RunInstances sent -> vm_state active) and
+delete latency (TerminateInstances sent -> row deleted) p50/p95/p99,
+boot+delete cycles per second, errors; CPU seconds of each daemon (from
+/proc/PID/stat) and per 1,000 boots; SQL statements each daemon sent per
+cycle (nova's --sql_statement_count_dir counter; PostgreSQL's
+pg_stat_statements needs a server restart to load, which a shared server
+does not get).  ``--profile DIR`` runs every daemon under cProfile and
+leaves DIR/<daemon>.prof (see bench/profile/README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import datetime
+import hashlib
+import hmac
+import http.client
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+
+import psycopg2
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "bin")
+DEFAULT_RABBIT = os.environ.get("NOVA_TEST_RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672//")
+DEFAULT_POSTGRES = os.environ.get("NOVA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+EC2_PATH = "/services/Cloud"
+ACCESS, SECRET, PROJECT = "bench-access", "bench-secret", "bench"
+
+
+# -- the services the cloud runs on ------------------------------------------------------------------------
+
+def postgres_connect(url: str, database: str | None = None):
+    parsed = urllib.parse.urlparse(url)
+    conn = psycopg2.connect(host=parsed.hostname or "127.0.0.1", port=parsed.port or 5432,
+                            user=urllib.parse.unquote(parsed.username or "postgres"),
+                            password=urllib.parse.unquote(parsed.password or "") or None,
+                            dbname=database or parsed.path.lstrip("/") or "postgres")
+    conn.autocommit = True
+    return conn
+
+
+def database_url(url: str, database: str) -> str:
+    parsed = urllib.parse.urlparse(url)
+    return urllib.parse.urlunparse(parsed._replace(path="/" + database))
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+
+
+def rabbit_flags(url: str, vhost: str) -> list[str]:
+    parsed = urllib.parse.urlparse(url)
+    return ["--nofake_rabbit", f"--rabbit_host={parsed.hostname or '127.0.0.1'}",
+            f"--rabbit_port={parsed.port or 5672}",
+            f"--rabbit_userid={urllib.parse.unquote(parsed.username or 'guest')}",
+            f"--rabbit_password={urllib.parse.unquote(parsed.password or 'guest')}",
+            f"--rabbit_virtual_host={vhost}"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def network_size(clients: int) -> int:
+    """Addresses for every client's instance (and one being freed), a power of two of at least 256."""
+    size = 256
+    while size < 4 * clients + 16:
+        size *= 2
+    return size
+
+
+# -- the daemons -------------------------------------------------------------------------------------------
+
+class Daemon:
+    def __init__(self, name: str, binary: str, flagfile: str, state: str, extra: list[str],
+                 profile_dir: str | None) -> None:
+        self.name = name
+        self.log_path = os.path.join(state, f"{name}.log")
+        prefix = [sys.executable]
+        if profile_dir:
+            prefix += ["-m", "cProfile", "-o", os.path.join(profile_dir, f"{name}.prof")]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen([*prefix, os.path.join(BIN, binary), f"--flagfile={flagfile}", *extra],
+                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as handle:
+            fields = handle.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def statements(self, count_dir: str) -> int:
+        try:
+            with open(os.path.join(count_dir, str(self.proc.pid)), "rb") as handle:
+                return int.from_bytes(handle.read(8), "little")
+        except FileNotFoundError:
+            return 0
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+def manage(flagfile: str, *args: str) -> str:
+    result = subprocess.run([sys.executable, os.path.join(BIN, "nova-manage"), f"--flagfile={flagfile}", *args],
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise SystemExit(f"nova-manage {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def wait_until(predicate, timeout: float, what: str, daemons: list[Daemon]) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        dead = [d.name for d in daemons if not d.alive()]
+        if dead:
+            raise SystemExit(f"{', '.join(dead)} exited while waiting for {what}; see the logs in the state dir")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        return True
+    except OSError:
+        return False
+
+
+# -- an EC2 client that costs little -----------------------------------------------------------------------
+
+class EC2Error(Exception):
+    pass
+
+
+_UNRESERVED = "-_.~"
+_INSTANCE_ID = re.compile(r"<instanceId>(i-[0-9a-f]+)</instanceId>")
+_ERROR = re.compile(r"<Code>([^<]*)</Code>\s*<Message>([^<]*)</Message>", re.S)
+
+
+class EC2Client:
+    """Query API requests signed with Signature Version 2 over one keep-alive connection."""
+
+    def __init__(self, port: int, access: str, secret: str, path: str = EC2_PATH,
+                 headers: dict[str, str] | None = None) -> None:
+        self.host = f"127.0.0.1:{port}"
+        self.port = port
+        self.access = access
+        self.secret = secret.encode()
+        self.path = path
+        self.headers = {"Content-Type": "application/x-www-form-urlencoded", "Host": self.host, **(headers or {})}
+        self.conn: http.client.HTTPConnection | None = None
+
+    def _body(self, action: str, params: dict[str, str]) -> str:
+        params = dict(params, Action=action, Version="2011-01-01", AWSAccessKeyId=self.access,
+                      SignatureMethod="HmacSHA256", SignatureVersion="2",
+                      Timestamp=datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        query = "&".join(f"{urllib.parse.quote(k, safe=_UNRESERVED)}={urllib.parse.quote(str(v), safe=_UNRESERVED)}"
+                         for k, v in sorted(params.items()))
+        to_sign = f"POST\n{self.host}\n{self.path}\n{query}"
+        signature = base64.b64encode(hmac.new(self.secret, to_sign.encode(), hashlib.sha256).digest()).decode()
+        return f"{query}&Signature={urllib.parse.quote(signature, safe=_UNRESERVED)}"
+
+    def call(self, action: str, **params: str) -> str:
+        body = self._body(action, params)
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            try:
+                self.conn.request("POST", self.path, body, self.headers)
+                response = self.conn.getresponse()
+                text = response.read().decode(errors="replace")
+            except (http.client.HTTPException, OSError) as exc:
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise EC2Error(f"{action}: {type(exc).__name__}: {exc}") from None
+                continue
+            if response.status != 200:
+                match = _ERROR.search(text)
+                raise EC2Error(f"{action}: HTTP {response.status} " +
+                               (f"{match.group(1)}: {match.group(2)}" if match else text[:200]))
+            return text
+        raise AssertionError("unreachable")
+
+
+# moto_server tells EC2 from its other services by the credential scope; it checks no signature.
+MOTO_HEADERS = {"Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, "
+                                 "SignedHeaders=host, Signature=0"}
+_STATE = re.compile(r"<instanceState>\s*<code>\d+</code>\s*<name>([a-z-]+)</name>")
+
+
+def moto_client(port: int) -> EC2Client:
+    return EC2Client(port, "testing", "testing", path="/", headers=MOTO_HEADERS)
+
+
+class DescribePoller:
+    """Waits by DescribeInstances on the client's own connection (moto: no database to read)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.queries = 0
+
+    def wait_for(self, ec2: EC2Client, ec2_id: str, instance_id: int, goal: str,
+                 timeout: float) -> tuple[bool, str]:
+        wanted = {"active": "running", "deleted": "terminated"}[goal]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.queries += 1
+            match = _STATE.search(ec2.call("DescribeInstances", **{"InstanceId.1": ec2_id}))
+            if match and match.group(1) == wanted:
+                return True, ""
+            time.sleep(self.interval)
+        return False, f"not {wanted} within {timeout}s"
+
+
+# -- watching instance states in the database --------------------------------------------------------------
+
+class Watcher(threading.Thread):
+    """One thread reads the state of every awaited instance with one query per interval."""
+
+    def __init__(self, postgres_url: str, database: str, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.conn = postgres_connect(postgres_url, database)
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.waiting: dict[int, tuple[str, threading.Event, list]] = {}
+        self.stopping = False
+        self.queries = 0
+
+    def wait_for(self, _ec2: EC2Client, _ec2_id: str, instance_id: int, goal: str,
+                 timeout: float) -> tuple[bool, str]:
+        return self.wait(instance_id, goal, timeout)
+
+    def wait(self, instance_id: int, goal: str, timeout: float) -> tuple[bool, str]:
+        """Wait for ``goal`` ("active" or "deleted"); (True, "") or (False, why)."""
+        event, result = threading.Event(), []
+        with self.lock:
+            self.waiting[instance_id] = (goal, event, result)
+        if not event.wait(timeout):
+            with self.lock:
+                self.waiting.pop(instance_id, None)
+            return False, f"not {goal} within {timeout}s"
+        return result[0]
+
+    def run(self) -> None:
+        cursor = self.conn.cursor()
+        while not self.stopping:
+            time.sleep(self.interval)
+            with self.lock:
+                ids = list(self.waiting)
+            if not ids:
+                continue
+            cursor.execute("SELECT id, vm_state, deleted, fault FROM instances WHERE id = ANY(%s)", (ids,))
+            self.queries += 1
+            rows = {row[0]: row[1:] for row in cursor.fetchall()}
+            for instance_id in ids:
+                vm_state, deleted, fault = rows.get(instance_id, (None, True, None))
+                with self.lock:
+                    entry = self.waiting.get(instance_id)
+                    if entry is None:
+                        continue
+                    goal, event, result = entry
+                    if goal == "active" and vm_state == "active" and not deleted:
+                        result.append((True, ""))
+                    elif goal == "deleted" and deleted:
+                        result.append((True, ""))
+                    elif vm_state == "error":
+                        result.append((False, f"instance {instance_id} in error: {fault}"))
+                    elif goal == "active" and deleted:
+                        result.append((False, f"instance {instance_id} deleted while booting"))
+                    else:
+                        continue
+                    del self.waiting[instance_id]
+                event.set()
+
+
+# -- one level of load --------------------------------------------------------------------------------------
+
+class Level:
+    def __init__(self, clients: int) -> None:
+        self.clients = clients
+        self.boots: list[float] = []
+        self.deletes: list[float] = []
+        self.cycles = 0
+        self.errors: collections.Counter[str] = collections.Counter()
+        self.wall = 0.0
+        self.lock = threading.Lock()
+
+    def error(self, message: str) -> None:
+        with self.lock:
+            self.errors[re.sub(r"\d+", "N", message)[:160]] += 1
+
+
+def client_loop(level: Level, ec2: EC2Client, watcher: Watcher | DescribePoller, image: str, deadline: float,
+                budget: list[int], timeout: float) -> None:
+    while time.monotonic() < deadline:
+        with level.lock:
+            if budget[0] <= 0:
+                return
+            budget[0] -= 1
+        started = time.perf_counter()
+        try:
+            reply = ec2.call("RunInstances", ImageId=image, MinCount="1", MaxCount="1", InstanceType="m1.tiny")
+        except EC2Error as exc:
+            level.error(str(exc))
+            continue
+        ec2_id = _INSTANCE_ID.search(reply).group(1)
+        instance_id = int(ec2_id[2:], 16)
+        ok, why = watcher.wait_for(ec2, ec2_id, instance_id, "active", timeout)
+        booted = time.perf_counter()
+        if not ok:
+            level.error(why)
+        terminate_sent = time.perf_counter()
+        try:
+            ec2.call("TerminateInstances", **{"InstanceId.1": ec2_id})
+        except EC2Error as exc:
+            level.error(str(exc))
+            continue
+        gone, why_not = watcher.wait_for(ec2, ec2_id, instance_id, "deleted", timeout)
+        done = time.perf_counter()
+        if not gone:
+            level.error(why_not)
+            continue
+        if ok:
+            with level.lock:
+                level.boots.append(booted - started)
+                level.deletes.append(done - terminate_sent)
+                level.cycles += 1
+
+
+def run_level(clients: int, port: int, watcher: Watcher | DescribePoller, image: str, seconds: float,
+              cycles: int | None, timeout: float, moto: bool = False) -> Level:
+    level = Level(clients)
+    budget = [cycles if cycles else 1 << 60]
+    deadline = time.monotonic() + (seconds if not cycles else 24 * 3600)
+    threads = [threading.Thread(target=client_loop, daemon=True,
+                                args=(level, moto_client(port) if moto else EC2Client(port, f"{ACCESS}:{PROJECT}",
+                                                                                       SECRET),
+                                      watcher, image, deadline, budget, timeout))
+               for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    level.wall = time.perf_counter() - started
+    return level
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# -- the run -----------------------------------------------------------------------------------------------
+
+def known_flags() -> str:
+    """The flag registry of the nova this bench runs (an older tree may lack the bench's optional flags)."""
+    with open(os.path.join(ROOT, "nova", "flag_registry.py")) as handle:
+        return handle.read()
+
+
+def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -> tuple[list[Daemon], int, str]:
+    port = free_port()
+    registry = known_flags()
+    count_dir = os.path.join(state, "sql-statements")
+    size = network_size(max_clients)
+    lines = [
+        f"--state_path={state}",
+        f"--sql_connection={database_url(args.postgres_url, database)}",
+        *rabbit_flags(args.rabbit_url, vhost),
+        "--connection_type=fake", "--fake_network", "--root_helper=",
+        "--network_manager=nova.network.manager.FlatManager",
+        "--scheduler_driver=nova.scheduler.simple.SimpleScheduler",
+        f"--fixed_range=10.0.0.0/{32 - size.bit_length() + 1}", f"--network_size={size}",
+        "--quota_instances=-1", "--quota_cores=-1", "--quota_ram=-1",
+        "--max_cores=1000000", "--fake_memory_mb=100000000",
+        "--ec2_host=127.0.0.1", f"--ec2_port={port}", "--ec2_listen=127.0.0.1", "--metadata_port=0",
+        "--osapi_port=0", "--identity_port=0", "--image_api_port=0", "--network_api_port=0",
+        "--report_interval=5", "--periodic_interval=10", "--service_down_time=60",
+        "--graceful_shutdown_timeout=10",
+        *([f"--sql_statement_count_dir={count_dir}"] if "'sql_statement_count_dir'" in registry else []),
+        *args.flag,
+    ]
+    flagfile = os.path.join(state, "nova.conf")
+    with open(flagfile, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    manage(flagfile, "db", "sync")
+    manage(flagfile, "user", "admin", "bench", ACCESS, SECRET)
+    manage(flagfile, "project", "create", PROJECT, "bench")
+    manage(flagfile, "network", "create", f"10.0.0.0/{32 - size.bit_length() + 1}", "1", str(size))
+    disk = os.path.join(state, "bench-disk.img")
+    with open(disk, "wb") as handle:
+        handle.write(b"\0" * 4096)
+    image = re.search(r"ami-[0-9a-f]+", manage(flagfile, "image", "image_register", disk, PROJECT, "bench")).group(0)
+
+    profile_dir = os.path.abspath(args.profile) if args.profile else None
+    if profile_dir:
+        os.makedirs(profile_dir, exist_ok=True)
+    # nova-api serves every client at once: a pool as wide as the clients (capped: the server is shared)
+    api_pool = ([f"--sql_max_overflow={min(max(max_clients - 5, 10), 45)}"] if "'sql_max_overflow'" in registry
+                else [])
+    daemons = [Daemon("nova-api", "nova-api", flagfile, state, api_pool, profile_dir),
+               Daemon("nova-scheduler", "nova-scheduler", flagfile, state, ["--host=ctl"], profile_dir),
+               Daemon("nova-network", "nova-network", flagfile, state, ["--host=net"], profile_dir)]
+    daemons += [Daemon(f"nova-compute-{n}", "nova-compute", flagfile, state, [f"--host=c{n}"], profile_dir)
+                for n in range(1, args.computes + 1)]
+    return daemons, port, image
+
+
+def services_up(postgres_url: str, database: str, computes: int) -> bool:
+    conn = postgres_connect(postgres_url, database)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute('SELECT "binary", count(*) FROM services WHERE NOT deleted GROUP BY "binary"')
+            counts = dict(cursor.fetchall())
+    except psycopg2.Error:
+        return False
+    finally:
+        conn.close()
+    return (counts.get("nova-compute", 0) >= computes and counts.get("nova-scheduler", 0) >= 1
+            and counts.get("nova-network", 0) >= 1)
+
+
+def fmt_ms(values: list[float], fraction: float) -> str:
+    return f"{percentile(values, fraction) * 1000:8.0f}" if values else f"{'-':>8}"
+
+
+def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Daemon], moto: list[Level]) -> None:
+    print()
+    print(f"{'clients':>7} {'cycles':>6} {'errors':>6} {'boot p50':>8} {'p95':>8} {'p99':>8} "
+          f"{'del p50':>8} {'p95':>8} {'p99':>8} {'cycles/s':>8}   (latencies in ms)")
+    for level, _cpu, _sql, _own, _polls in levels:
+        print(f"{level.clients:>7} {level.cycles:>6} {sum(level.errors.values()):>6} "
+              f"{fmt_ms(level.boots, .5)} {fmt_ms(level.boots, .95)} {fmt_ms(level.boots, .99)} "
+              f"{fmt_ms(level.deletes, .5)} {fmt_ms(level.deletes, .95)} {fmt_ms(level.deletes, .99)} "
+              f"{level.cycles / level.wall:>8.2f}")
+    if len(levels) > 1:
+        base = levels[0][0].cycles / levels[0][0].wall or 1
+        print("throughput relative to the first level: " +
+              ", ".join(f"{lv.clients} clients x{lv.cycles / lv.wall / base:.2f}" for lv, *_ in levels))
+    names = [d.name for d in daemons]
+    width = max(len(n) for n in names) + 2
+    print("\nCPU seconds per daemon during each level (and the bench itself)")
+    print(f"{'clients':>7} " + "".join(f"{n:>{width}}" for n in names) + f"{'bench':>{width}}")
+    for level, cpu, _sql, own, _polls in levels:
+        print(f"{level.clients:>7} " + "".join(f"{cpu[n]:>{width}.1f}" for n in names) + f"{own:>{width}.1f}")
+    print("\nCPU seconds per daemon per 1,000 boots (boot + delete cycles)")
+    print(f"{'clients':>7} " + "".join(f"{n:>{width}}" for n in names) + f"{'all':>{width}}")
+    for level, cpu, _sql, _own, _polls in levels:
+        if level.cycles:
+            per = {n: cpu[n] * 1000 / level.cycles for n in names}
+            print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.0f}" for n in names) +
+                  f"{sum(per.values()):>{width}.0f}")
+    print("\nSQL statements per boot+delete cycle, per daemon (nova's statement counter)")
+    print(f"{'clients':>7} " + "".join(f"{n:>{width}}" for n in names) + f"{'all':>{width}}"
+          f"{'api/request':>{width}}")
+    for level, _cpu, sql, _own, _polls in levels:
+        if level.cycles:
+            per = {n: sql[n] / level.cycles for n in names}
+            print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.1f}" for n in names) +
+                  f"{sum(per.values()):>{width}.1f}{per['nova-api'] / 2:>{width}.1f}")
+    if moto:
+        print("\nmoto_server, same clients and cycles, waiting by DescribeInstances every 10 ms")
+        print(f"{'clients':>7} {'cycles':>6} {'errors':>6} {'boot p50':>8} {'p95':>8} {'del p50':>8} {'p95':>8} "
+              f"{'cycles/s':>8} {'nova/moto cycles/s':>19}")
+        for (level, *_), other in zip(levels, moto):
+            print(f"{other.clients:>7} {other.cycles:>6} {sum(other.errors.values()):>6} "
+                  f"{fmt_ms(other.boots, .5)} {fmt_ms(other.boots, .95)} {fmt_ms(other.deletes, .5)} "
+                  f"{fmt_ms(other.deletes, .95)} {other.cycles / other.wall:>8.2f} "
+                  f"{(level.cycles / level.wall) / max(other.cycles / other.wall, 1e-9):>19.3f}")
+    for level, *_ in levels:
+        for message, count in level.errors.most_common(5):
+            print(f"errors at {level.clients} clients: {count} x {message}")
+
+
+def run_moto(args, levels_wanted: list[int]) -> list[Level]:
+    """The same levels against moto_server (started here, stopped at the end)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not listening(port):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("moto_server did not start")
+            time.sleep(0.2)
+        image = re.search(r"<imageId>(ami-[0-9a-f]+)</imageId>", moto_client(port).call("DescribeImages")).group(1)
+        poller = DescribePoller(0.01)
+        levels = []
+        for clients in levels_wanted:
+            level = run_level(clients, port, poller, image, args.seconds, args.cycles, args.timeout, moto=True)
+            print(f"moto, {clients} clients: {level.cycles} cycles in {level.wall:.1f}s "
+                  f"({level.cycles / level.wall:.2f}/s), {sum(level.errors.values())} errors", flush=True)
+            levels.append(level)
+        return levels
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", default="1,10,50", help="comma-separated client counts, one level each")
+    parser.add_argument("--seconds", type=float, default=30, help="length of each level")
+    parser.add_argument("--cycles", type=int, default=0, help="boot+delete cycles per level (instead of --seconds)")
+    parser.add_argument("--warmup", type=int, default=20, help="cycles run before the first level, not counted")
+    parser.add_argument("--computes", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=120, help="seconds a boot or a delete may take")
+    parser.add_argument("--watch-interval", type=float, default=0.01)
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument("--rabbit-url", default=DEFAULT_RABBIT)
+    parser.add_argument("--profile", metavar="DIR", help="run each daemon under cProfile, writing DIR/<daemon>.prof")
+    parser.add_argument("--flag", action="append", default=[], help="an extra flagfile line, e.g. --flag=--verbose")
+    parser.add_argument("--moto", action="store_true", help="run the same levels against moto_server afterwards")
+    parser.add_argument("--keep", action="store_true", help="keep the state directory (logs) at the end")
+    args = parser.parse_args()
+    levels_wanted = [int(c) for c in args.clients.split(",")]
+
+    state = tempfile.mkdtemp(prefix="nova-cloud-bench-")
+    tag = uuid.uuid4().hex[:8]
+    database, vhost = f"nova_bench_{tag}", f"nova-bench-{tag}"
+    admin = postgres_connect(args.postgres_url)
+    admin.cursor().execute(f'CREATE DATABASE "{database}"')
+    user = urllib.parse.unquote(urllib.parse.urlparse(args.rabbit_url).username or "guest")
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    daemons: list[Daemon] = []
+    watcher = None
+    try:
+        daemons, port, image = start_cloud(args, state, database, vhost, max(levels_wanted))
+        wait_until(lambda: listening(port), 120, "nova-api", daemons)
+        wait_until(lambda: services_up(args.postgres_url, database, args.computes), 120, "the services", daemons)
+        print(f"cloud up: {len(daemons)} daemons on PostgreSQL database {database}, RabbitMQ vhost {vhost}, "
+              f"state {state}", flush=True)
+        watcher = Watcher(args.postgres_url, database, args.watch_interval)
+        watcher.start()
+        if args.warmup:
+            warm = run_level(min(2, max(levels_wanted)), port, watcher, image, 3600, args.warmup, args.timeout)
+            print(f"warm-up: {warm.cycles} cycles, {sum(warm.errors.values())} errors", flush=True)
+        count_dir = os.path.join(state, "sql-statements")
+        results = []
+        for clients in levels_wanted:
+            cpu0 = {d.name: d.cpu_seconds() for d in daemons}
+            sql0 = {d.name: d.statements(count_dir) for d in daemons}
+            own0, polls0 = own_cpu(), watcher.queries
+            level = run_level(clients, port, watcher, image, args.seconds, args.cycles, args.timeout)
+            cpu = {d.name: d.cpu_seconds() - cpu0[d.name] for d in daemons}
+            sql = {d.name: d.statements(count_dir) - sql0[d.name] for d in daemons}
+            results.append((level, cpu, sql, own_cpu() - own0, watcher.queries - polls0))
+            print(f"{clients} clients: {level.cycles} cycles in {level.wall:.1f}s "
+                  f"({level.cycles / level.wall:.2f}/s), {sum(level.errors.values())} errors", flush=True)
+        moto_levels = run_moto(args, levels_wanted) if args.moto else []
+        report(results, daemons, moto_levels)
+        return 0 if all(not lv.errors for lv, *_ in results) else 1
+    finally:
+        if watcher is not None:
+            watcher.stopping = True
+        for daemon in daemons:
+            daemon.stop()
+        if watcher is not None:
+            watcher.join(timeout=5)
+            watcher.conn.close()
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()
+        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=120)
+        if args.keep:
+            print(f"state kept in {state}")
+        else:
+            shutil.rmtree(state, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
