@@ -480,6 +480,9 @@ def main() -> int:
         FLAGS.fake_rabbit = True
     if not FLAGS["connection_type"].present:
         FLAGS.connection_type = "fake"
+    if FLAGS.connection_type == "fake" and not FLAGS["fake_driver_state"].present:
+        # A restarted quick start finds its instances running, as nova-compute does beside a libvirtd.
+        FLAGS.fake_driver_state = os.path.join(FLAGS.state_path, "fake-hypervisor.json")
     if FLAGS.combined_netns:
         if os.geteuid() != 0:
             common.die(binary, "--combined_netns needs root (a network namespace, a bridge, dnsmasq, iptables)")

@@ -35,6 +35,7 @@ FLAGS = (
     ('string', 'dhcpbridge_flagfile', None, 'Flagfile nova-dhcpbridge reads (default: the flagfile this daemon was started with)', 'nova.network.linux_net', {}),
     ('integer', 'ec2_max_request_bytes', 1048576, 'Largest EC2 request body accepted', 'nova.api.ec2', {'lower_bound': 1024}),
     ('integer', 'execute_timeout', 120, 'Seconds before an external command is killed', 'nova.utils', {'lower_bound': 1}),
+    ('string', 'fake_driver_state', '', 'A JSON file where the fake driver keeps its domains across restarts (default: none, domains live only as long as the process; nova-combined: $state_path/fake-hypervisor.json)', 'nova.virt.fake', {}),
     ('integer', 'fake_local_gb', 1000, 'Disk the fake driver reports', 'nova.virt.fake', {'lower_bound': 0}),
     ('integer', 'fake_memory_mb', 32768, 'Memory the fake driver reports', 'nova.virt.fake', {'lower_bound': 1}),
     ('boolean', 'fake_network', False, 'Record network commands instead of running them (tests, non-root demos)', 'nova.network.linux_net', {}),

@@ -2,12 +2,17 @@
 
 Domains live in a dict of this process; ``--fake_spawn_delay`` makes spawn
 take time, as a real boot does, so tests can catch an instance mid-spawn.
+With ``--fake_driver_state`` they are also kept in a JSON file, so a
+restarted nova-compute finds its domains again, as it does beside a libvirtd
+that kept running (nova-combined uses one under its state path).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import os
-from typing import Any
+from typing import Any, Callable
 
 import eventlet
 
@@ -21,6 +26,9 @@ flags.DEFINE_float("fake_spawn_delay", 0.0, "Seconds the fake driver's spawn tak
 flags.DEFINE_integer("fake_vcpus", 16, "vCPUs the fake driver reports", lower_bound=1)
 flags.DEFINE_integer("fake_memory_mb", 32768, "Memory the fake driver reports", lower_bound=1)
 flags.DEFINE_integer("fake_local_gb", 1000, "Disk the fake driver reports", lower_bound=0)
+flags.DEFINE_string("fake_driver_state", "",
+                    "A JSON file where the fake driver keeps its domains across restarts (default: none, "
+                    "domains live only as long as the process; nova-combined: $state_path/fake-hypervisor.json)")
 
 
 class FakeDomain:
@@ -35,15 +43,43 @@ class FakeDomain:
         self.volumes: dict[str, dict[str, Any]] = {}  # mountpoint -> connection info, the root volume's as /dev/vda
         self.root_volume: dict[str, Any] | None = None
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "FakeDomain":
+        domain = cls.__new__(cls)
+        domain.__dict__.update(record)
+        return domain
+
+
+def _persisting(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Save the domains after a method that changes them (when --fake_driver_state is set)."""
+    @functools.wraps(method)
+    def wrapper(self: "FakeDriver", *args: Any, **kwargs: Any) -> Any:
+        result = method(self, *args, **kwargs)
+        self._save()
+        return result
+    return wrapper
+
 
 class FakeDriver(driver.ComputeDriver):
     hypervisor_type = "fake"
 
     def __init__(self, read_only: bool = False) -> None:
         self.domains: dict[str, FakeDomain] = {}
+        self.state_file = FLAGS.fake_driver_state
+        if self.state_file and os.path.exists(self.state_file):
+            with open(self.state_file) as source:
+                self.domains = {name: FakeDomain.from_record(record) for name, record in json.load(source).items()}
 
     def init_host(self, host: str) -> None:
         pass
+
+    def _save(self) -> None:
+        if not self.state_file:
+            return
+        partial = self.state_file + ".partial"
+        with open(partial, "w") as target:
+            json.dump({name: vars(domain) for name, domain in self.domains.items()}, target)
+        os.replace(partial, self.state_file)
 
     def _domain(self, instance: Any) -> FakeDomain:
         """The instance's domain; InstanceNotFound (naming the instance id when given a row) otherwise."""
@@ -62,6 +98,7 @@ class FakeDriver(driver.ComputeDriver):
         return {"state": domain.state, "max_mem": domain.memory_mb * 1024, "mem": domain.memory_mb * 1024,
                 "num_cpu": domain.vcpus, "cpu_time": 0}
 
+    @_persisting
     def spawn(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]],
               block_device_info: dict[str, Any] | None = None) -> None:
         if instance["name"] in self.domains:
@@ -79,38 +116,48 @@ class FakeDriver(driver.ComputeDriver):
             eventlet.sleep(FLAGS.fake_spawn_delay)
         self.domains[instance["name"]] = domain
 
+    @_persisting
     def destroy(self, instance: Any, network_info: list[dict[str, Any]] | None = None, cleanup: bool = True) -> None:
         self.domains.pop(instance["name"], None)
 
+    @_persisting
     def reboot(self, instance: Any, network_info: list[dict[str, Any]]) -> None:
         domain = self._domain(instance)
         domain.state = states.RUNNING
         domain.console.append(f"{domain.name} rebooted")
 
+    @_persisting
     def power_off(self, instance: Any) -> None:
         self._domain(instance).state = states.SHUTOFF
 
+    @_persisting
     def power_on(self, instance: Any) -> None:
         self._domain(instance).state = states.RUNNING
 
+    @_persisting
     def pause(self, instance: Any) -> None:
         self._domain(instance).state = states.PAUSED_POWER
 
+    @_persisting
     def unpause(self, instance: Any) -> None:
         self._domain(instance).state = states.RUNNING
 
+    @_persisting
     def suspend(self, instance: Any) -> None:
         self._domain(instance).state = states.SUSPENDED_POWER
 
+    @_persisting
     def resume(self, instance: Any) -> None:
         self._domain(instance).state = states.RUNNING
 
+    @_persisting
     def rescue(self, ctxt: Any, instance: Any, network_info: list[dict[str, Any]]) -> None:
         domain = self._domain(instance)
         if domain.root_volume:
             raise driver.volume_backed_refusal("rescue")
         domain.rescued, domain.state = True, states.RUNNING
 
+    @_persisting
     def unrescue(self, instance: Any, network_info: list[dict[str, Any]]) -> None:
         domain = self._domain(instance)
         domain.rescued, domain.state = False, states.RUNNING
@@ -127,6 +174,7 @@ class FakeDriver(driver.ComputeDriver):
     def get_console_output(self, instance: Any) -> str:
         return "\n".join(self._domain(instance).console) + "\n"
 
+    @_persisting
     def attach_volume(self, instance: Any, connection_info: dict[str, Any], mountpoint: str) -> None:
         domain = self._domain(instance)
         self._check_connection_info(connection_info)
@@ -139,6 +187,7 @@ class FakeDriver(driver.ComputeDriver):
         if not connection_info.get("driver_volume_type"):
             raise exception.VolumeAttachFailed(reason="the connection info names no driver_volume_type")
 
+    @_persisting
     def detach_volume(self, instance: Any, connection_info: dict[str, Any] | None, mountpoint: str) -> None:
         self._domain(instance).volumes.pop(mountpoint, None)
 

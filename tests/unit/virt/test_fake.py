@@ -89,3 +89,22 @@ def test_no_block_device_info_is_an_image_backed_instance(driver):
 def test_the_base_driver_spawns_nothing():
     with pytest.raises(exception.UnsupportedOperation, match="cannot spawn"):
         driver_module.ComputeDriver().spawn(None, {"name": "i"}, [], {"root": ROOT})
+
+
+def test_with_a_state_file_a_new_driver_finds_the_domains_as_they_were(tmp_path):
+    fake.FLAGS.fake_driver_state = str(tmp_path / "fake-hypervisor.json")
+    first = fake.FakeDriver()
+    first.spawn(None, {"name": "instance-00000001", "memory_mb": 512, "vcpus": 1}, [{"address": "10.0.0.3"}])
+    first.spawn(None, {"name": "instance-00000002", "memory_mb": 256, "vcpus": 1}, [])
+    first.power_off({"name": "instance-00000001"})
+    first.attach_volume({"name": "instance-00000001"}, INFO, "/dev/vdb")
+    first.destroy({"name": "instance-00000002"})
+    again = fake.FakeDriver()  # nova-compute restarted
+    assert again.list_instances() == ["instance-00000001"]
+    assert again.get_info("instance-00000001")["state"] == states.SHUTOFF
+    assert again.volumes_of("instance-00000001") == {"/dev/vdb": INFO}
+
+
+def test_without_a_state_file_domains_live_only_in_the_process():
+    fake.FakeDriver().spawn(None, {"name": "instance-00000001", "memory_mb": 512, "vcpus": 1}, [])
+    assert fake.FakeDriver().list_instances() == []
