@@ -178,8 +178,10 @@ def cloud(tmp_path_factory) -> Iterator[Cloud]:
                           fake_network=True)
     FLAGS.api_paste_config = os.path.join(ROOT, "etc", "nova", "api-paste.ini")
     FLAGS.volume_driver = "tests.unit.volume.fakes.MemoryDriver"
+    FLAGS.periodic_interval = 3600  # no periodic task writes while a table row watches for writes
     FLAGS.num_networks = 4  # VlanManager: one network per project
     FLAGS.network_size = 16
+    FLAGS.fixed_range = "10.0.0.0/26"  # four networks of 16 (a /8 would make create_networks walk a million)
     MemoryDriver.instances.clear()
     credentials.clear_cache()
     linux_net.reset()

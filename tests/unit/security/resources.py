@@ -123,14 +123,43 @@ def fingerprint(cloud: Cloud) -> dict[str, Any]:
                 continue
             deleted = list(table.columns.keys()).index("deleted") if "deleted" in table.columns else None
             rows[table.name] = (deleted, sorted(tuple(map(str, row)) for row in connection.execute(table.select())))
+    return {"rows": rows, **files_and_domains(cloud)}
+
+
+class Writes:
+    """The SQL statements that write (INSERT, UPDATE, DELETE) while it is open, but the services'
+    heartbeats: a request that must change nothing must write nothing."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        verb = statement.lstrip()[:6].upper()
+        if verb in ("INSERT", "UPDATE", "DELETE") and "services" not in statement.split("(", 1)[0].split(" SET")[0]:
+            self.statements.append(" ".join(statement.split())[:200])
+
+    def __enter__(self) -> "Writes":
+        sqlalchemy.event.listen(session.get_engine(), "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        sqlalchemy.event.remove(session.get_engine(), "before_cursor_execute", self._seen)
+
+
+def files_and_domains(cloud: Cloud) -> dict[str, Any]:
+    """The cheap part of ``fingerprint``: the object store's files and the virt driver's domains."""
+    return {"files": _files(cloud.buckets_path),
+            "domains": sorted(cloud.services["compute"].manager.driver.list_instances())}
+
+
+def _files(root: str) -> dict[str, str]:
     files = {}
-    for top, _dirs, names in os.walk(cloud.buckets_path):
+    for top, _dirs, names in os.walk(root):
         for name in names:
             path = os.path.join(top, name)
             with open(path, "rb") as handle:
-                files[os.path.relpath(path, cloud.buckets_path)] = hashlib.sha256(handle.read()).hexdigest()
-    domains = sorted(cloud.services["compute"].manager.driver.list_instances())
-    return {"rows": rows, "files": files, "domains": domains}
+                files[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
+    return files
 
 
 _reflected: dict[Any, list[sqlalchemy.Table]] = {}
