@@ -83,6 +83,8 @@ class Cloud:
     ec2_app: Any
     os_app: Any
     s3_app: Any
+    image_app: Any
+    network_app: Any
     image_id: str  # the public image, ami-...
     buckets_path: str
     pairs: dict[str, tuple[str, str]] = field(default_factory=dict)  # user -> (access, secret) of its project
@@ -107,7 +109,9 @@ class Cloud:
 
     # -- OpenStack compute ---------------------------------------------------------------------------------
     def os(self, method: str, path: str, user: str = "alice", json: Any = None, prefix: str = "/v2.1",
-           body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+           body: bytes | None = None, headers: dict[str, str] | None = None, app: Any = None) -> Reply:
+        """An OpenStack request with the user's token: compute (``prefix`` /v2.1, /v1.1), or with ``app``
+        the image or network API (``prefix`` "")."""
         sent = {"X-Auth-Token": self.tokens[user], **(headers or {})}
         if json is not None:
             body = jsonlib.dumps(json).encode()
@@ -116,7 +120,7 @@ class Cloud:
         req.environ["REMOTE_ADDR"] = f"10.99.0.{ord(user[0])}"  # each user its own rate-limit bucket
         if body is not None:
             req.body = body
-        return _call(req, self.os_app)
+        return _call(req, app or self.os_app)
 
     # -- S3 --------------------------------------------------------------------------------------------------
     def s3(self, method: str, path: str, user: str = "alice", body: bytes = b"",
@@ -205,8 +209,8 @@ def cloud(tmp_path_factory) -> Iterator[Cloud]:
         os_app = wsgi.load_paste_app("osapi_compute")
         unlimit(os_app)
         try:
-            yield Cloud(wsgi.load_paste_app("ec2"), os_app, s3_server.app, image_id, buckets, pairs,
-                        tokens, running)
+            yield Cloud(wsgi.load_paste_app("ec2"), os_app, s3_server.app, wsgi.load_paste_app("image"),
+                        wsgi.load_paste_app("network"), image_id, buckets, pairs, tokens, running)
         finally:
             s3_server.stop()
             for svc in running.values():
