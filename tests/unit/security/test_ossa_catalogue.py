@@ -324,8 +324,8 @@ def test_hostile_names_do_not_reach_xml_or_shell(cloud, alices):
 
 def test_file_injection_paths_are_refused(cloud, alices):
     """OSSA 2012-008 (CVE-2012-3360, CVE-2012-3361): files injected into an image at paths with ``..``
-    or through symlinks overwrote the host's files.  This cloud injects no files: a personality with
-    such a path is refused, or the server is made without it and nothing of it is kept anywhere."""
+    or through symlinks overwrote the host's files.  This cloud injects no files: v1.0/v1.1 refuse a
+    personality with 501; v2.1 refuses it or makes the server without it, keeping nothing of it."""
     for path in ("../../../etc/shadow", "/etc/../../root/.ssh/authorized_keys"):
         contents = base64.b64encode(b"owned-by-injection").decode()
         reply = cloud.os("POST", "/servers", json={"server": {
@@ -338,6 +338,12 @@ def test_file_injection_paths_are_refused(cloud, alices):
             assert cloud.os("DELETE", f"/servers/{reply.json()['server']['id']}").status == 204
         else:
             assert reply.code == "badRequest"
+        with resources.Writes() as writes:
+            old = cloud.os("POST", "/servers", prefix="/v1.1", json={"server": {
+                "name": "inject", "imageRef": "1", "flavorRef": "1",
+                "personality": [{"path": path, "contents": contents}]}})
+        assert old.status == 501 and old.code == "notImplemented", old.text  # v1.x: a clear fault
+        assert writes.statements == []
 
 
 # -- another project's things ----------------------------------------------------------------------------
@@ -482,3 +488,18 @@ def test_ec2_role_checks_per_action(cloud, alices):
             refused.append(name)
     assert writes.statements == []
     assert "RunInstances" in refused and "AuthorizeSecurityGroupIngress" in refused
+
+
+def test_anonymous_requests_get_no_private_bucket(cloud, alices, nothing_written):
+    """The first objectstore served buckets to whoever named them (S3 requests without a signature):
+    an unsigned request to a private bucket or object is refused with AccessDenied and writes nothing."""
+    for method, path, body in (("GET", f"/{alices['bucket']}", b""), ("GET", f"/{alices['bucket']}/secret", b""),
+                               ("PUT", f"/{alices['bucket']}/anon", b"x"), ("DELETE", f"/{alices['bucket']}/secret", b""),
+                               ("GET", f"/{alices['bucket']}?acl", b""), ("GET", "/", b"")):
+        req = webob.Request.blank(path, method=method, headers={"Host": "127.0.0.1:3333"})
+        req.environ["RAW_PATH_INFO"], _, req.environ["QUERY_STRING"] = path.partition("?")
+        if body:
+            req.body = body
+        response = req.get_response(cloud.s3_app)
+        assert response.status_int == 403 and b"<Code>AccessDenied</Code>" in response.body, (path, response.text)
+        assert b"alices-object-body" not in response.body
