@@ -106,7 +106,8 @@ def make_project_resources(cloud: Cloud, user: str, prefix: str, floating: str) 
         "snapshot": snapshot, "snapshot_num": str(int(snapshot[5:], 16)),
         "image": "ami-%08x" % image["id"], "image_num": str(image["id"]), "group": group,
         "group_num": str(group_row["id"]), "group_name": f"{prefix}-group",
-        "rule_num": str(db.security_group_rule_get_by_security_group(ADMIN, group_row["id"])[0]["id"]), "address": address,
+        "rule_num": str(db.security_group_rule_get_by_security_group(ADMIN, group_row["id"])[0]["id"]),
+        "address": address,
         "allocation": "eipalloc-%08x" % floating_row["id"], "floating_num": str(floating_row["id"]),
         "key": f"{prefix}-key", "bucket": bucket, "object": "secret", "upload": _between(upload.text, "UploadId"),
     }

@@ -445,7 +445,8 @@ def world(cloud) -> dict[str, str]:
               **{f"b_{key}": value for key, value in bobs.items()}}
     alices.update(network_ids(cloud, alices))
     ghosts = {"net_group": "268435455", "net_rule": "268435455", "net_network": "0fffffff-0000-4000-8000-0000000000ff",
-              "net_port": "0fffffff-0000-4000-8000-0000000000fe", "net_floating": "0fffffff-0000-4000-8000-0000000000fd"}
+              "net_port": "0fffffff-0000-4000-8000-0000000000fe",
+              "net_floating": "0fffffff-0000-4000-8000-0000000000fd"}
     return {"alice": {**alices, **common}, "ghost": {**alices, **GHOSTS, **ghosts, **common}}
 
 
@@ -574,13 +575,13 @@ def test_matrix_covers_every_openstack_route(api, routes):
     assert (others | meta_images) - _covered(api) == set()
 
 
+def _action_rows(api: str) -> set[str]:
+    return {row.name[len("action "):] for row in OS_ROWS if row.api == api and row.name.startswith("action ")}
+
+
 def test_matrix_covers_every_server_action():
-    v21 = set(ServerActionsController()._handlers())
-    assert v21 - {row.name[len("action "):] for row in OS_ROWS if row.api == "v2.1" and row.name.startswith("action ")} \
-        == set()
-    v11 = {"reboot", "createImage", *v11_servers._UNSUPPORTED}
-    assert v11 - {row.name[len("action "):] for row in OS_ROWS if row.api == "v1.1" and row.name.startswith("action ")} \
-        == set()
+    assert set(ServerActionsController()._handlers()) - _action_rows("v2.1") == set()
+    assert {"reboot", "createImage", *v11_servers._UNSUPPORTED} - _action_rows("v1.1") == set()
 
 
 def _handler_name(handler: Any, method: str) -> str:

@@ -494,7 +494,8 @@ def test_anonymous_requests_get_no_private_bucket(cloud, alices, nothing_written
     """The first objectstore served buckets to whoever named them (S3 requests without a signature):
     an unsigned request to a private bucket or object is refused with AccessDenied and writes nothing."""
     for method, path, body in (("GET", f"/{alices['bucket']}", b""), ("GET", f"/{alices['bucket']}/secret", b""),
-                               ("PUT", f"/{alices['bucket']}/anon", b"x"), ("DELETE", f"/{alices['bucket']}/secret", b""),
+                               ("PUT", f"/{alices['bucket']}/anon", b"x"),
+                               ("DELETE", f"/{alices['bucket']}/secret", b""),
                                ("GET", f"/{alices['bucket']}?acl", b""), ("GET", "/", b"")):
         req = webob.Request.blank(path, method=method, headers={"Host": "127.0.0.1:3333"})
         req.environ["RAW_PATH_INFO"], _, req.environ["QUERY_STRING"] = path.partition("?")
