@@ -490,6 +490,10 @@ def send(cloud, row: Row, ids: dict[str, str]) -> Any:
     return cloud.os(args["method"], args["path"], "bob", json=args["json"], prefix="/" + row.api)
 
 
+SHOWN_IDS = ("instance", "uuid", "volume", "attached_volume", "snapshot", "image", "group", "group_name", "address",
+             "allocation", "key", "bucket", "net_port")
+
+
 def check_expected(row: Row, reply: Any) -> None:
     if row.expect in (LIST, OK):
         assert reply.status < 300, reply.text
@@ -521,6 +525,10 @@ def test_other_projects_resources_are_not_there(cloud, world, row):
         for secret in SECRETS:
             if secret not in sent:
                 assert secret not in reply.text, f"{secret} in {reply.text[:2000]}"
+        if row.expect == LIST:  # a listing shows none of alice's resources, by id or name
+            for kind in SHOWN_IDS:
+                shown = re.search(rf"(?<![\w.-]){re.escape(world['alice'][kind])}(?![\w.])", reply.text)
+                assert not shown, f"{kind} {world['alice'][kind]} in {reply.text[:2000]}"
         if row.ghost:
             ghost = send(cloud, row, world["ghost"])
             assert (ghost.status, ghost.code) == (reply.status, reply.code), (reply.text, ghost.text)
