@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import itertools
 import logging
 import random
 from typing import Any
@@ -341,12 +342,12 @@ class NetworkManager(manager.SchedulerDependentManager):
         prefix = 32 - (network_size.bit_length() - 1)
         if prefix < whole.prefixlen:
             raise exception.InvalidInput(reason=f"{cidr} is smaller than one network of {network_size} addresses")
-        subnets = list(whole.subnets(new_prefix=prefix))
-        if num_networks > len(subnets):
+        available = 1 << (prefix - whole.prefixlen)  # counted, not listed: a /8 holds a million /28s
+        if num_networks > available:
             raise exception.InvalidInput(
-                reason=f"{cidr} holds only {len(subnets)} networks of {network_size} addresses")
+                reason=f"{cidr} holds only {available} networks of {network_size} addresses")
         created = []
-        for index, subnet in enumerate(subnets[:num_networks]):
+        for index, subnet in enumerate(itertools.islice(whole.subnets(new_prefix=prefix), num_networks)):
             values = self._network_values(index, subnet, vlan_start, vpn_start)
             values["label"] = f"{label}_{index}" if label and num_networks > 1 else (label or f"net{index}")
             network = self.db.network_create_safe(ctxt, values)
