@@ -372,7 +372,8 @@ def test_snapshot_or_image_of_another_project(cloud, alices, nothing_written):
 
 
 def test_volume_of_another_project(cloud, alices):
-    """Boot from volume reaching any volume by id (a Folsom-era flaw) and attaching another tenant's volume: bob can neither attach alice's volume nor boot from it; the volume stays hers and free."""
+    """Boot from volume reaching any volume by id (a Folsom-era flaw) and attaching another tenant's volume:
+    bob can neither attach alice's volume nor boot from it; the volume stays hers and free."""
     before = db.volume_get(ADMIN, int(alices["volume_num"]))
     reply = cloud.os("POST", "/servers", "bob", json={"server": {
         "name": "thief", "flavorRef": "1", "block_device_mapping_v2": [{
