@@ -232,7 +232,7 @@ class Instance(Base, NovaBase):
     """
 
     __tablename__ = "instances"
-    __table_args__ = (Index(None, "project_id", "deleted"), Index(None, "host", "deleted"))
+    __table_args__ = (Index(None, "project_id", "deleted", "id"), Index(None, "host", "deleted"))
     _extra_keys = ("name",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
