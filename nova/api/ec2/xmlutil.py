@@ -14,8 +14,10 @@ element names, never client input.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
+from nova import gc_pause
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.faults import xml_safe
 
@@ -26,15 +28,15 @@ def namespace(version: str) -> str:
     return f"http://ec2.amazonaws.com/doc/{version}/"
 
 
+# What XML 1.0 cannot carry (see faults.xml_safe) and what character data must escape: most text
+# has neither, and one search tells.
+_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>]")
+
+
 def _escape(text: str) -> str:
-    text = xml_safe(text)
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+    if _SPECIAL.search(text) is None:
+        return text
+    return xml_safe(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _text(value: Any) -> str:
@@ -52,29 +54,27 @@ def _text(value: Any) -> str:
 
 
 def _write(out: list[str], tag: str, value: Any) -> None:
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is str:
+        text = _escape(value) if value else ""
+    elif kind is dict or kind is list or kind is tuple:
         start = len(out)
         out.append(f"<{tag}>")
-        for key, child in value.items():
-            if child is not None:
-                _write(out, key, child)
-        _close(out, start, tag)
-    elif isinstance(value, (list, tuple)):
-        start = len(out)
-        out.append(f"<{tag}>")
-        for child in value:
-            _write(out, "item", child)
-        _close(out, start, tag)
+        if kind is dict:
+            for key, child in value.items():
+                if child is not None:
+                    _write(out, key, child)
+        else:
+            for child in value:
+                _write(out, "item", child)
+        if len(out) == start + 1:
+            out[start] = f"<{tag} />"
+        else:
+            out.append(f"</{tag}>")
+        return
     else:
         text = _text(value)
-        out.append(f"<{tag}>{text}</{tag}>" if text else f"<{tag} />")
-
-
-def _close(out: list[str], start: int, tag: str) -> None:
-    if len(out) == start + 1:
-        out[start] = f"<{tag} />"
-    else:
-        out.append(f"</{tag}>")
+    out.append(f"<{tag}>{text}</{tag}>" if text else f"<{tag} />")
 
 
 def render(action: str, version: str, request_id: str, result: Any) -> bytes:
@@ -82,14 +82,15 @@ def render(action: str, version: str, request_id: str, result: Any) -> bytes:
         result = {"return": True}
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f'<{action}Response xmlns="{_escape(namespace(version))}">',
            f"<requestId>{_escape(request_id)}</requestId>"]
-    if isinstance(result, dict):
-        for key, child in result.items():
-            if child is not None:
-                _write(out, key, child)
-    elif isinstance(result, (list, tuple)):
-        for child in result:
-            _write(out, "item", child)
-    elif result is not None:
-        out.append(_text(result))
+    with gc_pause.collection_paused():
+        if isinstance(result, dict):
+            for key, child in result.items():
+                if child is not None:
+                    _write(out, key, child)
+        elif isinstance(result, (list, tuple)):
+            for child in result:
+                _write(out, "item", child)
+        elif result is not None:
+            out.append(_text(result))
     out.append(f"</{action}Response>")
     return "".join(out).encode("utf-8")

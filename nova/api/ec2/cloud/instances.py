@@ -14,7 +14,7 @@ import binascii
 import dataclasses
 from typing import Any, Callable
 
-from nova import context, exception, flags, utils
+from nova import context, exception, flags, gc_pause, utils
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import images
@@ -192,12 +192,13 @@ def describe_instances(ctxt: context.RequestContext, instance_id: list[int], fil
     else:
         limit = max_results + 1 if max_results and not filters else None
         rows = _compute().get_listing(ctxt, {}, after_id, limit)
-    views = [v for v in _views(rows) if tagging.matches(filters, _FILTER_VALUES, v, v.tags)]
-    token = None
-    if max_results and len(views) > max_results:
-        views = views[:max_results]
-        token = str(views[-1].row["id"])
-    return {"reservationSet": _render_reservations(views, ctxt), "nextToken": token}
+    with gc_pause.collection_paused():
+        views = [v for v in _views(rows) if tagging.matches(filters, _FILTER_VALUES, v, v.tags)]
+        token = None
+        if max_results and len(views) > max_results:
+            views = views[:max_results]
+            token = str(views[-1].row["id"])
+        return {"reservationSet": _render_reservations(views, ctxt), "nextToken": token}
 
 
 def _user_data(value: str | None) -> str | None:

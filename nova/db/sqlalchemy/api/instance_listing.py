@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, false, select
 
 from nova import context as nova_context
+from nova import gc_pause
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy.api.common import model_query, require_context
 from nova.db.sqlalchemy.api.instances import filter_clauses
@@ -34,6 +35,8 @@ class ListedInstance(dict):
     ``instance_type`` (a dict or None), ``security_groups`` (``{"id", "name"}`` dicts),
     ``metadata_dict``, ``tags``, ``nics`` (``{"address", "mac", "label", "floating": [addresses]}``
     in fixed-IP order) and ``volumes`` (attached volume rows)."""
+
+    __slots__ = ("instance_type", "security_groups", "metadata_dict", "tags", "nics", "volumes")
 
     def __init__(self, values: dict[str, Any]) -> None:
         super().__init__(values)
@@ -71,7 +74,7 @@ def instance_get_listing(ctxt: Context, filters: dict[str, Any] | None = None, a
             .outerjoin(flavor, flavor.id == Instance.instance_type_id).order_by(Instance.id))
     if limit is not None:
         stmt = stmt.limit(limit)
-    with get_session() as session:
+    with get_session() as session, gc_pause.collection_paused():
         listed = {}
         names = [c.key for c in _COLUMNS]
         for row in session.execute(stmt):
