@@ -10,7 +10,9 @@ and a floating address, two security groups and two tags; moto's are made by
 RunInstances.  At each size it times, with raw SigV4-signed POSTs (the
 response is read, not parsed, so boto3's XML parsing is not measured):
 DescribeInstances of all instances, and the first page of ``--page``
-(``MaxResults``); then prints the medians and the nova/moto ratios.
+(``MaxResults``); then prints the median wall time, the server's CPU time per
+request (from /proc: what a loaded machine distorts least) and the nova/moto
+ratios of both.
 """
 
 from __future__ import annotations
@@ -190,6 +192,21 @@ class MotoSide:
             self.count += batch
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (/proc/PID/stat), which a loaded machine
+    inflates far less than wall time."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(call, repeat: int, pid: int) -> tuple[float, float]:
+    """(median wall seconds, mean CPU seconds of the server ``pid``) of ``repeat`` calls."""
+    cpu = cpu_seconds(pid)
+    wall = median_time(call, repeat)
+    return wall, (cpu_seconds(pid) - cpu) / repeat
+
+
 def median_time(call, repeat: int) -> float:
     samples = []
     for _ in range(repeat):
@@ -227,7 +244,8 @@ def main() -> None:
         nova.prepare()
         nova_caller = nova.start()
         moto = None if args.no_moto else MotoSide()
-        print(f"{'size':>6} {'what':22} {'nova ms':>9} {'moto ms':>9} {'nova/moto':>9} {'KiB':>7}")
+        print(f"{'size':>6} {'what':22} {'nova ms':>9} {'nova cpu':>9} {'moto ms':>9} {'moto cpu':>9} "
+              f"{'wall n/m':>9} {'cpu n/m':>9} {'KiB':>7}")
         for size in sizes:
             nova.grow(size)
             with_moto = moto is not None and (args.moto_max is None or size <= args.moto_max)
@@ -239,14 +257,17 @@ def main() -> None:
             for name, params in cases:
                 body = nova_caller.call("DescribeInstances", **params)
                 assert body.count(b"<instanceId>") == min(size, int(params.get("MaxResults", size))), name
-                nova_time = median_time(lambda: nova_caller.call("DescribeInstances", **params), args.repeat)
-                line = f"{size:6d} {name:22} {nova_time * 1000:9.1f}"
+                nova_time, nova_cpu = timed(lambda: nova_caller.call("DescribeInstances", **params), args.repeat,
+                                            nova.proc.pid)
+                line = f"{size:6d} {name:22} {nova_time * 1000:9.1f} {nova_cpu * 1000:9.1f}"
                 if with_moto:
                     moto.caller.call("DescribeInstances", **params)
-                    moto_time = median_time(lambda: moto.caller.call("DescribeInstances", **params), args.repeat)
-                    line += f" {moto_time * 1000:9.1f} {nova_time / moto_time:9.2f}"
+                    moto_time, moto_cpu = timed(lambda: moto.caller.call("DescribeInstances", **params), args.repeat,
+                                                moto.proc.pid)
+                    line += (f" {moto_time * 1000:9.1f} {moto_cpu * 1000:9.1f} {nova_time / moto_time:9.2f}"
+                             f" {nova_cpu / moto_cpu:9.2f}")
                 else:
-                    line += f" {'-':>9} {'-':>9}"
+                    line += f" {'-':>9} {'-':>9} {'-':>9} {'-':>9}"
                 print(f"{line} {len(body) / 1024:7.0f}", flush=True)
     finally:
         stop(nova.proc)
