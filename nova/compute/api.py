@@ -70,6 +70,17 @@ def generate_reservation_id(ctxt: Context | None = None, client_token: str | Non
     return "r-" + "".join(secrets.choice(_RESERVATION_ALPHABET) for _ in range(8))
 
 
+def _checked_filters(filters: dict[str, Any] | None) -> dict[str, Any]:
+    """``filters`` without None values; InvalidInput for an unknown one or a bad instance id."""
+    filters = {k: v for k, v in (filters or {}).items() if v is not None}
+    unknown = sorted(set(filters) - _FILTERS)
+    if unknown:
+        raise exception.InvalidInput(reason=f"unknown instance filter(s): {', '.join(unknown)}")
+    if "instance_ids" in filters:
+        filters["instance_ids"] = [_int_id(v, "instance id") for v in filters["instance_ids"]]
+    return filters
+
+
 def _int_id(value: Any, what: str) -> int:
     try:
         return int(value)
@@ -424,13 +435,14 @@ class API:
 
     def get_all(self, ctxt: Context, filters: dict[str, Any] | None = None) -> list[Row]:
         """Instances matching ``filters``; admins see every project's, others their own."""
-        filters = {k: v for k, v in (filters or {}).items() if v is not None}
-        unknown = sorted(set(filters) - _FILTERS)
-        if unknown:
-            raise exception.InvalidInput(reason=f"unknown instance filter(s): {', '.join(unknown)}")
-        if "instance_ids" in filters:
-            filters["instance_ids"] = [_int_id(v, "instance id") for v in filters["instance_ids"]]
-        return db.instance_get_all_by_filters(ctxt, filters)
+        return db.instance_get_all_by_filters(ctxt, _checked_filters(filters))
+
+    def get_listing(self, ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
+                    limit: int | None = None) -> list[Row]:
+        """What a listing shows of the instances ``get_all`` gives, by id: those after ``after_id``, at
+        most ``limit``, each with its flavor, groups, metadata, tags, NICs and volumes (see
+        ``db.instance_get_listing``), in a fixed number of queries."""
+        return db.instance_get_listing(ctxt, _checked_filters(filters), after_id, limit)
 
     # -- actions ------------------------------------------------------------
 

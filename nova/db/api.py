@@ -415,6 +415,15 @@ def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = 
     return IMPL.instance_get_all_by_filters(ctxt, filters)
 
 
+def instance_get_listing(ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
+                         limit: int | None = None) -> list[Row]:
+    """What a listing shows: the instances ``instance_get_all_by_filters`` gives, by id, those with an
+    id above ``after_id`` and at most ``limit``, each a dict of its columns with ``instance_type``,
+    ``security_groups``, ``metadata_dict``, ``tags``, ``nics`` and ``volumes``, in a fixed number of
+    statements whatever the number of instances."""
+    return IMPL.instance_get_listing(ctxt, filters, after_id, limit)
+
+
 def instance_get_all_by_reservation(ctxt: Context, reservation_id: str) -> list[Row]:
     return IMPL.instance_get_all_by_reservation(ctxt, reservation_id)
 

@@ -62,6 +62,16 @@ def nics_of(req: ApiRequest, instances: list[Any]) -> dict[int, list[dict[str, A
     return network_api.API().get_instance_nics(req.ctxt, [i["id"] for i in instances])
 
 
+def listed_nics(instance: Any) -> list[dict[str, Any]]:
+    """The NICs of an instance from ``compute.API.get_listing``, shaped as ``nics_of`` gives them."""
+    nics = []
+    for nic in instance.nics:
+        nics.append({"label": nic["label"], "address": nic["address"], "mac": nic["mac"], "type": "fixed"})
+        nics += [{"label": nic["label"], "address": floating, "mac": nic["mac"], "type": "floating"}
+                 for floating in nic["floating"]]
+    return nics
+
+
 def volumes_of(req: ApiRequest, instances: list[Any]) -> dict[int, list[Any]]:
     """Every instance's attached volumes in one query."""
     return volume_api.API().get_by_instances(req.ctxt, [i["id"] for i in instances])

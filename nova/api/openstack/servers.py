@@ -136,8 +136,7 @@ class ServersController:
 
     def detail(self, req: ApiRequest) -> dict[str, Any]:
         instances = self._list(req)
-        nics, volumes = server_view.nics_of(req, instances), server_view.volumes_of(req, instances)
-        body: dict[str, Any] = {"servers": [server_view.detail(req, i, nics[i["id"]], volumes.get(i["id"]))
+        body: dict[str, Any] = {"servers": [server_view.detail(req, i, server_view.listed_nics(i), i.volumes)
                                             for i in instances]}
         self._next_link(req, instances, body)
         return body
@@ -151,7 +150,7 @@ class ServersController:
             filters["vm_state"] = server_view.vm_states_for_status(status)
             if not filters["vm_state"]:
                 return []
-        instances = self.compute.get_all(req.ctxt, filters)
+        instances = self.compute.get_listing(req.ctxt, filters)
         instances.sort(key=lambda i: (i["created_at"], i["id"]), reverse=True)
         name = req.param("name")
         if name:

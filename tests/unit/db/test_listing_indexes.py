@@ -1,4 +1,4 @@
-"""Migration 003 adds the listing indexes, and its downgrade gives back 002's."""
+"""Migrations 003 and 010 add the listing indexes, and their downgrades give back the earlier ones."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ ADDED = {
     "fixed_ips": {("mac_address",)},
     "floating_ips": {("host",)},
 }
+SUPERSEDED_BY_010 = {("project_id", "deleted")}  # instances' project index, now also by id
 REPLACED = {"instances": {("project_id",), ("host",)}, "security_groups": {("project_id",)},
             "key_pairs": {("user_id",)}}
 
@@ -31,7 +32,8 @@ def _downgrade_to(revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def test_head_has_the_listing_indexes_and_002_does_not(db_url):
+def test_003_has_the_listing_indexes_and_002_does_not(db_url):
+    _downgrade_to("003")
     for table, wanted in ADDED.items():
         found = _indexes(table)
         assert wanted <= found, table
@@ -44,4 +46,14 @@ def test_head_has_the_listing_indexes_and_002_does_not(db_url):
         assert REPLACED.get(table, set()) <= found, table
     assert migration.db_sync() == migration.head_version()
     for table, wanted in ADDED.items():
-        assert wanted <= _indexes(table), table
+        assert wanted - SUPERSEDED_BY_010 <= _indexes(table), table
+
+
+def test_010_orders_the_project_index_of_instances_by_id(db_url):
+    assert ("project_id", "deleted", "id") in _indexes("instances")
+    assert ("project_id", "deleted") not in _indexes("instances")
+    _downgrade_to("009")
+    assert ("project_id", "deleted") in _indexes("instances")
+    assert ("project_id", "deleted", "id") not in _indexes("instances")
+    assert migration.db_sync() == migration.head_version()
+    assert ("project_id", "deleted", "id") in _indexes("instances")

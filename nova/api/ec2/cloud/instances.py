@@ -14,7 +14,7 @@ import binascii
 import dataclasses
 from typing import Any, Callable
 
-from nova import context, exception, flags, utils
+from nova import context, exception, flags, gc_pause, utils
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import images
@@ -23,7 +23,6 @@ from nova.api.ec2.cloud import volumes
 from nova.api.ec2.faults import EC2APIError
 from nova.api.ec2.params import Boolean, Ec2Id, Filters, Integer, ListOf, Param, String, Struct
 from nova.compute import api as compute_api
-from nova.network import api as network_api
 from nova.securitygroup import api as security_group_api
 from nova.volume import api as volume_api
 
@@ -64,14 +63,14 @@ class _View:
         return ec2utils.id_to_ec2_id(self.row["id"], "i")
 
 
-def _views(ctxt: context.RequestContext, rows: list[Any]) -> list[_View]:
-    """Views of ``rows``: their tags in one query, their addresses in another, their volumes in a third."""
-    ids = [r["id"] for r in rows]
-    tags = tagging.get_by_resources(ctxt, "instance", ids)
-    addresses = network_api.API().get_instance_addresses(ctxt, ids)
-    attached = volume_api.API().get_by_instances(ctxt, ids)
-    return [_View(row, addresses[row["id"]].private_ip, addresses[row["id"]].public_ip, tags.get(row["id"], {}),
-                  attached.get(row["id"], [])) for row in rows]
+def _views(rows: list[Any]) -> list[_View]:
+    """Views of listed instances (``compute.API.get_listing`` rows: addresses, tags and volumes loaded)."""
+    views = []
+    for row in rows:
+        fixed, floating = row.fixed_addresses, row.floating_addresses
+        views.append(_View(row, fixed[0] if fixed else None, floating[0] if floating else None, row.tags,
+                           row.volumes))
+    return views
 
 
 def _group_set(row: Any) -> list[dict[str, str]]:
@@ -156,6 +155,15 @@ def _instances_by_id(ctxt: context.RequestContext, instance_ids: list[int], with
     return [found[db_id] for db_id in dict.fromkeys(instance_ids)]
 
 
+def _after_id(next_token: str | None) -> int | None:
+    """The last instance id of the previous page, which the NextToken names."""
+    if next_token is None:
+        return None
+    if not next_token.isdigit() or len(next_token) > 18:
+        raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
+    return int(next_token)
+
+
 @actions.register("DescribeInstances", roles=ALL, params=[
     Param("InstanceId", INSTANCE_IDS, default=[]),
     Param("Filter", Filters(*_FILTER_VALUES, "tag:"), default={}, dest="filters"),
@@ -164,13 +172,33 @@ def _instances_by_id(ctxt: context.RequestContext, instance_ids: list[int], with
 ])
 def describe_instances(ctxt: context.RequestContext, instance_id: list[int], filters: dict[str, list[str]],
                        max_results: int | None, next_token: str | None) -> dict[str, Any]:
+    """Instances by id; a page ends where ``MaxResults`` is reached and its NextToken is the last
+    id shown.  Without ids or filters the page is cut in SQL (one more row than asked tells whether
+    another page follows); filters are matched here, on the rows after the token."""
+    after_id = _after_id(next_token)
     if instance_id:
-        rows = _instances_by_id(ctxt, instance_id, with_deleted=True)
+        lookup_ctxt = dataclasses.replace(ctxt, read_deleted=True)
+        rows = _compute().get_listing(lookup_ctxt, {"instance_ids": instance_id})
+        found = {row["id"] for row in rows}
+        for db_id in instance_id:
+            if db_id not in found:
+                raise EC2APIError("InvalidInstanceID.NotFound",
+                                  f"The instance ID '{ec2utils.id_to_ec2_id(db_id, 'i')}' does not exist")
+        if max_results or after_id is not None:
+            rows = [row for row in rows if after_id is None or row["id"] > after_id]
+        else:
+            by_id = {row["id"]: row for row in rows}
+            rows = [by_id[db_id] for db_id in dict.fromkeys(instance_id)]
     else:
-        rows = _compute().get_all(ctxt, {})
-    views = [v for v in _views(ctxt, rows) if tagging.matches(filters, _FILTER_VALUES, v, v.tags)]
-    page, token = tagging.paginate(views, max_results, next_token)
-    return {"reservationSet": _render_reservations(page, ctxt), "nextToken": token}
+        limit = max_results + 1 if max_results and not filters else None
+        rows = _compute().get_listing(ctxt, {}, after_id, limit)
+    with gc_pause.collection_paused():
+        views = [v for v in _views(rows) if tagging.matches(filters, _FILTER_VALUES, v, v.tags)]
+        token = None
+        if max_results and len(views) > max_results:
+            views = views[:max_results]
+            token = str(views[-1].row["id"])
+        return {"reservationSet": _render_reservations(views, ctxt), "nextToken": token}
 
 
 def _user_data(value: str | None) -> str | None:
@@ -240,7 +268,7 @@ def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, m
         for attached in volume_api.API().get_by_instances(ctxt, [r["id"] for r in rows]).values():
             for volume in attached:
                 tagging.apply(ctxt, "volume", volume["id"], new_tags["volume"])
-    views = _views(ctxt, rows)
+    views = _views(_compute().get_listing(ctxt, {"instance_ids": [row["id"] for row in rows]}))
     return {"reservationId": reservation_id, "ownerId": ctxt.project_id,
             "groupSet": _group_set(rows[0]) if rows else [],
             "instancesSet": [_render_instance(v, ctxt) for v in views]}

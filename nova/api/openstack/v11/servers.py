@@ -82,9 +82,7 @@ class ServersController(ServerActionsController):
         return {"servers": [view(req, i, None) for i in self._list(req)]}
 
     def detail(self, req: ApiRequest) -> dict[str, Any]:
-        instances = self._list(req)
-        nics = server_view.nics_of(req, instances)
-        return {"servers": [view(req, i, nics[i["id"]]) for i in instances]}
+        return {"servers": [view(req, i, server_view.listed_nics(i)) for i in self._list(req)]}
 
     def show(self, req: ApiRequest, server_id: str) -> dict[str, Any]:
         instance = self.lookup(req, server_id)

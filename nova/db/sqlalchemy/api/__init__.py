@@ -40,6 +40,7 @@ from nova.db.sqlalchemy.api.instance_types import (  # noqa: F401
     instance_type_get_by_name,
     instance_type_purge,
 )
+from nova.db.sqlalchemy.api.instance_listing import instance_get_listing  # noqa: F401
 from nova.db.sqlalchemy.api.instances import (  # noqa: F401
     instance_create,
     instance_create_many,

@@ -186,9 +186,8 @@ _FILTERS = ("instance_ids", "reservation_id", "vm_state", "host", "fixed_ip", "k
             "availability_zone", "project_id", "user_id", "uuid")
 
 
-@require_context
-def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = None) -> list[Instance]:
-    """Instances the context may see that match every filter given.
+def filter_clauses(filters: dict[str, Any] | None) -> list[Any]:
+    """WHERE clauses on ``instances`` for the filters ``instance_get_all_by_filters`` takes.
 
     ``instance_ids`` is a list of ids; ``vm_state`` a state or a list of
     states; ``fixed_ip`` an address held by the instance; the others match the
@@ -198,6 +197,31 @@ def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = 
     unknown = sorted(set(filters) - set(_FILTERS))
     if unknown:
         raise exception.InvalidInput(reason=f"unknown instance filter(s): {', '.join(unknown)}")
+    clauses = []
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if key == "instance_ids":
+            clauses.append(Instance.id.in_([int(v) for v in value]))
+        elif key == "vm_state":
+            states = [value] if isinstance(value, str) else list(value)
+            clauses.append(Instance.vm_state.in_(states))
+        elif key == "fixed_ip":
+            held = (
+                select(models.FixedIp.instance_id)
+                .where(models.FixedIp.address == value, models.FixedIp.deleted == false())
+                .scalar_subquery()
+            )
+            clauses.append(Instance.id.in_(held))
+        else:
+            clauses.append(getattr(Instance, key) == value)
+    return clauses
+
+
+@require_context
+def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = None) -> list[Instance]:
+    """Instances the context may see that match every filter given (see ``filter_clauses``)."""
+    clauses = filter_clauses(filters)
     # What the listings render, loaded with the rows in a fixed number of
     # queries; stated here so no change of the mapper's defaults can make a
     # listing issue one query per instance.  subqueryload, not selectin: the
@@ -206,25 +230,8 @@ def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = 
         joinedload(Instance.instance_type),
         subqueryload(Instance.metadata_items),
         subqueryload(Instance.security_groups).subqueryload(models.SecurityGroup.rules))
-    for key, value in filters.items():
-        if value is None:
-            continue
-        if key == "instance_ids":
-            stmt = stmt.where(Instance.id.in_([int(v) for v in value]))
-        elif key == "vm_state":
-            states = [value] if isinstance(value, str) else list(value)
-            stmt = stmt.where(Instance.vm_state.in_(states))
-        elif key == "fixed_ip":
-            held = (
-                select(models.FixedIp.instance_id)
-                .where(models.FixedIp.address == value, models.FixedIp.deleted == false())
-                .scalar_subquery()
-            )
-            stmt = stmt.where(Instance.id.in_(held))
-        else:
-            stmt = stmt.where(getattr(Instance, key) == value)
     with get_session() as session:
-        return list(session.scalars(stmt.order_by(Instance.id)))
+        return list(session.scalars(stmt.where(*clauses).order_by(Instance.id)))
 
 
 @require_context

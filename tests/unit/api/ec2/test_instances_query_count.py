@@ -1,5 +1,6 @@
-"""DescribeInstances makes as many SQL statements for 600 instances as for 10
-(test_addresses_query_count.py checks DescribeAddresses on the same set-up).
+"""DescribeInstances makes as many SQL statements for 600 instances as for 10, for all of them and
+for a page (test_addresses_query_count.py checks DescribeAddresses on the same set-up,
+tests/unit/api/openstack/test_servers_query_count.py servers/detail).
 
 Two projects share one database: proj-a (alice) holds 10 instances, proj-b
 (bob) 600, each instance with two tags, a fixed and a floating address and
@@ -11,11 +12,13 @@ request goes through the real EC2 pipeline.  Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import uuid
 from typing import Any, Iterator
 
+import botocore.exceptions
 import pytest
 import sqlalchemy
 
@@ -24,7 +27,7 @@ from nova.db import api as db
 from nova.db.sqlalchemy import models, session
 from tests.fixtures.sql import counting_statements
 from tests.fixtures.database import migrated_database, use_database
-from tests.unit.api.conftest import ROOT, Ec2Env, make_image, make_users
+from tests.unit.api.conftest import ROOT, Ec2Env, error_of, make_image, make_users
 
 FLAGS = flags.FLAGS
 SMALL, LARGE = 10, 600  # more than the 500 ids SQLAlchemy puts in one selectin batch
@@ -74,6 +77,11 @@ def _populate(project: str, image_id: str) -> None:
             for i in instance_ids for key in ("Name", "tier")])
 
 
+@dataclasses.dataclass
+class CrowdedEnv(Ec2Env):
+    osapi_port: int = 0  # the OpenStack compute API on the same database
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def crowded_env(request, tmp_path) -> Iterator[Ec2Env]:
     """An EC2 API on a fresh database of the backend, with both projects populated."""
@@ -85,10 +93,13 @@ def crowded_env(request, tmp_path) -> Iterator[Ec2Env]:
         for project in PROJECTS:
             _populate(project, image_id)
         server = wsgi.Server("ec2", wsgi.load_paste_app("ec2"), "127.0.0.1", 0)
+        osapi = wsgi.Server("osapi_compute", wsgi.load_paste_app("osapi_compute"), "127.0.0.1", 0)
         server.start()
+        osapi.start()
         try:
-            yield Ec2Env(f"http://127.0.0.1:{server.port}/services/Cloud", image_id, server.port)
+            yield CrowdedEnv(f"http://127.0.0.1:{server.port}/services/Cloud", image_id, server.port, osapi.port)
         finally:
+            osapi.stop()
             server.stop()
 
 
@@ -117,3 +128,29 @@ def test_describe_instances_statements_do_not_grow_with_the_instances(crowded_en
             assert instance["InstanceType"] == "m1.tiny"
     assert counts["proj-a"] == counts["proj-b"], counts
 
+
+def test_a_page_costs_the_same_statements_and_the_pages_cover_every_instance_once(crowded_env):
+    pages = {"proj-a": 5, "proj-b": 250}
+    counts, seen = {}, []
+    for project, size in pages.items():
+        counts[project], first = count_for(crowded_env, project, lambda c: c.describe_instances(MaxResults=size))
+        assert len([i for r in first["Reservations"] for i in r["Instances"]]) == size
+    assert counts["proj-a"] == counts["proj-b"], counts
+    _user, access, secret, *_rest = PROJECTS["proj-b"]
+    client = crowded_env.client(access, secret)
+    token = None
+    while True:
+        page = client.describe_instances(MaxResults=250, **({"NextToken": token} if token else {}))
+        ids = [i["InstanceId"] for r in page["Reservations"] for i in r["Instances"]]
+        assert ids == sorted(ids)
+        seen += ids
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert len(seen) == len(set(seen)) == LARGE
+    assert [len(seen[n:n + 250]) for n in range(0, LARGE, 250)] == [250, 250, 100]
+    tagged = client.describe_instances(MaxResults=5, Filters=[{"Name": "tag-key", "Values": ["tier"]}])
+    assert len([i for r in tagged["Reservations"] for i in r["Instances"]]) == 5 and tagged["NextToken"]
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        client.describe_instances(MaxResults=5, NextToken="not-a-token")
+    assert error_of(excinfo) == ("InvalidParameterValue", 400)
