@@ -53,6 +53,13 @@ flags.DEFINE_string("control_exchange", "nova", "Topic exchange every service co
 flags.DEFINE_float(
     "rpc_response_timeout", 60.0, "Seconds a call waits for its reply, and a send retries a broker outage", lower_bound=0
 )
+flags.DEFINE_integer(
+    "rpc_conn_pool_size",
+    10,
+    "Broker connections each of a process's two publisher pools (casts; calls and replies) opens at most: "
+    "sends waiting for their publisher confirms at the same time each need one",
+    lower_bound=1,
+)
 flags.DEFINE_integer("rpc_thread_pool_size", 64, "Messages a server handles at once", lower_bound=1)
 flags.DEFINE_float(
     "rpc_memory_polling_interval",

@@ -90,6 +90,42 @@ def parse_hosts(entries: list[str], default_port: int) -> tuple[tuple[str, int],
     return tuple(hosts)
 
 
+# The flags current_settings() reads: while none changes, its answer stays the same.
+_SETTINGS_FLAGS = (
+    "fake_rabbit", "rpc_memory_polling_interval", "rabbit_hosts", "rabbit_host", "rabbit_port", "rabbit_userid",
+    "rabbit_password", "rabbit_virtual_host", "rabbit_use_ssl", "rabbit_heartbeat", "rabbit_quorum_queues",
+)
+_cached: tuple[tuple, BrokerSettings] | None = None
+
+
+def _fingerprint() -> tuple | None:
+    """The raw values of the settings flags, read without FLAGS' per-attribute cost; None when one of them
+    refers to another flag ($name), which only current_settings() resolves."""
+    registered = FLAGS._flags()
+    values = []
+    for name in _SETTINGS_FLAGS:
+        value = registered[name].value
+        if isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(value, str) and "$" in value:
+            return None
+        values.append(value)
+    return tuple(values)
+
+
+def cached_settings() -> BrokerSettings:
+    """current_settings(), rebuilt only when one of the flags it reads changed: what every send asks."""
+    global _cached
+    key = _fingerprint()
+    cached = _cached
+    if key is not None and cached is not None and cached[0] == key:
+        return cached[1]
+    settings = current_settings()
+    if key is not None:
+        _cached = (key, settings)
+    return settings
+
+
 def current_settings() -> BrokerSettings:
     if FLAGS.fake_rabbit:
         return BrokerSettings(memory=True, polling_interval=FLAGS.rpc_memory_polling_interval)
