@@ -310,40 +310,74 @@ def bare_run(options, ctxt, url: str, memory: bool) -> tuple[Results, str]:
 def delete_entities(url: str, exchange: str, nova_topic: str, bare_name: str) -> None:
     with kombu.Connection(url) as conn:
         channel = conn.channel()
-        for queue in (nova_topic, f"{nova_topic}.{HOST}", bare_name):
+        for queue in (nova_topic, nova_topic and f"{nova_topic}.{HOST}", bare_name):
             if queue:
                 channel.queue_delete(queue)
-        for name in (exchange, f"{nova_topic}_fanout", bare_name):
+        for name in (exchange, nova_topic and f"{nova_topic}_fanout", bare_name):
             if name:
                 channel.exchange_delete(name)
 
 
-def report(transport: str, options, nova: Results, bare: Results) -> list[str]:
-    """Prints the table; returns the targets missed."""
-    k = options.callers
-    rows = [
-        ("call p50 (ms)", statistics.median(nova.latencies) * 1e3, statistics.median(bare.latencies) * 1e3),
-        ("call p95 (ms)", percentile(nova.latencies, 0.95) * 1e3, percentile(bare.latencies, 0.95) * 1e3),
-        ("cast throughput (msg/s)", nova.cast_per_s, bare.cast_per_s),
-        ("calls/s, 1 caller", nova.calls_per_s[1], bare.calls_per_s[1]),
-        (f"calls/s, {k} callers", nova.calls_per_s[k], bare.calls_per_s[k]),
-        ("CPU us/call, 1 caller", nova.cpu_us[1], bare.cpu_us[1]),
-        (f"CPU us/call, {k} callers", nova.cpu_us[k], bare.cpu_us[k]),
+def metrics(results: Results, k: int) -> list[float]:
+    return [
+        statistics.median(results.latencies) * 1e3,
+        percentile(results.latencies, 0.95) * 1e3,
+        results.cast_per_s,
+        results.calls_per_s[1],
+        results.calls_per_s[k],
+        results.cpu_us[1],
+        results.cpu_us[k],
     ]
-    print(f"\n{transport}: {options.calls} sequential calls and casts, {options.concurrent_calls} calls per "
-          "concurrency level")
+
+
+def report(transport: str, options, nova: list[Results], bare: list[Results]) -> list[str]:
+    """Prints the table (each figure the median over the rounds); returns the targets missed."""
+    k = options.callers
+    labels = ["call p50 (ms)", "call p95 (ms)", "cast throughput (msg/s)", "calls/s, 1 caller",
+              f"calls/s, {k} callers", "CPU us/call, 1 caller", f"CPU us/call, {k} callers"]
+    mine = [statistics.median(column) for column in zip(*(metrics(r, k) for r in nova))]
+    theirs = [statistics.median(column) for column in zip(*(metrics(r, k) for r in bare))]
+    print(f"\n{transport}: {options.rounds} rounds (nova and bare taking turns to go first), each "
+          f"{options.calls} sequential calls and casts and {options.concurrent_calls} calls per concurrency level; "
+          "medians over the rounds")
     print(f"{'':26}{'nova.rpc':>12}{'bare kombu':>12}{'nova/bare':>11}")
-    for label, mine, theirs in rows:
-        print(f"{label:26}{mine:12.3f}{theirs:12.3f}{mine / theirs:10.2f}x")
+    for label, a, b in zip(labels, mine, theirs):
+        print(f"{label:26}{a:12.3f}{b:12.3f}{a / b:10.2f}x")
     missed = []
-    if rows[0][1] > 1.5 * rows[0][2]:
+    if mine[0] > 1.5 * theirs[0]:
         missed.append("call p50 within 1.5x")
-    if rows[2][1] * 1.5 < rows[2][2]:
+    if mine[2] * 1.5 < theirs[2]:
         missed.append("cast throughput within 1.5x")
-    if rows[4][1] < rows[4][2]:
+    if mine[4] < theirs[4]:
         missed.append(f"calls/s at {k} callers >= bare")
     print(f"targets: {'all met' if not missed else 'MISSED ' + ', '.join(missed)}")
     return missed
+
+
+def run_transport(options, ctxt, transport: str) -> tuple[list[Results], list[Results]]:
+    """Every round of one transport, nova and bare kombu taking turns to go first."""
+    memory = transport == "memory"
+    nova_rounds: list[Results] = []
+    bare_rounds: list[Results] = []
+    sides = [s for s in ("nova", "bare") if options.only in (None, s)]
+    for n in range(options.rounds):
+        exchange = f"bench-nova-{uuid.uuid4().hex[:8]}"
+        point_flags_at(options.rabbit_url, memory, exchange)
+        topic = bare_name = ""
+        try:
+            for side in sides if n % 2 == 0 else sides[::-1]:
+                if side == "nova":
+                    results, topic = nova_run(options, ctxt)
+                    nova_rounds.append(results)
+                else:
+                    results, bare_name = bare_run(options, ctxt, options.rabbit_url, memory)
+                    bare_rounds.append(results)
+        finally:
+            if memory:
+                rpc.cleanup()
+            else:
+                delete_entities(options.rabbit_url, exchange, topic, bare_name)
+    return nova_rounds, bare_rounds
 
 
 def main() -> int:
@@ -351,9 +385,10 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1000, help="sequential calls and casts to time")
     parser.add_argument("--concurrent-calls", type=int, default=5000, help="calls per concurrency level")
     parser.add_argument("--callers", type=int, default=50, help="concurrent callers (greenthreads)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per transport (medians are reported)")
     parser.add_argument("--rabbit-url", default=DEFAULT_URL, help="broker URL (default: %(default)s)")
     parser.add_argument("--transports", default="rabbit,memory", help="rabbit, memory or both")
-    parser.add_argument("--nova-only", action="store_true", help="run nova.rpc alone (for profiling), no table")
+    parser.add_argument("--only", choices=("nova", "bare"), help="run one side alone (for profiling), no table")
     options = parser.parse_args()
     options.warmup = min(100, options.calls)
     logging.basicConfig(level=logging.WARNING)
@@ -361,26 +396,20 @@ def main() -> int:
     ctxt = context.RequestContext("bench-user", "bench-project")
     missed = []
     for transport in options.transports.split(","):
-        memory = transport == "memory"
-        exchange = f"bench-nova-{uuid.uuid4().hex[:8]}"
-        point_flags_at(options.rabbit_url, memory, exchange)
-        if not memory:
+        if transport != "memory":
+            point_flags_at(options.rabbit_url, False, "unused")
             rpc.check_connection()
-            print(f"RabbitMQ {options.rabbit_url.split('@')[-1]}", end="")
-        nova_results, topic = nova_run(options, ctxt)
-        bare_results, bare_name = (None, "") if options.nova_only else bare_run(options, ctxt, options.rabbit_url,
-                                                                                 memory)
-        if memory:
-            rpc.cleanup()
+            print(f"RabbitMQ {options.rabbit_url.split('@')[-1]}")
+        nova_rounds, bare_rounds = run_transport(options, ctxt, transport)
+        if options.only:
+            for results in nova_rounds or bare_rounds:
+                row = " ".join(f"{value:.3f}" for value in metrics(results, options.callers))
+                print(f"{transport} {options.only}: p50 p95 casts/s calls/s@1 calls/s@{options.callers} "
+                      f"cpu@1 cpu@{options.callers}: {row}")
+        elif transport == "memory":
+            report(transport, options, nova_rounds, bare_rounds)
         else:
-            delete_entities(options.rabbit_url, exchange, topic, bare_name)
-        if bare_results is None:
-            print(f"{transport}: call p50 {statistics.median(nova_results.latencies) * 1e3:.3f} ms, "
-                  f"{nova_results.cast_per_s:.0f} casts/s, calls/s {nova_results.calls_per_s}")
-        elif memory:
-            report(transport, options, nova_results, bare_results)
-        else:
-            missed += report(transport, options, nova_results, bare_results)
+            missed += report(transport, options, nova_rounds, bare_rounds)
     size = len(json.dumps(common.envelope(ctxt, {"method": "echo", "args": {"value": 1}})))
     print(f"\nrequest body: {size} bytes of JSON on both sides")
     return 1 if missed else 0

@@ -61,7 +61,7 @@ def _connections() -> _ProcessConnections:
     global _process
     settings = connection.cached_settings()
     current = _process
-    if current is not None and current.settings == settings:
+    if current is not None and (current.settings is settings or current.settings == settings):
         return current
     with _process_lock:
         if _process is not None and _process.settings != settings:

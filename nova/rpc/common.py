@@ -127,7 +127,7 @@ def envelope(ctxt: nova_context.RequestContext, msg: Mapping[str, Any]) -> dict[
     if not isinstance(method, str) or not method:
         raise ValueError(f"an RPC message needs a 'method' string, got {method!r}")
     args = msg.get("args") or {}
-    if not isinstance(args, Mapping):
+    if type(args) is not dict and not isinstance(args, Mapping):
         raise ValueError(f"RPC 'args' must be a dict, got {type(args).__name__}")
     return {"method": method, "args": dict(args), "_context": ctxt.to_dict()}
 

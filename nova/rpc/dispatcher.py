@@ -58,7 +58,7 @@ class Dispatcher:
     def dispatch(self, ctxt: nova_context.RequestContext, method: str, args: Mapping[str, Any]) -> Any:
         if method not in self.methods:
             raise common.UnknownMethod(method=method, manager=type(self.manager).__name__)
-        if not isinstance(args, Mapping):
+        if type(args) is not dict and not isinstance(args, Mapping):
             raise common.InvalidArguments(method=method, reason=f"args must be a dict, not {type(args).__name__}")
         func: Callable[..., Any] = getattr(self.manager, method)
         shape = self._shapes.get(method)
