@@ -144,9 +144,8 @@ def nova_run(options, ctxt) -> tuple[Results, str]:
             rpc.cast(ctxt, topic, {"method": "count_one", "args": {"value": i}})
         wait_until(lambda: manager.count >= options.calls, 120)
         results.cast_per_s = options.calls / (time.perf_counter() - start)
-        for callers in (1, options.callers):
-            results.calls_per_s[callers], results.cpu_us[callers] = concurrently(
-                callers, options.concurrent_calls, one_call)
+        for callers, total in ((1, options.calls), (options.callers, options.concurrent_calls)):
+            results.calls_per_s[callers], results.cpu_us[callers] = concurrently(callers, total, one_call)
     finally:
         server.stop(timeout=5)
         rpc.cleanup()
@@ -296,9 +295,9 @@ def bare_run(options, ctxt, url: str, memory: bool) -> tuple[Results, str]:
             results.cast_per_s = options.calls / (time.perf_counter() - start)
         client = BareClient(url, transport, exchange, name)
         try:
-            for callers in (1, options.callers):
+            for callers, total in ((1, options.calls), (options.callers, options.concurrent_calls)):
                 results.calls_per_s[callers], results.cpu_us[callers] = concurrently(
-                    callers, options.concurrent_calls, lambda i: client.call(body("echo", i))
+                    callers, total, lambda i: client.call(body("echo", i))
                 )
         finally:
             client.close()
@@ -338,7 +337,8 @@ def report(transport: str, options, nova: list[Results], bare: list[Results]) ->
     mine = [statistics.median(column) for column in zip(*(metrics(r, k) for r in nova))]
     theirs = [statistics.median(column) for column in zip(*(metrics(r, k) for r in bare))]
     print(f"\n{transport}: {options.rounds} rounds (nova and bare taking turns to go first), each "
-          f"{options.calls} sequential calls and casts and {options.concurrent_calls} calls per concurrency level; "
+          f"{options.calls} sequential calls and casts, {options.concurrent_calls} calls by {options.callers} "
+          "callers; "
           "medians over the rounds")
     print(f"{'':26}{'nova.rpc':>12}{'bare kombu':>12}{'nova/bare':>11}")
     for label, a, b in zip(labels, mine, theirs):
@@ -382,8 +382,9 @@ def run_transport(options, ctxt, transport: str) -> tuple[list[Results], list[Re
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=1000, help="sequential calls and casts to time")
-    parser.add_argument("--concurrent-calls", type=int, default=5000, help="calls per concurrency level")
+    parser.add_argument("--calls", type=int, default=1000,
+                        help="sequential calls, casts, and calls by one caller through the concurrent client")
+    parser.add_argument("--concurrent-calls", type=int, default=5000, help="calls made by the concurrent callers")
     parser.add_argument("--callers", type=int, default=50, help="concurrent callers (greenthreads)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per transport (medians are reported)")
     parser.add_argument("--rabbit-url", default=DEFAULT_URL, help="broker URL (default: %(default)s)")
