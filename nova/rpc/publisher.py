@@ -28,6 +28,9 @@ LOG = logging.getLogger(__name__)
 
 # Longest wait for one publisher confirm before the send is retried on a new connection.
 CONFIRM_TIMEOUT = 10.0
+# An unconfirmed connection used this recently is not checked for a close from the broker again: under load
+# that saves a select() per send, and a close that lands between a check and the send is possible anyway.
+CLOSED_CHECK_SECONDS = 0.005
 
 _real_select = eventlet.patcher.original("select").select
 
@@ -40,6 +43,8 @@ class _Sender:
         self.producer: kombu.Producer | None = None
         # Names of the queues and exchanges declared on this connection.
         self.declared: set[tuple[bool, str]] = set()
+        # When _raise_if_closed_by_broker last looked at this connection.
+        self.checked_at = 0.0
 
     def reset(self) -> None:
         conn, self.conn, self.producer = self.conn, None, None
@@ -150,7 +155,10 @@ class Publisher:
             sender.conn = conn
             producer = sender.producer = kombu.Producer(conn.channel(), auto_declare=False)
         elif self._check_closed:
-            self._raise_if_closed_by_broker(sender.conn)
+            now = time.monotonic()
+            if now - sender.checked_at >= CLOSED_CHECK_SECONDS:
+                self._raise_if_closed_by_broker(sender.conn)
+                sender.checked_at = now
         return producer
 
     @staticmethod
