@@ -45,6 +45,8 @@ class _Sender:
         self.declared: set[tuple[bool, str]] = set()
         # When _raise_if_closed_by_broker last looked at this connection.
         self.checked_at = 0.0
+        # The pool's generation when this connection was opened.
+        self.generation = 0
 
     def reset(self) -> None:
         conn, self.conn, self.producer = self.conn, None, None
@@ -65,6 +67,9 @@ class Publisher:
         self._check_closed = not self.confirm and not settings.memory
         self._slots = semaphore.Semaphore(max(size, 1))
         self._idle: list[_Sender] = []
+        # Bumped when a send finds its connection broken: the idle ones, opened before, most likely went
+        # to the same lost node, so each is replaced before its next send rather than failing it first.
+        self._generation = 0
         self._closed = False
         self._errors = connection.broker_errors(connection.new_connection(settings))
 
@@ -86,6 +91,8 @@ class Publisher:
             )
         sender = self._idle.pop() if self._idle else _Sender()
         try:
+            if sender.generation != self._generation and sender.conn is not None:
+                sender.reset()
             self._send(sender, body, exchange, routing_key, declare, deadline, target, properties)
         finally:
             if self._closed:
@@ -128,6 +135,8 @@ class Publisher:
                     target=target, url=self.settings.display_url, reason=topology.explain(exc, self.settings.quorum)
                 ) from None
             except self._errors as exc:
+                if sender.generation == self._generation:
+                    self._generation += 1
                 sender.reset()
                 failures += 1
                 reason = common.one_line(exc)
@@ -151,8 +160,9 @@ class Publisher:
         producer = sender.producer
         if producer is None:
             timeout = min(connection.CONNECT_TIMEOUT, max(deadline - time.monotonic(), 0.5))
+            generation = self._generation
             conn = connection.open_connection(self.settings, confirm=self.confirm, connect_timeout=timeout)
-            sender.conn = conn
+            sender.conn, sender.generation = conn, generation
             producer = sender.producer = kombu.Producer(conn.channel(), auto_declare=False)
         elif self._check_closed:
             now = time.monotonic()
