@@ -152,6 +152,16 @@ def nova_run(options, ctxt) -> tuple[Results, str]:
     return results, topic
 
 
+def drain_until(conn: kombu.Connection, ready: event.Event, stopped) -> None:
+    """Say ``ready``, then hand arriving messages to the consumers' callbacks until ``stopped()``."""
+    ready.send(True)
+    while not stopped():
+        try:
+            conn.drain_events(timeout=0.2)
+        except socket.timeout:
+            pass
+
+
 class BareServer:
     """A kombu request/reply server: replies inline on the default exchange, then acks."""
 
@@ -185,12 +195,7 @@ class BareServer:
                 message.ack()
 
             with conn.Consumer(self.queue, callbacks=[on_message], prefetch_count=64):
-                self._ready.send(True)
-                while not self._stop:
-                    try:
-                        conn.drain_events(timeout=0.2)
-                    except socket.timeout:
-                        pass
+                drain_until(conn, self._ready, lambda: self._stop)
 
     def stop(self) -> None:
         self._stop = True
@@ -223,12 +228,7 @@ class BareClient:
                 waiter.send(body)
 
         with kombu.Consumer(conn.channel(), queue, callbacks=[on_reply], no_ack=True):
-            self._ready.send(True)
-            while not self._stop:
-                try:
-                    conn.drain_events(timeout=0.2)
-                except socket.timeout:
-                    pass
+            drain_until(conn, self._ready, lambda: self._stop)
 
     def call(self, body: dict) -> object:
         correlation_id = uuid.uuid4().hex
@@ -350,6 +350,9 @@ def report(transport: str, options, nova: list[Results], bare: list[Results]) ->
         missed.append("cast throughput within 1.5x")
     if mine[4] < theirs[4]:
         missed.append(f"calls/s at {k} callers >= bare")
+    if transport == "memory":
+        print("(memory transport: for information; the targets are RabbitMQ's)")
+        return []
     print(f"targets: {'all met' if not missed else 'MISSED ' + ', '.join(missed)}")
     return missed
 
@@ -407,8 +410,6 @@ def main() -> int:
                 row = " ".join(f"{value:.3f}" for value in metrics(results, options.callers))
                 print(f"{transport} {options.only}: p50 p95 casts/s calls/s@1 calls/s@{options.callers} "
                       f"cpu@1 cpu@{options.callers}: {row}")
-        elif transport == "memory":
-            report(transport, options, nova_rounds, bare_rounds)
         else:
             missed += report(transport, options, nova_rounds, bare_rounds)
     size = len(json.dumps(common.envelope(ctxt, {"method": "echo", "args": {"value": 1}})))
