@@ -1,13 +1,33 @@
-"""nova.rpc against bare kombu on a real RabbitMQ, measured in the same run.
+"""nova.rpc against bare kombu, on the same broker in the same run.
 
-    python bench/rpc_bench.py [--calls N] [--rabbit-url URL]
+    python bench/rpc_bench.py [--calls N] [--concurrent-calls N] [--callers K] [--rounds R]
+                              [--rabbit-url URL] [--transports rabbit,memory] [--only nova|bare]
 
-call: round-trip latency of sequential calls (median, p99).  bare kombu: the
-client publishes with reply_to and correlation_id to a durable topic queue,
-a server greenthread replies on the default exchange and acks, the client
-drains its reply queue.  cast: sequential sends, timed until a server has
-counted every arrival; the bare baseline sends like-for-like (persistent,
-publisher confirms).  Target: nova's call median within 2x of bare kombu.
+Both sides run in this one eventlet-patched process, against the same broker
+(RabbitMQ, then kombu's memory transport for information), with the same
+bodies: the bare baseline sends nova's own envelope (method, args and a
+serialised request context), so both put the same bytes on the wire.
+
+- call p50/p95: sequential calls.  Bare kombu: the caller publishes to a
+  durable topic queue (transient, reply_to, correlation_id, expiration) and
+  drains its own reply queue in its own greenthread (no hand-off: the
+  fastest a single caller can go).  The server greenthread replies on the
+  default exchange and acks.
+- cast throughput: sequential persistent casts with publisher confirms on
+  RabbitMQ (what makes an accepted cast survive a broker restart), timed
+  until the server has counted every one.
+- calls/s at 1 and at K concurrent callers (greenthreads): bare kombu shares
+  one publishing connection and one reply consumer that wakes callers by
+  correlation id (the way a kombu program serves concurrent callers); nova
+  uses ``rpc.call``.
+
+Also printed: this process's CPU microseconds per call (client and server
+both run here), steadier than wall-clock rates on a busy machine.  Each
+figure is the median over R rounds, nova and bare kombu taking turns to go
+first.  Targets (issue 16, RabbitMQ only): call p50 and cast throughput within
+1.5x of bare kombu, calls/s at K callers at least bare kombu's; the exit
+status is 1 when one is missed.  Queues and exchanges have unique names and
+are deleted afterwards.  See doc/benchmarks.rst.
 """
 
 import os
@@ -21,18 +41,24 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import logging  # noqa: E402
+import socket  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 import urllib.parse  # noqa: E402
 import uuid  # noqa: E402
 
 import kombu  # noqa: E402
+from eventlet import event, semaphore  # noqa: E402
 
 from nova import context, flags, rpc  # noqa: E402
+from nova.rpc import common  # noqa: E402
 
 FLAGS = flags.FLAGS
 DEFAULT_URL = os.environ.get("NOVA_TEST_RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672//")
+HOST = "bench-host"
+CALL_TIMEOUT = 60.0
 
 
 class BenchManager:
@@ -46,10 +72,11 @@ class BenchManager:
         self.count += 1
 
 
-def point_flags_at(url: str) -> None:
+def point_flags_at(url: str, memory: bool, exchange: str) -> None:
     parsed = urllib.parse.urlparse(url)
-    FLAGS([sys.argv[0]])
-    FLAGS.fake_rabbit = False
+    FLAGS.fake_rabbit = memory
+    FLAGS.control_exchange = exchange
+    FLAGS.rabbit_hosts = []
     FLAGS.rabbit_host = parsed.hostname or "127.0.0.1"
     FLAGS.rabbit_port = parsed.port or 5672
     FLAGS.rabbit_userid = urllib.parse.unquote(parsed.username or "guest")
@@ -66,41 +93,95 @@ def wait_until(predicate, timeout: float) -> None:
         eventlet.sleep(0.001)
 
 
-def nova_run(calls: int, casts: int, warmup: int) -> tuple[list[float], float, str]:
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def concurrently(callers: int, total: int, one_call) -> tuple[float, float]:
+    """Calls/s of ``callers`` greenthreads making ``total`` calls between them, and CPU us per call.
+
+    The CPU time is this process's (caller and server both run here): on a
+    busy machine it moves less than wall-clock rates.
+    """
+    per_caller = max(total // callers, 1)
+
+    def caller(base: int) -> None:
+        for i in range(per_caller):
+            one_call(base + i)
+
+    start, cpu = time.perf_counter(), time.process_time()
+    pool = eventlet.GreenPool(callers)
+    for n in range(callers):
+        pool.spawn(caller, n * per_caller)
+    pool.waitall()
+    done = per_caller * callers
+    return done / (time.perf_counter() - start), (time.process_time() - cpu) / done * 1e6
+
+
+class Results:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.cast_per_s = 0.0
+        self.calls_per_s: dict[int, float] = {}
+        self.cpu_us: dict[int, float] = {}
+
+
+def nova_run(options, ctxt) -> tuple[Results, str]:
     topic = f"bench-{uuid.uuid4().hex[:8]}"
     manager = BenchManager()
-    server = rpc.Server(topic, "bench-host", rpc.Dispatcher(manager, base=object))
+    server = rpc.Server(topic, HOST, rpc.Dispatcher(manager, base=object))
     server.start()
-    ctxt = context.get_admin_context()
+    results = Results()
+
+    def one_call(i: int) -> None:
+        rpc.call(ctxt, topic, {"method": "echo", "args": {"value": i}}, timeout=CALL_TIMEOUT)
+
     try:
-        for i in range(warmup):
-            rpc.call(ctxt, topic, {"method": "echo", "args": {"value": i}})
-        latencies = []
-        for i in range(calls):
+        for i in range(options.warmup):
+            one_call(i)
+        for i in range(options.calls):
             start = time.perf_counter()
-            rpc.call(ctxt, topic, {"method": "echo", "args": {"value": i}})
-            latencies.append(time.perf_counter() - start)
+            one_call(i)
+            results.latencies.append(time.perf_counter() - start)
         start = time.perf_counter()
-        for i in range(casts):
+        for i in range(options.calls):
             rpc.cast(ctxt, topic, {"method": "count_one", "args": {"value": i}})
-        wait_until(lambda: manager.count >= casts, 120)
-        cast_seconds = time.perf_counter() - start
+        wait_until(lambda: manager.count >= options.calls, 120)
+        results.cast_per_s = options.calls / (time.perf_counter() - start)
+        for callers, total in ((1, options.calls), (options.callers, options.concurrent_calls)):
+            results.calls_per_s[callers], results.cpu_us[callers] = concurrently(callers, total, one_call)
     finally:
         server.stop(timeout=5)
         rpc.cleanup()
-    return latencies, cast_seconds, topic
+    return results, topic
 
 
-def bare_run(url: str, calls: int, casts: int, warmup: int) -> tuple[list[float], float, list[str]]:
-    name = f"bench-bare-{uuid.uuid4().hex[:8]}"
-    exchange = kombu.Exchange(name, type="topic", durable=True)
-    request_queue = kombu.Queue(name, exchange, routing_key=name, durable=True)
-    counted = {"casts": 0}
-    stop = {"flag": False}
-    ready = eventlet.event.Event()
+def drain_until(conn: kombu.Connection, ready: event.Event, stopped) -> None:
+    """Say ``ready``, then hand arriving messages to the consumers' callbacks until ``stopped()``."""
+    ready.send(True)
+    while not stopped():
+        try:
+            conn.drain_events(timeout=0.2)
+        except socket.timeout:
+            pass
 
-    def server() -> None:
-        with kombu.Connection(url) as conn:
+
+class BareServer:
+    """A kombu request/reply server: replies inline on the default exchange, then acks."""
+
+    def __init__(self, url: str, transport_options: dict, queue: kombu.Queue) -> None:
+        self.url = url
+        self.transport_options = transport_options
+        self.queue = queue
+        self.casts = 0
+        self._stop = False
+        self._ready = event.Event()
+        self._thread = eventlet.spawn(self._run)
+        self._ready.wait()
+
+    def _run(self) -> None:
+        with kombu.Connection(self.url, transport_options=self.transport_options) as conn:
             producer = kombu.Producer(conn.channel())
 
             def on_message(body, message):
@@ -111,109 +192,234 @@ def bare_run(url: str, calls: int, casts: int, warmup: int) -> tuple[list[float]
                         exchange="",
                         routing_key=reply_to,
                         correlation_id=message.properties["correlation_id"],
+                        delivery_mode=1,
                         serializer="json",
                     )
                 else:
-                    counted["casts"] += 1
+                    self.casts += 1
                 message.ack()
 
-            with conn.Consumer(request_queue, callbacks=[on_message], prefetch_count=64):
-                ready.send(True)
-                while not stop["flag"]:
-                    try:
-                        conn.drain_events(timeout=0.2)
-                    except TimeoutError:
-                        pass
+            with conn.Consumer(self.queue, callbacks=[on_message], prefetch_count=64):
+                drain_until(conn, self._ready, lambda: self._stop)
 
-    thread = eventlet.spawn(server)
-    ready.wait()
-    reply_name = f"{name}-reply"
-    reply_queue = kombu.Queue(reply_name, exclusive=True, auto_delete=True, routing_key=reply_name)
-    replies: dict[str, object] = {}
-    latencies = []
+    def stop(self) -> None:
+        self._stop = True
+        self._thread.wait()
+
+
+class BareClient:
+    """Concurrent callers over one publishing connection and one reply consumer greenthread."""
+
+    def __init__(self, url: str, transport_options: dict, exchange: kombu.Exchange, routing_key: str) -> None:
+        self.routing_key = routing_key
+        self.reply_name = f"{routing_key}-reply"
+        self._pub_conn = kombu.Connection(url, transport_options=transport_options)
+        self._producer = kombu.Producer(self._pub_conn.channel(), exchange=exchange)
+        self._lock = semaphore.Semaphore()
+        self._waiters: dict[str, event.Event] = {}
+        self._stop = False
+        self._ready = event.Event()
+        self._reply_conn = kombu.Connection(url, transport_options=transport_options)
+        self._thread = eventlet.spawn(self._consume)
+        self._ready.wait()
+
+    def _consume(self) -> None:
+        conn = self._reply_conn
+        queue = kombu.Queue(self.reply_name, exclusive=True, auto_delete=True, routing_key=self.reply_name)
+
+        def on_reply(body, message):
+            waiter = self._waiters.pop(message.properties["correlation_id"], None)
+            if waiter is not None:
+                waiter.send(body)
+
+        with kombu.Consumer(conn.channel(), queue, callbacks=[on_reply], no_ack=True):
+            drain_until(conn, self._ready, lambda: self._stop)
+
+    def call(self, body: dict) -> object:
+        correlation_id = uuid.uuid4().hex
+        waiter = self._waiters[correlation_id] = event.Event()
+        with self._lock:
+            self._producer.publish(body, routing_key=self.routing_key, reply_to=self.reply_name,
+                                   correlation_id=correlation_id, delivery_mode=1, expiration=CALL_TIMEOUT,
+                                   serializer="json")
+        return waiter.wait(CALL_TIMEOUT)
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.wait()
+        self._reply_conn.release()
+        self._pub_conn.release()
+
+
+def bare_run(options, ctxt, url: str, memory: bool) -> tuple[Results, str]:
+    name = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    if memory:
+        url = "memory://"
+        transport = {"polling_interval": FLAGS.rpc_memory_polling_interval}
+        confirmed = {"polling_interval": FLAGS.rpc_memory_polling_interval}
+    else:
+        transport, confirmed = {}, {"confirm_publish": True}
+    exchange = kombu.Exchange(name, type="topic", durable=True)
+    request_queue = kombu.Queue(name, exchange, routing_key=name, durable=True)
+    context_dict = ctxt.to_dict()
+
+    def body(method: str, value: int) -> dict:
+        return {"method": method, "args": {"value": value}, "_context": context_dict}
+
+    server = BareServer(url, transport, request_queue)
+    results = Results()
     try:
-        with kombu.Connection(url) as conn:
-            channel = conn.channel()
-            producer = kombu.Producer(channel, exchange=exchange)
+        # Sequential calls: the caller drains its own reply queue.
+        reply_name = f"{name}-seq-reply"
+        reply_queue = kombu.Queue(reply_name, exclusive=True, auto_delete=True, routing_key=reply_name)
+        replies: dict[str, object] = {}
+        with kombu.Connection(url, transport_options=transport) as conn:
+            producer = kombu.Producer(conn.channel(), exchange=exchange)
 
-            def on_reply(body, message):
-                replies[message.properties["correlation_id"]] = body
+            def on_reply(reply, message):
+                replies[message.properties["correlation_id"]] = reply
 
             with kombu.Consumer(conn.channel(), reply_queue, callbacks=[on_reply], no_ack=True):
-                for i in range(warmup + calls):
+                for i in range(options.warmup + options.calls):
                     correlation_id = uuid.uuid4().hex
                     start = time.perf_counter()
-                    producer.publish(
-                        {"method": "echo", "args": {"value": i}},
-                        routing_key=name,
-                        reply_to=reply_name,
-                        correlation_id=correlation_id,
-                        serializer="json",
-                    )
+                    producer.publish(body("echo", i), routing_key=name, reply_to=reply_name,
+                                     correlation_id=correlation_id, delivery_mode=1, expiration=CALL_TIMEOUT,
+                                     serializer="json")
                     while correlation_id not in replies:
                         conn.drain_events(timeout=10)
                     replies.pop(correlation_id)
-                    if i >= warmup:
-                        latencies.append(time.perf_counter() - start)
-        with kombu.Connection(url, transport_options={"confirm_publish": True}) as conn:
+                    if i >= options.warmup:
+                        results.latencies.append(time.perf_counter() - start)
+        with kombu.Connection(url, transport_options=confirmed) as conn:
             producer = kombu.Producer(conn.channel(), exchange=exchange)
             start = time.perf_counter()
-            for i in range(casts):
-                producer.publish(
-                    {"method": "count_one", "args": {"value": i}},
-                    routing_key=name,
-                    delivery_mode=2,
-                    serializer="json",
+            for i in range(options.calls):
+                producer.publish(body("count_one", i), routing_key=name, delivery_mode=2, serializer="json")
+            wait_until(lambda: server.casts >= options.calls, 120)
+            results.cast_per_s = options.calls / (time.perf_counter() - start)
+        client = BareClient(url, transport, exchange, name)
+        try:
+            for callers, total in ((1, options.calls), (options.callers, options.concurrent_calls)):
+                results.calls_per_s[callers], results.cpu_us[callers] = concurrently(
+                    callers, total, lambda i: client.call(body("echo", i))
                 )
-            wait_until(lambda: counted["casts"] >= casts, 120)
-            cast_seconds = time.perf_counter() - start
+        finally:
+            client.close()
     finally:
-        stop["flag"] = True
-        thread.wait()
-    return latencies, cast_seconds, [name]
+        server.stop()
+    return results, name
 
 
-def delete_entities(url: str, nova_topic: str, bare_names: list[str]) -> None:
+def delete_entities(url: str, exchange: str, nova_topic: str, bare_name: str) -> None:
     with kombu.Connection(url) as conn:
         channel = conn.channel()
-        for queue in (nova_topic, f"{nova_topic}.bench-host", *bare_names):
-            channel.queue_delete(queue)
-        channel.exchange_delete(f"{nova_topic}_fanout")
-        for name in bare_names:
-            channel.exchange_delete(name)
+        for queue in (nova_topic, nova_topic and f"{nova_topic}.{HOST}", bare_name):
+            if queue:
+                channel.queue_delete(queue)
+        for name in (exchange, nova_topic and f"{nova_topic}_fanout", bare_name):
+            if name:
+                channel.exchange_delete(name)
 
 
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+def metrics(results: Results, k: int) -> list[float]:
+    return [
+        statistics.median(results.latencies) * 1e3,
+        percentile(results.latencies, 0.95) * 1e3,
+        results.cast_per_s,
+        results.calls_per_s[1],
+        results.calls_per_s[k],
+        results.cpu_us[1],
+        results.cpu_us[k],
+    ]
+
+
+def report(transport: str, options, nova: list[Results], bare: list[Results]) -> list[str]:
+    """Prints the table (each figure the median over the rounds); returns the targets missed."""
+    k = options.callers
+    labels = ["call p50 (ms)", "call p95 (ms)", "cast throughput (msg/s)", "calls/s, 1 caller",
+              f"calls/s, {k} callers", "CPU us/call, 1 caller", f"CPU us/call, {k} callers"]
+    mine = [statistics.median(column) for column in zip(*(metrics(r, k) for r in nova))]
+    theirs = [statistics.median(column) for column in zip(*(metrics(r, k) for r in bare))]
+    print(f"\n{transport}: {options.rounds} rounds (nova and bare taking turns to go first), each "
+          f"{options.calls} sequential calls and casts, {options.concurrent_calls} calls by {options.callers} "
+          "callers; "
+          "medians over the rounds")
+    print(f"{'':26}{'nova.rpc':>12}{'bare kombu':>12}{'nova/bare':>11}")
+    for label, a, b in zip(labels, mine, theirs):
+        print(f"{label:26}{a:12.3f}{b:12.3f}{a / b:10.2f}x")
+    missed = []
+    if mine[0] > 1.5 * theirs[0]:
+        missed.append("call p50 within 1.5x")
+    if mine[2] * 1.5 < theirs[2]:
+        missed.append("cast throughput within 1.5x")
+    if mine[4] < theirs[4]:
+        missed.append(f"calls/s at {k} callers >= bare")
+    if transport == "memory":
+        print("(memory transport: for information; the targets are RabbitMQ's)")
+        return []
+    print(f"targets: {'all met' if not missed else 'MISSED ' + ', '.join(missed)}")
+    return missed
+
+
+def run_transport(options, ctxt, transport: str) -> tuple[list[Results], list[Results]]:
+    """Every round of one transport, nova and bare kombu taking turns to go first."""
+    memory = transport == "memory"
+    nova_rounds: list[Results] = []
+    bare_rounds: list[Results] = []
+    sides = [s for s in ("nova", "bare") if options.only in (None, s)]
+    for n in range(options.rounds):
+        exchange = f"bench-nova-{uuid.uuid4().hex[:8]}"
+        point_flags_at(options.rabbit_url, memory, exchange)
+        topic = bare_name = ""
+        try:
+            for side in sides if n % 2 == 0 else sides[::-1]:
+                if side == "nova":
+                    results, topic = nova_run(options, ctxt)
+                    nova_rounds.append(results)
+                else:
+                    results, bare_name = bare_run(options, ctxt, options.rabbit_url, memory)
+                    bare_rounds.append(results)
+        finally:
+            if memory:
+                rpc.cleanup()
+            else:
+                delete_entities(options.rabbit_url, exchange, topic, bare_name)
+    return nova_rounds, bare_rounds
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=1000, help="calls (and casts) to time")
+    parser.add_argument("--calls", type=int, default=1000,
+                        help="sequential calls, casts, and calls by one caller through the concurrent client")
+    parser.add_argument("--concurrent-calls", type=int, default=5000, help="calls made by the concurrent callers")
+    parser.add_argument("--callers", type=int, default=50, help="concurrent callers (greenthreads)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per transport (medians are reported)")
     parser.add_argument("--rabbit-url", default=DEFAULT_URL, help="broker URL (default: %(default)s)")
+    parser.add_argument("--transports", default="rabbit,memory", help="rabbit, memory or both")
+    parser.add_argument("--only", choices=("nova", "bare"), help="run one side alone (for profiling), no table")
     options = parser.parse_args()
+    options.warmup = min(100, options.calls)
     logging.basicConfig(level=logging.WARNING)
-    point_flags_at(options.rabbit_url)
-    rpc.check_connection()
-    warmup = min(100, options.calls)
-
-    bare_lat, bare_cast, bare_names = bare_run(options.rabbit_url, options.calls, options.calls, warmup)
-    nova_lat, nova_cast, nova_topic = nova_run(options.calls, options.calls, warmup)
-    delete_entities(options.rabbit_url, nova_topic, bare_names)
-
-    rows = [
-        ("call median (ms)", statistics.median(nova_lat) * 1e3, statistics.median(bare_lat) * 1e3),
-        ("call p99 (ms)", p99(nova_lat) * 1e3, p99(bare_lat) * 1e3),
-        ("cast throughput (msg/s)", options.calls / nova_cast, options.calls / bare_cast),
-    ]
-    print(f"RabbitMQ {options.rabbit_url.split('@')[-1]}, {options.calls} calls and {options.calls} casts each")
-    print(f"{'':26}{'nova.rpc':>12}{'bare kombu':>12}{'nova/bare':>11}")
-    for label, nova, bare in rows:
-        print(f"{label:26}{nova:12.3f}{bare:12.3f}{nova / bare:10.2f}x")
-    verdict = "meets" if rows[0][1] <= 2 * rows[0][2] else "MISSES"
-    print(f"call median {verdict} the target (within 2x of bare kombu)")
-    return 0
+    FLAGS([sys.argv[0]])
+    ctxt = context.RequestContext("bench-user", "bench-project")
+    missed = []
+    for transport in options.transports.split(","):
+        if transport != "memory":
+            point_flags_at(options.rabbit_url, False, "unused")
+            rpc.check_connection()
+            print(f"RabbitMQ {options.rabbit_url.split('@')[-1]}")
+        nova_rounds, bare_rounds = run_transport(options, ctxt, transport)
+        if options.only:
+            for results in nova_rounds or bare_rounds:
+                row = " ".join(f"{value:.3f}" for value in metrics(results, options.callers))
+                print(f"{transport} {options.only}: p50 p95 casts/s calls/s@1 calls/s@{options.callers} "
+                      f"cpu@1 cpu@{options.callers}: {row}")
+        else:
+            missed += report(transport, options, nova_rounds, bare_rounds)
+    size = len(json.dumps(common.envelope(ctxt, {"method": "echo", "args": {"value": 1}})))
+    print(f"\nrequest body: {size} bytes of JSON on both sides")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -121,6 +121,7 @@ FLAGS = (
     ('integer', 'report_interval', 10, 'Seconds between heartbeats into the services table', 'nova.service', {'lower_bound': 1}),
     ('string', 'root_helper', None, 'Command prefixed to commands that need root (default: sudo, or nothing when running as root)', 'nova.utils', {}),
     ('string', 'routing_source_ip', '$my_ip', "Source address of instances' outbound traffic without a floating IP", 'nova.network.linux_net', {}),
+    ('integer', 'rpc_conn_pool_size', 10, "Broker connections each of a process's two publisher pools (casts; calls and replies) opens at most: sends waiting for their publisher confirms at the same time each need one", 'nova.rpc.common', {'lower_bound': 1}),
     ('float', 'rpc_memory_polling_interval', 0.002, "Seconds between polls of the memory transport (fake_rabbit). Every idle consumer wakes this often: smaller values cut call latency but burn CPU, and 0 busy-spins a core. kombu's own default (1 s) makes every call take a second.", 'nova.rpc.common', {'lower_bound': 0}),
     ('float', 'rpc_response_timeout', 60.0, 'Seconds a call waits for its reply, and a send retries a broker outage', 'nova.rpc.common', {'lower_bound': 0}),
     ('integer', 'rpc_thread_pool_size', 64, 'Messages a server handles at once', 'nova.rpc.common', {'lower_bound': 1}),

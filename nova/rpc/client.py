@@ -1,8 +1,10 @@
 """The sending side: call, cast, fanout_cast, and the process-wide connections.
 
-A process holds two publishers (confirmed for casts; for calls and replies
-unconfirmed, except on quorum queues) and one reply listener, all built from the current broker flags and
-rebuilt when those change (tests switch between memory and RabbitMQ).
+A process holds two publisher pools (confirmed for casts; for calls and
+replies unconfirmed, except on quorum queues) and one reply listener, all
+built from the current broker flags and rebuilt when those change (tests
+switch between memory and RabbitMQ).  A send declares nothing once its
+connection has declared the queue it needs.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ PERSISTENT = 2
 class _ProcessConnections:
     def __init__(self, settings: connection.BrokerSettings) -> None:
         self.settings = settings
-        self.casts = publisher.Publisher(settings, confirm=True)
+        size = FLAGS.rpc_conn_pool_size
+        self.casts = publisher.Publisher(settings, confirm=True, size=size)
         # On quorum queues calls are confirmed too: a channel opened while a queue elects its leader may
         # drop unconfirmed messages for good, and only a missing confirm tells (then a new channel is used).
-        self.calls = publisher.Publisher(settings, confirm=settings.quorum)
+        self.calls = publisher.Publisher(settings, confirm=settings.quorum, size=size)
         self._listener: replies.ReplyListener | None = None
         self._lock = semaphore.Semaphore()
 
@@ -56,9 +59,9 @@ _process_lock = semaphore.Semaphore()
 
 def _connections() -> _ProcessConnections:
     global _process
-    settings = connection.current_settings()
+    settings = connection.cached_settings()
     current = _process
-    if current is not None and current.settings == settings:
+    if current is not None and (current.settings is settings or current.settings == settings):
         return current
     with _process_lock:
         if _process is not None and _process.settings != settings:
@@ -93,18 +96,19 @@ def call(
     body = common.envelope(ctxt, msg)
     conns = _connections()
     listener = conns.listener()
-    if not listener.wait_ready(deadline - time.monotonic()):
+    if not listener.wait_ready(timeout):
         raise common.BrokerUnavailable(
             url=conns.settings.display_url, reason=f"reply queue not ready within {timeout}s"
         )
     correlation_id = uuid.uuid4().hex
     waiter = listener.expect(correlation_id)
+    queue = topology.topic_queue(topic, conns.settings.quorum)
     try:
         conns.calls.publish(
             body,
-            exchange=topology.topic_exchange(),
+            exchange=queue.exchange.name,
             routing_key=topic,
-            declare=[topology.topic_queue(topic, conns.settings.quorum)],
+            declare=(queue,),
             deadline=deadline,
             target=f"topic {topic}",
             delivery_mode=TRANSIENT,
@@ -130,11 +134,12 @@ def cast(ctxt: nova_context.RequestContext, topic: str, msg: Mapping[str, Any]) 
     """
     body = common.envelope(ctxt, msg)
     conns = _connections()
+    queue = topology.topic_queue(topic, conns.settings.quorum)
     conns.casts.publish(
         body,
-        exchange=topology.topic_exchange(),
+        exchange=queue.exchange.name,
         routing_key=topic,
-        declare=[topology.topic_queue(topic, conns.settings.quorum)],
+        declare=(queue,),
         deadline=time.monotonic() + FLAGS.rpc_response_timeout,
         target=f"topic {topic}",
         delivery_mode=PERSISTENT,
@@ -147,9 +152,9 @@ def fanout_cast(ctxt: nova_context.RequestContext, topic: str, msg: Mapping[str,
     exchange = topology.fanout_exchange(topic)
     _connections().casts.publish(
         body,
-        exchange=exchange,
+        exchange=exchange.name,
         routing_key="",
-        declare=[exchange],
+        declare=(exchange,),
         deadline=time.monotonic() + FLAGS.rpc_response_timeout,
         target=f"exchange {exchange.name}",
         delivery_mode=TRANSIENT,
@@ -158,20 +163,14 @@ def fanout_cast(ctxt: nova_context.RequestContext, topic: str, msg: Mapping[str,
 
 def send_reply(reply_to: str, correlation_id: str | None, reply: dict[str, Any]) -> None:
     """Send a server's reply to the caller's reply queue."""
-    conns = _connections()
+    calls = _connections().calls
     deadline = time.monotonic() + FLAGS.rpc_response_timeout
-    options = dict(
-        exchange="",
-        routing_key=reply_to,
-        declare=(),
-        deadline=deadline,
-        target=f"reply queue {reply_to}",
-        delivery_mode=TRANSIENT,
-        correlation_id=correlation_id,
-    )
+    target = f"reply queue {reply_to}"
     try:
-        conns.calls.publish(reply, **options)
+        calls.publish(reply, exchange="", routing_key=reply_to, declare=(), deadline=deadline, target=target,
+                      delivery_mode=TRANSIENT, correlation_id=correlation_id)
     except kombu.exceptions.EncodeError as exc:
         LOG.error("Cannot encode an RPC result: %s", common.one_line(exc))
         failure = common.RpcError(reason=f"the result could not be encoded: {common.one_line(exc)}")
-        conns.calls.publish({"failure": common.failure_payload(failure)}, **options)
+        calls.publish({"failure": common.failure_payload(failure)}, exchange="", routing_key=reply_to, declare=(),
+                      deadline=deadline, target=target, delivery_mode=TRANSIENT, correlation_id=correlation_id)

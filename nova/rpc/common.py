@@ -53,6 +53,13 @@ flags.DEFINE_string("control_exchange", "nova", "Topic exchange every service co
 flags.DEFINE_float(
     "rpc_response_timeout", 60.0, "Seconds a call waits for its reply, and a send retries a broker outage", lower_bound=0
 )
+flags.DEFINE_integer(
+    "rpc_conn_pool_size",
+    10,
+    "Broker connections each of a process's two publisher pools (casts; calls and replies) opens at most: "
+    "sends waiting for their publisher confirms at the same time each need one",
+    lower_bound=1,
+)
 flags.DEFINE_integer("rpc_thread_pool_size", 64, "Messages a server handles at once", lower_bound=1)
 flags.DEFINE_float(
     "rpc_memory_polling_interval",
@@ -120,7 +127,7 @@ def envelope(ctxt: nova_context.RequestContext, msg: Mapping[str, Any]) -> dict[
     if not isinstance(method, str) or not method:
         raise ValueError(f"an RPC message needs a 'method' string, got {method!r}")
     args = msg.get("args") or {}
-    if not isinstance(args, Mapping):
+    if type(args) is not dict and not isinstance(args, Mapping):
         raise ValueError(f"RPC 'args' must be a dict, got {type(args).__name__}")
     return {"method": method, "args": dict(args), "_context": ctxt.to_dict()}
 

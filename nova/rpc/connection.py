@@ -90,6 +90,36 @@ def parse_hosts(entries: list[str], default_port: int) -> tuple[tuple[str, int],
     return tuple(hosts)
 
 
+# The flags current_settings() reads: while none changes, its answer stays the same.
+_SETTINGS_FLAGS = (
+    "fake_rabbit", "rpc_memory_polling_interval", "rabbit_hosts", "rabbit_host", "rabbit_port", "rabbit_userid",
+    "rabbit_password", "rabbit_virtual_host", "rabbit_use_ssl", "rabbit_heartbeat", "rabbit_quorum_queues",
+)
+_flag_objects: tuple = ()
+# (raw flag values, lists copied; the settings built from them)
+_cached: tuple[tuple, BrokerSettings] | None = None
+
+
+def cached_settings() -> BrokerSettings:
+    """current_settings(), rebuilt only when one of the flags it reads changed: what every send asks.
+
+    Compares the flags' raw values (one attribute read each, against a
+    microsecond-scale FLAGS lookup); a value naming another flag ($name) is
+    never cached, since only current_settings() resolves it.
+    """
+    global _cached, _flag_objects
+    if not _flag_objects:
+        _flag_objects = tuple(FLAGS[name] for name in _SETTINGS_FLAGS)
+    key = tuple([flag.value for flag in _flag_objects])
+    cached = _cached
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    settings = current_settings()
+    if not any(isinstance(value, str) and "$" in value for value in key):
+        _cached = (tuple(list(value) if isinstance(value, list) else value for value in key), settings)
+    return settings
+
+
 def current_settings() -> BrokerSettings:
     if FLAGS.fake_rabbit:
         return BrokerSettings(memory=True, polling_interval=FLAGS.rpc_memory_polling_interval)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from typing import Callable
 
 import eventlet
@@ -23,6 +24,8 @@ LOG = logging.getLogger(__name__)
 
 # How long one drain_events waits: the bound on how late the loop sees stop().
 POLL_SECONDS = 0.2
+# Heartbeats are checked at most this often (the shortest heartbeat is 1 s, checked twice per period).
+HEARTBEAT_CHECK_SECONDS = 0.25
 
 
 class ConsumerLoop:
@@ -179,6 +182,7 @@ class ConsumerLoop:
         return conn
 
     def _drain(self, conn: kombu.Connection) -> None:
+        next_heartbeat_check = 0.0
         while not self._stopping:
             self._idle = True
             try:
@@ -187,8 +191,11 @@ class ConsumerLoop:
                 pass
             finally:
                 self._idle = False
-            with self._write_lock:
-                conn.heartbeat_check()
+            now = time.monotonic()
+            if now >= next_heartbeat_check:
+                next_heartbeat_check = now + HEARTBEAT_CHECK_SECONDS
+                with self._write_lock:
+                    conn.heartbeat_check()
         if self._consumer is not None:
             with self._write_lock:
                 self._consumer.cancel()

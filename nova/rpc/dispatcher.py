@@ -53,23 +53,50 @@ class Dispatcher:
             base = manager_module.Manager
         self.manager = manager
         self.methods = exposed_methods(type(manager), base)
-        self._signatures: dict[str, inspect.Signature] = {}
+        self._shapes: dict[str, _Shape] = {}
 
     def dispatch(self, ctxt: nova_context.RequestContext, method: str, args: Mapping[str, Any]) -> Any:
         if method not in self.methods:
             raise common.UnknownMethod(method=method, manager=type(self.manager).__name__)
-        if not isinstance(args, Mapping):
+        if type(args) is not dict and not isinstance(args, Mapping):
             raise common.InvalidArguments(method=method, reason=f"args must be a dict, not {type(args).__name__}")
         func: Callable[..., Any] = getattr(self.manager, method)
-        try:
-            self._signature(method, func).bind(ctxt, **args)
-        except TypeError as exc:
-            raise common.InvalidArguments(method=method,
-                                          reason=f"{type(self.manager).__name__}.{method}() {exc}") from None
+        shape = self._shapes.get(method)
+        if shape is None:
+            shape = self._shapes[method] = _Shape(inspect.signature(func))
+        if not shape.fits(args):
+            try:
+                shape.signature.bind(ctxt, **args)
+            except TypeError as exc:
+                raise common.InvalidArguments(method=method,
+                                              reason=f"{type(self.manager).__name__}.{method}() {exc}") from None
         return func(ctxt, **args)
 
-    def _signature(self, method: str, func: Callable[..., Any]) -> inspect.Signature:
-        signature = self._signatures.get(method)
-        if signature is None:
-            signature = self._signatures[method] = inspect.signature(func)
-        return signature
+
+class _Shape:
+    """What arguments a handler takes, for a check cheaper than ``Signature.bind`` on every message.
+
+    ``fits`` says yes only when ``bind(ctxt, **args)`` surely succeeds; a no
+    (or a signature it does not model) leaves the verdict to ``bind``.
+    """
+
+    def __init__(self, signature: inspect.Signature) -> None:
+        self.signature = signature
+        params = list(signature.parameters.values())
+        kinds = {inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY}
+        self.simple = bool(params) and params[0].kind == inspect.Parameter.POSITIONAL_OR_KEYWORD and all(
+            p.kind in kinds or p.kind == inspect.Parameter.VAR_KEYWORD for p in params[1:]
+        )
+        named = [p for p in params[1:] if p.kind in kinds]
+        self.accepted = frozenset(p.name for p in named)
+        self.required = frozenset(p.name for p in named if p.default is inspect.Parameter.empty)
+        self.any_keyword = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params)
+        self.first = params[0].name if params else ""
+
+    def fits(self, args: Mapping[str, Any]) -> bool:
+        if not self.simple:
+            return False
+        keys = args.keys()
+        if self.first in keys or not self.required <= keys:
+            return False
+        return self.any_keyword or keys <= self.accepted

@@ -1,4 +1,4 @@
-"""Sending messages: one lazily (re)connected kombu producer per Publisher.
+"""Sending messages: a pool of lazily (re)connected kombu producers per Publisher.
 
 A send retries a broker outage until its deadline, reconnecting and
 redeclaring as it goes, then raises BrokerUnavailable; so a send that returns
@@ -28,27 +28,56 @@ LOG = logging.getLogger(__name__)
 
 # Longest wait for one publisher confirm before the send is retried on a new connection.
 CONFIRM_TIMEOUT = 10.0
+# An unconfirmed connection used this recently is not checked for a close from the broker again: under load
+# that saves a select() per send, and a close that lands between a check and the send is possible anyway.
+CLOSED_CHECK_SECONDS = 0.005
 
 _real_select = eventlet.patcher.original("select").select
 
 
-class Publisher:
-    """Sends messages over one connection, one greenthread at a time."""
+class _Sender:
+    """One connection and its producer, used by one greenthread at a time."""
 
-    def __init__(self, settings: connection.BrokerSettings, confirm: bool) -> None:
+    def __init__(self) -> None:
+        self.conn: kombu.Connection | None = None
+        self.producer: kombu.Producer | None = None
+        # Names of the queues and exchanges declared on this connection.
+        self.declared: set[tuple[bool, str]] = set()
+        # When _raise_if_closed_by_broker last looked at this connection.
+        self.checked_at = 0.0
+        # The pool's generation when this connection was opened.
+        self.generation = 0
+
+    def reset(self) -> None:
+        conn, self.conn, self.producer = self.conn, None, None
+        self.declared.clear()
+        connection.close_quietly(conn)
+
+
+class Publisher:
+    """Sends messages over a pool of up to ``size`` connections, one greenthread per connection at a time.
+
+    Connections are opened when concurrent sends need them and kept: a send
+    waiting for its publisher confirm does not hold up the others.
+    """
+
+    def __init__(self, settings: connection.BrokerSettings, confirm: bool, size: int = 1) -> None:
         self.settings = settings
         self.confirm = confirm and not settings.memory
-        self._lock = semaphore.Semaphore()
-        self._conn: kombu.Connection | None = None
-        self._producer: kombu.Producer | None = None
-        self._declared: set[tuple[str, str]] = set()
+        self._check_closed = not self.confirm and not settings.memory
+        self._slots = semaphore.Semaphore(max(size, 1))
+        self._idle: list[_Sender] = []
+        # Bumped when a send finds its connection broken: the idle ones, opened before, most likely went
+        # to the same lost node, so each is replaced before its next send rather than failing it first.
+        self._generation = 0
+        self._closed = False
         self._errors = connection.broker_errors(connection.new_connection(settings))
 
     def publish(
         self,
         body: dict[str, Any],
         *,
-        exchange: Exchange | str,
+        exchange: str,
         routing_key: str,
         declare: Sequence[Exchange | Queue],
         deadline: float,
@@ -56,29 +85,34 @@ class Publisher:
         **properties: Any,
     ) -> None:
         """Send ``body``; ``declare`` lists the entities it needs (declared once per connection)."""
-        remaining = deadline - time.monotonic()
-        if not self._lock.acquire(timeout=max(remaining, 0)):
+        if not self._slots.acquire(timeout=max(deadline - time.monotonic(), 0)):
             raise common.BrokerUnavailable(
-                url=self.settings.display_url, reason=f"gave up sending to {target}: another send is stuck retrying"
+                url=self.settings.display_url, reason=f"gave up sending to {target}: every send is stuck retrying"
             )
+        sender = self._idle.pop() if self._idle else _Sender()
         try:
-            self._send(body, exchange, routing_key, declare, deadline, target, properties)
+            if sender.generation != self._generation and sender.conn is not None:
+                sender.reset()
+            self._send(sender, body, exchange, routing_key, declare, deadline, target, properties)
         finally:
-            self._lock.release()
+            if self._closed:
+                sender.reset()
+            else:
+                self._idle.append(sender)
+            self._slots.release()
 
     def close(self) -> None:
-        """Drop the connection; waits at most CLOSE_TIMEOUT for a send in progress."""
-        acquired = self._lock.acquire(timeout=connection.CLOSE_TIMEOUT)
-        try:
-            self._reset()
-        finally:
-            if acquired:
-                self._lock.release()
+        """Drop the idle connections; a send in progress drops its own when it ends."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for sender in idle:
+            sender.reset()
 
     def _send(
         self,
+        sender: _Sender,
         body: dict[str, Any],
-        exchange: Exchange | str,
+        exchange: str,
         routing_key: str,
         declare: Sequence[Exchange | Queue],
         deadline: float,
@@ -88,19 +122,22 @@ class Publisher:
         failures = 0
         while True:
             try:
-                producer = self._ready_producer(deadline)
-                self._declare(producer, declare)
+                producer = self._ready_producer(sender, deadline)
+                if declare:
+                    self._declare(sender, producer, declare)
                 if self.confirm:
                     # Capped: a confirm that never comes means a broken channel; retry on a new one.
                     properties["confirm_timeout"] = min(max(deadline - time.monotonic(), 0.1), CONFIRM_TIMEOUT)
                 producer.publish(body, exchange=exchange, routing_key=routing_key, serializer="json", **properties)
             except connection.PERMANENT_ERRORS as exc:
-                self._reset()
+                sender.reset()
                 raise common.PublishError(
                     target=target, url=self.settings.display_url, reason=topology.explain(exc, self.settings.quorum)
                 ) from None
             except self._errors as exc:
-                self._reset()
+                if sender.generation == self._generation:
+                    self._generation += 1
+                sender.reset()
                 failures += 1
                 reason = common.one_line(exc)
                 remaining = deadline - time.monotonic()
@@ -119,17 +156,23 @@ class Publisher:
                     LOG.info("Sent to %s on %s after %d failed attempts", target, self.settings.display_url, failures)
                 return
 
-    def _ready_producer(self, deadline: float) -> kombu.Producer:
-        if self._producer is None:
+    def _ready_producer(self, sender: _Sender, deadline: float) -> kombu.Producer:
+        producer = sender.producer
+        if producer is None:
             timeout = min(connection.CONNECT_TIMEOUT, max(deadline - time.monotonic(), 0.5))
+            generation = self._generation
             conn = connection.open_connection(self.settings, confirm=self.confirm, connect_timeout=timeout)
-            self._conn = conn
-            self._producer = kombu.Producer(conn.channel(), auto_declare=False)
-        elif not self.confirm and not self.settings.memory:
-            self._raise_if_closed_by_broker()
-        return self._producer
+            sender.conn, sender.generation = conn, generation
+            producer = sender.producer = kombu.Producer(conn.channel(), auto_declare=False)
+        elif self._check_closed:
+            now = time.monotonic()
+            if now - sender.checked_at >= CLOSED_CHECK_SECONDS:
+                self._raise_if_closed_by_broker(sender.conn)
+                sender.checked_at = now
+        return producer
 
-    def _raise_if_closed_by_broker(self) -> None:
+    @staticmethod
+    def _raise_if_closed_by_broker(conn: kombu.Connection | None) -> None:
         """Read whatever the broker sent since the last send: usually nothing.
 
         Without confirms nothing reads this connection, so a broker restart
@@ -137,23 +180,20 @@ class Publisher:
         socket.  A broker that closed the connection has sent Connection.Close
         (or EOF); reading it here raises the error that triggers a reconnect.
         """
-        assert self._conn is not None
-        sock = self._conn.connection.sock
+        assert conn is not None
+        sock = conn.connection.sock
         readable, _, _ = _real_select([sock], [], [], 0)
         if readable:
             try:
-                self._conn.drain_events(timeout=0)
+                conn.drain_events(timeout=0)
             except socket.timeout:
                 pass
 
-    def _declare(self, producer: kombu.Producer, entities: Sequence[Exchange | Queue]) -> None:
+    @staticmethod
+    def _declare(sender: _Sender, producer: kombu.Producer, entities: Sequence[Exchange | Queue]) -> None:
+        declared = sender.declared
         for entity in entities:
-            key = ("queue" if isinstance(entity, Queue) else "exchange", entity.name)
-            if key not in self._declared:
+            key = (isinstance(entity, Queue), entity.name)
+            if key not in declared:
                 entity(producer.channel).declare()
-                self._declared.add(key)
-
-    def _reset(self) -> None:
-        conn, self._conn, self._producer = self._conn, None, None
-        self._declared.clear()
-        connection.close_quietly(conn)
+                declared.add(key)

@@ -15,6 +15,7 @@ server of its topic ever started is kept.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 
@@ -29,6 +30,7 @@ def topic_exchange() -> Exchange:
     return Exchange(FLAGS.control_exchange, type="topic", durable=True, auto_delete=False)
 
 
+@functools.lru_cache(maxsize=1024)
 def fanout_exchange(topic: str) -> Exchange:
     return Exchange(f"{topic}_fanout", type="fanout", durable=False, auto_delete=False)
 
@@ -39,9 +41,16 @@ def topic_queue(topic: str, quorum: bool = False) -> Queue:
     With ``quorum`` it is a quorum queue: replicated over the cluster's nodes,
     so it and its messages outlive the node that holds its leader.
     """
+    return _topic_queue(topic, quorum, FLAGS.control_exchange)
+
+
+# Built once per topic: a kombu Queue costs more to build than a message costs to send.
+# Not bound to a channel here; declaring binds a copy (``queue(channel)``).
+@functools.lru_cache(maxsize=4096)
+def _topic_queue(topic: str, quorum: bool, exchange: str) -> Queue:
     arguments = {"x-queue-type": "quorum"} if quorum else None
-    return Queue(topic, topic_exchange(), routing_key=topic, durable=True, auto_delete=False,
-                 queue_arguments=arguments)
+    return Queue(topic, Exchange(exchange, type="topic", durable=True, auto_delete=False), routing_key=topic,
+                 durable=True, auto_delete=False, queue_arguments=arguments)
 
 
 def explain(exc: BaseException, quorum: bool) -> str:

@@ -68,3 +68,18 @@ def test_check_connection_gives_up_at_once_on_bad_credentials(rabbit_rpc):
         rpc.check_connection()
     assert "ACCESS_REFUSED" in str(info.value)
     assert "not-the-password" not in str(info.value)
+
+
+def test_concurrent_casts_share_a_pool_of_at_most_rpc_conn_pool_size_connections(rabbit_rpc, ctxt):
+    from nova.rpc import client
+
+    FLAGS.rpc_conn_pool_size = 2
+    topic = rabbit_rpc.topic()
+    manager = EchoManager()
+    rabbit_rpc.server(topic, manager)
+    senders = eventlet.GreenPool(20)
+    for value in range(20):
+        senders.spawn(rpc.cast, ctxt, topic, {"method": "record", "args": {"value": value}})
+    senders.waitall()
+    wait_for(lambda: sorted(manager.received) == list(range(20)), timeout=10)
+    assert 1 <= len(client._connections().casts._idle) <= 2

@@ -142,3 +142,20 @@ def test_check_connection_names_every_unreachable_node(dead_broker):
     message = str(info.value)
     assert f"127.0.0.1:{dead_broker}: " in message and f"127.0.0.1:{other}: " in message
     assert "s3cret-pw" not in message
+
+
+def test_settings_follow_flags_changed_in_place(memory_rpc):
+    FLAGS.fake_rabbit = False
+    FLAGS.rabbit_hosts = ["10.0.0.1:5672"]
+    assert connection.cached_settings().hosts == (("10.0.0.1", 5672),)
+    FLAGS.rabbit_hosts.append("10.0.0.2:5673")
+    assert connection.cached_settings().hosts == (("10.0.0.1", 5672), ("10.0.0.2", 5673))
+    FLAGS.rabbit_quorum_queues = False
+    assert connection.cached_settings().quorum is False
+
+
+def test_topic_queues_follow_the_control_exchange(memory_rpc):
+    from nova.rpc import topology
+
+    FLAGS.control_exchange = "other-exchange"
+    assert topology.topic_queue("compute").exchange.name == "other-exchange"

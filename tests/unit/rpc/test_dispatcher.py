@@ -105,3 +105,38 @@ def test_the_default_base_is_nova_manager():
     dispatcher = Dispatcher(Small())
     assert "hello" in dispatcher.methods
     assert not {"init_host", "periodic_tasks"} & dispatcher.methods
+
+
+class Shapes(FakeManagerBase):
+    def plain(self, ctxt, a, b=2):
+        return (a, b)
+
+    def keywords(self, ctxt, a, *, c, **rest):
+        return (a, c, rest)
+
+    def star(self, ctxt, *values):
+        return values
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "fits"),
+    [
+        ("plain", {"a": 1}, True),
+        ("plain", {"a": 1, "b": 3}, True),
+        ("plain", {"b": 3}, False),
+        ("plain", {"a": 1, "z": 0}, False),
+        ("plain", {"a": 1, "ctxt": 0}, False),
+        ("keywords", {"a": 1, "c": 2, "extra": 3}, True),
+        ("keywords", {"a": 1}, False),
+        ("star", {}, True),
+        ("star", {"values": 1}, False),
+    ],
+)
+def test_arguments_are_checked_the_same_as_the_signature_would(method, args, fits):
+    """The cheap per-message check accepts exactly what Signature.bind accepts."""
+    dispatcher = Dispatcher(Shapes(), base=FakeManagerBase)
+    if fits:
+        dispatcher.dispatch(context.get_admin_context(), method, args)
+    else:
+        with pytest.raises(rpc.InvalidArguments, match=method):
+            dispatcher.dispatch(context.get_admin_context(), method, args)
