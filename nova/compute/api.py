@@ -152,9 +152,10 @@ class API:
         key_data = None
         if key_name:
             key_data = db.key_pair_get(ctxt, ctxt.user_id, key_name)["public_key"]
+        root_device_name, mappings = block_devices.merge(image, block_device_mapping)
+        self._check_mapped_sources(ctxt, mappings)
         groups = self._security_groups(ctxt, security_groups)
         metadata = self._metadata(ctxt, metadata)
-        root_device_name, mappings = block_devices.merge(image, block_device_mapping)
         if image_id is None and root_device_name is None:
             raise exception.InvalidInput(reason="without an image, a block device mapping must give the root device")
         count = self._allowed_count(ctxt, flavor, min_count, max_count)
@@ -319,6 +320,18 @@ class API:
         return db.instance_create_many(ctxt, [dict(base, launch_index=index) for index in range(count)],
                                        security_group_ids=[group["id"] for group in groups],
                                        hostname_format="i-%08x")
+
+    @staticmethod
+    def _check_mapped_sources(ctxt: Context, mappings: list[dict[str, Any]]) -> None:
+        """Every mapped snapshot and volume is the caller's, before any row is written: a launch naming
+        another project's (or a missing) one fails with not-found and leaves nothing, not even a deleted row.
+        The states are checked again, atomically, when the volumes are made or reserved."""
+        volumes = volume_api.API()
+        for mapping in mappings:
+            if mapping.get("volume_id") is not None:
+                volumes.get(ctxt, mapping["volume_id"])
+            elif mapping.get("snapshot_id") is not None:
+                volumes.get_snapshot(ctxt, mapping["snapshot_id"])
 
     @staticmethod
     def _create_volumes(ctxt: Context, instances: list[Row], mappings: list[dict[str, Any]],

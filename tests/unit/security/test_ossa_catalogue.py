@@ -369,9 +369,13 @@ def test_snapshot_or_image_of_another_project(cloud, alices, nothing_written):
         "InvalidSnapshot.NotFound"
     assert code_of(cloud.os("POST", f"/servers/{alices['uuid']}/action", "bob",
                             json={"createImage": {"name": "mine"}})) == (404, "itemNotFound")
+    launch = cloud.ec2("RunInstances", "bob", ImageId=cloud.image_id, MinCount=1, MaxCount=1,
+                       **{"BlockDeviceMapping.1.DeviceName": "/dev/vdb",
+                          "BlockDeviceMapping.1.Ebs.SnapshotId": alices["snapshot"]})
+    assert launch.code == "InvalidSnapshot.NotFound", launch.text  # and no instance row, not even a deleted one
 
 
-def test_volume_of_another_project(cloud, alices):
+def test_volume_of_another_project(cloud, alices, nothing_written):
     """Boot from volume reaching any volume by id (a Folsom-era flaw) and attaching another tenant's volume:
     bob can neither attach alice's volume nor boot from it; the volume stays hers and free."""
     before = db.volume_get(ADMIN, int(alices["volume_num"]))
