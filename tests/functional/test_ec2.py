@@ -76,7 +76,7 @@ class Ec2Cloud:
 
     def aws(self, user: str, *args: str) -> dict:
         """Run the AWS CLI with nothing but the novarc's environment."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_DATA_PATH"}
         env.update(self.env(user))
         env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
         result = subprocess.run([sys.executable, "-m", "awscli", "ec2", *args, "--output", "json"],

@@ -39,7 +39,7 @@ def image_cloud(cloud, rabbit_vhost, tmp_path):
 
 
 def _aws(ec2, user: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_DATA_PATH"}
     env.update(ec2.env(user))
     env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
     return subprocess.run([sys.executable, "-m", "awscli", *args], capture_output=True, text=True, env=env,
