@@ -54,8 +54,7 @@ class Ec2Cloud:
             cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
         self.image_id = "ami-%08x" % make_image(context.RequestContext("alice", "proj-a"), is_public=True)["id"]
         wanted = {("sched", "nova-scheduler"), ("net", "nova-network"), ("c1", "nova-compute")}
-        wait_for(lambda: all(cloud.service_states().get(key) == ":-)" for key in wanted), timeout=60,
-                 what="services up")
+        wait_for(lambda: cloud.services_up(*wanted), timeout=60, what="services up")
         wait_for(self._listening, timeout=30, what="nova-api listening")
 
     def _listening(self) -> bool:

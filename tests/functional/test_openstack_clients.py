@@ -65,8 +65,7 @@ class OpenStackCloud:
             self.cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
         if compute:
             wanted = {("sched", "nova-scheduler"), ("net", "nova-network"), ("c1", "nova-compute")}
-            wait_for(lambda: all(self.cloud.service_states().get(key) == ":-)" for key in wanted), timeout=60,
-                     what="services up")
+            wait_for(lambda: self.cloud.services_up(*wanted), timeout=60, what="services up")
         for name in ("osapi_port", "identity_port", "image_api_port", "network_api_port"):
             wait_for(lambda: self._listening(self.ports[name]), timeout=30, what=f"nova-api on --{name}")
 
