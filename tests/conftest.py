@@ -5,9 +5,12 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
+import os  # noqa: E402
+
 import pytest  # noqa: E402
 
 from nova import flags  # noqa: E402
+from tests.fixtures import awscli  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +21,21 @@ def clean_flags(tmp_path):
                           fake_network=True)
     yield
     flags.reset_for_tests()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_waiters_poll_every_second():
+    """The AWS CLI's ``aws ec2 wait ...`` in tests asks every second, not every 15 (tests/fixtures/awscli.py)."""
+    if "AWS_DATA_PATH" in os.environ:  # a caller's own botocore data: left alone
+        yield
+        return
+    path = awscli.fast_waiters_path()
+    os.environ["AWS_DATA_PATH"] = path
+    try:
+        yield
+    finally:
+        del os.environ["AWS_DATA_PATH"]
+        awscli.remove(path)
 
 
 pytest_plugins = ["tests.fixtures.daemons", "tests.fixtures.database", "tests.fixtures.pgcluster", "tests.fixtures.rabbitnode", "tests.fixtures.rabbitcluster",

@@ -52,8 +52,7 @@ def start_services(cloud, *computes: tuple[str, ...]) -> dict[str, object]:
     for host, *args in computes:
         daemons[host] = cloud.start("nova-compute", f"--host={host}", *args)
     wanted = {("sched", "nova-scheduler"), ("net", "nova-network")} | {(h[0], "nova-compute") for h in computes}
-    wait_for(lambda: all(cloud.service_states().get(key) == ":-)" for key in wanted), timeout=60,
-             what=f"services up: {sorted(wanted)}")
+    wait_for(lambda: cloud.services_up(*wanted), timeout=60, what=f"services up: {sorted(wanted)}")
     return daemons
 
 

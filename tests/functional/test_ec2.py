@@ -54,8 +54,7 @@ class Ec2Cloud:
             cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
         self.image_id = "ami-%08x" % make_image(context.RequestContext("alice", "proj-a"), is_public=True)["id"]
         wanted = {("sched", "nova-scheduler"), ("net", "nova-network"), ("c1", "nova-compute")}
-        wait_for(lambda: all(cloud.service_states().get(key) == ":-)" for key in wanted), timeout=60,
-                 what="services up")
+        wait_for(lambda: cloud.services_up(*wanted), timeout=60, what="services up")
         wait_for(self._listening, timeout=30, what="nova-api listening")
 
     def _listening(self) -> bool:
@@ -76,7 +75,7 @@ class Ec2Cloud:
 
     def aws(self, user: str, *args: str) -> dict:
         """Run the AWS CLI with nothing but the novarc's environment."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_DATA_PATH"}
         env.update(self.env(user))
         env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
         result = subprocess.run([sys.executable, "-m", "awscli", "ec2", *args, "--output", "json"],

@@ -33,13 +33,13 @@ def image_cloud(cloud, rabbit_vhost, tmp_path):
     ec2 = Ec2Cloud(cloud, tmp_path, also=(("nova-objectstore",), libvirt_compute))
     store = next(daemon for daemon in cloud.daemons if daemon.binary == "nova-objectstore")
     wait_for(lambda: _listening(s3_port), 30, what="nova-objectstore")
-    wait_for(lambda: cloud.service_states().get(("lv1", "nova-compute")) == ":-)", 60, what="libvirt compute")
+    wait_for(lambda: cloud.services_up(("lv1", "nova-compute")), 60, what="libvirt compute")
     cloud.manage("service", "disable", "c1", "nova-compute")
     yield ec2, store, s3_port
 
 
 def _aws(ec2, user: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_DATA_PATH"}
     env.update(ec2.env(user))
     env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
     return subprocess.run([sys.executable, "-m", "awscli", *args], capture_output=True, text=True, env=env,

@@ -19,7 +19,7 @@ import openstack
 import pytest
 
 from tests.fixtures import services
-from tests.fixtures.daemons import Cloud, ROOT, free_port, private_vhost, rabbitmqctl, read_novarc, wait_for
+from tests.fixtures.daemons import Cloud, ROOT, free_port, read_novarc, wait_for
 from tests.functional.osc_runner import CliResult, CliRunner
 
 PORTS = ("ec2_port", "osapi_port", "identity_port", "image_api_port", "network_api_port")
@@ -65,8 +65,7 @@ class OpenStackCloud:
             self.cloud.manage("project", "environment", project, user, str(tmp_path / f"novarc-{user}"))
         if compute:
             wanted = {("sched", "nova-scheduler"), ("net", "nova-network"), ("c1", "nova-compute")}
-            wait_for(lambda: all(self.cloud.service_states().get(key) == ":-)" for key in wanted), timeout=60,
-                     what="services up")
+            wait_for(lambda: self.cloud.services_up(*wanted), timeout=60, what="services up")
         for name in ("osapi_port", "identity_port", "image_api_port", "network_api_port"):
             wait_for(lambda: self._listening(self.ports[name]), timeout=30, what=f"nova-api on --{name}")
 
@@ -112,8 +111,8 @@ class OpenStackCloud:
 
 
 @pytest.fixture(scope="module")
-def os_cloud(tmp_path_factory):
-    vhost, url = private_vhost(services.rabbit_url())
+def os_cloud(tmp_path_factory, vhost_pool):
+    vhost, url = vhost_pool.take(services.rabbit_url())
     cloud = None
     try:
         cloud = OpenStackCloud(tmp_path_factory.mktemp("openstack"), url)
@@ -121,7 +120,7 @@ def os_cloud(tmp_path_factory):
     finally:
         if cloud is not None:
             cloud.close()
-        rabbitmqctl("delete_vhost", vhost)
+        vhost_pool.give_back(vhost)
 
 
 def test_novarc_names_the_endpoints(os_cloud):

@@ -10,15 +10,15 @@ import openstack.exceptions
 import pytest
 
 from tests.fixtures import services
-from tests.fixtures.daemons import private_vhost, rabbitmqctl, wait_for
+from tests.fixtures.daemons import wait_for
 from tests.functional.test_openstack_clients import OpenStackCloud
 
 NO_RETRY = botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60)
 
 
 @pytest.fixture(scope="module")
-def compute_cloud(tmp_path_factory):
-    vhost, url = private_vhost(services.rabbit_url())
+def compute_cloud(tmp_path_factory, vhost_pool):
+    vhost, url = vhost_pool.take(services.rabbit_url())
     cloud = None
     try:
         cloud = OpenStackCloud(tmp_path_factory.mktemp("oscompute"), url, compute=True)
@@ -30,7 +30,7 @@ def compute_cloud(tmp_path_factory):
     finally:
         if cloud is not None:
             cloud.close()
-        rabbitmqctl("delete_vhost", vhost)
+        vhost_pool.give_back(vhost)
 
 
 def _refused(cloud: OpenStackCloud, user: str, *args: str) -> str:

@@ -59,7 +59,7 @@ def _start(cloud, tmp_path):
     cloud.create_users(("alice", "proj-a"))
     image_id = "ami-%08x" % make_image(context.RequestContext("alice", "proj-a"), is_public=True)["id"]
     wanted = {(host, binary) for binary, host in HOSTS.items() if binary != "nova-api"}
-    wait_for(lambda: all(cloud.service_states().get(key) == ":-)" for key in wanted), 60, what="services up")
+    wait_for(lambda: cloud.services_up(*wanted), 60, what="services up")
     wait_for(lambda: listening(port), 30, what="nova-api listening")
     client = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{port}/services/Cloud", region_name="nova",
                           aws_access_key_id="AK-alice", aws_secret_access_key="SK-alice",

@@ -45,7 +45,7 @@ def volume_cloud(cloud, rabbit_vhost, tmp_path, tgtd):
         handle.write(f"--volume_driver=nova.volume.driver.FileDriver\n--iscsi_ip_address={PORTAL_IP}\n"
                      f"--tgtadm_control_port={tgtd.control_port}\n")
     cloud.start("nova-volume", "--host=vol1")
-    wait_for(lambda: cloud.service_states().get(("vol1", "nova-volume")) == ":-)", timeout=60, what="nova-volume up")
+    wait_for(lambda: cloud.services_up(("vol1", "nova-volume")), timeout=60, what="nova-volume up")
     return ec2
 
 
