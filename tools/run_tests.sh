@@ -40,9 +40,8 @@ fi
 # control socket, network namespaces with fixed names) so those never meet; the other lane holds the rest.
 shopt -s nullglob
 # The lanes are balanced by their measured durations (JUnit times of a whole run): every integration test,
-# the RabbitMQ cluster test and nova-manage's own functional tests (test_manage, test_network_manage:
-# processes only, about 5 minutes on a busy machine) go with the machine-wide ones; the unit tests and the
-# other functional tests make the rest.
+# the RabbitMQ cluster test, the many-hosts topology and test_network_manage go with the machine-wide ones;
+# the unit tests and the other functional tests make the rest.
 machine=(tests/integration tests/functional/real_guest tests/functional/test_volumes_ec2.py
          tests/functional/test_quickstart.py tests/functional/test_combined.py
          tests/functional/test_rabbit_cluster.py tests/functional/test_many_hosts.py
