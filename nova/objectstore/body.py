@@ -50,7 +50,6 @@ class _RawReader:
         self.stream = stream
         self.remaining = length
         self.chunk_size = chunk_size
-        self.sha256 = hashlib.sha256()
 
     def read(self, size: int) -> bytes:
         if self.remaining is not None:
@@ -70,7 +69,6 @@ class _RawReader:
             if not data:
                 raise incomplete_body()
             self.remaining -= len(data)
-        self.sha256.update(data)
         return data
 
 
@@ -93,6 +91,8 @@ class Body:
         self.chunk_size = chunk_size
         self.size = 0
         self.md5 = hashlib.md5()
+        # x-amz-content-sha256 of a plain body is checked on the decoded bytes (the same bytes).
+        self.sha256 = hashlib.sha256() if payload.sha256 and not payload.chunked else None
         self.trailers: dict[str, str] = {}
         self._checksums: dict[str, list[Any]] = {}  # algorithm -> [running digest, expected base64 or None]
         for name, value in payload.checksum_headers.items():
@@ -114,15 +114,26 @@ class Body:
                 raise S3Error("MissingContentLength", "You must provide the x-amz-decoded-content-length "
                               "HTTP header with aws-chunked bodies.", 411)
 
-    def __iter__(self) -> Iterator[bytes]:
+    @property
+    def digests(self) -> list[Any]:
+        """Every running digest of the body, MD5 first: one pass feeds them all."""
+        extra = [self.sha256] if self.sha256 is not None else []
+        return [self.md5, *extra, *(digest for digest, _ in self._checksums.values())]
+
+    def chunks(self) -> Iterator[bytes]:
+        """The decoded payload, not hashed: the caller feeds ``digests`` (see ``TempWriter.absorb``)."""
         source = self._chunked() if self.payload.chunked else self._plain()
         for data in source:
             self.size += len(data)
-            self.md5.update(data)
-            for digest, _ in self._checksums.values():
-                digest.update(data)
             yield data
         self._done = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        digests = self.digests
+        for data in self.chunks():
+            for digest in digests:
+                digest.update(data)
+            yield data
 
     def read_all(self, limit: int) -> bytes:
         """The whole body, for small XML documents; refuses more than ``limit`` bytes."""
@@ -212,7 +223,7 @@ class Body:
         if self.decoded_length is not None and self.size != self.decoded_length:
             raise incomplete_body()
         if self.payload.sha256 and not self.payload.chunked:
-            if self.raw.sha256.hexdigest() != self.payload.sha256:
+            if self.sha256 is None or self.sha256.hexdigest() != self.payload.sha256:
                 raise S3Error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does "
                               "not match what was computed.", 400)
         if self.payload.content_md5 is not None:

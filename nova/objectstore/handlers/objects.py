@@ -49,8 +49,11 @@ def receive(r: S3Request, writer: TempWriter) -> None:
         raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
                       MaxSizeAllowed=str(writer.max_size))
     body = r.body(FLAGS.s3_io_chunk_size)
-    for data in body:
-        writer.write(data)
+    digests = body.digests
+    for data in body.chunks():
+        writer.absorb(data, digests)
+    writer.settle()
+    writer.md5 = body.md5
     body.verify()
     writer.finish()
 
