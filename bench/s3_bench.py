@@ -87,11 +87,25 @@ def start_nova(workdir: str, extra_flags: list[str]) -> tuple[subprocess.Popen, 
     log = open(os.path.join(workdir, "objectstore.log"), "wb")
     command = [sys.executable, os.path.join(ROOT, "bin", "nova-objectstore"), f"--flagfile={flagfile}",
                f"--s3_port={port}", "--s3_listen=127.0.0.1", *extra_flags]
-    if os.environ.get("S3_BENCH_PROFILE"):  # see bench/profile/s3.md
-        command[1:1] = ["-m", "cProfile", "-o", os.environ["S3_BENCH_PROFILE"]]
+    if os.environ.get("S3_BENCH_PROFILE"):  # see bench/profile/s3.md: CPU time per function, saved at exit
+        command[1:2] = ["-c", _PROFILE_WRAPPER, os.environ["S3_BENCH_PROFILE"], command[1]]
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     wait_listening(port, proc)
     return proc, port, ("bench-pair", "bench-pair-secret")
+
+
+_PROFILE_WRAPPER = """
+import cProfile, runpy, sys, time
+out, script = sys.argv[1], sys.argv[2]
+sys.argv = sys.argv[2:]
+profile = cProfile.Profile(time.process_time)
+profile.enable()
+try:
+    runpy.run_path(script, run_name="__main__")
+finally:
+    profile.disable()
+    profile.dump_stats(out)
+"""
 
 
 def start_moto() -> tuple[subprocess.Popen, int, tuple[str, str]]:
@@ -103,10 +117,24 @@ def start_moto() -> tuple[subprocess.Popen, int, tuple[str, str]]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its children that were waited for."""
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of ``pid`` and of its processes (workers)."""
+    total = 0.0
+    for task in [pid, *_children(pid)]:
+        try:
+            with open(f"/proc/{task}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(c) for c in handle.read().split()]
+    except FileNotFoundError:
+        return []
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -225,7 +253,7 @@ def _client_process(port: int, creds: tuple[str, str], method: str, keys: list[l
     done.put(errors)
 
 
-def small_run(port: int, creds: tuple[str, str], total: int, clients: int) -> dict:
+def small_run(port: int, creds: tuple[str, str], total: int, clients: int, pid: int) -> dict:
     """PUT then GET ``total`` 4 KiB objects with ``clients`` concurrent keep-alive connections."""
     results = {}
     per_client = [[f"small-{clients}/{c}/{i}" for i in range(total // clients)] for c in range(clients)]
@@ -240,6 +268,7 @@ def small_run(port: int, creds: tuple[str, str], total: int, clients: int) -> di
         for _ in procs:
             ready.acquire()
         time.sleep(0.2)  # connections are open
+        cpu = cpu_seconds(pid)
         started = time.perf_counter()
         go.set()
         errors = [e for _ in procs for e in done.get()]
@@ -248,16 +277,18 @@ def small_run(port: int, creds: tuple[str, str], total: int, clients: int) -> di
             proc.join()
         if errors:
             raise SystemExit(f"{method} 4 KiB with {clients} clients failed: {errors[:3]}")
-        results[f"small_{method.lower()}_{clients}"] = sum(len(k) for k in per_client) / elapsed
+        count = sum(len(k) for k in per_client)
+        results[f"small_{method.lower()}_{clients}"] = count / elapsed
+        results[f"cpu_{method.lower()}_{clients}"] = (cpu_seconds(pid) - cpu) / count * 1000
     return results
 
 
 def s3_run(port: int, creds: tuple[str, str], big: str, digests: tuple[str, str], workdir: str, small: int,
-           client_counts: list[int]) -> dict[str, float]:
+           client_counts: list[int], pid: int) -> dict[str, float]:
     create_bucket(port, creds)
     results = large_run(port, creds, big, digests, workdir)
     for clients in client_counts:
-        results.update(small_run(port, creds, small, clients))
+        results.update(small_run(port, creds, small, clients, pid))
     return results
 
 
@@ -353,7 +384,7 @@ def main() -> int:
             proc, port, creds = start()
             try:
                 cpu = cpu_seconds(proc.pid)
-                results[name] = s3_run(port, creds, big, digests, workdir, args.small, client_counts)
+                results[name] = s3_run(port, creds, big, digests, workdir, args.small, client_counts, proc.pid)
                 extra[name] = f"peak RSS {peak_rss_mib(proc.pid):.0f} MiB, CPU {cpu_seconds(proc.pid) - cpu:.1f} s"
             finally:
                 stop(proc)
@@ -375,6 +406,10 @@ def main() -> int:
         print(line)
     for name, text in extra.items():
         print(f"{name}: {text}")
+    for name in ("nova", "moto"):
+        if name in results:
+            print(f"{name}: server CPU ms per 4 KiB request: " + ", ".join(
+                f"{m} {c} cl {results[name][f'cpu_{m.lower()}_{c}']:.2f}" for c in client_counts for m in ("PUT", "GET")))
     return 0
 
 

@@ -32,7 +32,7 @@ def create_server(host: str | None = None, port: int | None = None, buckets_path
     host = host if host is not None else FLAGS.s3_listen
     port = port if port is not None else FLAGS.s3_port
     # Header names keep their case: S3 clients read x-amz-meta-* names as sent.
-    server = S3Server("objectstore", app, host, port, keep_header_case=True, access_log=True)
+    server = S3Server("objectstore", app, host, port, keep_header_case=True)
     LOG.info("nova-objectstore keeps buckets in %s", app.store.root)
     return server
 

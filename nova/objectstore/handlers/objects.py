@@ -79,7 +79,7 @@ def put_object(r: S3Request) -> webob.Response:
     except BaseException:
         writer.discard()
         raise
-    LOG.info("Stored %s/%s (%d bytes)", bucket.name, key, info.size)
+    LOG.debug("Stored %s/%s (%d bytes)", bucket.name, key, info.size)
     response = webob.Response(status=200)
     response.headers["ETag"] = info.quoted_etag
     version_header(response, bucket, info.record)
