@@ -184,7 +184,7 @@ def create_bucket(port: int, creds: tuple[str, str]) -> None:
     conn.close()
 
 
-def large_run(port: int, creds: tuple[str, str], big: str, digests: tuple[str, str], workdir: str) -> dict:
+def large_run(port: int, creds: tuple[str, str], big: str, digests: tuple[str, str], workdir: str, pid: int) -> dict:
     size = os.path.getsize(big)
     sha256_hex, crc32_b64 = digests
     results = {}
@@ -193,14 +193,17 @@ def large_run(port: int, creds: tuple[str, str], big: str, digests: tuple[str, s
     headers = sign("PUT", port, path, creds, sha256_hex, {"x-amz-checksum-crc32": crc32_b64,
                                                           "content-length": str(size)})
     with open(big, "rb") as body:
+        cpu = cpu_seconds(pid)
         started = time.perf_counter()
         conn.request("PUT", path, body=body, headers=headers)
         _check(conn.getresponse(), "PUT large")
         results["put_mib_s"] = size / MIB / (time.perf_counter() - started)
+        results["cpu_put_gib"] = (cpu_seconds(pid) - cpu) / (size / (1024 * MIB))
     target = os.path.join(workdir, "big.down")
     buffer = bytearray(MIB)
     view = memoryview(buffer)
     received = 0
+    cpu = cpu_seconds(pid)
     started = time.perf_counter()
     conn.request("GET", path, headers=sign("GET", port, path, creds))
     response = conn.getresponse()
@@ -214,6 +217,7 @@ def large_run(port: int, creds: tuple[str, str], big: str, digests: tuple[str, s
             out.write(view[:count])
             received += count
     results["get_mib_s"] = size / MIB / (time.perf_counter() - started)
+    results["cpu_get_gib"] = (cpu_seconds(pid) - cpu) / (size / (1024 * MIB))
     conn.close()
     if received != size:
         raise SystemExit("downloaded object has the wrong size")
@@ -286,7 +290,7 @@ def small_run(port: int, creds: tuple[str, str], total: int, clients: int, pid: 
 def s3_run(port: int, creds: tuple[str, str], big: str, digests: tuple[str, str], workdir: str, small: int,
            client_counts: list[int], pid: int) -> dict[str, float]:
     create_bucket(port, creds)
-    results = large_run(port, creds, big, digests, workdir)
+    results = large_run(port, creds, big, digests, workdir, pid)
     for clients in client_counts:
         results.update(small_run(port, creds, small, clients, pid))
     return results
@@ -408,6 +412,8 @@ def main() -> int:
         print(f"{name}: {text}")
     for name in ("nova", "moto"):
         if name in results:
+            print(f"{name}: server CPU s per GiB: PUT {results[name]['cpu_put_gib']:.2f}, "
+                  f"GET {results[name]['cpu_get_gib']:.2f}")
             print(f"{name}: server CPU ms per 4 KiB request: " + ", ".join(
                 f"{m} {c} cl {results[name][f'cpu_{m.lower()}_{c}']:.2f}" for c in client_counts for m in ("PUT", "GET")))
     return 0
