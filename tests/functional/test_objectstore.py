@@ -248,6 +248,45 @@ def test_aws_cli_versioning_acl_tagging_cors_and_browser_post(store, tmp_path):
     assert "Traceback" not in store.daemon.log()
 
 
+def test_public_access_block_object_attributes_and_anonymous_put(store):
+    """Over HTTP: the public access block decides what anonymous users read; GetObjectAttributes; an
+    anonymous PUT is AccessDenied."""
+    import requests
+
+    demo = store.client()
+    demo.create_bucket(Bucket="pab-bucket")
+    body = b"public bytes"
+    demo.put_object(Bucket="pab-bucket", Key="open", Body=body, ACL="public-read")
+    url = f"{store.url}/pab-bucket/open"
+    assert requests.get(url, timeout=30).content == body
+    demo.put_public_access_block(Bucket="pab-bucket", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False})
+    config = demo.get_public_access_block(Bucket="pab-bucket")["PublicAccessBlockConfiguration"]
+    assert config["IgnorePublicAcls"] is True and config["BlockPublicPolicy"] is False
+    refused = requests.get(url, timeout=30)
+    assert refused.status_code == 403 and b"<Code>AccessDenied</Code>" in refused.content
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        demo.put_object(Bucket="pab-bucket", Key="more", Body=b"x", ACL="public-read")
+    assert err.value.response["Error"]["Code"] == "AccessDenied"
+    demo.delete_public_access_block(Bucket="pab-bucket")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        demo.get_public_access_block(Bucket="pab-bucket")
+    assert err.value.response["Error"]["Code"] == "NoSuchPublicAccessBlockConfiguration"
+    assert requests.get(url, timeout=30).content == body
+
+    attributes = demo.get_object_attributes(Bucket="pab-bucket", Key="open",
+                                            ObjectAttributes=["ETag", "ObjectSize", "StorageClass"])
+    assert attributes["ETag"] == hashlib.md5(body).hexdigest()
+    assert attributes["ObjectSize"] == len(body) and attributes["StorageClass"] == "STANDARD"
+
+    anonymous = requests.put(f"{store.url}/pab-bucket/anon", data=b"nope", timeout=30)
+    assert anonymous.status_code == 403 and b"<Code>AccessDenied</Code>" in anonymous.content
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        demo.head_object(Bucket="pab-bucket", Key="anon")
+    assert err.value.response["Error"]["Code"] == "404"
+
+
 def _slow_upload(url: str, bucket: str, key: str, client) -> socket.socket:
     """Start a signed PUT of 10 MB and send only its first bytes: an upload in flight."""
     presigned = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=300)
