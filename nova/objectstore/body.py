@@ -72,6 +72,30 @@ class _RawReader:
         return data
 
 
+class _Window:
+    """Bytes read ahead of an aws-chunked parser, consumed from the front: what is left is moved once per
+    read from the socket, not once per chunk or line."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.pos = 0
+
+    def available(self) -> int:
+        return len(self.data) - self.pos
+
+    def feed(self, more: bytes) -> None:
+        if self.pos:
+            del self.data[:self.pos]
+            self.pos = 0
+        self.data += more
+
+    def take(self, size: int, skip: int = 0) -> bytes:
+        """The next ``size`` bytes, then ``skip`` more are dropped (a line's CRLF)."""
+        out = bytes(self.data[self.pos:self.pos + size])
+        self.pos += size + skip
+        return out
+
+
 class Body:
     """The payload of one request."""
 
@@ -154,37 +178,36 @@ class Body:
             yield data
 
     # -- aws-chunked ---------------------------------------------------------
-    def _readline(self, buffer: bytearray, limit: int) -> tuple[bytes, bytearray]:
-        while b"\r\n" not in buffer:
-            if len(buffer) > limit:
+    def _readline(self, window: "_Window", limit: int) -> bytes:
+        while (end := window.data.find(b"\r\n", window.pos)) < 0:
+            if window.available() > limit:
                 raise S3Error("InvalidRequest", "aws-chunked body has a malformed chunk header", 400)
             more = self.raw.read(min(self.chunk_size, 65536))
             if not more:
                 raise incomplete_body()
-            buffer += more
-        line, _, rest = bytes(buffer).partition(b"\r\n")
-        return line, bytearray(rest)
+            window.feed(more)
+        return window.take(end - window.pos, skip=2)
 
-    def _take(self, buffer: bytearray, size: int) -> tuple[bytes, bytearray]:
-        while len(buffer) < size:
-            more = self.raw.read(max(self.chunk_size, size - len(buffer)))
+    def _take(self, window: "_Window", size: int) -> bytes:
+        while window.available() < size:
+            more = self.raw.read(max(self.chunk_size, size - window.available()))
             if not more:
                 raise incomplete_body()
-            buffer += more
-        return bytes(buffer[:size]), bytearray(buffer[size:])
+            window.feed(more)
+        return window.take(size)
 
     def _chunked(self) -> Iterator[bytes]:
-        buffer = bytearray()
+        window = _Window()
         previous = self.payload.seed_signature
         while True:
-            line, buffer = self._readline(buffer, _MAX_CHUNK_HEADER)
+            line = self._readline(window, _MAX_CHUNK_HEADER)
             size_text, _, extension = line.decode("latin-1").partition(";")
             if not _CHUNK_SIZE_RE.match(size_text):
                 raise S3Error("InvalidRequest", "aws-chunked body has a malformed chunk size", 400)
             size = int(size_text, 16)
             if size > max(self.chunk_size, 16 * 1024 * 1024):
                 raise S3Error("InvalidRequest", "aws-chunked chunk is too large", 400)
-            data, buffer = self._take(buffer, size)
+            data = self._take(window, size)
             if self.payload.signed_chunks:
                 name, _, given = extension.strip().partition("=")
                 if name != "chunk-signature" or not given:
@@ -196,14 +219,14 @@ class Body:
                 previous = given
             if size == 0:
                 break
-            _, buffer = self._take(buffer, 2)
+            self._take(window, 2)
             if self.decoded_length is not None and self.size + size > self.decoded_length:
                 raise S3Error("InvalidRequest", "aws-chunked body is longer than x-amz-decoded-content-length", 400)
             yield data
         # Trailers (x-amz-checksum-*: value) end with an empty line; plain aws-chunked has just the CRLF.
         total = 0
         while True:
-            line, buffer = self._readline(buffer, _MAX_TRAILER)
+            line = self._readline(window, _MAX_TRAILER)
             total += len(line)
             if total > _MAX_TRAILER:
                 raise S3Error("InvalidRequest", "aws-chunked trailers are too long", 400)

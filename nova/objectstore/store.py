@@ -149,6 +149,10 @@ def iso_date(timestamp: float) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
+# Chunks smaller than this are hashed and written inline: two trips to disk threads cost more than they save.
+_OFFLOAD_MIN = 256 * 1024
+
+
 class TempWriter:
     """A file in a bucket's tmp/ that becomes an object or part only on commit.
 
@@ -192,7 +196,7 @@ class TempWriter:
         if self._file is None:
             self._open()
         self._wait()
-        if len(data) < 65536 or not diskio.offloads():
+        if len(data) < _OFFLOAD_MIN or not diskio.offloads():
             _update_write(digests, data, self._file)
             return
         # MD5 (the slowest) in one thread; the others and the write in a second; the hub reads on meanwhile.
