@@ -25,6 +25,7 @@ removes them: all at start-up, and those untouched for
 from __future__ import annotations
 
 import datetime
+import fcntl
 import hashlib
 import json
 import logging
@@ -62,7 +63,43 @@ flags.DEFINE_string("objectstore_crash_file", "",
                     "Testing only: a file naming crash points, one a line; nova-objectstore kills itself with "
                     "SIGKILL on reaching one (crash-consistency tests)")
 
-_commit_lock = threading.Lock()
+class _CommitLock:
+    """The store's commit lock: a lock among this process's greenthreads, then a file lock among
+    nova-objectstore processes (``--s3_workers``) sharing ``--buckets_path``."""
+
+    def __init__(self) -> None:
+        self._local = threading.Lock()
+        self._path: str | None = None
+        self._fd: int | None = None
+        self._key: tuple[str, int] = ("", 0)
+
+    def use_file(self, path: str) -> None:
+        self._path = path
+
+    def __enter__(self) -> "_CommitLock":
+        self._local.acquire()
+        try:
+            if self._path is not None:
+                key = (self._path, os.getpid())  # a forked worker needs its own open file
+                if self._fd is None or self._key != key:
+                    if self._fd is not None and self._key[1] == os.getpid():
+                        os.close(self._fd)
+                    self._fd, self._key = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), key
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._local.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self._path is not None and self._fd is not None and self._key[1] == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._local.release()
+
+
+_commit_lock = _CommitLock()
 # Headers stored with an object and returned by GET/HEAD.
 STORED_HEADERS = ("content-type", "cache-control", "content-disposition", "content-encoding",
                   "content-language", "expires")
@@ -212,6 +249,11 @@ class TempWriter:
         pending, self._pending = self._pending, []
         for job in pending:
             job.wait()
+
+    def start_file(self) -> None:
+        """Make the file now (a body known to be larger than the buffer: no point holding its start)."""
+        if self._file is None:
+            self._open()
 
     def _open(self) -> None:
         buffered, self._buffer, self._buffered = b"".join(self._buffer), [], 0
@@ -492,6 +534,7 @@ class Store:
     def __init__(self, root: str | None = None) -> None:
         self.root = os.path.abspath(root or FLAGS.buckets_path)
         os.makedirs(self.root, exist_ok=True)
+        _commit_lock.use_file(os.path.join(self.root, ".commit.lock"))
         self._last_sweep = time.monotonic()
         self.sweep(max_age=0)
 

@@ -331,6 +331,32 @@ def test_sigterm_stops_cleanly(store, tmp_path):
         cloud.cleanup()
 
 
+def test_workers_share_the_port_and_stop_together(store, tmp_path):
+    """--s3_workers=2: a second process serves the same port and buckets; SIGTERM stops both."""
+    cloud = Cloud(tmp_path, rabbit_url=None, flagfile=store.cloud.flagfile)
+    try:
+        port = free_port()
+        daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1", "--s3_workers=2",
+                             f"--buckets_path={tmp_path / 'buckets'}")
+        wait_for(lambda: _listening(port), 30, what="nova-objectstore to listen")
+        children = f"/proc/{daemon.proc.pid}/task/{daemon.proc.pid}/children"
+        wait_for(lambda: open(children).read().split(), 30, what="the worker to be forked")
+        worker = int(open(children).read().split()[0])
+        clients = [Store(cloud, port, daemon).client() for _ in range(4)]
+        clients[0].create_bucket(Bucket="shared-port")
+        for number, client in enumerate(clients * 3):
+            client.put_object(Bucket="shared-port", Key=f"k{number % 4}", Body=f"v{number}".encode())
+        assert {c.get_object(Bucket="shared-port", Key="k3")["Body"].read() for c in clients} == {b"v11"}
+        listed = clients[1].list_objects_v2(Bucket="shared-port")["Contents"]
+        assert [o["Key"] for o in listed] == ["k0", "k1", "k2", "k3"]
+        daemon.signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=30) == 0
+        assert not os.path.exists(f"/proc/{worker}") or "zombie" in open(f"/proc/{worker}/status").read()
+        assert "Traceback" not in daemon.log()
+    finally:
+        cloud.cleanup()
+
+
 def test_nova_combined_serves_s3_with_the_novarc_credentials(tmp_path):
     import re
     import sys
