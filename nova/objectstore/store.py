@@ -149,8 +149,9 @@ def _remove(path: str) -> None:
         pass
 
 
-def _write_synced(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def _write_synced(path: str, data: bytes, exclusive: bool = False) -> None:
+    """Write ``data`` as the whole of ``path`` and fsync it (``exclusive``: the file must be new)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC), 0o644)
     try:
         _write_all(fd, data)
         os.fsync(fd)
@@ -288,7 +289,7 @@ class TempWriter:
         self._wait()
         if self._file is None:
             buffered, self._buffer, self._buffered = b"".join(self._buffer), [], 0
-            diskio.call(_create_synced, self.path, buffered)
+            diskio.call(_write_synced, self.path, buffered, True)
         else:
             diskio.call(_sync_close, self._file)
         crash_point("writer.finished")
@@ -332,15 +333,6 @@ def _create(path: str, data: bytes) -> Any:
         handle.close()
         raise
     return handle
-
-
-def _create_synced(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _sync_close(handle: Any) -> None:
