@@ -63,6 +63,7 @@ flags.DEFINE_string("objectstore_crash_file", "",
                     "Testing only: a file naming crash points, one a line; nova-objectstore kills itself with "
                     "SIGKILL on reaching one (crash-consistency tests)")
 
+
 class _CommitLock:
     """The store's commit lock: a lock among this process's greenthreads, then a file lock among
     nova-objectstore processes (``--s3_workers``) sharing ``--buckets_path``."""
@@ -200,8 +201,9 @@ class TempWriter:
     written in a disk thread while the next one is read.
     """
 
-    def __init__(self, tmp_dir: str, max_size: int | None = None) -> None:
+    def __init__(self, tmp_dir: str, max_size: int | None = None, bucket_name: str = "") -> None:
         self.path = os.path.join(tmp_dir, uuid.uuid4().hex)
+        self.bucket_name = bucket_name
         self._file: Any = None
         self._buffer: list[bytes] = []
         self._buffered = 0
@@ -258,7 +260,10 @@ class TempWriter:
 
     def _open(self) -> None:
         buffered, self._buffer, self._buffered = b"".join(self._buffer), [], 0
-        self._file = diskio.call(_create, self.path, buffered)
+        try:
+            self._file = diskio.call(_create, self.path, buffered)
+        except FileNotFoundError:  # the bucket was deleted meanwhile
+            raise no_such_bucket(self.bucket_name) from None
         if self._discarded:  # stopped while the disk thread made it
             self.discard()
 
@@ -289,7 +294,10 @@ class TempWriter:
         self._wait()
         if self._file is None:
             buffered, self._buffer, self._buffered = b"".join(self._buffer), [], 0
-            diskio.call(_write_synced, self.path, buffered, True)
+            try:
+                diskio.call(_write_synced, self.path, buffered, True)
+            except FileNotFoundError:  # the bucket was deleted meanwhile
+                raise no_such_bucket(self.bucket_name) from None
         else:
             diskio.call(_sync_close, self._file)
         crash_point("writer.finished")
@@ -388,7 +396,7 @@ class Bucket:
         return ObjectInfo.from_record(record, directory)
 
     def writer(self, max_size: int | None = None) -> TempWriter:
-        return TempWriter(self.tmp_dir, max_size)
+        return TempWriter(self.tmp_dir, max_size, self.name)
 
     def commit(self, key: str, writer: TempWriter, etag: str, metadata: dict[str, str],
                headers: dict[str, str], extra: dict[str, Any] | None = None) -> ObjectInfo:
