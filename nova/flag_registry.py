@@ -124,7 +124,7 @@ FLAGS = (
     ('float', 'rpc_response_timeout', 60.0, 'Seconds a call waits for its reply, and a send retries a broker outage', 'nova.rpc.common', {'lower_bound': 0}),
     ('integer', 'rpc_thread_pool_size', 64, 'Messages a server handles at once', 'nova.rpc.common', {'lower_bound': 1}),
     ('float', 's3_client_timeout', 60.0, 'Seconds the image service waits on the objectstore', 'nova.image.s3client', {'lower_bound': 1}),
-    ('integer', 's3_io_chunk_size', 1048576, 'Bytes read or written at a time when streaming objects', 'nova.objectstore.store', {'lower_bound': 4096}),
+    ('integer', 's3_io_chunk_size', 8388608, 'Bytes read or written at a time when streaming objects (large: each chunk costs a few thread hand-offs)', 'nova.objectstore.store', {'lower_bound': 4096}),
     ('integer', 's3_io_threads', 32, "Native threads running nova-objectstore's blocking disk work (fsync, file creation, hashing and writing of large chunks), so requests proceed in parallel; 0 runs it in the request's own greenthread", 'nova.objectstore.diskio', {'lower_bound': 0}),
     ('integer', 's3_max_object_size', 5368709120, 'Largest object (or part) a single PUT may store, bytes', 'nova.objectstore.store', {'lower_bound': 1}),
     ('integer', 's3_min_part_size', 5242880, 'Smallest part but the last of a multipart upload, bytes', 'nova.objectstore.handlers.multipart', {'lower_bound': 0}),

@@ -50,8 +50,8 @@ LOG = logging.getLogger(__name__)
 flags.DEFINE_string("buckets_path", "$state_path/buckets", "Directory where nova-objectstore keeps buckets")
 flags.DEFINE_integer("s3_max_object_size", 5 * 1024 ** 3, "Largest object (or part) a single PUT may store, bytes",
                      lower_bound=1)
-flags.DEFINE_integer("s3_io_chunk_size", 1024 * 1024, "Bytes read or written at a time when streaming objects",
-                     lower_bound=4096)
+flags.DEFINE_integer("s3_io_chunk_size", 8 * 1024 * 1024, "Bytes read or written at a time when streaming "
+                     "objects (large: each chunk costs a few thread hand-offs)", lower_bound=4096)
 
 flags.DEFINE_integer("objectstore_sweep_interval", 3600,
                      "Seconds between sweeps of nova-objectstore's temporary and orphaned files (one runs at "
@@ -195,11 +195,13 @@ _OFFLOAD_MIN = 256 * 1024
 class TempWriter:
     """A file in a bucket's tmp/ that becomes an object or part only on commit.
 
-    Up to ``--s3_io_chunk_size`` bytes stay in memory and the file is made by
+    Up to ``BUFFER_MAX`` bytes stay in memory and the file is made by
     ``finish`` (a small object costs one trip to a disk thread: create, write,
     fsync); a larger body is written as it comes, each chunk hashed and
     written in a disk thread while the next one is read.
     """
+
+    BUFFER_MAX = 1024 * 1024
 
     def __init__(self, tmp_dir: str, max_size: int | None = None, bucket_name: str = "") -> None:
         self.path = os.path.join(tmp_dir, uuid.uuid4().hex)
@@ -227,7 +229,7 @@ class TempWriter:
         """Append ``data`` and feed it to ``digests`` (the caller's one pass of hashing: MD5 and whatever the
         request's checksums need)."""
         self._grow(len(data))
-        if self._file is None and self._buffered + len(data) <= FLAGS.s3_io_chunk_size:
+        if self._file is None and self._buffered + len(data) <= self.BUFFER_MAX:
             for digest in digests:
                 digest.update(data)
             self._buffer.append(data)

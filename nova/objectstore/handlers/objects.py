@@ -49,7 +49,7 @@ def receive(r: S3Request, writer: TempWriter) -> None:
         raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
                       MaxSizeAllowed=str(writer.max_size))
     body = r.body(FLAGS.s3_io_chunk_size)
-    if not (declared and declared.isdigit() and int(declared) <= FLAGS.s3_io_chunk_size):
+    if not (declared and declared.isdigit() and int(declared) <= writer.BUFFER_MAX):
         writer.start_file()
     digests = body.digests
     for data in body.chunks():
