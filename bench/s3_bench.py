@@ -1,36 +1,60 @@
 """nova-objectstore against moto_server and plain file copies, measured in the same run.
 
-    python bench/s3_bench.py [--size-mib 1024] [--small 500] [--dir DIR]
+    python bench/s3_bench.py [--size-mib 1024] [--small 4000] [--clients 1,32] [--dir DIR]
+                             [--only nova|moto] [--keep]
 
-Each server runs as its own process on loopback and is driven by boto3
-(path-style, SigV4, the transfer manager's default 8 MiB parts and 10
-threads).  Measured: PUT and GET throughput of one large object, and
-sequential PUT and GET operations per second on 4 KiB objects.  The
-baseline is the same work as plain files on the same disk: a copy of the
-large file (fsynced, as the objectstore fsyncs), and for each small object a
-write, fsync and rename.  Also printed: nova-objectstore's peak resident
-memory, which stays far below the object size because objects are streamed.
+Measured, for each server (its own process on loopback):
+
+* one large object: a single PUT of ``--size-mib`` MiB, then a GET of it into
+  a file.  The PUT carries what an SDK sends over plain HTTP: the body's
+  SHA-256 in ``x-amz-content-sha256`` (SigV4 signed payload) and its CRC32
+  in ``x-amz-checksum-crc32``, so the server computes MD5 (the ETag),
+  SHA-256 and CRC32 of every byte.  The baseline is a plain copy of the same
+  file on the same disk, fsynced (as the objectstore fsyncs objects);
+* 4 KiB objects: PUT then GET operations per second with 1 and 32 clients
+  (``--clients``), each client a keep-alive connection sending requests one
+  after the other, ``--small`` operations in all per phase.  The baseline is
+  a write + fsync + rename (PUT) and an open + read (GET) per object, in one
+  thread.
+
+The client is built not to be the bottleneck (boto3 manages ~300 requests/s
+on one core): requests are SigV4-signed with ``UNSIGNED-PAYLOAD`` (large PUT:
+the real SHA-256) by this script *before* the timed loop, then sent over
+``http.client`` keep-alive connections by several client processes (at most
+four, each running the connections as threads); the large body is sent with
+1 MiB writes and read back with 1 MiB ``readinto``.  Also printed: peak
+resident memory of each server, which stays far below the object size
+because objects are streamed.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import datetime
+import hashlib
+import hmac
+import http.client
+import multiprocessing
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-
-import boto3
-import botocore.config
-from boto3.s3.transfer import TransferConfig
+import urllib.parse
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIB = 1024 * 1024
+BUCKET = "bench-bucket"
+UNSIGNED = "UNSIGNED-PAYLOAD"
+REGION = "us-east-1"
 
 
+# -- servers ---------------------------------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -50,20 +74,38 @@ def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60) -> No
     raise SystemExit(f"nothing listens on {port} after {timeout}s")
 
 
-def start_nova(workdir: str) -> tuple[subprocess.Popen, int, tuple[str, str]]:
+def start_nova(workdir: str, extra_flags: list[str]) -> tuple[subprocess.Popen, int, tuple[str, str]]:
     flagfile = os.path.join(workdir, "nova.conf")
     with open(flagfile, "w") as handle:
         handle.write(f"--state_path={workdir}\n--sql_connection=sqlite:///{workdir}/nova.sqlite\n--fake_rabbit\n")
     manage = [sys.executable, os.path.join(ROOT, "bin", "nova-manage"), f"--flagfile={flagfile}"]
     for args in (["db", "sync"], ["user", "create", "bench", "bench-key", "bench-secret"],
-                 ["project", "create", "bench", "bench"]):
+                 ["project", "create", "bench", "bench"],
+                 ["credentials", "create", "bench", "bench", "bench-pair", "bench-pair-secret"]):
         subprocess.run(manage + args, check=True, capture_output=True, timeout=120)
     port = free_port()
     log = open(os.path.join(workdir, "objectstore.log"), "wb")
-    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bin", "nova-objectstore"), f"--flagfile={flagfile}",
-                             f"--s3_port={port}", "--s3_listen=127.0.0.1"], stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, os.path.join(ROOT, "bin", "nova-objectstore"), f"--flagfile={flagfile}",
+               f"--s3_port={port}", "--s3_listen=127.0.0.1", *extra_flags]
+    if os.environ.get("S3_BENCH_PROFILE"):  # see bench/profile/s3.md: CPU time per function, saved at exit
+        command[1:2] = ["-c", _PROFILE_WRAPPER, os.environ["S3_BENCH_PROFILE"], command[1]]
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     wait_listening(port, proc)
-    return proc, port, ("bench-key:bench", "bench-secret")
+    return proc, port, ("bench-pair", "bench-pair-secret")
+
+
+_PROFILE_WRAPPER = """
+import cProfile, runpy, sys, time
+out, script = sys.argv[1], sys.argv[2]
+sys.argv = sys.argv[2:]
+profile = cProfile.Profile(time.process_time)
+profile.enable()
+try:
+    runpy.run_path(script, run_name="__main__")
+finally:
+    profile.disable()
+    profile.dump_stats(out)
+"""
 
 
 def start_moto() -> tuple[subprocess.Popen, int, tuple[str, str]]:
@@ -74,6 +116,27 @@ def start_moto() -> tuple[subprocess.Popen, int, tuple[str, str]]:
     return proc, port, ("testing", "testing")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and of its processes (workers)."""
+    total = 0.0
+    for task in [pid, *_children(pid)]:
+        try:
+            with open(f"/proc/{task}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(c) for c in handle.read().split()]
+    except FileNotFoundError:
+        return []
+
+
 def peak_rss_mib(pid: int) -> float:
     with open(f"/proc/{pid}/status") as handle:
         for line in handle:
@@ -82,39 +145,159 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
-def s3_run(port: int, creds: tuple[str, str], big: str, workdir: str, small: int) -> dict[str, float]:
-    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                          aws_access_key_id=creds[0], aws_secret_access_key=creds[1],
-                          config=botocore.config.Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                                                        max_pool_connections=20))
-    client.create_bucket(Bucket="bench-bucket")
+# -- the client: SigV4 signed ahead of time ---------------------------------------------------------------------
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def sign(method: str, port: int, path: str, creds: tuple[str, str], payload_hash: str = UNSIGNED,
+         extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers of a SigV4 (header) request to 127.0.0.1:``port``, valid for the next 15 minutes."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    headers = {"host": f"127.0.0.1:{port}", "x-amz-content-sha256": payload_hash, "x-amz-date": stamp,
+               **{k.lower(): v for k, v in (extra or {}).items()}}
+    names = sorted(headers)
+    canonical = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"), "",
+                           "".join(f"{n}:{headers[n].strip()}\n" for n in names), ";".join(names), payload_hash])
+    scope = f"{day}/{REGION}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + creds[1]).encode(), day), REGION), "s3"), "aws4_request")
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={creds[0]}/{scope}, "
+                                f"SignedHeaders={';'.join(names)}, Signature={signature}")
+    del headers["host"]  # http.client sends it
+    return headers
+
+
+def _check(response: http.client.HTTPResponse, what: str) -> bytes:
+    body = response.read()
+    if response.status >= 300:
+        raise SystemExit(f"{what}: HTTP {response.status}: {body[:300]!r}")
+    return body
+
+
+def create_bucket(port: int, creds: tuple[str, str]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("PUT", f"/{BUCKET}", headers=sign("PUT", port, f"/{BUCKET}", creds, hashlib.sha256(b"").hexdigest()))
+    _check(conn.getresponse(), "CreateBucket")
+    conn.close()
+
+
+def large_run(port: int, creds: tuple[str, str], big: str, digests: tuple[str, str], workdir: str, pid: int) -> dict:
     size = os.path.getsize(big)
-    transfer = TransferConfig()
+    sha256_hex, crc32_b64 = digests
     results = {}
-    started = time.perf_counter()
-    client.upload_file(big, "bench-bucket", "big", Config=transfer)
-    results["put_mib_s"] = size / MIB / (time.perf_counter() - started)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600, blocksize=MIB)
+    path = f"/{BUCKET}/big"
+    headers = sign("PUT", port, path, creds, sha256_hex, {"x-amz-checksum-crc32": crc32_b64,
+                                                          "content-length": str(size)})
+    with open(big, "rb") as body:
+        cpu = cpu_seconds(pid)
+        started = time.perf_counter()
+        conn.request("PUT", path, body=body, headers=headers)
+        _check(conn.getresponse(), "PUT large")
+        results["put_mib_s"] = size / MIB / (time.perf_counter() - started)
+        results["cpu_put_gib"] = (cpu_seconds(pid) - cpu) / (size / (1024 * MIB))
     target = os.path.join(workdir, "big.down")
+    buffer = bytearray(MIB)
+    view = memoryview(buffer)
+    received = 0
+    cpu = cpu_seconds(pid)
     started = time.perf_counter()
-    client.download_file("bench-bucket", "big", target, Config=transfer)
+    conn.request("GET", path, headers=sign("GET", port, path, creds))
+    response = conn.getresponse()
+    if response.status != 200:
+        raise SystemExit(f"GET large: HTTP {response.status}")
+    with open(target, "wb") as out:
+        while True:
+            count = response.readinto(view)
+            if not count:
+                break
+            out.write(view[:count])
+            received += count
     results["get_mib_s"] = size / MIB / (time.perf_counter() - started)
-    if os.path.getsize(target) != size:
+    results["cpu_get_gib"] = (cpu_seconds(pid) - cpu) / (size / (1024 * MIB))
+    conn.close()
+    if received != size:
         raise SystemExit("downloaded object has the wrong size")
     os.unlink(target)
-    payload = os.urandom(4096)
-    started = time.perf_counter()
-    for i in range(small):
-        client.put_object(Bucket="bench-bucket", Key=f"small/{i}", Body=payload)
-    results["small_put_ops"] = small / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for i in range(small):
-        if len(client.get_object(Bucket="bench-bucket", Key=f"small/{i}")["Body"].read()) != 4096:
-            raise SystemExit("small object came back wrong")
-    results["small_get_ops"] = small / (time.perf_counter() - started)
     return results
 
 
-def file_run(big: str, workdir: str, small: int) -> dict[str, float]:
+def _client_process(port: int, creds: tuple[str, str], method: str, keys: list[list[str]], ready, go, done) -> None:
+    """Run one thread per key list, each on its own keep-alive connection, after ``go`` is set."""
+    payload = os.urandom(4096)
+    plans = [[(f"/{BUCKET}/{k}", sign(method, port, f"/{BUCKET}/{k}", creds, UNSIGNED,
+                                       {"content-length": "4096"} if method == "PUT" else None)) for k in thread_keys]
+             for thread_keys in keys]
+    errors = []
+
+    def run(plan: list[tuple[str, dict[str, str]]]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.connect()
+        go.wait()
+        try:
+            for path, headers in plan:
+                conn.request(method, path, body=payload if method == "PUT" else None, headers=headers)
+                body = _check(conn.getresponse(), f"{method} {path}")
+                if method == "GET" and len(body) != 4096:
+                    raise SystemExit(f"GET {path}: {len(body)} bytes")
+        except BaseException as exc:  # noqa: BLE001  (reported by the parent)
+            errors.append(repr(exc))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run, args=(plan,)) for plan in plans]
+    for thread in threads:
+        thread.start()
+    ready.release()
+    for thread in threads:
+        thread.join()
+    done.put(errors)
+
+
+def small_run(port: int, creds: tuple[str, str], total: int, clients: int, pid: int) -> dict:
+    """PUT then GET ``total`` 4 KiB objects with ``clients`` concurrent keep-alive connections."""
+    results = {}
+    per_client = [[f"small-{clients}/{c}/{i}" for i in range(total // clients)] for c in range(clients)]
+    processes = min(clients, 4)
+    ctx = multiprocessing.get_context("fork")
+    for method in ("PUT", "GET"):
+        ready, go, done = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_client_process, args=(port, creds, method, per_client[p::processes], ready,
+                                                           go, done)) for p in range(processes)]
+        for proc in procs:
+            proc.start()
+        for _ in procs:
+            ready.acquire()
+        time.sleep(0.2)  # connections are open
+        cpu = cpu_seconds(pid)
+        started = time.perf_counter()
+        go.set()
+        errors = [e for _ in procs for e in done.get()]
+        elapsed = time.perf_counter() - started
+        for proc in procs:
+            proc.join()
+        if errors:
+            raise SystemExit(f"{method} 4 KiB with {clients} clients failed: {errors[:3]}")
+        count = sum(len(k) for k in per_client)
+        results[f"small_{method.lower()}_{clients}"] = count / elapsed
+        results[f"cpu_{method.lower()}_{clients}"] = (cpu_seconds(pid) - cpu) / count * 1000
+    return results
+
+
+def s3_run(port: int, creds: tuple[str, str], big: str, digests: tuple[str, str], workdir: str, small: int,
+           client_counts: list[int], pid: int) -> dict[str, float]:
+    create_bucket(port, creds)
+    results = large_run(port, creds, big, digests, workdir, pid)
+    for clients in client_counts:
+        results.update(small_run(port, creds, small, clients, pid))
+    return results
+
+
+# -- the baseline: plain files on the same disk -------------------------------------------------------------------
+def file_run(big: str, workdir: str, small: int, client_counts: list[int]) -> dict[str, float]:
     size = os.path.getsize(big)
     results = {}
     copy = os.path.join(workdir, "copy.bin")
@@ -143,57 +326,96 @@ def file_run(big: str, workdir: str, small: int) -> dict[str, float]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, os.path.join(directory, str(i)))
-    results["small_put_ops"] = small / (time.perf_counter() - started)
+    put = small / (time.perf_counter() - started)
     started = time.perf_counter()
     for i in range(small):
         with open(os.path.join(directory, str(i)), "rb") as handle:
             handle.read()
-    results["small_get_ops"] = small / (time.perf_counter() - started)
+    get = small / (time.perf_counter() - started)
+    for clients in client_counts:
+        results[f"small_put_{clients}"], results[f"small_get_{clients}"] = put, get
     shutil.rmtree(directory)
     return results
+
+
+def make_big(path: str, size_mib: int) -> tuple[str, str]:
+    """Write the large file; its SHA-256 (hex) and CRC32 (base64), as a client would send them."""
+    sha, crc = hashlib.sha256(), 0
+    with open(path, "wb") as handle:
+        block = os.urandom(MIB)
+        for i in range(size_mib):
+            data = block[i % 7:] + block[:i % 7]
+            sha.update(data)
+            crc = zlib.crc32(data, crc)
+            handle.write(data)
+    return sha.hexdigest(), base64.b64encode(crc.to_bytes(4, "big")).decode()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024, help="size of the large object (default 1 GiB)")
-    parser.add_argument("--small", type=int, default=500, help="number of 4 KiB objects")
+    parser.add_argument("--small", type=int, default=4000, help="4 KiB operations per phase (default 4000)")
+    parser.add_argument("--clients", default="1,32", help="concurrent clients for 4 KiB objects (default 1,32)")
     parser.add_argument("--dir", default=None, help="working directory (default: a temporary one)")
+    parser.add_argument("--only", choices=("nova", "moto"), help="run one server only (profiling)")
+    parser.add_argument("--nova-flag", action="append", default=[], help="extra nova-objectstore flag (repeatable)")
     args = parser.parse_args()
+    client_counts = [int(c) for c in args.clients.split(",")]
     workdir = tempfile.mkdtemp(prefix="s3bench-", dir=args.dir)
-    procs = []
+    results: dict[str, dict[str, float]] = {}
+    extra: dict[str, str] = {}
     try:
         big = os.path.join(workdir, "big.bin")
-        with open(big, "wb") as handle:
-            block = os.urandom(MIB)
-            for i in range(args.size_mib):
-                handle.write(block[i % 7:] + block[:i % 7])
-        print(f"large object: {args.size_mib} MiB; small objects: {args.small} x 4 KiB; dir {workdir}")
-        results = {"plain files": file_run(big, workdir, args.small)}
-        nova_dir = os.path.join(workdir, "nova")
-        os.makedirs(nova_dir)
-        nova_proc, port, creds = start_nova(nova_dir)
-        procs.append(nova_proc)
-        results["nova-objectstore"] = s3_run(port, creds, big, workdir, args.small)
-        nova_rss = peak_rss_mib(nova_proc.pid)
-        moto_proc, port, creds = start_moto()
-        procs.append(moto_proc)
-        results["moto_server"] = s3_run(port, creds, big, workdir, args.small)
-        moto_rss = peak_rss_mib(moto_proc.pid)
-    finally:
-        for proc in procs:
-            proc.terminate()
+        digests = make_big(big, args.size_mib)
+        print(f"large object: {args.size_mib} MiB; 4 KiB objects: {args.small} per phase, clients {client_counts}; "
+              f"dir {workdir}", flush=True)
+        results["files"] = file_run(big, workdir, args.small, client_counts)
+        servers = [("nova", lambda: start_nova(os.path.join(workdir, "nova"), args.nova_flag)), ("moto", start_moto)]
+        for name, start in servers:
+            if args.only and name != args.only:
+                continue
+            if name == "nova":
+                os.makedirs(os.path.join(workdir, "nova"))
+            proc, port, creds = start()
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                cpu = cpu_seconds(proc.pid)
+                results[name] = s3_run(port, creds, big, digests, workdir, args.small, client_counts, proc.pid)
+                extra[name] = f"peak RSS {peak_rss_mib(proc.pid):.0f} MiB, CPU {cpu_seconds(proc.pid) - cpu:.1f} s"
+            finally:
+                stop(proc)
+            print(f"{name} done", flush=True)
+    finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    labels = {"put_mib_s": "PUT large (MiB/s)", "get_mib_s": "GET large (MiB/s)",
-              "small_put_ops": "PUT 4 KiB (ops/s)", "small_get_ops": "GET 4 KiB (ops/s)"}
-    print(f"{'':20}{'nova':>12}{'moto':>12}{'files':>12}{'nova/moto':>12}{'nova/files':>12}")
+    labels = {"put_mib_s": "PUT 1 object MiB/s", "get_mib_s": "GET 1 object MiB/s"}
+    for clients in client_counts:
+        labels[f"small_put_{clients}"] = f"PUT 4 KiB/s, {clients} cl"
+        labels[f"small_get_{clients}"] = f"GET 4 KiB/s, {clients} cl"
+    names = [n for n in ("nova", "moto", "files") if n in results]
+    header = "".join(f"{n:>10}" for n in names)
+    ratios = [("nova", "moto"), ("nova", "files")] if "nova" in results else []
+    ratios = [r for r in ratios if r[1] in results]
+    print(f"{'':24}{header}" + "".join(f"{a + '/' + b:>12}" for a, b in ratios))
     for key, label in labels.items():
-        nova_v, moto_v, file_v = (results[n][key] for n in ("nova-objectstore", "moto_server", "plain files"))
-        print(f"{label:20}{nova_v:12.1f}{moto_v:12.1f}{file_v:12.1f}{nova_v / moto_v:12.2f}{nova_v / file_v:12.3f}")
-    print(f"peak RSS: nova-objectstore {nova_rss:.0f} MiB, moto_server {moto_rss:.0f} MiB")
+        line = f"{label:24}" + "".join(f"{results[n][key]:10.1f}" for n in names)
+        line += "".join(f"{results[a][key] / results[b][key]:12.2f}" for a, b in ratios)
+        print(line)
+    for name, text in extra.items():
+        print(f"{name}: {text}")
+    for name in ("nova", "moto"):
+        if name in results:
+            print(f"{name}: server CPU s per GiB: PUT {results[name]['cpu_put_gib']:.2f}, "
+                  f"GET {results[name]['cpu_get_gib']:.2f}")
+            print(f"{name}: server CPU ms per 4 KiB request: " + ", ".join(
+                f"{m} {c} cl {results[name][f'cpu_{m.lower()}_{c}']:.2f}" for c in client_counts for m in ("PUT", "GET")))
     return 0
 
 

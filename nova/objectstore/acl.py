@@ -1,8 +1,13 @@
 """S3 access control lists: canned ACLs, x-amz-grant-* headers, AccessControlPolicy documents.
 
 An ACL is stored as ``{"owner": project, "grants": [{"id"|"uri": ..., "permission": ...}]}``.
-Grantees are projects (canonical user id = project id) or the AllUsers and
-AuthenticatedUsers groups; an anonymous request is only AllUsers.
+Grantees are projects (canonical user id = project id) or the AllUsers,
+AuthenticatedUsers and LogDelivery groups; an anonymous request is only
+AllUsers.  LogDelivery (S3's server access log writer) is stored and shown
+as AWS does, but nova-objectstore delivers no access logs, so it lets no
+request in.  ``aws-exec-read`` gives the owner FULL_CONTROL and, on AWS,
+lets EC2 read AMI bundles; here the cloud reads bundles with its own admin
+credentials, so no further grant is stored.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from nova.objectstore.xmlutil import element, owner, parse
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+LOG_DELIVERY = "http://acs.amazonaws.com/groups/s3/LogDelivery"
+GROUPS = (ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY)
 PERMISSIONS = ("FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP")
 CANNED = ("private", "public-read", "public-read-write", "authenticated-read", "bucket-owner-read",
-          "bucket-owner-full-control")
+          "bucket-owner-full-control", "aws-exec-read", "log-delivery-write")
 GRANT_HEADERS = {f"x-amz-grant-{p.lower().replace('_', '-')}": p for p in PERMISSIONS}
 _XSI = "{http://www.w3.org/2001/XMLSchema-instance}type"
 _GRANTEE = re.compile(r'\s*(id|uri|emailAddress)\s*=\s*"?([^",]*)"?\s*(?:,|$)', re.IGNORECASE)
@@ -38,7 +45,8 @@ def canned(name: str, owner_id: str, bucket_owner: str | None = None) -> dict[st
     """The ACL a canned name (x-amz-acl) stands for."""
     acl = default(owner_id)
     extra = {"public-read": [(ALL_USERS, "READ")], "public-read-write": [(ALL_USERS, "READ"), (ALL_USERS, "WRITE")],
-             "authenticated-read": [(AUTHENTICATED_USERS, "READ")]}
+             "authenticated-read": [(AUTHENTICATED_USERS, "READ")],
+             "log-delivery-write": [(LOG_DELIVERY, "WRITE"), (LOG_DELIVERY, "READ_ACP")]}
     if name not in CANNED:
         raise invalid_argument("Invalid canned ACL", "x-amz-acl", name[:100])
     acl["grants"] += [{"uri": uri, "permission": perm} for uri, perm in extra.get(name, [])]
@@ -61,7 +69,7 @@ def _grantee(kind: str, value: str) -> dict[str, str]:
         raise S3Error("UnresolvableGrantByEmailAddress", "The email address you provided does not match any "
                       "account on record.", 400, EmailAddress=value[:100])
     if kind == "uri":
-        if value not in (ALL_USERS, AUTHENTICATED_USERS):
+        if value not in GROUPS:
             raise invalid_argument("Invalid group uri", "uri", value[:200])
         return {"uri": value}
     _check_project(value)

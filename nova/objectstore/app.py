@@ -193,7 +193,7 @@ class S3Application:
                 else:
                     ctxt, payload = auth.authenticate(req, raw_path, v2_resource)
                 ctxt.request_id = request_id
-                response = handler(S3Request.build(req, ctxt, payload, self.store, bucket, key))
+                response = handler(S3Request(req, ctxt, payload, self.store, bucket, key, query))
                 cors.decorate(req, self.store, bucket, response)
         except S3Error as exc:
             response = self.error_response(exc, req, resource, request_id)

@@ -50,7 +50,6 @@ class _RawReader:
         self.stream = stream
         self.remaining = length
         self.chunk_size = chunk_size
-        self.sha256 = hashlib.sha256()
 
     def read(self, size: int) -> bytes:
         if self.remaining is not None:
@@ -70,8 +69,31 @@ class _RawReader:
             if not data:
                 raise incomplete_body()
             self.remaining -= len(data)
-        self.sha256.update(data)
         return data
+
+
+class _Window:
+    """Bytes read ahead of an aws-chunked parser, consumed from the front: what is left is moved once per
+    read from the socket, not once per chunk or line."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.pos = 0
+
+    def available(self) -> int:
+        return len(self.data) - self.pos
+
+    def feed(self, more: bytes) -> None:
+        if self.pos:
+            del self.data[:self.pos]
+            self.pos = 0
+        self.data += more
+
+    def take(self, size: int, skip: int = 0) -> bytes:
+        """The next ``size`` bytes, then ``skip`` more are dropped (a line's CRLF)."""
+        out = bytes(self.data[self.pos:self.pos + size])
+        self.pos += size + skip
+        return out
 
 
 class Body:
@@ -93,6 +115,8 @@ class Body:
         self.chunk_size = chunk_size
         self.size = 0
         self.md5 = hashlib.md5()
+        # x-amz-content-sha256 of a plain body is checked on the decoded bytes (the same bytes).
+        self.sha256 = hashlib.sha256() if payload.sha256 and not payload.chunked else None
         self.trailers: dict[str, str] = {}
         self._checksums: dict[str, list[Any]] = {}  # algorithm -> [running digest, expected base64 or None]
         for name, value in payload.checksum_headers.items():
@@ -114,15 +138,26 @@ class Body:
                 raise S3Error("MissingContentLength", "You must provide the x-amz-decoded-content-length "
                               "HTTP header with aws-chunked bodies.", 411)
 
-    def __iter__(self) -> Iterator[bytes]:
+    @property
+    def digests(self) -> list[Any]:
+        """Every running digest of the body, MD5 first: one pass feeds them all."""
+        extra = [self.sha256] if self.sha256 is not None else []
+        return [self.md5, *extra, *(digest for digest, _ in self._checksums.values())]
+
+    def chunks(self) -> Iterator[bytes]:
+        """The decoded payload, not hashed: the caller feeds ``digests`` (see ``TempWriter.absorb``)."""
         source = self._chunked() if self.payload.chunked else self._plain()
         for data in source:
             self.size += len(data)
-            self.md5.update(data)
-            for digest, _ in self._checksums.values():
-                digest.update(data)
             yield data
         self._done = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        digests = self.digests
+        for data in self.chunks():
+            for digest in digests:
+                digest.update(data)
+            yield data
 
     def read_all(self, limit: int) -> bytes:
         """The whole body, for small XML documents; refuses more than ``limit`` bytes."""
@@ -143,37 +178,36 @@ class Body:
             yield data
 
     # -- aws-chunked ---------------------------------------------------------
-    def _readline(self, buffer: bytearray, limit: int) -> tuple[bytes, bytearray]:
-        while b"\r\n" not in buffer:
-            if len(buffer) > limit:
+    def _readline(self, window: "_Window", limit: int) -> bytes:
+        while (end := window.data.find(b"\r\n", window.pos)) < 0:
+            if window.available() > limit:
                 raise S3Error("InvalidRequest", "aws-chunked body has a malformed chunk header", 400)
             more = self.raw.read(min(self.chunk_size, 65536))
             if not more:
                 raise incomplete_body()
-            buffer += more
-        line, _, rest = bytes(buffer).partition(b"\r\n")
-        return line, bytearray(rest)
+            window.feed(more)
+        return window.take(end - window.pos, skip=2)
 
-    def _take(self, buffer: bytearray, size: int) -> tuple[bytes, bytearray]:
-        while len(buffer) < size:
-            more = self.raw.read(max(self.chunk_size, size - len(buffer)))
+    def _take(self, window: "_Window", size: int) -> bytes:
+        while window.available() < size:
+            more = self.raw.read(max(self.chunk_size, size - window.available()))
             if not more:
                 raise incomplete_body()
-            buffer += more
-        return bytes(buffer[:size]), bytearray(buffer[size:])
+            window.feed(more)
+        return window.take(size)
 
     def _chunked(self) -> Iterator[bytes]:
-        buffer = bytearray()
+        window = _Window()
         previous = self.payload.seed_signature
         while True:
-            line, buffer = self._readline(buffer, _MAX_CHUNK_HEADER)
+            line = self._readline(window, _MAX_CHUNK_HEADER)
             size_text, _, extension = line.decode("latin-1").partition(";")
             if not _CHUNK_SIZE_RE.match(size_text):
                 raise S3Error("InvalidRequest", "aws-chunked body has a malformed chunk size", 400)
             size = int(size_text, 16)
             if size > max(self.chunk_size, 16 * 1024 * 1024):
                 raise S3Error("InvalidRequest", "aws-chunked chunk is too large", 400)
-            data, buffer = self._take(buffer, size)
+            data = self._take(window, size)
             if self.payload.signed_chunks:
                 name, _, given = extension.strip().partition("=")
                 if name != "chunk-signature" or not given:
@@ -185,14 +219,14 @@ class Body:
                 previous = given
             if size == 0:
                 break
-            _, buffer = self._take(buffer, 2)
+            self._take(window, 2)
             if self.decoded_length is not None and self.size + size > self.decoded_length:
                 raise S3Error("InvalidRequest", "aws-chunked body is longer than x-amz-decoded-content-length", 400)
             yield data
         # Trailers (x-amz-checksum-*: value) end with an empty line; plain aws-chunked has just the CRLF.
         total = 0
         while True:
-            line, buffer = self._readline(buffer, _MAX_TRAILER)
+            line = self._readline(window, _MAX_TRAILER)
             total += len(line)
             if total > _MAX_TRAILER:
                 raise S3Error("InvalidRequest", "aws-chunked trailers are too long", 400)
@@ -212,7 +246,7 @@ class Body:
         if self.decoded_length is not None and self.size != self.decoded_length:
             raise incomplete_body()
         if self.payload.sha256 and not self.payload.chunked:
-            if self.raw.sha256.hexdigest() != self.payload.sha256:
+            if self.sha256 is None or self.sha256.hexdigest() != self.payload.sha256:
                 raise S3Error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does "
                               "not match what was computed.", 400)
         if self.payload.content_md5 is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from dataclasses import dataclass, field
 
 import webob
@@ -23,12 +22,6 @@ class S3Request:
     bucket_name: str | None
     key: str | None
     query: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, req: webob.Request, ctxt: context.RequestContext, payload: Payload, store: Store,
-              bucket_name: str | None, key: str | None) -> "S3Request":
-        query = dict(urllib.parse.parse_qsl(req.environ.get("QUERY_STRING", ""), keep_blank_values=True))
-        return cls(req, ctxt, payload, store, bucket_name, key, query)
 
     @property
     def anonymous(self) -> bool:

@@ -12,6 +12,9 @@ LOG = logging.getLogger(__name__)
 
 flags.DEFINE_integer("s3_shutdown_timeout", 3, "Seconds a stopping nova-objectstore lets requests in progress "
                      "finish; uploads still running then are dropped, leaving no partial object", lower_bound=0)
+flags.DEFINE_integer("s3_workers", 1, "nova-objectstore processes serving its socket, each with its own event loop "
+                     "so requests use more than one core (the first forks the others once it has bound the port; "
+                     "nova-combined runs one)", lower_bound=1)
 
 
 class S3Server(wsgi.Server):
@@ -32,7 +35,7 @@ def create_server(host: str | None = None, port: int | None = None, buckets_path
     host = host if host is not None else FLAGS.s3_listen
     port = port if port is not None else FLAGS.s3_port
     # Header names keep their case: S3 clients read x-amz-meta-* names as sent.
-    server = S3Server("objectstore", app, host, port, keep_header_case=True, access_log=True)
+    server = S3Server("objectstore", app, host, port, keep_header_case=True)
     LOG.info("nova-objectstore keeps buckets in %s", app.store.root)
     return server
 

@@ -25,6 +25,7 @@ removes them: all at start-up, and those untouched for
 from __future__ import annotations
 
 import datetime
+import fcntl
 import hashlib
 import json
 import logging
@@ -35,10 +36,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
+
+import eventlet
 
 from nova import flags
-from nova.objectstore import names
+from nova.objectstore import diskio, names
 from nova.objectstore.errors import S3Error, no_such_bucket, no_such_key
 
 FLAGS = flags.FLAGS
@@ -47,8 +50,8 @@ LOG = logging.getLogger(__name__)
 flags.DEFINE_string("buckets_path", "$state_path/buckets", "Directory where nova-objectstore keeps buckets")
 flags.DEFINE_integer("s3_max_object_size", 5 * 1024 ** 3, "Largest object (or part) a single PUT may store, bytes",
                      lower_bound=1)
-flags.DEFINE_integer("s3_io_chunk_size", 1024 * 1024, "Bytes read or written at a time when streaming objects",
-                     lower_bound=4096)
+flags.DEFINE_integer("s3_io_chunk_size", 8 * 1024 * 1024, "Bytes read or written at a time when streaming "
+                     "objects (large: each chunk costs a few thread hand-offs)", lower_bound=4096)
 
 flags.DEFINE_integer("objectstore_sweep_interval", 3600,
                      "Seconds between sweeps of nova-objectstore's temporary and orphaned files (one runs at "
@@ -60,18 +63,60 @@ flags.DEFINE_string("objectstore_crash_file", "",
                     "Testing only: a file naming crash points, one a line; nova-objectstore kills itself with "
                     "SIGKILL on reaching one (crash-consistency tests)")
 
-_commit_lock = threading.Lock()
+
+class _CommitLock:
+    """The store's commit lock: a lock among this process's greenthreads, then a file lock among
+    nova-objectstore processes (``--s3_workers``) sharing ``--buckets_path``."""
+
+    def __init__(self) -> None:
+        self._local = threading.Lock()
+        self._path: str | None = None
+        self._fd: int | None = None
+        self._key: tuple[str, int] = ("", 0)
+
+    def use_file(self, path: str) -> None:
+        self._path = path
+
+    def __enter__(self) -> "_CommitLock":
+        self._local.acquire()
+        try:
+            if self._path is not None:
+                key = (self._path, os.getpid())  # a forked worker needs its own open file
+                if self._fd is None or self._key != key:
+                    if self._fd is not None and self._key[1] == os.getpid():
+                        os.close(self._fd)
+                    self._fd, self._key = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), key
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._local.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self._path is not None and self._fd is not None and self._key[1] == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._local.release()
+
+
+_commit_lock = _CommitLock()
 # Headers stored with an object and returned by GET/HEAD.
 STORED_HEADERS = ("content-type", "cache-control", "content-disposition", "content-encoding",
                   "content-language", "expires")
 
 
-def _fsync_dir(path: str) -> None:
+def _fsync_dir_now(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_dir(path: str) -> None:
+    """Make the renames in ``path`` durable (in a disk thread)."""
+    diskio.call(_fsync_dir_now, path)
 
 
 def crash_point(name: str) -> None:
@@ -105,13 +150,25 @@ def _remove(path: str) -> None:
         pass
 
 
-def write_json_atomic(path: str, values: dict[str, Any], tmp_dir: str) -> None:
+def _write_synced(path: str, data: bytes, exclusive: bool = False) -> None:
+    """Write ``data`` as the whole of ``path`` and fsync it (``exclusive``: the file must be new)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC), 0o644)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def json_tmp(values: dict[str, Any], tmp_dir: str) -> str:
+    """A new fsynced file in ``tmp_dir`` holding ``values``, ready to be renamed into place."""
     tmp = os.path.join(tmp_dir, f"{uuid.uuid4().hex}.json")
-    with open(tmp, "w") as handle:
-        json.dump(values, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    diskio.call(_write_synced, tmp, json.dumps(values).encode())
+    return tmp
+
+
+def write_json_atomic(path: str, values: dict[str, Any], tmp_dir: str) -> None:
+    os.replace(json_tmp(values, tmp_dir), path)
 
 
 def read_json(path: str) -> dict[str, Any] | None:
@@ -131,26 +188,92 @@ def iso_date(timestamp: float) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
-class TempWriter:
-    """A file in a bucket's tmp/ that becomes an object or part only on commit."""
+# Chunks smaller than this are hashed and written inline: two trips to disk threads cost more than they save.
+_OFFLOAD_MIN = 256 * 1024
 
-    def __init__(self, tmp_dir: str, max_size: int | None = None) -> None:
+
+class TempWriter:
+    """A file in a bucket's tmp/ that becomes an object or part only on commit.
+
+    Up to ``BUFFER_MAX`` bytes stay in memory and the file is made by
+    ``finish`` (a small object costs one trip to a disk thread: create, write,
+    fsync); a larger body is written as it comes, each chunk hashed and
+    written in a disk thread while the next one is read.
+    """
+
+    BUFFER_MAX = 1024 * 1024
+
+    def __init__(self, tmp_dir: str, max_size: int | None = None, bucket_name: str = "") -> None:
         self.path = os.path.join(tmp_dir, uuid.uuid4().hex)
-        self._file = open(self.path, "xb")
+        self.bucket_name = bucket_name
+        self._file: Any = None
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._pending: list[Any] = []
+        self._discarded = False
         self.md5 = hashlib.md5()
         self.size = 0
         self.max_size = FLAGS.s3_max_object_size if max_size is None else max_size
 
-    def write(self, data: bytes) -> None:
-        self.size += len(data)
+    def _grow(self, length: int) -> None:
+        self.size += length
         if self.size > self.max_size:
             raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
                           MaxSizeAllowed=str(self.max_size))
-        self.md5.update(data)
-        self._file.write(data)
+
+    def write(self, data: bytes) -> None:
+        """Append ``data``, hashing it into ``md5``."""
+        self.absorb(data, (self.md5,))
+
+    def absorb(self, data: bytes, digests: Sequence[Any]) -> None:
+        """Append ``data`` and feed it to ``digests`` (the caller's one pass of hashing: MD5 and whatever the
+        request's checksums need)."""
+        self._grow(len(data))
+        if self._file is None and self._buffered + len(data) <= self.BUFFER_MAX:
+            for digest in digests:
+                digest.update(data)
+            self._buffer.append(data)
+            self._buffered += len(data)
+            return
+        if self._file is None:
+            self._open()
+        self._wait()
+        if len(data) < _OFFLOAD_MIN or not diskio.offloads():
+            _update_write(digests, data, self._file)
+            return
+        # MD5 (the slowest) in one thread; the others and the write in a second; the hub reads on meanwhile.
+        self._pending = [diskio.start(_update, digests[:1], data), diskio.start(_update_write, digests[1:], data,
+                                                                                  self._file)]
+        eventlet.sleep(0)  # hand both to their threads now
+
+    def settle(self) -> None:
+        """Wait until every chunk given so far is hashed (and written, when not buffered)."""
+        self._wait()
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, []
+        for job in pending:
+            job.wait()
+
+    def start_file(self) -> None:
+        """Make the file now (a body known to be larger than the buffer: no point holding its start)."""
+        if self._file is None:
+            self._open()
+
+    def _open(self) -> None:
+        buffered, self._buffer, self._buffered = b"".join(self._buffer), [], 0
+        try:
+            self._file = diskio.call(_create, self.path, buffered)
+        except FileNotFoundError:  # the bucket was deleted meanwhile
+            raise no_such_bucket(self.bucket_name) from None
+        if self._discarded:  # stopped while the disk thread made it
+            self.discard()
 
     def append_file(self, path: str) -> None:
         """Append a whole file in the kernel (no hashing: used to join multipart parts)."""
+        if self._file is None:
+            self._open()
+        self._wait()
         self._file.flush()
         with open(path, "rb") as source:
             length = os.fstat(source.fileno()).st_size
@@ -159,7 +282,8 @@ class TempWriter:
                               MaxSizeAllowed=str(self.max_size))
             offset = 0
             while offset < length:
-                copied = os.copy_file_range(source.fileno(), self._file.fileno(), length - offset, offset)
+                copied = diskio.call(os.copy_file_range, source.fileno(), self._file.fileno(), length - offset,
+                                     offset)
                 if copied == 0:
                     raise OSError(f"{path} shrank while it was copied")
                 offset += copied
@@ -168,19 +292,63 @@ class TempWriter:
         crash_point("writer.appended")
 
     def finish(self) -> None:
-        """Flush and fsync; the file is complete but not yet visible."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        """Write what is buffered, flush and fsync; the file is complete but not yet visible."""
+        self._wait()
+        if self._file is None:
+            buffered, self._buffer, self._buffered = b"".join(self._buffer), [], 0
+            try:
+                diskio.call(_write_synced, self.path, buffered, True)
+            except FileNotFoundError:  # the bucket was deleted meanwhile
+                raise no_such_bucket(self.bucket_name) from None
+        else:
+            diskio.call(_sync_close, self._file)
         crash_point("writer.finished")
 
     def discard(self) -> None:
-        if not self._file.closed:
+        self._discarded = True
+        try:
+            self._wait()
+        except Exception:  # noqa: BLE001  (the write that failed is why this writer goes)
+            pass
+        if self._file is not None and not self._file.closed:
             self._file.close()
         try:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+
+def _update(digests: Sequence[Any], data: bytes) -> None:
+    for digest in digests:
+        digest.update(data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _update_write(digests: Sequence[Any], data: bytes, handle: Any) -> None:
+    for digest in digests:
+        digest.update(data)
+    _write_all(handle.fileno(), data)
+
+
+def _create(path: str, data: bytes) -> Any:
+    handle = open(path, "xb", buffering=0)
+    try:
+        _write_all(handle.fileno(), data)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _sync_close(handle: Any) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
 
 
 @dataclass
@@ -230,7 +398,7 @@ class Bucket:
         return ObjectInfo.from_record(record, directory)
 
     def writer(self, max_size: int | None = None) -> TempWriter:
-        return TempWriter(self.tmp_dir, max_size)
+        return TempWriter(self.tmp_dir, max_size, self.name)
 
     def commit(self, key: str, writer: TempWriter, etag: str, metadata: dict[str, str],
                headers: dict[str, str], extra: dict[str, Any] | None = None) -> ObjectInfo:
@@ -244,15 +412,17 @@ class Bucket:
         record = {"key": key, "size": writer.size, "etag": etag, "last_modified": time.time(),
                   "data": data_name, "metadata": metadata, "headers": headers, **(extra or {})}
         meta_path = os.path.join(directory, digest + ".json")
+        record_tmp = json_tmp(record, self.tmp_dir)  # written and fsynced before the lock
         with _commit_lock:
             if not os.path.isdir(self.path + "/objects"):
+                os.unlink(record_tmp)
                 raise no_such_bucket(self.name)
             os.rename(writer.path, os.path.join(directory, data_name))
             crash_point("commit.data_renamed")
             old = read_json(meta_path)
-            write_json_atomic(meta_path, record, self.tmp_dir)
-            _fsync_dir(directory)
-            crash_point("commit.record_written")
+            os.replace(record_tmp, meta_path)
+        _fsync_dir(directory)  # both renames durable; concurrent commits share the journal commit
+        crash_point("commit.record_written")
         if old and old.get("data") != data_name:
             try:
                 os.unlink(os.path.join(directory, old["data"]))
@@ -366,6 +536,7 @@ class Store:
     def __init__(self, root: str | None = None) -> None:
         self.root = os.path.abspath(root or FLAGS.buckets_path)
         os.makedirs(self.root, exist_ok=True)
+        _commit_lock.use_file(os.path.join(self.root, ".commit.lock"))
         self._last_sweep = time.monotonic()
         self.sweep(max_age=0)
 

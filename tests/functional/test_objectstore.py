@@ -248,6 +248,45 @@ def test_aws_cli_versioning_acl_tagging_cors_and_browser_post(store, tmp_path):
     assert "Traceback" not in store.daemon.log()
 
 
+def test_public_access_block_object_attributes_and_anonymous_put(store):
+    """Over HTTP: the public access block decides what anonymous users read; GetObjectAttributes; an
+    anonymous PUT is AccessDenied."""
+    import requests
+
+    demo = store.client()
+    demo.create_bucket(Bucket="pab-bucket")
+    body = b"public bytes"
+    demo.put_object(Bucket="pab-bucket", Key="open", Body=body, ACL="public-read")
+    url = f"{store.url}/pab-bucket/open"
+    assert requests.get(url, timeout=30).content == body
+    demo.put_public_access_block(Bucket="pab-bucket", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False})
+    config = demo.get_public_access_block(Bucket="pab-bucket")["PublicAccessBlockConfiguration"]
+    assert config["IgnorePublicAcls"] is True and config["BlockPublicPolicy"] is False
+    refused = requests.get(url, timeout=30)
+    assert refused.status_code == 403 and b"<Code>AccessDenied</Code>" in refused.content
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        demo.put_object(Bucket="pab-bucket", Key="more", Body=b"x", ACL="public-read")
+    assert err.value.response["Error"]["Code"] == "AccessDenied"
+    demo.delete_public_access_block(Bucket="pab-bucket")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        demo.get_public_access_block(Bucket="pab-bucket")
+    assert err.value.response["Error"]["Code"] == "NoSuchPublicAccessBlockConfiguration"
+    assert requests.get(url, timeout=30).content == body
+
+    attributes = demo.get_object_attributes(Bucket="pab-bucket", Key="open",
+                                            ObjectAttributes=["ETag", "ObjectSize", "StorageClass"])
+    assert attributes["ETag"] == hashlib.md5(body).hexdigest()
+    assert attributes["ObjectSize"] == len(body) and attributes["StorageClass"] == "STANDARD"
+
+    anonymous = requests.put(f"{store.url}/pab-bucket/anon", data=b"nope", timeout=30)
+    assert anonymous.status_code == 403 and b"<Code>AccessDenied</Code>" in anonymous.content
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        demo.head_object(Bucket="pab-bucket", Key="anon")
+    assert err.value.response["Error"]["Code"] == "404"
+
+
 def _slow_upload(url: str, bucket: str, key: str, client) -> socket.socket:
     """Start a signed PUT of 10 MB and send only its first bytes: an upload in flight."""
     presigned = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=300)
@@ -288,6 +327,32 @@ def test_sigterm_stops_cleanly(store, tmp_path):
             assert "is in use" in busy.log() and "Traceback" not in busy.log()
         finally:
             other.close()
+    finally:
+        cloud.cleanup()
+
+
+def test_workers_share_the_port_and_stop_together(store, tmp_path):
+    """--s3_workers=2: a second process serves the same port and buckets; SIGTERM stops both."""
+    cloud = Cloud(tmp_path, rabbit_url=None, flagfile=store.cloud.flagfile)
+    try:
+        port = free_port()
+        daemon = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1", "--s3_workers=2",
+                             f"--buckets_path={tmp_path / 'buckets'}")
+        wait_for(lambda: _listening(port), 30, what="nova-objectstore to listen")
+        children = f"/proc/{daemon.proc.pid}/task/{daemon.proc.pid}/children"
+        wait_for(lambda: open(children).read().split(), 30, what="the worker to be forked")
+        worker = int(open(children).read().split()[0])
+        clients = [Store(cloud, port, daemon).client() for _ in range(4)]
+        clients[0].create_bucket(Bucket="shared-port")
+        for number, client in enumerate(clients * 3):
+            client.put_object(Bucket="shared-port", Key=f"k{number % 4}", Body=f"v{number}".encode())
+        assert {c.get_object(Bucket="shared-port", Key="k3")["Body"].read() for c in clients} == {b"v11"}
+        listed = clients[1].list_objects_v2(Bucket="shared-port")["Contents"]
+        assert [o["Key"] for o in listed] == ["k0", "k1", "k2", "k3"]
+        daemon.signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=30) == 0
+        assert not os.path.exists(f"/proc/{worker}") or "zombie" in open(f"/proc/{worker}/status").read()
+        assert "Traceback" not in daemon.log()
     finally:
         cloud.cleanup()
 

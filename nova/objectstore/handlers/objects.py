@@ -49,8 +49,13 @@ def receive(r: S3Request, writer: TempWriter) -> None:
         raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
                       MaxSizeAllowed=str(writer.max_size))
     body = r.body(FLAGS.s3_io_chunk_size)
-    for data in body:
-        writer.write(data)
+    if not (declared and declared.isdigit() and int(declared) <= writer.BUFFER_MAX):
+        writer.start_file()
+    digests = body.digests
+    for data in body.chunks():
+        writer.absorb(data, digests)
+    writer.settle()
+    writer.md5 = body.md5
     body.verify()
     writer.finish()
 
@@ -76,7 +81,7 @@ def put_object(r: S3Request) -> webob.Response:
     except BaseException:
         writer.discard()
         raise
-    LOG.info("Stored %s/%s (%d bytes)", bucket.name, key, info.size)
+    LOG.debug("Stored %s/%s (%d bytes)", bucket.name, key, info.size)
     response = webob.Response(status=200)
     response.headers["ETag"] = info.quoted_etag
     version_header(response, bucket, info.record)

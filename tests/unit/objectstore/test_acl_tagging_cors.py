@@ -203,3 +203,19 @@ def test_get_object_attributes_and_max_keys_zero(s3):
     listed = s3.list_objects_v2(Bucket="attrs", MaxKeys=0)
     assert listed["IsTruncated"] is False and listed["KeyCount"] == 0 and "Contents" not in listed
     assert s3.list_objects(Bucket="attrs", MaxKeys=0)["IsTruncated"] is False
+
+
+def test_aws_exec_read_and_log_delivery_write_canned_acls_grant_what_aws_defines(s3, objectstore):
+    s3.create_bucket(Bucket="logs", ACL="log-delivery-write")
+    grants = {(g["Grantee"].get("URI") or g["Grantee"].get("ID"), g["Permission"])
+              for g in s3.get_bucket_acl(Bucket="logs")["Grants"]}
+    delivery = "http://acs.amazonaws.com/groups/s3/LogDelivery"
+    assert grants == {("proj-a", "FULL_CONTROL"), (delivery, "WRITE"), (delivery, "READ_ACP")}
+    # The log writer's group lets no outsider in (nova-objectstore delivers no access logs).
+    assert requests.put(_url(objectstore, "/logs/x"), data=b"x").status_code == 403
+    s3.put_object(Bucket="logs", Key="bundle", Body=b"ami", ACL="aws-exec-read")
+    grants = [(g["Grantee"].get("ID"), g["Permission"]) for g in s3.get_object_acl(Bucket="logs", Key="bundle")["Grants"]]
+    assert grants == [("proj-a", "FULL_CONTROL")]
+    assert requests.get(_url(objectstore, "/logs/bundle")).status_code == 403
+    s3.put_bucket_acl(Bucket="logs", GrantWrite=f'uri="{delivery}"')
+    assert s3.get_bucket_acl(Bucket="logs")["Grants"][0]["Grantee"]["URI"] == delivery

@@ -66,3 +66,32 @@ def test_conditional_put(s3):
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
     s3.put_object(Bucket="cond", Key="k", Body=b"3", IfMatch=first["ETag"])
     assert s3.get_object(Bucket="cond", Key="k")["Body"].read() == b"3"
+
+
+def test_a_slow_fsync_holds_up_only_its_own_request(s3, monkeypatch):
+    """Disk work runs in native threads: while one PUT waits on a slow fsync, other requests are served."""
+    import os
+    import time
+
+    import eventlet
+    import eventlet.patcher
+
+    s3.create_bucket(Bucket="parallel")
+    s3.put_object(Bucket="parallel", Key="ready", Body=b"r")
+    real_fsync, blocking_sleep = os.fsync, eventlet.patcher.original("time").sleep
+    slow = {"left": 1}
+
+    def slow_fsync(fd):
+        if slow["left"]:
+            slow["left"], slow["since"] = 0, time.monotonic()
+            blocking_sleep(1.5)  # blocks whatever thread runs it, as a busy disk does
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    put = eventlet.spawn(s3.put_object, Bucket="parallel", Key="slow", Body=b"s")
+    while slow["left"]:
+        eventlet.sleep(0.01)
+    assert s3.get_object(Bucket="parallel", Key="ready")["Body"].read() == b"r"
+    assert time.monotonic() - slow["since"] < 1.0  # served while the fsync still blocked its thread
+    put.wait()
+    assert s3.get_object(Bucket="parallel", Key="slow")["Body"].read() == b"s"
