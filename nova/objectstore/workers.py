@@ -47,10 +47,7 @@ def _become_worker() -> None:
     except (OSError, AttributeError):
         pass
     os.environ.pop("NOTIFY_SOCKET", None)  # only the first process speaks to systemd
-    from nova.db.sqlalchemy import session
-
-    # The parent's pooled database connections stay the parent's.
-    session.get_engine().dispose(close=False)
+    # The parent's pooled database connections stay the parent's: nova.db's session drops them after a fork.
 
 
 def stop_workers(timeout: float) -> None:

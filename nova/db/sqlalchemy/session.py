@@ -290,3 +290,12 @@ def reset() -> None:
         if _engine is not None:
             _engine.dispose()
         _engine = _engine_url = _maker = None
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child (nova-objectstore's --s3_workers): the pooled connections stay the parent's."""
+    if _engine is not None:
+        _engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
