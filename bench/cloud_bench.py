@@ -20,7 +20,8 @@ seconds, so waiting does not load nova-api and the bench costs little CPU
 Printed per level: boot latency (RunInstances sent -> vm_state active) and
 delete latency (TerminateInstances sent -> row deleted) p50/p95/p99,
 boot+delete cycles per second, errors; CPU seconds of each daemon (from
-/proc/PID/stat) and per 1,000 boots; SQL statements each daemon sent per
+/proc/PID/stat) and per 1,000 boots, and those of the PostgreSQL backends
+of the bench's database and of the (local) RabbitMQ node; SQL statements each daemon sent per
 cycle (nova's --sql_statement_count_dir counter; PostgreSQL's
 pg_stat_statements needs a server restart to load, which a shared server
 does not get).  ``--profile DIR`` runs every daemon under cProfile and
@@ -108,6 +109,57 @@ def network_size(clients: int) -> int:
 
 # -- the daemons -------------------------------------------------------------------------------------------
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far, None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rabbitmq_pid() -> int | None:
+    """The local RabbitMQ node's Erlang VM (beam.smp), when the broker runs on this machine."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as handle:
+                    if handle.read().strip() == "beam.smp":
+                        return int(entry)
+            except OSError:
+                continue
+    return None
+
+
+class ServerCpu:
+    """CPU seconds the servers spent for the bench: the PostgreSQL backends of its database, and the
+    RabbitMQ node (the whole node: shared with anyone else using the broker).
+
+    Backends are found in pg_stat_activity at each sample; one that came and went between two
+    samples is missed (the daemons' pools keep theirs open, so few do).
+    """
+
+    def __init__(self, postgres_url: str, database: str, exclude: list[int]) -> None:
+        self.conn = postgres_connect(postgres_url, database)
+        self.database = database
+        self.exclude = set(exclude) | {self.conn.get_backend_pid()}
+        self.rabbit = rabbitmq_pid()
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        with self.conn.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))
+            pids = [row[0] for row in cursor.fetchall() if row[0] not in self.exclude]
+        backends = {pid: cpu for pid in pids if (cpu := process_cpu_seconds(pid)) is not None}
+        rabbit = process_cpu_seconds(self.rabbit) if self.rabbit else None
+        return {"postgres": backends, "rabbitmq": {0: rabbit} if rabbit is not None else {}}
+
+    @staticmethod
+    def spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+        return {name: sum(cpu - before[name].get(pid, 0.0) for pid, cpu in after[name].items())
+                for name in after}
+
+
 class Daemon:
     def __init__(self, name: str, binary: str, flagfile: str, state: str, extra: list[str],
                  profile_dir: str | None) -> None:
@@ -122,9 +174,7 @@ class Daemon:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the process so far."""
-        with open(f"/proc/{self.proc.pid}/stat") as handle:
-            fields = handle.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return process_cpu_seconds(self.proc.pid) or 0.0
 
     def statements(self, count_dir: str) -> int:
         try:
@@ -449,8 +499,11 @@ def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -
     profile_dir = os.path.abspath(args.profile) if args.profile else None
     if profile_dir:
         os.makedirs(profile_dir, exist_ok=True)
-    # nova-api serves every client at once: a pool as wide as the clients (capped: the server is shared)
-    api_pool = ([f"--sql_max_overflow={min(max(max_clients - 5, 10), 45)}"] if "'sql_max_overflow'" in registry
+    # nova-api serves every client at once: a pool as wide as the clients (capped: the server is shared),
+    # kept open, since connections beyond --sql_max_pool_size are closed when returned and a new
+    # PostgreSQL backend per request costs a fork and cold caches on the server
+    width = min(max(max_clients, 15), 50)
+    api_pool = ([f"--sql_max_pool_size={width - 10}", "--sql_max_overflow=10"] if "'sql_max_overflow'" in registry
                 else [])
     daemons = [Daemon("nova-api", "nova-api", flagfile, state, api_pool, profile_dir),
                Daemon("nova-scheduler", "nova-scheduler", flagfile, state, ["--host=ctl"], profile_dir),
@@ -504,6 +557,18 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
             per = {n: cpu[n] * 1000 / level.cycles for n in names}
             print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.0f}" for n in names) +
                   f"{sum(per.values()):>{width}.0f}")
+    servers = [n for n in ("postgres", "rabbitmq") if any(n in cpu for _lv, cpu, *_ in levels)]
+    if servers:
+        print("\nServer CPU seconds per 1,000 boots (postgres: the backends of the bench's database; "
+              "rabbitmq: the whole node, shared)")
+        print(f"{'clients':>7} " + "".join(f"{n:>{width}}" for n in servers) +
+              f"{'daemons+servers':>{width + 4}}")
+        for level, cpu, _sql, _own, _polls in levels:
+            if level.cycles:
+                per = {n: cpu.get(n, 0.0) * 1000 / level.cycles for n in servers}
+                total = sum(cpu[n] for n in names) * 1000 / level.cycles + sum(per.values())
+                print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.0f}" for n in servers) +
+                      f"{total:>{width + 4}.0f}")
     print("\nSQL statements per boot+delete cycle, per daemon (nova's statement counter)")
     print(f"{'clients':>7} " + "".join(f"{n:>{width}}" for n in names) + f"{'all':>{width}}"
           f"{'api/request':>{width}}")
@@ -582,7 +647,7 @@ def main() -> int:
     rabbitmqctl("add_vhost", vhost)
     rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
     daemons: list[Daemon] = []
-    watcher = None
+    watcher = server_cpu = None
     try:
         daemons, port, image = start_cloud(args, state, database, vhost, max(levels_wanted))
         wait_until(lambda: listening(port), 120, "nova-api", daemons)
@@ -595,13 +660,16 @@ def main() -> int:
             warm = run_level(min(2, max(levels_wanted)), port, watcher, image, 3600, args.warmup, args.timeout)
             print(f"warm-up: {warm.cycles} cycles, {sum(warm.errors.values())} errors", flush=True)
         count_dir = os.path.join(state, "sql-statements")
+        server_cpu = ServerCpu(args.postgres_url, database, [watcher.conn.get_backend_pid()])
         results = []
         for clients in levels_wanted:
             cpu0 = {d.name: d.cpu_seconds() for d in daemons}
             sql0 = {d.name: d.statements(count_dir) for d in daemons}
             own0, polls0 = own_cpu(), watcher.queries
+            servers0 = server_cpu.sample()
             level = run_level(clients, port, watcher, image, args.seconds, args.cycles, args.timeout)
             cpu = {d.name: d.cpu_seconds() - cpu0[d.name] for d in daemons}
+            cpu.update(ServerCpu.spent(servers0, server_cpu.sample()))
             sql = {d.name: d.statements(count_dir) - sql0[d.name] for d in daemons}
             results.append((level, cpu, sql, own_cpu() - own0, watcher.queries - polls0))
             print(f"{clients} clients: {level.cycles} cycles in {level.wall:.1f}s "
@@ -617,6 +685,8 @@ def main() -> int:
         if watcher is not None:
             watcher.join(timeout=5)
             watcher.conn.close()
+        if server_cpu is not None:
+            server_cpu.conn.close()
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.close()
         subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=120)

@@ -138,6 +138,7 @@ FLAGS = (
     ('float', 'sql_connect_retry_seconds', 5.0, 'Seconds a request keeps trying to reach an unreachable database before it fails with 503', 'nova.db.sqlalchemy.session', {'lower_bound': 0}),
     ('integer', 'sql_max_overflow', 10, 'Connections a process may open beyond --sql_max_pool_size under load (closed when returned)', 'nova.db.sqlalchemy.session', {'lower_bound': 0}),
     ('integer', 'sql_max_pool_size', 5, 'Database connections each process keeps open (PostgreSQL and MySQL)', 'nova.db.sqlalchemy.session', {'lower_bound': 1}),
+    ('float', 'sql_ping_idle_seconds', 2.0, 'A pooled connection idle for longer than this is pinged before use; one in steady use is only checked for a close by the server, without a round trip', 'nova.db.sqlalchemy.session', {'lower_bound': 0}),
     ('integer', 'sql_pool_timeout', 10, 'Seconds a request waits for a free pooled database connection before it fails with 503', 'nova.db.sqlalchemy.session', {'lower_bound': 1}),
     ('string', 'sql_statement_count_dir', '', 'Directory where each process counts the SQL statements it sends, in a file named after its pid (8 bytes, little-endian; bench/cloud_bench.py reads them); empty: no counting', 'nova.db.sqlalchemy.session', {}),
     ('list', 'superuser_roles', ['cloudadmin'], 'Roles that bypass role checks', 'nova.auth.credentials', {}),

@@ -205,11 +205,12 @@ class NetworkManager(manager.SchedulerDependentManager):
         the periodic timeout catches a lease that never comes back.
         """
         admin = _admin(ctxt)
+        if not self.dhcp:
+            self.db.fixed_ip_disassociate(admin, address)  # unallocated and free in one update
+            LOG.info("Deallocated %s", address)
+            return
         fixed = self.db.fixed_ip_update(admin, address, {"allocated": False})
         LOG.info("Deallocated %s", address)
-        if not self.dhcp:
-            self.db.fixed_ip_disassociate(admin, address)
-            return
         network = self.db.network_get(admin, fixed["network_id"])
         self._update_dhcp(admin, network)
         if fixed["mac_address"]:

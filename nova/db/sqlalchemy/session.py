@@ -1,9 +1,13 @@
 """The process's engine and sessions, built lazily from ``--sql_connection``.
 
 One engine per process.  It is rebuilt when the flag's value changes (tests
-point each case at a fresh database) and its pool pings connections before
-use and recycles idle ones, so a database restart costs one failed ping, not
-a failed request.  Drivers are chosen so they do not block the eventlet hub:
+point each case at a fresh database) and its pool recycles idle connections
+and checks each one before use, so a database restart costs one failed ping,
+not a failed request.  The check is free for a connection in steady use: a
+server that closed it (a restart, a killed backend) left its socket readable,
+which a zero-timeout poll sees; only a connection idle for longer than
+``--sql_ping_idle_seconds`` (or one whose socket is readable) is pinged with
+a round trip to the server.  Drivers are chosen so they do not block the eventlet hub:
 PyMySQL for MySQL/MariaDB, psycopg2 made green by psycogreen for PostgreSQL.
 """
 
@@ -12,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import threading
 import time
 from typing import Any, Iterator
 
+import eventlet.patcher
 import sqlalchemy
 from sqlalchemy import event, exc as sa_exc
 from sqlalchemy.engine import Engine, URL, make_url
@@ -23,6 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from nova import exception, flags
+
+# The real poll: eventlet's green select module has none, and a zero-timeout poll never blocks.
+_poll = eventlet.patcher.original("select").poll
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
@@ -38,6 +47,9 @@ flags.DEFINE_integer("sql_max_pool_size", 5,
 flags.DEFINE_integer("sql_max_overflow", 10,
                      "Connections a process may open beyond --sql_max_pool_size under load (closed when returned)",
                      lower_bound=0)
+flags.DEFINE_float("sql_ping_idle_seconds", 2.0,
+                   "A pooled connection idle for longer than this is pinged before use; one in steady use is only "
+                   "checked for a close by the server, without a round trip", lower_bound=0)
 flags.DEFINE_string("sql_statement_count_dir", "",
                     "Directory where each process counts the SQL statements it sends, in a file named after its "
                     "pid (8 bytes, little-endian; bench/cloud_bench.py reads them); empty: no counting")
@@ -95,6 +107,59 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _socket_of(dbapi_connection: Any) -> int | None:
+    """The file descriptor of a psycopg2 or PyMySQL connection, None when it has none (closed)."""
+    try:
+        if hasattr(dbapi_connection, "fileno"):
+            return dbapi_connection.fileno()
+        sock = getattr(dbapi_connection, "_sock", None)
+        return sock.fileno() if sock is not None else None
+    except Exception:  # noqa: BLE001 - a closed connection's fileno raises
+        return None
+
+
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether an idle connection's socket has something to read: the server's goodbye (or a close).
+
+    Between transactions the server sends nothing unasked, so a readable
+    socket means the connection is probably dead; it gets a real ping.
+    """
+    fd = _socket_of(dbapi_connection)
+    if fd is None or fd < 0:
+        return True
+    poller = _poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def _watch_connections(engine: Engine) -> None:
+    """Replace pool_pre_ping: ping a pooled connection only when it idled long or its server hung up."""
+    dialect = engine.dialect
+
+    def connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info["nova_returned_at"] = time.monotonic()
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["nova_returned_at"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle = time.monotonic() - record.info.get("nova_returned_at", 0.0)
+        if idle <= FLAGS.sql_ping_idle_seconds and not _closed_by_server(dbapi_connection):
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                # The pool drops this connection and checks out another (a new one if need be).
+                raise sa_exc.DisconnectionError(one_line(exc)) from exc
+            raise
+
+    event.listen(engine, "connect", connected)
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
+
+
 class _StatementCounter:
     """Counts statements into an mmap'ed file another process can read at any time."""
 
@@ -140,11 +205,13 @@ def create_engine(url: str) -> Engine:
     else:
         if backend == "postgresql":
             _green_psycopg()
-        kwargs.update(pool_pre_ping=True, pool_recycle=FLAGS.sql_idle_timeout, pool_timeout=FLAGS.sql_pool_timeout,
+        kwargs.update(pool_recycle=FLAGS.sql_idle_timeout, pool_timeout=FLAGS.sql_pool_timeout,
                       pool_size=FLAGS.sql_max_pool_size, max_overflow=FLAGS.sql_max_overflow)
     engine = sqlalchemy.create_engine(parsed, **kwargs)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
+    else:
+        _watch_connections(engine)
     if FLAGS.sql_statement_count_dir:
         _count_statements(engine)
     return engine

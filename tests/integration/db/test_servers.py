@@ -1,5 +1,7 @@
 """Behaviour that needs a real PostgreSQL or MariaDB server."""
 
+import time
+
 import pytest
 import sqlalchemy
 
@@ -36,7 +38,12 @@ def test_an_unknown_account_is_reported_at_once(server, monkeypatch):
 
 
 def _kill_connections(server: str, name: str) -> int:
+    """Kill the database's connections and wait until they are gone, as a restart leaves them."""
     engine = database.admin_engine(server)
+    if server == "postgresql":
+        count = "SELECT count(*) FROM pg_stat_activity WHERE datname = :name"
+    else:
+        count = "SELECT count(*) FROM information_schema.processlist WHERE db = :name"
     with engine.connect() as connection:
         if server == "postgresql":
             killed = connection.execute(sqlalchemy.text(
@@ -49,6 +56,9 @@ def _kill_connections(server: str, name: str) -> int:
             for ident in ids:
                 connection.execute(sqlalchemy.text(f"KILL {int(ident)}"))
             killed = len(ids)
+        deadline = time.monotonic() + 10
+        while connection.execute(sqlalchemy.text(count), {"name": name}).scalar() and time.monotonic() < deadline:
+            time.sleep(0.01)
     engine.dispose()
     return killed
 

@@ -1,5 +1,7 @@
 """Engine construction from --sql_connection."""
 
+import socket
+
 import pytest
 import sqlalchemy
 from sqlalchemy.pool import StaticPool
@@ -72,12 +74,34 @@ def test_engine_is_shared_and_rebuilt_when_the_flag_changes(tmp_path):
     assert session.get_engine() is not second
 
 
-def test_server_engines_ping_and_recycle_connections():
+def test_server_engines_check_and_recycle_connections():
     FLAGS.sql_idle_timeout = 77
     FLAGS.sql_connection = "mysql://nova@127.0.0.1:1/nova"
     engine = session.get_engine()
     assert engine.dialect.driver == "pymysql"
-    assert engine.pool._pre_ping and engine.pool._recycle == 77
+    assert engine.pool._recycle == 77
+    # Checked on checkout by nova's own listener, not a round trip per checkout.
+    assert not engine.pool._pre_ping
+    assert len(engine.pool.dispatch.checkout) == 1
+
+
+class _Connection:
+    def __init__(self, sock):
+        self.sock = sock
+
+    def fileno(self):
+        return self.sock.fileno()
+
+
+def test_a_connection_the_server_closed_is_seen_without_a_round_trip():
+    ours, servers = socket.socketpair()
+    try:
+        assert not session._closed_by_server(_Connection(ours))
+        servers.close()
+        assert session._closed_by_server(_Connection(ours))
+    finally:
+        ours.close()
+    assert session._closed_by_server(_Connection(ours))  # fileno() of a closed socket is -1
 
 
 def test_postgresql_is_made_green_under_eventlet(monkeypatch):
