@@ -100,15 +100,18 @@ class API:
         return self.service.update(ctxt.elevated(), image["id"], {"state": state})
 
     def get_all(self, ctxt: Context, ids: Iterable[int] = (), owners: Iterable[str] = (),
-                executable_by: Iterable[str] = ()) -> list[dict[str, Any]]:
-        """The images the caller sees, narrowed to ``ids``, ``owners`` (projects) and
-        ``executable_by`` (projects, or "all" for public images).
+                executable_by: Iterable[str] = (), after_id: int | None = None,
+                limit: int | None = None) -> list[dict[str, Any]]:
+        """The images the caller sees by id, narrowed to ``ids``, ``owners`` (projects) and
+        ``executable_by`` (projects, or "all" for public images); ``after_id`` and ``limit`` cut
+        the visible images in SQL before that narrowing.
 
         An id the caller cannot see raises ImageNotFound.  Launch permissions
         are read in one query for all the images, so the number of queries
         does not grow with the number of images.
         """
-        images = [self._settle(ctxt, image) for image in self.service.index(ctxt)]
+        paged = {} if after_id is None and limit is None else {"after_id": after_id, "limit": limit}
+        images = [self._settle(ctxt, image) for image in self.service.index(ctxt, **paged)]
         ids, owners, executable_by = list(ids), set(owners), list(executable_by)
         if ids:
             by_id = {image["id"]: image for image in images}

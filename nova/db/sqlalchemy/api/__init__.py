@@ -129,6 +129,7 @@ from nova.db.sqlalchemy.api.images import (  # noqa: F401
     image_destroy,
     image_get,
     image_get_all,
+    image_get_listing,
     image_launch_permission_add,
     image_launch_permission_get_all,
     image_launch_permission_get_by_images,
