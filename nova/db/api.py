@@ -893,6 +893,13 @@ def security_group_get_all_with_rules(ctxt: Context, project_id: str | None = No
     return IMPL.security_group_get_all_with_rules(ctxt, project_id)
 
 
+def security_group_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                               limit: int | None = None) -> list[Any]:
+    """Visible groups (of ``project_id`` when given) as plain rows by id, each with ``rules``: those
+    after ``after_id``, at most ``limit``; two statements."""
+    return IMPL.security_group_get_listing(ctxt, project_id, after_id, limit)
+
+
 def security_group_get_names(ctxt: Context, security_group_ids: list[int]) -> dict[int, tuple[str, str]]:
     """``{id: (name, project_id)}`` of the visible groups among the ids, in one query."""
     return IMPL.security_group_get_names(ctxt, security_group_ids)
