@@ -888,11 +888,6 @@ def floating_ip_get_all_with_fixed(ctxt: Context,
 # -- security groups with their rules, image launch permissions (listings) -----
 
 
-def security_group_get_all_with_rules(ctxt: Context, project_id: str | None = None) -> list[Row]:
-    """Visible groups (of ``project_id`` when given) with ``rules`` loaded, in a fixed number of queries."""
-    return IMPL.security_group_get_all_with_rules(ctxt, project_id)
-
-
 def security_group_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
                                limit: int | None = None) -> list[Any]:
     """Visible groups (of ``project_id`` when given) as plain rows by id, each with ``rules``: those

@@ -152,7 +152,6 @@ from nova.db.sqlalchemy.api.security_groups import (  # noqa: F401
     security_group_exists,
     security_group_get,
     security_group_get_all,
-    security_group_get_all_with_rules,
     security_group_get_listing,
     security_group_get_by_instance,
     security_group_get_by_name,

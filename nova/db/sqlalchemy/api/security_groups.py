@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from sqlalchemy import false, func, or_, select, update
-from sqlalchemy.orm import subqueryload
 
 from nova import context as nova_context
 from nova import exception, utils
@@ -234,21 +233,6 @@ def security_group_get_instances(ctxt: Context, group_id: int) -> list[models.In
 # -- listings for the security-group API (issue 9): a fixed number of queries --
 
 
-@require_context
-def security_group_get_all_with_rules(ctxt: Context, project_id: str | None = None) -> list[Group]:
-    """Visible groups (of ``project_id`` when given), each with ``rules`` loaded, in two queries.
-
-    The rules come in one query whatever the number of groups (a subquery
-    load, not ``selectin``'s batches of ids).
-    """
-    stmt = model_query(ctxt, Group).options(subqueryload(Group.rules)).order_by(Group.id)
-    if project_id is not None:
-        authorize_project(ctxt, project_id)
-        stmt = stmt.where(Group.project_id == project_id)
-    with get_session() as session:
-        return list(session.scalars(stmt))
-
-
 class ListedGroup(dict):
     """A group's columns (``group["name"]``) with its ingress rules, plain dicts in id order, as ``rules``."""
 
@@ -266,7 +250,7 @@ _RULE_COLUMNS = tuple(Rule.__table__.c)
 @require_context
 def security_group_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
                                limit: int | None = None) -> list[ListedGroup]:
-    """What ``security_group_get_all_with_rules`` gives (same scoping), as plain rows by id: those
+    """The visible groups (of ``project_id`` when given), as plain rows by id: those
     after ``after_id`` only, at most ``limit``; two statements whatever their number (the rules'
     takes the groups' own query again as a subquery)."""
     scoped = model_query(ctxt, Group)
