@@ -768,6 +768,13 @@ def volume_get_all(ctxt: Context) -> list[Row]:
     return IMPL.volume_get_all(ctxt)
 
 
+def volume_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                       limit: int | None = None) -> list[Any]:
+    """Visible volumes (of ``project_id`` when given) as plain rows by id, after ``after_id``, at most
+    ``limit``; one statement."""
+    return IMPL.volume_get_listing(ctxt, project_id, after_id, limit)
+
+
 def volume_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
     return IMPL.volume_get_all_by_project(ctxt, project_id)
 
@@ -844,6 +851,13 @@ def snapshot_get(ctxt: Context, snapshot_id: int) -> Row:
 def snapshot_get_all(ctxt: Context) -> list[Row]:
     """Every project's snapshots (admin only)."""
     return IMPL.snapshot_get_all(ctxt)
+
+
+def snapshot_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                         limit: int | None = None) -> list[Any]:
+    """Visible snapshots (of ``project_id`` when given) as plain rows by id, after ``after_id``, at
+    most ``limit``; one statement."""
+    return IMPL.snapshot_get_listing(ctxt, project_id, after_id, limit)
 
 
 def snapshot_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:

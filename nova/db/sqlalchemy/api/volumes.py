@@ -294,3 +294,32 @@ def snapshot_destroy(ctxt: Context, snapshot_id: int) -> None:
         row.status = "deleted"
         row.soft_delete(session)
 
+
+
+def _listing(ctxt: Context, model: Any, project_id: str | None, after_id: int | None,
+             limit: int | None) -> list[Any]:
+    """Visible rows of ``model`` (of ``project_id`` when given) as plain rows by id, after ``after_id``,
+    at most ``limit``: one statement, no ORM objects."""
+    stmt = model_query(ctxt, model)
+    if project_id is not None:
+        authorize_project(ctxt, project_id)
+        stmt = stmt.where(model.project_id == project_id)
+    if after_id is not None:
+        stmt = stmt.where(model.id > after_id)
+    stmt = stmt.with_only_columns(*model.__table__.c).order_by(model.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with get_session() as session:
+        return list(session.execute(stmt).mappings())
+
+
+@require_context
+def volume_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                       limit: int | None = None) -> list[Any]:
+    return _listing(ctxt, Volume, project_id, after_id, limit)
+
+
+@require_context
+def snapshot_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                         limit: int | None = None) -> list[Any]:
+    return _listing(ctxt, Snapshot, project_id, after_id, limit)
