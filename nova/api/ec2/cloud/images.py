@@ -99,16 +99,11 @@ def describe_images(ctxt: context.RequestContext, image_id: list[int], owner: li
     """Images by id; a page's NextToken is the last id shown.  Without ids, owners, ExecutableBy
     or filters the page is cut in SQL; otherwise those are matched here on the images after the
     token."""
-    after_id = tagging.after_id(next_token)
-    narrowed = bool(image_id or owner or executable_by or filters)
-    if narrowed or not max_results:
-        images = _images().get_all(ctxt, ids=image_id, owners=[_project(ctxt, o) for o in owner],
-                                   executable_by=[_project(ctxt, who) for who in executable_by])
-        if max_results or after_id is not None:
-            images = sorted((i for i in images if after_id is None or i["id"] > after_id), key=lambda i: i["id"])
-    else:
-        images = tagging.sql_page(lambda after, limit: _images().get_all(ctxt, after_id=after, limit=limit),
-                                  after_id, max_results)
+    images = tagging.listed(
+        lambda: _images().get_all(ctxt, ids=image_id, owners=[_project(ctxt, o) for o in owner],
+                                  executable_by=[_project(ctxt, who) for who in executable_by]),
+        lambda after, limit: _images().get_all(ctxt, after_id=after, limit=limit),
+        bool(image_id or owner or executable_by or filters), max_results, next_token)
     with gc_pause.collection_paused():
         all_tags = tagging.get_by_resources(ctxt, image_api.RESOURCE_TYPE, [i["id"] for i in images])
         if filters:

@@ -199,14 +199,9 @@ def describe_security_groups(ctxt: context.RequestContext, group_name: list[str]
                              next_token: str | None) -> dict[str, Any]:
     """Groups by id; a page's NextToken is the last id shown.  Without names, ids or filters the
     page is cut in SQL; otherwise those are matched here on the groups after the token."""
-    after_id = tagging.after_id(next_token)
-    if group_name or group_id or filters or not max_results:
-        groups = _api().get_all(ctxt, names=group_name, ids=group_id)
-        if max_results or after_id is not None:
-            groups = sorted((g for g in groups if after_id is None or g["id"] > after_id), key=lambda g: g["id"])
-    else:
-        groups = tagging.sql_page(lambda after, limit: _api().get_all(ctxt, after_id=after, limit=limit),
-                                  after_id, max_results)
+    groups = tagging.listed(lambda: _api().get_all(ctxt, names=group_name, ids=group_id),
+                            lambda after, limit: _api().get_all(ctxt, after_id=after, limit=limit),
+                            bool(group_name or group_id or filters), max_results, next_token)
     with gc_pause.collection_paused():
         return _render_groups(ctxt, groups, filters, max_results)
 

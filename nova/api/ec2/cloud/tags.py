@@ -144,6 +144,20 @@ def sql_page(fetch: Callable[[int | None, int], list[Any]], after: int | None, m
     return rows[1:] if rows[0]["id"] == after else rows[:max_results + 1]
 
 
+def listed(fetch_all: Callable[[], list[Any]], fetch_page: Callable[[int | None, int], list[Any]], narrowed: bool,
+           max_results: int | None, next_token: str | None) -> list[Any]:
+    """The rows a paging Describe call renders: when nothing narrows the listing (ids, names,
+    owners, filters), ``fetch_page(after_id, limit)`` cuts the page in SQL; otherwise ``fetch_all()``
+    gives the rows and those after the token are kept, in id order when paged."""
+    after = after_id(next_token)
+    if max_results and not narrowed:
+        return sql_page(fetch_page, after, max_results)
+    rows = fetch_all()
+    if max_results or after is not None:
+        rows = sorted((r for r in rows if after is None or r["id"] > after), key=lambda r: r["id"])
+    return rows
+
+
 def id_page(rows: list[Any], max_results: int | None) -> tuple[list[Any], str | None]:
     """The first ``max_results`` of ``rows`` (ordered by id) and, when more follow, the NextToken:
     the last id shown."""

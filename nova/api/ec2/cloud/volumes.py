@@ -99,20 +99,6 @@ def _describe(ctxt: context.RequestContext, rows: list[Any], resource_type: str,
         return [item for _r, item in shown[:max_results]], str(shown[max_results - 1][0]["id"])
 
 
-def _listed(ctxt: context.RequestContext, fetch: Callable[..., list[Any]], ids: list[int], narrowed: bool,
-            max_results: int | None, next_token: str | None) -> list[Any]:
-    """The rows a Describe call renders: a page cut in SQL when nothing narrows the listing, else
-    ``fetch``'s rows (by ``ids``) after the token, in id order when paged."""
-    after_id = tagging.after_id(next_token)
-    if not (ids or narrowed) and max_results:
-        return tagging.sql_page(lambda after, limit: fetch(ctxt, None, after_id=after, limit=limit), after_id,
-                                max_results)
-    rows = fetch(ctxt, ids or None)
-    if max_results or after_id is not None:
-        rows = sorted((r for r in rows if after_id is None or r["id"] > after_id), key=lambda r: r["id"])
-    return rows
-
-
 def _attachment_values(key: str) -> Callable[[dict[str, Any]], list[Any]]:
     return lambda item: [a[key] for a in item["attachmentSet"]]
 
@@ -187,7 +173,9 @@ def delete_volume(ctxt: context.RequestContext, volume_id: int) -> bool:
 ])
 def describe_volumes(ctxt: context.RequestContext, volume_id: list[int], filters: dict[str, list[str]],
                      max_results: int | None, next_token: str | None) -> dict[str, Any]:
-    rows = _listed(ctxt, _api().get_all, volume_id, bool(filters), max_results, next_token)
+    rows = tagging.listed(lambda: _api().get_all(ctxt, volume_id or None),
+                          lambda after, limit: _api().get_all(ctxt, after_id=after, limit=limit),
+                          bool(volume_id or filters), max_results, next_token)
     page, token = _describe(ctxt, rows, "volume", _render_volume, _VOLUME_FILTERS, filters, max_results)
     return {"volumeSet": page, "nextToken": token}
 
@@ -258,7 +246,9 @@ def delete_snapshot(ctxt: context.RequestContext, snapshot_id: int) -> bool:
 def describe_snapshots(ctxt: context.RequestContext, snapshot_id: list[int], owner: list[str],
                        restorable_by: list[str], filters: dict[str, list[str]], max_results: int | None,
                        next_token: str | None) -> dict[str, Any]:
-    rows = _listed(ctxt, _api().get_all_snapshots, snapshot_id, bool(filters or owner), max_results, next_token)
+    rows = tagging.listed(lambda: _api().get_all_snapshots(ctxt, snapshot_id or None),
+                          lambda after, limit: _api().get_all_snapshots(ctxt, after_id=after, limit=limit),
+                          bool(snapshot_id or owner or filters), max_results, next_token)
     if owner:
         wanted = {ctxt.project_id if o == "self" else o for o in owner}
         rows = [r for r in rows if r["project_id"] in wanted]

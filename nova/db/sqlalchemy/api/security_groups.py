@@ -20,6 +20,7 @@ from nova.db.sqlalchemy.api.common import (
     authorize_project,
     first_or_raise,
     is_admin,
+    listing_query,
     model_query,
     require_admin_context,
     require_context,
@@ -253,12 +254,7 @@ def security_group_get_listing(ctxt: Context, project_id: str | None = None, aft
     """The visible groups (of ``project_id`` when given), as plain rows by id: those
     after ``after_id`` only, at most ``limit``; two statements whatever their number (the rules'
     takes the groups' own query again as a subquery)."""
-    scoped = model_query(ctxt, Group)
-    if project_id is not None:
-        authorize_project(ctxt, project_id)
-        scoped = scoped.where(Group.project_id == project_id)
-    if after_id is not None:
-        scoped = scoped.where(Group.id > after_id)
+    scoped = listing_query(ctxt, Group, project_id, after_id)
     stmt = scoped.with_only_columns(*_GROUP_COLUMNS).order_by(Group.id)
     if limit is not None:
         stmt = stmt.limit(limit)

@@ -18,6 +18,7 @@ from nova.db.sqlalchemy.api.common import (
     apply_values,
     authorize_project,
     first_or_raise,
+    listing_query,
     model_query,
     require_admin_context,
     require_context,
@@ -300,13 +301,7 @@ def _listing(ctxt: Context, model: Any, project_id: str | None, after_id: int | 
              limit: int | None) -> list[Any]:
     """Visible rows of ``model`` (of ``project_id`` when given) as plain rows by id, after ``after_id``,
     at most ``limit``: one statement, no ORM objects."""
-    stmt = model_query(ctxt, model)
-    if project_id is not None:
-        authorize_project(ctxt, project_id)
-        stmt = stmt.where(model.project_id == project_id)
-    if after_id is not None:
-        stmt = stmt.where(model.id > after_id)
-    stmt = stmt.with_only_columns(*model.__table__.c).order_by(model.id)
+    stmt = listing_query(ctxt, model, project_id, after_id).with_only_columns(*model.__table__.c).order_by(model.id)
     if limit is not None:
         stmt = stmt.limit(limit)
     with get_session() as session:
