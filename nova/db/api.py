@@ -548,9 +548,11 @@ def image_get_all(ctxt: Context) -> list[Row]:
     return IMPL.image_get_all(ctxt)
 
 
-def image_get_listing(ctxt: Context, after_id: int | None = None, limit: int | None = None) -> list[Row]:
-    """The images the context sees as plain rows by id, after ``after_id``, at most ``limit``."""
-    return IMPL.image_get_listing(ctxt, after_id, limit)
+def image_get_listing(ctxt: Context, after_id: int | None = None, limit: int | None = None,
+                      newest_first: bool = False) -> list[Row]:
+    """The images the context sees as plain rows by id, after ``after_id`` (before it, newest first),
+    at most ``limit``."""
+    return IMPL.image_get_listing(ctxt, after_id, limit, newest_first)
 
 
 def image_update(ctxt: Context, image_id: int, values: dict[str, Any]) -> Row:
