@@ -1,18 +1,27 @@
-"""Listing benchmark: DescribeInstances at 100 / 1,000 / 10,000 instances, nova-api against moto_server.
+"""Listing benchmark: DescribeInstances at 100 / 1,000 / 10,000 instances, and DescribeImages,
+DescribeAddresses and DescribeSecurityGroups at their sizes, nova-api against moto_server.
 
-  python bench/listing_bench.py [--sizes 100,1000,10000] [--repeat 5] [--page 1000]
+  python bench/listing_bench.py [--what instances,images,addresses,groups] [--sizes 100,1000,10000]
+                                [--other_sizes 1000] [--repeat 5] [--page 1000]
                                 [--sql_connection postgresql://...] [--moto_max 1000] [--no-moto]
 
 Starts nova-api alone (EC2 API, in-memory transport) on a fresh SQLite file
 (or the empty database ``--sql_connection`` names) and moto_server.  nova's
-instances are written straight into its database in bulk, each with a fixed
-and a floating address, two security groups and two tags; moto's are made by
-RunInstances.  At each size it times, with raw SigV4-signed POSTs (the
-response is read, not parsed, so boto3's XML parsing is not measured):
-DescribeInstances of all instances, and the first page of ``--page``
+rows are written straight into its database in bulk: instances each with a
+fixed and a floating address, two security groups and two tags; images
+(public, with a tag); floating addresses of the project (unassociated, with a
+tag); security groups each with a CIDR rule and a rule naming the previous
+group.  moto's are made by its API (RunInstances, RegisterImage,
+AllocateAddress, CreateSecurityGroup).  ``--what`` picks the listings:
+instances at ``--sizes``, the others at ``--other_sizes``.  At each size it
+times, with raw SigV4-signed POSTs (the response is read, not parsed, so
+boto3's XML parsing is not measured): the Describe call of all rows, and
+(for instances, images and groups, which page) the first page of ``--page``
 (``MaxResults``); then prints the median wall time, the server's CPU time per
-request (from /proc: what a loaded machine distorts least) and the nova/moto
-ratios of both.
+request (from /proc: what a loaded machine distorts least), the nova/moto
+ratios of both and the rows nova listed.  moto lists its own public AMIs
+too, so its DescribeImages asks for ``Owner=self``; nova's DescribeAddresses
+also shows the instances' addresses when instances were grown first.
 """
 
 from __future__ import annotations
@@ -164,6 +173,50 @@ class NovaSide:
                  "project_id": "bench", "deleted": False} for i in ids for key in ("Name", "role")])
         self.count = size
 
+    def grow_other(self, what: str, size: int) -> None:
+        """Add images, floating addresses or security groups of the project, each tagged, until there are
+        ``size`` of them (the bench image and the instances' groups count)."""
+        import json
+
+        import sqlalchemy
+
+        from nova.db.sqlalchemy import models, session
+
+        table = {"images": models.Image, "addresses": models.FloatingIp, "groups": models.SecurityGroup}[what]
+        engine = session.get_engine()
+        with engine.begin() as connection:
+            have = connection.execute(sqlalchemy.select(sqlalchemy.func.count()).select_from(table).where(
+                table.project_id == "bench", table.deleted == sqlalchemy.false())).scalar()
+            new = range(have, size)
+            if not new:
+                return
+            if what == "images":
+                rows = [{"name": f"image-{n}", "project_id": "bench", "type": "machine", "state": "available",
+                         "is_public": True, "disk_format": "ami", "container_format": "ami",
+                         "properties": json.dumps({"image_location": f"bucket/image-{n}.manifest.xml"})}
+                        for n in new]
+            elif what == "addresses":
+                first = ipaddress.ip_address("172.24.0.0")
+                rows = [{"address": str(first + n), "project_id": "bench", "host": "net-1"} for n in new]
+            else:
+                rows = [{"name": f"group-{n}", "description": f"group {n}", "user_id": "bench",
+                         "project_id": "bench"} for n in new]
+            now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+            connection.execute(table.__table__.insert(), [dict(r, deleted=False, created_at=now) for r in rows])
+            ids = connection.execute(sqlalchemy.select(table.id).where(table.project_id == "bench")
+                                     .order_by(table.id).offset(have)).scalars().all()
+            kind = {"images": "image", "addresses": "elastic-ip", "groups": "security-group"}[what]
+            connection.execute(models.Tag.__table__.insert(), [
+                {"resource_type": kind, "resource_id": i, "key": "Name", "value": f"{what}-{i}",
+                 "project_id": "bench", "deleted": False} for i in ids])
+            if what == "groups":
+                rule = models.SecurityGroupIngressRule
+                connection.execute(rule.__table__.insert(), [
+                    {"parent_group_id": i, "protocol": "tcp", "from_port": 22, "to_port": 22,
+                     "cidr": "10.0.0.0/8", "group_id": None, "deleted": False} for i in ids] + [
+                    {"parent_group_id": i, "protocol": "tcp", "from_port": 80, "to_port": 80,
+                     "cidr": None, "group_id": i - 1, "deleted": False} for i in ids])
+
     def start(self) -> Ec2Caller:
         self.proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bin", "nova-api"),
                                       f"--flagfile={self.flagfile}"],
@@ -190,6 +243,29 @@ class MotoSide:
             batch = min(size - self.count, 500)
             self.caller.call("RunInstances", ImageId=self.image, MinCount=str(batch), MaxCount=str(batch))
             self.count += batch
+
+
+    def grow_other(self, what: str, size: int) -> None:
+        """RegisterImage, AllocateAddress or CreateSecurityGroup until ``size`` of them were made."""
+        made = getattr(self, f"{what}_made", 0)
+        for n in range(made, size):
+            if what == "images":
+                self.caller.call("RegisterImage", Name=f"image-{n}", RootDeviceName="/dev/sda1",
+                                 ImageLocation=f"bucket/image-{n}.manifest.xml")
+            elif what == "addresses":
+                self.caller.call("AllocateAddress")
+            else:
+                self.caller.call("CreateSecurityGroup", GroupName=f"group-{n}", GroupDescription=f"group-{n}")
+        setattr(self, f"{what}_made", max(made, size))
+
+
+# What each listing calls, the element counted per row, whether it pages, and moto's own parameters.
+LISTINGS = {
+    "instances": ("DescribeInstances", b"<instanceId>", True, {}),
+    "images": ("DescribeImages", b"<imageId>", True, {"Owner.1": "self"}),
+    "addresses": ("DescribeAddresses", b"<publicIp>", False, {}),
+    "groups": ("DescribeSecurityGroups", b"<groupDescription>", True, {}),
+}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -228,7 +304,10 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--what", default="instances",
+                        help="comma-separated listings among " + ",".join(LISTINGS))
+    parser.add_argument("--sizes", default="100,1000,10000", help="instance counts")
+    parser.add_argument("--other_sizes", default="1000", help="image, address and group counts")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--page", type=int, default=1000)
     parser.add_argument("--sql_connection", help="an empty database for nova (default: a new SQLite file)")
@@ -237,38 +316,53 @@ def main() -> None:
                         help="time moto_server only up to this size (a 10,000-instance DescribeInstances takes it "
                              "minutes on a loaded machine)")
     args = parser.parse_args()
-    sizes = sorted(int(s) for s in args.sizes.split(","))
+    kinds = [w for w in args.what.split(",") if w]
+    unknown = sorted(set(kinds) - set(LISTINGS))
+    if unknown:
+        parser.error(f"unknown listing(s) {', '.join(unknown)}; choose among {', '.join(LISTINGS)}")
     nova = NovaSide(tempfile.mkdtemp(prefix="listing-bench-"), args.sql_connection)
     moto = None
     try:
         nova.prepare()
         nova_caller = nova.start()
         moto = None if args.no_moto else MotoSide()
-        print(f"{'size':>6} {'what':22} {'nova ms':>9} {'nova cpu':>9} {'moto ms':>9} {'moto cpu':>9} "
-              f"{'wall n/m':>9} {'cpu n/m':>9} {'KiB':>7}")
-        for size in sizes:
-            nova.grow(size)
-            with_moto = moto is not None and (args.moto_max is None or size <= args.moto_max)
-            if with_moto:
-                moto.grow(size)
-            cases = [("DescribeInstances all", {})]
-            if size > args.page:
-                cases.append((f"first page of {args.page}", {"MaxResults": str(args.page)}))
-            for name, params in cases:
-                body = nova_caller.call("DescribeInstances", **params)
-                assert body.count(b"<instanceId>") == min(size, int(params.get("MaxResults", size))), name
-                nova_time, nova_cpu = timed(lambda: nova_caller.call("DescribeInstances", **params), args.repeat,
-                                            nova.proc.pid)
-                line = f"{size:6d} {name:22} {nova_time * 1000:9.1f} {nova_cpu * 1000:9.1f}"
-                if with_moto:
-                    moto.caller.call("DescribeInstances", **params)
-                    moto_time, moto_cpu = timed(lambda: moto.caller.call("DescribeInstances", **params), args.repeat,
-                                                moto.proc.pid)
-                    line += (f" {moto_time * 1000:9.1f} {moto_cpu * 1000:9.1f} {nova_time / moto_time:9.2f}"
-                             f" {nova_cpu / moto_cpu:9.2f}")
+        print(f"{'size':>6} {'what':30} {'nova ms':>9} {'nova cpu':>9} {'moto ms':>9} {'moto cpu':>9} "
+              f"{'wall n/m':>9} {'cpu n/m':>9} {'KiB':>7} {'rows':>6}")
+        for what in kinds:
+            action, element, pages, moto_params = LISTINGS[what]
+            for size in sorted(int(n) for n in (args.sizes if what == "instances" else args.other_sizes).split(",")):
+                with_moto = moto is not None and (args.moto_max is None or size <= args.moto_max)
+                if what == "instances":
+                    nova.grow(size)
+                    if with_moto:
+                        moto.grow(size)
                 else:
-                    line += f" {'-':>9} {'-':>9} {'-':>9} {'-':>9}"
-                print(f"{line} {len(body) / 1024:7.0f}", flush=True)
+                    nova.grow_other(what, size)
+                    if with_moto:
+                        moto.grow_other(what, size)
+                cases = [(f"{action} all", {})]
+                if pages and size > args.page:
+                    cases.append((f"first page of {args.page}", {"MaxResults": str(args.page)}))
+                for name, params in cases:
+                    body = nova_caller.call(action, **params)
+                    rows = body.count(element)
+                    if what == "instances":
+                        assert rows == min(size, int(params.get("MaxResults", size))), name
+                    else:
+                        assert rows >= min(size, int(params.get("MaxResults", size))), (name, rows)
+                    nova_time, nova_cpu = timed(lambda: nova_caller.call(action, **params), args.repeat,
+                                                nova.proc.pid)
+                    line = f"{size:6d} {name:30} {nova_time * 1000:9.1f} {nova_cpu * 1000:9.1f}"
+                    if with_moto:
+                        mine = dict(moto_params, **params)
+                        moto.caller.call(action, **mine)
+                        moto_time, moto_cpu = timed(lambda: moto.caller.call(action, **mine), args.repeat,
+                                                    moto.proc.pid)
+                        line += (f" {moto_time * 1000:9.1f} {moto_cpu * 1000:9.1f} {nova_time / moto_time:9.2f}"
+                                 f" {nova_cpu / max(moto_cpu, 1e-9):9.2f}")
+                    else:
+                        line += f" {'-':>9} {'-':>9} {'-':>9} {'-':>9}"
+                    print(f"{line} {len(body) / 1024:7.0f} {rows:6d}", flush=True)
     finally:
         stop(nova.proc)
         if moto:

@@ -548,6 +548,13 @@ def image_get_all(ctxt: Context) -> list[Row]:
     return IMPL.image_get_all(ctxt)
 
 
+def image_get_listing(ctxt: Context, after_id: int | None = None, limit: int | None = None,
+                      newest_first: bool = False) -> list[Row]:
+    """The images the context sees as plain rows by id, after ``after_id`` (before it, newest first),
+    at most ``limit``."""
+    return IMPL.image_get_listing(ctxt, after_id, limit, newest_first)
+
+
 def image_update(ctxt: Context, image_id: int, values: dict[str, Any]) -> Row:
     """Owner or admin only (NotAuthorized otherwise)."""
     return IMPL.image_update(ctxt, image_id, values)
@@ -763,6 +770,13 @@ def volume_get_all(ctxt: Context) -> list[Row]:
     return IMPL.volume_get_all(ctxt)
 
 
+def volume_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                       limit: int | None = None) -> list[Any]:
+    """Visible volumes (of ``project_id`` when given) as plain rows by id, after ``after_id``, at most
+    ``limit``; one statement."""
+    return IMPL.volume_get_listing(ctxt, project_id, after_id, limit)
+
+
 def volume_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
     return IMPL.volume_get_all_by_project(ctxt, project_id)
 
@@ -841,6 +855,13 @@ def snapshot_get_all(ctxt: Context) -> list[Row]:
     return IMPL.snapshot_get_all(ctxt)
 
 
+def snapshot_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                         limit: int | None = None) -> list[Any]:
+    """Visible snapshots (of ``project_id`` when given) as plain rows by id, after ``after_id``, at
+    most ``limit``; one statement."""
+    return IMPL.snapshot_get_listing(ctxt, project_id, after_id, limit)
+
+
 def snapshot_get_all_by_project(ctxt: Context, project_id: str) -> list[Row]:
     return IMPL.snapshot_get_all_by_project(ctxt, project_id)
 
@@ -883,9 +904,11 @@ def floating_ip_get_all_with_fixed(ctxt: Context,
 # -- security groups with their rules, image launch permissions (listings) -----
 
 
-def security_group_get_all_with_rules(ctxt: Context, project_id: str | None = None) -> list[Row]:
-    """Visible groups (of ``project_id`` when given) with ``rules`` loaded, in a fixed number of queries."""
-    return IMPL.security_group_get_all_with_rules(ctxt, project_id)
+def security_group_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                               limit: int | None = None) -> list[Any]:
+    """Visible groups (of ``project_id`` when given) as plain rows by id, each with ``rules``: those
+    after ``after_id``, at most ``limit``; two statements."""
+    return IMPL.security_group_get_listing(ctxt, project_id, after_id, limit)
 
 
 def security_group_get_names(ctxt: Context, security_group_ids: list[int]) -> dict[int, tuple[str, str]]:

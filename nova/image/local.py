@@ -91,8 +91,11 @@ class LocalImageService:
         """Raises ImageNotFound when the image does not exist or is not visible."""
         return _to_dict(db.image_get(ctxt, self._id(image_id)))
 
-    def index(self, ctxt: nova_context.RequestContext) -> list[dict[str, Any]]:
-        return [_to_dict(row) for row in db.image_get_all(ctxt)]
+    def index(self, ctxt: nova_context.RequestContext, after_id: int | None = None, limit: int | None = None,
+              newest_first: bool = False) -> list[dict[str, Any]]:
+        """The visible images by id; a page is those after ``after_id`` (before it, newest first), at
+        most ``limit`` (cut in SQL)."""
+        return [_to_dict(row) for row in db.image_get_listing(ctxt, after_id, limit, newest_first)]
 
     def create(self, ctxt: nova_context.RequestContext, metadata: dict[str, Any]) -> dict[str, Any]:
         """Register an image (state "pending" until a file is stored, unless given)."""

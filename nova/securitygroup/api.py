@@ -93,15 +93,17 @@ class API:
         except exception.SecurityGroupExists:
             return db.security_group_get_by_name(ctxt, ctxt.project_id, DEFAULT)
 
-    def get_all(self, ctxt: Context, names: Iterable[str] = (), ids: Iterable[int] = ()) -> list[Any]:
-        """The groups the caller sees (all of them for an admin), each with ``rules``.
+    def get_all(self, ctxt: Context, names: Iterable[str] = (), ids: Iterable[int] = (),
+                after_id: int | None = None, limit: int | None = None) -> list[Any]:
+        """The groups the caller sees (all of them for an admin) by id, as plain rows each with
+        ``rules``; ``after_id`` and ``limit`` cut a page in SQL.
 
         ``names`` (of the caller's project) and ``ids`` narrow the list; one
         that does not exist raises its NotFound.  The number of SQL queries
         does not depend on the number of groups or rules.
         """
         self.ensure_default(ctxt)
-        groups = db.security_group_get_all_with_rules(ctxt, None if ctxt.is_admin else ctxt.project_id)
+        groups = db.security_group_get_listing(ctxt, None if ctxt.is_admin else ctxt.project_id, after_id, limit)
         names, ids = list(names), list(ids)
         for name in names:
             if not any(g["name"] == name and g["project_id"] == ctxt.project_id for g in groups):

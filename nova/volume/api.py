@@ -67,16 +67,15 @@ class API:
         """Raises VolumeNotFound, also for another project's volume."""
         return db.volume_get(ctxt, _int_id(volume_id))
 
-    def get_all(self, ctxt: Context, volume_ids: Iterable[Any] | None = None) -> list[Row]:
-        """The caller's project's volumes (every project's for an admin), in id order.
+    def get_all(self, ctxt: Context, volume_ids: Iterable[Any] | None = None, after_id: int | None = None,
+                limit: int | None = None) -> list[Row]:
+        """The caller's project's volumes (every project's for an admin), in id order, as plain rows;
+        ``after_id`` and ``limit`` cut a page in SQL.
 
         With ``volume_ids``, only those; one that is missing or not the
         caller's raises VolumeNotFound.
         """
-        if ctxt.is_admin:
-            rows = db.volume_get_all(ctxt)
-        else:
-            rows = db.volume_get_all_by_project(ctxt, ctxt.project_id)
+        rows = db.volume_get_listing(ctxt, None if ctxt.is_admin else ctxt.project_id, after_id, limit)
         return _pick(rows, volume_ids, lambda v: exception.VolumeNotFound(volume_id=v), "volume")
 
     def get_by_instances(self, ctxt: Context, instance_ids: list[int]) -> dict[int, list[Row]]:
@@ -89,11 +88,11 @@ class API:
     def get_snapshot(self, ctxt: Context, snapshot_id: Any) -> Row:
         return db.snapshot_get(ctxt, _int_id(snapshot_id, "snapshot"))
 
-    def get_all_snapshots(self, ctxt: Context, snapshot_ids: Iterable[Any] | None = None) -> list[Row]:
-        if ctxt.is_admin:
-            rows = db.snapshot_get_all(ctxt)
-        else:
-            rows = db.snapshot_get_all_by_project(ctxt, ctxt.project_id)
+    def get_all_snapshots(self, ctxt: Context, snapshot_ids: Iterable[Any] | None = None,
+                          after_id: int | None = None, limit: int | None = None) -> list[Row]:
+        """The caller's project's snapshots (every project's for an admin) as plain rows by id; a page
+        with ``after_id`` and ``limit``, cut in SQL."""
+        rows = db.snapshot_get_listing(ctxt, None if ctxt.is_admin else ctxt.project_id, after_id, limit)
         return _pick(rows, snapshot_ids, lambda s: exception.SnapshotNotFound(snapshot_id=s), "snapshot")
 
     # -- creating and deleting ------------------------------------------------

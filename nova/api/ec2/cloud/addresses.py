@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from nova import context, exception
+from nova import context, exception, gc_pause
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, ActionSet
 from nova.api.ec2.cloud import tags as tagging
@@ -107,6 +107,9 @@ def describe_addresses(ctxt: context.RequestContext, public_ip: list[str], alloc
         by_id = {a["id"]: a for a in found}
         found = [by_id.get(i) or _api().get_floating_ip_by_id(ctxt, i) for i in dict.fromkeys(allocation_id)]
     tags = tagging.get_by_resources(ctxt, network_api.FLOATING_IP_RESOURCE_TYPE, [a["id"] for a in found])
-    rows = [_render(a, tags.get(a["id"], {})) for a in found]
-    rows = [r for r, a in zip(rows, found) if tagging.matches(filters, _FILTER_VALUES, r, tags.get(a["id"], {}))]
-    return {"addressesSet": rows}
+    with gc_pause.collection_paused():
+        rows = [_render(a, tags.get(a["id"], {})) for a in found]
+        if filters:
+            rows = [r for r, a in zip(rows, found)
+                    if tagging.matches(filters, _FILTER_VALUES, r, tags.get(a["id"], {}))]
+        return {"addressesSet": rows}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nova import context, exception, flags
+from nova import context, exception, flags, gc_pause
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
@@ -96,26 +96,36 @@ def _project(ctxt: context.RequestContext, who: str) -> str:
 def describe_images(ctxt: context.RequestContext, image_id: list[int], owner: list[str],
                     executable_by: list[str], filters: dict[str, list[str]], max_results: int | None,
                     next_token: str | None) -> dict[str, Any]:
-    images = _images().get_all(ctxt, ids=image_id, owners=[_project(ctxt, o) for o in owner],
-                               executable_by=[_project(ctxt, who) for who in executable_by])
-    all_tags = tagging.get_by_resources(ctxt, image_api.RESOURCE_TYPE, [i["id"] for i in images])
-    values = {
-        "image-id": lambda i: [ec2_image_id(i)],
-        "name": lambda i: [i["name"] or ""],
-        "state": lambda i: [i["state"]],
-        "image-type": lambda i: [i["type"]],
-        "is-public": lambda i: ["true" if i["is_public"] else "false"],
-        "owner-id": lambda i: [i["owner"]],
-        "architecture": lambda i: [i["architecture"] or "x86_64"],
-        "kernel-id": lambda i: [ec2utils.id_to_ec2_id(i["kernel_id"], "aki")] if i["kernel_id"] else [],
-        "ramdisk-id": lambda i: [ec2utils.id_to_ec2_id(i["ramdisk_id"], "ari")] if i["ramdisk_id"] else [],
-        "manifest-location": lambda i: [i["properties"].get("image_location", "local")],
-    }
-    images = [i for i in images if tagging.matches(filters, values, i, all_tags.get(i["id"], {}))]
-    shown, token = tagging.paginate(images, max_results, next_token)
-    return {"imagesSet": [dict(_render(i, True), tagSet=[{"key": k, "value": v or ""} for k, v in
-                                                        sorted(all_tags.get(i["id"], {}).items())])
-                          for i in shown], "nextToken": token}
+    """Images by id; a page's NextToken is the last id shown.  Without ids, owners, ExecutableBy
+    or filters the page is cut in SQL; otherwise those are matched here on the images after the
+    token."""
+    images = tagging.listed(
+        lambda: _images().get_all(ctxt, ids=image_id, owners=[_project(ctxt, o) for o in owner],
+                                  executable_by=[_project(ctxt, who) for who in executable_by]),
+        lambda after, limit: _images().get_all(ctxt, after_id=after, limit=limit),
+        bool(image_id or owner or executable_by or filters), max_results, next_token)
+    with gc_pause.collection_paused():
+        all_tags = tagging.get_by_resources(ctxt, image_api.RESOURCE_TYPE, [i["id"] for i in images])
+        if filters:
+            images = [i for i in images if tagging.matches(filters, _FILTER_VALUES, i, all_tags.get(i["id"], {}))]
+        shown, token = tagging.id_page(images, max_results)
+        return {"imagesSet": [dict(_render(i, True), tagSet=[{"key": k, "value": v or ""} for k, v in
+                                                            sorted(all_tags.get(i["id"], {}).items())])
+                              for i in shown], "nextToken": token}
+
+
+_FILTER_VALUES = {
+    "image-id": lambda i: [ec2_image_id(i)],
+    "name": lambda i: [i["name"] or ""],
+    "state": lambda i: [i["state"]],
+    "image-type": lambda i: [i["type"]],
+    "is-public": lambda i: ["true" if i["is_public"] else "false"],
+    "owner-id": lambda i: [i["owner"]],
+    "architecture": lambda i: [i["architecture"] or "x86_64"],
+    "kernel-id": lambda i: [ec2utils.id_to_ec2_id(i["kernel_id"], "aki")] if i["kernel_id"] else [],
+    "ramdisk-id": lambda i: [ec2utils.id_to_ec2_id(i["ramdisk_id"], "ari")] if i["ramdisk_id"] else [],
+    "manifest-location": lambda i: [i["properties"].get("image_location", "local")],
+}
 
 
 @actions.register("RegisterImage", roles=PROJECT_ADMIN, params=[

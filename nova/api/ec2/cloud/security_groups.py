@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from nova import context, exception
+from nova import context, exception, gc_pause
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, NETADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
@@ -197,23 +197,34 @@ _GROUP_FILTERS: dict[str, Callable[[Any], list[Any]]] = {
 def describe_security_groups(ctxt: context.RequestContext, group_name: list[str], group_id: list[int],
                              filters: dict[str, list[str]], max_results: int | None,
                              next_token: str | None) -> dict[str, Any]:
-    groups = _api().get_all(ctxt, names=group_name, ids=group_id)
+    """Groups by id; a page's NextToken is the last id shown.  Without names, ids or filters the
+    page is cut in SQL; otherwise those are matched here on the groups after the token."""
+    groups = tagging.listed(lambda: _api().get_all(ctxt, names=group_name, ids=group_id),
+                            lambda after, limit: _api().get_all(ctxt, after_id=after, limit=limit),
+                            bool(group_name or group_id or filters), max_results, next_token)
+    with gc_pause.collection_paused():
+        return _render_groups(ctxt, groups, filters, max_results)
+
+
+def _render_groups(ctxt: context.RequestContext, groups: list[Any], filters: dict[str, list[str]],
+                   max_results: int | None) -> dict[str, Any]:
     names = _api().source_group_names(ctxt, groups)
     all_tags = tagging.get_by_resources(ctxt, security_group_api.RESOURCE_TYPE, [g["id"] for g in groups])
-    values = dict(_GROUP_FILTERS, **{
-        "ip-permission.group-name": lambda g: [names.get(r["group_id"], ("",))[0] for r in g.rules
-                                               if r["group_id"] is not None],
-        "ip-permission.user-id": lambda g: [names.get(r["group_id"], ("", ""))[1] for r in g.rules
-                                            if r["group_id"] is not None],
-    })
-    groups = [g for g in groups if tagging.matches(filters, values, g, all_tags.get(g["id"], {}))]
-    shown, token = tagging.paginate(groups, max_results, next_token)
+    if filters:
+        values = dict(_GROUP_FILTERS, **{
+            "ip-permission.group-name": lambda g: [names.get(r["group_id"], ("",))[0] for r in g.rules
+                                                   if r["group_id"] is not None],
+            "ip-permission.user-id": lambda g: [names.get(r["group_id"], ("", ""))[1] for r in g.rules
+                                                if r["group_id"] is not None],
+        })
+        groups = [g for g in groups if tagging.matches(filters, values, g, all_tags.get(g["id"], {}))]
+    shown, token = tagging.id_page(groups, max_results)
     return {"securityGroupInfo": [{
         "ownerId": g["project_id"],
         "groupId": ec2utils.id_to_ec2_id(g["id"], "sg"),
         "groupName": g["name"],
         "groupDescription": g["description"],
-        "ipPermissions": render_permissions(list(g.rules), names),
+        "ipPermissions": render_permissions(g.rules, names),
         "ipPermissionsEgress": [],
         "tagSet": [{"key": k, "value": v or ""} for k, v in sorted(all_tags.get(g["id"], {}).items())],
     } for g in shown], "nextToken": token}

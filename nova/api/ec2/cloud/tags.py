@@ -122,6 +122,51 @@ def paginate(rows: list[Any], max_results: int | None, next_token: str | None) -
     return rows[start:end], (str(end) if end < len(rows) else None)
 
 
+def after_id(next_token: str | None) -> int | None:
+    """The last id of the previous page, which an id-based NextToken names (DescribeInstances,
+    DescribeImages, DescribeSecurityGroups)."""
+    if next_token is None:
+        return None
+    if not next_token.isdigit() or len(next_token) > 18:
+        raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
+    return int(next_token)
+
+
+def sql_page(fetch: Callable[[int | None, int], list[Any]], after: int | None, max_results: int) -> list[Any]:
+    """Up to ``max_results + 1`` rows after the token's id (the one more tells whether another page
+    follows) from ``fetch(after_id, limit)``, which pages by id in SQL.  The token's own row is read
+    too: a token with neither it nor any row after it is refused, as an offset past the end was."""
+    if after is None:
+        return fetch(None, max_results + 1)
+    rows = fetch(after - 1, max_results + 2)
+    if not rows:
+        raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
+    return rows[1:] if rows[0]["id"] == after else rows[:max_results + 1]
+
+
+def listed(fetch_all: Callable[[], list[Any]], fetch_page: Callable[[int | None, int], list[Any]], narrowed: bool,
+           max_results: int | None, next_token: str | None) -> list[Any]:
+    """The rows a paging Describe call renders: when nothing narrows the listing (ids, names,
+    owners, filters), ``fetch_page(after_id, limit)`` cuts the page in SQL; otherwise ``fetch_all()``
+    gives the rows and those after the token are kept, in id order when paged."""
+    after = after_id(next_token)
+    if max_results and not narrowed:
+        return sql_page(fetch_page, after, max_results)
+    rows = fetch_all()
+    if max_results or after is not None:
+        rows = sorted((r for r in rows if after is None or r["id"] > after), key=lambda r: r["id"])
+    return rows
+
+
+def id_page(rows: list[Any], max_results: int | None) -> tuple[list[Any], str | None]:
+    """The first ``max_results`` of ``rows`` (ordered by id) and, when more follow, the NextToken:
+    the last id shown."""
+    if not max_results or len(rows) <= max_results:
+        return rows, None
+    shown = rows[:max_results]
+    return shown, str(shown[-1]["id"])
+
+
 @actions.register("CreateTags", roles=ALL, params=[
     Param("ResourceId", ListOf(String(min_length=1), max_items=1000), required=True),
     Param("Tag", ListOf(TAG, max_items=MAX_TAGS_PER_RESOURCE), required=True),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from nova import context, exception
+from nova import context, exception, gc_pause
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
@@ -86,12 +86,17 @@ def _render_snapshot(snapshot: Any, tags: dict[str, Any]) -> dict[str, Any]:
 
 def _describe(ctxt: context.RequestContext, rows: list[Any], resource_type: str,
               render: Callable[[Any, dict[str, Any]], dict[str, Any]], filter_values: dict[str, Callable],
-              filters: dict[str, list[str]], max_results: int | None,
-              next_token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    tags = tagging.get_by_resources(ctxt, resource_type, [r["id"] for r in rows])
-    shown = [(render(r, tags.get(r["id"], {})), tags.get(r["id"], {})) for r in rows]
-    shown = [item for item, row_tags in shown if tagging.matches(filters, filter_values, item, row_tags)]
-    return tagging.paginate(shown, max_results, next_token)
+              filters: dict[str, list[str]], max_results: int | None) -> tuple[list[dict[str, Any]], str | None]:
+    """The rendered page of ``rows`` (by id) that pass ``filters``, and its NextToken (the last id shown)."""
+    with gc_pause.collection_paused():
+        tags = tagging.get_by_resources(ctxt, resource_type, [r["id"] for r in rows])
+        shown = [(r, render(r, tags.get(r["id"], {}))) for r in rows]
+        if filters:
+            shown = [(r, item) for r, item in shown
+                     if tagging.matches(filters, filter_values, item, tags.get(r["id"], {}))]
+        if not max_results or len(shown) <= max_results:
+            return [item for _r, item in shown], None
+        return [item for _r, item in shown[:max_results]], str(shown[max_results - 1][0]["id"])
 
 
 def _attachment_values(key: str) -> Callable[[dict[str, Any]], list[Any]]:
@@ -168,8 +173,10 @@ def delete_volume(ctxt: context.RequestContext, volume_id: int) -> bool:
 ])
 def describe_volumes(ctxt: context.RequestContext, volume_id: list[int], filters: dict[str, list[str]],
                      max_results: int | None, next_token: str | None) -> dict[str, Any]:
-    rows = _api().get_all(ctxt, volume_id or None)
-    page, token = _describe(ctxt, rows, "volume", _render_volume, _VOLUME_FILTERS, filters, max_results, next_token)
+    rows = tagging.listed(lambda: _api().get_all(ctxt, volume_id or None),
+                          lambda after, limit: _api().get_all(ctxt, after_id=after, limit=limit),
+                          bool(volume_id or filters), max_results, next_token)
+    page, token = _describe(ctxt, rows, "volume", _render_volume, _VOLUME_FILTERS, filters, max_results)
     return {"volumeSet": page, "nextToken": token}
 
 
@@ -239,12 +246,13 @@ def delete_snapshot(ctxt: context.RequestContext, snapshot_id: int) -> bool:
 def describe_snapshots(ctxt: context.RequestContext, snapshot_id: list[int], owner: list[str],
                        restorable_by: list[str], filters: dict[str, list[str]], max_results: int | None,
                        next_token: str | None) -> dict[str, Any]:
-    rows = _api().get_all_snapshots(ctxt, snapshot_id or None)
+    rows = tagging.listed(lambda: _api().get_all_snapshots(ctxt, snapshot_id or None),
+                          lambda after, limit: _api().get_all_snapshots(ctxt, after_id=after, limit=limit),
+                          bool(snapshot_id or owner or filters), max_results, next_token)
     if owner:
         wanted = {ctxt.project_id if o == "self" else o for o in owner}
         rows = [r for r in rows if r["project_id"] in wanted]
-    page, token = _describe(ctxt, rows, "snapshot", _render_snapshot, _SNAPSHOT_FILTERS, filters, max_results,
-                            next_token)
+    page, token = _describe(ctxt, rows, "snapshot", _render_snapshot, _SNAPSHOT_FILTERS, filters, max_results)
     return {"snapshotSet": page, "nextToken": token}
 
 

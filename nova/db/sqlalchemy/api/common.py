@@ -104,3 +104,16 @@ def duplicate_as(make_error: Callable[[str], exception.NovaException]) -> Iterat
         if type(exc) is not exception.Duplicate:
             raise
         raise make_error(str(exc.kwargs.get("detail", ""))) from None
+
+
+def listing_query(ctxt: nova_context.RequestContext, model: Any, project_id: str | None,
+                  after_id: int | None) -> Select[Any]:
+    """The visible rows of ``model`` (of ``project_id`` when given, which the context must be allowed)
+    after ``after_id``: what a listing pages through by id."""
+    stmt = model_query(ctxt, model)
+    if project_id is not None:
+        authorize_project(ctxt, project_id)
+        stmt = stmt.where(model.project_id == project_id)
+    if after_id is not None:
+        stmt = stmt.where(model.id > after_id)
+    return stmt

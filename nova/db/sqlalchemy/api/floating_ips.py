@@ -210,10 +210,14 @@ def floating_ip_get_by_fixed_address(ctxt: Context, fixed_address: str) -> list[
         return list(session.scalars(stmt))
 
 
+_FLOATING_COLUMNS = tuple(FloatingIp.__table__.c)
+
+
 @require_context
 def floating_ip_get_all_with_fixed(ctxt: Context, addresses: list[str] | None = None
-                                   ) -> list[tuple[FloatingIp, str | None, int | None]]:
-    """``(floating IP, fixed address, instance id)`` in one query; the last two None when unassociated.
+                                   ) -> list[tuple[dict[str, Any], str | None, int | None]]:
+    """``(floating IP columns, fixed address, instance id)`` in one query, plain rows (no ORM
+    objects); the last two None when unassociated.
 
     Without ``addresses``: the allocated addresses the context may see (its
     project's, or every project's for an admin).  With ``addresses``: those
@@ -222,7 +226,8 @@ def floating_ip_get_all_with_fixed(ctxt: Context, addresses: list[str] | None = 
     """
     stmt = (
         model_query(ctxt, FloatingIp)
-        .add_columns(FixedIp.address, FixedIp.instance_id)
+        .with_only_columns(*_FLOATING_COLUMNS, FixedIp.address.label("fixed_address"),
+                           FixedIp.instance_id.label("fixed_instance_id"))
         .outerjoin(FixedIp, and_(FixedIp.id == FloatingIp.fixed_ip_id, FixedIp.deleted == false()))
         .order_by(FloatingIp.id)
     )
@@ -230,5 +235,6 @@ def floating_ip_get_all_with_fixed(ctxt: Context, addresses: list[str] | None = 
         stmt = stmt.where(FloatingIp.address.in_(list(addresses)))
     else:
         stmt = stmt.where(FloatingIp.project_id.is_not(None))
+    names = [c.key for c in _FLOATING_COLUMNS]
     with get_session() as session:
-        return [(row, fixed, instance_id) for row, fixed, instance_id in session.execute(stmt)]
+        return [(dict(zip(names, row[:-2])), row[-2], row[-1]) for row in session.execute(stmt)]

@@ -81,6 +81,25 @@ def image_get_all(ctxt: Context) -> list[Image]:
         return list(session.scalars(_visible(ctxt).order_by(Image.id)))
 
 
+_LISTED_COLUMNS = tuple(Image.__table__.c)
+
+
+@require_context
+def image_get_listing(ctxt: Context, after_id: int | None = None, limit: int | None = None,
+                      newest_first: bool = False) -> list[Any]:
+    """The images ``image_get_all`` gives (same visibility), as plain rows (``row["name"]``) by id:
+    those after ``after_id`` only (before it, newest first), at most ``limit``; one statement, no
+    ORM objects."""
+    stmt = _visible(ctxt).with_only_columns(*_LISTED_COLUMNS)
+    stmt = stmt.order_by(Image.id.desc() if newest_first else Image.id)
+    if after_id is not None:
+        stmt = stmt.where(Image.id < after_id if newest_first else Image.id > after_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with get_session() as session:
+        return list(session.execute(stmt).mappings())
+
+
 @require_context
 def image_update(ctxt: Context, image_id: int, values: dict[str, Any]) -> Image:
     values = _encode(values)

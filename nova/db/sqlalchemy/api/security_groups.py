@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from sqlalchemy import false, func, or_, select, update
-from sqlalchemy.orm import subqueryload
 
 from nova import context as nova_context
 from nova import exception, utils
@@ -21,6 +20,7 @@ from nova.db.sqlalchemy.api.common import (
     authorize_project,
     first_or_raise,
     is_admin,
+    listing_query,
     model_query,
     require_admin_context,
     require_context,
@@ -234,19 +234,41 @@ def security_group_get_instances(ctxt: Context, group_id: int) -> list[models.In
 # -- listings for the security-group API (issue 9): a fixed number of queries --
 
 
-@require_context
-def security_group_get_all_with_rules(ctxt: Context, project_id: str | None = None) -> list[Group]:
-    """Visible groups (of ``project_id`` when given), each with ``rules`` loaded, in two queries.
+class ListedGroup(dict):
+    """A group's columns (``group["name"]``) with its ingress rules, plain dicts in id order, as ``rules``."""
 
-    The rules come in one query whatever the number of groups (a subquery
-    load, not ``selectin``'s batches of ids).
-    """
-    stmt = model_query(ctxt, Group).options(subqueryload(Group.rules)).order_by(Group.id)
-    if project_id is not None:
-        authorize_project(ctxt, project_id)
-        stmt = stmt.where(Group.project_id == project_id)
+    __slots__ = ("rules",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.rules: list[dict[str, Any]] = []
+
+
+_GROUP_COLUMNS = tuple(Group.__table__.c)
+_RULE_COLUMNS = tuple(Rule.__table__.c)
+
+
+@require_context
+def security_group_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                               limit: int | None = None) -> list[ListedGroup]:
+    """The visible groups (of ``project_id`` when given), as plain rows by id: those
+    after ``after_id`` only, at most ``limit``; two statements whatever their number (the rules'
+    takes the groups' own query again as a subquery)."""
+    scoped = listing_query(ctxt, Group, project_id, after_id)
+    stmt = scoped.with_only_columns(*_GROUP_COLUMNS).order_by(Group.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     with get_session() as session:
-        return list(session.scalars(stmt))
+        listed = {row["id"]: ListedGroup(row) for row in session.execute(stmt).mappings()}
+        if not listed:
+            return []
+        if limit is not None:
+            scoped = scoped.where(Group.id <= max(listed))
+        ids = scoped.with_only_columns(Group.id).scalar_subquery()
+        for rule in session.execute(select(*_RULE_COLUMNS).where(Rule.parent_group_id.in_(ids),
+                                                                 Rule.deleted == false()).order_by(Rule.id)).mappings():
+            listed[rule["parent_group_id"]].rules.append(dict(rule))
+    return list(listed.values())
 
 
 @require_context

@@ -18,6 +18,7 @@ from nova.db.sqlalchemy.api.common import (
     apply_values,
     authorize_project,
     first_or_raise,
+    listing_query,
     model_query,
     require_admin_context,
     require_context,
@@ -294,3 +295,26 @@ def snapshot_destroy(ctxt: Context, snapshot_id: int) -> None:
         row.status = "deleted"
         row.soft_delete(session)
 
+
+
+def _listing(ctxt: Context, model: Any, project_id: str | None, after_id: int | None,
+             limit: int | None) -> list[Any]:
+    """Visible rows of ``model`` (of ``project_id`` when given) as plain rows by id, after ``after_id``,
+    at most ``limit``: one statement, no ORM objects."""
+    stmt = listing_query(ctxt, model, project_id, after_id).with_only_columns(*model.__table__.c).order_by(model.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with get_session() as session:
+        return list(session.execute(stmt).mappings())
+
+
+@require_context
+def volume_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                       limit: int | None = None) -> list[Any]:
+    return _listing(ctxt, Volume, project_id, after_id, limit)
+
+
+@require_context
+def snapshot_get_listing(ctxt: Context, project_id: str | None = None, after_id: int | None = None,
+                         limit: int | None = None) -> list[Any]:
+    return _listing(ctxt, Snapshot, project_id, after_id, limit)

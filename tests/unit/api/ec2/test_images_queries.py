@@ -1,4 +1,4 @@
-"""DescribeImages makes as many SQL statements for 200 images as for 10, and pages."""
+"""DescribeImages makes as many SQL statements for 30 images as for 10 (and for a page), and pages."""
 
 from __future__ import annotations
 
@@ -42,12 +42,12 @@ def test_describe_images_queries_do_not_grow(ec2_env):
     add_images(0, 10)
     small, seen = counts(ec2_env)
     assert seen == 11  # the public cirros image and proj-a's ten
-    add_images(10, 200)
+    add_images(10, 30)
     large, seen = counts(ec2_env)
-    assert seen == 201
+    assert seen == 31
     assert large == small
-    tagged = ec2_env.client().describe_images(Filters=[{"Name": "tag:Name", "Values": ["image-199"]}])["Images"]
-    assert [i["Name"] for i in tagged] == ["img-199"]
+    tagged = ec2_env.client().describe_images(Filters=[{"Name": "tag:Name", "Values": ["image-29"]}])["Images"]
+    assert [i["Name"] for i in tagged] == ["img-29"]
 
 
 def test_describe_images_pages(ec2_env):
@@ -65,3 +65,37 @@ def test_describe_images_pages(ec2_env):
     with pytest.raises(ClientError) as excinfo:
         client.describe_images(MaxResults=5, NextToken="99")
     assert error_of(excinfo) == ("InvalidParameterValue", 400)
+
+
+def _page_statements(client: Any, **kwargs: Any) -> tuple[list[str], dict[str, Any]]:
+    with counting() as statements:
+        page = client.describe_images(MaxResults=5, **kwargs)
+    return statements, page
+
+
+def test_a_page_is_cut_in_sql_and_costs_the_same_at_three_times_the_images(ec2_env):
+    client = ec2_env.client()
+    client.describe_images()
+    add_images(0, 10)
+    small, first = _page_statements(client)
+    add_images(10, 30)
+    large, again = _page_statements(client)
+    assert len(small) == len(large)
+    assert [i["ImageId"] for i in first["Images"]] == [i["ImageId"] for i in again["Images"]]
+    listing = [s for s in large if "FROM images" in s and "LIMIT" in s]
+    assert len(listing) == 1, large  # the page is one SELECT with a LIMIT, not the whole table
+    _statements, after = _page_statements(client, NextToken=again["NextToken"])
+    assert not {i["ImageId"] for i in after["Images"]} & {i["ImageId"] for i in again["Images"]}
+    # a private image of proj-a without a launch permission is on none of bob's pages, and every
+    # image bob may launch is on exactly one
+    hidden = db.image_create(ADMIN, {"name": "hidden", "project_id": "proj-a", "type": "machine",
+                                     "state": "available", "is_public": False})
+    bob, seen, token = ec2_env.client("AK-BOB", "SK-BOB"), [], None
+    while True:
+        page = bob.describe_images(MaxResults=5, **({"NextToken": token} if token else {}))
+        seen += [i["ImageId"] for i in page["Images"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert "ami-%08x" % hidden["id"] not in seen
+    assert len(seen) == len(set(seen)) == 31

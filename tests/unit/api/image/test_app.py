@@ -70,6 +70,25 @@ def test_listing_pages_and_filters(images):
     assert images.request("GET", "/v2/images?owner=proj-b").json()["images"] == []
 
 
+def test_a_page_is_cut_in_sql_and_costs_the_same_at_three_times_the_images(images):
+    from tests.fixtures.sql import counting_statements
+
+    def page_statements() -> tuple[list[str], list[str]]:
+        images.request("GET", "/v2/images?limit=2")
+        with counting_statements() as statements:
+            page = images.request("GET", "/v2/images?limit=2").json()
+        return statements, [i["id"] for i in page["images"]]
+
+    for n in range(5):
+        create(images, name=f"img-{n}")
+    small, _ = page_statements()
+    ids = [create(images, name=f"img-{n}")["id"] for n in range(5, 15)]
+    large, shown = page_statements()
+    assert shown == ids[::-1][:2]
+    assert len(small) == len(large)
+    assert len([s for s in large if "FROM images" in s and "LIMIT" in s]) == 1, large
+
+
 @pytest.mark.parametrize("query", ["limit=x", "limit=-1", "marker=999", "marker=abc", "status=bogus",
                                    "visibility=bogus"])
 def test_bad_listing_parameters_are_400(images, query):
