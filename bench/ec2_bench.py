@@ -71,7 +71,8 @@ def network_flags(instances: int) -> list[str]:
 
 def start_nova(state: str, port: int, instances: int) -> tuple[subprocess.Popen, object, str]:
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bin", "nova-combined"), f"--state_path={state}",
-                             "--combined_services=scheduler,compute,network,api", "--connection_type=fake",
+                             "--combined_services=scheduler,compute,network,api", "--nocombined_tgtd",
+                             "--connection_type=fake",
                              "--fake_network", "--network_manager=nova.network.manager.FlatManager",
                              *network_flags(instances),
                              "--root_helper=", "--ec2_host=127.0.0.1", f"--ec2_port={port}", "--metadata_port=0",
