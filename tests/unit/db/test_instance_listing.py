@@ -50,3 +50,21 @@ def test_pages_follow_ids_and_stay_in_the_project(instances):
     assert db.instance_get_listing(ALICE, {}, rest[-1]["id"], 2) == []
     bobs = [i for i, (project, _n) in instances.items() if project == "proj-b"]
     assert db.instance_get_listing(ALICE, {"instance_ids": bobs}) == []
+
+
+def test_an_instance_launched_during_a_listing_is_left_for_the_next_one(instances, monkeypatch):
+    """The related statements rerun the listing's query and, on PostgreSQL, can see an instance committed after
+    the first one read the page: its groups, metadata, tags and addresses must not break the listing (a
+    DescribeInstances during a burst of RunInstances answered 500)."""
+    from nova.db.sqlalchemy.api import instance_listing
+
+    real = instance_listing._add_related
+
+    def first_statement_missed_the_newest(ctxt, session, listed, ids):
+        newest = max(listed)
+        real(ctxt, session, {i: row for i, row in listed.items() if i != newest}, ids)
+
+    monkeypatch.setattr(instance_listing, "_add_related", first_statement_missed_the_newest)
+    listed = db.instance_get_listing(ALICE)
+    assert [row["hostname"] for row in listed] == ["h0", "h1", "h3"]
+    assert [row.tags for row in listed[:2]] == [{"Name": "vm-0"}, {"Name": "vm-1"}]

@@ -92,23 +92,28 @@ def instance_get_listing(ctxt: Context, filters: dict[str, Any] | None = None, a
 
 
 def _add_related(ctxt: Context, session: Any, listed: dict[int, ListedInstance], ids: Any) -> None:
+    """Each statement runs ``ids`` again and may see instances launched since the first one (PostgreSQL
+    and MariaDB read each statement's own snapshot): rows of those are skipped, they are on no page yet."""
     assoc, group = models.SecurityGroupInstanceAssociation, models.SecurityGroup
     for instance_id, group_id, name in session.execute(
             select(assoc.instance_id, group.id, group.name)
             .join(group, group.id == assoc.security_group_id)
             .where(assoc.instance_id.in_(ids), assoc.deleted == false(), group.deleted == false())
             .order_by(assoc.instance_id, group.id)):
-        listed[instance_id].security_groups.append({"id": group_id, "name": name})
+        if instance_id in listed:
+            listed[instance_id].security_groups.append({"id": group_id, "name": name})
     meta = models.InstanceMetadata
     for instance_id, key, value in session.execute(
             select(meta.instance_id, meta.key, meta.value)
             .where(meta.instance_id.in_(ids), meta.deleted == false())):
-        listed[instance_id].metadata_dict[key] = value
+        if instance_id in listed:
+            listed[instance_id].metadata_dict[key] = value
     tag = models.Tag
     for instance_id, key, value in session.execute(
             model_query(ctxt, tag).with_only_columns(tag.resource_id, tag.key, tag.value)
             .where(tag.resource_type == "instance", tag.resource_id.in_(ids))):
-        listed[instance_id].tags[key] = value
+        if instance_id in listed:
+            listed[instance_id].tags[key] = value
     fixed, floating, network = models.FixedIp, models.FloatingIp, models.Network
     last: tuple[int, str] | None = None
     for instance_id, address, mac, label, public in session.execute(
@@ -117,6 +122,8 @@ def _add_related(ctxt: Context, session: Any, listed: dict[int, ListedInstance],
             .outerjoin(floating, and_(floating.fixed_ip_id == fixed.id, floating.deleted == false()))
             .where(fixed.instance_id.in_(ids), fixed.deleted == false())
             .order_by(fixed.instance_id, fixed.id, floating.id)):
+        if instance_id not in listed:
+            continue
         nics = listed[instance_id].nics
         if last != (instance_id, address):
             nics.append({"address": address, "mac": mac, "label": label or "private", "floating": []})
@@ -126,4 +133,5 @@ def _add_related(ctxt: Context, session: Any, listed: dict[int, ListedInstance],
     volume = models.Volume
     for row in session.scalars(model_query(ctxt, volume).where(volume.instance_id.in_(ids))
                                .order_by(volume.mountpoint)):
-        listed[row.instance_id].volumes.append(row)
+        if row.instance_id in listed:
+            listed[row.instance_id].volumes.append(row)
