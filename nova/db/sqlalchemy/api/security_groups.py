@@ -267,7 +267,8 @@ def security_group_get_listing(ctxt: Context, project_id: str | None = None, aft
         ids = scoped.with_only_columns(Group.id).scalar_subquery()
         for rule in session.execute(select(*_RULE_COLUMNS).where(Rule.parent_group_id.in_(ids),
                                                                  Rule.deleted == false()).order_by(Rule.id)).mappings():
-            listed[rule["parent_group_id"]].rules.append(dict(rule))
+            if rule["parent_group_id"] in listed:  # not a group made since the first statement read the page
+                listed[rule["parent_group_id"]].rules.append(dict(rule))
     return list(listed.values())
 
 
