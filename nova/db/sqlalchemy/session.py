@@ -17,11 +17,11 @@ import contextlib
 import logging
 import os
 import select
+import sys
 import threading
 import time
 from typing import Any, Iterator
 
-import eventlet.patcher
 import sqlalchemy
 from sqlalchemy import event, exc as sa_exc
 from sqlalchemy.engine import Engine, URL, make_url
@@ -30,8 +30,16 @@ from sqlalchemy.pool import StaticPool
 
 from nova import exception, flags
 
-# The real poll: eventlet's green select module has none, and a zero-timeout poll never blocks.
-_poll = eventlet.patcher.original("select").poll
+
+
+def _poll() -> Any:
+    """A real poll object: eventlet's green select module has none, and a zero-timeout poll never blocks.
+    eventlet is asked only where it is loaded (nova-manage's database commands run without it)."""
+    if "eventlet" in sys.modules:
+        import eventlet.patcher
+
+        return eventlet.patcher.original("select").poll()
+    return select.poll()
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
