@@ -41,6 +41,14 @@ def import_object(path: str) -> Any:
         return import_class(path)()
 
 
+def decimal(text: Any, max_digits: int) -> int | None:
+    """``text`` as an int if it is 1 to ``max_digits`` ASCII digits, else None.  ``str.isdigit`` alone
+    also passes '²' and thousands of digits, which ``int()`` refuses (a 500 where a 400 belongs)."""
+    if isinstance(text, str) and 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def utcnow() -> datetime.datetime:
     """Naive UTC now, as stored in the database."""
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)

@@ -278,7 +278,7 @@ class API:
             return db.security_group_get_by_name(ctxt, ctxt.project_id, name)
         except exception.NotFound:
             pass
-        if isinstance(name, str) and name.isdigit() and len(name) < 10:
+        if utils.decimal(name, 9) is not None:
             try:
                 group = db.security_group_get(ctxt, int(name))
             except exception.NotFound:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from nova import ec2_ids, exception
+from nova import ec2_ids, exception, utils
 from nova.ec2_ids import IMAGE_PREFIXES, id_to_ec2_id, image_ec2_id  # noqa: F401  (used by the EC2 controllers)
 
 # prefix -> (kind used in error codes, kwargs of nova exceptions that carry such ids)
@@ -33,7 +33,9 @@ def ec2_id_for_key(key: str, value: Any) -> str | None:
     prefix = _KEY_PREFIX.get(key)
     if prefix is None or isinstance(value, bool):
         return None
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+    if isinstance(value, int):
+        return id_to_ec2_id(value, prefix)
+    if utils.decimal(value, 18) is not None:
         return id_to_ec2_id(int(value), prefix)
     return None
 

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from nova import utils
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.faults import EC2APIError, invalid
 
@@ -127,9 +128,10 @@ class ListOf(Kind):
             raise invalid(f"Too many values for {path} (at most {self.max_items})")
         numbered = []
         for key, child in node.items():
-            if not key.isdigit() or not 0 < int(key) <= 10**6:
-                raise EC2APIError("UnknownParameter", f"The parameter {path}.{key} is not recognized")
-            numbered.append((int(key), child))
+            number = utils.decimal(key, 7)
+            if number is None or not 0 < number <= 10**6:
+                raise EC2APIError("UnknownParameter", f"The parameter {path}.{key[:40]} is not recognized")
+            numbered.append((number, child))
         return [self.item.parse(child, f"{path}.{n}") for n, child in sorted(numbered)]
 
 

@@ -12,7 +12,7 @@ import webob
 import webob.dec
 
 from nova import context as nova_context
-from nova import exception
+from nova import exception, utils
 from nova.api import jsonapp
 from nova.api.image import faults, views
 from nova.api.image.faults import Fault
@@ -29,9 +29,10 @@ VERSIONS = (("v2.9", "CURRENT"), ("v2.0", "SUPPORTED"))
 
 def _image_id(value: str) -> int:
     """nova's image ids are integers; any other id names no image."""
-    if not value.isdigit():
-        raise exception.ImageNotFound(image_id=value)
-    return int(value)
+    number = utils.decimal(value, 18)
+    if number is None:
+        raise exception.ImageNotFound(image_id=value[:40])
+    return number
 
 
 def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
@@ -90,9 +91,9 @@ class ImageApp(jsonapp.JsonApp):
         limit = min(limit, MAX_LIMIT)
         marker = None
         if "marker" in query:
-            if not query["marker"].isdigit():
-                raise Fault(400, f"marker {query['marker']} could not be found")
-            marker = int(query["marker"])
+            marker = utils.decimal(query["marker"], 18)
+            if marker is None:
+                raise Fault(400, f"marker {query['marker'][:40]} could not be found")
         states = views.states_for(query["status"]) if "status" in query else None
         visibility = query.get("visibility")
         if visibility == "community":

@@ -9,6 +9,7 @@ from typing import Any, Callable
 import webob
 
 from nova import context as nova_context
+from nova import utils
 from nova.api.jsonapp import json_response  # noqa: F401  (the resource modules answer with it)
 from nova.api.network.faults import Fault
 
@@ -33,9 +34,10 @@ def body_of(req: webob.Request, key: str) -> dict[str, Any]:
 
 def number(value: str, kind: str, what: str) -> int:
     """An integer id from a URL; anything else names nothing (404 with Neutron's type ``kind``)."""
-    if not value.isdigit() or len(value) > 9 or int(value) == 0:
+    number = utils.decimal(value, 9)
+    if not number:
         raise Fault(404, f"{what} {value[:40]} could not be found.", kind)
-    return int(value)
+    return number
 
 
 def derived_id(kind: str, name: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import webob
 
 from nova import context as nova_context
+from nova import utils
 from nova.api.network import common
 from nova.api.network.faults import Fault
 from nova.securitygroup import api as securitygroup_api
@@ -45,7 +46,7 @@ def rule_view(ctxt: Context, rule: Any, project_id: str) -> dict[str, Any]:
 def _port(value: Any, key: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and utils.decimal(value, 18) is not None:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise Fault(400, f"Invalid input for {key}: it must be an integer or null.")

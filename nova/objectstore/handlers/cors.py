@@ -7,6 +7,7 @@ from typing import Any
 
 import webob
 
+from nova import utils
 from nova.objectstore import settings
 from nova.objectstore.errors import S3Error, malformed_xml
 from nova.objectstore.handlers.bucket import MAX_XML_BODY
@@ -62,7 +63,7 @@ def put_cors(r: S3Request) -> webob.Response:
                               400)
         rule["id"] = node.findtext("ID")
         age = node.findtext("MaxAgeSeconds")
-        if age is not None and not age.strip().isdigit():
+        if age is not None and utils.decimal(age.strip(), 10) is None:
             raise malformed_xml()
         rule["max_age"] = int(age) if age is not None else None
         rules.append(rule)

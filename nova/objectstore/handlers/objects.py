@@ -10,7 +10,7 @@ from typing import Iterator
 
 import webob
 
-from nova import flags
+from nova import flags, utils
 from nova.objectstore import acl, auth, names, tags, versions
 from nova.objectstore.errors import S3Error, invalid_argument, no_such_key
 from nova.objectstore.request import S3Request, check_public_acl_allowed
@@ -45,7 +45,7 @@ def receive(r: S3Request, writer: TempWriter) -> None:
     declared = environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH") or environ.get("CONTENT_LENGTH")
     if not declared and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
         raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
-    if declared and declared.isdigit() and int(declared) > writer.max_size:
+    if declared and utils.decimal(declared, 20) is not None and int(declared) > writer.max_size:
         raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
                       MaxSizeAllowed=str(writer.max_size))
     body = r.body(FLAGS.s3_io_chunk_size)

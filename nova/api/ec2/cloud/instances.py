@@ -159,9 +159,10 @@ def _after_id(next_token: str | None) -> int | None:
     """The last instance id of the previous page, which the NextToken names."""
     if next_token is None:
         return None
-    if not next_token.isdigit() or len(next_token) > 18:
+    token = utils.decimal(next_token, 18)
+    if token is None:
         raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
-    return int(next_token)
+    return token
 
 
 @actions.register("DescribeInstances", roles=ALL, params=[

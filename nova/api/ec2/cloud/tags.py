@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Callable, Iterable
 
-from nova import context
+from nova import context, utils
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, ActionSet
 from nova.api.ec2.faults import EC2APIError
@@ -115,9 +115,9 @@ def paginate(rows: list[Any], max_results: int | None, next_token: str | None) -
     """
     start = 0
     if next_token:
-        if not next_token.isdigit() or int(next_token) > len(rows):
+        start = utils.decimal(next_token, 18)
+        if start is None or start > len(rows):
             raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
-        start = int(next_token)
     end = start + max_results if max_results else len(rows)
     return rows[start:end], (str(end) if end < len(rows) else None)
 
@@ -127,9 +127,10 @@ def after_id(next_token: str | None) -> int | None:
     DescribeImages, DescribeSecurityGroups)."""
     if next_token is None:
         return None
-    if not next_token.isdigit() or len(next_token) > 18:
+    token = utils.decimal(next_token, 18)
+    if token is None:
         raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
-    return int(next_token)
+    return token
 
 
 def sql_page(fetch: Callable[[int | None, int], list[Any]], after: int | None, max_results: int) -> list[Any]:
