@@ -14,7 +14,7 @@ import binascii
 import dataclasses
 from typing import Any, Callable
 
-from nova import context, exception, flags, gc_pause, utils
+from nova import context, exception, flags, gc_pause
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import images
@@ -155,16 +155,6 @@ def _instances_by_id(ctxt: context.RequestContext, instance_ids: list[int], with
     return [found[db_id] for db_id in dict.fromkeys(instance_ids)]
 
 
-def _after_id(next_token: str | None) -> int | None:
-    """The last instance id of the previous page, which the NextToken names."""
-    if next_token is None:
-        return None
-    token = utils.decimal(next_token, 18)
-    if token is None:
-        raise EC2APIError("InvalidParameterValue", "The NextToken is not valid")
-    return token
-
-
 @actions.register("DescribeInstances", roles=ALL, params=[
     Param("InstanceId", INSTANCE_IDS, default=[]),
     Param("Filter", Filters(*_FILTER_VALUES, "tag:"), default={}, dest="filters"),
@@ -176,7 +166,7 @@ def describe_instances(ctxt: context.RequestContext, instance_id: list[int], fil
     """Instances by id; a page ends where ``MaxResults`` is reached and its NextToken is the last
     id shown.  Without ids or filters the page is cut in SQL (one more row than asked tells whether
     another page follows); filters are matched here, on the rows after the token."""
-    after_id = _after_id(next_token)
+    after_id = tagging.after_id(next_token)
     if instance_id:
         lookup_ctxt = dataclasses.replace(ctxt, read_deleted=True)
         rows = _compute().get_listing(lookup_ctxt, {"instance_ids": instance_id})

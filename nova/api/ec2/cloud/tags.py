@@ -124,7 +124,7 @@ def paginate(rows: list[Any], max_results: int | None, next_token: str | None) -
 
 def after_id(next_token: str | None) -> int | None:
     """The last id of the previous page, which an id-based NextToken names (DescribeInstances,
-    DescribeImages, DescribeSecurityGroups)."""
+    DescribeImages, DescribeSecurityGroups, DescribeVolumes, DescribeSnapshots)."""
     if next_token is None:
         return None
     token = utils.decimal(next_token, 18)
