@@ -14,7 +14,7 @@ import binascii
 import dataclasses
 from typing import Any, Callable
 
-from nova import context, exception, flags, gc_pause
+from nova import context, exception, flags, gc_pause, utils
 from nova.api.ec2 import ec2utils
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import images
