@@ -132,7 +132,7 @@ FLAGS = (
     ('integer', 's3_min_part_size', 5242880, 'Smallest part but the last of a multipart upload, bytes', 'nova.objectstore.handlers.multipart', {'lower_bound': 0}),
     ('integer', 's3_shutdown_timeout', 3, 'Seconds a stopping nova-objectstore lets requests in progress finish; uploads still running then are dropped, leaving no partial object', 'nova.objectstore.server', {'lower_bound': 0}),
     ('list', 's3_vhost_domains', [], 'Domains under which Host: <bucket>.<domain> names a bucket (--s3_host and localhost always count)', 'nova.objectstore.app', {}),
-    ('integer', 's3_workers', 1, 'nova-objectstore processes serving its socket, each with its own event loop so requests use more than one core (the first forks the others once it has bound the port; nova-combined runs one)', 'nova.objectstore.server', {'lower_bound': 1}),
+    ('integer', 's3_workers', 1, 'nova-objectstore processes serving its socket, each with its own event loop so requests use more than one core; with more than one, the first process binds the port, forks them, replaces any that dies and passes SIGTERM on (nova-combined runs one)', 'nova.objectstore.server', {'lower_bound': 1}),
     ('string', 'scheduler_driver', 'nova.scheduler.chance.ChanceScheduler', 'Class that picks hosts (nova.scheduler.chance.ChanceScheduler or nova.scheduler.simple.SimpleScheduler)', 'nova.scheduler.manager', {}),
     ('integer', 'service_down_time', 60, 'Seconds without a heartbeat before a service counts as down', 'nova.servicegroup', {'lower_bound': 1}),
     ('float', 'sql_connect_retry_seconds', 5.0, 'Seconds a request keeps trying to reach an unreachable database before it fails with 503', 'nova.db.sqlalchemy.session', {'lower_bound': 0}),

@@ -175,6 +175,10 @@ DEFINE_string("logfile", None, "Log file path; overrides --logdir")
 DEFINE_boolean("verbose", False, "Log at DEBUG level")
 DEFINE_boolean("use_syslog", False, "Log to syslog")
 DEFINE_string("api_paste_config", "api-paste.ini", "Paste deploy configuration of nova-api")
+DEFINE_integer("api_workers", 1, "nova-api processes serving all its ports (EC2, metadata, OpenStack, identity, "
+               "image, network), each with its own event loop so requests use more than one core; with more than "
+               "one, the first process binds the ports, forks them, replaces any that dies and passes SIGTERM on "
+               "(nova-combined runs one)", lower_bound=1)
 
 # Modules whose flags every binary must know.  Each import defines its flags.
 FLAG_MODULES = (

@@ -6,6 +6,7 @@ OpenStack compute API on --osapi_listen:--osapi_port, the metadata service on
 --network_api_listen:--network_api_port (a port of 0 leaves that one out).
 
 The pipelines come from ``--api_paste_config`` (``etc/nova/api-paste.ini``).
+With ``--api_workers N`` N processes serve all of these ports (``nova.workers``).
 """
 
 from __future__ import annotations
@@ -37,4 +38,6 @@ def build_servers() -> list[wsgi.Server]:
 def main(argv: Sequence[str] | None = None) -> int:
     binary, _ = common.init(argv or sys.argv, "nova-api")
     common.check_ready(binary)
-    return common.serve_wsgi(binary, build_servers, announce=True)
+    # --api_workers: every listener is bound (and every pipeline loaded) before the workers are forked
+    return common.serve_wsgi(binary, build_servers, announce=True, workers=FLAGS.api_workers,
+                             stop_timeout=FLAGS.graceful_shutdown_timeout + 5)

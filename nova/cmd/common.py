@@ -78,25 +78,62 @@ def service_main(topic: str, argv: Sequence[str] | None = None) -> int:
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
-def serve_wsgi(binary: str, build_servers: Callable[[], list[Any]], announce: bool = False) -> int:
+def serve_wsgi(binary: str, build_servers: Callable[[], list[Any]], announce: bool = False, workers: int = 1,
+               stop_timeout: float = 0) -> int:
     """Bind, start and run ``nova.wsgi.Server``s until SIGTERM or SIGINT (nova-api, nova-objectstore).
 
     A stop signal that arrives once a port is bound but before the handlers
     are in place waits for them, so the daemon still exits cleanly. Setup
-    errors end the process with one line.
+    errors end the process with one line.  With ``workers`` > 1 this process
+    forks that many workers once the ports are bound and watches them
+    (``nova.workers``; ``stop_timeout``: seconds they have to stop).
     """
     from nova import service
+    from nova import workers as prefork
 
+    in_worker = False
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
         servers = build_servers()
+        if workers > 1:
+            group = prefork.Workers(binary, workers, stop_timeout)
+            status = group.run(lambda: _ready(binary, servers, announce), lambda: _close(servers))
+            if status is not None:
+                return status
+            in_worker = True
         service.serve(*servers)
     except exception.NovaException as exc:
+        if in_worker:
+            LOG.error("%s: worker %d cannot serve: %s", binary, os.getpid(), exc)
+            prefork.exit_worker(1)
         die(binary, str(exc))
+    except BaseException:
+        if in_worker:
+            LOG.exception("%s: worker %d cannot serve", binary, os.getpid())
+            prefork.exit_worker(1)
+        raise
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    if not in_worker:
+        _ready(binary, servers, announce)
+        return service.wait()
+    status = 1
+    try:
+        started()
+        status = service.wait()
+    finally:
+        prefork.exit_worker(status)
+    return status
+
+
+def _ready(binary: str, servers: list[Any], announce: bool) -> None:
     started()
     if announce:
         for server in servers:
             print(f"{binary}: {server.name} listening on {server.host}:{server.port}", flush=True)
-    return service.wait()
+
+
+def _close(servers: list[Any]) -> None:
+    """Close the listening sockets of servers this process never started (the first of several workers)."""
+    for server in servers:
+        server.stop(timeout=0)

@@ -13,8 +13,9 @@ LOG = logging.getLogger(__name__)
 flags.DEFINE_integer("s3_shutdown_timeout", 3, "Seconds a stopping nova-objectstore lets requests in progress "
                      "finish; uploads still running then are dropped, leaving no partial object", lower_bound=0)
 flags.DEFINE_integer("s3_workers", 1, "nova-objectstore processes serving its socket, each with its own event loop "
-                     "so requests use more than one core (the first forks the others once it has bound the port; "
-                     "nova-combined runs one)", lower_bound=1)
+                     "so requests use more than one core; with more than one, the first process binds the port, "
+                     "forks them, replaces any that dies and passes SIGTERM on (nova-combined runs one)",
+                     lower_bound=1)
 
 
 class S3Server(wsgi.Server):

@@ -172,11 +172,15 @@ class _StatementCounter:
     """Counts statements into an mmap'ed file another process can read at any time."""
 
     def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self.open()
+
+    def open(self) -> None:
+        """Count from 0 into this process's own file (again after a fork: the map is shared with the parent)."""
         import mmap
 
-        self.directory = directory
-        os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, str(os.getpid()))
+        os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, str(os.getpid()))
         with open(path, "wb") as handle:
             handle.write(b"\0" * 8)
         with open(path, "r+b") as handle:
@@ -368,9 +372,12 @@ def reset() -> None:
 
 
 def _forget_inherited_connections() -> None:
-    """In a forked child (nova-objectstore's --s3_workers): the pooled connections stay the parent's."""
+    """In a forked child (nova.workers): the pooled connections stay the parent's; statements are counted
+    into the child's own file."""
     if _engine is not None:
         _engine.dispose(close=False)
+    if _counter is not None:
+        _counter.open()
 
 
 os.register_at_fork(after_in_child=_forget_inherited_connections)
