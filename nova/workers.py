@@ -63,6 +63,7 @@ class Workers:
         self._due: list[float] = []  # when workers that ended early are to be replaced
         self._stopping: int | None = None  # the stop signal, once caught
         self._wakeup: tuple[int, int] | None = None
+        self._previous: dict[int, Any] = {}
         self._parent = os.getpid()
 
     def run(self, on_ready: Callable[[], None], on_stop: Callable[[], None]) -> int | None:
@@ -122,6 +123,7 @@ class Workers:
             if self._stopping is None:
                 self._stopping = signum
 
+        self._previous = {signum: signal.getsignal(signum) for signum in (*_STOP_SIGNALS, signal.SIGCHLD)}
         for signum in _STOP_SIGNALS:
             signal.signal(signum, on_stop)
         signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)  # only to wake the loop (wakeup fd)
@@ -129,7 +131,8 @@ class Workers:
 
     def _restore_signals(self) -> None:
         signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         if self._wakeup is not None:
             for fd in self._wakeup:
                 os.close(fd)
