@@ -1,0 +1,115 @@
+"""nova-api with ``--api_workers=2`` as a process, on RabbitMQ, driven by boto3.
+
+Two workers serve the EC2 port, each with its own broker connections and reply
+queue: AllocateAddress is an RPC call to nova-network, so a reply delivered to
+the wrong process would time out.  A worker killed with SIGKILL is replaced;
+SIGTERM to the first process stops them all.
+"""
+
+import concurrent.futures
+import os
+import signal
+import time
+
+import boto3
+import botocore.config
+import pytest
+
+from tests.fixtures.daemons import ROOT, free_port, listening, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+CONFIG = botocore.config.Config(retries={"max_attempts": 1}, max_pool_connections=4)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return sorted(int(child) for child in handle.read().split())
+    except FileNotFoundError:
+        return []
+
+
+def _established_per_pid(port: int, pids: list[int]) -> dict[int, int]:
+    """How many accepted connections on ``port`` each process holds open (from /proc: who served them)."""
+    inodes = set()
+    with open("/proc/net/tcp") as handle:
+        for line in list(handle)[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+                inodes.add(f"socket:[{fields[9]}]")
+    held = {}
+    for pid in pids:
+        count = 0
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                count += os.readlink(f"/proc/{pid}/fd/{fd}") in inodes
+            except OSError:
+                continue
+        held[pid] = count
+    return held
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return "zombie" in handle.read()
+    except FileNotFoundError:
+        return True
+
+
+def test_two_workers_serve_rpc_calls_are_replaced_and_stop_together(cloud, tmp_path):
+    port = free_port()
+    with open(cloud.flagfile, "a") as handle:
+        handle.write("\n".join(["--network_manager=nova.network.manager.FlatManager", "--root_helper=",
+                                "--quota_floating_ips=-1", f"--ec2_port={port}", "--ec2_listen=127.0.0.1",
+                                "--metadata_port=0", "--graceful_shutdown_timeout=5",
+                                f"--api_paste_config={os.path.join(ROOT, 'etc', 'nova', 'api-paste.ini')}"]) + "\n")
+    cloud.sync_db()
+    cloud.manage("floating", "create", "net", "203.0.113.0/26")
+    cloud.start("nova-network", "--host=net")
+    api = cloud.start("nova-api", "--host=api", "--api_workers=2")
+    cloud.create_users(("alice", "proj"))
+    wait_for(lambda: listening(port) or api.proc.poll() is not None, 30, what="nova-api listening")
+    wait_for(lambda: len(_children(api.pid)) == 2, 10, what="two workers")
+    wait_for(lambda: cloud.services_up(("net", "nova-network")), 30, what="nova-network up")
+    workers = _children(api.pid)
+
+    def client():
+        return boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{port}", region_name="nova",
+                            aws_access_key_id="AK-alice-proj", aws_secret_access_key="SK-alice-proj", config=CONFIG)
+
+    def allocate(ec2):
+        return [ec2.allocate_address()["PublicIp"] for _ in range(3)]
+
+    addresses, clients = [], []
+    for _ in range(3):  # until both workers have served (the kernel picks which one accepts)
+        batch = [client() for _ in range(8)]
+        with concurrent.futures.ThreadPoolExecutor(len(batch)) as pool:
+            addresses += [ip for ips in pool.map(allocate, batch) for ip in ips]
+        clients += batch
+        served = _established_per_pid(port, [api.pid, *workers])  # the clients' keep-alive connections
+        if all(served[pid] for pid in workers):
+            break
+    print(f"connections held per process (first process {api.pid}): {served}")
+    assert len(set(addresses)) == len(addresses) == 3 * len(clients)  # each RPC call got its own reply
+    assert served[api.pid] == 0 and sum(served.values()) >= len(clients)
+    assert all(served[pid] > 0 for pid in workers), served
+
+    os.kill(workers[0], signal.SIGKILL)
+    wait_for(lambda: len(_children(api.pid)) == 2 and workers[0] not in _children(api.pid), 10,
+             what="a new worker")
+    replaced = _children(api.pid)
+    print(f"worker {workers[0]} killed; workers now {replaced}")
+    fresh = [client() for _ in range(4)]
+    with concurrent.futures.ThreadPoolExecutor(len(fresh)) as pool:
+        more = [ip for ips in pool.map(allocate, fresh) for ip in ips]
+    assert len(set(addresses + more)) == len(addresses) + 12
+    assert {a["PublicIp"] for a in fresh[0].describe_addresses()["Addresses"]} == set(addresses + more)
+
+    started = time.monotonic()
+    api.signal(signal.SIGTERM)
+    assert api.proc.wait(timeout=15) == 0
+    wait_for(lambda: all(_gone(pid) for pid in replaced), 5, what="the workers to stop")
+    assert time.monotonic() - started < 5
+    log = api.log()
+    assert f"worker {workers[0]} was killed by SIGKILL" in log and "Traceback" not in log, log
