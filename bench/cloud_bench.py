@@ -1,11 +1,12 @@
 """Boot/delete load on a cloud that looks like production, driven through the EC2 API.
 
     python bench/cloud_bench.py [--clients 1,10,50] [--seconds 30 | --cycles N] [--computes 2]
-                                [--postgres-url URL] [--rabbit-url URL] [--profile DIR] [--keep]
+                                [--api-workers 2] [--postgres-url URL] [--rabbit-url URL] [--profile DIR] [--keep]
 
 Starts nova-api, nova-scheduler (simple), nova-network (FlatManager,
 --fake_network) and ``--computes`` nova-compute daemons (fake driver) as
-separate processes from one flagfile, on a fresh PostgreSQL database of the
+separate processes from one flagfile (nova-api with ``--api-workers``
+worker processes), on a fresh PostgreSQL database of the
 server at ``--postgres-url`` and a private virtual host of the RabbitMQ broker
 at ``--rabbit-url`` (both removed at the end).  For each client count, that
 many threads each repeat RunInstances -> running -> TerminateInstances -> gone
@@ -20,7 +21,7 @@ seconds, so waiting does not load nova-api and the bench costs little CPU
 Printed per level: boot latency (RunInstances sent -> vm_state active) and
 delete latency (TerminateInstances sent -> row deleted) p50/p95/p99,
 boot+delete cycles per second, errors; CPU seconds of each daemon (from
-/proc/PID/stat) and per 1,000 boots, and those of the PostgreSQL backends
+/proc/PID/stat, nova-api's worker processes included) and per 1,000 boots, and those of the PostgreSQL backends
 of the bench's database and of the (local) RabbitMQ node; SQL statements each daemon sent per
 cycle (nova's --sql_statement_count_dir counter; PostgreSQL's
 pg_stat_statements needs a server restart to load, which a shared server
@@ -109,14 +110,30 @@ def network_size(clients: int) -> int:
 
 # -- the daemons -------------------------------------------------------------------------------------------
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far, None when it is gone."""
+def process_cpu_seconds(pid: int, reaped: bool = False) -> float | None:
+    """User + system CPU time of a process so far (with ``reaped``: and of the children it has waited for),
+    None when it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
             fields = handle.read().rpartition(")")[2].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return sum(int(field) for field in fields[11:15 if reaped else 13]) / CLK_TCK
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` forked that still run (nova-api's workers)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except OSError:
+        return []
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a daemon: its own, its running workers' and those of the workers it has reaped."""
+    return (process_cpu_seconds(pid, reaped=True) or 0.0) + sum(process_cpu_seconds(child) or 0.0
+                                                               for child in children(pid))
 
 
 def rabbitmq_pid() -> int | None:
@@ -173,15 +190,19 @@ class Daemon:
                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the process so far."""
-        return process_cpu_seconds(self.proc.pid) or 0.0
+        """User + system CPU time of the daemon so far, its worker processes included."""
+        return tree_cpu_seconds(self.proc.pid)
 
     def statements(self, count_dir: str) -> int:
-        try:
-            with open(os.path.join(count_dir, str(self.proc.pid)), "rb") as handle:
-                return int.from_bytes(handle.read(8), "little")
-        except FileNotFoundError:
-            return 0
+        """SQL statements the daemon and its running workers have sent (one counter file per process)."""
+        total = 0
+        for pid in [self.proc.pid, *children(self.proc.pid)]:
+            try:
+                with open(os.path.join(count_dir, str(pid)), "rb") as handle:
+                    total += int.from_bytes(handle.read(8), "little")
+            except FileNotFoundError:
+                pass
+        return total
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -456,6 +477,12 @@ def own_cpu() -> float:
 
 # -- the run -----------------------------------------------------------------------------------------------
 
+def api_workers_known() -> bool:
+    """True when the nova this bench runs has --api_workers."""
+    with open(os.path.join(ROOT, "nova", "flags.py")) as handle:
+        return '"api_workers"' in handle.read()
+
+
 def known_flags() -> str:
     """The flag registry of the nova this bench runs (an older tree may lack the bench's optional flags)."""
     with open(os.path.join(ROOT, "nova", "flag_registry.py")) as handle:
@@ -501,10 +528,13 @@ def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -
         os.makedirs(profile_dir, exist_ok=True)
     # nova-api serves every client at once: a pool as wide as the clients (capped: the server is shared),
     # kept open, since connections beyond --sql_max_pool_size are closed when returned and a new
-    # PostgreSQL backend per request costs a fork and cold caches on the server
-    width = min(max(max_clients, 15), 50)
+    # PostgreSQL backend per request costs a fork and cold caches on the server; its workers share the width
+    workers = args.api_workers if api_workers_known() else 1
+    width = max(min(max(max_clients, 15), 50) // workers, 15)
     api_pool = ([f"--sql_max_pool_size={width - 10}", "--sql_max_overflow=10"] if "'sql_max_overflow'" in registry
                 else [])
+    if api_workers_known():
+        api_pool.append(f"--api_workers={workers}")
     daemons = [Daemon("nova-api", "nova-api", flagfile, state, api_pool, profile_dir),
                Daemon("nova-scheduler", "nova-scheduler", flagfile, state, ["--host=ctl"], profile_dir),
                Daemon("nova-network", "nova-network", flagfile, state, ["--host=net"], profile_dir)]
@@ -631,11 +661,16 @@ def main() -> int:
     parser.add_argument("--watch-interval", type=float, default=0.01)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--rabbit-url", default=DEFAULT_RABBIT)
-    parser.add_argument("--profile", metavar="DIR", help="run each daemon under cProfile, writing DIR/<daemon>.prof")
+    parser.add_argument("--api-workers", type=int, default=2,
+                        help="nova-api processes (--api_workers; CPU and SQL of nova-api count all of them)")
+    parser.add_argument("--profile", metavar="DIR", help="run each daemon under cProfile, writing DIR/<daemon>.prof "
+                        "(nova-api then runs one process: forked workers leave no profile)")
     parser.add_argument("--flag", action="append", default=[], help="an extra flagfile line, e.g. --flag=--verbose")
     parser.add_argument("--moto", action="store_true", help="run the same levels against moto_server afterwards")
     parser.add_argument("--keep", action="store_true", help="keep the state directory (logs) at the end")
     args = parser.parse_args()
+    if args.profile:
+        args.api_workers = 1
     levels_wanted = [int(c) for c in args.clients.split(",")]
 
     state = tempfile.mkdtemp(prefix="nova-cloud-bench-")
@@ -652,8 +687,8 @@ def main() -> int:
         daemons, port, image = start_cloud(args, state, database, vhost, max(levels_wanted))
         wait_until(lambda: listening(port), 120, "nova-api", daemons)
         wait_until(lambda: services_up(args.postgres_url, database, args.computes), 120, "the services", daemons)
-        print(f"cloud up: {len(daemons)} daemons on PostgreSQL database {database}, RabbitMQ vhost {vhost}, "
-              f"state {state}", flush=True)
+        print(f"cloud up: {len(daemons)} daemons ({args.api_workers if api_workers_known() else 1} nova-api "
+              f"process(es)) on PostgreSQL database {database}, RabbitMQ vhost {vhost}, state {state}", flush=True)
         watcher = Watcher(args.postgres_url, database, args.watch_interval)
         watcher.start()
         if args.warmup:
