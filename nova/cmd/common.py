@@ -97,7 +97,7 @@ def serve_wsgi(binary: str, build_servers: Callable[[], list[Any]], announce: bo
         servers = build_servers()
         if workers > 1:
             group = prefork.Workers(binary, workers, stop_timeout)
-            status = group.run(lambda: _ready(binary, servers, announce), lambda: _close(servers))
+            status = group.run(lambda: _ready(binary, servers, announce), lambda: _stop_listening(servers))
             if status is not None:
                 return status
             in_worker = True
@@ -133,7 +133,10 @@ def _ready(binary: str, servers: list[Any], announce: bool) -> None:
             print(f"{binary}: {server.name} listening on {server.host}:{server.port}", flush=True)
 
 
-def _close(servers: list[Any]) -> None:
-    """Close the listening sockets of servers this process never started (the first of several workers)."""
+def _stop_listening(servers: list[Any]) -> None:
+    """The first of several processes stops: tell systemd, close the listening sockets (it never served)."""
+    from nova import sdnotify
+
+    sdnotify.stopping()
     for server in servers:
         server.stop(timeout=0)

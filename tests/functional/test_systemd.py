@@ -131,7 +131,9 @@ def test_install_host_refuses_an_unknown_role():
     assert result.returncode == 2 and "invalid choice: 'webserver'" in result.stderr
 
 
-def test_a_daemon_tells_systemd_it_is_ready_once_it_serves_and_when_it_stops(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_daemon_tells_systemd_it_is_ready_once_it_serves_and_when_it_stops(tmp_path, monkeypatch, workers):
+    """With --s3_workers=2 only the first process speaks to systemd (MAINPID is its pid), once each way."""
     cloud = Cloud(tmp_path, rabbit_url=None)
     cloud.sync_db()
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -140,7 +142,8 @@ def test_a_daemon_tells_systemd_it_is_ready_once_it_serves_and_when_it_stops(tmp
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
     port = free_port()
     try:
-        daemon = cloud.start("nova-objectstore", "--s3_listen=127.0.0.1", f"--s3_port={port}")
+        daemon = cloud.start("nova-objectstore", "--s3_listen=127.0.0.1", f"--s3_port={port}",
+                             f"--s3_workers={workers}")
         message = notify.recv(4096).decode()
         # READY=1 comes once the port answers: a client connecting now is served.
         socket.create_connection(("127.0.0.1", port), 2).close()
@@ -148,6 +151,9 @@ def test_a_daemon_tells_systemd_it_is_ready_once_it_serves_and_when_it_stops(tmp
         daemon.signal(signal.SIGTERM)
         assert notify.recv(4096).decode() == "STOPPING=1"
         assert daemon.proc.wait(timeout=30) == 0
+        notify.settimeout(0.2)
+        with pytest.raises(socket.timeout):
+            notify.recv(4096)  # nothing from the workers
     finally:
         notify.close()
         cloud.cleanup()
