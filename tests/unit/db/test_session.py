@@ -215,6 +215,33 @@ def test_statements_are_counted_into_a_file_per_process_when_asked(tmp_path):
     assert int.from_bytes(counter.read_bytes()[:8], "little") == before + 3
 
 
+@pytest.mark.filterwarnings("ignore:Using fork")
+def test_a_forked_process_counts_into_its_own_file(tmp_path):
+    """nova-api's workers each count their statements; the parent's count is left alone."""
+    import os
+
+    FLAGS.sql_statement_count_dir = str(tmp_path / "counts")
+    FLAGS.sql_connection = f"sqlite:///{tmp_path}/counted.sqlite"
+    engine = session.get_engine()
+    with engine.connect() as conn:
+        conn.execute(sqlalchemy.text("SELECT 1"))
+    mine = tmp_path / "counts" / str(os.getpid())
+    before = int.from_bytes(mine.read_bytes()[:8], "little")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            with session.get_engine().connect() as conn:  # a pool of its own (the inherited one was dropped)
+                for _ in range(2):
+                    conn.execute(sqlalchemy.text("SELECT 1"))
+            code = 0
+        finally:
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert int.from_bytes((tmp_path / "counts" / str(pid)).read_bytes()[:8], "little") == 2
+    assert int.from_bytes(mine.read_bytes()[:8], "little") == before
+
+
 def test_server_pool_size_comes_from_the_flags():
     FLAGS.sql_max_pool_size, FLAGS.sql_max_overflow = 7, 30
     engine = session.create_engine("postgresql://nova:pw@db/nova")
