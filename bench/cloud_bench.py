@@ -528,11 +528,13 @@ def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -
         os.makedirs(profile_dir, exist_ok=True)
     # nova-api serves every client at once: a pool as wide as the clients (capped: the server is shared),
     # kept open, since connections beyond --sql_max_pool_size are closed when returned and a new
-    # PostgreSQL backend per request costs a fork and cold caches on the server; its workers share the width
+    # PostgreSQL backend per request costs a fork and cold caches on the server.  Workers share what is kept
+    # open, but each may reach the whole width: the kernel does not spread the clients' connections evenly
     workers = args.api_workers if api_workers_known() else 1
-    width = max(min(max(max_clients, 15), 50) // workers, 15)
-    api_pool = ([f"--sql_max_pool_size={width - 10}", "--sql_max_overflow=10"] if "'sql_max_overflow'" in registry
-                else [])
+    width = min(max(max_clients, 15), 50)
+    kept = max((width - 10) // workers, 5)
+    api_pool = ([f"--sql_max_pool_size={kept}", f"--sql_max_overflow={width - kept}"]
+                if "'sql_max_overflow'" in registry else [])
     if api_workers_known():
         api_pool.append(f"--api_workers={workers}")
     daemons = [Daemon("nova-api", "nova-api", flagfile, state, api_pool, profile_dir),
