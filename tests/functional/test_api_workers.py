@@ -3,7 +3,7 @@
 Two workers serve the EC2 port, each with its own broker connections and reply
 queue: AllocateAddress is an RPC call to nova-network, so a reply delivered to
 the wrong process would time out.  A worker killed with SIGKILL is replaced;
-SIGTERM to the first process stops them all.
+SIGTERM to the first process stops them all once the request in hand is answered.
 """
 
 import concurrent.futures
@@ -66,7 +66,7 @@ def test_two_workers_serve_rpc_calls_are_replaced_and_stop_together(cloud, tmp_p
                                 f"--api_paste_config={os.path.join(ROOT, 'etc', 'nova', 'api-paste.ini')}"]) + "\n")
     cloud.sync_db()
     cloud.manage("floating", "create", "net", "203.0.113.0/26")
-    cloud.start("nova-network", "--host=net")
+    network = cloud.start("nova-network", "--host=net")
     api = cloud.start("nova-api", "--host=api", "--api_workers=2")
     cloud.create_users(("alice", "proj"))
     wait_for(lambda: listening(port) or api.proc.poll() is not None, 30, what="nova-api listening")
@@ -106,8 +106,20 @@ def test_two_workers_serve_rpc_calls_are_replaced_and_stop_together(cloud, tmp_p
     assert len(set(addresses + more)) == len(addresses) + 12
     assert {a["PublicIp"] for a in fresh[0].describe_addresses()["Addresses"]} == set(addresses + more)
 
-    started = time.monotonic()
-    api.signal(signal.SIGTERM)
+    # A request in hand when SIGTERM comes is finished: its RPC call waits for a paused nova-network.
+    os.kill(network.pid, signal.SIGSTOP)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            in_flight = pool.submit(fresh[1].allocate_address)
+            time.sleep(0.5)
+            started = time.monotonic()
+            api.signal(signal.SIGTERM)
+            time.sleep(0.5)
+            assert api.proc.poll() is None and not in_flight.done()
+            os.kill(network.pid, signal.SIGCONT)
+            assert in_flight.result(timeout=10)["PublicIp"] not in addresses + more
+    finally:
+        os.kill(network.pid, signal.SIGCONT)
     assert api.proc.wait(timeout=15) == 0
     wait_for(lambda: all(_gone(pid) for pid in replaced), 5, what="the workers to stop")
     assert time.monotonic() - started < 5
