@@ -15,6 +15,8 @@ import boto3
 import botocore.config
 import pytest
 
+from nova import context
+from nova.db import api as db
 from tests.fixtures.daemons import ROOT, free_port, listening, wait_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -65,21 +67,24 @@ def test_two_workers_serve_rpc_calls_are_replaced_and_stop_together(cloud, tmp_p
                                 "--metadata_port=0", "--graceful_shutdown_timeout=5",
                                 f"--api_paste_config={os.path.join(ROOT, 'etc', 'nova', 'api-paste.ini')}"]) + "\n")
     cloud.sync_db()
-    cloud.manage("floating", "create", "net", "203.0.113.0/26")
     network = cloud.start("nova-network", "--host=net")
     api = cloud.start("nova-api", "--host=api", "--api_workers=2")
+    # while they start: a user and nova-network's floating IPs, in this process (what nova-manage would do)
     cloud.create_users(("alice", "proj"))
+    db.floating_ip_bulk_create(context.get_admin_context(), "net", [f"203.0.113.{n}" for n in range(1, 63)])
     wait_for(lambda: listening(port) or api.proc.poll() is not None, 30, what="nova-api listening")
     wait_for(lambda: len(_children(api.pid)) == 2, 10, what="two workers")
     wait_for(lambda: cloud.services_up(("net", "nova-network")), 30, what="nova-network up")
     workers = _children(api.pid)
 
+    session = boto3.session.Session()  # one session: its clients share the loaded service model
+
     def client():
-        return boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{port}", region_name="nova",
+        return session.client("ec2", endpoint_url=f"http://127.0.0.1:{port}", region_name="nova",
                             aws_access_key_id="AK-alice-proj", aws_secret_access_key="SK-alice-proj", config=CONFIG)
 
     def allocate(ec2):
-        return [ec2.allocate_address()["PublicIp"] for _ in range(3)]
+        return [ec2.allocate_address()["PublicIp"] for _ in range(2)]
 
     addresses, clients = [], []
     for _ in range(3):  # until both workers have served (the kernel picks which one accepts)
@@ -91,7 +96,7 @@ def test_two_workers_serve_rpc_calls_are_replaced_and_stop_together(cloud, tmp_p
         if all(served[pid] for pid in workers):
             break
     print(f"connections held per process (first process {api.pid}): {served}")
-    assert len(set(addresses)) == len(addresses) == 3 * len(clients)  # each RPC call got its own reply
+    assert len(set(addresses)) == len(addresses) == 2 * len(clients)  # each RPC call got its own reply
     assert served[api.pid] == 0 and sum(served.values()) >= len(clients)
     assert all(served[pid] > 0 for pid in workers), served
 
@@ -103,7 +108,7 @@ def test_two_workers_serve_rpc_calls_are_replaced_and_stop_together(cloud, tmp_p
     fresh = [client() for _ in range(4)]
     with concurrent.futures.ThreadPoolExecutor(len(fresh)) as pool:
         more = [ip for ips in pool.map(allocate, fresh) for ip in ips]
-    assert len(set(addresses + more)) == len(addresses) + 12
+    assert len(set(addresses + more)) == len(addresses) + 8
     assert {a["PublicIp"] for a in fresh[0].describe_addresses()["Addresses"]} == set(addresses + more)
 
     # A request in hand when SIGTERM comes is finished: its RPC call waits for a paused nova-network.
