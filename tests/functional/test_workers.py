@@ -1,4 +1,6 @@
-"""nova-api with ``--api_workers=2`` as a process, on RabbitMQ, driven by boto3.
+"""nova-api (``--api_workers=2``) and nova-objectstore (``--s3_workers=2``) as processes with workers.
+
+nova-api runs on RabbitMQ, driven by boto3.
 
 Two workers serve the EC2 port, each with its own broker connections and reply
 queue: AllocateAddress is an RPC call to nova-network, so a reply delivered to
@@ -17,7 +19,7 @@ import pytest
 
 from nova import context
 from nova.db import api as db
-from tests.fixtures.daemons import ROOT, free_port, listening, wait_for
+from tests.fixtures.daemons import ROOT, Cloud, free_port, listening, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 CONFIG = botocore.config.Config(retries={"max_attempts": 1}, max_pool_connections=4)
@@ -130,3 +132,38 @@ def test_two_workers_serve_rpc_calls_are_replaced_and_stop_together(cloud, tmp_p
     assert time.monotonic() - started < 5
     log = api.log()
     assert f"worker {workers[0]} was killed by SIGKILL" in log and "Traceback" not in log, log
+
+
+def test_objectstore_workers_are_replaced_too(tmp_path):
+    cloud = Cloud(tmp_path, rabbit_url=None)
+    try:
+        cloud.sync_db()
+        cloud.create_users(("alice", "proj"))
+        port = free_port()
+        store = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1", "--s3_workers=2")
+        wait_for(lambda: listening(port) or store.proc.poll() is not None, 30, what="nova-objectstore listening")
+        wait_for(lambda: len(_children(store.pid)) == 2, 10, what="two workers")
+        workers = _children(store.pid)
+        session = boto3.session.Session()
+
+        def client():
+            return session.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="nova",
+                                  aws_access_key_id="AK-alice-proj", aws_secret_access_key="SK-alice-proj",
+                                  config=CONFIG)
+
+        s3 = client()
+        s3.create_bucket(Bucket="kept")
+        s3.put_object(Bucket="kept", Key="k", Body=b"before")
+        os.kill(workers[1], signal.SIGKILL)
+        wait_for(lambda: len(_children(store.pid)) == 2 and workers[1] not in _children(store.pid), 10,
+                 what="a new worker")
+        for _ in range(4):  # new connections, some of them to the new worker
+            assert client().get_object(Bucket="kept", Key="k")["Body"].read() == b"before"
+        replaced = _children(store.pid)
+        store.signal(signal.SIGTERM)
+        assert store.proc.wait(timeout=15) == 0
+        wait_for(lambda: all(_gone(pid) for pid in replaced), 5, what="the workers to stop")
+        log = store.log()
+        assert f"worker {workers[1]} was killed by SIGKILL" in log and "Traceback" not in log, log
+    finally:
+        cloud.cleanup()
