@@ -59,6 +59,7 @@ from nova.db.sqlalchemy.api.instances import (  # noqa: F401
 from nova.db.sqlalchemy.api.quotas import (  # noqa: F401
     quota_destroy_all_by_project,
     quota_get_all_by_project,
+    quota_get_with_instance_usage,
     quota_set,
 )
 from nova.db.sqlalchemy.api.services import (  # noqa: F401
