@@ -58,6 +58,15 @@ _ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
 }
 
 
+class Launched(list):
+    """The instance rows ``API.create`` answers with; ``replayed`` when they are those an earlier request
+    with the same client token made (they may have changed since), not rows just written."""
+
+    def __init__(self, rows: list[Row], replayed: bool) -> None:
+        super().__init__(rows)
+        self.replayed = replayed
+
+
 def generate_reservation_id(ctxt: Context | None = None, client_token: str | None = None) -> str:
     """``r-`` and eight characters: random, or derived from the project and client token.
 
@@ -115,10 +124,11 @@ class API:
         block_device_mapping: list[dict[str, Any]] | None = None,
         disable_api_termination: bool = False,
         shutdown_behavior: str = "stop",
-    ) -> tuple[str, list[Row]]:
+    ) -> tuple[str, Launched]:
         """Validate, write ``building`` instance rows and ask the scheduler to place them.
 
-        Returns (reservation id, instance rows).  Launches as many instances
+        Returns (reservation id, instance rows: those written, or with ``replayed`` those of the
+        earlier request with this client token).  Launches as many instances
         as quotas allow up to ``max_count``; fewer than ``min_count`` is a
         QuotaError.  The same ``client_token`` in the same project returns the
         reservation made the first time.  ``block_device_mapping`` (see
@@ -135,9 +145,9 @@ class API:
         if client_token:
             reservation_id = generate_reservation_id(ctxt, client_token)
             existing = db.instance_get_all_by_filters(ctxt, {"reservation_id": reservation_id,
-                                                             "project_id": ctxt.project_id})
+                                                             "project_id": ctxt.project_id}, related=False)
             if existing:
-                return reservation_id, existing
+                return reservation_id, Launched(existing, replayed=True)
         else:
             reservation_id = generate_reservation_id()
         flavor = instance_types.get_instance_type_by_name(instance_type)
@@ -202,7 +212,7 @@ class API:
                  f"image {image['id']}" if image["id"] is not None else "a root volume")
         # The rows as written (pending, with their flavor, groups and metadata): reading them back would
         # cost statements and could only show what the scheduler has started meanwhile.
-        return reservation_id, instances
+        return reservation_id, Launched(instances, replayed=False)
 
     @staticmethod
     def _counts(min_count: Any, max_count: Any) -> tuple[int, int]:
@@ -553,7 +563,7 @@ class API:
         return {host: host in up for host in hosts}
 
     def get_console_output(self, ctxt: Context, instance_id: int) -> str:
-        instance = self.get(ctxt, instance_id)
+        instance = self.get(ctxt, instance_id, related=False)
         if not instance["host"]:
             raise exception.InstanceInvalidState(instance_id=instance["id"], state=instance["vm_state"],
                                                  action="read the console of")

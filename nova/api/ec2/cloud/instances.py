@@ -261,7 +261,7 @@ def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, m
         for attached in volume_api.API().get_by_instances(ctxt, [r["id"] for r in rows]).values():
             for volume in attached:
                 tagging.apply(ctxt, "volume", volume["id"], new_tags["volume"])
-    if client_token or block_device_mapping:
+    if rows.replayed or block_device_mapping:
         # A replayed reservation may be running by now, and volumes were made: shown as they are.
         views = _views(_compute().get_listing(ctxt, {"instance_ids": [row["id"] for row in rows]}))
     else:
