@@ -468,7 +468,8 @@ class API:
         """Terminate: the compute host destroys the domain; unscheduled ones go at once.
 
         ``instance`` is the row the caller has just read with this context (``get_all``), saving a
-        read.  Returns the row as it now is (task ``deleting``), or None when it was deleted at once.
+        read.  Returns the instance as it now is (task ``deleting``), or None when it is gone.  The task
+        is set by one conditional UPDATE, so of two concurrent deletes only one reaches the host.
         """
         if instance is None:
             instance = db.instance_get(ctxt, _int_id(instance_id, "instance id"), related=False)
@@ -481,9 +482,13 @@ class API:
                                                       "terminated_at": utils.utcnow()}, related=False)
             db.instance_destroy(ctxt, instance["id"])
             return None
-        updated = db.instance_update(ctxt, instance["id"], {"task_state": states.DELETING}, related=False)
-        self._cast_compute(ctxt, updated, "terminate_instance")
-        return updated
+        if not db.instance_set_task_state(ctxt, instance["id"], states.DELETING, unless=states.DELETING):
+            try:  # deleted or being deleted meanwhile
+                return db.instance_get(ctxt, instance["id"], related=False)
+            except exception.InstanceNotFound:
+                return None
+        self._cast_compute(ctxt, instance, "terminate_instance")
+        return dict(instance.to_dict(), task_state=states.DELETING)
 
     def reboot(self, ctxt: Context, instance_id: int, hard: bool = False) -> None:
         """Reboot; ``hard`` only shows as its own task (the driver reboots the same way)."""

@@ -350,6 +350,12 @@ def instance_update(ctxt: Context, instance_id: int, values: dict[str, Any], rel
     return IMPL.instance_update(ctxt, instance_id, values, related)
 
 
+def instance_set_task_state(ctxt: Context, instance_id: int, task_state: str | None,
+                            unless: str | None = None) -> bool:
+    """One UPDATE of a live instance's task, unless it already is ``unless``; whether it was set."""
+    return IMPL.instance_set_task_state(ctxt, instance_id, task_state, unless)
+
+
 def instance_metadata_update(ctxt: Context, instance_id: int, metadata: dict[str, str],
                              delete: bool = False) -> dict[str, str | None]:
     return IMPL.instance_metadata_update(ctxt, instance_id, metadata, delete)

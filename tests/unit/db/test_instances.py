@@ -155,3 +155,14 @@ def test_row_only_reads_refuse_to_guess_metadata_and_groups(db_url, alice):
         with pytest.raises(Exception, match="lazy='raise'"):
             row.security_groups
     assert rows[1]["display_name"] == "x"
+
+
+def test_set_task_state_is_one_conditional_update(db_url, alice, bob):
+    instance = db.instance_create(alice, {"vm_state": "active"})
+    assert not db.instance_set_task_state(bob, instance["id"], "deleting")  # another project's: untouched
+    assert db.instance_get(alice, instance["id"])["task_state"] is None
+    assert db.instance_set_task_state(alice, instance["id"], "deleting", unless="deleting")
+    assert not db.instance_set_task_state(alice, instance["id"], "deleting", unless="deleting")
+    assert db.instance_get(alice, instance["id"])["task_state"] == "deleting"
+    db.instance_destroy(alice, instance["id"])
+    assert not db.instance_set_task_state(alice, instance["id"], None)

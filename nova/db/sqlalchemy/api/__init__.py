@@ -44,6 +44,7 @@ from nova.db.sqlalchemy.api.instance_listing import instance_get_listing  # noqa
 from nova.db.sqlalchemy.api.instances import (  # noqa: F401
     instance_create,
     instance_create_many,
+    instance_set_task_state,
     instance_data_get_for_project,
     instance_destroy,
     instance_get,

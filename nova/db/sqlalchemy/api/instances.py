@@ -192,6 +192,22 @@ def instance_update(ctxt: Context, instance_id: int, values: dict[str, Any], rel
 
 
 @require_context
+def instance_set_task_state(ctxt: Context, instance_id: int, task_state: str | None,
+                            unless: str | None = None) -> bool:
+    """Set the task of the live instance (of the context's project, for a non-admin) in one UPDATE,
+    unless its task already is ``unless``; whether it was set."""
+    stmt = update(Instance).where(Instance.id == instance_id, Instance.deleted == false())
+    if not is_admin(ctxt):
+        stmt = stmt.where(Instance.project_id == ctxt.project_id)
+    if unless is not None:
+        stmt = stmt.where(or_(Instance.task_state.is_(None), Instance.task_state != unless))
+    stmt = stmt.values(task_state=task_state, updated_at=utils.utcnow()).execution_options(
+        synchronize_session=False)
+    with get_session() as session:
+        return session.execute(stmt).rowcount == 1
+
+
+@require_context
 def instance_metadata_update(ctxt: Context, instance_id: int, metadata: dict[str, str],
                              delete: bool = False) -> dict[str, str | None]:
     """Set ``metadata``'s keys on the instance (and drop every other key when ``delete``); the result."""

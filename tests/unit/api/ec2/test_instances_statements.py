@@ -29,7 +29,7 @@ FLAGS = flags.FLAGS
 # boto3 sends a ClientToken: is there a reservation of that token?  Then flavor, image, default group, quota
 # usage and limits, the instances, their hostnames, their group links (bench/cloud_bench.py sends no token: 7).
 RUN_STATEMENTS = 8
-TERMINATE_STATEMENTS = 4  # the row, the row again and its update (task deleting), its tags
+TERMINATE_STATEMENTS = 3  # the row, its task set to deleting (one conditional UPDATE), its tags
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
