@@ -25,6 +25,7 @@ from nova.db.sqlalchemy.api.auth import (  # noqa: F401
     user_get,
     user_get_all,
     user_get_by_access_key,
+    user_get_grants,
     user_get_roles,
     user_get_roles_for_project,
     user_remove_project_role,
