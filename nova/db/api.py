@@ -199,7 +199,8 @@ def user_remove_project_role(ctxt: Context, user_id: str, project_id: str, role:
     return IMPL.user_remove_project_role(ctxt, user_id, project_id, role)
 
 
-def user_get_grants(ctxt: Context, user_id: str) -> tuple[list[str], list[tuple[str, str | None]], dict[str, list[str]]]:
+def user_get_grants(ctxt: Context, user_id: str) -> tuple[list[str], list[tuple[str, str | None]],
+                                                         dict[str, list[str]]]:
     """(global roles, [(project id, manager)] of the user's live projects by id, {project id: roles}),
     in two statements; the user itself is not checked."""
     return IMPL.user_get_grants(ctxt, user_id)

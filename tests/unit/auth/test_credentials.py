@@ -245,7 +245,7 @@ def test_pairs_go_with_the_membership_and_keys_never_clash(auth):
 
 @pytest.mark.parametrize("access, statements, project, roles", [
     ("AK-ALICE:proj-b", 3, "proj-b", ["netadmin"]),  # the user, its roles, its projects
-    ("AK-BOB", 4, "proj-b", ["projectmanager"]),  # a bare key may be a project's pair: looked for first
+    ("AK-BOB", 4, "proj-b", ["projectmanager"]),  # a bare key may be a pair's: looked for first
     ("AK-ROOT:proj-a", 4, "proj-a", ["cloudadmin"]),  # not a member: the project is read too
 ])
 def test_a_lookup_costs_a_few_statements(auth, access, statements, project, roles):

@@ -277,8 +277,11 @@ def user_remove_project_role(ctxt: Context, user_id: str, project_id: str, role:
         )
 
 
+Grants = tuple[list[str], list[tuple[str, str | None]], dict[str, list[str]]]
+
+
 @require_admin_context
-def user_get_grants(ctxt: Context, user_id: str) -> tuple[list[str], list[tuple[str, str | None]], dict[str, list[str]]]:
+def user_get_grants(ctxt: Context, user_id: str) -> Grants:
     """What the user may do, in two statements (what an access-key lookup needs): its global roles,
     ``(project id, project manager)`` of the live projects it is a member of (by id), and its roles in
     each project (``{project id: roles}``).  The user itself is not checked."""
