@@ -36,6 +36,16 @@ def get_project_quotas(ctxt: context.RequestContext, project_id: str) -> dict[st
     return quotas
 
 
+def instance_usage_and_limits(ctxt: context.RequestContext,
+                              project_id: str) -> tuple[tuple[int, int, int], dict[str, int]]:
+    """((instances, cores, ram) the project's live instances hold, the limits that apply to it), read in
+    one statement: what a launch checks."""
+    used, own = db.quota_get_with_instance_usage(ctxt.elevated(), project_id)
+    limits = default_quotas()
+    limits.update(own)
+    return used, limits
+
+
 def set_project_quota(ctxt: context.RequestContext, project_id: str, resource: str, limit: int) -> None:
     if resource not in RESOURCES:
         raise exception.InvalidInput(reason=f"unknown quota {resource!r}; known: {', '.join(RESOURCES)}")

@@ -124,21 +124,28 @@ def is_superuser(user: Any, global_roles: list[str]) -> bool:
 
 def for_user(user: Any, project_id: str | None) -> Credentials:
     """Credentials of ``user`` (a users row) in ``project_id``, or in the user's first project."""
+    return _for_user(user, project_id)[0]
+
+
+def _for_user(user: Any, project_id: str | None) -> tuple[Credentials, int]:
+    """``for_user`` and the number of projects the user is a member of, from two statements (three
+    when naming a project the user is not a member of)."""
     admin = context.get_admin_context()
-    global_roles = db.user_get_roles(admin, user["id"])
+    global_roles, member_of, project_roles = db.user_get_grants(admin, user["id"])
     superuser = is_superuser(user, global_roles)
     if project_id:
-        project = db.project_get(admin, project_id)
-        if not superuser and not any(m["id"] == user["id"] for m in db.project_get_members(admin, project_id)):
-            raise exception.ProjectMembershipNotFound(user_id=user["id"], project_id=project_id)
+        project = next((p for p in member_of if p[0] == project_id), None)
+        if project is None:
+            row = db.project_get(admin, project_id)  # ProjectNotFound first, as for a member
+            if not superuser:
+                raise exception.ProjectMembershipNotFound(user_id=user["id"], project_id=project_id)
+            project = (row["id"], row["project_manager"])
     else:
-        projects = db.project_get_by_user(admin, user["id"])
-        if not projects:
+        if not member_of:
             raise exception.UserHasNoProject(user_id=user["id"])
-        project = projects[0]
-    project_roles = db.user_get_roles_for_project(admin, user["id"], project["id"])
-    roles = effective_roles(global_roles, project_roles, project["project_manager"] == user["id"])
-    return Credentials(user["id"], user["secret_key"], project["id"], roles, superuser)
+        project = member_of[0]
+    roles = effective_roles(global_roles, project_roles.get(project[0], []), project[1] == user["id"])
+    return Credentials(user["id"], user["secret_key"], project[0], roles, superuser), len(member_of)
 
 
 def for_access_key(access_key: str, proof: Callable[[str], None] | None = None) -> Credentials:
@@ -183,8 +190,8 @@ def _lookup(access_key: str, proof: Callable[[str], None] | None) -> Credentials
     user = db.user_get_by_access_key(admin, access)
     if proof is not None:
         proof(user["secret_key"])
-    creds = for_user(user, project_id or None)
-    one_project = not sep and not creds.is_admin and len(db.project_get_by_user(admin, user["id"])) == 1
+    creds, projects = _for_user(user, project_id or None)
+    one_project = not sep and not creds.is_admin and projects == 1
     return dataclasses.replace(creds, key_names_project=one_project)
 
 

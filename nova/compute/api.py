@@ -58,6 +58,15 @@ _ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
 }
 
 
+class Launched(list):
+    """The instance rows ``API.create`` answers with; ``replayed`` when they are those an earlier request
+    with the same client token made (they may have changed since), not rows just written."""
+
+    def __init__(self, rows: list[Row], replayed: bool) -> None:
+        super().__init__(rows)
+        self.replayed = replayed
+
+
 def generate_reservation_id(ctxt: Context | None = None, client_token: str | None = None) -> str:
     """``r-`` and eight characters: random, or derived from the project and client token.
 
@@ -115,10 +124,11 @@ class API:
         block_device_mapping: list[dict[str, Any]] | None = None,
         disable_api_termination: bool = False,
         shutdown_behavior: str = "stop",
-    ) -> tuple[str, list[Row]]:
+    ) -> tuple[str, Launched]:
         """Validate, write ``building`` instance rows and ask the scheduler to place them.
 
-        Returns (reservation id, instance rows).  Launches as many instances
+        Returns (reservation id, instance rows: those written, or with ``replayed`` those of the
+        earlier request with this client token).  Launches as many instances
         as quotas allow up to ``max_count``; fewer than ``min_count`` is a
         QuotaError.  The same ``client_token`` in the same project returns the
         reservation made the first time.  ``block_device_mapping`` (see
@@ -135,9 +145,9 @@ class API:
         if client_token:
             reservation_id = generate_reservation_id(ctxt, client_token)
             existing = db.instance_get_all_by_filters(ctxt, {"reservation_id": reservation_id,
-                                                             "project_id": ctxt.project_id})
+                                                             "project_id": ctxt.project_id}, related=False)
             if existing:
-                return reservation_id, existing
+                return reservation_id, Launched(existing, replayed=True)
         else:
             reservation_id = generate_reservation_id()
         flavor = instance_types.get_instance_type_by_name(instance_type)
@@ -186,7 +196,7 @@ class API:
             "disable_api_termination": bool(disable_api_termination),
             "shutdown_behavior": shutdown_behavior,
         }
-        instances = self._write_instances(ctxt, base, count, groups)
+        instances = self._write_instances(ctxt, base, count, groups, flavor)
         if mappings:
             self._create_volumes(ctxt, instances, mappings, zone)
         try:
@@ -200,17 +210,9 @@ class API:
             raise exception.ServiceUnavailable(reason=f"the scheduler is unreachable: {exc}") from exc
         LOG.info("Reservation %s: %d instance(s) of %s from %s", reservation_id, len(instances), flavor["name"],
                  f"image {image['id']}" if image["id"] is not None else "a root volume")
-        return reservation_id, self._reread(ctxt, instances)
-
-    @staticmethod
-    def _reread(ctxt: Context, instances: list[Row]) -> list[Row]:
-        """The launched rows as they are now, or as written if the database has just gone away: the
-        launch happened, so the answer must not be an error that suggests it did not."""
-        try:
-            return [db.instance_get(ctxt, i["id"]) for i in instances]
-        except exception.DBConnectionError as exc:
-            LOG.warning("Answering with the instances as written: %s", exc)
-            return instances
+        # The rows as written (pending, with their flavor, groups and metadata): reading them back would
+        # cost statements and could only show what the scheduler has started meanwhile.
+        return reservation_id, Launched(instances, replayed=False)
 
     @staticmethod
     def _counts(min_count: Any, max_count: Any) -> tuple[int, int]:
@@ -266,8 +268,9 @@ class API:
         return zone, None
 
     def _security_groups(self, ctxt: Context, names: list[str] | None) -> list[Row]:
+        """The groups to launch in, without their rules (a launch needs only their ids and names)."""
         names = list(dict.fromkeys(names or ["default"]))
-        default = self.ensure_default_security_group(ctxt) if "default" in names else None
+        default = security_group_api.API().ensure_default(ctxt, with_rules=False) if "default" in names else None
         return [default if name == "default" else self._security_group(ctxt, name) for name in names]
 
     @staticmethod
@@ -275,7 +278,7 @@ class API:
         """A group of the caller's project by name, or by id as the network API shows it (what the
         ``openstack`` CLI sends when a network endpoint is in the catalog)."""
         try:
-            return db.security_group_get_by_name(ctxt, ctxt.project_id, name)
+            return db.security_group_get_by_name(ctxt, ctxt.project_id, name, with_rules=False)
         except exception.NotFound:
             pass
         if utils.decimal(name, 9) is not None:
@@ -295,8 +298,7 @@ class API:
     def _allowed_count(ctxt: Context, flavor: Row, min_count: int, max_count: int) -> int:
         if ctxt.project_id is None:
             return max_count
-        used_instances, used_cores, used_ram = db.instance_data_get_for_project(ctxt.elevated(), ctxt.project_id)
-        limits = quota.get_project_quotas(ctxt, ctxt.project_id)
+        (used_instances, used_cores, used_ram), limits = quota.instance_usage_and_limits(ctxt, ctxt.project_id)
         by_resource = {
             "instances": quota.allowed_within(limits, "instances", used_instances, max_count),
             "cores": quota.allowed_within(limits, "cores", used_cores,
@@ -315,11 +317,12 @@ class API:
         return count
 
     @staticmethod
-    def _write_instances(ctxt: Context, base: dict[str, Any], count: int, groups: list[Row]) -> list[Row]:
+    def _write_instances(ctxt: Context, base: dict[str, Any], count: int, groups: list[Row],
+                         flavor: Row) -> list[Row]:
         """All rows or none: one transaction, so a failure (a database outage) leaves nothing behind."""
         return db.instance_create_many(ctxt, [dict(base, launch_index=index) for index in range(count)],
                                        security_group_ids=[group["id"] for group in groups],
-                                       hostname_format="i-%08x")
+                                       hostname_format="i-%08x", instance_type=flavor, groups=groups)
 
     @staticmethod
     def _check_mapped_sources(ctxt: Context, mappings: list[dict[str, Any]]) -> None:
@@ -372,9 +375,10 @@ class API:
 
     # -- reading ------------------------------------------------------------
 
-    def get(self, ctxt: Context, instance_id: int) -> Row:
-        """Raises InstanceNotFound, also for another project's instance."""
-        return db.instance_get(ctxt, _int_id(instance_id, "instance id"))
+    def get(self, ctxt: Context, instance_id: int, related: bool = True) -> Row:
+        """Raises InstanceNotFound, also for another project's instance.  Without ``related``, the row
+        and its flavor only (one statement; its metadata and groups may not be read)."""
+        return db.instance_get(ctxt, _int_id(instance_id, "instance id"), related)
 
     def get_by_uuid(self, ctxt: Context, instance_uuid: str) -> Row:
         """The instance with this uuid; InstanceNotFound also for another project's."""
@@ -446,9 +450,10 @@ class API:
         del current[key]
         db.instance_metadata_update(ctxt, instance["id"], current, delete=True)
 
-    def get_all(self, ctxt: Context, filters: dict[str, Any] | None = None) -> list[Row]:
-        """Instances matching ``filters``; admins see every project's, others their own."""
-        return db.instance_get_all_by_filters(ctxt, _checked_filters(filters))
+    def get_all(self, ctxt: Context, filters: dict[str, Any] | None = None, related: bool = True) -> list[Row]:
+        """Instances matching ``filters``; admins see every project's, others their own.  Without
+        ``related``, the rows and their flavors only (no metadata or groups: one statement)."""
+        return db.instance_get_all_by_filters(ctxt, _checked_filters(filters), related)
 
     def get_listing(self, ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
                     limit: int | None = None) -> list[Row]:
@@ -459,20 +464,31 @@ class API:
 
     # -- actions ------------------------------------------------------------
 
-    def delete(self, ctxt: Context, instance_id: int) -> None:
-        """Terminate: the compute host destroys the domain; unscheduled ones go at once."""
-        instance = self.get(ctxt, instance_id)
+    def delete(self, ctxt: Context, instance_id: int, instance: Row | None = None) -> Row | None:
+        """Terminate: the compute host destroys the domain; unscheduled ones go at once.
+
+        ``instance`` is the row the caller has just read with this context (``get_all``), saving a
+        read.  Returns the instance as it now is (task ``deleting``), or None when it is gone.  The task
+        is set by one conditional UPDATE, so of two concurrent deletes only one reaches the host.
+        """
+        if instance is None:
+            instance = db.instance_get(ctxt, _int_id(instance_id, "instance id"), related=False)
         if instance["task_state"] == states.DELETING:
-            return
+            return instance
         if instance["disable_api_termination"]:
             raise exception.InstanceTerminationDisabled(instance_id=instance["id"])
         if not instance["host"]:
             db.instance_update(ctxt, instance["id"], {"vm_state": states.DELETED, "task_state": None,
-                                                      "terminated_at": utils.utcnow()})
+                                                      "terminated_at": utils.utcnow()}, related=False)
             db.instance_destroy(ctxt, instance["id"])
-            return
-        db.instance_update(ctxt, instance["id"], {"task_state": states.DELETING})
+            return None
+        if not db.instance_set_task_state(ctxt, instance["id"], states.DELETING, unless=states.DELETING):
+            try:  # deleted or being deleted meanwhile
+                return db.instance_get(ctxt, instance["id"], related=False)
+            except exception.InstanceNotFound:
+                return None
         self._cast_compute(ctxt, instance, "terminate_instance")
+        return dict(instance.to_dict(), task_state=states.DELETING)
 
     def reboot(self, ctxt: Context, instance_id: int, hard: bool = False) -> None:
         """Reboot; ``hard`` only shows as its own task (the driver reboots the same way)."""
@@ -552,7 +568,7 @@ class API:
         return {host: host in up for host in hosts}
 
     def get_console_output(self, ctxt: Context, instance_id: int) -> str:
-        instance = self.get(ctxt, instance_id)
+        instance = self.get(ctxt, instance_id, related=False)
         if not instance["host"]:
             raise exception.InstanceInvalidState(instance_id=instance["id"], state=instance["vm_state"],
                                                  action="read the console of")
@@ -562,11 +578,11 @@ class API:
         allowed, default_task, method = _ACTIONS[action]
         task = task or default_task
         instance = self._check_state(ctxt, instance_id, allowed, action)
-        db.instance_update(ctxt, instance["id"], {"task_state": task})
+        db.instance_update(ctxt, instance["id"], {"task_state": task}, related=False)
         self._cast_compute(ctxt, instance, method)
 
     def _check_state(self, ctxt: Context, instance_id: int, allowed: tuple[str, ...], action: str) -> Row:
-        instance = self.get(ctxt, instance_id)
+        instance = db.instance_get(ctxt, _int_id(instance_id, "instance id"), related=False)
         if instance["vm_state"] not in allowed or not instance["host"]:
             raise exception.InstanceInvalidState(instance_id=instance["id"], state=instance["vm_state"],
                                                  action=action)
@@ -590,4 +606,4 @@ class API:
         return group_refresh.refresh_members(ctxt, group_ids)
 
 
-tag_api.register_taggable("instance", lambda ctxt, instance_id: db.instance_get(ctxt, instance_id))
+tag_api.register_taggable("instance", lambda ctxt, instance_id: db.instance_get(ctxt, instance_id, related=False))

@@ -199,6 +199,13 @@ def user_remove_project_role(ctxt: Context, user_id: str, project_id: str, role:
     return IMPL.user_remove_project_role(ctxt, user_id, project_id, role)
 
 
+def user_get_grants(ctxt: Context, user_id: str) -> tuple[list[str], list[tuple[str, str | None]],
+                                                         dict[str, list[str]]]:
+    """(global roles, [(project id, manager)] of the user's live projects by id, {project id: roles}),
+    in two statements; the user itself is not checked."""
+    return IMPL.user_get_grants(ctxt, user_id)
+
+
 def user_get_roles_for_project(ctxt: Context, user_id: str, project_id: str) -> list[str]:
     return IMPL.user_get_roles_for_project(ctxt, user_id, project_id)
 
@@ -257,6 +264,12 @@ def quota_get_all_by_project(ctxt: Context, project_id: str) -> dict[str, int]:
     return IMPL.quota_get_all_by_project(ctxt, project_id)
 
 
+def quota_get_with_instance_usage(ctxt: Context, project_id: str) -> tuple[tuple[int, int, int], dict[str, int]]:
+    """((instances, vcpus, memory_mb) held by the project's live instances, its own limits), in one
+    statement: what a launch checks its quota against."""
+    return IMPL.quota_get_with_instance_usage(ctxt, project_id)
+
+
 def quota_set(ctxt: Context, project_id: str, resource: str, limit: int) -> None:
     """Insert or replace one limit."""
     return IMPL.quota_set(ctxt, project_id, resource, limit)
@@ -311,15 +324,20 @@ def instance_create(ctxt: Context, values: dict[str, Any]) -> Row:
 
 
 def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]], security_group_ids: list[int] | tuple[int, ...] = (),
-                         hostname_format: str | None = None) -> list[Row]:
-    """All the instances or none: each in ``security_group_ids``, its hostname ``hostname_format % id``."""
+                         hostname_format: str | None = None, instance_type: Row = None,
+                         groups: list[Row] | None = None) -> list[Row]:
+    """All the instances or none: each in ``security_group_ids``, its hostname ``hostname_format % id``.
+
+    The rows come back as written; ``instance_type`` and ``groups`` (the flavor and group rows the
+    caller has read) are attached to them instead of being read again."""
     return IMPL.instance_create_many(ctxt, values_list, security_group_ids=security_group_ids,
-                                     hostname_format=hostname_format)
+                                     hostname_format=hostname_format, instance_type=instance_type, groups=groups)
 
 
-def instance_get(ctxt: Context, instance_id: int) -> Row:
-    """Raises InstanceNotFound, also for another project's instance."""
-    return IMPL.instance_get(ctxt, instance_id)
+def instance_get(ctxt: Context, instance_id: int, related: bool = True) -> Row:
+    """Raises InstanceNotFound, also for another project's instance.  Without ``related`` the row and its
+    flavor only (reading its metadata or groups raises)."""
+    return IMPL.instance_get(ctxt, instance_id, related)
 
 
 def instance_get_all(ctxt: Context) -> list[Row]:
@@ -334,8 +352,15 @@ def instance_get_all_by_host(ctxt: Context, host: str) -> list[Row]:
     return IMPL.instance_get_all_by_host(ctxt, host)
 
 
-def instance_update(ctxt: Context, instance_id: int, values: dict[str, Any]) -> Row:
-    return IMPL.instance_update(ctxt, instance_id, values)
+def instance_update(ctxt: Context, instance_id: int, values: dict[str, Any], related: bool = True) -> Row:
+    """The row as updated; without ``related``, without its metadata and groups (two statements)."""
+    return IMPL.instance_update(ctxt, instance_id, values, related)
+
+
+def instance_set_task_state(ctxt: Context, instance_id: int, task_state: str | None,
+                            unless: str | None = None) -> bool:
+    """One UPDATE of a live instance's task, unless it already is ``unless``; whether it was set."""
+    return IMPL.instance_set_task_state(ctxt, instance_id, task_state, unless)
 
 
 def instance_metadata_update(ctxt: Context, instance_id: int, metadata: dict[str, str],
@@ -409,10 +434,12 @@ def tag_get_by_resources(ctxt: Context, resource_type: str, resource_ids: list[i
 # -- instances: filters and usage (compute, scheduler) -----------------------
 
 
-def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = None) -> list[Row]:
+def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = None,
+                                related: bool = True) -> list[Row]:
     """Filters: instance_ids (list), reservation_id, vm_state (value or list), host, fixed_ip,
-    key_name, availability_zone, project_id, user_id.  Non-admins see their project's only."""
-    return IMPL.instance_get_all_by_filters(ctxt, filters)
+    key_name, availability_zone, project_id, user_id.  Non-admins see their project's only.
+    Without ``related``, the rows and their flavors only (one statement)."""
+    return IMPL.instance_get_all_by_filters(ctxt, filters, related)
 
 
 def instance_get_listing(ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
@@ -460,8 +487,9 @@ def security_group_get(ctxt: Context, security_group_id: int) -> Row:
     return IMPL.security_group_get(ctxt, security_group_id)
 
 
-def security_group_get_by_name(ctxt: Context, project_id: str, name: str) -> Row:
-    return IMPL.security_group_get_by_name(ctxt, project_id, name)
+def security_group_get_by_name(ctxt: Context, project_id: str, name: str, with_rules: bool = True) -> Row:
+    """Without ``with_rules``, one statement and a row whose rules may not be read."""
+    return IMPL.security_group_get_by_name(ctxt, project_id, name, with_rules)
 
 
 def security_group_get_by_project(ctxt: Context, project_id: str) -> list[Row]:

@@ -81,17 +81,18 @@ class API:
             raise exception.SecurityGroupNameNotFound(name=name, security_group_id=name,
                                                       project_id=project_id) from None
 
-    def ensure_default(self, ctxt: Context) -> Any:
-        """The project's ``default`` group, created on first use as in the first Nova."""
+    def ensure_default(self, ctxt: Context, with_rules: bool = True) -> Any:
+        """The project's ``default`` group, created on first use as in the first Nova; without
+        ``with_rules`` when found, one statement and a row whose rules may not be read."""
         try:
-            return db.security_group_get_by_name(ctxt, ctxt.project_id, DEFAULT)
+            return db.security_group_get_by_name(ctxt, ctxt.project_id, DEFAULT, with_rules=with_rules)
         except exception.NotFound:
             pass
         try:
             return db.security_group_create(ctxt, {"name": DEFAULT, "description": DEFAULT,
                                                    "user_id": ctxt.user_id, "project_id": ctxt.project_id})
         except exception.SecurityGroupExists:
-            return db.security_group_get_by_name(ctxt, ctxt.project_id, DEFAULT)
+            return db.security_group_get_by_name(ctxt, ctxt.project_id, DEFAULT, with_rules=with_rules)
 
     def get_all(self, ctxt: Context, names: Iterable[str] = (), ids: Iterable[int] = (),
                 after_id: int | None = None, limit: int | None = None) -> list[Any]:

@@ -241,3 +241,19 @@ def test_pairs_go_with_the_membership_and_keys_never_clash(auth):
     with pytest.raises(exception.AccessKeyNotFound):
         auth.credentials_for_access_key("PAIR-KEY")
     assert auth.get_ec2_credentials("alice") == []
+
+
+@pytest.mark.parametrize("access, statements, project, roles", [
+    ("AK-ALICE:proj-b", 3, "proj-b", ["netadmin"]),  # the user, its roles, its projects
+    ("AK-BOB", 4, "proj-b", ["projectmanager"]),  # a bare key may be a pair's: looked for first
+    ("AK-ROOT:proj-a", 4, "proj-a", ["cloudadmin"]),  # not a member: the project is read too
+])
+def test_a_lookup_costs_a_few_statements(auth, access, statements, project, roles):
+    """An access key not in the cache is three or four statements, whatever the user's projects and roles
+    (it was nine to eleven: each role and project read checked the user or the project again)."""
+    auth.add_role("root", "cloudadmin")
+    credentials.clear_cache()
+    with counting_statements() as sent:
+        creds = auth.credentials_for_access_key(access)
+    assert len(sent) == statements, sent
+    assert (creds.project_id, sorted(creds.roles)) == (project, roles)

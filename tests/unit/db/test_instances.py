@@ -118,3 +118,51 @@ def test_destroy_is_soft_and_read_deleted_sees_the_row(db_url, admin, alice):
 def test_a_context_without_a_project_is_refused(db_url):
     with pytest.raises(exception.NotAuthorized):
         db.instance_get_all(context.RequestContext("alice", None))
+
+
+def test_create_many_answers_with_the_rows_as_written(db_url, alice, bob):
+    """Flavor, groups and metadata come back on the rows without being read again; a group of another
+    project (or gone) fails the whole launch and leaves no row."""
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    ssh = db.security_group_create(alice, {"name": "ssh", "description": "s"})
+    rows = db.instance_create_many(alice, [{"instance_type_id": tiny["id"], "metadata": {"n": str(n)}}
+                                           for n in range(2)], [web["id"], ssh["id"]], "i-%08x")
+    for n, row in enumerate(rows):
+        assert row["hostname"] == "i-%08x" % row["id"] and row.instance_type["name"] == "m1.tiny"
+        assert sorted(g["name"] for g in row.security_groups) == ["ssh", "web"]
+        assert row.metadata_dict == {"n": str(n)}
+        again = db.instance_get(alice, row["id"])
+        assert (again["hostname"], again.metadata_dict) == (row["hostname"], row.metadata_dict)
+        assert sorted(g["name"] for g in again.security_groups) == ["ssh", "web"]
+    theirs = db.security_group_create(bob, {"name": "theirs", "description": "t"})
+    for group_id in (theirs["id"], 999999):
+        with pytest.raises(exception.SecurityGroupNotFound):
+            db.instance_create_many(alice, [{"instance_type_id": tiny["id"]}], [web["id"], group_id], "i-%08x")
+    assert len(db.instance_get_all(alice)) == 2
+
+
+def test_row_only_reads_refuse_to_guess_metadata_and_groups(db_url, alice):
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    instance = db.instance_create(alice, {"instance_type_id": tiny["id"], "metadata": {"a": "b"}})
+    rows = [db.instance_get(alice, instance["id"], related=False),
+            db.instance_update(alice, instance["id"], {"display_name": "x"}, related=False),
+            db.instance_get_all_by_filters(alice, {"instance_ids": [instance["id"]]}, related=False)[0]]
+    for row in rows:
+        assert row["id"] == instance["id"] and row.instance_type["name"] == "m1.tiny"
+        with pytest.raises(Exception, match="lazy='raise'"):
+            row.metadata_dict
+        with pytest.raises(Exception, match="lazy='raise'"):
+            row.security_groups
+    assert rows[1]["display_name"] == "x"
+
+
+def test_set_task_state_is_one_conditional_update(db_url, alice, bob):
+    instance = db.instance_create(alice, {"vm_state": "active"})
+    assert not db.instance_set_task_state(bob, instance["id"], "deleting")  # another project's: untouched
+    assert db.instance_get(alice, instance["id"])["task_state"] is None
+    assert db.instance_set_task_state(alice, instance["id"], "deleting", unless="deleting")
+    assert not db.instance_set_task_state(alice, instance["id"], "deleting", unless="deleting")
+    assert db.instance_get(alice, instance["id"])["task_state"] == "deleting"
+    db.instance_destroy(alice, instance["id"])
+    assert not db.instance_set_task_state(alice, instance["id"], None)

@@ -67,6 +67,7 @@ def test_tags_set_replace_filter_and_delete(sqlite_db, alice, bob):
     assert db.tag_delete(alice, "instance", 1, "Name", "web") == 0
     assert db.tag_delete(alice, "instance", 1, "Name") == 1
     assert db.tag_delete(alice, "instance", 2, "env", "prod") == 1
+    db.tag_delete_all_for_resource(alice, "instance", 1)  # bob's tag on his instance 1 stays
     db.tag_delete_all_for_resource(alice, "security-group", 1)
     assert db.tag_get_all(alice) == []
     assert [t["value"] for t in db.tag_get_all(bob)] == ["bobs"]

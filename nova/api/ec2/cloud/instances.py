@@ -143,10 +143,12 @@ _FILTER_VALUES: dict[str, Callable[[_View], list[Any]]] = {
 }
 
 
-def _instances_by_id(ctxt: context.RequestContext, instance_ids: list[int], with_deleted: bool) -> list[Any]:
-    """The rows of ``instance_ids``; InvalidInstanceID.NotFound names the first missing one."""
+def _instances_by_id(ctxt: context.RequestContext, instance_ids: list[int], with_deleted: bool,
+                     related: bool = True) -> list[Any]:
+    """The rows of ``instance_ids`` (without ``related``, with their flavors but not their metadata or
+    groups: one statement); InvalidInstanceID.NotFound names the first missing one."""
     lookup_ctxt = dataclasses.replace(ctxt, read_deleted=True) if with_deleted else ctxt
-    rows = _compute().get_all(lookup_ctxt, {"instance_ids": instance_ids}) if instance_ids else []
+    rows = _compute().get_all(lookup_ctxt, {"instance_ids": instance_ids}, related) if instance_ids else []
     found = {row["id"]: row for row in rows}
     for db_id in instance_ids:
         if db_id not in found:
@@ -259,23 +261,30 @@ def run_instances(ctxt: context.RequestContext, image_id: int, min_count: int, m
         for attached in volume_api.API().get_by_instances(ctxt, [r["id"] for r in rows]).values():
             for volume in attached:
                 tagging.apply(ctxt, "volume", volume["id"], new_tags["volume"])
-    views = _views(_compute().get_listing(ctxt, {"instance_ids": [row["id"] for row in rows]}))
+    if rows.replayed or block_device_mapping:
+        # A replayed reservation may be running by now, and volumes were made: shown as they are.
+        views = _views(_compute().get_listing(ctxt, {"instance_ids": [row["id"] for row in rows]}))
+    else:
+        # New rows, as written: no address or volume yet, the tags just applied.
+        views = [_View(row, None, None, dict(new_tags["instance"])) for row in rows]
     return {"reservationId": reservation_id, "ownerId": ctxt.project_id,
             "groupSet": _group_set(rows[0]) if rows else [],
             "instancesSet": [_render_instance(v, ctxt) for v in views]}
 
 
 def _state_changes(ctxt: context.RequestContext, instance_ids: list[int],
-                   act: Callable[[context.RequestContext, int], None]) -> list[dict[str, Any]]:
-    rows = _instances_by_id(ctxt, instance_ids, with_deleted=False)
+                   act: Callable[[context.RequestContext, Any], Any]) -> list[dict[str, Any]]:
+    """Apply ``act(ctxt, row)`` to each instance; it returns the row as it left it, or None when the
+    instance is gone."""
+    rows = _instances_by_id(ctxt, instance_ids, with_deleted=False, related=False)
     changes = []
     for row in rows:
         before = ec2utils.instance_state(row)
-        act(ctxt, row["id"])
-        try:
-            after = ec2utils.instance_state(_compute().get(ctxt, row["id"]))
-        except exception.InstanceNotFound:
+        now = act(ctxt, row)
+        if now is None:
             after = (ec2utils.STATE_CODES[ec2utils.TERMINATED], ec2utils.TERMINATED)
+        else:
+            after = ec2utils.instance_state(now)
         changes.append({"instanceId": ec2utils.id_to_ec2_id(row["id"], "i"),
                         "previousState": {"code": before[0], "name": before[1]},
                         "currentState": {"code": after[0], "name": after[1]}})
@@ -288,11 +297,23 @@ def _state_changes(ctxt: context.RequestContext, instance_ids: list[int],
 def terminate_instances(ctxt: context.RequestContext, instance_id: list[int]) -> dict[str, Any]:
     compute = _compute()
 
-    def terminate(c: context.RequestContext, db_id: int) -> None:
-        compute.delete(c, db_id)
-        tagging.delete_all(c, "instance", db_id)
+    def terminate(c: context.RequestContext, row: Any) -> Any:
+        now = compute.delete(c, row["id"], instance=row)
+        tagging.delete_all(c, "instance", row["id"])
+        return now
 
     return {"instancesSet": _state_changes(ctxt, instance_id, terminate)}
+
+
+def _acting(method: Callable[[context.RequestContext, int], None]) -> Callable[[context.RequestContext, Any], Any]:
+    """``method(ctxt, id)`` of compute.API, then the instance read again (its task has changed)."""
+    def act(c: context.RequestContext, row: Any) -> Any:
+        method(c, row["id"])
+        try:
+            return _compute().get(c, row["id"], related=False)
+        except exception.InstanceNotFound:
+            return None
+    return act
 
 
 @actions.register("StopInstances", roles=PROJECT_ADMIN, params=[
@@ -304,14 +325,14 @@ def stop_instances(ctxt: context.RequestContext, instance_id: list[int], force: 
                    hibernate: bool) -> dict[str, Any]:
     if hibernate:
         raise exception.UnsupportedOperation(reason="hibernation is not available")
-    return {"instancesSet": _state_changes(ctxt, instance_id, _compute().stop)}
+    return {"instancesSet": _state_changes(ctxt, instance_id, _acting(_compute().stop))}
 
 
 @actions.register("StartInstances", roles=PROJECT_ADMIN, params=[
     Param("InstanceId", INSTANCE_IDS, required=True),
 ])
 def start_instances(ctxt: context.RequestContext, instance_id: list[int]) -> dict[str, Any]:
-    return {"instancesSet": _state_changes(ctxt, instance_id, _compute().start)}
+    return {"instancesSet": _state_changes(ctxt, instance_id, _acting(_compute().start))}
 
 
 @actions.register("RebootInstances", roles=PROJECT_ADMIN, params=[
@@ -319,7 +340,7 @@ def start_instances(ctxt: context.RequestContext, instance_id: list[int]) -> dic
 ])
 def reboot_instances(ctxt: context.RequestContext, instance_id: list[int]) -> bool:
     compute = _compute()
-    for row in _instances_by_id(ctxt, instance_id, with_deleted=False):
+    for row in _instances_by_id(ctxt, instance_id, with_deleted=False, related=False):
         compute.reboot(ctxt, row["id"])
     return True
 

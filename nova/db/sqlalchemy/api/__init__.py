@@ -25,6 +25,7 @@ from nova.db.sqlalchemy.api.auth import (  # noqa: F401
     user_get,
     user_get_all,
     user_get_by_access_key,
+    user_get_grants,
     user_get_roles,
     user_get_roles_for_project,
     user_remove_project_role,
@@ -44,6 +45,7 @@ from nova.db.sqlalchemy.api.instance_listing import instance_get_listing  # noqa
 from nova.db.sqlalchemy.api.instances import (  # noqa: F401
     instance_create,
     instance_create_many,
+    instance_set_task_state,
     instance_data_get_for_project,
     instance_destroy,
     instance_get,
@@ -59,6 +61,7 @@ from nova.db.sqlalchemy.api.instances import (  # noqa: F401
 from nova.db.sqlalchemy.api.quotas import (  # noqa: F401
     quota_destroy_all_by_project,
     quota_get_all_by_project,
+    quota_get_with_instance_usage,
     quota_set,
 )
 from nova.db.sqlalchemy.api.services import (  # noqa: F401

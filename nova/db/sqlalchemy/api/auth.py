@@ -11,7 +11,7 @@ import contextlib
 import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, delete, literal, select, union_all
 
 from nova import context as nova_context
 from nova import exception, utils
@@ -275,6 +275,32 @@ def user_remove_project_role(ctxt: Context, user_id: str, project_id: str, role:
                 ProjectRole.user_id == user_id, ProjectRole.project_id == project_id, ProjectRole.role == role
             )
         )
+
+
+Grants = tuple[list[str], list[tuple[str, str | None]], dict[str, list[str]]]
+
+
+@require_admin_context
+def user_get_grants(ctxt: Context, user_id: str) -> Grants:
+    """What the user may do, in two statements (what an access-key lookup needs): its global roles,
+    ``(project id, project manager)`` of the live projects it is a member of (by id), and its roles in
+    each project (``{project id: roles}``).  The user itself is not checked."""
+    roles = union_all(
+        select(literal(None, String).label("project_id"), GlobalRole.role).where(GlobalRole.user_id == user_id),
+        select(ProjectRole.project_id, ProjectRole.role).where(ProjectRole.user_id == user_id))
+    projects = (
+        model_query(ctxt, models.Project).with_only_columns(models.Project.id, models.Project.project_manager)
+        .join(Membership, Membership.project_id == models.Project.id)
+        .where(Membership.user_id == user_id)
+        .order_by(models.Project.id)
+    )
+    global_roles: list[str] = []
+    project_roles: dict[str, list[str]] = {}
+    with get_session() as session:
+        for project_id, role in session.execute(roles):
+            (global_roles if project_id is None else project_roles.setdefault(project_id, [])).append(role)
+        member_of = [(project_id, manager) for project_id, manager in session.execute(projects)]
+    return sorted(global_roles), member_of, {p: sorted(r) for p, r in project_roles.items()}
 
 
 @require_admin_context

@@ -12,6 +12,8 @@ from typing import Any, Iterable
 
 from sqlalchemy import false, func, or_, select, update
 
+from sqlalchemy.orm import raiseload
+
 from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
@@ -79,9 +81,11 @@ def security_group_get(ctxt: Context, group_id: int) -> Group:
 
 
 @require_context
-def security_group_get_by_name(ctxt: Context, project_id: str, name: str) -> Group:
+def security_group_get_by_name(ctxt: Context, project_id: str, name: str, with_rules: bool = True) -> Group:
     authorize_project(ctxt, project_id)
     stmt = model_query(ctxt, Group).where(Group.project_id == project_id, Group.name == name)
+    if not with_rules:
+        stmt = stmt.options(raiseload(Group.rules))
     with get_session() as session:
         row = session.scalars(stmt).first()
     if row is None:

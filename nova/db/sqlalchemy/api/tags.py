@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import Select
+from sqlalchemy import Select, false, update
 
 from nova import context as nova_context
-from nova import exception
+from nova import exception, utils
 from nova.db.sqlalchemy import models
-from nova.db.sqlalchemy.api.common import authorize_project, model_query, require_context
+from nova.db.sqlalchemy.api.common import authorize_project, is_admin, model_query, require_context
 from nova.db.sqlalchemy.session import get_session
 
 Context = nova_context.RequestContext
@@ -92,10 +92,16 @@ def tag_delete(
 
 @require_context
 def tag_delete_all_for_resource(ctxt: Context, resource_type: str, resource_id: int) -> None:
-    stmt = model_query(ctxt, Tag).where(Tag.resource_type == resource_type, Tag.resource_id == resource_id)
+    """Soft-delete the resource's tags the context may see (its project's, for a non-admin), in one
+    statement (no subquery on the table: MariaDB refuses one in an UPDATE of the same table)."""
+    stmt = update(Tag).where(Tag.resource_type == resource_type, Tag.resource_id == resource_id,
+                             Tag.deleted == false())
+    if not is_admin(ctxt):
+        stmt = stmt.where(Tag.project_id == ctxt.project_id)
+    now = utils.utcnow()
+    stmt = stmt.values(deleted=True, deleted_at=now, updated_at=now).execution_options(synchronize_session=False)
     with get_session() as session:
-        for row in session.scalars(stmt):
-            row.soft_delete(session)
+        session.execute(stmt)
 
 
 @require_context

@@ -144,3 +144,35 @@ def test_describe_shows_and_filters_by_addresses(ec2_env):
     assert _ids(client, Filters=[{"Name": "private-ip-address", "Values": ["10.7.0.2"]}]) == [first]
     assert _ids(client, Filters=[{"Name": "ip-address", "Values": ["192.0.2.*"]}]) == [second]
     assert _ids(ec2_env.client("AK-BOB", "SK-BOB"), Filters=[{"Name": "ip-address", "Values": ["*"]}]) == []
+
+
+def test_get_console_output_through_the_ec2_api(ec2_env, monkeypatch):
+    """The action itself runs (a missing import in it once gave a 500 that only functional tests caught):
+    the console of the compute host comes back base64-encoded with a timestamp; another project's
+    instance is not found; an instance on no host yet has no console."""
+    from nova.compute import rpcapi as compute_rpcapi
+
+    asked = []
+
+    def console(self, ctxt, host, instance_id):
+        asked.append((host, instance_id, ctxt.project_id))
+        return "booting\nlogin: é"
+
+    monkeypatch.setattr(compute_rpcapi.ComputeAPI, "get_console_output", console)
+    client = ec2_env.client()
+    [instance] = _run(client, ec2_env)["Instances"]
+    instance_id = instance["InstanceId"]
+    with pytest.raises(ClientError) as excinfo:
+        client.get_console_output(InstanceId=instance_id)
+    assert error_of(excinfo) == ("IncorrectInstanceState", 400)
+    db_id = int(instance_id[2:], 16)
+    db.instance_update(context.get_admin_context(), db_id, {"host": "compute-7", "vm_state": "active",
+                                                            "task_state": None})
+    output = client.get_console_output(InstanceId=instance_id)
+    assert output["InstanceId"] == instance_id and output["Timestamp"]
+    assert output["Output"] == "booting\nlogin: é"  # botocore decodes the base64
+    assert asked == [("compute-7", db_id, "proj-a")]
+    with pytest.raises(ClientError) as excinfo:
+        ec2_env.client("AK-BOB", "SK-BOB").get_console_output(InstanceId=instance_id)
+    assert error_of(excinfo) == ("InvalidInstanceID.NotFound", 400)
+    assert len(asked) == 1
