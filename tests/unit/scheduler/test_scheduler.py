@@ -125,21 +125,19 @@ def test_manager_puts_unplaceable_instances_in_error_with_the_reason(sqlite_db, 
     assert "No valid host was found" in row["fault"]
 
 
-def test_simple_weighs_only_the_hosts_the_chance_filter_passes(sqlite_db, monkeypatch):
-    add_host("a")
+def test_simple_weighs_only_live_enabled_hosts_of_the_zone(sqlite_db):
+    # The emptiest hosts are each out for one reason: the busy one in the zone wins.
+    add_host("off", disabled=True)
+    add_host("dead", stale=True)
+    add_host("elsewhere", zone="other")
     add_host("b")
     instance(host="b", vcpus=3)
-    seen = []
-
-    def only_b(self, ctxt, topic, **kwargs):
-        seen.append(kwargs)
-        return ["b"]
-
-    monkeypatch.setattr(chance.ChanceScheduler, "filter_hosts", only_b)
     target = instance()
     assert simple.SimpleScheduler().schedule_run_instance(ADMIN, "compute", target["id"],
                                                           availability_zone="nova") == "b"
-    assert seen == [{"availability_zone": "nova"}]
+    with pytest.raises(exception.NoValidHost, match="in zone nowhere"):
+        simple.SimpleScheduler().schedule_run_instance(ADMIN, "compute", target["id"],
+                                                       availability_zone="nowhere")
 
 
 def test_instances_no_scheduler_placed_in_time_end_in_error(sqlite_db):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, select, update
+from sqlalchemy import and_, case, false, or_, select, true, update
 
 from nova import context as nova_context
 from nova import exception, utils
@@ -81,6 +81,91 @@ def fixed_ip_associate_pool(ctxt: Context, network_id: int, instance_id: int, ma
             if claimed == 1:
                 return session.get(FixedIp, candidate, populate_existing=True)
     raise exception.DatabaseError(reason=f"could not claim an address of network {network_id}")
+
+
+@require_admin_context
+def fixed_ip_allocate_for_instance(ctxt: Context, network_id: int, instance_id: int,
+                                   mac_address: str) -> tuple[dict[str, Any], bool]:
+    """The instance's allocated address on the network: the one it holds, else a free one claimed for it
+    as ``fixed_ip_associate_pool`` claims, with the instance's MAC set when it has none.
+
+    Returns ``({"address", "mac_address", "network_id"}, held)``, ``held`` True when the instance held
+    the address already (a request delivered again).  One transaction of four statements (one when
+    held): what the instance or ``mac_address`` holds, the candidate, the claim, the instance's MAC.
+    Raises MacAddressInUse (draw another), NoMoreFixedIps, and InstanceNotFound when the instance is
+    gone (nothing is claimed then).
+    """
+    for _attempt in range(_CLAIM_ATTEMPTS):
+        with get_session() as session:
+            holding = session.execute(
+                select(FixedIp.address, FixedIp.mac_address, FixedIp.network_id, FixedIp.instance_id,
+                       FixedIp.allocated)
+                .where(FixedIp.deleted == false(),
+                       or_(and_(FixedIp.instance_id == instance_id, FixedIp.network_id == network_id,
+                                FixedIp.allocated == true()),
+                           FixedIp.mac_address == mac_address))
+                .order_by(FixedIp.id)
+            ).all()
+            for address, mac, net, owner, allocated in holding:
+                if owner == instance_id and net == network_id and allocated:
+                    return {"address": address, "mac_address": mac, "network_id": net}, True
+            if holding:
+                raise exception.MacAddressInUse(mac_address=mac_address)
+            pick = (
+                select(FixedIp.id, FixedIp.address)
+                .where(FixedIp.network_id == network_id, FixedIp.deleted == false(),
+                       FixedIp.reserved == false(), FixedIp.instance_id.is_(None))
+                .order_by(FixedIp.id)
+                .limit(1)
+            )
+            if session.get_bind().dialect.name != "sqlite":
+                pick = pick.with_for_update(skip_locked=True)
+            candidate = session.execute(pick).first()
+            if candidate is None:
+                raise exception.NoMoreFixedIps(network_id=network_id)
+            claimed = session.execute(
+                update(FixedIp)
+                .where(FixedIp.id == candidate.id, FixedIp.instance_id.is_(None))
+                .values(instance_id=instance_id, allocated=True, leased=False, mac_address=mac_address,
+                        updated_at=utils.utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed != 1:
+                continue
+            unset = or_(Instance.mac_address.is_(None), Instance.mac_address == "")
+            found = session.execute(
+                update(Instance)
+                .where(Instance.id == instance_id, Instance.deleted == false())
+                .values(mac_address=case((unset, mac_address), else_=Instance.mac_address))
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if found != 1:
+                raise exception.InstanceNotFound(instance_id=instance_id)  # rolls the claim back
+            return {"address": candidate.address, "mac_address": mac_address, "network_id": network_id}, False
+    raise exception.DatabaseError(reason=f"could not claim an address of network {network_id}")
+
+
+@require_admin_context
+def fixed_ip_get_releases_by_instance(ctxt: Context, instance_id: int) -> list[dict[str, Any]]:
+    """What releasing the instance's addresses needs, in one statement, deleted instance or not: per fixed
+    IP (by id) ``address``, ``network_id``, ``network_host`` and ``floating`` (``[(address, host)]`` of the
+    floating IPs pointing at it)."""
+    stmt = (
+        select(FixedIp.id, FixedIp.address, FixedIp.network_id, Network.host, FloatingIp.address,
+               FloatingIp.host)
+        .outerjoin(Network, Network.id == FixedIp.network_id)
+        .outerjoin(FloatingIp, and_(FloatingIp.fixed_ip_id == FixedIp.id, FloatingIp.deleted == false()))
+        .where(FixedIp.instance_id == instance_id, FixedIp.deleted == false())
+        .order_by(FixedIp.id, FloatingIp.id)
+    )
+    found: dict[int, dict[str, Any]] = {}
+    with get_session() as session:
+        for fixed_id, address, network_id, network_host, floating, floating_host in session.execute(stmt):
+            entry = found.setdefault(fixed_id, {"address": address, "network_id": network_id,
+                                                "network_host": network_host, "floating": []})
+            if floating is not None:
+                entry["floating"].append((floating, floating_host))
+    return list(found.values())
 
 
 @require_admin_context
@@ -189,9 +274,16 @@ def fixed_ip_update(ctxt: Context, address: str, values: dict[str, Any]) -> Fixe
 
 @require_admin_context
 def fixed_ip_disassociate(ctxt: Context, address: str) -> None:
-    """Return the address to the pool."""
-    fixed_ip_update(ctxt, address, {"instance_id": None, "mac_address": None, "allocated": False,
-                                    "leased": False})
+    """Return the address to the pool (one UPDATE); FixedIpNotFound when there is no such address."""
+    stmt = (
+        update(FixedIp)
+        .where(FixedIp.address == address, FixedIp.deleted == false())
+        .values(instance_id=None, mac_address=None, allocated=False, leased=False, updated_at=utils.utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    with get_session() as session:
+        if session.execute(stmt).rowcount == 0:
+            raise exception.FixedIpNotFound(address=address)
 
 
 @require_admin_context
