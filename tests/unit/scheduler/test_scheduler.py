@@ -9,6 +9,7 @@ from nova.compute import states
 from nova.db import api as db
 from nova.scheduler import chance, manager, simple
 from tests.fixtures.rpc import FakeManagerBase, wait_for
+from tests.fixtures.sql import counting_statements
 
 FLAGS = flags.FLAGS
 ADMIN = context.get_admin_context()
@@ -179,3 +180,37 @@ def test_simple_drops_a_claim_once_the_database_shows_it(sqlite_db):
     # counted once (from the database), not twice: one more core still fits
     assert driver.schedule_run_instance(ADMIN, "compute", instance(vcpus=1)["id"]) == "a"
     assert len(driver.claims) == 1  # only the unrecorded second one is kept
+
+
+def test_placing_an_instance_costs_three_statements(sqlite_db, memory_rpc):
+    # The instance, the live hosts with their use, the compare-and-set of the host: no more, however many
+    # hosts there are (a per-host or per-read query would make this grow back).
+    FLAGS.scheduler_driver = "nova.scheduler.simple.SimpleScheduler"
+    for n in range(5):
+        add_host(f"host-{n}", memory_mb=8192)
+        instance(host=f"host-{n}")
+    scheduler = manager.SchedulerManager(host="test-host")
+    scheduler.run_instance(ADMIN, "compute", instance()["id"])  # warm-up
+    target = instance()
+    with counting_statements() as statements:
+        assert scheduler.run_instance(ADMIN, "compute", target["id"]) is not None
+    assert len(statements) == 3, statements
+
+
+def test_an_instance_deleted_while_placed_is_not_sent_and_frees_its_claim(sqlite_db, memory_rpc, monkeypatch):
+    FLAGS.scheduler_driver = "nova.scheduler.simple.SimpleScheduler"
+    add_host("host-a")
+    scheduler = manager.SchedulerManager(host="test-host")
+    target = instance()
+    real = scheduler.driver.schedule_run_instance
+
+    def choose_then_lose_it(*args, **kwargs):
+        host = real(*args, **kwargs)
+        db.instance_destroy(ADMIN, target["id"])  # the user terminated it meanwhile
+        return host
+
+    monkeypatch.setattr(scheduler.driver, "schedule_run_instance", choose_then_lose_it)
+    sent = []
+    monkeypatch.setattr("nova.compute.rpcapi.ComputeAPI.run_instance", lambda *a: sent.append(a))
+    assert scheduler.run_instance(ADMIN, "compute", target["id"]) is None
+    assert sent == [] and len(scheduler.driver.claims) == 0
