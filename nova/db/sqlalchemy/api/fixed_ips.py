@@ -18,7 +18,7 @@ from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy.api.common import is_admin, model_query, require_admin_context, require_context
-from nova.db.sqlalchemy.session import get_session
+from nova.db.sqlalchemy.session import get_connection, get_session
 
 Context = nova_context.RequestContext
 FixedIp = models.FixedIp
@@ -96,8 +96,8 @@ def fixed_ip_allocate_for_instance(ctxt: Context, network_id: int, instance_id: 
     gone (nothing is claimed then).
     """
     for _attempt in range(_CLAIM_ATTEMPTS):
-        with get_session() as session:
-            holding = session.execute(
+        with get_connection() as connection:
+            holding = connection.execute(
                 select(FixedIp.address, FixedIp.mac_address, FixedIp.network_id, FixedIp.instance_id,
                        FixedIp.allocated)
                 .where(FixedIp.deleted == false(),
@@ -118,26 +118,24 @@ def fixed_ip_allocate_for_instance(ctxt: Context, network_id: int, instance_id: 
                 .order_by(FixedIp.id)
                 .limit(1)
             )
-            if session.get_bind().dialect.name != "sqlite":
+            if connection.dialect.name != "sqlite":
                 pick = pick.with_for_update(skip_locked=True)
-            candidate = session.execute(pick).first()
+            candidate = connection.execute(pick).first()
             if candidate is None:
                 raise exception.NoMoreFixedIps(network_id=network_id)
-            claimed = session.execute(
+            claimed = connection.execute(
                 update(FixedIp)
                 .where(FixedIp.id == candidate.id, FixedIp.instance_id.is_(None))
                 .values(instance_id=instance_id, allocated=True, leased=False, mac_address=mac_address,
                         updated_at=utils.utcnow())
-                .execution_options(synchronize_session=False)
             ).rowcount
             if claimed != 1:
                 continue
             unset = or_(Instance.mac_address.is_(None), Instance.mac_address == "")
-            found = session.execute(
+            found = connection.execute(
                 update(Instance)
                 .where(Instance.id == instance_id, Instance.deleted == false())
                 .values(mac_address=case((unset, mac_address), else_=Instance.mac_address))
-                .execution_options(synchronize_session=False)
             ).rowcount
             if found != 1:
                 raise exception.InstanceNotFound(instance_id=instance_id)  # rolls the claim back
@@ -159,8 +157,8 @@ def fixed_ip_get_releases_by_instance(ctxt: Context, instance_id: int) -> list[d
         .order_by(FixedIp.id, FloatingIp.id)
     )
     found: dict[int, dict[str, Any]] = {}
-    with get_session() as session:
-        for fixed_id, address, network_id, network_host, floating, floating_host in session.execute(stmt):
+    with get_connection() as connection:
+        for fixed_id, address, network_id, network_host, floating, floating_host in connection.execute(stmt):
             entry = found.setdefault(fixed_id, {"address": address, "network_id": network_id,
                                                 "network_host": network_host, "floating": []})
             if floating is not None:
@@ -279,10 +277,9 @@ def fixed_ip_disassociate(ctxt: Context, address: str) -> None:
         update(FixedIp)
         .where(FixedIp.address == address, FixedIp.deleted == false())
         .values(instance_id=None, mac_address=None, allocated=False, leased=False, updated_at=utils.utcnow())
-        .execution_options(synchronize_session=False)
     )
-    with get_session() as session:
-        if session.execute(stmt).rowcount == 0:
+    with get_connection() as connection:
+        if connection.execute(stmt).rowcount == 0:
             raise exception.FixedIpNotFound(address=address)
 
 

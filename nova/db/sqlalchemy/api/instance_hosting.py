@@ -20,7 +20,7 @@ from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy.api.common import is_admin, model_query, require_admin_context, require_context
-from nova.db.sqlalchemy.session import get_session
+from nova.db.sqlalchemy.session import get_connection, get_session
 
 Context = nova_context.RequestContext
 Instance = models.Instance
@@ -80,9 +80,9 @@ def instance_set(ctxt: Context, instance_id: int, values: dict[str, Any],
         _check_columns({key: value})
         column = Instance.__table__.c[key]
         clauses.append(column.is_(None) if value is None else column == value)
-    stmt = update(Instance).where(*clauses).values(**values).execution_options(synchronize_session=False)
-    with get_session() as session:
-        done = session.execute(stmt).rowcount == 1
+    stmt = update(Instance).where(*clauses).values(**values)
+    with get_connection() as connection:
+        done = connection.execute(stmt).rowcount == 1
     if not done and expected is None:
         raise exception.InstanceNotFound(instance_id=instance_id)
     return done
@@ -95,20 +95,17 @@ def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]
     the instance twice).  InstanceNotFound when it is gone already."""
     _check_columns(values)
     now = utils.utcnow()
-    with get_session() as session:
-        gone = session.execute(
-            update(Instance).where(*_where_visible(ctxt, instance_id))
-            .values(**values, deleted=True, deleted_at=now)
-            .execution_options(synchronize_session=False)
+    with get_connection() as connection:
+        gone = connection.execute(
+            update(Instance).where(*_where_visible(ctxt, instance_id)).values(**values, deleted=True, deleted_at=now)
         ).rowcount != 1
         if gone:
             raise exception.InstanceNotFound(instance_id=instance_id)
         for model in (models.InstanceMetadata, models.SecurityGroupInstanceAssociation):
-            session.execute(
+            connection.execute(
                 update(model)
                 .where(model.instance_id == instance_id, model.deleted == false())
                 .values(deleted=True, deleted_at=now)
-                .execution_options(synchronize_session=False)
             )
 
 
@@ -140,8 +137,8 @@ def compute_host_capacity(ctxt: Context, topic: str) -> list[dict[str, Any]]:
         .where(service.topic == topic, service.disabled == false(), service.deleted == false())
         .order_by(service.id, node.id)
     )
-    with get_session() as session:
-        rows = session.execute(stmt).all()
+    with get_connection() as connection:
+        rows = connection.execute(stmt).all()
     return [{"host": host, "availability_zone": zone, "updated_at": updated, "created_at": created,
              "memory_mb": memory, "instances": int(count or 0), "vcpus": int(vcpus or 0),
              "used_memory_mb": int(used or 0)}
