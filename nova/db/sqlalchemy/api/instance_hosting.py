@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import and_, bindparam, false, func, or_, select, update
 from sqlalchemy.orm import joinedload, raiseload
 
 from nova import context as nova_context
@@ -26,12 +26,34 @@ Context = nova_context.RequestContext
 Instance = models.Instance
 
 _COLUMNS = frozenset(Instance.__table__.c.keys())
+_TABLE = Instance.__table__
+
+# Statements built once, their values bound at execution: building a statement and working out its cache
+# key cost more CPU than sending it.  Keyed by what varies in their shape; there are a handful of each.
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+_MOST_STATEMENTS = 512
 
 
-def _where_visible(ctxt: Context, instance_id: int) -> list[Any]:
-    clauses = [Instance.id == instance_id, Instance.deleted == false()]
-    if not is_admin(ctxt):
-        clauses.append(Instance.project_id == ctxt.project_id)
+def _statement(key: tuple[Any, ...], build: Any) -> Any:
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = build()
+        if len(_STATEMENTS) < _MOST_STATEMENTS:
+            _STATEMENTS[key] = stmt
+    return stmt
+
+
+def _visible(ctxt: Context, instance_id: int) -> tuple[bool, dict[str, Any]]:
+    """(whether the statement must be limited to the context's project, the bound values for that)."""
+    if is_admin(ctxt):
+        return False, {"w_id": instance_id}
+    return True, {"w_id": instance_id, "w_project_id": ctxt.project_id}
+
+
+def _visible_clauses(scoped: bool) -> list[Any]:
+    clauses = [_TABLE.c.id == bindparam("w_id"), _TABLE.c.deleted == false()]
+    if scoped:
+        clauses.append(_TABLE.c.project_id == bindparam("w_project_id"))
     return clauses
 
 
@@ -43,6 +65,22 @@ def _check_columns(values: dict[str, Any]) -> None:
         raise exception.InvalidInput(reason="an instance's id and project are not set here")
 
 
+def _get_options(security_groups: bool) -> list[Any]:
+    options = [joinedload(Instance.instance_type), raiseload(Instance.metadata_items)]
+    if security_groups:
+        options.append(joinedload(Instance.security_groups).raiseload(models.SecurityGroup.rules))
+    else:
+        options.append(raiseload(Instance.security_groups))
+    return options
+
+
+def _get_statement(security_groups: bool, scoped: bool) -> Any:
+    stmt = select(Instance).where(Instance.id == bindparam("w_id"), Instance.deleted == false())
+    if scoped:
+        stmt = stmt.where(Instance.project_id == bindparam("w_project_id"))
+    return stmt.options(*_get_options(security_groups))
+
+
 @require_context
 def instance_get_for_host(ctxt: Context, instance_id: int, security_groups: bool = False) -> Instance:
     """The instance's row and flavor in one statement, for a daemon that builds or deletes it.
@@ -51,18 +89,29 @@ def instance_get_for_host(ctxt: Context, instance_id: int, security_groups: bool
     them raises); its security groups (without rules) are, in the same
     statement, when ``security_groups``.  InstanceNotFound as ``instance_get``.
     """
-    options = [joinedload(Instance.instance_type), raiseload(Instance.metadata_items)]
-    if security_groups:
-        options.append(joinedload(Instance.security_groups).raiseload(models.SecurityGroup.rules))
+    scoped, params = _visible(ctxt, instance_id)
+    if getattr(ctxt, "read_deleted", False):  # rare: built for the call, deleted rows included
+        stmt = model_query(ctxt, Instance).where(Instance.id == instance_id).options(*_get_options(security_groups))
+        params = {}
     else:
-        options.append(raiseload(Instance.security_groups))
-    stmt = model_query(ctxt, Instance).where(Instance.id == instance_id).options(*options) \
-        .execution_options(populate_existing=True)
+        stmt = _statement(("get", security_groups, scoped), lambda: _get_statement(security_groups, scoped))
     with get_session() as session:
-        row = session.scalars(stmt).unique().first()
+        row = session.scalars(stmt, params).unique().first()
     if row is None:
         raise exception.InstanceNotFound(instance_id=instance_id)
     return row
+
+
+def _set_statement(keys: tuple[str, ...], expected: tuple[tuple[str, bool], ...], scoped: bool,
+                   deleting: bool = False) -> Any:
+    clauses = _visible_clauses(scoped)
+    for key, is_null in expected:
+        column = _TABLE.c[key]
+        clauses.append(column.is_(None) if is_null else column == bindparam(f"w_{key}"))
+    values = {key: bindparam(f"v_{key}") for key in keys}
+    if deleting:
+        values.update(deleted=True, deleted_at=bindparam("v_deleted_at"))
+    return update(_TABLE).where(*clauses).values(values)
 
 
 @require_context
@@ -75,17 +124,25 @@ def instance_set(ctxt: Context, instance_id: int, values: dict[str, Any],
     raises InstanceNotFound, as ``instance_update`` does.
     """
     _check_columns(values)
-    clauses = _where_visible(ctxt, instance_id)
-    for key, value in (expected or {}).items():
-        _check_columns({key: value})
-        column = Instance.__table__.c[key]
-        clauses.append(column.is_(None) if value is None else column == value)
-    stmt = update(Instance).where(*clauses).values(**values)
+    expected = expected or {}
+    _check_columns(expected)
+    scoped, params = _visible(ctxt, instance_id)
+    keys = tuple(sorted(values))
+    shape = tuple(sorted((key, value is None) for key, value in expected.items()))
+    stmt = _statement(("set", keys, shape, scoped), lambda: _set_statement(keys, shape, scoped))
+    params.update({f"v_{key}": value for key, value in values.items()})
+    params.update({f"w_{key}": value for key, value in expected.items() if value is not None})
     with get_connection() as connection:
-        done = connection.execute(stmt).rowcount == 1
-    if not done and expected is None:
+        done = connection.execute(stmt, params).rowcount == 1
+    if not done and not expected:
         raise exception.InstanceNotFound(instance_id=instance_id)
     return done
+
+
+def _soft_delete_statement(model: Any) -> Any:
+    table = model.__table__
+    return (update(table).where(table.c.instance_id == bindparam("w_id"), table.c.deleted == false())
+            .values(deleted=True, deleted_at=bindparam("v_deleted_at")))
 
 
 @require_context
@@ -94,19 +151,19 @@ def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]
     group links, in one transaction of three UPDATEs (``instance_update`` then ``instance_destroy`` read
     the instance twice).  InstanceNotFound when it is gone already."""
     _check_columns(values)
+    if "deleted" in values or "deleted_at" in values:
+        raise exception.InvalidInput(reason="the deletion columns are set here")
+    scoped, params = _visible(ctxt, instance_id)
+    keys = tuple(sorted(values))
+    stmt = _statement(("set-deleted", keys, scoped), lambda: _set_statement(keys, (), scoped, deleting=True))
     now = utils.utcnow()
+    params.update({f"v_{key}": value for key, value in values.items()}, v_deleted_at=now)
     with get_connection() as connection:
-        gone = connection.execute(
-            update(Instance).where(*_where_visible(ctxt, instance_id)).values(**values, deleted=True, deleted_at=now)
-        ).rowcount != 1
-        if gone:
+        if connection.execute(stmt, params).rowcount != 1:
             raise exception.InstanceNotFound(instance_id=instance_id)
         for model in (models.InstanceMetadata, models.SecurityGroupInstanceAssociation):
-            connection.execute(
-                update(model)
-                .where(model.instance_id == instance_id, model.deleted == false())
-                .values(deleted=True, deleted_at=now)
-            )
+            connection.execute(_statement(("soft-delete", model), lambda: _soft_delete_statement(model)),
+                               {"w_id": instance_id, "v_deleted_at": now})
 
 
 @require_admin_context
