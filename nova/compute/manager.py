@@ -560,7 +560,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         One query for the host's instances; an instance is read again (under its lock, in case an
         operation started meanwhile) only when the driver disagrees with its row.
         """
-        for instance in self.db.instance_get_all_by_host(ctxt, self.host):
+        for instance in self.db.instance_get_all_for_host(ctxt, self.host):
             if instance["task_state"] is not None or instance["vm_state"] in (states.BUILDING, states.ERROR):
                 continue
             if self._busy(instance["id"]) or not self._out_of_sync(instance):
@@ -581,9 +581,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         if its domain runs, else in error."""
         limit = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout)
         running = None
-        for instance in self.db.instance_get_all_by_host(ctxt, self.host):
-            if instance["vm_state"] != states.BUILDING:
-                continue
+        for instance in self.db.instance_get_all_for_host(ctxt, self.host, states.BUILDING):
             if (instance["task_state"] == states.SCHEDULING
                     and instance["scheduled_at"] is not None and instance["scheduled_at"] < limit):
                 self._set_error(ctxt, instance["id"], f"not built on {self.host} within "

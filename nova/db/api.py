@@ -344,6 +344,12 @@ def instance_get_for_host(ctxt: Context, instance_id: int, security_groups: bool
     return IMPL.instance_get_for_host(ctxt, instance_id, security_groups)
 
 
+def instance_get_all_for_host(ctxt: Context, host: str | None, vm_state: str | None = None) -> list[Row]:
+    """Live instances of ``host`` (None: unplaced), optionally in ``vm_state``: rows and flavors in one
+    statement (no metadata or groups), for periodic checks."""
+    return IMPL.instance_get_all_for_host(ctxt, host, vm_state)
+
+
 def instance_set(ctxt: Context, instance_id: int, values: dict[str, Any],
                  expected: dict[str, Any] | None = None) -> bool:
     """One UPDATE, nothing read back; with ``expected`` (column -> value) a compare-and-set that returns

@@ -117,7 +117,7 @@ class SchedulerManager(manager.Manager):
         crash or a database outage) end in error with a fault instead of building forever."""
         limit = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout)
         try:
-            waiting = self.db.instance_get_all_by_filters(ctxt, {"vm_state": states.BUILDING, "host": None})
+            waiting = self.db.instance_get_all_for_host(ctxt, None, states.BUILDING)
             for instance in waiting:
                 if (instance["task_state"] != states.SCHEDULING or instance["created_at"] >= limit
                         or instance["id"] in self._instances_in_flight):

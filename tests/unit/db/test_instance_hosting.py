@@ -221,3 +221,22 @@ def test_disassociate_is_one_update_and_reports_an_unknown_address(db_url, admin
     assert (row["instance_id"], row["allocated"], row["mac_address"]) == (None, False, None)
     with pytest.raises(exception.FixedIpNotFound):
         db.fixed_ip_disassociate(admin, "10.99.0.1")
+
+
+def test_periodic_listing_is_one_statement_of_live_rows_of_the_host(db_url, admin):
+    on_a = make_instance(admin, host="a")
+    building_a = make_instance(admin, host="a", vm_state="building")
+    db.instance_set(admin, on_a["id"], {"vm_state": "active"})
+    make_instance(admin, host="b")
+    gone = make_instance(admin, host="a")
+    db.instance_destroy(admin, gone["id"])
+    unplaced = make_instance(admin)
+    with counting_statements() as statements:
+        rows = db.instance_get_all_for_host(admin, "a")
+    assert len(statements) == 1
+    assert [r["id"] for r in rows] == [on_a["id"], building_a["id"]]
+    assert rows[0].instance_type["name"] == "m1.small"
+    assert [r["id"] for r in db.instance_get_all_for_host(admin, "a", "building")] == [building_a["id"]]
+    assert [r["id"] for r in db.instance_get_all_for_host(admin, None, "building")] == [unplaced["id"]]
+    with pytest.raises(exception.AdminRequired):
+        db.instance_get_all_for_host(context.RequestContext("alice", "proj-a"), "a")

@@ -102,6 +102,22 @@ def instance_get_for_host(ctxt: Context, instance_id: int, security_groups: bool
     return row
 
 
+@require_admin_context
+def instance_get_all_for_host(ctxt: Context, host: str | None, vm_state: str | None = None) -> list[Instance]:
+    """The live instances of ``host`` (None: those no host holds yet), in ``vm_state`` when given, by id:
+    rows and flavors in one statement, for the daemons' periodic checks (``instance_get_all_by_host`` loads
+    metadata, groups and rules too: four statements).  Metadata and groups are not loaded (touching them
+    raises)."""
+    stmt = select(Instance).where(Instance.deleted == false(),
+                                  Instance.host.is_(None) if host is None else Instance.host == host)
+    if vm_state is not None:
+        stmt = stmt.where(Instance.vm_state == vm_state)
+    stmt = stmt.options(joinedload(Instance.instance_type), raiseload(Instance.metadata_items),
+                        raiseload(Instance.security_groups)).order_by(Instance.id)
+    with get_session() as session:
+        return list(session.scalars(stmt))
+
+
 def _set_statement(keys: tuple[str, ...], expected: tuple[tuple[str, bool], ...], scoped: bool,
                    deleting: bool = False) -> Any:
     clauses = _visible_clauses(scoped)
