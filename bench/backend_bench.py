@@ -66,8 +66,9 @@ def main() -> int:
     args = parser.parse_args()
 
     flags.parse_args([sys.argv[0], "--fake_rabbit", "--connection_type=fake", "--fake_network", "--root_helper=",
-           "--scheduler_driver=nova.scheduler.simple.SimpleScheduler", "--max_cores=1000000", "--service_down_time=86400",
-           "--fake_memory_mb=100000000", "--network_manager=nova.network.manager.FlatManager"], use_default_flagfile=False)
+                      "--scheduler_driver=nova.scheduler.simple.SimpleScheduler", "--max_cores=1000000",
+                      "--service_down_time=86400", "--fake_memory_mb=100000000",
+                      "--network_manager=nova.network.manager.FlatManager"], use_default_flagfile=False)
     name = f"nova_backend_bench_{uuid.uuid4().hex[:8]}"
     admin_url = session.normalize_url(args.postgres_url)
     admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)

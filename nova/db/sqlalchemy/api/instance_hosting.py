@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, raiseload
 from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
-from nova.db.sqlalchemy.api.common import is_admin, model_query, require_admin_context, require_context
+from nova.db.sqlalchemy.api.common import is_admin, model_query, prepared, require_admin_context, require_context
 from nova.db.sqlalchemy.session import get_connection, get_session
 
 Context = nova_context.RequestContext
@@ -27,21 +27,6 @@ Instance = models.Instance
 
 _COLUMNS = frozenset(Instance.__table__.c.keys())
 _TABLE = Instance.__table__
-
-# Statements built once, their values bound at execution: building a statement and working out its cache
-# key cost more CPU than sending it.  Keyed by what varies in their shape; there are a handful of each.
-_STATEMENTS: dict[tuple[Any, ...], Any] = {}
-_MOST_STATEMENTS = 512
-
-
-def _statement(key: tuple[Any, ...], build: Any) -> Any:
-    stmt = _STATEMENTS.get(key)
-    if stmt is None:
-        stmt = build()
-        if len(_STATEMENTS) < _MOST_STATEMENTS:
-            _STATEMENTS[key] = stmt
-    return stmt
-
 
 def _visible(ctxt: Context, instance_id: int) -> tuple[bool, dict[str, Any]]:
     """(whether the statement must be limited to the context's project, the bound values for that)."""
@@ -94,7 +79,7 @@ def instance_get_for_host(ctxt: Context, instance_id: int, security_groups: bool
         stmt = model_query(ctxt, Instance).where(Instance.id == instance_id).options(*_get_options(security_groups))
         params = {}
     else:
-        stmt = _statement(("get", security_groups, scoped), lambda: _get_statement(security_groups, scoped))
+        stmt = prepared(("get", security_groups, scoped), lambda: _get_statement(security_groups, scoped))
     with get_session() as session:
         row = session.scalars(stmt, params).unique().first()
     if row is None:
@@ -145,7 +130,7 @@ def instance_set(ctxt: Context, instance_id: int, values: dict[str, Any],
     scoped, params = _visible(ctxt, instance_id)
     keys = tuple(sorted(values))
     shape = tuple(sorted((key, value is None) for key, value in expected.items()))
-    stmt = _statement(("set", keys, shape, scoped), lambda: _set_statement(keys, shape, scoped))
+    stmt = prepared(("set", keys, shape, scoped), lambda: _set_statement(keys, shape, scoped))
     params.update({f"v_{key}": value for key, value in values.items()})
     params.update({f"w_{key}": value for key, value in expected.items() if value is not None})
     with get_connection() as connection:
@@ -171,14 +156,14 @@ def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]
         raise exception.InvalidInput(reason="the deletion columns are set here")
     scoped, params = _visible(ctxt, instance_id)
     keys = tuple(sorted(values))
-    stmt = _statement(("set-deleted", keys, scoped), lambda: _set_statement(keys, (), scoped, deleting=True))
+    stmt = prepared(("set-deleted", keys, scoped), lambda: _set_statement(keys, (), scoped, deleting=True))
     now = utils.utcnow()
     params.update({f"v_{key}": value for key, value in values.items()}, v_deleted_at=now)
     with get_connection() as connection:
         if connection.execute(stmt, params).rowcount != 1:
             raise exception.InstanceNotFound(instance_id=instance_id)
         for model in (models.InstanceMetadata, models.SecurityGroupInstanceAssociation):
-            connection.execute(_statement(("soft-delete", model), lambda: _soft_delete_statement(model)),
+            connection.execute(prepared(("soft-delete", model), lambda: _soft_delete_statement(model)),
                                {"w_id": instance_id, "v_deleted_at": now})
 
 
@@ -192,6 +177,16 @@ def compute_host_capacity(ctxt: Context, topic: str) -> list[dict[str, Any]]:
     live instances hold: ``instances``, ``vcpus``, ``used_memory_mb``
     (instances in ``error`` hold nothing, as in ``instance_usage_by_host``).
     """
+    stmt = prepared(("capacity",), _capacity_statement)
+    with get_connection() as connection:
+        rows = connection.execute(stmt, {"w_topic": topic}).all()
+    return [{"host": host, "availability_zone": zone, "updated_at": updated, "created_at": created,
+             "memory_mb": memory, "instances": int(count or 0), "vcpus": int(vcpus or 0),
+             "used_memory_mb": int(used or 0)}
+            for host, zone, updated, created, memory, count, vcpus, used in rows]
+
+
+def _capacity_statement() -> Any:
     usage = (
         select(Instance.host.label("host"), func.count(Instance.id).label("instances"),
                func.coalesce(func.sum(Instance.vcpus), 0).label("vcpus"),
@@ -202,17 +197,11 @@ def compute_host_capacity(ctxt: Context, topic: str) -> list[dict[str, Any]]:
         .subquery()
     )
     service, node = models.Service, models.ComputeNode
-    stmt = (
+    return (
         select(service.host, service.availability_zone, service.updated_at, service.created_at,
                node.memory_mb, usage.c.instances, usage.c.vcpus, usage.c.memory_mb)
         .outerjoin(node, and_(node.service_id == service.id, node.deleted == false()))
         .outerjoin(usage, usage.c.host == service.host)
-        .where(service.topic == topic, service.disabled == false(), service.deleted == false())
+        .where(service.topic == bindparam("w_topic"), service.disabled == false(), service.deleted == false())
         .order_by(service.id, node.id)
     )
-    with get_connection() as connection:
-        rows = connection.execute(stmt).all()
-    return [{"host": host, "availability_zone": zone, "updated_at": updated, "created_at": created,
-             "memory_mb": memory, "instances": int(count or 0), "vcpus": int(vcpus or 0),
-             "used_memory_mb": int(used or 0)}
-            for host, zone, updated, created, memory, count, vcpus, used in rows]
