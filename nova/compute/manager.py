@@ -98,8 +98,19 @@ class ComputeManager(manager.SchedulerDependentManager):
         lock = self._locks.get(instance_id)
         return lock is not None and (lock.locked() or bool(lock._waiters))
 
-    def _update(self, ctxt: Context, instance_id: int, **values: Any) -> Any:
-        return self.db.instance_update(ctxt.elevated(), instance_id, values)
+    def _update(self, ctxt: Context, instance_id: int, **values: Any) -> None:
+        """Set ``values`` on the instance's row: one UPDATE, nothing read back (InstanceNotFound when gone)."""
+        self.db.instance_set(ctxt.elevated(), instance_id, values)
+
+    def _advance(self, ctxt: Context, instance: Any, **values: Any) -> None:
+        """``_update``, and the same values on the row in hand, which the driver is given next."""
+        self._update(ctxt, instance["id"], **values)
+        instance.update(values)
+
+    def _get(self, ctxt: Context, instance_id: int) -> Any:
+        """The instance with its flavor and security groups, in one statement (what the driver, the
+        firewall and the group refreshes read; not its metadata)."""
+        return self.db.instance_get_for_host(ctxt.elevated(), instance_id, security_groups=True)
 
     def _set_error(self, ctxt: Context, instance_id: int, reason: str) -> None:
         LOG.error("Instance %s: %s", instance_id, reason)
@@ -179,7 +190,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         """Allocate the instance's NICs, then spawn it; on failure it ends in error with the reason."""
         with self._instance_lock(instance_id):
             try:
-                instance = self.db.instance_get(ctxt.elevated(), instance_id)
+                instance = self._get(ctxt, instance_id)
             except exception.NotFound:
                 LOG.info("Instance %s was deleted before it was built", instance_id)
                 return
@@ -190,9 +201,8 @@ class ComputeManager(manager.SchedulerDependentManager):
             if instance["name"] in self.driver.list_instances():
                 self._set_error(ctxt, instance_id, f"a domain named {instance['name']} already exists")
                 return
-            instance = self._update(ctxt, instance_id, host=self.host, launched_on=self.host,
-                                    task_state=states.NETWORKING,
-                                    availability_zone=instance["availability_zone"] or FLAGS.node_availability_zone)
+            self._advance(ctxt, instance, host=self.host, launched_on=self.host, task_state=states.NETWORKING,
+                          availability_zone=instance["availability_zone"] or FLAGS.node_availability_zone)
             try:
                 network_info = self.network_api.allocate_for_instance(ctxt, instance_id, self.host)
             except Exception as exc:
@@ -207,13 +217,13 @@ class ComputeManager(manager.SchedulerDependentManager):
                 return
             volumes, block_device_info = [], None
             if self.db.volume_get_all_by_instance(ctxt.elevated(), instance_id):
-                instance = self._update(ctxt, instance_id, task_state=states.BLOCK_DEVICE_MAPPING)
+                self._advance(ctxt, instance, task_state=states.BLOCK_DEVICE_MAPPING)
                 try:
                     volumes, block_device_info = self._prepare_block_devices(ctxt, instance)
                 except Exception as exc:
                     self._set_error(ctxt, instance_id, f"block device mapping failed: {exc}")
                     return
-            instance = self._update(ctxt, instance_id, task_state=states.SPAWNING)
+            self._advance(ctxt, instance, task_state=states.SPAWNING)
             try:
                 self.firewall.prepare_instance_filter(instance, network_info)
                 if block_device_info is None:
@@ -240,7 +250,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         """Release the NICs, destroy the domain and its files, soft-delete the row."""
         with self._instance_lock(instance_id):
             try:
-                instance = self.db.instance_get(ctxt.elevated(), instance_id)
+                instance = self._get(ctxt, instance_id)
             except exception.NotFound:
                 return
             self._terminate(ctxt, instance)
@@ -341,10 +351,9 @@ class ComputeManager(manager.SchedulerDependentManager):
         self.firewall.unfilter_instance(instance)
         admin = ctxt.elevated()
         self._release_volumes(ctxt, instance)
-        self.db.instance_update(admin, instance["id"], {"vm_state": states.DELETED, "task_state": None,
-                                                         "power_state": states.NOSTATE,
-                                                         "terminated_at": utils.utcnow()})
-        self.db.instance_destroy(admin, instance["id"])
+        self.db.instance_set_deleted(admin, instance["id"], {"vm_state": states.DELETED, "task_state": None,
+                                                              "power_state": states.NOSTATE,
+                                                              "terminated_at": utils.utcnow()})
         self._refresh_group_members(ctxt, instance["id"], group_ids)
         LOG.info("Instance %s terminated", instance["id"])
 
@@ -354,7 +363,7 @@ class ComputeManager(manager.SchedulerDependentManager):
              done_state: str) -> None:
         with self._instance_lock(instance_id):
             try:
-                instance = self.db.instance_get(ctxt.elevated(), instance_id)
+                instance = self._get(ctxt, instance_id)
             except exception.NotFound:
                 return
             try:
@@ -551,14 +560,14 @@ class ComputeManager(manager.SchedulerDependentManager):
         One query for the host's instances; an instance is read again (under its lock, in case an
         operation started meanwhile) only when the driver disagrees with its row.
         """
-        for instance in self.db.instance_get_all_by_host(ctxt, self.host):
+        for instance in self.db.instance_get_all_for_host(ctxt, self.host):
             if instance["task_state"] is not None or instance["vm_state"] in (states.BUILDING, states.ERROR):
                 continue
             if self._busy(instance["id"]) or not self._out_of_sync(instance):
                 continue
             with self._instance_lock(instance["id"]):
                 try:
-                    current = self.db.instance_get(ctxt, instance["id"])
+                    current = self._get(ctxt, instance["id"])
                 except exception.NotFound:
                     continue
                 if current["task_state"] is None:
@@ -572,9 +581,7 @@ class ComputeManager(manager.SchedulerDependentManager):
         if its domain runs, else in error."""
         limit = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout)
         running = None
-        for instance in self.db.instance_get_all_by_host(ctxt, self.host):
-            if instance["vm_state"] != states.BUILDING:
-                continue
+        for instance in self.db.instance_get_all_for_host(ctxt, self.host, states.BUILDING):
             if (instance["task_state"] == states.SCHEDULING
                     and instance["scheduled_at"] is not None and instance["scheduled_at"] < limit):
                 self._set_error(ctxt, instance["id"], f"not built on {self.host} within "
@@ -584,7 +591,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                   and (instance["updated_at"] or instance["created_at"]) < limit):
                 running = set(self.driver.list_instances()) if running is None else running
                 with self._instance_lock(instance["id"]):
-                    current = self.db.instance_get(ctxt, instance["id"])
+                    current = self._get(ctxt, instance["id"])
                     if current["vm_state"] == states.BUILDING and current["task_state"] == instance["task_state"]:
                         LOG.warning("Instance %s was left %s for over %ss; settling it", instance["id"],
                                     instance["task_state"], FLAGS.instance_build_timeout)

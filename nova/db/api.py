@@ -363,6 +363,30 @@ def instance_set_task_state(ctxt: Context, instance_id: int, task_state: str | N
     return IMPL.instance_set_task_state(ctxt, instance_id, task_state, unless)
 
 
+def instance_get_for_host(ctxt: Context, instance_id: int, security_groups: bool = False) -> Row:
+    """The row and flavor in one statement (metadata and group rules not loaded; the groups when
+    ``security_groups``): what the scheduler and nova-compute read.  Raises InstanceNotFound."""
+    return IMPL.instance_get_for_host(ctxt, instance_id, security_groups)
+
+
+def instance_get_all_for_host(ctxt: Context, host: str | None, vm_state: str | None = None) -> list[Row]:
+    """Live instances of ``host`` (None: unplaced), optionally in ``vm_state``: rows and flavors in one
+    statement (no metadata or groups), for periodic checks."""
+    return IMPL.instance_get_all_for_host(ctxt, host, vm_state)
+
+
+def instance_set(ctxt: Context, instance_id: int, values: dict[str, Any],
+                 expected: dict[str, Any] | None = None) -> bool:
+    """One UPDATE, nothing read back; with ``expected`` (column -> value) a compare-and-set that returns
+    False when the row does not match, else InstanceNotFound when there is no live row."""
+    return IMPL.instance_set(ctxt, instance_id, values, expected)
+
+
+def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]) -> None:
+    """Set the terminated state and soft-delete the instance with its metadata and group links."""
+    return IMPL.instance_set_deleted(ctxt, instance_id, values)
+
+
 def instance_metadata_update(ctxt: Context, instance_id: int, metadata: dict[str, str],
                              delete: bool = False) -> dict[str, str | None]:
     return IMPL.instance_metadata_update(ctxt, instance_id, metadata, delete)
@@ -468,6 +492,11 @@ def instance_usage_by_host(ctxt: Context, hosts: list[str] | None = None) -> dic
 def compute_node_get_all(ctxt: Context) -> dict[str, Row]:
     """``{host: compute node}``."""
     return IMPL.compute_node_get_all(ctxt)
+
+
+def compute_host_capacity(ctxt: Context, topic: str) -> list[dict[str, Any]]:
+    """Each enabled service of ``topic`` with its node's memory and its instances' use, one statement."""
+    return IMPL.compute_host_capacity(ctxt, topic)
 
 
 def compute_node_get_by_host(ctxt: Context, host: str) -> Row | None:
@@ -675,6 +704,17 @@ def fixed_ip_bulk_create(ctxt: Context, rows: list[dict[str, Any]]) -> None:
 def fixed_ip_associate_pool(ctxt: Context, network_id: int, instance_id: int, mac_address: str) -> Row:
     """Give the instance a free, unreserved address of the network, marked allocated."""
     return IMPL.fixed_ip_associate_pool(ctxt, network_id, instance_id, mac_address)
+
+
+def fixed_ip_allocate_for_instance(ctxt: Context, network_id: int, instance_id: int,
+                                   mac_address: str) -> tuple[dict[str, Any], bool]:
+    """(address, held already) of the instance on the network, claiming a free one when it holds none."""
+    return IMPL.fixed_ip_allocate_for_instance(ctxt, network_id, instance_id, mac_address)
+
+
+def fixed_ip_get_releases_by_instance(ctxt: Context, instance_id: int) -> list[dict[str, Any]]:
+    """Per fixed IP of the instance: address, network_id, network_host, floating [(address, host)]."""
+    return IMPL.fixed_ip_get_releases_by_instance(ctxt, instance_id)
 
 
 def fixed_ip_get_by_address(ctxt: Context, address: str) -> Row:

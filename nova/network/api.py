@@ -7,7 +7,8 @@ The contract other layers rely on:
   ``mac_address``, ``network_id``, ``bridge``, ``cidr``, ``netmask``,
   ``gateway``, ``dhcp_server`` and ``injected`` (plus ``vlan``, ``label``,
   ``broadcast`` and ``dns``).
-- ``deallocate_for_instance(ctxt, instance_id)``: releases what was
+- ``deallocate_for_instance(ctxt, instance_id)``: an RPC ``cast`` (kept
+  in a durable queue until a nova-network takes it) that releases what was
   allocated; floating IPs are disassociated and stay with the project.
 
 Floating IPs (EC2 AllocateAddress and friends): the role check (netadmin or

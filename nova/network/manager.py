@@ -106,7 +106,8 @@ class NetworkManager(manager.SchedulerDependentManager):
         driver's).  FlatManager's bridge exists already, so nothing happens.
         """
 
-    def _network_for_instance(self, ctxt: context.RequestContext, instance: Any) -> Any:
+    def _network_for_instance(self, ctxt: context.RequestContext, instance_id: int) -> Any:
+        """The network the instance gets its address in (the flat strategies need no instance row)."""
         networks = self.db.network_get_unassociated(ctxt)
         if not networks:
             raise exception.NoNetworksFound()
@@ -118,12 +119,11 @@ class NetworkManager(manager.SchedulerDependentManager):
                               host: str | None = None) -> list[dict[str, Any]]:
         """Give the instance a fixed IP on its network; returns its NICs."""
         admin = _admin(ctxt)
-        instance = self.db.instance_get(admin, instance_id)
-        network = self._network_for_instance(admin, instance)
+        network = self._network_for_instance(admin, instance_id)
         network_host = self._network_host(admin, network)
         if network_host != self.host:
             return network_rpcapi.NetworkAPI().allocate_fixed_ip(ctxt, network_host, instance_id, network["id"])
-        return self._allocate_fixed_ip(admin, instance, network)
+        return self._allocate_fixed_ip(admin, instance_id, network)
 
     def allocate_fixed_ip(self, ctxt: context.RequestContext, instance_id: int,
                           network_id: int) -> list[dict[str, Any]]:
@@ -133,28 +133,30 @@ class NetworkManager(manager.SchedulerDependentManager):
         broke before its ack, and the instance keeps the address it got then.
         """
         admin = _admin(ctxt)
-        return self._allocate_fixed_ip(admin, self.db.instance_get(admin, instance_id),
-                                       self.db.network_get(admin, network_id))
+        return self._allocate_fixed_ip(admin, instance_id, self.db.network_get(admin, network_id))
 
-    def _allocate_fixed_ip(self, admin: context.RequestContext, instance: Any, network: Any) -> list[dict[str, Any]]:
-        """allocate_fixed_ip with the rows the caller has read already."""
-        instance_id, network_id = instance["id"], network["id"]
-        held = [f for f in self.db.fixed_ip_get_all_by_instance(admin, instance_id)
-                if f["network_id"] == network_id and f["allocated"]]
-        if held:
-            LOG.info("Instance %s already holds %s on network %s (the request came again)", instance_id,
-                     held[0]["address"], network_id)
-            return [self._nic(network, held[0])]
+    def _allocate_fixed_ip(self, admin: context.RequestContext, instance_id: int,
+                           network: Any) -> list[dict[str, Any]]:
+        """allocate_fixed_ip with the network row the caller has read already.
+
+        The address the instance holds, or a claimed one (and the instance's
+        MAC when it has none), comes from one database transaction; an
+        instance deleted meanwhile raises InstanceNotFound and claims nothing.
+        """
+        network_id = network["id"]
         for _attempt in range(10):
             try:
-                fixed = self.db.fixed_ip_associate_pool(admin, network_id, instance_id, generate_mac())
+                fixed, held = self.db.fixed_ip_allocate_for_instance(admin, network_id, instance_id,
+                                                                     generate_mac())
                 break
             except exception.MacAddressInUse:
                 continue
         else:
             raise exception.DatabaseError(reason="could not find an unused MAC address")
-        if not instance["mac_address"]:
-            self.db.instance_update(admin, instance_id, {"mac_address": fixed["mac_address"]})
+        if held:
+            LOG.info("Instance %s already holds %s on network %s (the request came again)", instance_id,
+                     fixed["address"], network_id)
+            return [self._nic(network, fixed)]
         LOG.info("Allocated %s (%s) to instance %s", fixed["address"], fixed["mac_address"], instance_id)
         if self.dhcp:
             self._update_dhcp(admin, network)
@@ -188,12 +190,12 @@ class NetworkManager(manager.SchedulerDependentManager):
     def deallocate_for_instance(self, ctxt: context.RequestContext, instance_id: int) -> None:
         """Release the instance's addresses: floating IPs are disassociated (kept by the project)."""
         admin = _admin(ctxt)
-        for fixed in self.db.fixed_ip_get_all_by_instance(admin, instance_id):
-            for floating in self.db.floating_ip_get_by_fixed_address(admin, fixed["address"]):
-                self._disassociate_on_floating_host(ctxt, floating)
-            network = self.db.network_get(admin, fixed["network_id"])
-            if network["host"] and network["host"] != self.host:
-                network_rpcapi.NetworkAPI().deallocate_fixed_ip(ctxt, network["host"], fixed["address"])
+        # Addresses, their networks' hosts and their floating IPs: one statement.
+        for fixed in self.db.fixed_ip_get_releases_by_instance(admin, instance_id):
+            for address, host in fixed["floating"]:
+                self._disassociate_on_floating_host(ctxt, {"address": address, "host": host})
+            if fixed["network_host"] and fixed["network_host"] != self.host:
+                network_rpcapi.NetworkAPI().deallocate_fixed_ip(ctxt, fixed["network_host"], fixed["address"])
             else:
                 self.deallocate_fixed_ip(ctxt, fixed["address"])
 
@@ -430,8 +432,8 @@ class VlanManager(NetworkManager):
         super().init_host()
         linux_net.metadata_forward(FLAGS.ec2_dmz_host, metadata_port())
 
-    def _network_for_instance(self, ctxt: context.RequestContext, instance: Any) -> Any:
-        return self.db.project_get_network(ctxt, instance["project_id"])
+    def _network_for_instance(self, ctxt: context.RequestContext, instance_id: int) -> Any:
+        return self.db.project_get_network(ctxt, self.db.instance_get_for_host(ctxt, instance_id)["project_id"])
 
     def _network_values(self, index: int, subnet: ipaddress.IPv4Network, vlan_start: int | None,
                         vpn_start: int | None) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The typed client of nova-network (``NetworkManager``): the only code that builds network messages.
 
-Everything but the two dnsmasq lease notifications is a call that waits at
-most ``--network_rpc_timeout`` seconds.  Requests any network host may serve
+Everything but the release of an instance's addresses and the two dnsmasq
+lease notifications is a call that waits at most ``--network_rpc_timeout``
+seconds.  Requests any network host may serve
 go to ``network``; those that need the host owning a network or a floating
 address go to ``network.<host>``.
 """
@@ -35,7 +36,9 @@ class NetworkAPI(proxy.RpcProxy):
                          host=network_host)
 
     def deallocate_for_instance(self, ctxt: Context, instance_id: int, network_host: str | None = None) -> None:
-        self.call(ctxt, self.make_msg("deallocate_for_instance", instance_id=instance_id), host=network_host)
+        """Cast: nothing waits for the answer, and a cast is persistent in a durable queue, so the release
+        waits there while no nova-network runs (a call would time out and leave the address held)."""
+        self.cast(ctxt, self.make_msg("deallocate_for_instance", instance_id=instance_id), host=network_host)
 
     def allocate_fixed_ip(self, ctxt: Context, network_host: str, instance_id: int, network_id: int) -> Nics:
         return self.call(ctxt, self.make_msg("allocate_fixed_ip", instance_id=instance_id, network_id=network_id),

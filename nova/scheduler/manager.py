@@ -76,7 +76,7 @@ class SchedulerManager(manager.Manager):
         self._instances_in_flight.add(instance_id)
         try:
             try:
-                instance = self.db.instance_get(admin, instance_id)
+                instance = self.db.instance_get_for_host(admin, instance_id)
             except exception.NotFound:
                 LOG.info("Instance %s was deleted before it was scheduled", instance_id)
                 return None
@@ -90,14 +90,20 @@ class SchedulerManager(manager.Manager):
                                                          availability_zone=availability_zone)
             except (exception.NoValidHost, exception.NotAuthorized) as exc:
                 LOG.warning("Instance %s cannot be placed: %s", instance_id, exc)
-                self.db.instance_update(admin, instance_id, {"vm_state": states.ERROR, "task_state": None,
-                                                             "fault": str(exc)})
+                self.db.instance_set(admin, instance_id, {"vm_state": states.ERROR, "task_state": None,
+                                                          "fault": str(exc)})
                 return None
             try:
-                self.db.instance_update(admin, instance_id, {"host": host, "scheduled_at": utils.utcnow()})
+                # Compare-and-set: a delete (or another placement) since the read wins.
+                recorded = self.db.instance_set(admin, instance_id, {"host": host, "scheduled_at": utils.utcnow()},
+                                                expected={"vm_state": states.BUILDING, "host": None})
             except Exception:
                 self.driver.forget(instance_id)
                 raise
+            if not recorded:
+                self.driver.forget(instance_id)
+                LOG.info("Instance %s was deleted or placed while it was being scheduled", instance_id)
+                return None
             self.driver.placed(instance_id)
         finally:
             self._instances_in_flight.discard(instance_id)
@@ -111,21 +117,17 @@ class SchedulerManager(manager.Manager):
         crash or a database outage) end in error with a fault instead of building forever."""
         limit = utils.utcnow() - datetime.timedelta(seconds=FLAGS.instance_build_timeout)
         try:
-            waiting = self.db.instance_get_all_by_filters(ctxt, {"vm_state": states.BUILDING, "host": None})
+            waiting = self.db.instance_get_all_for_host(ctxt, None, states.BUILDING)
             for instance in waiting:
                 if (instance["task_state"] != states.SCHEDULING or instance["created_at"] >= limit
                         or instance["id"] in self._instances_in_flight):
                     continue
-                try:
-                    current = self.db.instance_get(ctxt, instance["id"])
-                except exception.NotFound:
-                    continue
-                if current["vm_state"] != states.BUILDING or current["host"]:
-                    continue
                 reason = f"no scheduler placed it within {FLAGS.instance_build_timeout}s"
-                LOG.error("Instance %s: %s", instance["id"], reason)
-                self.db.instance_update(ctxt, instance["id"], {"vm_state": states.ERROR, "task_state": None,
-                                                               "fault": reason})
+                # Compare-and-set: an instance placed or deleted since the listing is left alone.
+                if self.db.instance_set(ctxt, instance["id"], {"vm_state": states.ERROR, "task_state": None,
+                                                               "fault": reason},
+                                        expected={"vm_state": states.BUILDING, "host": None}):
+                    LOG.error("Instance %s: %s", instance["id"], reason)
         except exception.DatabaseError as exc:
             LOG.warning("_fail_unplaced_instances skipped: %s", " ".join(str(exc).split())[:300])
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nova import exception, flags
+from nova import exception, flags, utils
 from nova.db import api as db
 from nova.scheduler import chance, claims, driver
 
@@ -38,25 +38,26 @@ class SimpleScheduler(chance.ChanceScheduler):
         ``instance`` (the row, when the caller has it) spares a read.
         """
         admin = ctxt.elevated()
-        instance = kwargs.pop("instance", None) or db.instance_get(admin, instance_id)
-        hosts = self.filter_hosts(ctxt, topic, **kwargs)
+        instance = kwargs.pop("instance", None) or db.instance_get_for_host(admin, instance_id)
         if kwargs.get("forced_host"):
-            return hosts[0]  # an admin's choice is not weighed
+            return self.filter_hosts(ctxt, topic, **kwargs)[0]  # an admin's choice is not weighed
         vcpus, memory = instance["vcpus"] or 0, instance["memory_mb"] or 0
         token = self.claims.begin_read()
         try:
-            usage = db.instance_usage_by_host(admin, hosts)
-            nodes = db.compute_node_get_all(admin)
+            # The live hosts, their nodes' memory and their instances' use: one statement.
+            capacity = self.hosts_with_capacity(admin, topic, kwargs.get("availability_zone"))
+            if not capacity:
+                raise exception.NoValidHost(reason=f"no {topic} host is up and enabled{driver.zone_suffix(kwargs)}.")
+            hosts = list(capacity)
             pending = self.claims.pending(token)
             candidates = []
-            for host in hosts:
-                used = dict(usage.get(host, {"vcpus": 0, "memory_mb": 0, "instances": 0}))
+            for host, row in capacity.items():
+                used = {"vcpus": row["vcpus"], "memory_mb": row["used_memory_mb"], "instances": row["instances"]}
                 for key, value in pending.get(host, {}).items():
                     used[key] = used.get(key, 0) + value
                 if used["vcpus"] + vcpus > FLAGS.max_cores:
                     continue
-                node = nodes.get(host)
-                if node is not None and node["memory_mb"] and used["memory_mb"] + memory > node["memory_mb"]:
+                if row["memory_mb"] and used["memory_mb"] + memory > row["memory_mb"]:
                     continue
                 candidates.append((used["vcpus"], used["memory_mb"], used["instances"], host))
             if not candidates:
@@ -68,6 +69,17 @@ class SimpleScheduler(chance.ChanceScheduler):
             return host
         finally:
             self.claims.end_read(token)
+
+    @staticmethod
+    def hosts_with_capacity(admin: driver.Context, topic: str,
+                            availability_zone: str | None = None) -> dict[str, dict[str, Any]]:
+        """``{host: compute_host_capacity row}`` of the live, enabled hosts (in the zone, when one is named)."""
+        from nova import service
+
+        zone = (availability_zone or "").partition(":")[0]
+        now = utils.utcnow()
+        return {row["host"]: row for row in db.compute_host_capacity(admin, topic)
+                if service.service_is_up(row, now) and (not zone or row["availability_zone"] == zone)}
 
     def schedule_create_volume(self, ctxt: driver.Context, topic: str, volume_id: int, **kwargs: Any) -> str:
         admin = ctxt.elevated()

@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 import sqlalchemy
 from sqlalchemy import event, exc as sa_exc
-from sqlalchemy.engine import Engine, URL, make_url
+from sqlalchemy.engine import Connection, Engine, URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -268,8 +268,34 @@ def get_session() -> Iterator[Session]:
     """
     session, transaction = _connected_session()
     try:
-        with transaction:
+        with _as_nova_errors(), transaction:
             yield session
+    finally:
+        session.close()
+
+
+@contextlib.contextmanager
+def get_connection() -> Iterator[Connection]:
+    """A Core connection in one transaction, for statements that build no ORM objects.
+
+    What ``get_session`` promises (a live connection first, the same retries,
+    commit on exit, rollback and the same nova exceptions on error) for about
+    half the CPU: an ORM session's own begin, flush and commit bookkeeping
+    costs as much as the statement on the back-end daemons' hot paths.
+    """
+    connection = _connected(lambda: get_engine().connect())
+    try:
+        with _as_nova_errors(), connection.begin():
+            yield connection
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def _as_nova_errors() -> Iterator[None]:
+    """Driver errors as nova exceptions (see ``get_session``)."""
+    try:
+        yield
     except sa_exc.IntegrityError as exc:
         if is_unique_violation(exc):
             raise exception.Duplicate(detail=one_line(exc.orig)) from exc
@@ -282,24 +308,34 @@ def get_session() -> Iterator[Session]:
         raise exception.DatabaseError(reason=one_line(exc.orig)) from exc
     except sa_exc.TimeoutError as exc:
         raise _pool_exhausted(exc) from exc
-    finally:
-        session.close()
 
 
 def _connected_session() -> tuple[Session, Any]:
     """A session whose transaction has begun on a live connection, retrying an unreachable server."""
-    deadline = time.monotonic() + FLAGS.sql_connect_retry_seconds
-    while True:
+
+    def begin() -> tuple[Session, Any]:
         session = get_maker()()
         try:
             transaction = session.begin()
             session.connection()
-            return session, transaction
-        except sa_exc.TimeoutError as exc:
+        except BaseException:
             session.close()
+            raise
+        return session, transaction
+
+    return _connected(begin)
+
+
+def _connected(make: Any) -> Any:
+    """``make()`` (which checks a connection out and closes what it made when it fails), retrying an
+    unreachable server for ``--sql_connect_retry_seconds``."""
+    deadline = time.monotonic() + FLAGS.sql_connect_retry_seconds
+    while True:
+        try:
+            return make()
+        except sa_exc.TimeoutError as exc:
             raise _pool_exhausted(exc) from exc
         except sa_exc.DBAPIError as exc:
-            session.close()
             if not isinstance(exc, sa_exc.OperationalError) and not is_disconnect(exc):
                 raise exception.DatabaseError(reason=one_line(exc.orig)) from exc
             if time.monotonic() >= deadline:

@@ -7,6 +7,7 @@ from nova.compute import manager as compute_manager
 from nova.compute import states
 from nova.db import api as db
 from nova.virt import fake
+from tests.fixtures.sql import counting_statements
 from tests.unit.compute.fakes import make_image, user_context
 
 FLAGS = flags.FLAGS
@@ -247,3 +248,32 @@ def test_an_operation_that_fails_leaves_the_instance_free_for_the_build_timeout(
             assert compute._busy(7)
             raise exception.DBConnectionError(reason="connection refused")
     assert not compute._busy(7) and 7 not in compute._locks
+
+
+def test_run_and_terminate_cost_six_statements_each(compute):
+    # run: the instance (row, flavor, groups), networking, the group refresh, the volume check, spawning,
+    # active.  terminate: the instance, the volume check, the final state with the soft deletes (three),
+    # the group refresh.  A re-read of a row in hand or a per-step read-modify-write would add to these.
+    from nova.network import manager as network_manager
+
+    compute.network_manager = network_manager.FlatManager(host="host-a")  # no bridges to read NICs for
+    ctxt = user_context()
+    group = db.security_group_create(ctxt, {"name": "web", "description": "web", "project_id": ctxt.project_id,
+                                            "user_id": ctxt.user_id})
+    instances = [building(ctxt) for _ in range(2)]
+    for instance in instances:
+        db.instance_add_security_group(ADMIN, instance["id"], group["id"])
+    compute.run_instance(ctxt, instances[0]["id"])  # warm-up
+    compute.terminate_instance(ctxt, instances[0]["id"])
+    target = instances[1]["id"]
+    with counting_statements() as statements:
+        compute.run_instance(ctxt, target)
+    assert len(statements) == 6, "\n".join(s[:60] for s in statements)
+    assert db.instance_get(ctxt, target)["vm_state"] == states.ACTIVE
+    with counting_statements() as statements:
+        compute.terminate_instance(ctxt, target)
+    assert len(statements) == 6, statements
+    gone = db.instance_get(context.get_admin_context(read_deleted=True), target)
+    assert (gone["vm_state"], gone["deleted"], gone["power_state"]) == (states.DELETED, True, states.NOSTATE)
+    assert compute.network_api.released == [instances[0]["id"], target]
+    assert compute.driver.list_instances() == []

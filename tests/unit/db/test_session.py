@@ -117,36 +117,56 @@ def test_postgresql_is_made_green_under_eventlet(monkeypatch):
         psycopg2.extensions.set_wait_callback(previous)
 
 
-def test_session_rolls_back_on_error_and_commits_otherwise():
+TRANSACTIONS = [pytest.param(lambda: session.get_session(), id="get_session"),
+                pytest.param(lambda: session.get_connection(), id="get_connection")]
+
+
+@pytest.mark.parametrize("transaction", TRANSACTIONS)
+def test_session_rolls_back_on_error_and_commits_otherwise(transaction):
     FLAGS.sql_connection = "sqlite://"
     with session.get_engine().begin() as connection:
         connection.exec_driver_sql("CREATE TABLE t (x INTEGER PRIMARY KEY)")
     with pytest.raises(RuntimeError):
-        with session.get_session() as s:
+        with transaction() as s:
             s.execute(sqlalchemy.text("INSERT INTO t VALUES (1)"))
             raise RuntimeError("boom")
-    with session.get_session() as s:
+    with transaction() as s:
         s.execute(sqlalchemy.text("INSERT INTO t VALUES (2)"))
-    with session.get_session() as s:
+    with transaction() as s:
         assert s.execute(sqlalchemy.text("SELECT x FROM t")).scalars().all() == [2]
 
 
-def test_driver_errors_become_nova_exceptions():
+@pytest.mark.parametrize("transaction", TRANSACTIONS)
+def test_driver_errors_become_nova_exceptions(transaction):
     FLAGS.sql_connection = "sqlite://"
     with session.get_engine().begin() as connection:
         connection.exec_driver_sql("CREATE TABLE t (x INTEGER PRIMARY KEY, y INTEGER NOT NULL)")
-    with session.get_session() as s:
+    with transaction() as s:
         s.execute(sqlalchemy.text("INSERT INTO t VALUES (1, 1)"))
     with pytest.raises(exception.Duplicate) as duplicate:
-        with session.get_session() as s:
+        with transaction() as s:
             s.execute(sqlalchemy.text("INSERT INTO t VALUES (1, 1)"))
     assert "UNIQUE" in duplicate.value.kwargs["detail"]
     with pytest.raises(exception.InvalidInput):
-        with session.get_session() as s:
+        with transaction() as s:
             s.execute(sqlalchemy.text("INSERT INTO t VALUES (2, NULL)"))
     with pytest.raises(exception.DatabaseError):
-        with session.get_session() as s:
+        with transaction() as s:
             s.execute(sqlalchemy.text("SELECT * FROM no_such_table"))
+
+
+def test_a_core_connection_retries_an_unreachable_server_then_is_a_503():
+    import time
+
+    FLAGS.sql_connection = "postgresql://nova@127.0.0.1:1/nova"
+    FLAGS.sql_connect_retry_seconds = 0.3
+    FLAGS.sql_retry_interval = 0.1
+    started = time.monotonic()
+    with pytest.raises(exception.DBConnectionError) as caught:
+        with session.get_connection():
+            pass
+    assert 0.3 <= time.monotonic() - started < 5
+    assert caught.value.code == 503 and "\n" not in str(caught.value)
 
 
 def test_deadlocks_are_told_apart_from_other_errors():

@@ -11,6 +11,7 @@ import pytest
 from nova import context, exception, flags, utils
 from nova.db import api as db
 from nova.network import linux_net, manager
+from tests.fixtures.sql import counting_statements
 from tests.unit.network.conftest import make_instance
 
 FLAGS = flags.FLAGS
@@ -206,3 +207,44 @@ def test_init_host_sets_default_nat_and_metadata_forward(fake_net, admin):
     assert "-A nova-network-POSTROUTING -s 10.0.0.0/16 -d 192.0.2.20/32 -j ACCEPT" in nat
     assert ("-A nova-network-PREROUTING -d 169.254.169.254/32 -p tcp -m tcp --dport 80 "
             "-j DNAT --to-destination 192.0.2.20:8775") in nat
+
+
+def test_flat_allocate_and_deallocate_cost_five_and_two_statements(fake_net, admin):
+    # allocate: the network, then one transaction (what the instance or the MAC holds, the candidate, the
+    # claim, the instance's MAC); deallocate: addresses with their hosts and floating IPs, the release.
+    mgr = manager.FlatManager(host="net-host")
+    [network] = mgr.create_networks(admin, "10.0.0.0/28", 1, 16)
+    warm_up = make_instance()["id"]  # and the network gets its host
+    mgr.allocate_for_instance(admin, warm_up, "c")
+    mgr.deallocate_for_instance(admin, warm_up)
+    instance = make_instance()
+    with counting_statements() as statements:
+        [nic] = mgr.allocate_for_instance(admin, instance["id"], "c")
+    assert len(statements) == 5, statements
+    assert nic["network_id"] == network["id"] and db.instance_get(admin, instance["id"])["mac_address"] == \
+        nic["mac_address"]
+    with counting_statements() as statements:
+        mgr.deallocate_for_instance(admin, instance["id"])
+    assert len(statements) == 2, statements
+    assert db.fixed_ip_get_all_by_instance(admin, instance["id"]) == []
+
+
+def test_allocating_for_a_deleted_instance_fails_and_holds_nothing(fake_net, admin):
+    mgr = manager.FlatManager(host="net-host")
+    [network] = mgr.create_networks(admin, "10.0.0.0/28", 1, 16)
+    instance = make_instance()
+    db.instance_destroy(admin, instance["id"])
+    with pytest.raises(exception.InstanceNotFound):
+        mgr.allocate_for_instance(admin, instance["id"], "c")
+    assert all(f["instance_id"] is None for f in db.fixed_ip_get_all_by_network(admin, network["id"]))
+
+
+def test_the_release_of_an_instance_addresses_is_a_cast(monkeypatch):
+    # Persistent in a durable queue: it waits there while nova-network is down instead of timing out.
+    from nova.network import rpcapi as network_rpcapi
+
+    sent = []
+    monkeypatch.setattr(network_rpcapi.NetworkAPI, "cast", lambda self, ctxt, msg, host=None: sent.append(msg))
+    monkeypatch.setattr(network_rpcapi.NetworkAPI, "call", lambda *a, **k: pytest.fail("a call"))
+    network_rpcapi.NetworkAPI().deallocate_for_instance(context.get_admin_context(), 7)
+    assert sent == [{"method": "deallocate_for_instance", "args": {"instance_id": 7}}]

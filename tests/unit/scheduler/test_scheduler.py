@@ -9,6 +9,7 @@ from nova.compute import states
 from nova.db import api as db
 from nova.scheduler import chance, manager, simple
 from tests.fixtures.rpc import FakeManagerBase, wait_for
+from tests.fixtures.sql import counting_statements
 
 FLAGS = flags.FLAGS
 ADMIN = context.get_admin_context()
@@ -125,21 +126,19 @@ def test_manager_puts_unplaceable_instances_in_error_with_the_reason(sqlite_db, 
     assert "No valid host was found" in row["fault"]
 
 
-def test_simple_weighs_only_the_hosts_the_chance_filter_passes(sqlite_db, monkeypatch):
-    add_host("a")
+def test_simple_weighs_only_live_enabled_hosts_of_the_zone(sqlite_db):
+    # The emptiest hosts are each out for one reason: the busy one in the zone wins.
+    add_host("off", disabled=True)
+    add_host("dead", stale=True)
+    add_host("elsewhere", zone="other")
     add_host("b")
     instance(host="b", vcpus=3)
-    seen = []
-
-    def only_b(self, ctxt, topic, **kwargs):
-        seen.append(kwargs)
-        return ["b"]
-
-    monkeypatch.setattr(chance.ChanceScheduler, "filter_hosts", only_b)
     target = instance()
     assert simple.SimpleScheduler().schedule_run_instance(ADMIN, "compute", target["id"],
                                                           availability_zone="nova") == "b"
-    assert seen == [{"availability_zone": "nova"}]
+    with pytest.raises(exception.NoValidHost, match="in zone nowhere"):
+        simple.SimpleScheduler().schedule_run_instance(ADMIN, "compute", target["id"],
+                                                       availability_zone="nowhere")
 
 
 def test_instances_no_scheduler_placed_in_time_end_in_error(sqlite_db):
@@ -181,3 +180,37 @@ def test_simple_drops_a_claim_once_the_database_shows_it(sqlite_db):
     # counted once (from the database), not twice: one more core still fits
     assert driver.schedule_run_instance(ADMIN, "compute", instance(vcpus=1)["id"]) == "a"
     assert len(driver.claims) == 1  # only the unrecorded second one is kept
+
+
+def test_placing_an_instance_costs_three_statements(sqlite_db, memory_rpc):
+    # The instance, the live hosts with their use, the compare-and-set of the host: no more, however many
+    # hosts there are (a per-host or per-read query would make this grow back).
+    FLAGS.scheduler_driver = "nova.scheduler.simple.SimpleScheduler"
+    for n in range(5):
+        add_host(f"host-{n}", memory_mb=8192)
+        instance(host=f"host-{n}")
+    scheduler = manager.SchedulerManager(host="test-host")
+    scheduler.run_instance(ADMIN, "compute", instance()["id"])  # warm-up
+    target = instance()
+    with counting_statements() as statements:
+        assert scheduler.run_instance(ADMIN, "compute", target["id"]) is not None
+    assert len(statements) == 3, statements
+
+
+def test_an_instance_deleted_while_placed_is_not_sent_and_frees_its_claim(sqlite_db, memory_rpc, monkeypatch):
+    FLAGS.scheduler_driver = "nova.scheduler.simple.SimpleScheduler"
+    add_host("host-a")
+    scheduler = manager.SchedulerManager(host="test-host")
+    target = instance()
+    real = scheduler.driver.schedule_run_instance
+
+    def choose_then_lose_it(*args, **kwargs):
+        host = real(*args, **kwargs)
+        db.instance_destroy(ADMIN, target["id"])  # the user terminated it meanwhile
+        return host
+
+    monkeypatch.setattr(scheduler.driver, "schedule_run_instance", choose_then_lose_it)
+    sent = []
+    monkeypatch.setattr("nova.compute.rpcapi.ComputeAPI.run_instance", lambda *a: sent.append(a))
+    assert scheduler.run_instance(ADMIN, "compute", target["id"]) is None
+    assert sent == [] and len(scheduler.driver.claims) == 0

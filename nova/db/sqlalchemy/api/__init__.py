@@ -58,6 +58,13 @@ from nova.db.sqlalchemy.api.instances import (  # noqa: F401
     instance_update,
     instance_usage_by_host,
 )
+from nova.db.sqlalchemy.api.instance_hosting import (  # noqa: F401
+    compute_host_capacity,
+    instance_get_all_for_host,
+    instance_get_for_host,
+    instance_set,
+    instance_set_deleted,
+)
 from nova.db.sqlalchemy.api.quotas import (  # noqa: F401
     quota_destroy_all_by_project,
     quota_get_all_by_project,
@@ -93,6 +100,7 @@ from nova.db.sqlalchemy.api.networks import (  # noqa: F401
     project_get_network,
 )
 from nova.db.sqlalchemy.api.fixed_ips import (  # noqa: F401
+    fixed_ip_allocate_for_instance,
     fixed_ip_associate_pool,
     fixed_ip_bulk_create,
     fixed_ip_disassociate,
@@ -105,6 +113,7 @@ from nova.db.sqlalchemy.api.fixed_ips import (  # noqa: F401
     fixed_ip_get_all_by_network,
     fixed_ip_get_all_by_security_group,
     fixed_ip_get_by_address,
+    fixed_ip_get_releases_by_instance,
     fixed_ip_update,
 )
 from nova.db.sqlalchemy.api.floating_ips import (  # noqa: F401

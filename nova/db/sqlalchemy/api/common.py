@@ -117,3 +117,20 @@ def listing_query(ctxt: nova_context.RequestContext, model: Any, project_id: str
     if after_id is not None:
         stmt = stmt.where(model.id > after_id)
     return stmt
+
+
+# Statements built once and executed with their values bound: on the back-end daemons' hot paths, building
+# a statement and working out its cache key cost more CPU than sending it.  Keyed by what varies in their
+# shape (a handful per function); capped so that no caller can grow it without bound.
+_PREPARED: dict[tuple[Any, ...], Any] = {}
+_MOST_PREPARED = 512
+
+
+def prepared(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """The statement ``build()`` makes, built once per ``key`` (whose first item names the function)."""
+    stmt = _PREPARED.get(key)
+    if stmt is None:
+        stmt = build()
+        if len(_PREPARED) < _MOST_PREPARED:
+            _PREPARED[key] = stmt
+    return stmt

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, select, update
+from sqlalchemy import and_, bindparam, case, false, or_, select, true, update
 
 from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
-from nova.db.sqlalchemy.api.common import is_admin, model_query, require_admin_context, require_context
-from nova.db.sqlalchemy.session import get_session
+from nova.db.sqlalchemy.api.common import is_admin, model_query, prepared, require_admin_context, require_context
+from nova.db.sqlalchemy.session import get_connection, get_session
 
 Context = nova_context.RequestContext
 FixedIp = models.FixedIp
@@ -81,6 +81,129 @@ def fixed_ip_associate_pool(ctxt: Context, network_id: int, instance_id: int, ma
             if claimed == 1:
                 return session.get(FixedIp, candidate, populate_existing=True)
     raise exception.DatabaseError(reason=f"could not claim an address of network {network_id}")
+
+
+_FIXED = FixedIp.__table__
+_INSTANCES = Instance.__table__
+
+
+def _holding_statement() -> Any:
+    """What the instance holds on the network, and whatever carries the MAC."""
+    return (
+        select(_FIXED.c.address, _FIXED.c.mac_address, _FIXED.c.network_id, _FIXED.c.instance_id,
+               _FIXED.c.allocated)
+        .where(_FIXED.c.deleted == false(),
+               or_(and_(_FIXED.c.instance_id == bindparam("w_instance"), _FIXED.c.network_id == bindparam("w_network"),
+                        _FIXED.c.allocated == true()),
+                   _FIXED.c.mac_address == bindparam("w_mac")))
+        .order_by(_FIXED.c.id)
+    )
+
+
+def _pick_statement(sqlite: bool) -> Any:
+    pick = (
+        select(_FIXED.c.id, _FIXED.c.address)
+        .where(_FIXED.c.network_id == bindparam("w_network"), _FIXED.c.deleted == false(),
+               _FIXED.c.reserved == false(), _FIXED.c.instance_id.is_(None))
+        .order_by(_FIXED.c.id)
+        .limit(1)
+    )
+    return pick if sqlite else pick.with_for_update(skip_locked=True)
+
+
+def _claim_statement() -> Any:
+    return (
+        update(_FIXED)
+        .where(_FIXED.c.id == bindparam("w_id"), _FIXED.c.instance_id.is_(None))
+        .values(instance_id=bindparam("v_instance"), allocated=True, leased=False,
+                mac_address=bindparam("v_mac"), updated_at=bindparam("v_now"))
+    )
+
+
+def _instance_mac_statement() -> Any:
+    """The instance's MAC, when it has none; a row counted only while the instance lives."""
+    unset = or_(_INSTANCES.c.mac_address.is_(None), _INSTANCES.c.mac_address == "")
+    return (
+        update(_INSTANCES)
+        .where(_INSTANCES.c.id == bindparam("w_instance"), _INSTANCES.c.deleted == false())
+        .values(mac_address=case((unset, bindparam("v_mac")), else_=_INSTANCES.c.mac_address))
+    )
+
+
+def _releases_statement() -> Any:
+    floating, network = FloatingIp.__table__, Network.__table__
+    return (
+        select(_FIXED.c.id, _FIXED.c.address, _FIXED.c.network_id, network.c.host, floating.c.address,
+               floating.c.host)
+        .outerjoin(network, network.c.id == _FIXED.c.network_id)
+        .outerjoin(floating, and_(floating.c.fixed_ip_id == _FIXED.c.id, floating.c.deleted == false()))
+        .where(_FIXED.c.instance_id == bindparam("w_instance"), _FIXED.c.deleted == false())
+        .order_by(_FIXED.c.id, floating.c.id)
+    )
+
+
+def _disassociate_statement() -> Any:
+    return (
+        update(_FIXED)
+        .where(_FIXED.c.address == bindparam("w_address"), _FIXED.c.deleted == false())
+        .values(instance_id=None, mac_address=None, allocated=False, leased=False, updated_at=bindparam("v_now"))
+    )
+
+
+@require_admin_context
+def fixed_ip_allocate_for_instance(ctxt: Context, network_id: int, instance_id: int,
+                                   mac_address: str) -> tuple[dict[str, Any], bool]:
+    """The instance's allocated address on the network: the one it holds, else a free one claimed for it
+    as ``fixed_ip_associate_pool`` claims, with the instance's MAC set when it has none.
+
+    Returns ``({"address", "mac_address", "network_id"}, held)``, ``held`` True when the instance held
+    the address already (a request delivered again).  One transaction of four statements (one when
+    held): what the instance or ``mac_address`` holds, the candidate, the claim, the instance's MAC.
+    Raises MacAddressInUse (draw another), NoMoreFixedIps, and InstanceNotFound when the instance is
+    gone (nothing is claimed then).
+    """
+    for _attempt in range(_CLAIM_ATTEMPTS):
+        with get_connection() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            holding = connection.execute(prepared(("fixed-holding",), _holding_statement),
+                                         {"w_instance": instance_id, "w_network": network_id,
+                                          "w_mac": mac_address}).all()
+            for address, mac, net, owner, allocated in holding:
+                if owner == instance_id and net == network_id and allocated:
+                    return {"address": address, "mac_address": mac, "network_id": net}, True
+            if holding:
+                raise exception.MacAddressInUse(mac_address=mac_address)
+            candidate = connection.execute(prepared(("fixed-pick", sqlite), lambda: _pick_statement(sqlite)),
+                                           {"w_network": network_id}).first()
+            if candidate is None:
+                raise exception.NoMoreFixedIps(network_id=network_id)
+            claimed = connection.execute(prepared(("fixed-claim",), _claim_statement),
+                                         {"w_id": candidate.id, "v_instance": instance_id, "v_mac": mac_address,
+                                          "v_now": utils.utcnow()}).rowcount
+            if claimed != 1:
+                continue
+            found = connection.execute(prepared(("fixed-instance-mac",), _instance_mac_statement),
+                                       {"w_instance": instance_id, "v_mac": mac_address}).rowcount
+            if found != 1:
+                raise exception.InstanceNotFound(instance_id=instance_id)  # rolls the claim back
+            return {"address": candidate.address, "mac_address": mac_address, "network_id": network_id}, False
+    raise exception.DatabaseError(reason=f"could not claim an address of network {network_id}")
+
+
+@require_admin_context
+def fixed_ip_get_releases_by_instance(ctxt: Context, instance_id: int) -> list[dict[str, Any]]:
+    """What releasing the instance's addresses needs, in one statement, deleted instance or not: per fixed
+    IP (by id) ``address``, ``network_id``, ``network_host`` and ``floating`` (``[(address, host)]`` of the
+    floating IPs pointing at it)."""
+    found: dict[int, dict[str, Any]] = {}
+    with get_connection() as connection:
+        rows = connection.execute(prepared(("fixed-releases",), _releases_statement), {"w_instance": instance_id})
+        for fixed_id, address, network_id, network_host, floating, floating_host in rows:
+            entry = found.setdefault(fixed_id, {"address": address, "network_id": network_id,
+                                                "network_host": network_host, "floating": []})
+            if floating is not None:
+                entry["floating"].append((floating, floating_host))
+    return list(found.values())
 
 
 @require_admin_context
@@ -189,9 +312,12 @@ def fixed_ip_update(ctxt: Context, address: str, values: dict[str, Any]) -> Fixe
 
 @require_admin_context
 def fixed_ip_disassociate(ctxt: Context, address: str) -> None:
-    """Return the address to the pool."""
-    fixed_ip_update(ctxt, address, {"instance_id": None, "mac_address": None, "allocated": False,
-                                    "leased": False})
+    """Return the address to the pool (one UPDATE); FixedIpNotFound when there is no such address."""
+    with get_connection() as connection:
+        done = connection.execute(prepared(("fixed-disassociate",), _disassociate_statement),
+                                  {"w_address": address, "v_now": utils.utcnow()}).rowcount
+    if done == 0:
+        raise exception.FixedIpNotFound(address=address)
 
 
 @require_admin_context

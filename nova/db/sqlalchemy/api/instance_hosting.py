@@ -1,0 +1,207 @@
+"""What the back-end daemons read and write on an instance while they place, build and delete it.
+
+These are the boot path's statements, one each where the general functions
+of ``instances.py`` take several: ``instance_update`` reads the whole
+instance (its flavor, metadata, security groups and their rules: four
+statements) before it writes, and answers with it; the scheduler and
+nova-compute already hold the row and need only the write.  Every write is
+one ``UPDATE`` that also bumps ``updated_at``; a non-admin context reaches
+only its own project's instances, as everywhere in the backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, bindparam, false, func, or_, select, update
+from sqlalchemy.orm import joinedload, raiseload
+
+from nova import context as nova_context
+from nova import exception, utils
+from nova.db.sqlalchemy import models
+from nova.db.sqlalchemy.api.common import is_admin, model_query, prepared, require_admin_context, require_context
+from nova.db.sqlalchemy.session import get_connection, get_session
+
+Context = nova_context.RequestContext
+Instance = models.Instance
+
+_COLUMNS = frozenset(Instance.__table__.c.keys())
+_TABLE = Instance.__table__
+
+def _visible(ctxt: Context, instance_id: int) -> tuple[bool, dict[str, Any]]:
+    """(whether the statement must be limited to the context's project, the bound values for that)."""
+    if is_admin(ctxt):
+        return False, {"w_id": instance_id}
+    return True, {"w_id": instance_id, "w_project_id": ctxt.project_id}
+
+
+def _visible_clauses(scoped: bool) -> list[Any]:
+    clauses = [_TABLE.c.id == bindparam("w_id"), _TABLE.c.deleted == false()]
+    if scoped:
+        clauses.append(_TABLE.c.project_id == bindparam("w_project_id"))
+    return clauses
+
+
+def _check_columns(values: dict[str, Any]) -> None:
+    unknown = sorted(set(values) - _COLUMNS)
+    if unknown:
+        raise exception.InvalidInput(reason=f"instances has no column(s) {', '.join(unknown)}")
+    if "project_id" in values or "id" in values:
+        raise exception.InvalidInput(reason="an instance's id and project are not set here")
+
+
+def _get_options(security_groups: bool) -> list[Any]:
+    options = [joinedload(Instance.instance_type), raiseload(Instance.metadata_items)]
+    if security_groups:
+        options.append(joinedload(Instance.security_groups).raiseload(models.SecurityGroup.rules))
+    else:
+        options.append(raiseload(Instance.security_groups))
+    return options
+
+
+def _get_statement(security_groups: bool, scoped: bool) -> Any:
+    stmt = select(Instance).where(Instance.id == bindparam("w_id"), Instance.deleted == false())
+    if scoped:
+        stmt = stmt.where(Instance.project_id == bindparam("w_project_id"))
+    return stmt.options(*_get_options(security_groups))
+
+
+@require_context
+def instance_get_for_host(ctxt: Context, instance_id: int, security_groups: bool = False) -> Instance:
+    """The instance's row and flavor in one statement, for a daemon that builds or deletes it.
+
+    Its metadata and the rules of its security groups are not loaded (touching
+    them raises); its security groups (without rules) are, in the same
+    statement, when ``security_groups``.  InstanceNotFound as ``instance_get``.
+    """
+    scoped, params = _visible(ctxt, instance_id)
+    if getattr(ctxt, "read_deleted", False):  # rare: built for the call, deleted rows included
+        stmt = model_query(ctxt, Instance).where(Instance.id == instance_id).options(*_get_options(security_groups))
+        params = {}
+    else:
+        stmt = prepared(("get", security_groups, scoped), lambda: _get_statement(security_groups, scoped))
+    with get_session() as session:
+        row = session.scalars(stmt, params).unique().first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_id)
+    return row
+
+
+@require_admin_context
+def instance_get_all_for_host(ctxt: Context, host: str | None, vm_state: str | None = None) -> list[Instance]:
+    """The live instances of ``host`` (None: those no host holds yet), in ``vm_state`` when given, by id:
+    rows and flavors in one statement, for the daemons' periodic checks (``instance_get_all_by_host`` loads
+    metadata, groups and rules too: four statements).  Metadata and groups are not loaded (touching them
+    raises)."""
+    stmt = select(Instance).where(Instance.deleted == false(),
+                                  Instance.host.is_(None) if host is None else Instance.host == host)
+    if vm_state is not None:
+        stmt = stmt.where(Instance.vm_state == vm_state)
+    stmt = stmt.options(joinedload(Instance.instance_type), raiseload(Instance.metadata_items),
+                        raiseload(Instance.security_groups)).order_by(Instance.id)
+    with get_session() as session:
+        return list(session.scalars(stmt))
+
+
+def _set_statement(keys: tuple[str, ...], expected: tuple[tuple[str, bool], ...], scoped: bool,
+                   deleting: bool = False) -> Any:
+    clauses = _visible_clauses(scoped)
+    for key, is_null in expected:
+        column = _TABLE.c[key]
+        clauses.append(column.is_(None) if is_null else column == bindparam(f"w_{key}"))
+    values = {key: bindparam(f"v_{key}") for key in keys}
+    if deleting:
+        values.update(deleted=True, deleted_at=bindparam("v_deleted_at"))
+    return update(_TABLE).where(*clauses).values(values)
+
+
+@require_context
+def instance_set(ctxt: Context, instance_id: int, values: dict[str, Any],
+                 expected: dict[str, Any] | None = None) -> bool:
+    """Set ``values`` on the live instance in one UPDATE; nothing is read back.
+
+    ``expected`` (column -> value, None meaning NULL) makes it a compare-and-set:
+    False when the row no longer matches (or is gone).  Without it a missing row
+    raises InstanceNotFound, as ``instance_update`` does.
+    """
+    _check_columns(values)
+    expected = expected or {}
+    _check_columns(expected)
+    scoped, params = _visible(ctxt, instance_id)
+    keys = tuple(sorted(values))
+    shape = tuple(sorted((key, value is None) for key, value in expected.items()))
+    stmt = prepared(("set", keys, shape, scoped), lambda: _set_statement(keys, shape, scoped))
+    params.update({f"v_{key}": value for key, value in values.items()})
+    params.update({f"w_{key}": value for key, value in expected.items() if value is not None})
+    with get_connection() as connection:
+        done = connection.execute(stmt, params).rowcount == 1
+    if not done and not expected:
+        raise exception.InstanceNotFound(instance_id=instance_id)
+    return done
+
+
+def _soft_delete_statement(model: Any) -> Any:
+    table = model.__table__
+    return (update(table).where(table.c.instance_id == bindparam("w_id"), table.c.deleted == false())
+            .values(deleted=True, deleted_at=bindparam("v_deleted_at")))
+
+
+@require_context
+def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]) -> None:
+    """Set ``values`` (the terminated state) and soft-delete the instance, its metadata and its security
+    group links, in one transaction of three UPDATEs (``instance_update`` then ``instance_destroy`` read
+    the instance twice).  InstanceNotFound when it is gone already."""
+    _check_columns(values)
+    if "deleted" in values or "deleted_at" in values:
+        raise exception.InvalidInput(reason="the deletion columns are set here")
+    scoped, params = _visible(ctxt, instance_id)
+    keys = tuple(sorted(values))
+    stmt = prepared(("set-deleted", keys, scoped), lambda: _set_statement(keys, (), scoped, deleting=True))
+    now = utils.utcnow()
+    params.update({f"v_{key}": value for key, value in values.items()}, v_deleted_at=now)
+    with get_connection() as connection:
+        if connection.execute(stmt, params).rowcount != 1:
+            raise exception.InstanceNotFound(instance_id=instance_id)
+        for model in (models.InstanceMetadata, models.SecurityGroupInstanceAssociation):
+            connection.execute(prepared(("soft-delete", model), lambda: _soft_delete_statement(model)),
+                               {"w_id": instance_id, "v_deleted_at": now})
+
+
+@require_admin_context
+def compute_host_capacity(ctxt: Context, topic: str) -> list[dict[str, Any]]:
+    """Every enabled service of ``topic`` with what a placement weighs, in one statement.
+
+    One dict per service, in service id order: ``host``, ``availability_zone``,
+    ``updated_at`` and ``created_at`` (for ``service_is_up``), ``memory_mb``
+    (its compute node's, None before the node's first report) and what its
+    live instances hold: ``instances``, ``vcpus``, ``used_memory_mb``
+    (instances in ``error`` hold nothing, as in ``instance_usage_by_host``).
+    """
+    stmt = prepared(("capacity",), _capacity_statement)
+    with get_connection() as connection:
+        rows = connection.execute(stmt, {"w_topic": topic}).all()
+    return [{"host": host, "availability_zone": zone, "updated_at": updated, "created_at": created,
+             "memory_mb": memory, "instances": int(count or 0), "vcpus": int(vcpus or 0),
+             "used_memory_mb": int(used or 0)}
+            for host, zone, updated, created, memory, count, vcpus, used in rows]
+
+
+def _capacity_statement() -> Any:
+    usage = (
+        select(Instance.host.label("host"), func.count(Instance.id).label("instances"),
+               func.coalesce(func.sum(Instance.vcpus), 0).label("vcpus"),
+               func.coalesce(func.sum(Instance.memory_mb), 0).label("memory_mb"))
+        .where(Instance.deleted == false(), Instance.host.is_not(None),
+               or_(Instance.vm_state.is_(None), Instance.vm_state != "error"))
+        .group_by(Instance.host)
+        .subquery()
+    )
+    service, node = models.Service, models.ComputeNode
+    return (
+        select(service.host, service.availability_zone, service.updated_at, service.created_at,
+               node.memory_mb, usage.c.instances, usage.c.vcpus, usage.c.memory_mb)
+        .outerjoin(node, and_(node.service_id == service.id, node.deleted == false()))
+        .outerjoin(usage, usage.c.host == service.host)
+        .where(service.topic == bindparam("w_topic"), service.disabled == false(), service.deleted == false())
+        .order_by(service.id, node.id)
+    )

@@ -1,0 +1,242 @@
+"""The back-end daemons' instance reads and writes (nova/db/sqlalchemy/api/instance_hosting.py) and their
+address allocation and release (fixed_ips.py): one statement where the general functions take several,
+the same scoping, compare-and-set where a concurrent change must win."""
+
+import pytest
+import sqlalchemy.exc
+
+from nova import context, exception
+from nova.db import api as db
+from tests.fixtures.sql import counting_statements
+
+
+@pytest.fixture
+def admin():
+    return context.get_admin_context()
+
+
+@pytest.fixture
+def alice():
+    return context.RequestContext("alice", "proj-a")
+
+
+def make_instance(ctxt, **values):
+    small = db.instance_type_get_by_name(ctxt, "m1.small")
+    defaults = {"project_id": "proj-a", "user_id": "alice", "instance_type_id": small["id"],
+                "vm_state": "building", "vcpus": 1, "memory_mb": 512, "metadata": {"role": "web"}}
+    return db.instance_create(ctxt, dict(defaults, **values))
+
+
+def in_group(admin, instance, name="default"):
+    group = db.security_group_create(admin, {"name": name, "description": name, "project_id": "proj-a",
+                                             "user_id": "alice"})
+    db.instance_add_security_group(admin, instance["id"], group["id"])
+    return group
+
+
+def test_get_for_host_reads_row_flavor_and_groups_in_one_statement(db_url, admin):
+    instance = make_instance(admin)
+    group = in_group(admin, instance)
+    with counting_statements() as statements:
+        row = db.instance_get_for_host(admin, instance["id"], security_groups=True)
+    assert len(statements) == 1
+    assert (row["name"], row["vcpus"], row.instance_type["name"]) == (instance["name"], 1, "m1.small")
+    assert [g["id"] for g in row.security_groups] == [group["id"]]
+    with pytest.raises(sqlalchemy.exc.InvalidRequestError):  # not loaded: loud, never silently empty
+        row.metadata_items
+    with counting_statements() as statements:
+        bare = db.instance_get_for_host(admin, instance["id"])
+    assert len(statements) == 1 and bare["id"] == instance["id"]
+
+
+def test_get_for_host_is_scoped_and_skips_deleted(db_url, admin, alice):
+    mine, theirs = make_instance(alice), make_instance(admin, project_id="proj-b")
+    assert db.instance_get_for_host(alice, mine["id"])["id"] == mine["id"]
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_get_for_host(alice, theirs["id"])
+    db.instance_destroy(admin, mine["id"])
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_get_for_host(admin, mine["id"])
+
+
+def test_set_is_one_update_and_bumps_updated_at(db_url, admin):
+    instance = make_instance(admin)
+    with counting_statements() as statements:
+        assert db.instance_set(admin, instance["id"], {"task_state": "spawning", "host": "c1"}) is True
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("UPDATE")
+    row = db.instance_get(admin, instance["id"])
+    assert (row["task_state"], row["host"]) == ("spawning", "c1") and row["updated_at"] is not None
+
+
+def test_set_without_expectation_raises_when_the_instance_is_gone(db_url, admin, alice):
+    instance, theirs = make_instance(admin), make_instance(admin, project_id="proj-b")
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_set(alice, theirs["id"], {"host": "c1"})
+    db.instance_destroy(admin, instance["id"])
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_set(admin, instance["id"], {"host": "c1"})
+
+
+def test_set_with_expectation_is_a_compare_and_set(db_url, admin):
+    instance = make_instance(admin)
+    assert db.instance_set(admin, instance["id"], {"host": "c1"}, expected={"vm_state": "building", "host": None})
+    assert not db.instance_set(admin, instance["id"], {"host": "c2"}, expected={"host": None})
+    assert db.instance_get(admin, instance["id"])["host"] == "c1"
+    db.instance_destroy(admin, instance["id"])
+    assert not db.instance_set(admin, instance["id"], {"host": "c2"}, expected={"host": "c1"})
+
+
+@pytest.mark.parametrize("values", [{"no_such_column": 1}, {"project_id": "proj-b"}])
+def test_set_refuses_unknown_columns_and_the_owner(db_url, admin, values):
+    instance = make_instance(admin)
+    with pytest.raises(exception.InvalidInput):
+        db.instance_set(admin, instance["id"], values)
+
+
+def test_set_deleted_writes_the_final_state_and_soft_deletes_what_hangs_on_it(db_url, admin):
+    instance = make_instance(admin)
+    group = in_group(admin, instance)
+    with counting_statements() as statements:
+        db.instance_set_deleted(admin, instance["id"], {"vm_state": "deleted", "task_state": None})
+    assert len(statements) == 3
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_get(admin, instance["id"])
+    gone = db.instance_get(context.get_admin_context(read_deleted=True), instance["id"])
+    assert (gone["vm_state"], gone["deleted"], gone["deleted_at"] is not None) == ("deleted", True, True)
+    assert db.security_group_hosts(admin, group["id"]) == []
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_set_deleted(admin, instance["id"], {"vm_state": "deleted"})
+
+
+def service(admin, host, disabled=False, zone="nova", memory_mb=None):
+    row = db.service_create(admin, {"host": host, "binary": "nova-compute", "topic": "compute",
+                                    "disabled": disabled, "availability_zone": zone})
+    db.service_heartbeat(admin, row["id"])
+    if memory_mb is not None:
+        db.compute_node_create(admin, {"service_id": row["id"], "vcpus": 16, "memory_mb": memory_mb,
+                                       "local_gb": 10})
+    return row
+
+
+def test_compute_host_capacity_is_one_statement_of_enabled_hosts_with_their_use(db_url, admin):
+    service(admin, "a", memory_mb=4096)
+    service(admin, "b")
+    service(admin, "off", disabled=True)
+    make_instance(admin, host="a", vcpus=2, memory_mb=1024)
+    make_instance(admin, host="a", vcpus=1, memory_mb=512)
+    make_instance(admin, host="a", vcpus=8, memory_mb=8192, vm_state="error")  # holds nothing
+    make_instance(admin, host="off", vcpus=4)
+    with counting_statements() as statements:
+        rows = db.compute_host_capacity(admin, "compute")
+    assert len(statements) == 1
+    assert [(r["host"], r["memory_mb"], r["instances"], r["vcpus"], r["used_memory_mb"]) for r in rows] == [
+        ("a", 4096, 2, 3, 1536), ("b", None, 0, 0, 0)]
+    assert rows[0]["availability_zone"] == "nova" and rows[0]["updated_at"] is not None
+
+
+def flat_network(admin, size=8):
+    network = db.network_create_safe(admin, {"cidr": "10.9.0.0/29", "netmask": "255.255.255.248",
+                                             "bridge": "br100", "label": "net", "host": "net"})
+    db.fixed_ip_bulk_create(admin, [{"address": f"10.9.0.{i}", "network_id": network["id"], "reserved": i < 2}
+                                    for i in range(size)])
+    return network
+
+
+def test_allocate_claims_a_free_address_and_sets_the_mac_in_one_transaction(db_url, admin):
+    network = flat_network(admin)
+    instance = make_instance(admin)
+    with counting_statements() as statements:
+        fixed, held = db.fixed_ip_allocate_for_instance(admin, network["id"], instance["id"], "02:16:3e:00:00:01")
+    assert len(statements) == 4 and held is False
+    assert fixed == {"address": "10.9.0.2", "mac_address": "02:16:3e:00:00:01", "network_id": network["id"]}
+    row = db.fixed_ip_get_by_address(admin, "10.9.0.2")
+    assert (row["instance_id"], row["allocated"], row["mac_address"]) == (instance["id"], True, "02:16:3e:00:00:01")
+    assert db.instance_get(admin, instance["id"])["mac_address"] == "02:16:3e:00:00:01"
+
+
+def test_allocate_again_answers_the_address_held_in_one_statement(db_url, admin):
+    network = flat_network(admin)
+    instance = make_instance(admin)
+    first, _ = db.fixed_ip_allocate_for_instance(admin, network["id"], instance["id"], "02:16:3e:00:00:01")
+    with counting_statements() as statements:
+        again, held = db.fixed_ip_allocate_for_instance(admin, network["id"], instance["id"], "02:16:3e:00:00:02")
+    assert len(statements) == 1 and held is True and again == first
+    assert db.instance_get(admin, instance["id"])["mac_address"] == "02:16:3e:00:00:01"
+
+
+def test_allocate_keeps_the_instance_mac_it_has(db_url, admin):
+    network = flat_network(admin)
+    instance = make_instance(admin, mac_address="02:16:3e:aa:aa:aa")
+    db.fixed_ip_allocate_for_instance(admin, network["id"], instance["id"], "02:16:3e:00:00:01")
+    assert db.instance_get(admin, instance["id"])["mac_address"] == "02:16:3e:aa:aa:aa"
+
+
+def test_allocate_refuses_a_mac_in_use_and_claims_nothing(db_url, admin):
+    network = flat_network(admin)
+    db.fixed_ip_allocate_for_instance(admin, network["id"], make_instance(admin)["id"], "02:16:3e:00:00:01")
+    other = make_instance(admin)
+    with pytest.raises(exception.MacAddressInUse):
+        db.fixed_ip_allocate_for_instance(admin, network["id"], other["id"], "02:16:3e:00:00:01")
+    assert db.fixed_ip_get_all_by_instance(admin, other["id"]) == []
+
+
+def test_allocate_for_a_deleted_instance_claims_nothing(db_url, admin):
+    network = flat_network(admin)
+    instance = make_instance(admin)
+    db.instance_destroy(admin, instance["id"])
+    with pytest.raises(exception.InstanceNotFound):
+        db.fixed_ip_allocate_for_instance(admin, network["id"], instance["id"], "02:16:3e:00:00:01")
+    assert all(row["instance_id"] is None for row in db.fixed_ip_get_all_by_network(admin, network["id"]))
+
+
+def test_allocate_when_none_is_left(db_url, admin):
+    network = flat_network(admin, size=3)
+    db.fixed_ip_allocate_for_instance(admin, network["id"], make_instance(admin)["id"], "02:16:3e:00:00:01")
+    with pytest.raises(exception.NoMoreFixedIps):
+        db.fixed_ip_allocate_for_instance(admin, network["id"], make_instance(admin)["id"], "02:16:3e:00:00:02")
+
+
+def test_releases_name_address_network_host_and_floating_ips_in_one_statement(db_url, admin):
+    network = flat_network(admin)
+    instance = make_instance(admin)
+    fixed, _ = db.fixed_ip_allocate_for_instance(admin, network["id"], instance["id"], "02:16:3e:00:00:01")
+    db.floating_ip_create(admin, {"address": "4.4.4.4", "host": "fl-host", "project_id": "proj-a"})
+    db.floating_ip_fixed_ip_associate(admin, "4.4.4.4", fixed["address"])
+    db.instance_destroy(admin, instance["id"])  # a terminated instance's addresses are released after
+    with counting_statements() as statements:
+        releases = db.fixed_ip_get_releases_by_instance(admin, instance["id"])
+    assert len(statements) == 1
+    assert releases == [{"address": fixed["address"], "network_id": network["id"], "network_host": "net",
+                         "floating": [("4.4.4.4", "fl-host")]}]
+
+
+def test_disassociate_is_one_update_and_reports_an_unknown_address(db_url, admin):
+    network = flat_network(admin)
+    instance = make_instance(admin)
+    fixed, _ = db.fixed_ip_allocate_for_instance(admin, network["id"], instance["id"], "02:16:3e:00:00:01")
+    with counting_statements() as statements:
+        db.fixed_ip_disassociate(admin, fixed["address"])
+    assert len(statements) == 1
+    row = db.fixed_ip_get_by_address(admin, fixed["address"])
+    assert (row["instance_id"], row["allocated"], row["mac_address"]) == (None, False, None)
+    with pytest.raises(exception.FixedIpNotFound):
+        db.fixed_ip_disassociate(admin, "10.99.0.1")
+
+
+def test_periodic_listing_is_one_statement_of_live_rows_of_the_host(db_url, admin):
+    on_a = make_instance(admin, host="a")
+    building_a = make_instance(admin, host="a", vm_state="building")
+    db.instance_set(admin, on_a["id"], {"vm_state": "active"})
+    make_instance(admin, host="b")
+    gone = make_instance(admin, host="a")
+    db.instance_destroy(admin, gone["id"])
+    unplaced = make_instance(admin)
+    with counting_statements() as statements:
+        rows = db.instance_get_all_for_host(admin, "a")
+    assert len(statements) == 1
+    assert [r["id"] for r in rows] == [on_a["id"], building_a["id"]]
+    assert rows[0].instance_type["name"] == "m1.small"
+    assert [r["id"] for r in db.instance_get_all_for_host(admin, "a", "building")] == [building_a["id"]]
+    assert [r["id"] for r in db.instance_get_all_for_host(admin, None, "building")] == [unplaced["id"]]
+    with pytest.raises(exception.AdminRequired):
+        db.instance_get_all_for_host(context.RequestContext("alice", "proj-a"), "a")
