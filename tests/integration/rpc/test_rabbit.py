@@ -83,3 +83,37 @@ def test_concurrent_casts_share_a_pool_of_at_most_rpc_conn_pool_size_connections
     senders.waitall()
     wait_for(lambda: sorted(manager.received) == list(range(20)), timeout=10)
     assert 1 <= len(client._connections().casts._idle) <= 2
+
+
+@pytest.mark.parametrize("confirmed", [True, False], ids=["confirmed", "unconfirmed"])
+def test_casts_from_one_greenthread_arrive_in_the_order_sent(rabbit_rpc, ctxt, confirmed):
+    """Three greenthreads each cast a numbered burst to one topic over a pool of three connections.
+
+    Unconfirmed, the order rests on each greenthread keeping its connection
+    (the broker orders messages per connection, not across them); the
+    padding fills socket buffers, so sends block midway and others take
+    the free connections meanwhile.
+    """
+    from nova.rpc import client
+
+    FLAGS.rpc_conn_pool_size = 3
+    topic = rabbit_rpc.topic()
+    manager = EchoManager()
+    rabbit_rpc.server(topic, manager)
+    casts = client._connections().casts
+    casts.confirm = confirmed
+    casts._check_closed = not confirmed
+
+    padding = "x" * 20_000
+
+    def burst(who: str) -> None:
+        for number in range(100):
+            rpc.cast(ctxt, topic, {"method": "record", "args": {"value": [who, number, padding]}})
+
+    senders = [eventlet.spawn(burst, who) for who in "abc"]
+    for sender in senders:
+        sender.wait()
+    wait_for(lambda: len(manager.received) == 300, timeout=30)
+    for who in "abc":
+        assert [n for w, n, _ in manager.received if w == who] == list(range(100)), f"{who}'s casts were reordered"
+    assert len(casts._idle) >= 2, "the bursts should have shared several connections"
