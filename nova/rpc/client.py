@@ -10,6 +10,7 @@ connection has declared the queue it needs.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from typing import Any, Mapping
@@ -45,6 +46,13 @@ class _ProcessConnections:
                     self._listener = replies.ReplyListener(self.settings)
         return self._listener
 
+    def disown_after_fork(self) -> None:
+        if self._listener is not None:
+            self._listener.disown_after_fork()
+            self._listener = None
+        self.casts.disown_after_fork()
+        self.calls.disown_after_fork()
+
     def close(self) -> None:
         if self._listener is not None:
             self._listener.close()
@@ -71,6 +79,19 @@ def _connections() -> _ProcessConnections:
         if _process is None:
             _process = _ProcessConnections(settings)
         return _process
+
+
+def _forget_after_fork() -> None:
+    """In a forked child (a nova-api worker, say): the parent's publishers and reply queue stay the
+    parent's.  Their sockets are disowned, not closed; the child opens its own on its first send."""
+    global _process, _process_lock
+    old, _process = _process, None
+    _process_lock = semaphore.Semaphore()
+    if old is not None:
+        old.disown_after_fork()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def reset() -> None:

@@ -248,6 +248,30 @@ def close_quietly(conn: kombu.Connection | None) -> None:
             LOG.debug("Ignored error while closing a broker connection: %s", common.one_line(exc))
 
 
+def disown(conn: kombu.Connection | None) -> None:
+    """In a forked child: point this process's copy of ``conn``'s socket at /dev/null.
+
+    The socket is the parent's too: whatever the child would read from it
+    (replies, requests) the parent would miss, and whatever it would write
+    (a close, a frame) would land in the middle of the parent's stream.
+    After this the child reads end-of-file and writes vanish, while the
+    parent's connection carries on untouched.
+    """
+    amqp_conn = getattr(conn, "_connection", None) if conn is not None else None
+    sock = getattr(getattr(amqp_conn, "transport", None), "sock", None)
+    try:
+        fd = sock.fileno() if sock is not None else -1
+    except OSError:
+        return
+    if fd < 0:
+        return
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def backoff(failures: int) -> float:
     """Seconds to wait after ``failures`` consecutive failed attempts (doubling, capped)."""
     start = FLAGS.rabbit_retry_interval

@@ -113,6 +113,16 @@ class ConsumerLoop:
         conn, self._conn, self._channel = self._conn, None, None
         connection.close_quietly(conn)
 
+    def disown_after_fork(self) -> None:
+        """In a forked child: stop for good without reading or writing the parent's connection.
+
+        Its socket now reads end-of-file (``connection.disown``); should the
+        loop's greenthread run again in the child it finds ``stopping`` and ends.
+        """
+        self._stopping = True
+        conn, self._conn, self._channel, self._consumer = self._conn, None, None, None
+        connection.disown(conn)
+
     def _run(self) -> None:
         failures = 0
         while not self._stopping:

@@ -80,6 +80,8 @@ class Publisher:
         self._check_closed = not self.confirm and not settings.memory
         self._slots = semaphore.Semaphore(max(size, 1))
         self._idle: list[_Sender] = []
+        # Every sender this pool made (at most ``size``), busy or idle.
+        self._senders: list[_Sender] = []
         # The sender each greenthread used last (see "Order" above); forgotten with the greenthread.
         self._last: "weakref.WeakKeyDictionary[greenlet.greenlet, _Sender]" = weakref.WeakKeyDictionary()
         # Bumped when a send finds its connection broken: the idle ones, opened before, most likely went
@@ -135,7 +137,11 @@ class Publisher:
                 raise self._stuck(target)
             sender = own
         else:
-            sender = self._idle.pop() if self._idle else _Sender()
+            if self._idle:
+                sender = self._idle.pop()
+            else:
+                sender = _Sender()
+                self._senders.append(sender)
             self._last[me] = sender
         sender.busy = True
         return sender
@@ -152,6 +158,15 @@ class Publisher:
         if not self._closed:
             self._idle.append(sender)
         self._slots.release()
+
+    def disown_after_fork(self) -> None:
+        """In a forked child: give up the parent's connections without a word to the broker (see
+        ``connection.disown``); a send the child makes afterwards opens a connection of its own."""
+        for sender in self._senders:
+            connection.disown(sender.conn)
+            sender.conn = sender.producer = None
+            sender.declared.clear()
+        self.close()
 
     def _stuck(self, target: str) -> common.BrokerUnavailable:
         return common.BrokerUnavailable(

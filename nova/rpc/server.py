@@ -10,6 +10,7 @@ finished and its reply was sent: a crash mid-handler means redelivery
 from __future__ import annotations
 
 import logging
+import os
 import time
 import weakref
 from typing import Any, Protocol
@@ -169,6 +170,19 @@ class Server:
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
             LOG.error("RPC %s on %s.%s failed: %s", method, self.topic, self.host, common.one_line(exc), exc_info=True)
             return {"failure": common.failure_payload(exc)}
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the servers running in the parent stay the parent's (their consumer sockets
+    are disowned, see ``connection.disown``); the child consumes nothing unless it starts servers."""
+    for server in list(_running):
+        _running.discard(server)
+        if server._loop is not None:
+            server._loop.disown_after_fork()
+        server._loop = server._pool = None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def stop_all(timeout: float = 0) -> None:
