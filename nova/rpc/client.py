@@ -133,6 +133,7 @@ def call(
             deadline=deadline,
             target=f"topic {topic}",
             delivery_mode=TRANSIENT,
+            keep_order=False,
             expiration=timeout,
             reply_to=listener.queue_name,
             correlation_id=correlation_id,
@@ -189,9 +190,10 @@ def send_reply(reply_to: str, correlation_id: str | None, reply: dict[str, Any])
     target = f"reply queue {reply_to}"
     try:
         calls.publish(reply, exchange="", routing_key=reply_to, declare=(), deadline=deadline, target=target,
-                      delivery_mode=TRANSIENT, correlation_id=correlation_id)
+                      keep_order=False, delivery_mode=TRANSIENT, correlation_id=correlation_id)
     except kombu.exceptions.EncodeError as exc:
         LOG.error("Cannot encode an RPC result: %s", common.one_line(exc))
         failure = common.RpcError(reason=f"the result could not be encoded: {common.one_line(exc)}")
         calls.publish({"failure": common.failure_payload(failure)}, exchange="", routing_key=reply_to, declare=(),
-                      deadline=deadline, target=target, delivery_mode=TRANSIENT, correlation_id=correlation_id)
+                      deadline=deadline, target=target, keep_order=False, delivery_mode=TRANSIENT,
+                      correlation_id=correlation_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import operator
 import os
 import sys
 import urllib.parse
@@ -96,6 +97,7 @@ _SETTINGS_FLAGS = (
     "rabbit_password", "rabbit_virtual_host", "rabbit_use_ssl", "rabbit_heartbeat", "rabbit_quorum_queues",
 )
 _flag_objects: tuple = ()
+_VALUE = operator.attrgetter("value")
 # (raw flag values, lists copied; the settings built from them)
 _cached: tuple[tuple, BrokerSettings] | None = None
 
@@ -110,7 +112,7 @@ def cached_settings() -> BrokerSettings:
     global _cached, _flag_objects
     if not _flag_objects:
         _flag_objects = tuple(FLAGS[name] for name in _SETTINGS_FLAGS)
-    key = tuple([flag.value for flag in _flag_objects])
+    key = tuple(map(_VALUE, _flag_objects))
     cached = _cached
     if cached is not None and cached[0] == key:
         return cached[1]

@@ -99,10 +99,17 @@ class Publisher:
         declare: Sequence[Exchange | Queue],
         deadline: float,
         target: str,
+        keep_order: bool = True,
         **properties: Any,
     ) -> None:
-        """Send ``body``; ``declare`` lists the entities it needs (declared once per connection)."""
-        sender = self._checkout(deadline, target)
+        """Send ``body``; ``declare`` lists the entities it needs (declared once per connection).
+
+        ``keep_order=False`` for a message nothing this greenthread sends later
+        can overtake in a way that matters (a call waits for its reply before
+        the greenthread goes on; a reply is a handler's last message): it goes
+        over any free connection, and the greenthread's connection is not noted.
+        """
+        sender = self._checkout(deadline, target, keep_order)
         try:
             if sender.generation != self._generation and sender.conn is not None:
                 sender.reset()
@@ -110,10 +117,14 @@ class Publisher:
         finally:
             self._checkin(sender)
 
-    def _checkout(self, deadline: float, target: str) -> _Sender:
+    def _checkout(self, deadline: float, target: str, keep_order: bool) -> _Sender:
         """A sender for this greenthread: the one it used last when free (or, unconfirmed, when freed)."""
         if not self._slots.acquire(timeout=max(deadline - time.monotonic(), 0)):
             raise self._stuck(target)
+        if not keep_order:
+            sender = self._take_any()
+            sender.busy = True
+            return sender
         me = greenlet.getcurrent()
         own = self._last.get(me)
         if own is not None and not own.busy and own in self._idle:
@@ -137,13 +148,17 @@ class Publisher:
                 raise self._stuck(target)
             sender = own
         else:
-            if self._idle:
-                sender = self._idle.pop()
-            else:
-                sender = _Sender()
-                self._senders.append(sender)
+            sender = self._take_any()
             self._last[me] = sender
         sender.busy = True
+        return sender
+
+    def _take_any(self) -> _Sender:
+        """The free sender used last (its connection is the likeliest to be open), else a new one."""
+        if self._idle:
+            return self._idle.pop()
+        sender = _Sender()
+        self._senders.append(sender)
         return sender
 
     def _checkin(self, sender: _Sender) -> None:
