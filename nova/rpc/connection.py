@@ -97,7 +97,10 @@ _SETTINGS_FLAGS = (
     "rabbit_password", "rabbit_virtual_host", "rabbit_use_ssl", "rabbit_heartbeat", "rabbit_quorum_queues",
 )
 _flag_objects: tuple = ()
-_VALUE = operator.attrgetter("value")
+# absl's Flag.value is a property returning ``_value``: read the attribute itself (a C-level read per flag, on
+# every send) while absl keeps it there; else through the property.
+_VALUE = operator.attrgetter("_value" if isinstance(getattr(type(FLAGS["rabbit_host"]), "value", None), property)
+                             and hasattr(FLAGS["rabbit_host"], "_value") else "value")
 # (raw flag values, lists copied; the settings built from them)
 _cached: tuple[tuple, BrokerSettings] | None = None
 

@@ -26,8 +26,8 @@ def sends(monkeypatch):
 
 
 def send(pub: publisher.Publisher, who: str, hold: float = 0, timeout: float = 5) -> None:
-    pub.publish({"who": who, "hold": hold}, exchange="", routing_key="t", declare=(), deadline=time.monotonic() + timeout,
-                target="topic t")
+    pub.publish({"who": who, "hold": hold}, exchange="", routing_key="t", declare=(),
+                deadline=time.monotonic() + timeout, target="topic t")
 
 
 def test_an_unconfirmed_greenthread_waits_for_its_connection_so_its_messages_keep_their_order(sends):
@@ -83,3 +83,15 @@ def test_a_send_that_cannot_get_its_connection_in_time_gives_up_and_frees_its_sl
         thread.wait()
     assert time.monotonic() - started < 0.09
     assert not pub._idle[0].waiters and not pub._idle[0].busy
+
+
+def test_calls_and_replies_take_any_free_connection_and_leave_no_trace(sends):
+    pub = publisher.Publisher(SETTINGS, confirm=False, size=2)
+    holder = eventlet.spawn(send, pub, "b", 0.05)
+    eventlet.sleep(0)
+    pub.publish({"who": "reply"}, exchange="", routing_key="r", declare=(), deadline=time.monotonic() + 5,
+                target="reply queue r", keep_order=False)
+    holder.wait()
+    assert [who for who, _ in sends] == ["reply", "b"]
+    assert sends[0][1] is not sends[1][1], "a reply does not wait for a busy connection"
+    assert len(pub._last) == 1  # only "b", which keeps order, is remembered
