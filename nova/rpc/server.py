@@ -43,6 +43,7 @@ class Server:
         self._pool: greenpool.GreenPool | None = None
         self._loop: consumer.ConsumerLoop | None = None
         self._settings: connection.BrokerSettings | None = None
+        self._reply_inline = False
 
     @property
     def queue_names(self) -> tuple[str, str, str]:
@@ -57,6 +58,9 @@ class Server:
         if self._loop is not None:
             raise RuntimeError(f"RPC server for {self.topic} on {self.host} is already running")
         settings = self._settings = connection.current_settings()
+        # Replies go back over the channel the request came on, except on quorum queues, where the process's
+        # call publisher confirms every message (see nova.rpc.client) and replies keep going through it.
+        self._reply_inline = not settings.quorum
         self._pool = greenpool.GreenPool(FLAGS.rpc_thread_pool_size)
         self._loop = consumer.ConsumerLoop(
             f"rpc server {self.topic}.{self.host}",
@@ -130,7 +134,7 @@ class Server:
         correlation_id = message.properties.get("correlation_id")
         try:
             reply = self._run(message)
-            if reply_to:
+            if reply_to and not (self._reply_inline and loop.reply(message, reply, reply_to, correlation_id)):
                 client.send_reply(reply_to, correlation_id, reply)
         except Exception:  # noqa: BLE001 - one bad message must not kill the server
             LOG.exception("RPC server %s.%s failed to handle a message", self.topic, self.host)
