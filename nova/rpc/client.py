@@ -10,6 +10,7 @@ connection has declared the queue it needs.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from typing import Any, Mapping
@@ -45,6 +46,13 @@ class _ProcessConnections:
                     self._listener = replies.ReplyListener(self.settings)
         return self._listener
 
+    def disown_after_fork(self) -> None:
+        if self._listener is not None:
+            self._listener.disown_after_fork()
+            self._listener = None
+        self.casts.disown_after_fork()
+        self.calls.disown_after_fork()
+
     def close(self) -> None:
         if self._listener is not None:
             self._listener.close()
@@ -71,6 +79,19 @@ def _connections() -> _ProcessConnections:
         if _process is None:
             _process = _ProcessConnections(settings)
         return _process
+
+
+def _forget_after_fork() -> None:
+    """In a forked child (a nova-api worker, say): the parent's publishers and reply queue stay the
+    parent's.  Their sockets are disowned, not closed; the child opens its own on its first send."""
+    global _process, _process_lock
+    old, _process = _process, None
+    _process_lock = semaphore.Semaphore()
+    if old is not None:
+        old.disown_after_fork()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def reset() -> None:
@@ -112,6 +133,7 @@ def call(
             deadline=deadline,
             target=f"topic {topic}",
             delivery_mode=TRANSIENT,
+            keep_order=False,
             expiration=timeout,
             reply_to=listener.queue_name,
             correlation_id=correlation_id,
@@ -168,9 +190,10 @@ def send_reply(reply_to: str, correlation_id: str | None, reply: dict[str, Any])
     target = f"reply queue {reply_to}"
     try:
         calls.publish(reply, exchange="", routing_key=reply_to, declare=(), deadline=deadline, target=target,
-                      delivery_mode=TRANSIENT, correlation_id=correlation_id)
+                      keep_order=False, delivery_mode=TRANSIENT, correlation_id=correlation_id)
     except kombu.exceptions.EncodeError as exc:
         LOG.error("Cannot encode an RPC result: %s", common.one_line(exc))
         failure = common.RpcError(reason=f"the result could not be encoded: {common.one_line(exc)}")
         calls.publish({"failure": common.failure_payload(failure)}, exchange="", routing_key=reply_to, declare=(),
-                      deadline=deadline, target=target, delivery_mode=TRANSIENT, correlation_id=correlation_id)
+                      deadline=deadline, target=target, keep_order=False, delivery_mode=TRANSIENT,
+                      correlation_id=correlation_id)

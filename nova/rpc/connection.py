@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import operator
 import os
 import sys
 import urllib.parse
@@ -96,6 +97,10 @@ _SETTINGS_FLAGS = (
     "rabbit_password", "rabbit_virtual_host", "rabbit_use_ssl", "rabbit_heartbeat", "rabbit_quorum_queues",
 )
 _flag_objects: tuple = ()
+# absl's Flag.value is a property returning ``_value``: read the attribute itself (a C-level read per flag, on
+# every send) while absl keeps it there; else through the property.
+_VALUE = operator.attrgetter("_value" if isinstance(getattr(type(FLAGS["rabbit_host"]), "value", None), property)
+                             and hasattr(FLAGS["rabbit_host"], "_value") else "value")
 # (raw flag values, lists copied; the settings built from them)
 _cached: tuple[tuple, BrokerSettings] | None = None
 
@@ -110,7 +115,7 @@ def cached_settings() -> BrokerSettings:
     global _cached, _flag_objects
     if not _flag_objects:
         _flag_objects = tuple(FLAGS[name] for name in _SETTINGS_FLAGS)
-    key = tuple([flag.value for flag in _flag_objects])
+    key = tuple(map(_VALUE, _flag_objects))
     cached = _cached
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -246,6 +251,30 @@ def close_quietly(conn: kombu.Connection | None) -> None:
             conn.release()
         except Exception as exc:  # noqa: BLE001 - the connection is being thrown away
             LOG.debug("Ignored error while closing a broker connection: %s", common.one_line(exc))
+
+
+def disown(conn: kombu.Connection | None) -> None:
+    """In a forked child: point this process's copy of ``conn``'s socket at /dev/null.
+
+    The socket is the parent's too: whatever the child would read from it
+    (replies, requests) the parent would miss, and whatever it would write
+    (a close, a frame) would land in the middle of the parent's stream.
+    After this the child reads end-of-file and writes vanish, while the
+    parent's connection carries on untouched.
+    """
+    amqp_conn = getattr(conn, "_connection", None) if conn is not None else None
+    sock = getattr(getattr(amqp_conn, "transport", None), "sock", None)
+    try:
+        fd = sock.fileno() if sock is not None else -1
+    except OSError:
+        return
+    if fd < 0:
+        return
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def backoff(failures: int) -> float:

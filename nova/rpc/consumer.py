@@ -15,6 +15,7 @@ from typing import Callable
 
 import eventlet
 import kombu
+import kombu.exceptions
 from eventlet import event, greenthread, semaphore
 from kombu import Queue
 
@@ -59,6 +60,7 @@ class ConsumerLoop:
         self._conn: kombu.Connection | None = None
         self._channel = None
         self._consumer: kombu.Consumer | None = None
+        self._producer: kombu.Producer | None = None
         self._write_lock = semaphore.Semaphore()
         # True while the loop waits for the broker with no message in hand:
         # then stop() may kill it at once (an unread message stays unacked).
@@ -86,6 +88,30 @@ class ConsumerLoop:
     def ack(self, message: kombu.Message) -> None:
         self._settle(message, "ack")
 
+    def reply(self, message: kombu.Message, body: dict, reply_to: str, correlation_id: str | None) -> bool:
+        """Send ``body`` to ``reply_to`` over the channel ``message`` came on; False when that cannot be done.
+
+        The reply then shares the connection the request came over, as the
+        ack after it does: no publisher connection is checked out and no
+        other connection carries it.  False (the channel was replaced or
+        broke, or the body cannot be encoded) leaves the reply to the
+        caller's publisher, which retries an outage.
+        """
+        producer = self._producer
+        if producer is None or message.channel is not self._channel:
+            return False
+        try:
+            with self._write_lock:
+                producer.publish(body, exchange="", routing_key=reply_to, serializer="json", delivery_mode=1,
+                                 correlation_id=correlation_id)
+        except kombu.exceptions.EncodeError:
+            return False
+        except self._errors as exc:
+            LOG.info("%s: could not reply over the consumer's channel (%s); using a publisher",
+                     self.name, common.one_line(exc))
+            return False
+        return True
+
     def requeue(self, message: kombu.Message) -> None:
         self._settle(message, "requeue")
 
@@ -110,8 +136,19 @@ class ConsumerLoop:
         thread.kill()
 
     def close(self) -> None:
-        conn, self._conn, self._channel = self._conn, None, None
+        conn, self._conn, self._channel, self._producer = self._conn, None, None, None
         connection.close_quietly(conn)
+
+    def disown_after_fork(self) -> None:
+        """In a forked child: stop for good without reading or writing the parent's connection.
+
+        Its socket now reads end-of-file (``connection.disown``); should the
+        loop's greenthread run again in the child it finds ``stopping`` and ends.
+        """
+        self._stopping = True
+        conn, self._conn, self._channel, self._consumer = self._conn, None, None, None
+        self._producer = None
+        connection.disown(conn)
 
     def _run(self) -> None:
         failures = 0
@@ -179,6 +216,7 @@ class ConsumerLoop:
         consumer.consume()
         self._channel = channel
         self._consumer = consumer
+        self._producer = kombu.Producer(channel, auto_declare=False)
         return conn
 
     def _drain(self, conn: kombu.Connection) -> None:

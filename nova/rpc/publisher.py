@@ -7,6 +7,14 @@ message (publisher confirms), which is what makes an accepted cast safe.
 Calls and replies skip confirms on classic queues: their loss shows as the
 caller's Timeout, and a confirm would cost a broker round trip on every call.
 On quorum queues they are confirmed too (see ``client``).
+
+Order: messages one greenthread sends reach the broker in the order it sent
+them.  A greenthread keeps the connection it used last while that is free;
+on an unconfirmed publisher it waits for that connection when another
+greenthread holds it, since a message on another connection could overtake
+its previous one (over one connection the broker keeps the order).  On a
+confirmed publisher the previous message was already confirmed, hence
+enqueued, before the send returned, so any free connection will do.
 """
 
 from __future__ import annotations
@@ -14,12 +22,14 @@ from __future__ import annotations
 import logging
 import socket
 import time
+import weakref
 from typing import Any, Sequence
 
 import eventlet
 import eventlet.patcher
+import greenlet
 import kombu
-from eventlet import semaphore
+from eventlet import event, semaphore
 from kombu import Exchange, Queue
 
 from nova.rpc import common, connection, topology
@@ -47,6 +57,9 @@ class _Sender:
         self.checked_at = 0.0
         # The pool's generation when this connection was opened.
         self.generation = 0
+        # True while a send holds it; greenthreads waiting to send over it next, first come first served.
+        self.busy = False
+        self.waiters: list[event.Event] = []
 
     def reset(self) -> None:
         conn, self.conn, self.producer = self.conn, None, None
@@ -67,6 +80,10 @@ class Publisher:
         self._check_closed = not self.confirm and not settings.memory
         self._slots = semaphore.Semaphore(max(size, 1))
         self._idle: list[_Sender] = []
+        # Every sender this pool made (at most ``size``), busy or idle.
+        self._senders: list[_Sender] = []
+        # The sender each greenthread used last (see "Order" above); forgotten with the greenthread.
+        self._last: "weakref.WeakKeyDictionary[greenlet.greenlet, _Sender]" = weakref.WeakKeyDictionary()
         # Bumped when a send finds its connection broken: the idle ones, opened before, most likely went
         # to the same lost node, so each is replaced before its next send rather than failing it first.
         self._generation = 0
@@ -82,24 +99,94 @@ class Publisher:
         declare: Sequence[Exchange | Queue],
         deadline: float,
         target: str,
+        keep_order: bool = True,
         **properties: Any,
     ) -> None:
-        """Send ``body``; ``declare`` lists the entities it needs (declared once per connection)."""
-        if not self._slots.acquire(timeout=max(deadline - time.monotonic(), 0)):
-            raise common.BrokerUnavailable(
-                url=self.settings.display_url, reason=f"gave up sending to {target}: every send is stuck retrying"
-            )
-        sender = self._idle.pop() if self._idle else _Sender()
+        """Send ``body``; ``declare`` lists the entities it needs (declared once per connection).
+
+        ``keep_order=False`` for a message nothing this greenthread sends later
+        can overtake in a way that matters (a call waits for its reply before
+        the greenthread goes on; a reply is a handler's last message): it goes
+        over any free connection, and the greenthread's connection is not noted.
+        """
+        sender = self._checkout(deadline, target, keep_order)
         try:
             if sender.generation != self._generation and sender.conn is not None:
                 sender.reset()
             self._send(sender, body, exchange, routing_key, declare, deadline, target, properties)
         finally:
-            if self._closed:
-                sender.reset()
-            else:
-                self._idle.append(sender)
+            self._checkin(sender)
+
+    def _checkout(self, deadline: float, target: str, keep_order: bool) -> _Sender:
+        """A sender for this greenthread: the one it used last when free (or, unconfirmed, when freed)."""
+        if not self._slots.acquire(timeout=max(deadline - time.monotonic(), 0)):
+            raise self._stuck(target)
+        if not keep_order:
+            sender = self._take_any()
+            sender.busy = True
+            return sender
+        me = greenlet.getcurrent()
+        own = self._last.get(me)
+        if own is not None and not own.busy and own in self._idle:
+            self._idle.remove(own)
+            sender = own
+        elif own is not None and own.busy and not self.confirm:
+            handed = event.Event()
+            own.waiters.append(handed)
+            try:
+                handed.wait(max(deadline - time.monotonic(), 0))
+            except BaseException:
+                if handed.ready():
+                    self._checkin(own)  # handed over, then killed before it could send
+                else:
+                    own.waiters.remove(handed)
+                    self._slots.release()
+                raise
+            if not handed.ready():
+                own.waiters.remove(handed)
+                self._slots.release()
+                raise self._stuck(target)
+            sender = own
+        else:
+            sender = self._take_any()
+            self._last[me] = sender
+        sender.busy = True
+        return sender
+
+    def _take_any(self) -> _Sender:
+        """The free sender used last (its connection is the likeliest to be open), else a new one."""
+        if self._idle:
+            return self._idle.pop()
+        sender = _Sender()
+        self._senders.append(sender)
+        return sender
+
+    def _checkin(self, sender: _Sender) -> None:
+        if self._closed:
+            sender.reset()
+        if sender.waiters:
+            # The waiter holds a slot already: the sender passes to it, busy, without going idle.
+            sender.waiters.pop(0).send(True)
             self._slots.release()
+            return
+        sender.busy = False
+        if not self._closed:
+            self._idle.append(sender)
+        self._slots.release()
+
+    def disown_after_fork(self) -> None:
+        """In a forked child: give up the parent's connections without a word to the broker (see
+        ``connection.disown``); a send the child makes afterwards opens a connection of its own."""
+        for sender in self._senders:
+            connection.disown(sender.conn)
+            sender.conn = sender.producer = None
+            sender.declared.clear()
+        self.close()
+
+    def _stuck(self, target: str) -> common.BrokerUnavailable:
+        return common.BrokerUnavailable(
+            url=self.settings.display_url, reason=f"gave up sending to {target}: every send is stuck retrying"
+        )
 
     def close(self) -> None:
         """Drop the idle connections; a send in progress drops its own when it ends."""

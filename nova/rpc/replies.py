@@ -49,6 +49,10 @@ class ReplyListener:
         self._loop.close()
         self._waiters.clear()
 
+    def disown_after_fork(self) -> None:
+        self._loop.disown_after_fork()
+        self._waiters.clear()
+
     def _on_message(self, message: kombu.Message) -> None:
         correlation_id = message.properties.get("correlation_id")
         waiter = self._waiters.get(correlation_id)

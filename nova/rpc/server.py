@@ -4,12 +4,17 @@ It consumes the shared queue ``topic``, the queue ``topic.host`` and its own
 queue on the ``topic_fanout`` exchange.  Each message runs in a GreenPool of
 ``rpc_thread_pool_size`` greenthreads and is acked only after its handler
 finished and its reply was sent: a crash mid-handler means redelivery
-(at-least-once), never loss.
+(at-least-once), never loss.  The reply goes back over the channel the
+request came on (through the process's call publisher when that channel is
+gone, and on quorum queues).
+
+After a fork the child leaves the parent's servers alone (``_forget_after_fork``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 import weakref
 from typing import Any, Protocol
@@ -42,6 +47,7 @@ class Server:
         self._pool: greenpool.GreenPool | None = None
         self._loop: consumer.ConsumerLoop | None = None
         self._settings: connection.BrokerSettings | None = None
+        self._reply_inline = False
 
     @property
     def queue_names(self) -> tuple[str, str, str]:
@@ -56,6 +62,9 @@ class Server:
         if self._loop is not None:
             raise RuntimeError(f"RPC server for {self.topic} on {self.host} is already running")
         settings = self._settings = connection.current_settings()
+        # Replies go back over the channel the request came on, except on quorum queues, where the process's
+        # call publisher confirms every message (see nova.rpc.client) and replies keep going through it.
+        self._reply_inline = not settings.quorum
         self._pool = greenpool.GreenPool(FLAGS.rpc_thread_pool_size)
         self._loop = consumer.ConsumerLoop(
             f"rpc server {self.topic}.{self.host}",
@@ -129,7 +138,7 @@ class Server:
         correlation_id = message.properties.get("correlation_id")
         try:
             reply = self._run(message)
-            if reply_to:
+            if reply_to and not (self._reply_inline and loop.reply(message, reply, reply_to, correlation_id)):
                 client.send_reply(reply_to, correlation_id, reply)
         except Exception:  # noqa: BLE001 - one bad message must not kill the server
             LOG.exception("RPC server %s.%s failed to handle a message", self.topic, self.host)
@@ -169,6 +178,19 @@ class Server:
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
             LOG.error("RPC %s on %s.%s failed: %s", method, self.topic, self.host, common.one_line(exc), exc_info=True)
             return {"failure": common.failure_payload(exc)}
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the servers running in the parent stay the parent's (their consumer sockets
+    are disowned, see ``connection.disown``); the child consumes nothing unless it starts servers."""
+    for server in list(_running):
+        _running.discard(server)
+        if server._loop is not None:
+            server._loop.disown_after_fork()
+        server._loop = server._pool = None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def stop_all(timeout: float = 0) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import eventlet
 import pytest
 
@@ -83,3 +85,77 @@ def test_concurrent_casts_share_a_pool_of_at_most_rpc_conn_pool_size_connections
     senders.waitall()
     wait_for(lambda: sorted(manager.received) == list(range(20)), timeout=10)
     assert 1 <= len(client._connections().casts._idle) <= 2
+
+
+@pytest.mark.parametrize("confirmed", [True, False], ids=["confirmed", "unconfirmed"])
+def test_casts_from_one_greenthread_arrive_in_the_order_sent(rabbit_rpc, ctxt, confirmed):
+    """Three greenthreads each cast a numbered burst to one topic over a pool of three connections.
+
+    Unconfirmed, the order rests on each greenthread keeping its connection
+    (the broker orders messages per connection, not across them); the
+    padding fills socket buffers, so sends block midway and others take
+    the free connections meanwhile.
+    """
+    from nova.rpc import client
+
+    FLAGS.rpc_conn_pool_size = 3
+    topic = rabbit_rpc.topic()
+    manager = EchoManager()
+    rabbit_rpc.server(topic, manager)
+    casts = client._connections().casts
+    casts.confirm = confirmed
+    casts._check_closed = not confirmed
+
+    padding = "x" * 20_000
+
+    def burst(who: str) -> None:
+        for number in range(100):
+            rpc.cast(ctxt, topic, {"method": "record", "args": {"value": [who, number, padding]}})
+
+    senders = [eventlet.spawn(burst, who) for who in "abc"]
+    for sender in senders:
+        sender.wait()
+    wait_for(lambda: len(manager.received) == 300, timeout=30)
+    for who in "abc":
+        assert [n for w, n, _ in manager.received if w == who] == list(range(100)), f"{who}'s casts were reordered"
+    assert len(casts._idle) >= 2, "the bursts should have shared several connections"
+
+
+def test_a_forked_child_opens_connections_of_its_own_and_leaves_the_parents_alone(rabbit_rpc, ctxt):
+    """A worker forked after the parent used RPC (nova-api workers) gets its own reply queue, and the
+    parent's calls keep getting their replies while the child makes its own."""
+    import os
+
+    from eventlet import hubs
+
+    from nova.rpc import client
+
+    topic = rabbit_rpc.topic()
+    rabbit_rpc.server(topic)
+    assert rpc.call(ctxt, topic, {"method": "echo", "args": {"value": "before"}}) == "before"
+    parent_queue = client._connections().listener().queue_name
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            old = hubs.get_hub()  # as nova.workers does: the inherited epoll set is the parent's
+            old.poll.close()
+            hubs.use_hub(type(old))
+            fresh = client._process is None
+            answers = [rpc.call(ctxt, topic, {"method": "echo", "args": {"value": n}}, timeout=10) for n in range(20)]
+            mine = client._connections().listener().queue_name
+            status = 0 if fresh and answers == list(range(20)) and mine != parent_queue else 2
+        finally:
+            os._exit(status)
+    answers = [rpc.call(ctxt, topic, {"method": "echo", "args": {"value": n}}, timeout=10) for n in range(20)]
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done or time.monotonic() > deadline:
+            break
+        eventlet.sleep(0.05)
+    assert done, "the child did not finish"
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert answers == list(range(20))
+    assert client._connections().listener().queue_name == parent_queue
+    assert rpc.call(ctxt, topic, {"method": "echo", "args": {"value": "after"}}) == "after"
