@@ -5,12 +5,64 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import webob
+import webob.headers
 
 from nova import context
 from nova.objectstore import acl, auth, settings
 from nova.objectstore.body import Body, Payload
 from nova.objectstore.errors import access_denied
 from nova.objectstore.store import Bucket, Store
+
+
+class Headers(webob.headers.EnvironHeaders):
+    """webob's view of the request headers, with the list of names worked out once.
+
+    webob translates every environ key again on each iteration and ``get``;
+    S3 handlers iterate the headers several times a request (metadata,
+    checksums, signature).  Lookups still read the environ, and a change made
+    through this object drops the cached names.
+    """
+
+    def __init__(self, environ: dict) -> None:
+        super().__init__(environ)
+        self._names: list[str] | None = None
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        if self._names is None:
+            translate = webob.headers._trans_key
+            self._names = [name for name in map(translate, self.environ) if name]
+        return self._names
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        translate, environ = webob.headers._trans_name, self.environ
+        return [(name, environ[translate(name)]) for name in self.keys()]
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self.environ.get(webob.headers._trans_name(name), default)
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._names = None
+        super().__setitem__(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self._names = None
+        super().__delitem__(name)
+
+
+class WebRequest(webob.Request):
+    """webob's request with ``Headers`` as its headers."""
+
+    @property
+    def headers(self) -> Headers:  # type: ignore[override]
+        if self._headers is None:
+            self._headers = Headers(self.environ)
+        return self._headers
 
 
 @dataclass
