@@ -20,38 +20,39 @@ class Headers(webob.headers.EnvironHeaders):
     webob translates every environ key again on each iteration and ``get``;
     S3 handlers iterate the headers several times a request (metadata,
     checksums, signature).  Lookups still read the environ, and a change made
-    through this object drops the cached names.
+    through this object drops the cached list (nothing in the objectstore
+    changes the environ's headers behind it).
     """
 
     def __init__(self, environ: dict) -> None:
         super().__init__(environ)
-        self._names: list[str] | None = None
+        self._items: list[tuple[str, str]] | None = None
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        if self._items is None:
+            translate = webob.headers._trans_key
+            self._items = [(name, value) for name, value in zip(map(translate, self.environ), self.environ.values())
+                           if name]
+        return self._items
 
     def keys(self) -> list[str]:  # type: ignore[override]
-        if self._names is None:
-            translate = webob.headers._trans_key
-            self._names = [name for name in map(translate, self.environ) if name]
-        return self._names
+        return [name for name, _ in self.items()]
 
     def __iter__(self):  # type: ignore[override]
         return iter(self.keys())
 
     def __len__(self) -> int:
-        return len(self.keys())
-
-    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
-        translate, environ = webob.headers._trans_name, self.environ
-        return [(name, environ[translate(name)]) for name in self.keys()]
+        return len(self.items())
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
         return self.environ.get(webob.headers._trans_name(name), default)
 
     def __setitem__(self, name: str, value: str) -> None:
-        self._names = None
+        self._items = None
         super().__setitem__(name, value)
 
     def __delitem__(self, name: str) -> None:
-        self._names = None
+        self._items = None
         super().__delitem__(name)
 
 
