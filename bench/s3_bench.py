@@ -92,6 +92,8 @@ def start_nova(workdir: str, extra_flags: list[str]) -> tuple[subprocess.Popen, 
                f"--s3_port={port}", "--s3_listen=127.0.0.1", *extra_flags]
     if os.environ.get("S3_BENCH_PROFILE"):  # see bench/profile/s3.md: CPU time per function, saved at exit
         command[1:2] = ["-c", _PROFILE_WRAPPER, os.environ["S3_BENCH_PROFILE"], command[1]]
+    if os.environ.get("S3_BENCH_STRACE"):  # see bench/profile/s3.md: system calls counted, all processes
+        command = ["strace", "-f", "-c", "-o", os.environ["S3_BENCH_STRACE"], *command]
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     wait_listening(port, proc)
     return proc, port, ("bench-pair", "bench-pair-secret")
