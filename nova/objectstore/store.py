@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import eventlet
+import eventlet.patcher
 
 from nova import flags
 from nova.objectstore import diskio, names
@@ -107,6 +108,8 @@ class _CommitLock:
 
 
 _commit_lock = _CommitLock()
+# Reads and writes of regular files never wait on the hub: the unpatched calls skip eventlet's fstat of the fd.
+_os = eventlet.patcher.original("os")
 # Headers stored with an object and returned by GET/HEAD.
 STORED_HEADERS = ("content-type", "cache-control", "content-disposition", "content-encoding",
                   "content-language", "expires")
@@ -183,10 +186,10 @@ def read_json(path: str) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     try:  # plain reads: a file object and its text decoder cost more than the read itself
-        data = os.read(fd, 65536)
+        data = _os.read(fd, 65536)
         if len(data) == 65536:
             parts = [data]
-            while more := os.read(fd, 1 << 20):
+            while more := _os.read(fd, 1 << 20):
                 parts.append(more)
             data = b"".join(parts)
     finally:
@@ -356,7 +359,7 @@ def _update(digests: Sequence[Any], data: bytes) -> None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[_os.write(fd, view):]
 
 
 def _update_write(digests: Sequence[Any], data: bytes, handle: Any) -> None:
@@ -459,7 +462,8 @@ class Bucket:
         ``extra`` adds fields to the stored record (owner, ACL, tags).
         """
         directory, digest = self._object_dir(key)
-        os.makedirs(directory, exist_ok=True)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, exist_ok=True)
         inline = writer.inline
         data_name = None if inline is not None else f"{digest}.{uuid.uuid4().hex}"
         record = {"key": key, "size": writer.size, "etag": etag, "last_modified": time.time(),

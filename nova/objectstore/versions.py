@@ -94,10 +94,17 @@ def _drop_archived(directory: str, archive: str, version_id: str) -> None:
         drop_data(directory, record)
 
 
+_READ = object()
+
+
 def commit(bucket: Bucket, key: str, writer: TempWriter, etag: str, metadata: dict[str, str],
-           headers: dict[str, str], extra: dict[str, Any] | None = None) -> ObjectInfo:
-    """Store a new version of ``key``: the object commit of a bucket whose versioning was ever set."""
-    state = status(bucket)
+           headers: dict[str, str], extra: dict[str, Any] | None = None, state: Any = _READ) -> ObjectInfo:
+    """Store a new version of ``key``: the object commit of a bucket whose versioning was ever set.
+
+    ``state`` is the bucket's ``status`` when the caller has just read it.
+    """
+    if state is _READ:
+        state = status(bucket)
     if state is None:
         return bucket.commit(key, writer, etag, metadata, headers, extra)
     writer.materialize()  # versions keep their bytes in data files

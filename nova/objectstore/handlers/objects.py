@@ -78,14 +78,15 @@ def put_object(r: S3Request) -> webob.Response:
     writer = bucket.writer()
     try:
         receive(r, writer, INLINE_MAX)
-        info = versions.commit(bucket, key, writer, writer.md5.hexdigest(), metadata, headers, extra)
+        state = versions.status(bucket)
+        info = versions.commit(bucket, key, writer, writer.md5.hexdigest(), metadata, headers, extra, state)
     except BaseException:
         writer.discard()
         raise
     LOG.debug("Stored %s/%s (%d bytes)", bucket.name, key, info.size)
     response = webob.Response(status=200)
     response.headers["ETag"] = info.quoted_etag
-    version_header(response, bucket, info.record)
+    version_header(response, bucket, info.record, state)
     for name, value in r.payload.checksum_headers.items():
         response.headers[f"x-amz-checksum-{name}"] = value
     return response
@@ -115,9 +116,9 @@ def check_write_conditions(r: S3Request, bucket: Bucket, key: str) -> None:
                           412, Condition="If-Match")
 
 
-def version_header(response: webob.Response, bucket: Bucket, record: dict) -> None:
-    """x-amz-version-id, on buckets whose versioning was ever set."""
-    if "version_id" in record or versions.status(bucket) is not None:
+def version_header(response: webob.Response, bucket: Bucket, record: dict, state: object = versions._READ) -> None:
+    """x-amz-version-id, on buckets whose versioning was ever set (``state``: their status, if just read)."""
+    if "version_id" in record or (versions.status(bucket) if state is versions._READ else state) is not None:
         response.headers["x-amz-version-id"] = versions.version_of(record)
 
 
