@@ -361,7 +361,11 @@ def make_big(path: str, size_mib: int) -> tuple[str, str]:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
+    if os.environ.get("S3_BENCH_STRACE"):  # stop the traced server; strace writes its counts once it exits
+        for child in _children(proc.pid):
+            os.kill(child, 15)
+    else:
+        proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
