@@ -1,7 +1,7 @@
 """nova-objectstore against moto_server and plain file copies, measured in the same run.
 
     python bench/s3_bench.py [--size-mib 1024] [--small 4000] [--clients 1,32] [--dir DIR]
-                             [--only nova|moto] [--keep]
+                             [--only nova|moto] [--workers 2] [--nova-flag=--FLAG=VALUE ...]
 
 Measured, for each server (its own process on loopback):
 
@@ -380,6 +380,8 @@ def main() -> int:
     parser.add_argument("--clients", default="1,32", help="concurrent clients for 4 KiB objects (default 1,32)")
     parser.add_argument("--dir", default=None, help="working directory (default: a temporary one)")
     parser.add_argument("--only", choices=("nova", "moto"), help="run one server only (profiling)")
+    parser.add_argument("--workers", type=int, default=2, help="nova-objectstore processes (--s3_workers; default "
+                        "2: on a 2-core machine one per core, the bench client sharing them)")
     parser.add_argument("--nova-flag", action="append", default=[], help="extra nova-objectstore flag (repeatable)")
     args = parser.parse_args()
     client_counts = [int(c) for c in args.clients.split(",")]
@@ -392,7 +394,8 @@ def main() -> int:
         print(f"large object: {args.size_mib} MiB; 4 KiB objects: {args.small} per phase, clients {client_counts}; "
               f"dir {workdir}", flush=True)
         results["files"] = file_run(big, workdir, args.small, client_counts)
-        servers = [("nova", lambda: start_nova(os.path.join(workdir, "nova"), args.nova_flag)), ("moto", start_moto)]
+        nova_flags = [f"--s3_workers={args.workers}", *args.nova_flag]
+        servers = [("nova", lambda: start_nova(os.path.join(workdir, "nova"), nova_flags)), ("moto", start_moto)]
         for name, start in servers:
             if args.only and name != args.only:
                 continue
