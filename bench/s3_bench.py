@@ -1,7 +1,7 @@
 """nova-objectstore against moto_server and plain file copies, measured in the same run.
 
     python bench/s3_bench.py [--size-mib 1024] [--small 4000] [--clients 1,32] [--dir DIR]
-                             [--only nova|moto] [--keep]
+                             [--only nova|moto] [--workers 2] [--nova-flag=--FLAG=VALUE ...]
 
 Measured, for each server (its own process on loopback):
 
@@ -24,7 +24,10 @@ the real SHA-256) by this script *before* the timed loop, then sent over
 four, each running the connections as threads); the large body is sent with
 1 MiB writes and read back with 1 MiB ``readinto``.  Also printed: peak
 resident memory of each server, which stays far below the object size
-because objects are streamed.
+because objects are streamed, each server's CPU per request (all its
+processes) and the client processes' own CPU per request: on a 2-core
+machine both share the cores, so requests per second are bounded by their
+sum.
 """
 
 from __future__ import annotations
@@ -89,6 +92,8 @@ def start_nova(workdir: str, extra_flags: list[str]) -> tuple[subprocess.Popen, 
                f"--s3_port={port}", "--s3_listen=127.0.0.1", *extra_flags]
     if os.environ.get("S3_BENCH_PROFILE"):  # see bench/profile/s3.md: CPU time per function, saved at exit
         command[1:2] = ["-c", _PROFILE_WRAPPER, os.environ["S3_BENCH_PROFILE"], command[1]]
+    if os.environ.get("S3_BENCH_STRACE"):  # see bench/profile/s3.md: system calls counted, all processes
+        command = ["strace", "-f", "-c", "-o", os.environ["S3_BENCH_STRACE"], *command]
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     wait_listening(port, proc)
     return proc, port, ("bench-pair", "bench-pair-secret")
@@ -252,9 +257,11 @@ def _client_process(port: int, creds: tuple[str, str], method: str, keys: list[l
     for thread in threads:
         thread.start()
     ready.release()
+    go.wait()
+    cpu = time.process_time()
     for thread in threads:
         thread.join()
-    done.put(errors)
+    done.put((errors, time.process_time() - cpu))
 
 
 def small_run(port: int, creds: tuple[str, str], total: int, clients: int, pid: int) -> dict:
@@ -275,8 +282,9 @@ def small_run(port: int, creds: tuple[str, str], total: int, clients: int, pid: 
         cpu = cpu_seconds(pid)
         started = time.perf_counter()
         go.set()
-        errors = [e for _ in procs for e in done.get()]
+        reports = [done.get() for _ in procs]
         elapsed = time.perf_counter() - started
+        errors = [e for report in reports for e in report[0]]
         for proc in procs:
             proc.join()
         if errors:
@@ -284,6 +292,7 @@ def small_run(port: int, creds: tuple[str, str], total: int, clients: int, pid: 
         count = sum(len(k) for k in per_client)
         results[f"small_{method.lower()}_{clients}"] = count / elapsed
         results[f"cpu_{method.lower()}_{clients}"] = (cpu_seconds(pid) - cpu) / count * 1000
+        results[f"client_cpu_{method.lower()}_{clients}"] = sum(r[1] for r in reports) / count * 1000
     return results
 
 
@@ -352,7 +361,11 @@ def make_big(path: str, size_mib: int) -> tuple[str, str]:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
+    if os.environ.get("S3_BENCH_STRACE"):  # stop the traced server; strace writes its counts once it exits
+        for child in _children(proc.pid):
+            os.kill(child, 15)
+    else:
+        proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -367,6 +380,8 @@ def main() -> int:
     parser.add_argument("--clients", default="1,32", help="concurrent clients for 4 KiB objects (default 1,32)")
     parser.add_argument("--dir", default=None, help="working directory (default: a temporary one)")
     parser.add_argument("--only", choices=("nova", "moto"), help="run one server only (profiling)")
+    parser.add_argument("--workers", type=int, default=2, help="nova-objectstore processes (--s3_workers; default "
+                        "2: on a 2-core machine one per core, the bench client sharing them)")
     parser.add_argument("--nova-flag", action="append", default=[], help="extra nova-objectstore flag (repeatable)")
     args = parser.parse_args()
     client_counts = [int(c) for c in args.clients.split(",")]
@@ -379,7 +394,8 @@ def main() -> int:
         print(f"large object: {args.size_mib} MiB; 4 KiB objects: {args.small} per phase, clients {client_counts}; "
               f"dir {workdir}", flush=True)
         results["files"] = file_run(big, workdir, args.small, client_counts)
-        servers = [("nova", lambda: start_nova(os.path.join(workdir, "nova"), args.nova_flag)), ("moto", start_moto)]
+        nova_flags = [f"--s3_workers={args.workers}", *args.nova_flag]
+        servers = [("nova", lambda: start_nova(os.path.join(workdir, "nova"), nova_flags)), ("moto", start_moto)]
         for name, start in servers:
             if args.only and name != args.only:
                 continue
@@ -416,6 +432,9 @@ def main() -> int:
                   f"GET {results[name]['cpu_get_gib']:.2f}")
             print(f"{name}: server CPU ms per 4 KiB request: " + ", ".join(
                 f"{m} {c} cl {results[name][f'cpu_{m.lower()}_{c}']:.2f}" for c in client_counts for m in ("PUT", "GET")))
+            print(f"{name}: bench client CPU ms per 4 KiB request: " + ", ".join(
+                f"{m} {c} cl {results[name][f'client_cpu_{m.lower()}_{c}']:.2f}" for c in client_counts
+                for m in ("PUT", "GET")))
     return 0
 
 

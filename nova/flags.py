@@ -37,15 +37,21 @@ class NovaFlagValues(absl_flags.FlagValues):
     def _expand(self, value: str, depth: int) -> str:
         if depth > 10 or "$" not in value:
             return value
+        return string.Template(value).safe_substitute(_Lookup(self, depth))
 
-        class _Lookup(dict):
-            def __missing__(inner, key):  # noqa: N805 - dict protocol
-                if key in self:
-                    raw = self[key].value
-                    return self._expand(str(raw), depth + 1)
-                raise KeyError(key)
 
-        return string.Template(value).safe_substitute(_Lookup())
+class _Lookup(dict):
+    """The values ``$name`` refers to, expanded in turn (a class made once: building one per lookup cost
+    more than the lookup)."""
+
+    def __init__(self, flag_values: NovaFlagValues, depth: int) -> None:
+        super().__init__()
+        self.flag_values, self.depth = flag_values, depth
+
+    def __missing__(self, key: str) -> str:
+        if key in self.flag_values:
+            return self.flag_values._expand(str(self.flag_values[key].value), self.depth + 1)
+        raise KeyError(key)
 
 
 FLAGS = NovaFlagValues()

@@ -284,8 +284,11 @@ class Server:
 
     ``keep_header_case`` sends response header names as the application wrote
     them (S3 clients read ``x-amz-meta-*`` names as sent); ``access_log``
-    sends eventlet's per-request lines to the debug log.
+    sends eventlet's per-request lines to the debug log.  A subclass may
+    set ``protocol`` to a subclass of ``_Protocol``.
     """
+
+    protocol: type = _Protocol
 
     def __init__(self, name: str, app: WSGIApp, host: str, port: int, pool_size: int | None = None, *,
                  header_timeout: float | None = None, body_timeout: float | None = None,
@@ -324,7 +327,7 @@ class Server:
     def start(self) -> None:
         eventlet.wsgi.MAX_HEADER_LINE = FLAGS.max_header_line
         eventlet.wsgi.MAX_TOTAL_HEADER_SIZE = FLAGS.wsgi_max_header_size
-        protocol = type("Protocol", (_Protocol,), {"limits": self.limits})
+        protocol = type("Protocol", (self.protocol,), {"limits": self.limits})
         self._wsgi = eventlet.wsgi.Server(
             self._socket, self._socket.getsockname(), self.app, log=_DebugLog(self._logger),
             log_output=self.access_log, keepalive=self.limits.keepalive_timeout,

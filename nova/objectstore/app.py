@@ -21,7 +21,7 @@ from nova.objectstore.errors import S3Error
 from nova.objectstore.handlers import bucket as bucket_ops
 from nova.objectstore.body import Payload
 from nova.objectstore.handlers import acls, cors, multipart, objects, post, service, tagging, versioning
-from nova.objectstore.request import S3Request
+from nova.objectstore.request import S3Request, WebRequest
 from nova.objectstore.store import Store
 
 FLAGS = flags.FLAGS
@@ -170,7 +170,7 @@ class S3Application:
         self.store = Store(buckets_path)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        req = webob.Request(environ)
+        req = WebRequest(environ)
         self.store.sweep_if_due()
         request_id = context.generate_request_id()
         log.bind_request_id(request_id)

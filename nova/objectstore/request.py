@@ -5,12 +5,65 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import webob
+import webob.headers
 
 from nova import context
 from nova.objectstore import acl, auth, settings
 from nova.objectstore.body import Body, Payload
 from nova.objectstore.errors import access_denied
 from nova.objectstore.store import Bucket, Store
+
+
+class Headers(webob.headers.EnvironHeaders):
+    """webob's view of the request headers, with the list of names worked out once.
+
+    webob translates every environ key again on each iteration and ``get``;
+    S3 handlers iterate the headers several times a request (metadata,
+    checksums, signature).  Lookups still read the environ, and a change made
+    through this object drops the cached list (nothing in the objectstore
+    changes the environ's headers behind it).
+    """
+
+    def __init__(self, environ: dict) -> None:
+        super().__init__(environ)
+        self._items: list[tuple[str, str]] | None = None
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        if self._items is None:
+            translate = webob.headers._trans_key
+            self._items = [(name, value) for name, value in zip(map(translate, self.environ), self.environ.values())
+                           if name]
+        return self._items
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return [name for name, _ in self.items()]
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.items())
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self.environ.get(webob.headers._trans_name(name), default)
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._items = None
+        super().__setitem__(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self._items = None
+        super().__delitem__(name)
+
+
+class WebRequest(webob.Request):
+    """webob's request with ``Headers`` as its headers."""
+
+    @property
+    def headers(self) -> Headers:  # type: ignore[override]
+        if self._headers is None:
+            self._headers = Headers(self.environ)
+        return self._headers
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import Any
 
 from nova.objectstore import settings
 from nova.objectstore.errors import S3Error, invalid_argument, no_such_bucket, no_such_key
-from nova.objectstore.store import (Bucket, ObjectInfo, TempWriter, _commit_lock, _fsync_dir, read_json,
+from nova.objectstore.store import (Bucket, ObjectInfo, TempWriter, _commit_lock, _fsync_dir, drop_data, read_json,
                                     write_json_atomic)
 
 NULL = "null"
@@ -78,13 +78,6 @@ def archived(bucket: Bucket, key: str) -> list[dict[str, Any]]:
     return found
 
 
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
 def _archive(archive: str, record: dict[str, Any], tmp_dir: str) -> None:
     os.makedirs(archive, exist_ok=True)
     write_json_atomic(os.path.join(archive, version_of(record) + ".json"), record, tmp_dir)
@@ -97,16 +90,24 @@ def _drop_archived(directory: str, archive: str, version_id: str) -> None:
     if record is None:
         return
     os.unlink(path)
-    if not record.get("delete_marker") and record.get("data"):
-        _unlink(os.path.join(directory, record["data"]))
+    if not record.get("delete_marker"):
+        drop_data(directory, record)
+
+
+_READ = object()
 
 
 def commit(bucket: Bucket, key: str, writer: TempWriter, etag: str, metadata: dict[str, str],
-           headers: dict[str, str], extra: dict[str, Any] | None = None) -> ObjectInfo:
-    """Store a new version of ``key``: the object commit of a bucket whose versioning was ever set."""
-    state = status(bucket)
+           headers: dict[str, str], extra: dict[str, Any] | None = None, state: Any = _READ) -> ObjectInfo:
+    """Store a new version of ``key``: the object commit of a bucket whose versioning was ever set.
+
+    ``state`` is the bucket's ``status`` when the caller has just read it.
+    """
+    if state is _READ:
+        state = status(bucket)
     if state is None:
         return bucket.commit(key, writer, etag, metadata, headers, extra)
+    writer.materialize()  # versions keep their bytes in data files
     directory, current_path, archive = _paths(bucket, key)
     os.makedirs(directory, exist_ok=True)
     version_id = uuid.uuid4().hex if state == "Enabled" else NULL
@@ -120,7 +121,7 @@ def commit(bucket: Bucket, key: str, writer: TempWriter, etag: str, metadata: di
         os.rename(writer.path, os.path.join(directory, data_name))
         old = _current(current_path, key)
         if old is not None and version_of(old) == NULL and version_id == NULL:
-            _unlink(os.path.join(directory, old["data"]))
+            drop_data(directory, old)
         elif old is not None:
             _archive(archive, old, bucket.tmp_dir)
         if version_id == NULL:
@@ -140,7 +141,7 @@ def delete(bucket: Bucket, key: str, owner: str | None) -> dict[str, Any]:
         old = _current(current_path, key)
         if old is not None:
             if version_of(old) == NULL and version_id == NULL:
-                _unlink(os.path.join(directory, old["data"]))
+                drop_data(directory, old)
             else:
                 _archive(archive, old, bucket.tmp_dir)
             os.unlink(current_path)
@@ -157,7 +158,7 @@ def delete_version(bucket: Bucket, key: str, version_id: str) -> dict[str, Any] 
         current = _current(current_path, key)
         if current is not None and version_of(current) == version_id:
             os.unlink(current_path)
-            _unlink(os.path.join(directory, current["data"]))
+            drop_data(directory, current)
             gone: dict[str, Any] | None = current
         else:
             gone = read_json(os.path.join(archive, version_id + ".json"))
@@ -219,7 +220,7 @@ def all_versions(bucket: Bucket) -> list[tuple[dict[str, Any], str, bool]]:
     """Every version and delete marker as (record, objects directory, is latest), by key then newest first."""
     by_key: dict[str, list[tuple[dict[str, Any], str]]] = {}
     for info in bucket.keys():
-        by_key.setdefault(info.key, []).append((info.record, os.path.dirname(info.data)))
+        by_key.setdefault(info.key, []).append((info.record, info.directory))
     root = os.path.join(bucket.path, "versions")
     for sub in os.scandir(root) if os.path.isdir(root) else []:
         for keydir in os.scandir(sub.path) if sub.is_dir() else []:

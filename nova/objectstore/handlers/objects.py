@@ -14,7 +14,7 @@ from nova import flags, utils
 from nova.objectstore import acl, auth, names, tags, versions
 from nova.objectstore.errors import S3Error, invalid_argument, no_such_key
 from nova.objectstore.request import S3Request, check_public_acl_allowed
-from nova.objectstore.store import STORED_HEADERS, Bucket, ObjectInfo, TempWriter, http_date, iso_date
+from nova.objectstore.store import INLINE_MAX, STORED_HEADERS, Bucket, ObjectInfo, TempWriter, http_date, iso_date
 from nova.objectstore.xmlutil import element, xml_response
 
 FLAGS = flags.FLAGS
@@ -39,8 +39,9 @@ def stored_headers(r: S3Request) -> dict[str, str]:
     return headers
 
 
-def receive(r: S3Request, writer: TempWriter) -> None:
-    """Stream the request body into ``writer`` and check it; the caller commits or discards."""
+def receive(r: S3Request, writer: TempWriter, inline_max: int = 0) -> None:
+    """Stream the request body into ``writer`` and check it; the caller commits or discards (a body of at
+    most ``inline_max`` bytes is left in ``writer.inline``)."""
     environ = r.req.environ
     declared = environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH") or environ.get("CONTENT_LENGTH")
     if not declared and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
@@ -57,7 +58,7 @@ def receive(r: S3Request, writer: TempWriter) -> None:
     writer.settle()
     writer.md5 = body.md5
     body.verify()
-    writer.finish()
+    writer.finish(inline_max)
 
 
 def new_object_fields(r: S3Request, bucket: Bucket) -> dict:
@@ -76,15 +77,16 @@ def put_object(r: S3Request) -> webob.Response:
     check_write_conditions(r, bucket, key)
     writer = bucket.writer()
     try:
-        receive(r, writer)
-        info = versions.commit(bucket, key, writer, writer.md5.hexdigest(), metadata, headers, extra)
+        receive(r, writer, INLINE_MAX)
+        state = versions.status(bucket)
+        info = versions.commit(bucket, key, writer, writer.md5.hexdigest(), metadata, headers, extra, state)
     except BaseException:
         writer.discard()
         raise
     LOG.debug("Stored %s/%s (%d bytes)", bucket.name, key, info.size)
     response = webob.Response(status=200)
     response.headers["ETag"] = info.quoted_etag
-    version_header(response, bucket, info.record)
+    version_header(response, bucket, info.record, state)
     for name, value in r.payload.checksum_headers.items():
         response.headers[f"x-amz-checksum-{name}"] = value
     return response
@@ -114,9 +116,9 @@ def check_write_conditions(r: S3Request, bucket: Bucket, key: str) -> None:
                           412, Condition="If-Match")
 
 
-def version_header(response: webob.Response, bucket: Bucket, record: dict) -> None:
-    """x-amz-version-id, on buckets whose versioning was ever set."""
-    if "version_id" in record or versions.status(bucket) is not None:
+def version_header(response: webob.Response, bucket: Bucket, record: dict, state: object = versions._READ) -> None:
+    """x-amz-version-id, on buckets whose versioning was ever set (``state``: their status, if just read)."""
+    if "version_id" in record or (versions.status(bucket) if state is versions._READ else state) is not None:
         response.headers["x-amz-version-id"] = versions.version_of(record)
 
 
@@ -207,7 +209,7 @@ def _open(bucket: Bucket, key: str, version_id: str | None = None) -> tuple[Obje
                                                          "x-amz-version-id": versions.version_of(marker)}) from None
                 raise
         try:
-            return info, open(info.data, "rb")
+            return info, info.open()
         except FileNotFoundError:
             continue  # replaced between reading its metadata and opening its bytes
     raise no_such_key(key)

@@ -8,6 +8,7 @@ import os
 import botocore.exceptions
 import pytest
 
+from nova.objectstore.store import INLINE_MAX
 from tests.unit.objectstore.conftest import PAIRS, client_for
 
 
@@ -54,13 +55,20 @@ def test_put_get_head_with_metadata_and_etag(s3):
 
 def test_overwrite_replaces_bytes_and_leaves_no_garbage(s3, objectstore):
     s3.create_bucket(Bucket="bk1")
-    s3.put_object(Bucket="bk1", Key="k", Body=b"first version")
-    s3.put_object(Bucket="bk1", Key="k", Body=b"second")
-    assert s3.get_object(Bucket="bk1", Key="k")["Body"].read() == b"second"
     root = os.path.join(objectstore.app.store.root, "bk1")
-    files = [f for _, _, names in os.walk(root) for f in names]
-    assert len([f for f in files if not f.endswith(".json")]) == 1  # only the current bytes remain
-    assert os.listdir(os.path.join(root, "tmp")) == []
+
+    def data_files() -> list[str]:
+        return [f for _, _, names in os.walk(root) for f in names if not f.endswith(".json")]
+
+    # Small bodies live in the object's metadata file, larger ones in a file of their own: every way round.
+    large = os.urandom(INLINE_MAX + 1)
+    for body, files in ((b"first version", 0), (large, 1), (b"second", 0), (large[::-1], 1), (large, 1)):
+        s3.put_object(Bucket="bk1", Key="k", Body=body)
+        assert s3.get_object(Bucket="bk1", Key="k")["Body"].read() == body
+        assert len(data_files()) == files  # only the current bytes remain
+        assert os.listdir(os.path.join(root, "tmp")) == []
+    s3.delete_object(Bucket="bk1", Key="k")
+    assert data_files() == []
 
 
 def test_ranged_and_conditional_get(s3):
