@@ -60,9 +60,9 @@ def test_an_instance_launched_during_a_listing_is_left_for_the_next_one(instance
 
     real = instance_listing._add_related
 
-    def first_statement_missed_the_newest(ctxt, session, listed, ids):
+    def first_statement_missed_the_newest(ctxt, session, connection, listed, ids):
         newest = max(listed)
-        real(ctxt, session, {i: row for i, row in listed.items() if i != newest}, ids)
+        real(ctxt, session, connection, {i: row for i, row in listed.items() if i != newest}, ids)
 
     monkeypatch.setattr(instance_listing, "_add_related", first_statement_missed_the_newest)
     listed = db.instance_get_listing(ALICE)
