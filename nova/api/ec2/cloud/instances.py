@@ -128,10 +128,22 @@ def _element(tag: str, text: str) -> str:
     return f"<{tag}>{text}</{tag}>" if text else f"<{tag} />"
 
 
-def _group_set_xml(row: Any) -> str:
+def _group_set_xml(row: Any, known: dict[tuple[Any, ...], str] | None = None) -> str:
+    """``<groupSet>`` of an instance; ``known`` keeps those already written (most instances of a
+    listing share their groups)."""
     groups = row.security_groups
     if not groups:
         return "<groupSet />"
+    if known is None:
+        return _write_group_set(groups)
+    key = tuple((g["id"], g["name"]) for g in groups)
+    text = known.get(key)
+    if text is None:
+        text = known[key] = _write_group_set(groups)
+    return text
+
+
+def _write_group_set(groups: list[dict[str, Any]]) -> str:
     return "<groupSet>" + "".join(
         f"<item><groupId>{ec2utils.id_to_ec2_id(g['id'], 'sg')}</groupId>{_element('groupName', _xml(g['name']))}</item>"
         for g in groups) + "</groupSet>"
@@ -141,7 +153,7 @@ def _xml(value: Any) -> str:
     return xmlutil.escape(value) if value else ""
 
 
-def _instance_xml(view: _View, admin: bool, default_zone: str) -> str:
+def _instance_xml(view: _View, admin: bool, default_zone: str, group_sets: dict[tuple[Any, ...], str]) -> str:
     """``<item>`` of one instance in DescribeInstances: what ``xmlutil.render`` makes of
     ``_render_instance``'s dict (a test holds them equal), written as one string.  Ids, states,
     numbers, times and addresses are nova's own text; names, tags and the fault are escaped."""
@@ -180,7 +192,7 @@ def _instance_xml(view: _View, admin: bool, default_zone: str) -> str:
         out.append(_element("privateIpAddress", private))
     if public is not None:
         out.append(_element("ipAddress", public))
-    out.append(_group_set_xml(row))
+    out.append(_group_set_xml(row, group_sets))
     out.append(f"<architecture>x86_64</architecture><rootDeviceType>{'ebs' if root else 'instance-store'}"
                f"</rootDeviceType>{_element('rootDeviceName', _xml(root or '/dev/sda1'))}")
     if view.volumes:
@@ -204,7 +216,7 @@ def _reservations_xml(views: list[_View], ctxt: context.RequestContext) -> Itera
     grouped: dict[str, list[_View]] = {}
     for view in views:
         grouped.setdefault(view.row["reservation_id"] or "", []).append(view)
-    admin, zone = ctxt.is_admin, FLAGS.node_availability_zone
+    admin, zone, group_sets = ctxt.is_admin, FLAGS.node_availability_zone, {}
     for members in grouped.values():
         row = members[0].row
         head = ["<item>"]
@@ -212,11 +224,11 @@ def _reservations_xml(views: list[_View], ctxt: context.RequestContext) -> Itera
             head.append(_element("reservationId", _xml(row["reservation_id"])))
         if row["project_id"] is not None:
             head.append(_element("ownerId", _xml(row["project_id"])))
-        head.append(_group_set_xml(row))
+        head.append(_group_set_xml(row, group_sets))
         head.append("<instancesSet>")
         yield "".join(head)
         for view in members:
-            yield _instance_xml(view, admin, zone)
+            yield _instance_xml(view, admin, zone, group_sets)
         yield "</instancesSet></item>"
 
 
