@@ -150,9 +150,19 @@ class ServersController:
             filters["vm_state"] = server_view.vm_states_for_status(status)
             if not filters["vm_state"]:
                 return []
-        instances = self.compute.get_listing(req.ctxt, filters)
-        instances.sort(key=lambda i: (i["created_at"], i["id"]), reverse=True)
         name = req.param("name")
+        if not (name or req.param("image") or req.param("flavor") or req.param("changes-since")
+                or (status and status.upper() in ("REBOOT", "HARD_REBOOT"))):
+            # nothing is matched here: the database cuts the page (newest first, after the marker)
+            limit = req.param("limit")
+            marker = req.param("marker")
+            try:
+                return self.compute.get_listing(
+                    req.ctxt, filters, limit=None if limit is None else int_field(limit, "limit", 0, MAX_LIMIT),
+                    newest_first=True, marker=marker or None)
+            except exception.MarkerNotFound:
+                raise faults.Fault(400, f"marker [{marker[:40]}] not found") from None
+        instances = self.compute.get_listing(req.ctxt, filters, newest_first=True)
         if name:
             try:
                 pattern = re.compile(name[:255])

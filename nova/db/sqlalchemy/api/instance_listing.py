@@ -8,16 +8,19 @@ Here each kind is one plain SELECT whose instance set is the listing's own
 query again as a subquery (``instance_id IN (SELECT id FROM instances WHERE
 ...)``), so no statement carries thousands of ids and every one keeps the
 listing's project scoping.  A page (``after_id``, ``limit``) is cut in SQL
-by id; its related rows are those of ``after_id < id <= last id shown``.
+by id; its related rows are those of ``after_id < id <= last id shown``.  A
+page newest first (``servers``: ``marker``, ``limit``) is cut in SQL by
+(created_at, id) after the marker's; its related rows are those of its ids.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, false, select
+from sqlalchemy import and_, false, or_, select
 
 from nova import context as nova_context
+from nova import exception
 from nova import gc_pause
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy.api.common import model_query, require_context
@@ -62,22 +65,38 @@ class ListedInstance(dict):
 
 @require_context
 def instance_get_listing(ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
-                         limit: int | None = None) -> list[ListedInstance]:
+                         limit: int | None = None, *, newest_first: bool = False,
+                         marker: str | None = None) -> list[ListedInstance]:
     """The instances ``instance_get_all_by_filters`` would give (same filters, same scoping), by id,
     those after ``after_id`` only and at most ``limit`` of them, each with what it shows; seven
-    statements whatever their number."""
+    statements whatever their number.
+
+    ``newest_first`` orders them as ``servers`` lists them, by creation time then id, newest first,
+    and ``marker`` (a uuid among them; ``MarkerNotFound`` otherwise, one more statement) starts the
+    page after that instance."""
     scoped = model_query(ctxt, Instance).where(*filter_clauses(filters))
     if after_id is not None:
         scoped = scoped.where(Instance.id > after_id)
     flavor = models.InstanceType
     stmt = (scoped.with_only_columns(*_COLUMNS, *(getattr(flavor, c).label(f"flavor_{c}") for c in _FLAVOR_COLUMNS))
-            .outerjoin(flavor, flavor.id == Instance.instance_type_id).order_by(Instance.id))
+            .outerjoin(flavor, flavor.id == Instance.instance_type_id))
+    if newest_first:
+        stmt = stmt.order_by(Instance.created_at.desc(), Instance.id.desc())
+    else:
+        stmt = stmt.order_by(Instance.id)
     if limit is not None:
         stmt = stmt.limit(limit)
     with get_session() as session, gc_pause.collection_paused():
         # Plain rows through the session's connection: the ORM's row processing cost more than the
         # statements; tuples are cut in two by position (instance columns, flavor columns).
         connection = session.connection()
+        if marker is not None:
+            found = connection.execute(scoped.with_only_columns(Instance.created_at, Instance.id)
+                                       .where(Instance.uuid == marker)).first()
+            if found is None:
+                raise exception.MarkerNotFound(marker=marker[:40])
+            stmt = stmt.where(or_(Instance.created_at < found.created_at,
+                                  and_(Instance.created_at == found.created_at, Instance.id < found.id)))
         listed = {}
         names = [c.key for c in _COLUMNS]
         width = len(names)
@@ -93,7 +112,9 @@ def instance_get_listing(ctxt: Context, filters: dict[str, Any] | None = None, a
             listed[instance["id"]] = instance
         if not listed:
             return []
-        if limit is not None:
+        if limit is not None and newest_first:
+            scoped = scoped.where(Instance.id.in_(list(listed)))  # a page: at most 1,000 ids (servers' limit)
+        elif limit is not None:
             scoped = scoped.where(Instance.id <= max(listed))
         ids = scoped.with_only_columns(Instance.id).scalar_subquery()
         _add_related(ctxt, session, connection, listed, ids)
