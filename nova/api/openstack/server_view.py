@@ -44,7 +44,11 @@ def vm_states_for_status(status: str) -> list[str]:
 
 
 def isotime(when: datetime.datetime | None) -> str | None:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+    if not when:
+        return None
+    if when.tzinfo is None and when.year >= 1000:  # the database's naive UTC times: isoformat is 10x strftime
+        return when.isoformat(timespec="seconds") + "Z"
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def addresses(nics: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

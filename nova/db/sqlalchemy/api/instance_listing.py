@@ -101,7 +101,7 @@ def instance_get_listing(ctxt: Context, filters: dict[str, Any] | None = None, a
         names = [c.key for c in _COLUMNS]
         width = len(names)
         flavors: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for row in connection.execute(stmt):
+        for row in connection.execute(stmt).all():
             instance = ListedInstance(zip(names, row[:width]))
             flavor_row = row[width:]
             if flavor_row[0] is not None:
@@ -129,19 +129,19 @@ def _add_related(ctxt: Context, session: Any, connection: Any, listed: dict[int,
             select(assoc.instance_id, group.id, group.name)
             .join(group, group.id == assoc.security_group_id)
             .where(assoc.instance_id.in_(ids), assoc.deleted == false(), group.deleted == false())
-            .order_by(assoc.instance_id, group.id)):
+            .order_by(assoc.instance_id, group.id)).all():
         if instance_id in listed:
             listed[instance_id].security_groups.append({"id": group_id, "name": name})
     meta = models.InstanceMetadata
     for instance_id, key, value in connection.execute(
             select(meta.instance_id, meta.key, meta.value)
-            .where(meta.instance_id.in_(ids), meta.deleted == false())):
+            .where(meta.instance_id.in_(ids), meta.deleted == false())).all():
         if instance_id in listed:
             listed[instance_id].metadata_dict[key] = value
     tag = models.Tag
     for instance_id, key, value in connection.execute(
             model_query(ctxt, tag).with_only_columns(tag.resource_id, tag.key, tag.value)
-            .where(tag.resource_type == "instance", tag.resource_id.in_(ids))):
+            .where(tag.resource_type == "instance", tag.resource_id.in_(ids))).all():
         if instance_id in listed:
             listed[instance_id].tags[key] = value
     fixed, floating, network = models.FixedIp, models.FloatingIp, models.Network
@@ -151,7 +151,7 @@ def _add_related(ctxt: Context, session: Any, connection: Any, listed: dict[int,
             .outerjoin(network, network.id == fixed.network_id)
             .outerjoin(floating, and_(floating.fixed_ip_id == fixed.id, floating.deleted == false()))
             .where(fixed.instance_id.in_(ids), fixed.deleted == false())
-            .order_by(fixed.instance_id, fixed.id, floating.id)):
+            .order_by(fixed.instance_id, fixed.id, floating.id)).all():
         if instance_id not in listed:
             continue
         nics = listed[instance_id].nics
