@@ -61,6 +61,19 @@ class Fragments:
 CHUNK = 64 * 1024
 
 
+def items(values: Iterable[Any]) -> Fragments:
+    """A list of plain data (built already: nothing can fail once the response streams) written
+    ``<item>`` by ``<item>`` by the rules above as the response leaves."""
+
+    def written() -> Iterator[str]:
+        for value in values:
+            out: list[str] = []
+            _write(out, "item", value)
+            yield "".join(out)
+
+    return Fragments(written())
+
+
 def _text(value: Any) -> str:
     if value is True:
         return "true"
