@@ -145,7 +145,8 @@ def _group_set_xml(row: Any, known: dict[tuple[Any, ...], str] | None = None) ->
 
 def _write_group_set(groups: list[dict[str, Any]]) -> str:
     return "<groupSet>" + "".join(
-        f"<item><groupId>{ec2utils.id_to_ec2_id(g['id'], 'sg')}</groupId>{_element('groupName', _xml(g['name']))}</item>"
+        f"<item><groupId>{ec2utils.id_to_ec2_id(g['id'], 'sg')}</groupId>"
+        f"{_element('groupName', _xml(g['name']))}</item>"
         for g in groups) + "</groupSet>"
 
 
