@@ -47,6 +47,10 @@ class InvalidInput(Invalid):
     message = "Invalid input received: %(reason)s"
 
 
+class MarkerNotFound(Invalid):
+    message = "marker [%(marker)s] not found"
+
+
 class MissingParameter(Invalid):
     message = "Missing parameter: %(param)s"
 

@@ -456,11 +456,13 @@ class API:
         return db.instance_get_all_by_filters(ctxt, _checked_filters(filters), related)
 
     def get_listing(self, ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
-                    limit: int | None = None) -> list[Row]:
+                    limit: int | None = None, *, newest_first: bool = False, marker: str | None = None) -> list[Row]:
         """What a listing shows of the instances ``get_all`` gives, by id: those after ``after_id``, at
         most ``limit``, each with its flavor, groups, metadata, tags, NICs and volumes (see
-        ``db.instance_get_listing``), in a fixed number of queries."""
-        return db.instance_get_listing(ctxt, _checked_filters(filters), after_id, limit)
+        ``db.instance_get_listing``), in a fixed number of queries; ``newest_first`` and ``marker``
+        page them as ``servers`` does."""
+        return db.instance_get_listing(ctxt, _checked_filters(filters), after_id, limit, newest_first=newest_first,
+                                       marker=marker)
 
     # -- actions ------------------------------------------------------------
 

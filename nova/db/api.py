@@ -467,12 +467,15 @@ def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = 
 
 
 def instance_get_listing(ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
-                         limit: int | None = None) -> list[Row]:
+                         limit: int | None = None, *, newest_first: bool = False,
+                         marker: str | None = None) -> list[Row]:
     """What a listing shows: the instances ``instance_get_all_by_filters`` gives, by id, those with an
     id above ``after_id`` and at most ``limit``, each a dict of its columns with ``instance_type``,
     ``security_groups``, ``metadata_dict``, ``tags``, ``nics`` and ``volumes``, in a fixed number of
-    statements whatever the number of instances."""
-    return IMPL.instance_get_listing(ctxt, filters, after_id, limit)
+    statements whatever the number of instances.  ``newest_first``: by (created_at, id) descending,
+    the page starting after the instance whose uuid is ``marker`` (``MarkerNotFound`` when it is not
+    among them)."""
+    return IMPL.instance_get_listing(ctxt, filters, after_id, limit, newest_first=newest_first, marker=marker)
 
 
 def instance_get_all_by_reservation(ctxt: Context, reservation_id: str) -> list[Row]:

@@ -8,6 +8,7 @@ renders the XML.  Each turns its failures into EC2 errors (``faults``).
 from __future__ import annotations
 
 import datetime
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -115,11 +116,16 @@ class Executor:
                                          "Request would have succeeded, but DryRun flag is set.")
         try:
             result = api_request.action.func(ctxt, **api_request.kwargs)
-            body = xmlutil.render(api_request.action.name, api_request.version, ctxt.request_id, result)
+            chunks = xmlutil.render_chunks(api_request.action.name, api_request.version, ctxt.request_id, result)
+            first = next(chunks)
+            second = next(chunks, None)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an EC2 error
             return faults.response_for(exc, ctxt.request_id)
         response = webob.Response(status=200, content_type="text/xml", charset="UTF-8")
-        response.body = body
+        if second is None:
+            response.body = first
+        else:  # a listing's rows (xmlutil.Fragments): streamed, the rest written as it is sent
+            response.app_iter = itertools.chain((first, second), chunks)
         return response
 
 

@@ -6,6 +6,7 @@ show with ``delete_on_termination`` and an admin sees the root device name
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 from typing import Any
 
@@ -44,7 +45,11 @@ def vm_states_for_status(status: str) -> list[str]:
 
 
 def isotime(when: datetime.datetime | None) -> str | None:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+    if not when:
+        return None
+    if when.tzinfo is None and when.year >= 1000:  # the database's naive UTC times: isoformat is 10x strftime
+        return when.isoformat(timespec="seconds") + "Z"
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def addresses(nics: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -90,6 +95,12 @@ def image_ref(req: ApiRequest, instance: Any) -> dict[str, Any] | str:
         {"rel": "bookmark", "href": f"{req.bookmark_url}/images/{instance['image_id']}"}]}
 
 
+@functools.lru_cache(maxsize=4096)
+def _host_id(project_id: str, host: str) -> str:
+    """The ``hostId`` a project sees for a host (the same for all its servers there: computed once)."""
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
+
+
 def summary(req: ApiRequest, instance: Any) -> dict[str, Any]:
     return {"id": instance["uuid"], "name": instance["display_name"] or instance["hostname"] or "",
             "links": req.links("servers", instance["uuid"])}
@@ -99,19 +110,23 @@ def detail(req: ApiRequest, instance: Any, nics: list[dict[str, Any]],
            volumes: list[Any] | None = None) -> dict[str, Any]:
     host_id = ""
     if instance["host"]:
-        host_id = hashlib.sha224((instance["project_id"] + instance["host"]).encode()).hexdigest()
-    server = summary(req, instance)
-    server.update({
+        host_id = _host_id(instance["project_id"], instance["host"])
+    flavor = flavor_id(instance)
+    created = isotime(instance["created_at"])
+    updated = isotime(instance["updated_at"]) if instance["updated_at"] else created
+    server = {
+        "id": instance["uuid"],
+        "name": instance["display_name"] or instance["hostname"] or "",
+        "links": req.links("servers", instance["uuid"]),
         "status": status_of(instance),
         "tenant_id": instance["project_id"],
         "user_id": instance["user_id"],
         "metadata": instance.metadata_dict,
         "hostId": host_id,
         "image": image_ref(req, instance),
-        "flavor": {"id": flavor_id(instance), "links": [
-            {"rel": "bookmark", "href": f"{req.bookmark_url}/flavors/{flavor_id(instance)}"}]},
-        "created": isotime(instance["created_at"]),
-        "updated": isotime(instance["updated_at"] or instance["created_at"]),
+        "flavor": {"id": flavor, "links": [{"rel": "bookmark", "href": f"{req.bookmark_url}/flavors/{flavor}"}]},
+        "created": created,
+        "updated": updated,
         "addresses": addresses(nics),
         "accessIPv4": "",
         "accessIPv6": "",
@@ -129,7 +144,7 @@ def detail(req: ApiRequest, instance: Any, nics: list[dict[str, Any]],
         "os-extended-volumes:volumes_attached": [
             {"id": str(v["id"]), "delete_on_termination": bool(v["delete_on_termination"])}
             for v in sorted(volumes or [], key=lambda v: v["id"])],
-    })
+    }
     if req.ctxt.is_admin:
         server.update({"OS-EXT-SRV-ATTR:host": instance["host"],
                        "OS-EXT-SRV-ATTR:hypervisor_hostname": instance["host"],

@@ -9,7 +9,7 @@ import logging
 import re
 from typing import Any
 
-from nova import exception
+from nova import exception, gc_pause
 from nova.api.openstack import block_device_mapping, faults, server_view
 from nova.api.openstack.wsgi import ApiRequest, Result, int_field, page, string_field
 from nova.compute import api as compute_api
@@ -136,8 +136,9 @@ class ServersController:
 
     def detail(self, req: ApiRequest) -> dict[str, Any]:
         instances = self._list(req)
-        body: dict[str, Any] = {"servers": [server_view.detail(req, i, server_view.listed_nics(i), i.volumes)
-                                            for i in instances]}
+        with gc_pause.collection_paused():  # tens of thousands of dicts, no cycles (see nova.gc_pause)
+            body: dict[str, Any] = {"servers": [server_view.detail(req, i, server_view.listed_nics(i), i.volumes)
+                                                for i in instances]}
         self._next_link(req, instances, body)
         return body
 
@@ -150,9 +151,19 @@ class ServersController:
             filters["vm_state"] = server_view.vm_states_for_status(status)
             if not filters["vm_state"]:
                 return []
-        instances = self.compute.get_listing(req.ctxt, filters)
-        instances.sort(key=lambda i: (i["created_at"], i["id"]), reverse=True)
         name = req.param("name")
+        if not (name or req.param("image") or req.param("flavor") or req.param("changes-since")
+                or (status and status.upper() in ("REBOOT", "HARD_REBOOT"))):
+            # nothing is matched here: the database cuts the page (newest first, after the marker)
+            limit = req.param("limit")
+            marker = req.param("marker")
+            try:
+                return self.compute.get_listing(
+                    req.ctxt, filters, limit=None if limit is None else int_field(limit, "limit", 0, MAX_LIMIT),
+                    newest_first=True, marker=marker or None)
+            except exception.MarkerNotFound:
+                raise faults.Fault(400, f"marker [{marker[:40]}] not found") from None
+        instances = self.compute.get_listing(req.ctxt, filters, newest_first=True)
         if name:
             try:
                 pattern = re.compile(name[:255])

@@ -9,10 +9,12 @@ exceptions or ``faults.Fault``; ``faults.FaultWrapper`` renders them.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import routes
 import webob
@@ -35,6 +37,43 @@ class Result:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+STREAM_ITEMS = 200  # a top-level list longer than this is written (and sent) this many items at a time
+
+
+def json_chunks(body: Any) -> Iterator[bytes]:
+    """``json.dumps(body)`` in pieces, the same bytes: a long list member of a top-level object
+    (``servers`` of servers/detail) is written ``STREAM_ITEMS`` items at a time, so a listing of
+    thousands leaves while it is being written and is never one string.  Anything else is one piece."""
+    if not isinstance(body, dict) or not any(type(v) is list and len(v) > STREAM_ITEMS for v in body.values()) \
+            or not all(type(k) is str for k in body):
+        yield json.dumps(body).encode("utf-8")
+        return
+    dumps = json.dumps
+    head = "{"
+    for number, (key, value) in enumerate(body.items()):
+        head += (", " if number else "") + dumps(key) + ": "
+        if type(value) is not list or len(value) <= STREAM_ITEMS:
+            head += dumps(value)
+            continue
+        yield (head + "[").encode("utf-8")
+        for start in range(0, len(value), STREAM_ITEMS):
+            piece = dumps(value[start:start + STREAM_ITEMS])[1:-1]  # the items, without the list's brackets
+            yield ((", " if start else "") + piece).encode("utf-8")
+        head = "]"
+    yield (head + "}").encode("utf-8")
+
+
+def set_json_body(response: webob.Response, body: Any) -> None:
+    """``body`` as the JSON of ``response``: one piece with its length, or streamed (``json_chunks``)."""
+    chunks = json_chunks(body)
+    first = next(chunks)
+    second = next(chunks, None)
+    if second is None:
+        response.body = first
+    else:
+        response.app_iter = itertools.chain((first, second), chunks)
+
+
 class JSONSerializer:
     """The body format; v1.1 adds an XML serializer chosen by ``Accept`` or the URL's extension."""
 
@@ -42,6 +81,9 @@ class JSONSerializer:
 
     def serialize(self, body: Any) -> bytes:
         return json.dumps(body).encode("utf-8")
+
+    def set_body(self, response: webob.Response, body: Any) -> None:
+        set_json_body(response, body)
 
 
 class ApiRequest:
@@ -54,13 +96,13 @@ class ApiRequest:
         self.params = req.GET
         self._body: Any = None
 
-    @property
+    @functools.cached_property
     def base_url(self) -> str:
         """The version's root as the client addressed it (with the project id when the URL had one)."""
         root = self.webob.host_url + self.webob.script_name
         return root + (f"/{self.project_in_url}" if self.project_in_url else "")
 
-    @property
+    @functools.cached_property
     def bookmark_url(self) -> str:
         return self.webob.host_url + (f"/{self.project_in_url}" if self.project_in_url else "")
 
@@ -230,7 +272,7 @@ class Router:
         else:
             response.content_type = self.serializer.content_type
             response.charset = "UTF-8"
-            response.body = self.serializer.serialize(result.body)
+            self.serializer.set_body(response, result.body)
         for key, value in result.headers.items():
             response.headers[key] = value
         return response

@@ -337,7 +337,7 @@ class KeyPair(Base, NovaBase):
 
 class SecurityGroup(Base, NovaBase):
     __tablename__ = "security_groups"
-    __table_args__ = (Index(None, "project_id", "name"),)
+    __table_args__ = (Index(None, "project_id", "name"), Index(None, "project_id", "deleted", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str | None] = mapped_column(String(255))
@@ -417,22 +417,24 @@ class FixedIp(Base, NovaBase):
 
 class FloatingIp(Base, NovaBase):
     __tablename__ = "floating_ips"
+    __table_args__ = (Index(None, "project_id", "deleted", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     address: Mapped[str | None] = mapped_column(String(255), index=True)
     fixed_ip_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("fixed_ips.id"), index=True)
-    project_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(255))
     host: Mapped[str | None] = mapped_column(String(255), index=True)
     auto_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Volume(Base, NovaBase):
     __tablename__ = "volumes"
+    __table_args__ = (Index(None, "project_id", "deleted", "id"),)
     _extra_keys = ("name",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[str | None] = mapped_column(String(255))
-    project_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(255))
     snapshot_id: Mapped[int | None] = mapped_column(Integer)
     host: Mapped[str | None] = mapped_column(String(255), index=True)
     size: Mapped[int | None] = mapped_column(Integer)
@@ -459,12 +461,13 @@ class Volume(Base, NovaBase):
 
 class Snapshot(Base, NovaBase):
     __tablename__ = "snapshots"
+    __table_args__ = (Index(None, "project_id", "deleted", "id"),)
     _extra_keys = ("name",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     volume_id: Mapped[int | None] = mapped_column(Integer, index=True)
     user_id: Mapped[str | None] = mapped_column(String(255))
-    project_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str | None] = mapped_column(String(255))
     progress: Mapped[str | None] = mapped_column(String(255))
     volume_size: Mapped[int | None] = mapped_column(Integer)

@@ -60,11 +60,37 @@ def test_an_instance_launched_during_a_listing_is_left_for_the_next_one(instance
 
     real = instance_listing._add_related
 
-    def first_statement_missed_the_newest(ctxt, session, listed, ids):
+    def first_statement_missed_the_newest(ctxt, session, connection, listed, ids):
         newest = max(listed)
-        real(ctxt, session, {i: row for i, row in listed.items() if i != newest}, ids)
+        real(ctxt, session, connection, {i: row for i, row in listed.items() if i != newest}, ids)
 
     monkeypatch.setattr(instance_listing, "_add_related", first_statement_missed_the_newest)
     listed = db.instance_get_listing(ALICE)
     assert [row["hostname"] for row in listed] == ["h0", "h1", "h3"]
     assert [row.tags for row in listed[:2]] == [{"Name": "vm-0"}, {"Name": "vm-1"}]
+
+
+def test_newest_first_pages_after_a_marker_and_never_past_the_project(instances):
+    """servers' order (created_at, then id, newest first) with ties broken by id; a page after a marker
+    carries its own groups and tags; another project's uuid is no marker."""
+    import datetime
+
+    from nova import exception
+
+    alice = sorted(i for i, (project, _n) in instances.items() if project == "proj-a")
+    same = datetime.datetime(2011, 7, 1, 12, 0, 0)
+    for db_id in alice:  # one second for all: the order rests on the ids
+        db.instance_update(ADMIN, db_id, {"created_at": same})
+    listed = db.instance_get_listing(ALICE, newest_first=True)
+    assert [row["hostname"] for row in listed] == ["h3", "h1", "h0"]
+    first = db.instance_get_listing(ALICE, limit=2, newest_first=True)
+    assert [row["hostname"] for row in first] == ["h3", "h1"]
+    rest = db.instance_get_listing(ALICE, limit=2, newest_first=True, marker=first[-1]["uuid"])
+    assert [(row["hostname"], row.tags, [g["name"] for g in row.security_groups]) for row in rest] == [
+        ("h0", {"Name": "vm-0"}, ["g0"])]
+    assert db.instance_get_listing(ALICE, limit=2, newest_first=True, marker=rest[-1]["uuid"]) == []
+    bobs = db.instance_get_listing(BOB)[0]["uuid"]
+    with pytest.raises(exception.MarkerNotFound):
+        db.instance_get_listing(ALICE, limit=2, newest_first=True, marker=bobs)
+    db.instance_update(ADMIN, alice[0], {"created_at": same + datetime.timedelta(seconds=1)})
+    assert [row["hostname"] for row in db.instance_get_listing(ALICE, newest_first=True)] == ["h0", "h3", "h1"]

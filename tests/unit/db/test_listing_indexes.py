@@ -1,4 +1,4 @@
-"""Migrations 003 and 010 add the listing indexes, and their downgrades give back the earlier ones."""
+"""Migrations 003, 010 and 011 add the listing indexes, and their downgrades give back the earlier ones."""
 
 from __future__ import annotations
 
@@ -57,3 +57,23 @@ def test_010_orders_the_project_index_of_instances_by_id(db_url):
     assert ("project_id", "deleted", "id") not in _indexes("instances")
     assert migration.db_sync() == migration.head_version()
     assert ("project_id", "deleted", "id") in _indexes("instances")
+
+
+PAGED_BY_011 = {"security_groups": None, "volumes": ("project_id",), "snapshots": ("project_id",),
+                "floating_ips": ("project_id",)}
+
+
+def test_011_gives_the_other_paged_listings_a_project_index_ordered_by_id(db_url):
+    for table, replaced in PAGED_BY_011.items():
+        found = _indexes(table)
+        assert ("project_id", "deleted", "id") in found, table
+        assert replaced is None or replaced not in found, table
+    assert ("project_id", "name") in _indexes("security_groups")  # lookups by name keep theirs
+    _downgrade_to("010")
+    for table, replaced in PAGED_BY_011.items():
+        found = _indexes(table)
+        assert ("project_id", "deleted", "id") not in found, table
+        assert replaced is None or replaced in found, table
+    assert migration.db_sync() == migration.head_version()
+    for table in PAGED_BY_011:
+        assert ("project_id", "deleted", "id") in _indexes(table), table

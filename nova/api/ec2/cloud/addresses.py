@@ -14,7 +14,7 @@ import ipaddress
 from typing import Any
 
 from nova import context, exception, gc_pause
-from nova.api.ec2 import ec2utils
+from nova.api.ec2 import ec2utils, xmlutil
 from nova.api.ec2.actions import ALL, ActionSet
 from nova.api.ec2.cloud import tags as tagging
 from nova.api.ec2.params import Ec2Id, Filters, ListOf, Param, String
@@ -112,4 +112,4 @@ def describe_addresses(ctxt: context.RequestContext, public_ip: list[str], alloc
         if filters:
             rows = [r for r, a in zip(rows, found)
                     if tagging.matches(filters, _FILTER_VALUES, r, tags.get(a["id"], {}))]
-        return {"addressesSet": rows}
+        return {"addressesSet": xmlutil.items(rows)}

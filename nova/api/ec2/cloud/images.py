@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from nova import context, exception, flags, gc_pause
-from nova.api.ec2 import ec2utils
+from nova.api.ec2 import ec2utils, xmlutil
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
 from nova.api.ec2.cloud import volumes
@@ -109,9 +109,9 @@ def describe_images(ctxt: context.RequestContext, image_id: list[int], owner: li
         if filters:
             images = [i for i in images if tagging.matches(filters, _FILTER_VALUES, i, all_tags.get(i["id"], {}))]
         shown, token = tagging.id_page(images, max_results)
-        return {"imagesSet": [dict(_render(i, True), tagSet=[{"key": k, "value": v or ""} for k, v in
-                                                            sorted(all_tags.get(i["id"], {}).items())])
-                              for i in shown], "nextToken": token}
+        return {"imagesSet": xmlutil.items([dict(_render(i, True), tagSet=[{"key": k, "value": v or ""} for k, v in
+                                                                          sorted(all_tags.get(i["id"], {}).items())])
+                                            for i in shown]), "nextToken": token}
 
 
 _FILTER_VALUES = {

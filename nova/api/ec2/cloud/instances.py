@@ -12,10 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from nova import context, exception, flags, gc_pause, utils
-from nova.api.ec2 import ec2utils
+from nova.api.ec2 import ec2utils, xmlutil
 from nova.api.ec2.actions import ALL, PROJECT_ADMIN, ActionSet
 from nova.api.ec2.cloud import images
 from nova.api.ec2.cloud import tags as tagging
@@ -124,6 +124,115 @@ def _render_reservations(views: list[_View], ctxt: context.RequestContext) -> li
     return list(reservations.values())
 
 
+def _element(tag: str, text: str) -> str:
+    return f"<{tag}>{text}</{tag}>" if text else f"<{tag} />"
+
+
+def _group_set_xml(row: Any, known: dict[tuple[Any, ...], str] | None = None) -> str:
+    """``<groupSet>`` of an instance; ``known`` keeps those already written (most instances of a
+    listing share their groups)."""
+    groups = row.security_groups
+    if not groups:
+        return "<groupSet />"
+    if known is None:
+        return _write_group_set(groups)
+    key = tuple((g["id"], g["name"]) for g in groups)
+    text = known.get(key)
+    if text is None:
+        text = known[key] = _write_group_set(groups)
+    return text
+
+
+def _write_group_set(groups: list[dict[str, Any]]) -> str:
+    return "<groupSet>" + "".join(
+        f"<item><groupId>{ec2utils.id_to_ec2_id(g['id'], 'sg')}</groupId>"
+        f"{_element('groupName', _xml(g['name']))}</item>"
+        for g in groups) + "</groupSet>"
+
+
+def _xml(value: Any) -> str:
+    return xmlutil.escape(value) if value else ""
+
+
+def _instance_xml(view: _View, admin: bool, default_zone: str, group_sets: dict[tuple[Any, ...], str]) -> str:
+    """``<item>`` of one instance in DescribeInstances: what ``xmlutil.render`` makes of
+    ``_render_instance``'s dict (a test holds them equal), written as one string.  Ids, states,
+    numbers, times and addresses are nova's own text; names, tags and the fault are escaped."""
+    row = view.row
+    code, name = ec2utils.instance_state(row)
+    key_name = row["key_name"]
+    if admin and key_name:
+        key_name = f"{key_name} ({row['project_id']}, {row['host']})"
+    flavor = row.instance_type
+    image, kernel, ramdisk = (_image(row["image_id"], "ami"), _image(row["kernel_id"], "aki"),
+                              _image(row["ramdisk_id"], "ari"))
+    private, public = view.private_ip, view.public_ip
+    launched = row["launched_at"] or row["created_at"]
+    root = row["root_device_name"]
+    out = [f"<item><instanceId>{ec2utils.id_to_ec2_id(row['id'], 'i')}</instanceId>"]
+    if image is not None:
+        out.append(f"<imageId>{image}</imageId>")
+    out.append(f"<instanceState><code>{code}</code><name>{name}</name></instanceState>"
+               f"{_element('privateDnsName', _xml(row['hostname']))}{_element('dnsName', public or private or '')}"
+               f"{_element('reason', _xml(row.get('fault')))}")
+    if key_name is not None:
+        out.append(_element("keyName", _xml(key_name)))
+    out.append(f"<amiLaunchIndex>{row['launch_index'] or 0}</amiLaunchIndex><productCodes />")
+    if flavor is not None:
+        out.append(_element("instanceType", _xml(flavor["name"])))
+    if launched is not None:
+        out.append(f"<launchTime>{ec2utils.isotime(launched)}</launchTime>")
+    out.append(f"<placement>{_element('availabilityZone', _xml(row['availability_zone'] or default_zone))}"
+               "<tenancy>default</tenancy></placement>")
+    if kernel is not None:
+        out.append(f"<kernelId>{kernel}</kernelId>")
+    if ramdisk is not None:
+        out.append(f"<ramdiskId>{ramdisk}</ramdiskId>")
+    out.append("<monitoring><state>disabled</state></monitoring>")
+    if private is not None:
+        out.append(_element("privateIpAddress", private))
+    if public is not None:
+        out.append(_element("ipAddress", public))
+    out.append(_group_set_xml(row, group_sets))
+    out.append(f"<architecture>x86_64</architecture><rootDeviceType>{'ebs' if root else 'instance-store'}"
+               f"</rootDeviceType>{_element('rootDeviceName', _xml(root or '/dev/sda1'))}")
+    if view.volumes:
+        xmlutil.write(out, "blockDeviceMapping", volumes.render_instance_mappings(view.volumes))
+    else:
+        out.append("<blockDeviceMapping />")
+    out.append("<virtualizationType>hvm</virtualizationType>")
+    if view.tags:
+        out.append("<tagSet>")
+        for key, value in sorted(view.tags.items()):
+            out.append(f"<item>{_element('key', _xml(key))}{_element('value', _xml(value))}</item>")
+        out.append("</tagSet>")
+    else:
+        out.append("<tagSet />")
+    out.append("</item>")
+    return "".join(out)
+
+
+def _reservations_xml(views: list[_View], ctxt: context.RequestContext) -> Iterator[str]:
+    """``<item>`` of each reservation, as ``_render_reservations`` has them, written lazily."""
+    grouped: dict[str, list[_View]] = {}
+    for view in views:
+        grouped.setdefault(view.row["reservation_id"] or "", []).append(view)
+    admin, zone, group_sets = ctxt.is_admin, FLAGS.node_availability_zone, {}
+    for members in grouped.values():
+        row = members[0].row
+        head = ["<item>"]
+        if row["reservation_id"] is not None:
+            head.append(_element("reservationId", _xml(row["reservation_id"])))
+        if row["project_id"] is not None:
+            head.append(_element("ownerId", _xml(row["project_id"])))
+        head.append(_group_set_xml(row, group_sets))
+        head.append("<instancesSet>")
+        yield "".join(head)
+        for view in members:
+            yield _instance_xml(view, admin, zone, group_sets)
+        yield "</instancesSet></item>"
+
+
 _FILTER_VALUES: dict[str, Callable[[_View], list[Any]]] = {
     "instance-id": lambda v: [v.ec2_id],
     "instance-state-name": lambda v: [ec2utils.instance_state(v.row)[1]],
@@ -191,7 +300,7 @@ def describe_instances(ctxt: context.RequestContext, instance_id: list[int], fil
         if max_results and len(views) > max_results:
             views = views[:max_results]
             token = str(views[-1].row["id"])
-        return {"reservationSet": _render_reservations(views, ctxt), "nextToken": token}
+    return {"reservationSet": xmlutil.Fragments(_reservations_xml(views, ctxt)), "nextToken": token}
 
 
 def _user_data(value: str | None) -> str | None:

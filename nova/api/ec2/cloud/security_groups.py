@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from nova import context, exception, gc_pause
-from nova.api.ec2 import ec2utils
+from nova.api.ec2 import ec2utils, xmlutil
 from nova.api.ec2.actions import ALL, NETADMIN, ActionSet
 from nova.api.ec2.cloud import tags as tagging
 from nova.api.ec2.faults import EC2APIError
@@ -219,7 +219,7 @@ def _render_groups(ctxt: context.RequestContext, groups: list[Any], filters: dic
         })
         groups = [g for g in groups if tagging.matches(filters, values, g, all_tags.get(g["id"], {}))]
     shown, token = tagging.id_page(groups, max_results)
-    return {"securityGroupInfo": [{
+    return {"securityGroupInfo": xmlutil.items([{
         "ownerId": g["project_id"],
         "groupId": ec2utils.id_to_ec2_id(g["id"], "sg"),
         "groupName": g["name"],
@@ -227,4 +227,4 @@ def _render_groups(ctxt: context.RequestContext, groups: list[Any], filters: dic
         "ipPermissions": render_permissions(g.rules, names),
         "ipPermissionsEgress": [],
         "tagSet": [{"key": k, "value": v or ""} for k, v in sorted(all_tags.get(g["id"], {}).items())],
-    } for g in shown], "nextToken": token}
+    } for g in shown]), "nextToken": token}

@@ -10,7 +10,7 @@ from nova.api.openstack import faults, floating_ips, keypairs, security_groups, 
 from nova.api.openstack.router import volume_routes
 from nova.api.openstack.v11 import formats, ratelimit, resources
 from nova.api.openstack.v11.servers import ServersController
-from nova.api.openstack.wsgi import MAX_BODY, ApiRequest, Result, Route, Router
+from nova.api.openstack.wsgi import MAX_BODY, ApiRequest, Result, Route, Router, set_json_body
 
 
 class V11Request(ApiRequest):
@@ -56,7 +56,10 @@ class V11Router(Router):
             response.content_type = formats.CONTENT_TYPES[fmt]
             response.charset = "UTF-8"
             namespace = formats.namespace_of(req) if req is not None else formats.NAMESPACES["v1.1"]
-            response.body = formats.serialize(result.body, fmt, namespace)
+            if fmt == "json":
+                set_json_body(response, result.body)
+            else:
+                response.body = formats.serialize(result.body, fmt, namespace)
         for key, value in result.headers.items():
             response.headers[key] = value
         return response

@@ -1,4 +1,4 @@
-"""DescribeVolumes and DescribeSnapshots make as many SQL statements for 30 rows as for 10, for all
+"""DescribeVolumes and DescribeSnapshots make as many SQL statements for 60 rows as for 5, for all
 of them and for a page, a page is cut in SQL, and another project's rows are on no page."""
 
 from __future__ import annotations
@@ -35,17 +35,17 @@ def _counted(client: Any, call: str, **kwargs: Any) -> tuple[list[str], dict[str
 def test_statements_do_not_grow_and_a_page_is_cut_in_sql(ec2_env, kind):
     call, key, id_key, table, make = KINDS[kind]
     hidden = make(BOB, 0)
-    for n in range(10):
+    for n in range(5):
         make(ALICE, n)
     client = ec2_env.client()
     small_all, listed = _counted(client, call)
     small_page, _ = _counted(client, call, MaxResults=5)
-    assert len(listed[key]) == 10
-    for n in range(10, 30):
+    assert len(listed[key]) == 5
+    for n in range(5, 60):
         make(ALICE, n)
     large_all, listed = _counted(client, call)
     large_page, first = _counted(client, call, MaxResults=5)
-    assert len(listed[key]) == 30
+    assert len(listed[key]) == 60
     assert (len(small_all), len(small_page)) == (len(large_all), len(large_page))
     assert len([s for s in large_page if f"FROM {table}" in s and "LIMIT" in s]) == 1, large_page
     seen, page = [], first
@@ -54,5 +54,5 @@ def test_statements_do_not_grow_and_a_page_is_cut_in_sql(ec2_env, kind):
         if not page.get("NextToken"):
             break
         page = getattr(client, call)(MaxResults=5, NextToken=page["NextToken"])
-    assert len(seen) == len(set(seen)) == 30 and seen == sorted(seen)
+    assert len(seen) == len(set(seen)) == 60 and seen == sorted(seen)
     assert not [item for item in seen if item.endswith("-%08x" % hidden["id"])]
