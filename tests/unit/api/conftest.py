@@ -3,6 +3,7 @@ on a synced SQLite database, with users in two projects and boto3 clients."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from dataclasses import dataclass
@@ -75,8 +76,9 @@ def make_image() -> str:
     return "ami-%08x" % image["id"]
 
 
-@pytest.fixture
-def ec2_env(sqlite_db) -> Iterator[Ec2Env]:  # noqa: F811
+@contextlib.contextmanager
+def serving_ec2() -> Iterator[Ec2Env]:
+    """The users, an image and the ec2 pipeline on a port of its own, on the database in use."""
     FLAGS.api_paste_config = os.path.join(ROOT, "etc", "nova", "api-paste.ini")
     make_users()
     image_id = make_image()
@@ -86,6 +88,12 @@ def ec2_env(sqlite_db) -> Iterator[Ec2Env]:  # noqa: F811
         yield Ec2Env(f"http://127.0.0.1:{server.port}/services/Cloud", image_id, server.port)
     finally:
         server.stop()
+
+
+@pytest.fixture
+def ec2_env(sqlite_db) -> Iterator[Ec2Env]:  # noqa: F811
+    with serving_ec2() as env:
+        yield env
 
 
 def error_of(excinfo: Any) -> tuple[str, int]:

@@ -12,18 +12,15 @@ rows one by one there.  Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import event
 
-from nova import context, flags, wsgi
+from nova import context, flags
 from nova.db import api as db
-from nova.db.sqlalchemy import session
 from tests.fixtures.database import migrated_database, use_database
-from tests.unit.api.conftest import ROOT, Ec2Env, make_image, make_users
+from tests.fixtures.sql import counting_statements
+from tests.unit.api.conftest import Ec2Env, serving_ec2
 
 FLAGS = flags.FLAGS
 # boto3 sends a ClientToken: is there a reservation of that token?  Then flavor, image, default group, quota
@@ -37,31 +34,9 @@ def env(request, tmp_path) -> Iterator[Ec2Env]:
     with migrated_database(request.param, tmp_path) as url:
         request.node.backend = request.param
         use_database(url)
-        FLAGS.api_paste_config = os.path.join(ROOT, "etc", "nova", "api-paste.ini")
         FLAGS.auth_cache_seconds = 3600  # the counts must not depend on how long the set-up took
-        make_users()
-        image_id = make_image()
-        server = wsgi.Server("ec2", wsgi.load_paste_app("ec2"), "127.0.0.1", 0)
-        server.start()
-        try:
-            yield Ec2Env(f"http://127.0.0.1:{server.port}/services/Cloud", image_id, server.port)
-        finally:
-            server.stop()
-
-
-@contextlib.contextmanager
-def statements() -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    engine = session.get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+        with serving_ec2() as served:
+            yield served
 
 
 def _run(client: Any, env: Ec2Env, count: int = 1, **kwargs: Any) -> dict[str, Any]:
@@ -80,7 +55,7 @@ def _on_a_host(instance_ids: list[str]) -> None:
 def test_run_instances_statements(env, count, request):
     client = env.client()
     _run(client, env)  # the access key cached, the default group made
-    with statements() as sent:
+    with counting_statements(cold_auth=False) as sent:
         reservation = _run(client, env, count)
     row_by_row = count - 1 if request.node.backend == "sqlite" else 0
     assert len(sent) <= RUN_STATEMENTS + row_by_row, "\n".join(sent)
@@ -120,7 +95,7 @@ def test_terminate_instances_statements(env):
     _on_a_host(ids)
     client.create_tags(Resources=[ids[1]], Tags=[{"Key": "role", "Value": "web"}])
     client.terminate_instances(InstanceIds=[ids[0]])  # the access key cached
-    with statements() as sent:
+    with counting_statements(cold_auth=False) as sent:
         changes = client.terminate_instances(InstanceIds=[ids[1]])["TerminatingInstances"]
     assert len(sent) <= TERMINATE_STATEMENTS, "\n".join(sent)
     assert changes == [{"InstanceId": ids[1], "PreviousState": {"Code": 16, "Name": "running"},
