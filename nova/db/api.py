@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
-from typing import Any
+from typing import Any, Collection
 
 from nova import context as nova_context
 
@@ -497,9 +497,11 @@ def compute_node_get_all(ctxt: Context) -> dict[str, Row]:
     return IMPL.compute_node_get_all(ctxt)
 
 
-def compute_host_capacity(ctxt: Context, topic: str) -> list[dict[str, Any]]:
-    """Each enabled service of ``topic`` with its node's memory and its instances' use, one statement."""
-    return IMPL.compute_host_capacity(ctxt, topic)
+def compute_host_capacity(ctxt: Context, topic: str, leave_out: Collection[int] = ()) -> list[dict[str, Any]]:
+    """Each enabled service of ``topic`` with its node's memory and its instances' use, one statement.
+
+    The instances whose ids are in ``leave_out`` are not counted (a scheduler counts those itself)."""
+    return IMPL.compute_host_capacity(ctxt, topic, leave_out)
 
 
 def compute_node_get_by_host(ctxt: Context, host: str) -> Row | None:

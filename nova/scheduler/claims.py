@@ -7,6 +7,11 @@ its host was recorded after that read began; ``Claims`` keeps each
 placement until every read that may have missed it is over, and adds it to
 those reads' usage.  Choosing and claiming run without a yield in between
 (no I/O), so two greenthreads never both take the last room on a host.
+
+A placement not yet recorded when a read begins is left out of that read
+(``begin_read`` names them): its host may be written while the read runs,
+and the read would then count it twice, once from the database and once as
+a claim (four instances launched together went 3 + 1 over two hosts).
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ class Claims:
         self._reads: dict[int, int] = {}
         self._tokens = itertools.count()
 
-    def begin_read(self) -> int:
-        """Call before reading usage; pass the token to ``pending`` and ``end_read``."""
+    def begin_read(self) -> tuple[int, list[int]]:
+        """Call before reading usage: a token for ``pending`` and ``end_read``, and the ids of the
+        instances the read must leave out (``pending`` counts them)."""
         token = next(self._tokens)
         self._reads[token] = self._recorded
-        return token
+        return token, [instance_id for instance_id, claim in self._claims.items() if claim["recorded"] is None]
 
     def end_read(self, token: int) -> None:
         self._reads.pop(token, None)

@@ -42,10 +42,10 @@ class SimpleScheduler(chance.ChanceScheduler):
         if kwargs.get("forced_host"):
             return self.filter_hosts(ctxt, topic, **kwargs)[0]  # an admin's choice is not weighed
         vcpus, memory = instance["vcpus"] or 0, instance["memory_mb"] or 0
-        token = self.claims.begin_read()
+        token, unrecorded = self.claims.begin_read()
         try:
             # The live hosts, their nodes' memory and their instances' use: one statement.
-            capacity = self.hosts_with_capacity(admin, topic, kwargs.get("availability_zone"))
+            capacity = self.hosts_with_capacity(admin, topic, kwargs.get("availability_zone"), unrecorded)
             if not capacity:
                 raise exception.NoValidHost(reason=f"no {topic} host is up and enabled{driver.zone_suffix(kwargs)}.")
             hosts = list(capacity)
@@ -71,14 +71,15 @@ class SimpleScheduler(chance.ChanceScheduler):
             self.claims.end_read(token)
 
     @staticmethod
-    def hosts_with_capacity(admin: driver.Context, topic: str,
-                            availability_zone: str | None = None) -> dict[str, dict[str, Any]]:
-        """``{host: compute_host_capacity row}`` of the live, enabled hosts (in the zone, when one is named)."""
+    def hosts_with_capacity(admin: driver.Context, topic: str, availability_zone: str | None = None,
+                            leave_out: list[int] | tuple[int, ...] = ()) -> dict[str, dict[str, Any]]:
+        """``{host: compute_host_capacity row}`` of the live, enabled hosts (in the zone, when one is named),
+        the instances in ``leave_out`` not counted."""
         from nova import service
 
         zone = (availability_zone or "").partition(":")[0]
         now = utils.utcnow()
-        return {row["host"]: row for row in db.compute_host_capacity(admin, topic)
+        return {row["host"]: row for row in db.compute_host_capacity(admin, topic, leave_out)
                 if service.service_is_up(row, now) and (not zone or row["availability_zone"] == zone)}
 
     def schedule_create_volume(self, ctxt: driver.Context, topic: str, volume_id: int, **kwargs: Any) -> str:

@@ -132,6 +132,11 @@ def test_compute_host_capacity_is_one_statement_of_enabled_hosts_with_their_use(
     assert [(r["host"], r["memory_mb"], r["instances"], r["vcpus"], r["used_memory_mb"]) for r in rows] == [
         ("a", 4096, 2, 3, 1536), ("b", None, 0, 0, 0)]
     assert rows[0]["availability_zone"] == "nova" and rows[0]["updated_at"] is not None
+    # A scheduler leaves out the instances it counts itself.
+    mine = make_instance(admin, host="a", vcpus=4, memory_mb=256)
+    rows = db.compute_host_capacity(admin, "compute", leave_out=[mine["id"], 999999])
+    assert (rows[0]["instances"], rows[0]["vcpus"], rows[0]["used_memory_mb"]) == (2, 3, 1536)
+    assert db.compute_host_capacity(admin, "compute")[0]["instances"] == 3
 
 
 def flat_network(admin, size=8):

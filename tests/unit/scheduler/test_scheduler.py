@@ -214,3 +214,25 @@ def test_an_instance_deleted_while_placed_is_not_sent_and_frees_its_claim(sqlite
     monkeypatch.setattr("nova.compute.rpcapi.ComputeAPI.run_instance", lambda *a: sent.append(a))
     assert scheduler.run_instance(ADMIN, "compute", target["id"]) is None
     assert sent == [] and len(scheduler.driver.claims) == 0
+
+
+def test_simple_counts_a_placement_recorded_during_its_read_once(sqlite_db, monkeypatch):
+    """Four instances over two hosts go 2 + 2 even when a host is written while another placement reads."""
+    add_host("a")
+    add_host("b")
+    driver = simple.SimpleScheduler()
+    first, second, third, fourth = (instance() for _ in range(4))
+    assert driver.schedule_run_instance(ADMIN, "compute", first["id"]) == "a"
+    db.instance_update(ADMIN, first["id"], {"host": "a"})
+    driver.placed(first["id"])
+    assert driver.schedule_run_instance(ADMIN, "compute", second["id"]) == "b"  # claimed, not written yet
+    assert driver.schedule_run_instance(ADMIN, "compute", third["id"]) == "a"  # claimed, not written yet
+    real = db.compute_host_capacity
+
+    def second_written_meanwhile(*args, **kwargs):
+        db.instance_update(ADMIN, second["id"], {"host": "b"})  # the other placement's write lands first
+        driver.placed(second["id"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(db, "compute_host_capacity", second_written_meanwhile)
+    assert driver.schedule_run_instance(ADMIN, "compute", fourth["id"]) == "b"

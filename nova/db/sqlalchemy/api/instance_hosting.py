@@ -11,7 +11,7 @@ only its own project's instances, as everywhere in the backend.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 
 from sqlalchemy import and_, bindparam, false, func, or_, select, update
 from sqlalchemy.orm import joinedload, raiseload
@@ -168,18 +168,19 @@ def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]
 
 
 @require_admin_context
-def compute_host_capacity(ctxt: Context, topic: str) -> list[dict[str, Any]]:
+def compute_host_capacity(ctxt: Context, topic: str, leave_out: Collection[int] = ()) -> list[dict[str, Any]]:
     """Every enabled service of ``topic`` with what a placement weighs, in one statement.
 
     One dict per service, in service id order: ``host``, ``availability_zone``,
     ``updated_at`` and ``created_at`` (for ``service_is_up``), ``memory_mb``
     (its compute node's, None before the node's first report) and what its
     live instances hold: ``instances``, ``vcpus``, ``used_memory_mb``
-    (instances in ``error`` hold nothing, as in ``instance_usage_by_host``).
+    (instances in ``error`` hold nothing, as in ``instance_usage_by_host``;
+    those whose ids are in ``leave_out`` are not counted).
     """
     stmt = prepared(("capacity",), _capacity_statement)
     with get_connection() as connection:
-        rows = connection.execute(stmt, {"w_topic": topic}).all()
+        rows = connection.execute(stmt, {"w_topic": topic, "w_leave_out": list(leave_out)}).all()
     return [{"host": host, "availability_zone": zone, "updated_at": updated, "created_at": created,
              "memory_mb": memory, "instances": int(count or 0), "vcpus": int(vcpus or 0),
              "used_memory_mb": int(used or 0)}
@@ -192,7 +193,8 @@ def _capacity_statement() -> Any:
                func.coalesce(func.sum(Instance.vcpus), 0).label("vcpus"),
                func.coalesce(func.sum(Instance.memory_mb), 0).label("memory_mb"))
         .where(Instance.deleted == false(), Instance.host.is_not(None),
-               or_(Instance.vm_state.is_(None), Instance.vm_state != "error"))
+               or_(Instance.vm_state.is_(None), Instance.vm_state != "error"),
+               Instance.id.not_in(bindparam("w_leave_out", expanding=True)))
         .group_by(Instance.host)
         .subquery()
     )
