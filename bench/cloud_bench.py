@@ -136,6 +136,15 @@ def tree_cpu_seconds(pid: int) -> float:
                                                                for child in children(pid))
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far, over every core (/proc/stat; iowait counts
+    as idle): what a level left free shows whether its clients waited for a CPU or for something else."""
+    with open("/proc/stat") as handle:
+        fields = [int(field) for field in handle.readline().split()[1:9]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / CLK_TCK, sum(fields) / CLK_TCK
+
+
 def rabbitmq_pid() -> int | None:
     """The local RabbitMQ node's Erlang VM (beam.smp), when the broker runs on this machine."""
     for entry in os.listdir("/proc"):
@@ -192,6 +201,11 @@ class Daemon:
     def cpu_seconds(self) -> float:
         """User + system CPU time of the daemon so far, its worker processes included."""
         return tree_cpu_seconds(self.proc.pid)
+
+    def worker_cpu_seconds(self) -> dict[int, float]:
+        """CPU seconds of each running worker process (nova-api's), by pid."""
+        return {child: cpu for child in children(self.proc.pid)
+                if (cpu := process_cpu_seconds(child)) is not None}
 
     def statements(self, count_dir: str) -> int:
         """SQL statements the daemon and its running workers have sent (one counter file per process)."""
@@ -601,6 +615,19 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
                 total = sum(cpu[n] for n in names) * 1000 / level.cycles + sum(per.values())
                 print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.0f}" for n in servers) +
                       f"{total:>{width + 4}.0f}")
+    print("\nThe machine's cores during each level: busy (anyone's work) and idle, in cores; nova-api's "
+          "workers' shares of its CPU (the kernel hands each the connections it accepts)")
+    for level, cpu, _sql, own, _polls in levels:
+        if level.wall and cpu["machine all"]:
+            cores = cpu["machine all"] / level.wall
+            busy = cpu["machine busy"] / level.wall
+            ours = (sum(cpu[n] for n in names) + cpu.get("postgres", 0.0) + cpu.get("rabbitmq", 0.0)
+                    + own) / level.wall
+            workers = cpu["api workers"]
+            split = "/".join(f"{w * 100 / (sum(workers) or 1):.0f}" for w in workers)
+            print(f"{level.clients:>7} clients: {busy:.2f} of {cores:.0f} cores busy ({ours:.2f} daemons, "
+                  f"servers and bench; {busy - ours:.2f} others), {cores - busy:.2f} idle; "
+                  f"nova-api workers {split or '-'} %")
     print("\nSQL statements per boot+delete cycle, per daemon (nova's statement counter)")
     print(f"{'clients':>7} " + "".join(f"{n:>{width}}" for n in names) + f"{'all':>{width}}"
           f"{'api/request':>{width}}")
@@ -704,8 +731,14 @@ def main() -> int:
             sql0 = {d.name: d.statements(count_dir) for d in daemons}
             own0, polls0 = own_cpu(), watcher.queries
             servers0 = server_cpu.sample()
+            machine0, workers0 = machine_cpu(), daemons[0].worker_cpu_seconds()
             level = run_level(clients, port, watcher, image, args.seconds, args.cycles, args.timeout)
+            machine1, workers1 = machine_cpu(), daemons[0].worker_cpu_seconds()
             cpu = {d.name: d.cpu_seconds() - cpu0[d.name] for d in daemons}
+            cpu["machine busy"] = machine1[0] - machine0[0]
+            cpu["machine all"] = machine1[1] - machine0[1]
+            cpu["api workers"] = sorted((cpu1 - workers0.get(pid, 0.0) for pid, cpu1 in workers1.items()),
+                                        reverse=True)
             cpu.update(ServerCpu.spent(servers0, server_cpu.sample()))
             sql = {d.name: d.statements(count_dir) - sql0[d.name] for d in daemons}
             results.append((level, cpu, sql, own_cpu() - own0, watcher.queries - polls0))
