@@ -412,6 +412,8 @@ class Level:
     def __init__(self, clients: int) -> None:
         self.clients = clients
         self.boots: list[float] = []
+        # The part of each boot spent in RunInstances (sent -> response read), the rest is the back end's.
+        self.run_calls: list[float] = []
         self.deletes: list[float] = []
         self.cycles = 0
         self.errors: collections.Counter[str] = collections.Counter()
@@ -436,6 +438,7 @@ def client_loop(level: Level, ec2: EC2Client, watcher: Watcher | DescribePoller,
         except EC2Error as exc:
             level.error(str(exc))
             continue
+        responded = time.perf_counter()
         ec2_id = _INSTANCE_ID.search(reply).group(1)
         instance_id = int(ec2_id[2:], 16)
         ok, why = watcher.wait_for(ec2, ec2_id, instance_id, "active", timeout)
@@ -456,6 +459,7 @@ def client_loop(level: Level, ec2: EC2Client, watcher: Watcher | DescribePoller,
         if ok:
             with level.lock:
                 level.boots.append(booted - started)
+                level.run_calls.append(responded - started)
                 level.deletes.append(done - terminate_sent)
                 level.cycles += 1
 
@@ -586,6 +590,18 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
               f"{fmt_ms(level.boots, .5)} {fmt_ms(level.boots, .95)} {fmt_ms(level.boots, .99)} "
               f"{fmt_ms(level.deletes, .5)} {fmt_ms(level.deletes, .95)} {fmt_ms(level.deletes, .99)} "
               f"{level.cycles / level.wall:>8.2f}")
+    print("\nWhere a boot's time went: RunInstances (sent -> response, nova-api) and the rest (response -> "
+          "active: scheduler, compute, network, the watcher's poll); and the mean cycle, which with N clients "
+          "that never pause is N / cycles per second (Little's law): a boot is shorter only if the cycle is")
+    print(f"{'clients':>7} {'Run p50':>8} {'p95':>8} {'rest p50':>8} {'p95':>8} {'boot avg':>8} {'del avg':>8} "
+          f"{'cycle':>8} {'N/rate':>8}")
+    for level, _cpu, _sql, _own, _polls in levels:
+        if level.cycles:
+            rest = [boot - run for boot, run in zip(level.boots, level.run_calls)]
+            boot_avg, del_avg = statistics.mean(level.boots), statistics.mean(level.deletes)
+            print(f"{level.clients:>7} {fmt_ms(level.run_calls, .5)} {fmt_ms(level.run_calls, .95)} "
+                  f"{fmt_ms(rest, .5)} {fmt_ms(rest, .95)} {boot_avg * 1000:8.0f} {del_avg * 1000:8.0f} "
+                  f"{(boot_avg + del_avg) * 1000:8.0f} {level.clients * level.wall / level.cycles * 1000:8.0f}")
     if len(levels) > 1:
         base = levels[0][0].cycles / levels[0][0].wall or 1
         print("throughput relative to the first level: " +
