@@ -136,6 +136,15 @@ def tree_cpu_seconds(pid: int) -> float:
                                                                for child in children(pid))
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far, over every core (/proc/stat; iowait counts
+    as idle): what a level left free shows whether its clients waited for a CPU or for something else."""
+    with open("/proc/stat") as handle:
+        fields = [int(field) for field in handle.readline().split()[1:9]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / CLK_TCK, sum(fields) / CLK_TCK
+
+
 def rabbitmq_pid() -> int | None:
     """The local RabbitMQ node's Erlang VM (beam.smp), when the broker runs on this machine."""
     for entry in os.listdir("/proc"):
@@ -192,6 +201,11 @@ class Daemon:
     def cpu_seconds(self) -> float:
         """User + system CPU time of the daemon so far, its worker processes included."""
         return tree_cpu_seconds(self.proc.pid)
+
+    def worker_cpu_seconds(self) -> dict[int, float]:
+        """CPU seconds of each running worker process (nova-api's), by pid."""
+        return {child: cpu for child in children(self.proc.pid)
+                if (cpu := process_cpu_seconds(child)) is not None}
 
     def statements(self, count_dir: str) -> int:
         """SQL statements the daemon and its running workers have sent (one counter file per process)."""
@@ -398,6 +412,8 @@ class Level:
     def __init__(self, clients: int) -> None:
         self.clients = clients
         self.boots: list[float] = []
+        # The part of each boot spent in RunInstances (sent -> response read), the rest is the back end's.
+        self.run_calls: list[float] = []
         self.deletes: list[float] = []
         self.cycles = 0
         self.errors: collections.Counter[str] = collections.Counter()
@@ -422,6 +438,7 @@ def client_loop(level: Level, ec2: EC2Client, watcher: Watcher | DescribePoller,
         except EC2Error as exc:
             level.error(str(exc))
             continue
+        responded = time.perf_counter()
         ec2_id = _INSTANCE_ID.search(reply).group(1)
         instance_id = int(ec2_id[2:], 16)
         ok, why = watcher.wait_for(ec2, ec2_id, instance_id, "active", timeout)
@@ -442,6 +459,7 @@ def client_loop(level: Level, ec2: EC2Client, watcher: Watcher | DescribePoller,
         if ok:
             with level.lock:
                 level.boots.append(booted - started)
+                level.run_calls.append(responded - started)
                 level.deletes.append(done - terminate_sent)
                 level.cycles += 1
 
@@ -572,6 +590,18 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
               f"{fmt_ms(level.boots, .5)} {fmt_ms(level.boots, .95)} {fmt_ms(level.boots, .99)} "
               f"{fmt_ms(level.deletes, .5)} {fmt_ms(level.deletes, .95)} {fmt_ms(level.deletes, .99)} "
               f"{level.cycles / level.wall:>8.2f}")
+    print("\nWhere a boot's time went: RunInstances (sent -> response, nova-api) and the rest (response -> "
+          "active: scheduler, compute, network, the watcher's poll); and the mean cycle, which with N clients "
+          "that never pause is N / cycles per second (Little's law): a boot is shorter only if the cycle is")
+    print(f"{'clients':>7} {'Run p50':>8} {'p95':>8} {'rest p50':>8} {'p95':>8} {'boot avg':>8} {'del avg':>8} "
+          f"{'cycle':>8} {'N/rate':>8}")
+    for level, _cpu, _sql, _own, _polls in levels:
+        if level.cycles:
+            rest = [boot - run for boot, run in zip(level.boots, level.run_calls)]
+            boot_avg, del_avg = statistics.mean(level.boots), statistics.mean(level.deletes)
+            print(f"{level.clients:>7} {fmt_ms(level.run_calls, .5)} {fmt_ms(level.run_calls, .95)} "
+                  f"{fmt_ms(rest, .5)} {fmt_ms(rest, .95)} {boot_avg * 1000:8.0f} {del_avg * 1000:8.0f} "
+                  f"{(boot_avg + del_avg) * 1000:8.0f} {level.clients * level.wall / level.cycles * 1000:8.0f}")
     if len(levels) > 1:
         base = levels[0][0].cycles / levels[0][0].wall or 1
         print("throughput relative to the first level: " +
@@ -601,6 +631,19 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
                 total = sum(cpu[n] for n in names) * 1000 / level.cycles + sum(per.values())
                 print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.0f}" for n in servers) +
                       f"{total:>{width + 4}.0f}")
+    print("\nThe machine's cores during each level: busy (anyone's work) and idle, in cores; nova-api's "
+          "workers' shares of its CPU (the kernel hands each the connections it accepts)")
+    for level, cpu, _sql, own, _polls in levels:
+        if level.wall and cpu["machine all"]:
+            cores = cpu["machine all"] / level.wall
+            busy = cpu["machine busy"] / level.wall
+            ours = (sum(cpu[n] for n in names) + cpu.get("postgres", 0.0) + cpu.get("rabbitmq", 0.0)
+                    + own) / level.wall
+            workers = cpu["api workers"]
+            split = "/".join(f"{w * 100 / (sum(workers) or 1):.0f}" for w in workers)
+            print(f"{level.clients:>7} clients: {busy:.2f} of {cores:.0f} cores busy ({ours:.2f} daemons, "
+                  f"servers and bench; {busy - ours:.2f} others), {cores - busy:.2f} idle; "
+                  f"nova-api workers {split or '-'} %")
     print("\nSQL statements per boot+delete cycle, per daemon (nova's statement counter)")
     print(f"{'clients':>7} " + "".join(f"{n:>{width}}" for n in names) + f"{'all':>{width}}"
           f"{'api/request':>{width}}")
@@ -704,8 +747,14 @@ def main() -> int:
             sql0 = {d.name: d.statements(count_dir) for d in daemons}
             own0, polls0 = own_cpu(), watcher.queries
             servers0 = server_cpu.sample()
+            machine0, workers0 = machine_cpu(), daemons[0].worker_cpu_seconds()
             level = run_level(clients, port, watcher, image, args.seconds, args.cycles, args.timeout)
+            machine1, workers1 = machine_cpu(), daemons[0].worker_cpu_seconds()
             cpu = {d.name: d.cpu_seconds() - cpu0[d.name] for d in daemons}
+            cpu["machine busy"] = machine1[0] - machine0[0]
+            cpu["machine all"] = machine1[1] - machine0[1]
+            cpu["api workers"] = sorted((cpu1 - workers0.get(pid, 0.0) for pid, cpu1 in workers1.items()),
+                                        reverse=True)
             cpu.update(ServerCpu.spent(servers0, server_cpu.sample()))
             sql = {d.name: d.statements(count_dir) - sql0[d.name] for d in daemons}
             results.append((level, cpu, sql, own_cpu() - own0, watcher.queries - polls0))
