@@ -545,8 +545,8 @@ def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -
     if profile_dir:
         os.makedirs(profile_dir, exist_ok=True)
     # nova-api serves every client at once: a pool as wide as the clients (capped: the server is shared),
-    # kept open, since connections beyond --sql_max_pool_size are closed when returned and a new
-    # PostgreSQL backend per request costs a fork and cold caches on the server.  Workers share what is kept
+    # kept open, since connections beyond --sql_max_pool_size are closed (when returned in trees before
+    # nova.db.sqlalchemy.pool, once idle since) and a new PostgreSQL backend costs a fork and cold caches.  Workers share what is kept
     # open, but each may reach the whole width: the kernel does not spread the clients' connections evenly
     workers = args.api_workers if api_workers_known() else 1
     width = min(max(max_clients, 15), 50)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from nova import exception, flags
+from nova.db.sqlalchemy import pool
 
 
 
@@ -53,7 +54,8 @@ flags.DEFINE_integer("sql_pool_timeout", 10,
 flags.DEFINE_integer("sql_max_pool_size", 5,
                      "Database connections each process keeps open (PostgreSQL and MySQL)", lower_bound=1)
 flags.DEFINE_integer("sql_max_overflow", 10,
-                     "Connections a process may open beyond --sql_max_pool_size under load (closed when returned)",
+                     "Connections a process may open beyond --sql_max_pool_size under load (closed once idle for "
+                     "--sql_overflow_idle_seconds)",
                      lower_bound=0)
 flags.DEFINE_float("sql_ping_idle_seconds", 2.0,
                    "A pooled connection idle for longer than this is pinged before use; one in steady use is only "
@@ -202,6 +204,11 @@ def _count_statements(engine: Engine) -> None:
     event.listen(engine, "before_cursor_execute", _counter)
 
 
+def _program_name() -> str:
+    """The running binary's name (nova-api, nova-compute, ...), as the database server shows it."""
+    return os.path.basename(sys.argv[0] or "nova")[:63] or "nova"
+
+
 def create_engine(url: str) -> Engine:
     """An engine for ``url`` with nova's driver, pool and connect settings."""
     parsed = normalize_url(url)
@@ -217,7 +224,11 @@ def create_engine(url: str) -> Engine:
     else:
         if backend == "postgresql":
             _green_psycopg()
-        kwargs.update(pool_recycle=FLAGS.sql_idle_timeout, pool_timeout=FLAGS.sql_pool_timeout,
+            # pg_stat_activity then says which daemon holds each connection.
+            kwargs["connect_args"] = {"application_name": _program_name()}
+        elif backend == "mysql":
+            kwargs["connect_args"] = {"program_name": _program_name()}
+        kwargs.update(poolclass=pool.KeepingPool, pool_recycle=FLAGS.sql_idle_timeout, pool_timeout=FLAGS.sql_pool_timeout,
                       pool_size=FLAGS.sql_max_pool_size, max_overflow=FLAGS.sql_max_overflow)
     engine = sqlalchemy.create_engine(parsed, **kwargs)
     if backend == "sqlite":

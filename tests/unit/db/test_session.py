@@ -265,4 +265,4 @@ def test_a_forked_process_counts_into_its_own_file(tmp_path):
 def test_server_pool_size_comes_from_the_flags():
     FLAGS.sql_max_pool_size, FLAGS.sql_max_overflow = 7, 30
     engine = session.create_engine("postgresql://nova:pw@db/nova")
-    assert (engine.pool.size(), engine.pool._max_overflow) == (7, 30)
+    assert (engine.pool.kept_size(), engine.pool.max_overflow()) == (7, 30)
