@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import select
 import sys
 import threading
@@ -204,6 +205,40 @@ def _count_statements(engine: Engine) -> None:
     event.listen(engine, "before_cursor_execute", _counter)
 
 
+# A statement that only reads: a SELECT without a row lock (FOR UPDATE / SHARE / NO KEY UPDATE / KEY SHARE).
+_PLAIN_READ = re.compile(r"\s*SELECT\b(?!.*\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b)",
+                         re.IGNORECASE | re.DOTALL)
+
+
+def _read_outside_transactions(engine: Engine) -> None:
+    """PostgreSQL: run the plain SELECTs before a transaction's first write in autocommit.
+
+    psycopg2 sends BEGIN in a round trip of its own before a transaction's first
+    statement and COMMIT in another after its last: a read-only transaction of
+    one SELECT costs three round trips, and most of the back end's transactions
+    are such reads.  Under READ COMMITTED (nova's level) every statement sees its
+    own snapshot anyway and a plain SELECT takes no row locks, so running it
+    outside a transaction changes nothing anyone can observe.  The connection
+    leaves autocommit (psycopg2 then sends BEGIN) before the first statement that
+    writes, locks rows or uses a named cursor, so writes stay atomic together;
+    each checkout starts in autocommit again (reset on return left it idle).
+    """
+
+    def checked_out(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed:
+            raise sa_exc.DisconnectionError("the connection was closed")  # the pool opens another
+        if not dbapi_connection.autocommit:
+            dbapi_connection.autocommit = True
+
+    def before_cursor_execute(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        dbapi_connection = cursor.connection
+        if dbapi_connection.autocommit and (cursor.name is not None or not _PLAIN_READ.match(statement)):
+            dbapi_connection.autocommit = False
+
+    event.listen(engine, "checkout", checked_out, insert=True)  # before _watch_connections' ping, if any
+    event.listen(engine, "before_cursor_execute", before_cursor_execute)
+
+
 def _program_name() -> str:
     """The running binary's name (nova-api, nova-compute, ...), as the database server shows it."""
     return os.path.basename(sys.argv[0] or "nova")[:63] or "nova"
@@ -235,6 +270,8 @@ def create_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
     else:
         _watch_connections(engine)
+        if backend == "postgresql":
+            _read_outside_transactions(engine)
     if FLAGS.sql_statement_count_dir:
         _count_statements(engine)
     return engine
