@@ -210,6 +210,10 @@ _PLAIN_READ = re.compile(r"\s*SELECT\b(?!.*\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|K
                          re.IGNORECASE | re.DOTALL)
 
 
+# get_connection(single_statement=True)'s execution option: [statements run so far].
+_SINGLE = "nova_single_statement"
+
+
 def _read_outside_transactions(engine: Engine) -> None:
     """PostgreSQL: run the plain SELECTs before a transaction's first write in autocommit.
 
@@ -230,9 +234,18 @@ def _read_outside_transactions(engine: Engine) -> None:
         if not dbapi_connection.autocommit:
             dbapi_connection.autocommit = True
 
-    def before_cursor_execute(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+    def before_cursor_execute(_conn: Any, cursor: Any, statement: str, _parameters: Any, context: Any,
+                              _executemany: bool) -> None:
         dbapi_connection = cursor.connection
-        if dbapi_connection.autocommit and (cursor.name is not None or not _PLAIN_READ.match(statement)):
+        if not dbapi_connection.autocommit:
+            return
+        single = context.execution_options.get(_SINGLE) if context is not None else None
+        if single is not None:
+            single[0] += 1
+            if single[0] > 1:
+                raise RuntimeError("a second statement in a get_connection(single_statement=True) block")
+            return
+        if cursor.name is not None or not _PLAIN_READ.match(statement):
             dbapi_connection.autocommit = False
 
     event.listen(engine, "checkout", checked_out, insert=True)  # before _watch_connections' ping, if any
@@ -323,15 +336,22 @@ def get_session() -> Iterator[Session]:
 
 
 @contextlib.contextmanager
-def get_connection() -> Iterator[Connection]:
+def get_connection(single_statement: bool = False) -> Iterator[Connection]:
     """A Core connection in one transaction, for statements that build no ORM objects.
 
     What ``get_session`` promises (a live connection first, the same retries,
     commit on exit, rollback and the same nova exceptions on error) for about
     half the CPU: an ORM session's own begin, flush and commit bookkeeping
     costs as much as the statement on the back-end daemons' hot paths.
+
+    ``single_statement``: the block runs one statement, which is atomic by
+    itself; on PostgreSQL it then runs in autocommit, one round trip instead of
+    three (BEGIN, the statement, COMMIT).  A second statement raises
+    RuntimeError before it is sent.
     """
     connection = _connected(lambda: get_engine().connect())
+    if single_statement:
+        connection.execution_options(**{_SINGLE: [0]})
     try:
         with _as_nova_errors(), connection.begin():
             yield connection

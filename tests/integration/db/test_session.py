@@ -63,3 +63,22 @@ def test_writes_of_a_failed_block_are_rolled_back(table):
             db.execute(text("INSERT INTO session_probe VALUES (1)"))
     with session.get_connection() as connection:
         assert connection.execute(text("SELECT count(*) FROM session_probe")).scalar() == 0
+
+
+def test_a_single_statement_block_commits_by_itself(table):
+    with session.get_connection(single_statement=True) as connection:
+        # The row goes in only if no BEGIN came before the statement (the transaction began with it).
+        insert = "INSERT INTO session_probe SELECT 1 WHERE now() = statement_timestamp()"
+        assert connection.execute(text(insert)).rowcount == 1
+    with session.get_connection() as connection:
+        assert connection.execute(text("SELECT count(*) FROM session_probe")).scalar() == 1
+        assert not own_transaction(connection)
+
+
+def test_a_second_statement_in_a_single_statement_block_is_refused(table):
+    with pytest.raises(RuntimeError):
+        with session.get_connection(single_statement=True) as connection:
+            connection.execute(text("INSERT INTO session_probe VALUES (1)"))
+            connection.execute(text("INSERT INTO session_probe VALUES (2)"))
+    with session.get_connection() as connection:
+        assert connection.execute(text("SELECT array_agg(id) FROM session_probe")).scalar() == [1]
