@@ -453,7 +453,10 @@ class API:
     def get_all(self, ctxt: Context, filters: dict[str, Any] | None = None, related: bool = True) -> list[Row]:
         """Instances matching ``filters``; admins see every project's, others their own.  Without
         ``related``, the rows and their flavors only (no metadata or groups: one statement)."""
-        return db.instance_get_all_by_filters(ctxt, _checked_filters(filters), related)
+        filters = _checked_filters(filters)
+        if not related and list(filters) == ["instance_ids"]:
+            return db.instance_get_by_ids(ctxt, filters["instance_ids"])
+        return db.instance_get_all_by_filters(ctxt, filters, related)
 
     def get_listing(self, ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
                     limit: int | None = None, *, newest_first: bool = False, marker: str | None = None) -> list[Row]:
