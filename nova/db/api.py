@@ -40,6 +40,12 @@ class _LazyBackend:
 IMPL: Any = _LazyBackend()
 
 
+def one_transaction() -> Any:
+    """A block whose database calls (those made without ORM sessions) share one transaction, committed
+    when it ends: end it before telling anyone about what it wrote (see the backend's session module)."""
+    return IMPL.one_transaction()
+
+
 def check_ready() -> None:
     """Raise DatabaseNotReady (one-line reason) unless the database is reachable and at head."""
     from nova.db import migration

@@ -65,6 +65,7 @@ from nova.db.sqlalchemy.api.instance_launch import (  # noqa: F401
     security_group_get_by_name_without_rules,
     tag_delete_all_for_resource,
 )
+from nova.db.sqlalchemy.session import one_transaction  # noqa: F401
 from nova.db.sqlalchemy.api.instance_hosting import (  # noqa: F401
     compute_host_capacity,
     instance_get_all_for_host,
