@@ -150,53 +150,57 @@ class API:
                 return reservation_id, Launched(existing, replayed=True)
         else:
             reservation_id = generate_reservation_id()
-        flavor = instance_types.get_instance_type_by_name(instance_type)
-        image = self._launchable_image(ctxt, image_id, "machine") if image_id is not None else _NO_IMAGE
-        kernel_id = kernel_id if kernel_id is not None else image.get("kernel_id")
-        ramdisk_id = ramdisk_id if ramdisk_id is not None else image.get("ramdisk_id")
-        if kernel_id is not None:
-            kernel_id = self._launchable_image(ctxt, kernel_id, "kernel")["id"]
-        if ramdisk_id is not None:
-            ramdisk_id = self._launchable_image(ctxt, ramdisk_id, "ramdisk")["id"]
-        zone, forced_host = self._zone(ctxt, availability_zone)
-        key_data = None
-        if key_name:
-            key_data = db.key_pair_get(ctxt, ctxt.user_id, key_name)["public_key"]
-        root_device_name, mappings = block_devices.merge(image, block_device_mapping)
-        self._check_mapped_sources(ctxt, mappings)
-        groups = self._security_groups(ctxt, security_groups)
-        metadata = self._metadata(ctxt, metadata)
-        if image_id is None and root_device_name is None:
-            raise exception.InvalidInput(reason="without an image, a block device mapping must give the root device")
-        count = self._allowed_count(ctxt, flavor, min_count, max_count)
-        if any(m.get("volume_id") for m in mappings) and count > 1:
-            raise exception.InvalidInput(reason="an existing volume can be mapped to one instance only")
+        # The reads and the writes of the launch in one transaction (one BEGIN and COMMIT, not one per
+        # statement); it ends before the scheduler hears of the rows.
+        with db.one_transaction():
+            flavor = instance_types.get_instance_type_by_name(instance_type)
+            image = self._launchable_image(ctxt, image_id, "machine") if image_id is not None else _NO_IMAGE
+            kernel_id = kernel_id if kernel_id is not None else image.get("kernel_id")
+            ramdisk_id = ramdisk_id if ramdisk_id is not None else image.get("ramdisk_id")
+            if kernel_id is not None:
+                kernel_id = self._launchable_image(ctxt, kernel_id, "kernel")["id"]
+            if ramdisk_id is not None:
+                ramdisk_id = self._launchable_image(ctxt, ramdisk_id, "ramdisk")["id"]
+            zone, forced_host = self._zone(ctxt, availability_zone)
+            key_data = None
+            if key_name:
+                key_data = db.key_pair_get(ctxt, ctxt.user_id, key_name)["public_key"]
+            root_device_name, mappings = block_devices.merge(image, block_device_mapping)
+            self._check_mapped_sources(ctxt, mappings)
+            groups = self._security_groups(ctxt, security_groups)
+            metadata = self._metadata(ctxt, metadata)
+            if image_id is None and root_device_name is None:
+                raise exception.InvalidInput(
+                    reason="without an image, a block device mapping must give the root device")
+            count = self._allowed_count(ctxt, flavor, min_count, max_count)
+            if any(m.get("volume_id") for m in mappings) and count > 1:
+                raise exception.InvalidInput(reason="an existing volume can be mapped to one instance only")
 
-        base = {
-            "reservation_id": reservation_id,
-            "image_id": str(image["id"]) if image["id"] is not None else None,
-            "kernel_id": str(kernel_id) if kernel_id is not None else None,
-            "ramdisk_id": str(ramdisk_id) if ramdisk_id is not None else None,
-            "instance_type_id": flavor["id"],
-            "memory_mb": flavor["memory_mb"],
-            "vcpus": flavor["vcpus"],
-            "local_gb": flavor["local_gb"],
-            "user_id": ctxt.user_id,
-            "project_id": ctxt.project_id,
-            "key_name": key_name,
-            "key_data": key_data,
-            "user_data": user_data,
-            "availability_zone": zone,
-            "display_name": display_name,
-            "metadata": metadata,
-            "vm_state": states.BUILDING,
-            "task_state": states.SCHEDULING,
-            "power_state": states.NOSTATE,
-            "root_device_name": root_device_name,
-            "disable_api_termination": bool(disable_api_termination),
-            "shutdown_behavior": shutdown_behavior,
-        }
-        instances = self._write_instances(ctxt, base, count, groups, flavor)
+            base = {
+                "reservation_id": reservation_id,
+                "image_id": str(image["id"]) if image["id"] is not None else None,
+                "kernel_id": str(kernel_id) if kernel_id is not None else None,
+                "ramdisk_id": str(ramdisk_id) if ramdisk_id is not None else None,
+                "instance_type_id": flavor["id"],
+                "memory_mb": flavor["memory_mb"],
+                "vcpus": flavor["vcpus"],
+                "local_gb": flavor["local_gb"],
+                "user_id": ctxt.user_id,
+                "project_id": ctxt.project_id,
+                "key_name": key_name,
+                "key_data": key_data,
+                "user_data": user_data,
+                "availability_zone": zone,
+                "display_name": display_name,
+                "metadata": metadata,
+                "vm_state": states.BUILDING,
+                "task_state": states.SCHEDULING,
+                "power_state": states.NOSTATE,
+                "root_device_name": root_device_name,
+                "disable_api_termination": bool(disable_api_termination),
+                "shutdown_behavior": shutdown_behavior,
+            }
+            instances = self._write_instances(ctxt, base, count, groups, flavor)
         if mappings:
             self._create_volumes(ctxt, instances, mappings, zone)
         try:
@@ -453,7 +457,10 @@ class API:
     def get_all(self, ctxt: Context, filters: dict[str, Any] | None = None, related: bool = True) -> list[Row]:
         """Instances matching ``filters``; admins see every project's, others their own.  Without
         ``related``, the rows and their flavors only (no metadata or groups: one statement)."""
-        return db.instance_get_all_by_filters(ctxt, _checked_filters(filters), related)
+        filters = _checked_filters(filters)
+        if not related and list(filters) == ["instance_ids"]:
+            return db.instance_get_by_ids(ctxt, filters["instance_ids"])
+        return db.instance_get_all_by_filters(ctxt, filters, related)
 
     def get_listing(self, ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
                     limit: int | None = None, *, newest_first: bool = False, marker: str | None = None) -> list[Row]:
@@ -466,16 +473,20 @@ class API:
 
     # -- actions ------------------------------------------------------------
 
-    def delete(self, ctxt: Context, instance_id: int, instance: Row | None = None) -> Row | None:
+    def delete(self, ctxt: Context, instance_id: int, instance: Row | None = None,
+               forget_tags: bool = False) -> Row | None:
         """Terminate: the compute host destroys the domain; unscheduled ones go at once.
 
         ``instance`` is the row the caller has just read with this context (``get_all``), saving a
         read.  Returns the instance as it now is (task ``deleting``), or None when it is gone.  The task
         is set by one conditional UPDATE, so of two concurrent deletes only one reaches the host.
+        ``forget_tags`` (EC2's TerminateInstances) also drops the instance's tags unless termination is
+        refused, in the same transaction as the task where there is one.
         """
         if instance is None:
             instance = db.instance_get(ctxt, _int_id(instance_id, "instance id"), related=False)
         if instance["task_state"] == states.DELETING:
+            self._forget_tags(ctxt, instance, forget_tags)
             return instance
         if instance["disable_api_termination"]:
             raise exception.InstanceTerminationDisabled(instance_id=instance["id"])
@@ -483,14 +494,23 @@ class API:
             db.instance_update(ctxt, instance["id"], {"vm_state": states.DELETED, "task_state": None,
                                                       "terminated_at": utils.utcnow()}, related=False)
             db.instance_destroy(ctxt, instance["id"])
+            self._forget_tags(ctxt, instance, forget_tags)
             return None
-        if not db.instance_set_task_state(ctxt, instance["id"], states.DELETING, unless=states.DELETING):
+        with db.one_transaction():  # committed before the compute host hears of it
+            marked = db.instance_set_task_state(ctxt, instance["id"], states.DELETING, unless=states.DELETING)
+            self._forget_tags(ctxt, instance, forget_tags)
+        if not marked:
             try:  # deleted or being deleted meanwhile
                 return db.instance_get(ctxt, instance["id"], related=False)
             except exception.InstanceNotFound:
                 return None
         self._cast_compute(ctxt, instance, "terminate_instance")
         return dict(instance.to_dict(), task_state=states.DELETING)
+
+    @staticmethod
+    def _forget_tags(ctxt: Context, instance: Row, forget: bool) -> None:
+        if forget:
+            tag_api.API().delete_all(ctxt, "instance", instance["id"])
 
     def reboot(self, ctxt: Context, instance_id: int, hard: bool = False) -> None:
         """Reboot; ``hard`` only shows as its own task (the driver reboots the same way)."""

@@ -40,6 +40,12 @@ class _LazyBackend:
 IMPL: Any = _LazyBackend()
 
 
+def one_transaction() -> Any:
+    """A block whose database calls (those made without ORM sessions) share one transaction, committed
+    when it ends: end it before telling anyone about what it wrote (see the backend's session module)."""
+    return IMPL.one_transaction()
+
+
 def check_ready() -> None:
     """Raise DatabaseNotReady (one-line reason) unless the database is reachable and at head."""
     from nova.db import migration
@@ -466,6 +472,12 @@ def instance_get_all_by_filters(ctxt: Context, filters: dict[str, Any] | None = 
     return IMPL.instance_get_all_by_filters(ctxt, filters, related)
 
 
+def instance_get_by_ids(ctxt: Context, instance_ids: list[int]) -> list[Row]:
+    """``instance_get_all_by_filters(ctxt, {"instance_ids": ids}, related=False)`` in one Core statement:
+    the rows the context sees, by id, with their flavors (their metadata and groups read as empty)."""
+    return IMPL.instance_get_by_ids(ctxt, instance_ids)
+
+
 def instance_get_listing(ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
                          limit: int | None = None, *, newest_first: bool = False,
                          marker: str | None = None) -> list[Row]:
@@ -522,7 +534,9 @@ def security_group_get(ctxt: Context, security_group_id: int) -> Row:
 
 
 def security_group_get_by_name(ctxt: Context, project_id: str, name: str, with_rules: bool = True) -> Row:
-    """Without ``with_rules``, one statement and a row whose rules may not be read."""
+    """Without ``with_rules``, one statement (Core, no ORM query) and a row whose rules read as empty."""
+    if not with_rules:
+        return IMPL.security_group_get_by_name_without_rules(ctxt, project_id, name)
     return IMPL.security_group_get_by_name(ctxt, project_id, name, with_rules)
 
 
@@ -604,6 +618,11 @@ def image_create(ctxt: Context, values: dict[str, Any]) -> Row:
 def image_get(ctxt: Context, image_id: int) -> Row:
     """Raises ImageNotFound, also for an image the context may not see."""
     return IMPL.image_get(ctxt, image_id)
+
+
+def image_get_plain(ctxt: Context, image_id: int) -> Row:
+    """``image_get`` as a plain row (``row["name"]``), in one Core statement: what a launch reads."""
+    return IMPL.image_get_plain(ctxt, image_id)
 
 
 def image_get_all(ctxt: Context) -> list[Row]:

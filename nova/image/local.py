@@ -89,7 +89,7 @@ class LocalImageService:
 
     def show(self, ctxt: nova_context.RequestContext, image_id: int) -> dict[str, Any]:
         """Raises ImageNotFound when the image does not exist or is not visible."""
-        return _to_dict(db.image_get(ctxt, self._id(image_id)))
+        return _to_dict(db.image_get_plain(ctxt, self._id(image_id)))
 
     def index(self, ctxt: nova_context.RequestContext, after_id: int | None = None, limit: int | None = None,
               newest_first: bool = False) -> list[dict[str, Any]]:

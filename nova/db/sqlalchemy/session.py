@@ -348,13 +348,50 @@ def get_connection(single_statement: bool = False) -> Iterator[Connection]:
     itself; on PostgreSQL it then runs in autocommit, one round trip instead of
     three (BEGIN, the statement, COMMIT).  A second statement raises
     RuntimeError before it is sent.
+
+    Inside ``one_transaction`` it is that scope's connection and transaction (``single_statement``
+    changes nothing there).
     """
+    shared = getattr(_scope, "connection", None)
+    if shared is not None:
+        with _as_nova_errors():
+            yield shared
+        return
     connection = _connected(lambda: get_engine().connect())
     if single_statement:
         connection.execution_options(**{_SINGLE: [0]})
     try:
         with _as_nova_errors(), connection.begin():
             yield connection
+    finally:
+        connection.close()
+
+
+_scope = threading.local()  # green under eventlet's monkey patching: one scope per greenthread
+
+
+@contextlib.contextmanager
+def one_transaction() -> Iterator[None]:
+    """Every ``get_connection`` of this (green)thread inside the block shares one connection and one
+    transaction, committed when the block ends (rolled back if it raises).
+
+    Several short statements then cost one pool checkout, one BEGIN and one
+    COMMIT instead of one each.  ORM sessions (``get_session``) keep their
+    own connections.  Nothing written inside is visible to others before the
+    block ends, so the block must end before anyone is told about it (an RPC
+    cast naming a new row).  Nested blocks join the outer one.
+    """
+    if getattr(_scope, "connection", None) is not None:
+        yield
+        return
+    connection = _connected(lambda: get_engine().connect())
+    try:
+        with _as_nova_errors(), connection.begin():
+            _scope.connection = connection
+            try:
+                yield
+            finally:
+                _scope.connection = None
     finally:
         connection.close()
 

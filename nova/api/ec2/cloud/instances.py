@@ -407,9 +407,7 @@ def terminate_instances(ctxt: context.RequestContext, instance_id: list[int]) ->
     compute = _compute()
 
     def terminate(c: context.RequestContext, row: Any) -> Any:
-        now = compute.delete(c, row["id"], instance=row)
-        tagging.delete_all(c, "instance", row["id"])
-        return now
+        return compute.delete(c, row["id"], instance=row, forget_tags=True)
 
     return {"instancesSet": _state_changes(ctxt, instance_id, terminate)}
 

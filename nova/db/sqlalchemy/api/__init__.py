@@ -38,14 +38,11 @@ from nova.db.sqlalchemy.api.instance_types import (  # noqa: F401
     instance_type_get,
     instance_type_get_all,
     instance_type_get_by_flavor_id,
-    instance_type_get_by_name,
     instance_type_purge,
 )
 from nova.db.sqlalchemy.api.instance_listing import instance_get_listing  # noqa: F401
 from nova.db.sqlalchemy.api.instances import (  # noqa: F401
     instance_create,
-    instance_create_many,
-    instance_set_task_state,
     instance_data_get_for_project,
     instance_destroy,
     instance_get,
@@ -58,6 +55,17 @@ from nova.db.sqlalchemy.api.instances import (  # noqa: F401
     instance_update,
     instance_usage_by_host,
 )
+from nova.db.sqlalchemy.api.instance_launch import (  # noqa: F401
+    image_get_plain,
+    instance_create_many,
+    instance_get_by_ids,
+    instance_set_task_state,
+    instance_type_get_by_name,
+    quota_get_with_instance_usage,
+    security_group_get_by_name_without_rules,
+    tag_delete_all_for_resource,
+)
+from nova.db.sqlalchemy.session import one_transaction  # noqa: F401
 from nova.db.sqlalchemy.api.instance_hosting import (  # noqa: F401
     compute_host_capacity,
     instance_get_all_for_host,
@@ -68,7 +76,6 @@ from nova.db.sqlalchemy.api.instance_hosting import (  # noqa: F401
 from nova.db.sqlalchemy.api.quotas import (  # noqa: F401
     quota_destroy_all_by_project,
     quota_get_all_by_project,
-    quota_get_with_instance_usage,
     quota_set,
 )
 from nova.db.sqlalchemy.api.services import (  # noqa: F401
@@ -182,7 +189,6 @@ from nova.db.sqlalchemy.api.security_groups import (  # noqa: F401
 from nova.db.sqlalchemy.api.tags import (  # noqa: F401
     tag_create_or_update,
     tag_delete,
-    tag_delete_all_for_resource,
     tag_get_all,
     tag_get_by_resources,
 )

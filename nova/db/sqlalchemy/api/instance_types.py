@@ -70,11 +70,6 @@ def instance_type_get(ctxt: Context, instance_type_id: int) -> InstanceType:
 
 
 @require_context
-def instance_type_get_by_name(ctxt: Context, name: str) -> InstanceType:
-    return _get(ctxt, name, name=name)
-
-
-@require_context
 def instance_type_get_by_flavor_id(ctxt: Context, flavor_id: int) -> InstanceType:
     return _get(ctxt, f"with flavorid {flavor_id}", flavorid=int(flavor_id))
 

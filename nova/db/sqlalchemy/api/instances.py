@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import false, func, insert, or_, select, true, update
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import joinedload, raiseload, subqueryload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from nova import context as nova_context
 from nova import exception, utils
@@ -72,77 +71,6 @@ def instance_create(ctxt: Context, values: dict[str, Any]) -> Instance:
 
 
 @require_context
-def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
-                         security_group_ids: list[int] | tuple[int, ...] = (), hostname_format: str | None = None,
-                         instance_type: Any = None, groups: list[Any] | None = None) -> list[Instance]:
-    """Create instances, each in the groups and named ``hostname_format % id``, in one transaction.
-
-    The rows are answered as written, nothing read back: ``instance_type``
-    and ``groups`` (the flavor row the values name and the rows of
-    ``security_group_ids``, as the caller has just read them) become the rows'
-    flavor and groups, and are read here when not given.  The group links are
-    made by one ``INSERT ... SELECT`` of the groups the context may see: a
-    group gone (or another project's) fails the whole launch.  On PostgreSQL a
-    launch is four statements (the instances, their hostnames, the links, the
-    metadata if any), whatever the count.
-    """
-    from nova.db.sqlalchemy.api.security_groups import Assoc, Group
-
-    rows = []
-    for values in values_list:
-        values = dict(values)
-        values.setdefault("uuid", str(uuid.uuid4()))
-        if not is_admin(ctxt):
-            values.setdefault("project_id", ctxt.project_id)
-            values.setdefault("user_id", ctxt.user_id)
-        _check_owner(ctxt, values)
-        rows.append(values)
-    group_ids = list(dict.fromkeys(security_group_ids))
-    with duplicate_as(lambda _detail: exception.Duplicate("An instance with that uuid exists.")):
-        with get_session() as session:
-            if groups is None and group_ids:
-                groups = list(session.scalars(model_query(ctxt, Group).where(Group.id.in_(group_ids))
-                                              .options(raiseload(Group.rules)).order_by(Group.id)))
-            by_id = {group.id: group for group in groups or ()}
-            missing = [group_id for group_id in group_ids if group_id not in by_id]
-            if missing:
-                raise exception.SecurityGroupNotFound(security_group_id=missing[0])
-            instances, metadata = [], []
-            for values in rows:
-                metadata.append(values.pop("metadata", None) or {})
-                instance = Instance()
-                apply_values(instance, values)
-                instances.append(instance)
-            session.add_all(instances)
-            session.flush()
-            if hostname_format is not None:
-                for instance in instances:
-                    instance.hostname = hostname_format % instance.id
-            items = []
-            for instance, pairs in zip(instances, metadata):
-                mine = [models.InstanceMetadata(instance_id=instance.id, key=key, value=value)
-                        for key, value in pairs.items()]
-                items += mine
-                set_committed_value(instance, "metadata_items", mine)
-            session.add_all(items)
-            session.flush()
-            if group_ids:
-                visible = model_query(ctxt, Group).with_only_columns(Group.id).where(
-                    Group.id.in_(group_ids)).subquery()
-                links = (select(Instance.id, visible.c.id).select_from(Instance).join(visible, true())
-                         .where(Instance.id.in_([instance.id for instance in instances])))
-                made = session.execute(insert(Assoc).from_select(["instance_id", "security_group_id"], links))
-                if made.rowcount != len(instances) * len(group_ids):
-                    raise exception.SecurityGroupNotFound(security_group_id=",".join(map(str, group_ids)))
-            if instance_type is None and instances:
-                instance_type = session.get(models.InstanceType, instances[0].instance_type_id)
-            for instance in instances:
-                set_committed_value(instance, "instance_type", instance_type)
-                set_committed_value(instance, "security_groups", [by_id[group_id] for group_id in group_ids])
-            return instances
-
-
-@require_context
 def instance_get(ctxt: Context, instance_id: int, related: bool = True) -> Instance:
     """The instance with its flavor, metadata and groups; only the row and its flavor (one statement)
     when not ``related``."""
@@ -189,22 +117,6 @@ def instance_update(ctxt: Context, instance_id: int, values: dict[str, Any], rel
             session.expire(instance)
             return _instance(session, ctxt, instance_id, related)
         return instance
-
-
-@require_context
-def instance_set_task_state(ctxt: Context, instance_id: int, task_state: str | None,
-                            unless: str | None = None) -> bool:
-    """Set the task of the live instance (of the context's project, for a non-admin) in one UPDATE,
-    unless its task already is ``unless``; whether it was set."""
-    stmt = update(Instance).where(Instance.id == instance_id, Instance.deleted == false())
-    if not is_admin(ctxt):
-        stmt = stmt.where(Instance.project_id == ctxt.project_id)
-    if unless is not None:
-        stmt = stmt.where(or_(Instance.task_state.is_(None), Instance.task_state != unless))
-    stmt = stmt.values(task_state=task_state, updated_at=utils.utcnow()).execution_options(
-        synchronize_session=False)
-    with get_session() as session:
-        return session.execute(stmt).rowcount == 1
 
 
 @require_context

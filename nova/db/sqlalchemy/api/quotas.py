@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Integer, String, delete, false, func, literal, select, union_all, update
+from sqlalchemy import delete, select, update
 
 from nova import context as nova_context
 from nova import exception
@@ -24,28 +24,6 @@ def quota_get_all_by_project(ctxt: Context, project_id: str) -> dict[str, int]:
     stmt = select(Quota.resource, Quota.hard_limit).where(Quota.project_id == project_id)
     with get_session() as session:
         return {resource: limit for resource, limit in session.execute(stmt)}
-
-
-@require_context
-def quota_get_with_instance_usage(ctxt: Context, project_id: str) -> tuple[tuple[int, int, int], dict[str, int]]:
-    """((instances, vcpus, memory_mb) of the project's live instances, its own limits) in one statement:
-    the usage as one row of a UNION ALL with the limit rows, told apart by a NULL resource."""
-    authorize_project(ctxt, project_id)
-    Instance = models.Instance
-    usage = select(literal(None, String).label("resource"), func.count(Instance.id).label("a"),
-                   func.coalesce(func.sum(Instance.vcpus), 0).label("b"),
-                   func.coalesce(func.sum(Instance.memory_mb), 0).label("c")).where(
-        Instance.project_id == project_id, Instance.deleted == false())
-    limits = select(Quota.resource, Quota.hard_limit, literal(0, Integer), literal(0, Integer)).where(
-        Quota.project_id == project_id)
-    used, own = (0, 0, 0), {}
-    with get_session() as session:
-        for resource, a, b, c in session.execute(union_all(usage, limits)):
-            if resource is None:
-                used = (int(a), int(b), int(c))
-            else:
-                own[resource] = int(a)
-    return used, own
 
 
 @require_admin_context

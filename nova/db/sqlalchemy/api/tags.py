@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import Select, false, update
+from sqlalchemy import Select
 
 from nova import context as nova_context
-from nova import exception, utils
+from nova import exception
 from nova.db.sqlalchemy import models
-from nova.db.sqlalchemy.api.common import authorize_project, is_admin, model_query, require_context
+from nova.db.sqlalchemy.api.common import authorize_project, model_query, require_context
 from nova.db.sqlalchemy.session import get_session
 
 Context = nova_context.RequestContext
@@ -88,20 +88,6 @@ def tag_delete(
         for row in rows:
             row.soft_delete(session)
     return len(rows)
-
-
-@require_context
-def tag_delete_all_for_resource(ctxt: Context, resource_type: str, resource_id: int) -> None:
-    """Soft-delete the resource's tags the context may see (its project's, for a non-admin), in one
-    statement (no subquery on the table: MariaDB refuses one in an UPDATE of the same table)."""
-    stmt = update(Tag).where(Tag.resource_type == resource_type, Tag.resource_id == resource_id,
-                             Tag.deleted == false())
-    if not is_admin(ctxt):
-        stmt = stmt.where(Tag.project_id == ctxt.project_id)
-    now = utils.utcnow()
-    stmt = stmt.values(deleted=True, deleted_at=now, updated_at=now).execution_options(synchronize_session=False)
-    with get_session() as session:
-        session.execute(stmt)
 
 
 @require_context

@@ -1,0 +1,382 @@
+"""What nova-api reads and writes to launch and terminate an instance, in SQLAlchemy Core.
+
+RunInstances and TerminateInstances are most of nova-api's database work
+under load, and building ORM queries, flushing a unit of work and loading
+objects cost several times the statements themselves.  Here each statement
+is built once (``common.prepared``) and executed with its values bound on a
+Core connection; the answers are the same model classes the ORM functions
+give, made detached from the rows (no session, nothing lazy-loads: a
+relationship not filled in here reads as empty).  The visibility rules are
+``model_query``'s: soft-deleted rows are left out unless the context reads
+deleted ones, and a non-admin context reaches only its own project's rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Iterable
+
+from sqlalchemy import Integer, String, bindparam, false, func, insert, literal, or_, select, true, union_all, update
+
+from nova import context as nova_context
+from nova import exception, utils
+from nova.db.sqlalchemy import models
+from nova.db.sqlalchemy.api.common import (
+    authorize_project,
+    duplicate_as,
+    is_admin,
+    prepared,
+    require_context,
+)
+from nova.db.sqlalchemy.session import get_connection
+
+Context = nova_context.RequestContext
+Instance = models.Instance
+InstanceType = models.InstanceType
+Group = models.SecurityGroup
+Assoc = models.SecurityGroupInstanceAssociation
+Metadata = models.InstanceMetadata
+Image = models.Image
+Permission = models.ImageLaunchPermission
+Quota = models.Quota
+Tag = models.Tag
+
+_INSTANCES = Instance.__table__
+_FLAVORS = InstanceType.__table__
+_GROUPS = Group.__table__
+_INSTANCE_KEYS = tuple(c.key for c in _INSTANCES.c)
+_WRITTEN_KEYS = tuple(key for key in _INSTANCE_KEYS if key != "id")
+_FLAVOR_KEYS = tuple(c.key for c in _FLAVORS.c)
+_GROUP_KEYS = tuple(c.key for c in _GROUPS.c)
+
+
+def detached(model: type[Any], values: dict[str, Any]) -> Any:
+    """A ``model`` object holding ``values`` as loaded ones, in no session (what the ORM's loading does,
+    without a query)."""
+    obj = model.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(values)
+    return obj
+
+
+def _scoped(ctxt: Context) -> bool:
+    return not is_admin(ctxt)
+
+
+def _live(ctxt: Context) -> bool:
+    return not getattr(ctxt, "read_deleted", False)
+
+
+# -- flavors, groups, images: what a launch reads first ----------------------------------------------------
+
+def _flavor_by_name_statement(live: bool) -> Any:
+    stmt = select(_FLAVORS).where(_FLAVORS.c.name == bindparam("w_name"))
+    if live:
+        stmt = stmt.where(_FLAVORS.c.deleted == false())
+    return stmt.order_by(_FLAVORS.c.id.desc()).limit(1)
+
+
+@require_context
+def instance_type_get_by_name(ctxt: Context, name: str) -> InstanceType:
+    """The live flavor called ``name`` (the newest row); InstanceTypeNotFound otherwise."""
+    live = _live(ctxt)
+    with get_connection() as connection:
+        row = connection.execute(prepared(("flavor-by-name", live), lambda: _flavor_by_name_statement(live)),
+                                 {"w_name": name}).first()
+    if row is None:
+        raise exception.InstanceTypeNotFound(instance_type=name)
+    return detached(InstanceType, dict(row._mapping))
+
+
+def _flavor_by_id_statement() -> Any:
+    return select(_FLAVORS).where(_FLAVORS.c.id == bindparam("w_id"))
+
+
+def _group_by_name_statement(scoped: bool, live: bool) -> Any:
+    stmt = select(_GROUPS).where(_GROUPS.c.project_id == bindparam("w_project_id"),
+                                 _GROUPS.c.name == bindparam("w_name"))
+    if live:
+        stmt = stmt.where(_GROUPS.c.deleted == false())
+    if scoped:
+        stmt = stmt.where(_GROUPS.c.project_id == bindparam("w_own_project_id"))
+    return stmt.order_by(_GROUPS.c.id).limit(1)
+
+
+@require_context
+def security_group_get_by_name_without_rules(ctxt: Context, project_id: str, name: str) -> Group:
+    """``security_group_get_by_name`` without the rules (the group's ``rules`` read as empty): what a
+    launch needs of a group is its id and name.  SecurityGroupNotFoundForProject when there is none."""
+    authorize_project(ctxt, project_id)
+    scoped, live = _scoped(ctxt), _live(ctxt)
+    stmt = prepared(("group-by-name", scoped, live), lambda: _group_by_name_statement(scoped, live))
+    with get_connection() as connection:
+        row = connection.execute(stmt, {"w_project_id": project_id, "w_name": name,
+                                        "w_own_project_id": ctxt.project_id}).first()
+    if row is None:
+        raise exception.SecurityGroupNotFoundForProject(project_id=project_id, security_group_id=name)
+    return detached(Group, dict(row._mapping, rules=[]))
+
+
+def _image_statement(scoped: bool, live: bool) -> Any:
+    table = Image.__table__
+    stmt = select(table).where(table.c.id == bindparam("w_id"))
+    if live:
+        stmt = stmt.where(table.c.deleted == false())
+    if scoped:
+        permissions = Permission.__table__
+        permitted = (select(permissions.c.image_id)
+                     .where(permissions.c.deleted == false(),
+                            permissions.c.project_id.in_([bindparam("w_project_id"), "all"]))
+                     .scalar_subquery())
+        stmt = stmt.where(or_(table.c.project_id == bindparam("w_project_id"), table.c.is_public == true(),
+                              table.c.id.in_(permitted)))
+    return stmt
+
+
+@require_context
+def image_get_plain(ctxt: Context, image_id: int) -> Any:
+    """``image_get`` as a plain row (``row["name"]``): ImageNotFound also for an image the context may
+    not see."""
+    scoped, live = _scoped(ctxt), _live(ctxt)
+    stmt = prepared(("image", scoped, live), lambda: _image_statement(scoped, live))
+    with get_connection() as connection:
+        row = connection.execute(stmt, {"w_id": image_id, "w_project_id": ctxt.project_id}).first()
+    if row is None:
+        raise exception.ImageNotFound(image_id=image_id)
+    return row._mapping
+
+
+# -- quotas ------------------------------------------------------------------------------------------------
+
+def _usage_statement() -> Any:
+    usage = select(literal(None, String).label("resource"), func.count(Instance.id).label("a"),
+                   func.coalesce(func.sum(Instance.vcpus), 0).label("b"),
+                   func.coalesce(func.sum(Instance.memory_mb), 0).label("c")).where(
+        Instance.project_id == bindparam("w_project_id"), Instance.deleted == false())
+    limits = select(Quota.resource, Quota.hard_limit, literal(0, Integer), literal(0, Integer)).where(
+        Quota.project_id == bindparam("w_project_id"))
+    return union_all(usage, limits)
+
+
+@require_context
+def quota_get_with_instance_usage(ctxt: Context, project_id: str) -> tuple[tuple[int, int, int], dict[str, int]]:
+    """((instances, vcpus, memory_mb) of the project's live instances, its own limits) in one statement:
+    the usage as one row of a UNION ALL with the limit rows, told apart by a NULL resource."""
+    authorize_project(ctxt, project_id)
+    used, own = (0, 0, 0), {}
+    with get_connection() as connection:
+        for resource, a, b, c in connection.execute(prepared(("quota-usage",), _usage_statement),
+                                                    {"w_project_id": project_id}):
+            if resource is None:
+                used = (int(a), int(b), int(c))
+            else:
+                own[resource] = int(a)
+    return used, own
+
+
+# -- writing the instances ---------------------------------------------------------------------------------
+
+def _defaults() -> dict[str, Any]:
+    """The Python-side defaults of ``instances`` that are constants (``created_at`` is set per launch)."""
+    return {c.key: c.default.arg for c in _INSTANCES.c
+            if c.default is not None and c.default.is_scalar}
+
+
+_DEFAULTS = _defaults()
+
+
+def _insert_statement() -> Any:
+    return insert(_INSTANCES).values({key: bindparam(key) for key in _WRITTEN_KEYS})
+
+
+def _hostname_statement() -> Any:
+    return update(_INSTANCES).where(_INSTANCES.c.id == bindparam("w_id")).values(hostname=bindparam("v_hostname"))
+
+
+def _links_statement(scoped: bool) -> Any:
+    groups = select(_GROUPS.c.id).where(_GROUPS.c.id.in_(bindparam("w_group_ids", expanding=True)),
+                                        _GROUPS.c.deleted == false())
+    if scoped:
+        groups = groups.where(_GROUPS.c.project_id == bindparam("w_project_id"))
+    visible = groups.subquery()
+    links = (select(_INSTANCES.c.id, visible.c.id).select_from(_INSTANCES).join(visible, true())
+             .where(_INSTANCES.c.id.in_(bindparam("w_ids", expanding=True))))
+    return insert(Assoc.__table__).from_select(["instance_id", "security_group_id"], links)
+
+
+def _groups_by_id_statement(scoped: bool) -> Any:
+    stmt = select(_GROUPS).where(_GROUPS.c.id.in_(bindparam("w_ids", expanding=True)), _GROUPS.c.deleted == false())
+    if scoped:
+        stmt = stmt.where(_GROUPS.c.project_id == bindparam("w_project_id"))
+    return stmt.order_by(_GROUPS.c.id)
+
+
+def _row_values(ctxt: Context, values: dict[str, Any], now: Any) -> dict[str, Any]:
+    """Every column of one new instance: the given values over the defaults (unknown keys refused)."""
+    unknown = sorted(set(values) - set(_WRITTEN_KEYS))
+    if unknown:
+        raise exception.InvalidInput(reason=f"instances has no column(s) {', '.join(unknown)}")
+    row = dict.fromkeys(_WRITTEN_KEYS)
+    row.update(_DEFAULTS)
+    row["created_at"] = now
+    row["uuid"] = str(uuid.uuid4())
+    if not is_admin(ctxt):
+        row["project_id"], row["user_id"] = ctxt.project_id, ctxt.user_id
+    row.update(values)
+    authorize_project(ctxt, row["project_id"])
+    return row
+
+
+def _insert(connection: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """The ids of ``rows`` inserted in order: one statement where the driver gives ids back in order."""
+    stmt = prepared(("launch-insert",), _insert_statement)
+    if len(rows) == 1:
+        return [connection.execute(stmt, rows[0]).inserted_primary_key[0]]
+    if connection.dialect.insert_executemany_returning_sort_by_parameter_order:
+        returning = prepared(("launch-insert-returning",),
+                             lambda: _insert_statement().returning(_INSTANCES.c.id, sort_by_parameter_order=True))
+        return list(connection.execute(returning, rows).scalars())
+    return [connection.execute(stmt, row).inserted_primary_key[0] for row in rows]
+
+
+@require_context
+def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
+                         security_group_ids: list[int] | tuple[int, ...] = (), hostname_format: str | None = None,
+                         instance_type: Any = None, groups: list[Any] | None = None) -> list[Instance]:
+    """Create instances, each in the groups and named ``hostname_format % id``, in one transaction.
+
+    The rows are answered as written, nothing read back: ``instance_type``
+    and ``groups`` (the flavor row the values name and the rows of
+    ``security_group_ids``, as the caller has just read them) become the rows'
+    flavor and groups, and are read here when not given.  The group links are
+    made by one ``INSERT ... SELECT`` of the groups the context may see: a
+    group gone (or another project's) fails the whole launch.  On PostgreSQL a
+    launch is four statements (the instances, their hostnames, the links, the
+    metadata if any), whatever the count.
+    """
+    now = utils.utcnow()
+    metadata, rows = [], []
+    for values in values_list:
+        values = dict(values)
+        metadata.append(values.pop("metadata", None) or {})
+        rows.append(_row_values(ctxt, values, now))
+    group_ids = list(dict.fromkeys(security_group_ids))
+    scoped = _scoped(ctxt)
+    with duplicate_as(lambda _detail: exception.Duplicate("An instance with that uuid exists.")):
+        with get_connection() as connection:
+            if groups is None and group_ids:
+                stmt = prepared(("launch-groups", scoped), lambda: _groups_by_id_statement(scoped))
+                groups = [detached(Group, dict(row._mapping, rules=[])) for row in connection.execute(
+                    stmt, {"w_ids": group_ids, "w_project_id": ctxt.project_id})]
+            by_id = {group["id"]: group for group in groups or ()}
+            missing = [group_id for group_id in group_ids if group_id not in by_id]
+            if missing:
+                raise exception.SecurityGroupNotFound(security_group_id=missing[0])
+            ids = _insert(connection, rows)
+            for row, instance_id in zip(rows, ids):
+                row["id"] = instance_id
+            if hostname_format is not None:
+                for row in rows:
+                    row["hostname"] = hostname_format % row["id"]
+                connection.execute(prepared(("launch-hostname",), _hostname_statement),
+                                   [{"w_id": row["id"], "v_hostname": row["hostname"]} for row in rows])
+            items = [{"instance_id": row["id"], "key": key, "value": value, "created_at": now, "deleted": False}
+                     for row, pairs in zip(rows, metadata) for key, value in pairs.items()]
+            if items:
+                connection.execute(insert(Metadata.__table__), items)
+            if group_ids:
+                made = connection.execute(prepared(("launch-links", scoped), lambda: _links_statement(scoped)), {
+                    "w_group_ids": group_ids, "w_ids": ids, "w_project_id": ctxt.project_id})
+                if made.rowcount != len(ids) * len(group_ids):
+                    raise exception.SecurityGroupNotFound(security_group_id=",".join(map(str, group_ids)))
+            if instance_type is None and rows:
+                found = connection.execute(prepared(("flavor-by-id",), _flavor_by_id_statement),
+                                           {"w_id": rows[0]["instance_type_id"]}).first()
+                instance_type = detached(InstanceType, dict(found._mapping)) if found is not None else None
+    instances = []
+    for row, pairs in zip(rows, metadata):
+        items = [detached(Metadata, {"instance_id": row["id"], "key": key, "value": value, "created_at": now,
+                                     "deleted": False, "id": None, "updated_at": None, "deleted_at": None})
+                 for key, value in pairs.items()]
+        instances.append(detached(Instance, dict(row, instance_type=instance_type, metadata_items=items,
+                                                  security_groups=[by_id[group_id] for group_id in group_ids])))
+    return instances
+
+
+# -- reading and terminating -------------------------------------------------------------------------------
+
+_FLAVOR_LABELS = tuple(f"flavor_{key}" for key in _FLAVOR_KEYS)
+
+
+def _by_ids_statement(scoped: bool, live: bool) -> Any:
+    stmt = (select(_INSTANCES, *(column.label(label) for column, label in zip(_FLAVORS.c, _FLAVOR_LABELS)))
+            .select_from(_INSTANCES.outerjoin(_FLAVORS, _FLAVORS.c.id == _INSTANCES.c.instance_type_id))
+            .where(_INSTANCES.c.id.in_(bindparam("w_ids", expanding=True))))
+    if live:
+        stmt = stmt.where(_INSTANCES.c.deleted == false())
+    if scoped:
+        stmt = stmt.where(_INSTANCES.c.project_id == bindparam("w_project_id"))
+    return stmt.order_by(_INSTANCES.c.id)
+
+
+@require_context
+def instance_get_by_ids(ctxt: Context, instance_ids: Iterable[int]) -> list[Instance]:
+    """The instances of ``instance_ids`` the context may see, by id, with their flavors: what
+    ``instance_get_all_by_filters`` gives without ``related`` (their metadata and groups read as empty),
+    in one statement."""
+    ids = [int(instance_id) for instance_id in instance_ids]
+    if not ids:
+        return []
+    scoped, live = _scoped(ctxt), _live(ctxt)
+    stmt = prepared(("by-ids", scoped, live), lambda: _by_ids_statement(scoped, live))
+    with get_connection() as connection:
+        rows = connection.execute(stmt, {"w_ids": ids, "w_project_id": ctxt.project_id}).all()
+    answer = []
+    width = len(_INSTANCE_KEYS)
+    flavor_id = width + _FLAVOR_KEYS.index("id")
+    for row in rows:
+        flavor = None
+        if row[flavor_id] is not None:
+            flavor = detached(InstanceType, dict(zip(_FLAVOR_KEYS, row[width:])))
+        answer.append(detached(Instance, dict(zip(_INSTANCE_KEYS, row[:width]), instance_type=flavor,
+                                              metadata_items=[], security_groups=[])))
+    return answer
+
+
+def _task_statement(scoped: bool, guarded: bool) -> Any:
+    stmt = update(_INSTANCES).where(_INSTANCES.c.id == bindparam("w_id"), _INSTANCES.c.deleted == false())
+    if scoped:
+        stmt = stmt.where(_INSTANCES.c.project_id == bindparam("w_project_id"))
+    if guarded:
+        stmt = stmt.where(or_(_INSTANCES.c.task_state.is_(None), _INSTANCES.c.task_state != bindparam("w_unless")))
+    return stmt.values(task_state=bindparam("v_task_state"), updated_at=bindparam("v_updated_at"))
+
+
+@require_context
+def instance_set_task_state(ctxt: Context, instance_id: int, task_state: str | None,
+                            unless: str | None = None) -> bool:
+    """Set the task of the live instance (of the context's project, for a non-admin) in one UPDATE,
+    unless its task already is ``unless``; whether it was set."""
+    scoped, guarded = _scoped(ctxt), unless is not None
+    stmt = prepared(("task-state", scoped, guarded), lambda: _task_statement(scoped, guarded))
+    with get_connection() as connection:
+        return connection.execute(stmt, {"w_id": instance_id, "w_project_id": ctxt.project_id, "w_unless": unless,
+                                         "v_task_state": task_state, "v_updated_at": utils.utcnow()}).rowcount == 1
+
+
+def _forget_tags_statement(scoped: bool) -> Any:
+    table = Tag.__table__
+    stmt = update(table).where(table.c.resource_type == bindparam("w_type"), table.c.resource_id == bindparam("w_id"),
+                               table.c.deleted == false())
+    if scoped:
+        stmt = stmt.where(table.c.project_id == bindparam("w_project_id"))
+    return stmt.values(deleted=True, deleted_at=bindparam("v_now"), updated_at=bindparam("v_now"))
+
+
+@require_context
+def tag_delete_all_for_resource(ctxt: Context, resource_type: str, resource_id: int) -> None:
+    """Soft-delete the resource's tags the context may see (its project's, for a non-admin), in one
+    statement (no subquery on the table: MariaDB refuses one in an UPDATE of the same table)."""
+    scoped = _scoped(ctxt)
+    with get_connection() as connection:
+        connection.execute(prepared(("forget-tags", scoped), lambda: _forget_tags_statement(scoped)), {
+            "w_type": resource_type, "w_id": resource_id, "w_project_id": ctxt.project_id, "v_now": utils.utcnow()})
