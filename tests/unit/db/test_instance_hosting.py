@@ -59,6 +59,24 @@ def test_get_for_host_is_scoped_and_skips_deleted(db_url, admin, alice):
         db.instance_get_for_host(admin, mine["id"])
 
 
+def test_get_with_volume_flag_tells_whether_a_live_volume_names_the_instance(db_url, admin, alice):
+    instance, other = make_instance(admin), make_instance(admin)
+    group = in_group(admin, instance)
+    with counting_statements() as statements:
+        row, has_volumes = db.instance_get_with_volume_flag(admin, instance["id"])
+    assert len(statements) == 1 and has_volumes is False
+    assert row["id"] == instance["id"] and [g["id"] for g in row.security_groups] == [group["id"]]
+    volume = db.volume_create(admin, {"size": 1, "project_id": "proj-a", "instance_id": instance["id"],
+                                      "status": "available"})
+    db.volume_create(admin, {"size": 1, "project_id": "proj-a", "instance_id": other["id"], "deleted": True})
+    assert db.instance_get_with_volume_flag(alice, instance["id"])[1] is True
+    assert db.instance_get_with_volume_flag(admin, other["id"])[1] is False  # a deleted volume does not count
+    db.volume_update(admin, volume["id"], {"instance_id": None})
+    assert db.instance_get_with_volume_flag(admin, instance["id"])[1] is False
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_get_with_volume_flag(context.RequestContext("bob", "proj-b"), instance["id"])
+
+
 def test_set_is_one_update_and_bumps_updated_at(db_url, admin):
     instance = make_instance(admin)
     with counting_statements() as statements:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, raiseload
 from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
+from nova.db.sqlalchemy import single_statement
 from nova.db.sqlalchemy.api.common import is_admin, model_query, prepared, require_admin_context, require_context
 from nova.db.sqlalchemy.session import get_connection, get_session
 
@@ -59,11 +60,36 @@ def _get_options(security_groups: bool) -> list[Any]:
     return options
 
 
-def _get_statement(security_groups: bool, scoped: bool) -> Any:
-    stmt = select(Instance).where(Instance.id == bindparam("w_id"), Instance.deleted == false())
+def _has_volumes() -> Any:
+    """Whether a live volume names the instance (attached, or reserved for it at launch)."""
+    volume = models.Volume
+    return (select(volume.id).where(volume.instance_id == Instance.id, volume.deleted == false())
+            .exists().label("has_volumes"))
+
+
+def _get_statement(security_groups: bool, scoped: bool, volume_flag: bool = False) -> Any:
+    stmt = select(Instance, _has_volumes()) if volume_flag else select(Instance)
+    stmt = stmt.where(Instance.id == bindparam("w_id"), Instance.deleted == false())
     if scoped:
         stmt = stmt.where(Instance.project_id == bindparam("w_project_id"))
     return stmt.options(*_get_options(security_groups))
+
+
+def _get_row(ctxt: Context, instance_id: int, security_groups: bool, volume_flag: bool) -> Any:
+    """The result row of the instance's read (InstanceNotFound when there is none)."""
+    scoped, params = _visible(ctxt, instance_id)
+    if getattr(ctxt, "read_deleted", False):  # rare: built for the call, deleted rows included
+        stmt = model_query(ctxt, Instance).where(Instance.id == instance_id).options(*_get_options(security_groups))
+        stmt = stmt.add_columns(_has_volumes()) if volume_flag else stmt
+        params = {}
+    else:
+        stmt = prepared(("get", security_groups, scoped, volume_flag),
+                        lambda: _get_statement(security_groups, scoped, volume_flag))
+    with single_statement.get_session() as session:
+        row = session.execute(stmt, params).unique().first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_id)
+    return row
 
 
 @require_context
@@ -74,17 +100,15 @@ def instance_get_for_host(ctxt: Context, instance_id: int, security_groups: bool
     them raises); its security groups (without rules) are, in the same
     statement, when ``security_groups``.  InstanceNotFound as ``instance_get``.
     """
-    scoped, params = _visible(ctxt, instance_id)
-    if getattr(ctxt, "read_deleted", False):  # rare: built for the call, deleted rows included
-        stmt = model_query(ctxt, Instance).where(Instance.id == instance_id).options(*_get_options(security_groups))
-        params = {}
-    else:
-        stmt = prepared(("get", security_groups, scoped), lambda: _get_statement(security_groups, scoped))
-    with get_session() as session:
-        row = session.scalars(stmt, params).unique().first()
-    if row is None:
-        raise exception.InstanceNotFound(instance_id=instance_id)
-    return row
+    return _get_row(ctxt, instance_id, security_groups, False)[0]
+
+
+@require_context
+def instance_get_with_volume_flag(ctxt: Context, instance_id: int) -> tuple[Instance, bool]:
+    """``instance_get_for_host`` with security groups, and whether any live volume names the instance
+    (``volume_get_all_by_instance`` would find one), in the same statement."""
+    instance, has_volumes = _get_row(ctxt, instance_id, True, True)
+    return instance, bool(has_volumes)
 
 
 @require_admin_context
@@ -133,7 +157,7 @@ def instance_set(ctxt: Context, instance_id: int, values: dict[str, Any],
     stmt = prepared(("set", keys, shape, scoped), lambda: _set_statement(keys, shape, scoped))
     params.update({f"v_{key}": value for key, value in values.items()})
     params.update({f"w_{key}": value for key, value in expected.items() if value is not None})
-    with get_connection() as connection:
+    with single_statement.get_connection() as connection:
         done = connection.execute(stmt, params).rowcount == 1
     if not done and not expected:
         raise exception.InstanceNotFound(instance_id=instance_id)
@@ -179,7 +203,7 @@ def compute_host_capacity(ctxt: Context, topic: str, leave_out: Collection[int] 
     those whose ids are in ``leave_out`` are not counted).
     """
     stmt = prepared(("capacity",), _capacity_statement)
-    with get_connection() as connection:
+    with single_statement.get_connection() as connection:
         rows = connection.execute(stmt, {"w_topic": topic, "w_leave_out": list(leave_out)}).all()
     return [{"host": host, "availability_zone": zone, "updated_at": updated, "created_at": created,
              "memory_mb": memory, "instances": int(count or 0), "vcpus": int(vcpus or 0),
