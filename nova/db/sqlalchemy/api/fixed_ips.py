@@ -18,6 +18,7 @@ from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy.api.common import is_admin, model_query, prepared, require_admin_context, require_context
+from nova.db.sqlalchemy import single_statement
 from nova.db.sqlalchemy.session import get_connection, get_session
 
 Context = nova_context.RequestContext
@@ -196,7 +197,7 @@ def fixed_ip_get_releases_by_instance(ctxt: Context, instance_id: int) -> list[d
     IP (by id) ``address``, ``network_id``, ``network_host`` and ``floating`` (``[(address, host)]`` of the
     floating IPs pointing at it)."""
     found: dict[int, dict[str, Any]] = {}
-    with get_connection() as connection:
+    with single_statement.get_connection() as connection:
         rows = connection.execute(prepared(("fixed-releases",), _releases_statement), {"w_instance": instance_id})
         for fixed_id, address, network_id, network_host, floating, floating_host in rows:
             entry = found.setdefault(fixed_id, {"address": address, "network_id": network_id,
@@ -313,7 +314,7 @@ def fixed_ip_update(ctxt: Context, address: str, values: dict[str, Any]) -> Fixe
 @require_admin_context
 def fixed_ip_disassociate(ctxt: Context, address: str) -> None:
     """Return the address to the pool (one UPDATE); FixedIpNotFound when there is no such address."""
-    with get_connection() as connection:
+    with single_statement.get_connection() as connection:
         done = connection.execute(prepared(("fixed-disassociate",), _disassociate_statement),
                                   {"w_address": address, "v_now": utils.utcnow()}).rowcount
     if done == 0:
