@@ -59,6 +59,21 @@ def test_get_for_host_is_scoped_and_skips_deleted(db_url, admin, alice):
         db.instance_get_for_host(admin, mine["id"])
 
 
+def test_get_placement_is_one_statement_of_plain_values_scoped_like_get(db_url, admin, alice):
+    mine, theirs = make_instance(alice, vcpus=2, memory_mb=1024), make_instance(admin, project_id="proj-b")
+    with counting_statements() as statements:
+        row = db.instance_get_placement(alice, mine["id"])
+    assert len(statements) == 1
+    assert row == {"id": mine["id"], "project_id": "proj-a", "vm_state": "building", "task_state": None,
+                   "host": None, "vcpus": 2, "memory_mb": 1024, "local_gb": mine["local_gb"],
+                   "availability_zone": mine["availability_zone"]}
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_get_placement(alice, theirs["id"])
+    db.instance_destroy(admin, mine["id"])
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_get_placement(admin, mine["id"])
+
+
 def test_get_with_volume_flag_tells_whether_a_live_volume_names_the_instance(db_url, admin, alice):
     instance, other = make_instance(admin), make_instance(admin)
     group = in_group(admin, instance)

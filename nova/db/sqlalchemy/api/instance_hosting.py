@@ -111,6 +111,27 @@ def instance_get_with_volume_flag(ctxt: Context, instance_id: int) -> tuple[Inst
     return instance, bool(has_volumes)
 
 
+_PLACEMENT_COLUMNS = ("id", "project_id", "vm_state", "task_state", "host", "vcpus", "memory_mb", "local_gb",
+                      "availability_zone")
+
+
+def _placement_statement(scoped: bool) -> Any:
+    return select(*(_TABLE.c[name] for name in _PLACEMENT_COLUMNS)).where(*_visible_clauses(scoped))
+
+
+@require_context
+def instance_get_placement(ctxt: Context, instance_id: int) -> dict[str, Any]:
+    """What placing the live instance weighs and checks (``_PLACEMENT_COLUMNS``), as a dict: one
+    statement and no ORM object, for the scheduler.  InstanceNotFound as ``instance_get``."""
+    scoped, params = _visible(ctxt, instance_id)
+    stmt = prepared(("placement", scoped), lambda: _placement_statement(scoped))
+    with single_statement.get_connection() as connection:
+        row = connection.execute(stmt, params).first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_id)
+    return dict(zip(_PLACEMENT_COLUMNS, row))
+
+
 @require_admin_context
 def instance_get_all_for_host(ctxt: Context, host: str | None, vm_state: str | None = None) -> list[Instance]:
     """The live instances of ``host`` (None: those no host holds yet), in ``vm_state`` when given, by id:
