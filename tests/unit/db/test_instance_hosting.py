@@ -212,7 +212,7 @@ def test_allocate_claims_a_free_address_and_sets_the_mac_in_one_transaction(db_u
     instance = make_instance(admin)
     with counting_statements() as statements:
         fixed, held = db.fixed_ip_allocate_for_instance(admin, network["id"], instance["id"], "02:16:3e:00:00:01")
-    assert len(statements) == 4 and held is False
+    assert len(statements) == (1 if db_url.startswith("postgresql") else 4) and held is False  # WITH clauses
     assert fixed == {"address": "10.9.0.2", "mac_address": "02:16:3e:00:00:01", "network_id": network["id"]}
     row = db.fixed_ip_get_by_address(admin, "10.9.0.2")
     assert (row["instance_id"], row["allocated"], row["mac_address"]) == (instance["id"], True, "02:16:3e:00:00:01")
