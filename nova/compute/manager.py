@@ -190,7 +190,9 @@ class ComputeManager(manager.SchedulerDependentManager):
         """Allocate the instance's NICs, then spawn it; on failure it ends in error with the reason."""
         with self._instance_lock(instance_id):
             try:
-                instance = self._get(ctxt, instance_id)
+                # Volumes are reserved for an instance at launch, before this message, and attached
+                # only to a running one: whether it has any is known from this read.
+                instance, has_volumes = self.db.instance_get_with_volume_flag(ctxt.elevated(), instance_id)
             except exception.NotFound:
                 LOG.info("Instance %s was deleted before it was built", instance_id)
                 return
@@ -216,7 +218,7 @@ class ComputeManager(manager.SchedulerDependentManager):
                 self._set_error(ctxt, instance_id, f"network setup failed on {self.host}: {exc}")
                 return
             volumes, block_device_info = [], None
-            if self.db.volume_get_all_by_instance(ctxt.elevated(), instance_id):
+            if has_volumes and self.db.volume_get_all_by_instance(ctxt.elevated(), instance_id):
                 self._advance(ctxt, instance, task_state=states.BLOCK_DEVICE_MAPPING)
                 try:
                     volumes, block_device_info = self._prepare_block_devices(ctxt, instance)
@@ -250,10 +252,10 @@ class ComputeManager(manager.SchedulerDependentManager):
         """Release the NICs, destroy the domain and its files, soft-delete the row."""
         with self._instance_lock(instance_id):
             try:
-                instance = self._get(ctxt, instance_id)
+                instance, has_volumes = self.db.instance_get_with_volume_flag(ctxt.elevated(), instance_id)
             except exception.NotFound:
                 return
-            self._terminate(ctxt, instance)
+            self._terminate(ctxt, instance, has_volumes)
 
     def _row_group_ids(self, ctxt: Context, instance: Any) -> list[int]:
         """The instance's security groups from its row (loaded with it), else from the database."""
@@ -336,7 +338,8 @@ class ComputeManager(manager.SchedulerDependentManager):
                 self.db.volume_destroy(admin, volume["id"])
             LOG.info("Volume %s of terminated instance %s is being deleted", volume["id"], instance["id"])
 
-    def _terminate(self, ctxt: Context, instance: Any) -> None:
+    def _terminate(self, ctxt: Context, instance: Any, has_volumes: bool = True) -> None:
+        """``has_volumes`` False: the caller read the instance with the flag, and no volume names it."""
         group_ids = self._row_group_ids(ctxt, instance)
         try:
             self.network_api.deallocate_for_instance(ctxt, instance["id"])
@@ -350,7 +353,8 @@ class ComputeManager(manager.SchedulerDependentManager):
             return
         self.firewall.unfilter_instance(instance)
         admin = ctxt.elevated()
-        self._release_volumes(ctxt, instance)
+        if has_volumes:
+            self._release_volumes(ctxt, instance)
         self.db.instance_set_deleted(admin, instance["id"], {"vm_state": states.DELETED, "task_state": None,
                                                               "power_state": states.NOSTATE,
                                                               "terminated_at": utils.utcnow()})

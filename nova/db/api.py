@@ -375,6 +375,18 @@ def instance_get_for_host(ctxt: Context, instance_id: int, security_groups: bool
     return IMPL.instance_get_for_host(ctxt, instance_id, security_groups)
 
 
+def instance_get_placement(ctxt: Context, instance_id: int) -> dict[str, Any]:
+    """What placing the instance needs (id, project, states, host, vcpus, memory, disk, zone) as a dict:
+    one statement, no ORM object, for the scheduler.  Raises InstanceNotFound."""
+    return IMPL.instance_get_placement(ctxt, instance_id)
+
+
+def instance_get_with_volume_flag(ctxt: Context, instance_id: int) -> tuple[Row, bool]:
+    """``instance_get_for_host`` with the groups, and whether a live volume names the instance
+    (``volume_get_all_by_instance`` would find one): one statement, for nova-compute."""
+    return IMPL.instance_get_with_volume_flag(ctxt, instance_id)
+
+
 def instance_get_all_for_host(ctxt: Context, host: str | None, vm_state: str | None = None) -> list[Row]:
     """Live instances of ``host`` (None: unplaced), optionally in ``vm_state``: rows and flavors in one
     statement (no metadata or groups), for periodic checks."""

@@ -76,7 +76,7 @@ class SchedulerManager(manager.Manager):
         self._instances_in_flight.add(instance_id)
         try:
             try:
-                instance = self.db.instance_get_for_host(admin, instance_id)
+                instance = self.db.instance_get_placement(admin, instance_id)
             except exception.NotFound:
                 LOG.info("Instance %s was deleted before it was scheduled", instance_id)
                 return None

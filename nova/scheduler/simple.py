@@ -38,7 +38,7 @@ class SimpleScheduler(chance.ChanceScheduler):
         ``instance`` (the row, when the caller has it) spares a read.
         """
         admin = ctxt.elevated()
-        instance = kwargs.pop("instance", None) or db.instance_get_for_host(admin, instance_id)
+        instance = kwargs.pop("instance", None) or db.instance_get_placement(admin, instance_id)
         if kwargs.get("forced_host"):
             return self.filter_hosts(ctxt, topic, **kwargs)[0]  # an admin's choice is not weighed
         vcpus, memory = instance["vcpus"] or 0, instance["memory_mb"] or 0

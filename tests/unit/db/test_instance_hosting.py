@@ -59,6 +59,39 @@ def test_get_for_host_is_scoped_and_skips_deleted(db_url, admin, alice):
         db.instance_get_for_host(admin, mine["id"])
 
 
+def test_get_placement_is_one_statement_of_plain_values_scoped_like_get(db_url, admin, alice):
+    mine, theirs = make_instance(alice, vcpus=2, memory_mb=1024), make_instance(admin, project_id="proj-b")
+    with counting_statements() as statements:
+        row = db.instance_get_placement(alice, mine["id"])
+    assert len(statements) == 1
+    assert row == {"id": mine["id"], "project_id": "proj-a", "vm_state": "building", "task_state": None,
+                   "host": None, "vcpus": 2, "memory_mb": 1024, "local_gb": mine["local_gb"],
+                   "availability_zone": mine["availability_zone"]}
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_get_placement(alice, theirs["id"])
+    db.instance_destroy(admin, mine["id"])
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_get_placement(admin, mine["id"])
+
+
+def test_get_with_volume_flag_tells_whether_a_live_volume_names_the_instance(db_url, admin, alice):
+    instance, other = make_instance(admin), make_instance(admin)
+    group = in_group(admin, instance)
+    with counting_statements() as statements:
+        row, has_volumes = db.instance_get_with_volume_flag(admin, instance["id"])
+    assert len(statements) == 1 and has_volumes is False
+    assert row["id"] == instance["id"] and [g["id"] for g in row.security_groups] == [group["id"]]
+    volume = db.volume_create(admin, {"size": 1, "project_id": "proj-a", "instance_id": instance["id"],
+                                      "status": "available"})
+    db.volume_create(admin, {"size": 1, "project_id": "proj-a", "instance_id": other["id"], "deleted": True})
+    assert db.instance_get_with_volume_flag(alice, instance["id"])[1] is True
+    assert db.instance_get_with_volume_flag(admin, other["id"])[1] is False  # a deleted volume does not count
+    db.volume_update(admin, volume["id"], {"instance_id": None})
+    assert db.instance_get_with_volume_flag(admin, instance["id"])[1] is False
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_get_with_volume_flag(context.RequestContext("bob", "proj-b"), instance["id"])
+
+
 def test_set_is_one_update_and_bumps_updated_at(db_url, admin):
     instance = make_instance(admin)
     with counting_statements() as statements:
@@ -98,7 +131,8 @@ def test_set_deleted_writes_the_final_state_and_soft_deletes_what_hangs_on_it(db
     group = in_group(admin, instance)
     with counting_statements() as statements:
         db.instance_set_deleted(admin, instance["id"], {"vm_state": "deleted", "task_state": None})
-    assert len(statements) == 3
+    assert len(statements) == (1 if db_url.startswith("postgresql") else 3)  # one, with WITH clauses
+    assert _live_dependents(instance["id"]) == (0, 0)
     with pytest.raises(exception.InstanceNotFound):
         db.instance_get(admin, instance["id"])
     gone = db.instance_get(context.get_admin_context(read_deleted=True), instance["id"])
@@ -106,6 +140,32 @@ def test_set_deleted_writes_the_final_state_and_soft_deletes_what_hangs_on_it(db
     assert db.security_group_hosts(admin, group["id"]) == []
     with pytest.raises(exception.InstanceNotFound):
         db.instance_set_deleted(admin, instance["id"], {"vm_state": "deleted"})
+
+
+def _live_dependents(instance_id):
+    """(live metadata items, live group links) of the instance, read directly."""
+    import sqlalchemy
+
+    from nova.db.sqlalchemy import models, session
+
+    counts = []
+    with session.get_connection() as connection:
+        for model in (models.InstanceMetadata, models.SecurityGroupInstanceAssociation):
+            table = model.__table__
+            counts.append(connection.execute(
+                sqlalchemy.select(sqlalchemy.func.count()).select_from(table)
+                .where(table.c.instance_id == instance_id, table.c.deleted == sqlalchemy.false())).scalar())
+    return tuple(counts)
+
+
+def test_set_deleted_of_an_instance_out_of_reach_changes_nothing(db_url, admin, alice):
+    theirs = make_instance(admin, project_id="proj-b")
+    in_group(admin, theirs)
+    assert _live_dependents(theirs["id"]) == (1, 1)
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_set_deleted(alice, theirs["id"], {"vm_state": "deleted"})
+    assert _live_dependents(theirs["id"]) == (1, 1)
+    assert db.instance_get(admin, theirs["id"])["vm_state"] == "building"
 
 
 def service(admin, host, disabled=False, zone="nova", memory_mb=None):
@@ -152,7 +212,7 @@ def test_allocate_claims_a_free_address_and_sets_the_mac_in_one_transaction(db_u
     instance = make_instance(admin)
     with counting_statements() as statements:
         fixed, held = db.fixed_ip_allocate_for_instance(admin, network["id"], instance["id"], "02:16:3e:00:00:01")
-    assert len(statements) == 4 and held is False
+    assert len(statements) == (1 if db_url.startswith("postgresql") else 4) and held is False  # WITH clauses
     assert fixed == {"address": "10.9.0.2", "mac_address": "02:16:3e:00:00:01", "network_id": network["id"]}
     row = db.fixed_ip_get_by_address(admin, "10.9.0.2")
     assert (row["instance_id"], row["allocated"], row["mac_address"]) == (instance["id"], True, "02:16:3e:00:00:01")

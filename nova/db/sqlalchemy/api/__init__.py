@@ -70,6 +70,8 @@ from nova.db.sqlalchemy.api.instance_hosting import (  # noqa: F401
     compute_host_capacity,
     instance_get_all_for_host,
     instance_get_for_host,
+    instance_get_placement,
+    instance_get_with_volume_flag,
     instance_set,
     instance_set_deleted,
 )

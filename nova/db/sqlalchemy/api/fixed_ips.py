@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, false, or_, select, true, update
+from sqlalchemy import and_, bindparam, case, exists, false, func, or_, select, true, update
 
 from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy.api.common import is_admin, model_query, prepared, require_admin_context, require_context
+from nova.db.sqlalchemy import single_statement
 from nova.db.sqlalchemy.session import get_connection, get_session
 
 Context = nova_context.RequestContext
@@ -150,6 +151,75 @@ def _disassociate_statement() -> Any:
     )
 
 
+def _allocation_statement() -> Any:
+    """PostgreSQL: the four statements of an allocation as one (data-modifying WITH clauses).
+
+    ``holding`` is what the instance holds on the network or carries the MAC;
+    ``pick`` a free address, locked, only when nothing is held; ``claim`` takes
+    it; ``mac`` names the instance's MAC when the claim was made.  It answers
+    one row: the held address and its MAC (the first by id), how many rows
+    ``holding`` found, whether a free address was picked, the claimed
+    address, and whether the live instance was found.
+    """
+    now = bindparam("v_now")
+    holding = (
+        select(_FIXED.c.id, _FIXED.c.address, _FIXED.c.mac_address, _FIXED.c.network_id, _FIXED.c.instance_id,
+               _FIXED.c.allocated)
+        .where(_FIXED.c.deleted == false(),
+               or_(and_(_FIXED.c.instance_id == bindparam("w_instance"), _FIXED.c.network_id == bindparam("w_network"),
+                        _FIXED.c.allocated == true()),
+                   _FIXED.c.mac_address == bindparam("w_mac")))
+        .cte("holding")
+    )
+    pick = (
+        select(_FIXED.c.id)
+        .where(_FIXED.c.network_id == bindparam("w_network"), _FIXED.c.deleted == false(),
+               _FIXED.c.reserved == false(), _FIXED.c.instance_id.is_(None), ~exists(select(holding.c.id)))
+        .order_by(_FIXED.c.id).limit(1).with_for_update(skip_locked=True)
+        .cte("pick")
+    )
+    claim = (
+        update(_FIXED).where(_FIXED.c.id == pick.c.id, _FIXED.c.instance_id.is_(None))
+        .values(instance_id=bindparam("v_instance"), allocated=True, leased=False, mac_address=bindparam("v_mac"),
+                updated_at=now)
+        .returning(_FIXED.c.address)
+        .cte("claim")
+    )
+    mac = (_instance_mac_statement().where(exists(select(claim.c.address))).values(updated_at=now)
+           .returning(_INSTANCES.c.id).cte("mac"))
+    held = (select(holding).where(holding.c.instance_id == bindparam("w_instance"),
+                                  holding.c.network_id == bindparam("w_network"), holding.c.allocated == true())
+            .order_by(holding.c.id).limit(1).subquery())
+    return select(
+        select(held.c.address).scalar_subquery(),
+        select(held.c.mac_address).scalar_subquery(),
+        select(func.count()).select_from(holding).scalar_subquery(),
+        select(func.count()).select_from(pick).scalar_subquery(),
+        select(claim.c.address).scalar_subquery(),
+        select(func.count()).select_from(mac).scalar_subquery(),
+    )
+
+
+def _allocate_in_one_statement(connection: Any, network_id: int, instance_id: int,
+                               mac_address: str) -> tuple[dict[str, Any], bool] | None:
+    """``fixed_ip_allocate_for_instance``'s answer from one statement (None: the claim was lost, try again)."""
+    held, held_mac, holding, picked, claimed, named = connection.execute(
+        prepared(("fixed-allocate-one",), _allocation_statement),
+        {"w_instance": instance_id, "w_network": network_id, "w_mac": mac_address, "v_instance": instance_id,
+         "v_mac": mac_address, "v_now": utils.utcnow()}).one()
+    if held is not None:
+        return {"address": held, "mac_address": held_mac, "network_id": network_id}, True
+    if holding:
+        raise exception.MacAddressInUse(mac_address=mac_address)
+    if not picked:
+        raise exception.NoMoreFixedIps(network_id=network_id)
+    if claimed is None:
+        return None
+    if not named:
+        raise exception.InstanceNotFound(instance_id=instance_id)  # rolls the claim back
+    return {"address": claimed, "mac_address": mac_address, "network_id": network_id}, False
+
+
 @require_admin_context
 def fixed_ip_allocate_for_instance(ctxt: Context, network_id: int, instance_id: int,
                                    mac_address: str) -> tuple[dict[str, Any], bool]:
@@ -164,6 +234,11 @@ def fixed_ip_allocate_for_instance(ctxt: Context, network_id: int, instance_id: 
     """
     for _attempt in range(_CLAIM_ATTEMPTS):
         with get_connection() as connection:
+            if connection.dialect.name == "postgresql":  # one statement in the transaction, not four
+                answer = _allocate_in_one_statement(connection, network_id, instance_id, mac_address)
+                if answer is None:
+                    continue
+                return answer
             sqlite = connection.dialect.name == "sqlite"
             holding = connection.execute(prepared(("fixed-holding",), _holding_statement),
                                          {"w_instance": instance_id, "w_network": network_id,
@@ -196,7 +271,7 @@ def fixed_ip_get_releases_by_instance(ctxt: Context, instance_id: int) -> list[d
     IP (by id) ``address``, ``network_id``, ``network_host`` and ``floating`` (``[(address, host)]`` of the
     floating IPs pointing at it)."""
     found: dict[int, dict[str, Any]] = {}
-    with get_connection() as connection:
+    with single_statement.get_connection() as connection:
         rows = connection.execute(prepared(("fixed-releases",), _releases_statement), {"w_instance": instance_id})
         for fixed_id, address, network_id, network_host, floating, floating_host in rows:
             entry = found.setdefault(fixed_id, {"address": address, "network_id": network_id,
@@ -313,7 +388,7 @@ def fixed_ip_update(ctxt: Context, address: str, values: dict[str, Any]) -> Fixe
 @require_admin_context
 def fixed_ip_disassociate(ctxt: Context, address: str) -> None:
     """Return the address to the pool (one UPDATE); FixedIpNotFound when there is no such address."""
-    with get_connection() as connection:
+    with single_statement.get_connection() as connection:
         done = connection.execute(prepared(("fixed-disassociate",), _disassociate_statement),
                                   {"w_address": address, "v_now": utils.utcnow()}).rowcount
     if done == 0:

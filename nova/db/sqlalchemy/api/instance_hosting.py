@@ -19,8 +19,9 @@ from sqlalchemy.orm import joinedload, raiseload
 from nova import context as nova_context
 from nova import exception, utils
 from nova.db.sqlalchemy import models
+from nova.db.sqlalchemy import single_statement
 from nova.db.sqlalchemy.api.common import is_admin, model_query, prepared, require_admin_context, require_context
-from nova.db.sqlalchemy.session import get_connection, get_session
+from nova.db.sqlalchemy.session import get_connection, get_engine
 
 Context = nova_context.RequestContext
 Instance = models.Instance
@@ -59,11 +60,36 @@ def _get_options(security_groups: bool) -> list[Any]:
     return options
 
 
-def _get_statement(security_groups: bool, scoped: bool) -> Any:
-    stmt = select(Instance).where(Instance.id == bindparam("w_id"), Instance.deleted == false())
+def _has_volumes() -> Any:
+    """Whether a live volume names the instance (attached, or reserved for it at launch)."""
+    volume = models.Volume
+    return (select(volume.id).where(volume.instance_id == Instance.id, volume.deleted == false())
+            .exists().label("has_volumes"))
+
+
+def _get_statement(security_groups: bool, scoped: bool, volume_flag: bool = False) -> Any:
+    stmt = select(Instance, _has_volumes()) if volume_flag else select(Instance)
+    stmt = stmt.where(Instance.id == bindparam("w_id"), Instance.deleted == false())
     if scoped:
         stmt = stmt.where(Instance.project_id == bindparam("w_project_id"))
     return stmt.options(*_get_options(security_groups))
+
+
+def _get_row(ctxt: Context, instance_id: int, security_groups: bool, volume_flag: bool) -> Any:
+    """The result row of the instance's read (InstanceNotFound when there is none)."""
+    scoped, params = _visible(ctxt, instance_id)
+    if getattr(ctxt, "read_deleted", False):  # rare: built for the call, deleted rows included
+        stmt = model_query(ctxt, Instance).where(Instance.id == instance_id).options(*_get_options(security_groups))
+        stmt = stmt.add_columns(_has_volumes()) if volume_flag else stmt
+        params = {}
+    else:
+        stmt = prepared(("get", security_groups, scoped, volume_flag),
+                        lambda: _get_statement(security_groups, scoped, volume_flag))
+    with single_statement.get_session() as session:
+        row = session.execute(stmt, params).unique().first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_id)
+    return row
 
 
 @require_context
@@ -74,17 +100,36 @@ def instance_get_for_host(ctxt: Context, instance_id: int, security_groups: bool
     them raises); its security groups (without rules) are, in the same
     statement, when ``security_groups``.  InstanceNotFound as ``instance_get``.
     """
+    return _get_row(ctxt, instance_id, security_groups, False)[0]
+
+
+@require_context
+def instance_get_with_volume_flag(ctxt: Context, instance_id: int) -> tuple[Instance, bool]:
+    """``instance_get_for_host`` with security groups, and whether any live volume names the instance
+    (``volume_get_all_by_instance`` would find one), in the same statement."""
+    instance, has_volumes = _get_row(ctxt, instance_id, True, True)
+    return instance, bool(has_volumes)
+
+
+_PLACEMENT_COLUMNS = ("id", "project_id", "vm_state", "task_state", "host", "vcpus", "memory_mb", "local_gb",
+                      "availability_zone")
+
+
+def _placement_statement(scoped: bool) -> Any:
+    return select(*(_TABLE.c[name] for name in _PLACEMENT_COLUMNS)).where(*_visible_clauses(scoped))
+
+
+@require_context
+def instance_get_placement(ctxt: Context, instance_id: int) -> dict[str, Any]:
+    """What placing the live instance weighs and checks (``_PLACEMENT_COLUMNS``), as a dict: one
+    statement and no ORM object, for the scheduler.  InstanceNotFound as ``instance_get``."""
     scoped, params = _visible(ctxt, instance_id)
-    if getattr(ctxt, "read_deleted", False):  # rare: built for the call, deleted rows included
-        stmt = model_query(ctxt, Instance).where(Instance.id == instance_id).options(*_get_options(security_groups))
-        params = {}
-    else:
-        stmt = prepared(("get", security_groups, scoped), lambda: _get_statement(security_groups, scoped))
-    with get_session() as session:
-        row = session.scalars(stmt, params).unique().first()
+    stmt = prepared(("placement", scoped), lambda: _placement_statement(scoped))
+    with single_statement.get_connection() as connection:
+        row = connection.execute(stmt, params).first()
     if row is None:
         raise exception.InstanceNotFound(instance_id=instance_id)
-    return row
+    return dict(zip(_PLACEMENT_COLUMNS, row))
 
 
 @require_admin_context
@@ -99,7 +144,7 @@ def instance_get_all_for_host(ctxt: Context, host: str | None, vm_state: str | N
         stmt = stmt.where(Instance.vm_state == vm_state)
     stmt = stmt.options(joinedload(Instance.instance_type), raiseload(Instance.metadata_items),
                         raiseload(Instance.security_groups)).order_by(Instance.id)
-    with get_session() as session:
+    with single_statement.get_session() as session:
         return list(session.scalars(stmt))
 
 
@@ -133,7 +178,7 @@ def instance_set(ctxt: Context, instance_id: int, values: dict[str, Any],
     stmt = prepared(("set", keys, shape, scoped), lambda: _set_statement(keys, shape, scoped))
     params.update({f"v_{key}": value for key, value in values.items()})
     params.update({f"w_{key}": value for key, value in expected.items() if value is not None})
-    with get_connection() as connection:
+    with single_statement.get_connection() as connection:
         done = connection.execute(stmt, params).rowcount == 1
     if not done and not expected:
         raise exception.InstanceNotFound(instance_id=instance_id)
@@ -146,23 +191,47 @@ def _soft_delete_statement(model: Any) -> Any:
             .values(deleted=True, deleted_at=bindparam("v_deleted_at")))
 
 
+# What hangs on an instance and is soft-deleted with it.
+_DEPENDENTS = (models.InstanceMetadata, models.SecurityGroupInstanceAssociation)
+
+
+def _set_deleted_in_one_statement(keys: tuple[str, ...], scoped: bool) -> Any:
+    """PostgreSQL: the instance's UPDATE and its dependents' in one statement (data-modifying WITH
+    clauses), the dependents' only when the instance's matched; it answers how many instances matched."""
+    now = bindparam("v_deleted_at")
+    gone = _set_statement(keys, (), scoped, deleting=True).values(updated_at=now).returning(_TABLE.c.id).cte("gone")
+    dependents = []
+    for model in _DEPENDENTS:
+        table = model.__table__
+        dependents.append(
+            update(table).where(table.c.instance_id.in_(select(gone.c.id)), table.c.deleted == false())
+            .values(deleted=True, deleted_at=now, updated_at=now).cte(f"gone_{table.name}"))
+    return select(func.count()).select_from(gone).add_cte(*dependents)
+
+
 @require_context
 def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]) -> None:
     """Set ``values`` (the terminated state) and soft-delete the instance, its metadata and its security
-    group links, in one transaction of three UPDATEs (``instance_update`` then ``instance_destroy`` read
-    the instance twice).  InstanceNotFound when it is gone already."""
+    group links: three UPDATEs in one transaction (``instance_update`` then ``instance_destroy`` read
+    the instance twice), on PostgreSQL one statement.  InstanceNotFound when it is gone already."""
     _check_columns(values)
     if "deleted" in values or "deleted_at" in values:
         raise exception.InvalidInput(reason="the deletion columns are set here")
     scoped, params = _visible(ctxt, instance_id)
     keys = tuple(sorted(values))
-    stmt = prepared(("set-deleted", keys, scoped), lambda: _set_statement(keys, (), scoped, deleting=True))
     now = utils.utcnow()
     params.update({f"v_{key}": value for key, value in values.items()}, v_deleted_at=now)
+    if get_engine().dialect.name == "postgresql":
+        stmt = prepared(("set-deleted-one", keys, scoped), lambda: _set_deleted_in_one_statement(keys, scoped))
+        with single_statement.get_connection() as connection:
+            if connection.execute(stmt, params).scalar() != 1:
+                raise exception.InstanceNotFound(instance_id=instance_id)
+        return
+    stmt = prepared(("set-deleted", keys, scoped), lambda: _set_statement(keys, (), scoped, deleting=True))
     with get_connection() as connection:
         if connection.execute(stmt, params).rowcount != 1:
             raise exception.InstanceNotFound(instance_id=instance_id)
-        for model in (models.InstanceMetadata, models.SecurityGroupInstanceAssociation):
+        for model in _DEPENDENTS:
             connection.execute(prepared(("soft-delete", model), lambda: _soft_delete_statement(model)),
                                {"w_id": instance_id, "v_deleted_at": now})
 
@@ -179,7 +248,7 @@ def compute_host_capacity(ctxt: Context, topic: str, leave_out: Collection[int] 
     those whose ids are in ``leave_out`` are not counted).
     """
     stmt = prepared(("capacity",), _capacity_statement)
-    with get_connection() as connection:
+    with single_statement.get_connection() as connection:
         rows = connection.execute(stmt, {"w_topic": topic, "w_leave_out": list(leave_out)}).all()
     return [{"host": host, "availability_zone": zone, "updated_at": updated, "created_at": created,
              "memory_mb": memory, "instances": int(count or 0), "vcpus": int(vcpus or 0),

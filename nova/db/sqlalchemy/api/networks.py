@@ -20,9 +20,11 @@ from nova.db.sqlalchemy.api.common import (
     duplicate_as,
     first_or_raise,
     model_query,
+    prepared,
     require_admin_context,
     require_context,
 )
+from nova.db.sqlalchemy import single_statement
 from nova.db.sqlalchemy.session import get_session
 
 Context = nova_context.RequestContext
@@ -83,9 +85,16 @@ def network_get_by_bridge(ctxt: Context, bridge: str) -> Network:
 @require_admin_context
 def network_get_unassociated(ctxt: Context) -> list[Network]:
     """Networks bound to no project (the flat strategies' pool)."""
-    stmt = model_query(ctxt, Network).where(Network.project_id.is_(None)).order_by(Network.id)
-    with get_session() as session:
+    if getattr(ctxt, "read_deleted", False):
+        stmt = _unassociated_statement(ctxt)
+    else:  # nova-network reads it for every allocation: built once
+        stmt = prepared(("networks-unassociated",), lambda: _unassociated_statement(ctxt))
+    with single_statement.get_session() as session:
         return list(session.scalars(stmt))
+
+
+def _unassociated_statement(ctxt: Context) -> Any:
+    return model_query(ctxt, Network).where(Network.project_id.is_(None)).order_by(Network.id)
 
 
 @require_admin_context

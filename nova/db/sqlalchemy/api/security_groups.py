@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import false, func, or_, select, update
+from sqlalchemy import bindparam, false, func, or_, select, update
 
 from sqlalchemy.orm import raiseload
 
@@ -24,11 +24,13 @@ from nova.db.sqlalchemy.api.common import (
     is_admin,
     listing_query,
     model_query,
+    prepared,
     require_admin_context,
     require_context,
 )
 from nova.db.sqlalchemy.api.instances import _instance
-from nova.db.sqlalchemy.session import get_connection, get_session
+from nova.db.sqlalchemy import single_statement
+from nova.db.sqlalchemy.session import get_session
 
 Context = nova_context.RequestContext
 Group = models.SecurityGroup
@@ -312,22 +314,26 @@ def security_group_hosts(ctxt: Context, group_id: int) -> list[str]:
         return list(session.scalars(stmt))
 
 
+def _grantee_hosts_statement() -> Any:
+    return (
+        select(Rule.group_id, models.Instance.host).distinct()
+        .join(Assoc, Assoc.security_group_id == Rule.parent_group_id)
+        .join(models.Instance, models.Instance.id == Assoc.instance_id)
+        .where(Rule.group_id.in_(bindparam("w_groups", expanding=True)), Rule.deleted == false(),
+               Assoc.deleted == false(), models.Instance.deleted == false(), models.Instance.host.is_not(None))
+        .order_by(Rule.group_id, models.Instance.host)
+    )
+
+
 @require_admin_context
 def security_group_grantee_hosts(ctxt: Context, group_ids: list[int]) -> dict[int, list[str]]:
     """For each of ``group_ids``: the hosts running an instance of a group whose rules grant it
     (their source-group rules list its members, which changed)."""
     if not group_ids:
         return {}
-    stmt = (
-        select(Rule.group_id, models.Instance.host).distinct()
-        .join(Assoc, Assoc.security_group_id == Rule.parent_group_id)
-        .join(models.Instance, models.Instance.id == Assoc.instance_id)
-        .where(Rule.group_id.in_(group_ids), Rule.deleted == false(), Assoc.deleted == false(),
-               models.Instance.deleted == false(), models.Instance.host.is_not(None))
-        .order_by(Rule.group_id, models.Instance.host)
-    )
     found: dict[int, list[str]] = {group_id: [] for group_id in group_ids}
-    with get_connection() as connection:  # no ORM objects: a Core connection costs half a session
-        for group_id, host in connection.execute(stmt):
+    stmt = prepared(("grantee-hosts",), _grantee_hosts_statement)  # built once: nova-compute runs it per boot
+    with single_statement.get_connection() as connection:
+        for group_id, host in connection.execute(stmt, {"w_groups": list(group_ids)}):
             found[group_id].append(host)
     return found
