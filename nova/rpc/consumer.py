@@ -19,7 +19,7 @@ import kombu.exceptions
 from eventlet import event, greenthread, semaphore
 from kombu import Queue
 
-from nova.rpc import common, connection, topology
+from nova.rpc import common, connection, topology, wire
 
 LOG = logging.getLogger(__name__)
 
@@ -93,14 +93,23 @@ class ConsumerLoop:
 
         The reply then shares the connection the request came over, as the
         ack after it does: no publisher connection is checked out and no
-        other connection carries it.  False (the channel was replaced or
-        broke, or the body cannot be encoded) leaves the reply to the
-        caller's publisher, which retries an outage.
+        other connection carries it.  On RabbitMQ the reply and the ack of
+        ``message`` go out in one write (``nova.rpc.wire``), reply first;
+        elsewhere the caller acks afterwards (``ack`` skips a message already
+        acked).  False (the channel was replaced or broke, or the body cannot
+        be encoded) leaves the reply to the caller's publisher, which retries
+        an outage.
         """
-        producer = self._producer
-        if producer is None or message.channel is not self._channel:
+        producer, channel = self._producer, self._channel
+        if producer is None or message.channel is not channel:
             return False
         try:
+            if wire.lean(channel) and not self._no_ack:
+                encoded = wire.encode(body)
+                with self._write_lock, wire.one_write(self._conn):
+                    wire.publish(channel, encoded, "", reply_to, delivery_mode=1, correlation_id=correlation_id)
+                    message.ack()
+                return True
             with self._write_lock:
                 producer.publish(body, exchange="", routing_key=reply_to, serializer="json", delivery_mode=1,
                                  correlation_id=correlation_id)
@@ -246,7 +255,7 @@ class ConsumerLoop:
             self._idle = True
 
     def _settle(self, message: kombu.Message, how: str) -> None:
-        if self._no_ack:
+        if self._no_ack or message.acknowledged:
             return
         if message.channel is not self._channel:
             if self._channel is not None:

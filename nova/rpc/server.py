@@ -26,7 +26,7 @@ from eventlet import greenpool
 from nova import context as nova_context
 from nova import exception
 from nova import log as nova_log
-from nova.rpc import client, common, connection, consumer, topology
+from nova.rpc import client, common, connection, consumer, topology, wire
 
 FLAGS = common.FLAGS
 LOG = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class Server:
     def _run(self, message: kombu.Message) -> dict[str, Any]:
         """Decode and dispatch one message; returns the reply body."""
         try:
-            body = message.decode()
+            body = wire.decode(message)
             method = body["method"]
             args = body.get("args") or {}
             ctxt = nova_context.RequestContext.from_dict(body.get("_context") or {"user_id": None, "project_id": None})
