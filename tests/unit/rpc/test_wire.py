@@ -1,4 +1,5 @@
-"""nova.rpc.wire without a broker: the buffered reader, and JSON as kombu's serializer does it."""
+"""nova.rpc.wire without a broker: the buffered reader, JSON as kombu's serializer does it, frames as py-amqp
+writes them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import errno
 import socket
 import struct
 
+import amqp
+import amqp.method_framing
+import amqp.serialization
+import amqp.spec
 import kombu.exceptions
 import pytest
 from kombu import serialization
@@ -123,3 +128,90 @@ def test_a_malformed_body_is_a_decode_error():
 
     with pytest.raises(kombu.exceptions.DecodeError):
         wire.decode(Message())
+
+
+class FakeConnection:
+    """What py-amqp's frame writer and nova.rpc.wire use of a connection; ``written`` collects the bytes."""
+
+    frame_max = 131072
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.bytes_sent = 0
+        self._transport = self
+        self.frame_writer = amqp.method_framing.frame_writer(self, self)
+
+    def write(self, data) -> None:
+        self.written.append(bytes(data))
+
+
+class FakeChannel:
+    channel_id = 3
+
+    def __init__(self) -> None:
+        self.connection = FakeConnection()
+
+    def send_method(self, sig, format=None, args=None, content=None):
+        self.connection.frame_writer(1, self.channel_id, sig, amqp.serialization.dumps(format, args), content)
+
+    def basic_ack(self, delivery_tag, multiple=False):
+        self.send_method(amqp.spec.Basic.Ack, "Lb", (delivery_tag, multiple))
+
+
+def py_amqp_frames(body: bytes, exchange: str, routing_key: str, **properties) -> bytes:
+    """The bytes py-amqp's own encoder writes for the same publish."""
+    channel = FakeChannel()
+    message = amqp.Message(body, content_type=wire.CONTENT_TYPE, content_encoding=wire.CONTENT_ENCODING,
+                           **properties)
+    channel.send_method(amqp.spec.Basic.Publish, "Bssbb", (0, exchange, routing_key, False, False), message)
+    return b"".join(channel.connection.written)
+
+
+@pytest.mark.parametrize("properties", [
+    {"delivery_mode": 1},
+    {"delivery_mode": 2},
+    {"delivery_mode": 1, "correlation_id": "c" * 32},
+    {"delivery_mode": 1, "correlation_id": "c" * 32, "reply_to": "reply_abc"},
+    {"delivery_mode": 1, "reply_to": "r\u00e9ponse"},
+])
+def test_publish_writes_the_bytes_py_amqp_would(properties):
+    body = wire.encode({"method": "echo", "args": {"value": "\u2603" * 20}})
+    channel = FakeChannel()
+    wire.publish(channel, body, "nova", "compute.host-a", **properties)
+    assert channel.connection.written == [py_amqp_frames(body, "nova", "compute.host-a", **properties)]
+    assert channel.connection.bytes_sent == 1
+
+
+def test_expiration_is_sent_in_milliseconds_as_kombu_does():
+    channel = FakeChannel()
+    wire.publish(channel, b"{}", "nova", "q", delivery_mode=1, reply_to="r", correlation_id="c", expiration=1.5)
+    assert channel.connection.written == [py_amqp_frames(b"{}", "nova", "q", delivery_mode=1, reply_to="r",
+                                                         correlation_id="c", expiration="1500")]
+
+
+def test_a_reply_and_its_ack_are_one_write_with_the_bytes_py_amqp_would_send():
+    channel = FakeChannel()
+    wire.publish_and_ack(channel, b'{"result": 1}', "reply_x", 2**40 + 7, correlation_id="abc")
+    expected = FakeChannel()
+    expected.connection.written.append(py_amqp_frames(b'{"result": 1}', "", "reply_x", delivery_mode=1,
+                                                      correlation_id="abc"))
+    expected.basic_ack(2**40 + 7)
+    assert channel.connection.written == [b"".join(expected.connection.written)]
+
+
+@pytest.mark.parametrize("case", ["big body", "other property", "long key"])
+def test_what_the_short_path_does_not_cover_goes_through_py_amqp(case):
+    body, key, properties = b"{}", "q", {"delivery_mode": 1}
+    if case == "big body":
+        body = b"x" * (FakeConnection.frame_max + 10)
+    elif case == "other property":
+        properties["priority"] = 5
+    else:
+        key = "k" * 300
+    channel = FakeChannel()
+    if case == "long key":
+        with pytest.raises(Exception):  # py-amqp refuses a short string over 255 bytes
+            wire.publish(channel, body, "", key, **properties)
+        return
+    wire.publish(channel, body, "", key, **properties)
+    assert b"".join(channel.connection.written) == py_amqp_frames(body, "", key, **properties)
