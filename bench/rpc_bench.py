@@ -52,7 +52,7 @@ import urllib.parse  # noqa: E402
 import uuid  # noqa: E402
 
 import kombu  # noqa: E402
-from eventlet import event, semaphore  # noqa: E402
+from eventlet import event, hubs, semaphore  # noqa: E402
 
 from nova import context, flags, rpc  # noqa: E402
 from nova.rpc import common  # noqa: E402
@@ -100,11 +100,84 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
-def concurrently(callers: int, total: int, one_call) -> tuple[float, float]:
-    """Calls/s of ``callers`` greenthreads making ``total`` calls between them, and CPU us per call.
+def fresh_hub() -> None:
+    """In a forked child: a hub of its own.  The parent's epoll instance is shared across fork(), so the
+    child would otherwise take events meant for the parent and the parent the child's."""
+    old = hubs.get_hub()
+    del hubs._threadlocal.hub
+    poll = getattr(old, "poll", None)
+    if poll is not None and hasattr(poll, "close"):
+        poll.close()
 
-    The CPU time is this process's (caller and server both run here): on a
-    busy machine it moves less than wall-clock rates.
+
+class ServerProcess:
+    """A bench server in a child process of its own (RabbitMQ), or in this process (memory://, or asked).
+
+    ``serve()`` starts the server and returns (a function counting the casts
+    it handled, a function stopping it).  ``stats()`` gives that count and
+    the server process's CPU seconds (NaN in this process: not separable).
+    The child answers over a pipe, one short request at a time.
+    """
+
+    def __init__(self, serve, separate: bool) -> None:
+        self.separate = separate
+        if not separate:
+            self._count, self._stop = serve()
+            return
+        requests_r, requests_w = os.pipe()
+        answers_r, answers_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                fresh_hub()
+                os.close(requests_w)
+                os.close(answers_r)
+                count, stop = serve()
+                os.write(answers_w, b"ready")
+                while os.read(requests_r, 64) == b"stats":
+                    os.write(answers_w, f"{count()} {time.process_time()!r}".encode())
+                stop()
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(requests_r)
+        os.close(answers_w)
+        self._pid, self._requests, self._answers = pid, requests_w, answers_r
+        if os.read(answers_r, 64) != b"ready":
+            self.stop()
+            raise RuntimeError("the bench server process did not start")
+
+    def stats(self) -> tuple[int, float]:
+        if not self.separate:
+            return self._count(), float("nan")
+        os.write(self._requests, b"stats")
+        count, cpu = os.read(self._answers, 64).split()
+        return int(count), float(cpu)
+
+    def casts(self) -> int:
+        return self.stats()[0]
+
+    def cpu(self) -> float:
+        return self.stats()[1]
+
+    def stop(self) -> None:
+        if not self.separate:
+            self._stop()
+            return
+        os.write(self._requests, b"stop")
+        os.close(self._requests)
+        os.close(self._answers)
+        os.waitpid(self._pid, 0)
+
+
+def concurrently(callers: int, total: int, one_call, server: ServerProcess) -> tuple[float, float, float]:
+    """Calls/s of ``callers`` greenthreads making ``total`` calls between them, and CPU us per call
+    of this (the calling) process and of the server's.
+
+    With the server in this process the first figure covers both sides and
+    the second is NaN.  On a busy machine CPU time moves less than
+    wall-clock rates.
     """
     per_caller = max(total // callers, 1)
 
@@ -112,13 +185,15 @@ def concurrently(callers: int, total: int, one_call) -> tuple[float, float]:
         for i in range(per_caller):
             one_call(base + i)
 
+    server_cpu = server.cpu()
     start, cpu = time.perf_counter(), time.process_time()
     pool = eventlet.GreenPool(callers)
     for n in range(callers):
         pool.spawn(caller, n * per_caller)
     pool.waitall()
     done = per_caller * callers
-    return done / (time.perf_counter() - start), (time.process_time() - cpu) / done * 1e6
+    rate, cpu = done / (time.perf_counter() - start), (time.process_time() - cpu) / done * 1e6
+    return rate, cpu, (server.cpu() - server_cpu) / done * 1e6
 
 
 class Results:
@@ -129,13 +204,28 @@ class Results:
         self.unconfirmed_cast_per_s = 0.0
         self.calls_per_s: dict[int, float] = {}
         self.cpu_us: dict[int, float] = {}
+        self.server_cpu_us: dict[int, float] = {}
+
+    def run_concurrently(self, callers: int, total: int, one_call, server: ServerProcess) -> None:
+        self.calls_per_s[callers], self.cpu_us[callers], self.server_cpu_us[callers] = concurrently(
+            callers, total, one_call, server)
 
 
-def nova_run(options, ctxt) -> tuple[Results, str]:
+def nova_run(options, ctxt, separate: bool = False) -> tuple[Results, str]:
     topic = f"bench-{uuid.uuid4().hex[:8]}"
-    manager = BenchManager()
-    server = rpc.Server(topic, HOST, rpc.Dispatcher(manager, base=object))
-    server.start()
+
+    def serve():
+        manager = BenchManager()
+        server = rpc.Server(topic, HOST, rpc.Dispatcher(manager, base=object))
+        server.start()
+
+        def stop() -> None:
+            server.stop(timeout=5)
+            rpc.cleanup()
+
+        return (lambda: manager.count), stop
+
+    server = ServerProcess(serve, separate)
     results = Results()
 
     def one_call(i: int) -> None:
@@ -151,12 +241,12 @@ def nova_run(options, ctxt) -> tuple[Results, str]:
         start = time.perf_counter()
         for i in range(options.calls):
             rpc.cast(ctxt, topic, {"method": "count_one", "args": {"value": i}})
-        wait_until(lambda: manager.count >= options.calls, 120)
+        wait_until(lambda: server.casts() >= options.calls, 120)
         results.cast_per_s = options.calls / (time.perf_counter() - start)
         for callers, total in ((1, options.calls), (options.callers, options.concurrent_calls)):
-            results.calls_per_s[callers], results.cpu_us[callers] = concurrently(callers, total, one_call)
+            results.run_concurrently(callers, total, one_call, server)
     finally:
-        server.stop(timeout=5)
+        server.stop()
         rpc.cleanup()
     return results, topic
 
@@ -255,7 +345,7 @@ class BareClient:
         self._pub_conn.release()
 
 
-def bare_run(options, ctxt, url: str, memory: bool) -> tuple[Results, str]:
+def bare_run(options, ctxt, url: str, memory: bool, separate: bool = False) -> tuple[Results, str]:
     name = f"bench-bare-{uuid.uuid4().hex[:8]}"
     if memory:
         url = "memory://"
@@ -270,7 +360,11 @@ def bare_run(options, ctxt, url: str, memory: bool) -> tuple[Results, str]:
     def body(method: str, value: int) -> dict:
         return {"method": method, "args": {"value": value}, "_context": context_dict}
 
-    server = BareServer(url, transport, request_queue)
+    def serve():
+        bare = BareServer(url, transport, request_queue)
+        return (lambda: bare.casts), bare.stop
+
+    server = ServerProcess(serve, separate)
     results = Results()
     try:
         # Sequential calls: the caller drains its own reply queue.
@@ -300,7 +394,7 @@ def bare_run(options, ctxt, url: str, memory: bool) -> tuple[Results, str]:
             start = time.perf_counter()
             for i in range(options.calls):
                 producer.publish(body("count_one", i), routing_key=name, delivery_mode=2, serializer="json")
-            wait_until(lambda: server.casts >= options.calls, 120)
+            wait_until(lambda: server.casts() >= options.calls, 120)
             results.cast_per_s = options.calls / (time.perf_counter() - start)
         if not memory:
             # For information only: what publisher confirms cost.  nova confirms every cast (an accepted
@@ -308,18 +402,16 @@ def bare_run(options, ctxt, url: str, memory: bool) -> tuple[Results, str]:
             # the issue's.
             with kombu.Connection(url, transport_options=transport) as conn:
                 producer = kombu.Producer(conn.channel(), exchange=exchange)
-                server.casts = 0
+                before = server.casts()
                 start = time.perf_counter()
                 for i in range(options.calls):
                     producer.publish(body("count_one", i), routing_key=name, delivery_mode=2, serializer="json")
-                wait_until(lambda: server.casts >= options.calls, 120)
+                wait_until(lambda: server.casts() >= before + options.calls, 120)
                 results.unconfirmed_cast_per_s = options.calls / (time.perf_counter() - start)
         client = BareClient(url, transport, exchange, name)
         try:
             for callers, total in ((1, options.calls), (options.callers, options.concurrent_calls)):
-                results.calls_per_s[callers], results.cpu_us[callers] = concurrently(
-                    callers, total, lambda i: client.call(body("echo", i))
-                )
+                results.run_concurrently(callers, total, lambda i: client.call(body("echo", i)), server)
         finally:
             client.close()
     finally:
@@ -347,19 +439,28 @@ def metrics(results: Results, k: int) -> list[float]:
         results.calls_per_s[k],
         results.cpu_us[1],
         results.cpu_us[k],
+        results.server_cpu_us[1],
+        results.server_cpu_us[k],
     ]
+
+
+def cpu_labels(k: int, separate: bool) -> list[str]:
+    if not separate:
+        return ["CPU us/call, 1 caller", f"CPU us/call, {k} callers"]
+    return ["caller CPU us/call, 1", f"caller CPU us/call, {k}", "server CPU us/call, 1", f"server CPU us/call, {k}"]
 
 
 def report(transport: str, options, nova: list[Results], bare: list[Results]) -> list[str]:
     """Prints the table (each figure the median over the rounds); returns the targets missed."""
     k = options.callers
+    separate = separate_server(options, transport)
     labels = ["call p50 (ms)", "call p95 (ms)", "cast throughput (msg/s)", "calls/s, 1 caller",
-              f"calls/s, {k} callers", "CPU us/call, 1 caller", f"CPU us/call, {k} callers"]
+              f"calls/s, {k} callers"] + cpu_labels(k, separate)
     mine = [statistics.median(column) for column in zip(*(metrics(r, k) for r in nova))]
     theirs = [statistics.median(column) for column in zip(*(metrics(r, k) for r in bare))]
     print(f"\n{transport}: {options.rounds} rounds (nova and bare taking turns to go first), each "
           f"{options.calls} sequential calls and casts, {options.concurrent_calls} calls by {options.callers} "
-          "callers; "
+          f"callers; servers {'in a process of their own' if separate else 'in this process'}; "
           "medians over the rounds")
     print(f"{'':26}{'nova.rpc':>12}{'bare kombu':>12}{'nova/bare':>11}")
     for label, a, b in zip(labels, mine, theirs):
@@ -382,6 +483,11 @@ def report(transport: str, options, nova: list[Results], bare: list[Results]) ->
     return missed
 
 
+def separate_server(options, transport: str) -> bool:
+    """Servers run in a child process on RabbitMQ (memory:// lives inside one process), unless asked not to."""
+    return transport != "memory" and not options.server_in_process
+
+
 def run_transport(options, ctxt, transport: str) -> tuple[list[Results], list[Results]]:
     """Every round of one transport, nova and bare kombu taking turns to go first."""
     memory = transport == "memory"
@@ -395,10 +501,11 @@ def run_transport(options, ctxt, transport: str) -> tuple[list[Results], list[Re
         try:
             for side in sides if n % 2 == 0 else sides[::-1]:
                 if side == "nova":
-                    results, topic = nova_run(options, ctxt)
+                    results, topic = nova_run(options, ctxt, separate_server(options, transport))
                     nova_rounds.append(results)
                 else:
-                    results, bare_name = bare_run(options, ctxt, options.rabbit_url, memory)
+                    results, bare_name = bare_run(options, ctxt, options.rabbit_url, memory,
+                                                  separate_server(options, transport))
                     bare_rounds.append(results)
         finally:
             if memory:
@@ -418,6 +525,8 @@ def main() -> int:
     parser.add_argument("--rabbit-url", default=DEFAULT_URL, help="broker URL (default: %(default)s)")
     parser.add_argument("--transports", default="rabbit,memory", help="rabbit, memory or both")
     parser.add_argument("--only", choices=("nova", "bare"), help="run one side alone (for profiling), no table")
+    parser.add_argument("--server-in-process", action="store_true",
+                        help="run the servers in this process on RabbitMQ too (one process to profile)")
     options = parser.parse_args()
     options.warmup = min(100, options.calls)
     logging.basicConfig(level=logging.WARNING)
@@ -434,7 +543,7 @@ def main() -> int:
             for results in nova_rounds or bare_rounds:
                 row = " ".join(f"{value:.3f}" for value in metrics(results, options.callers))
                 print(f"{transport} {options.only}: p50 p95 casts/s calls/s@1 calls/s@{options.callers} "
-                      f"cpu@1 cpu@{options.callers}: {row}")
+                      f"cpu@1 cpu@{options.callers} server-cpu@1 server-cpu@{options.callers}: {row}")
         else:
             missed += report(transport, options, nova_rounds, bare_rounds)
     size = len(json.dumps(common.envelope(ctxt, {"method": "echo", "args": {"value": 1}})))

@@ -18,7 +18,7 @@ import eventlet
 import kombu
 from kombu.transport import memory
 
-from nova.rpc import common
+from nova.rpc import common, wire
 
 FLAGS = common.FLAGS
 LOG = logging.getLogger(__name__)
@@ -207,6 +207,7 @@ def open_connection(
         except BaseException:
             close_quietly(conn)
             raise
+        wire.buffer_reads(conn)
         return conn
     reasons = []
     for node, (host, port) in enumerate(settings.hosts):
@@ -223,6 +224,7 @@ def open_connection(
             continue
         if reasons:
             LOG.info("Connected to RabbitMQ node %s (not reachable: %s)", _netloc(host, port), "; ".join(reasons))
+        wire.buffer_reads(conn)
         return conn
     raise OSError(f"no RabbitMQ node reachable ({'; '.join(reasons)})")
 

@@ -19,7 +19,7 @@ import kombu.exceptions
 from eventlet import event, greenthread, semaphore
 from kombu import Queue
 
-from nova.rpc import common, connection, topology
+from nova.rpc import common, connection, topology, wire
 
 LOG = logging.getLogger(__name__)
 
@@ -88,19 +88,27 @@ class ConsumerLoop:
     def ack(self, message: kombu.Message) -> None:
         self._settle(message, "ack")
 
-    def reply(self, message: kombu.Message, body: dict, reply_to: str, correlation_id: str | None) -> bool:
-        """Send ``body`` to ``reply_to`` over the channel ``message`` came on; False when that cannot be done.
+    def reply_and_ack(self, message: kombu.Message, body: dict, reply_to: str, correlation_id: str | None) -> bool:
+        """Send ``body`` to ``reply_to`` over the channel ``message`` came on, then ack ``message``.
 
         The reply then shares the connection the request came over, as the
-        ack after it does: no publisher connection is checked out and no
-        other connection carries it.  False (the channel was replaced or
-        broke, or the body cannot be encoded) leaves the reply to the
-        caller's publisher, which retries an outage.
+        ack does: no publisher connection is checked out and no other
+        connection carries it.  On RabbitMQ both go out in one write
+        (``nova.rpc.wire``).  False, with nothing sent or acked, when that
+        cannot be done (the channel was replaced or broke, or the body cannot
+        be encoded): the reply is then left to the caller's publisher, which
+        retries an outage, and the ack to ``ack``.
         """
-        producer = self._producer
-        if producer is None or message.channel is not self._channel:
+        producer, channel = self._producer, self._channel
+        if producer is None or message.channel is not channel:
             return False
         try:
+            if wire.lean(channel):
+                encoded = wire.encode(body)
+                with self._write_lock:
+                    wire.publish_and_ack(channel, encoded, reply_to, message.delivery_tag,
+                                         correlation_id=correlation_id)
+                return True
             with self._write_lock:
                 producer.publish(body, exchange="", routing_key=reply_to, serializer="json", delivery_mode=1,
                                  correlation_id=correlation_id)
@@ -110,6 +118,7 @@ class ConsumerLoop:
             LOG.info("%s: could not reply over the consumer's channel (%s); using a publisher",
                      self.name, common.one_line(exc))
             return False
+        self.ack(message)
         return True
 
     def requeue(self, message: kombu.Message) -> None:

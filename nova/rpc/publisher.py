@@ -32,7 +32,7 @@ import kombu
 from eventlet import event, semaphore
 from kombu import Exchange, Queue
 
-from nova.rpc import common, connection, topology
+from nova.rpc import common, connection, topology, wire
 
 LOG = logging.getLogger(__name__)
 
@@ -207,11 +207,16 @@ class Publisher:
         properties: dict[str, Any],
     ) -> None:
         failures = 0
+        # Unconfirmed sends on RabbitMQ skip kombu's Producer (see nova.rpc.wire): encoded once, here.
+        encoded = None if self.confirm or self.settings.memory else wire.encode(body)
         while True:
             try:
                 producer = self._ready_producer(sender, deadline)
                 if declare:
                     self._declare(sender, producer, declare)
+                if encoded is not None and wire.lean(producer.channel):
+                    wire.publish(producer.channel, encoded, exchange, routing_key, **properties)
+                    return self._sent(target, failures)
                 if self.confirm:
                     # Capped: a confirm that never comes means a broken channel; retry on a new one.
                     properties["confirm_timeout"] = min(max(deadline - time.monotonic(), 0.1), CONFIRM_TIMEOUT)
@@ -239,9 +244,11 @@ class Publisher:
                 )
                 eventlet.sleep(delay)
             else:
-                if failures:
-                    LOG.info("Sent to %s on %s after %d failed attempts", target, self.settings.display_url, failures)
-                return
+                return self._sent(target, failures)
+
+    def _sent(self, target: str, failures: int) -> None:
+        if failures:
+            LOG.info("Sent to %s on %s after %d failed attempts", target, self.settings.display_url, failures)
 
     def _ready_producer(self, sender: _Sender, deadline: float) -> kombu.Producer:
         producer = sender.producer
@@ -270,7 +277,7 @@ class Publisher:
         assert conn is not None
         sock = conn.connection.sock
         readable, _, _ = _real_select([sock], [], [], 0)
-        if readable:
+        if readable or wire.unread(conn):
             try:
                 conn.drain_events(timeout=0)
             except socket.timeout:

@@ -14,7 +14,7 @@ from typing import Any
 import kombu
 from eventlet import event
 
-from nova.rpc import common, connection, consumer, topology
+from nova.rpc import common, connection, consumer, topology, wire
 
 LOG = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class ReplyListener:
             LOG.debug("Dropped a reply nobody waits for (correlation id %s)", correlation_id)
             return
         try:
-            body: Any = message.decode()
+            body: Any = wire.decode(message)
         except Exception as exc:  # noqa: BLE001 - a bad reply must not stop the listener
             body = {"failure": {"class": type(exc).__name__, "message": f"undecodable reply: {common.one_line(exc)}"}}
         if not isinstance(body, dict):

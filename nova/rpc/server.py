@@ -26,7 +26,7 @@ from eventlet import greenpool
 from nova import context as nova_context
 from nova import exception
 from nova import log as nova_log
-from nova.rpc import client, common, connection, consumer, topology
+from nova.rpc import client, common, connection, consumer, topology, wire
 
 FLAGS = common.FLAGS
 LOG = logging.getLogger(__name__)
@@ -136,22 +136,26 @@ class Server:
     def _handle(self, loop: consumer.ConsumerLoop, message: kombu.Message) -> None:
         reply_to = message.properties.get("reply_to")
         correlation_id = message.properties.get("correlation_id")
+        acked = False
         try:
             reply = self._run(message)
-            if reply_to and not (self._reply_inline and loop.reply(message, reply, reply_to, correlation_id)):
-                client.send_reply(reply_to, correlation_id, reply)
+            if reply_to:
+                acked = self._reply_inline and loop.reply_and_ack(message, reply, reply_to, correlation_id)
+                if not acked:
+                    client.send_reply(reply_to, correlation_id, reply)
         except Exception:  # noqa: BLE001 - one bad message must not kill the server
             LOG.exception("RPC server %s.%s failed to handle a message", self.topic, self.host)
         finally:
             nova_log.bind_request_id(None)
         # Not in the finally: a handler killed by stop() leaves its message
         # unacked, so the broker delivers it again.
-        loop.ack(message)
+        if not acked:
+            loop.ack(message)
 
     def _run(self, message: kombu.Message) -> dict[str, Any]:
         """Decode and dispatch one message; returns the reply body."""
         try:
-            body = message.decode()
+            body = wire.decode(message)
             method = body["method"]
             args = body.get("args") or {}
             ctxt = nova_context.RequestContext.from_dict(body.get("_context") or {"user_id": None, "project_id": None})

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 
 import eventlet
+import kombu
 import pytest
 
 from nova import rpc
-from nova.rpc import common
+from nova.rpc import common, topology
 from tests.fixtures.rpc import EchoManager, wait_for
 from tests.unit.rpc.test_behaviour import RpcBehaviour
 
@@ -159,3 +160,48 @@ def test_a_forked_child_opens_connections_of_its_own_and_leaves_the_parents_alon
     assert answers == list(range(20))
     assert client._connections().listener().queue_name == parent_queue
     assert rpc.call(ctxt, topic, {"method": "echo", "args": {"value": "after"}}) == "after"
+
+
+def test_a_reply_and_the_ack_of_its_request_go_out_in_one_write(rabbit_rpc, ctxt):
+    topic = rabbit_rpc.topic()
+    server = rabbit_rpc.server(topic)
+    assert rpc.call(ctxt, topic, {"method": "echo", "args": {"value": 0}}) == 0
+    transport = server._loop._conn.connection._transport
+    writes = []
+    real = transport._write
+    transport._write = lambda data: (writes.append(bytes(data)), real(data))[1]
+    try:
+        for i in range(5):
+            assert rpc.call(ctxt, topic, {"method": "echo", "args": {"value": i}}) == i
+    finally:
+        transport._write = real
+    assert len(writes) == 5
+    # Basic.Publish (60, 40) first, then Basic.Ack (60, 80), in each write.
+    publish, ack = b"\x00\x3c\x00\x28", b"\x00\x3c\x00\x50"
+    assert all(publish in w and ack in w and w.index(publish) < w.index(ack) for w in writes)
+
+
+def test_a_call_looks_to_a_plain_kombu_server_as_kombu_would_send_it(rabbit_rpc, ctxt):
+    """Requests and replies keep kombu's JSON properties, so peers written on kombu talk to nova unchanged."""
+    topic = rabbit_rpc.topic()
+    seen = []
+    with kombu.Connection(rabbit_rpc.broker_url) as conn:
+        queue = topology.topic_queue(topic)
+        producer = kombu.Producer(conn.channel())
+
+        def on_message(body, message):
+            seen.append((body, dict(message.properties), message.content_type, message.content_encoding))
+            producer.publish({"result": body["args"]["value"] * 2}, exchange="", serializer="json",
+                             routing_key=message.properties["reply_to"],
+                             correlation_id=message.properties["correlation_id"])
+            message.ack()
+
+        with conn.Consumer(queue, callbacks=[on_message]):
+            caller = eventlet.spawn(rpc.call, ctxt, topic, {"method": "echo", "args": {"value": 21}}, 7)
+            wait_for(lambda: conn.drain_events(timeout=5) or seen, timeout=10)
+            assert caller.wait() == 42
+    body, properties, content_type, content_encoding = seen[0]
+    assert body["method"] == "echo" and body["_context"]["request_id"] == ctxt.request_id
+    assert (content_type, content_encoding) == ("application/json", "utf-8")
+    assert properties["delivery_mode"] == 1 and properties["expiration"] == "7000"
+    assert len(properties["correlation_id"]) == 32

@@ -6,6 +6,7 @@ subclass only provides the ``env`` fixture.
 
 from __future__ import annotations
 
+import datetime
 import time
 
 import eventlet
@@ -20,6 +21,19 @@ class RpcBehaviour:
         topic = env.topic()
         env.server(topic)
         assert rpc.call(ctxt, topic, {"method": "echo", "args": {"value": {"a": [1, "b"]}}}) == {"a": [1, "b"]}
+
+    def test_datetimes_travel_both_ways_as_kombus_json_carries_them(self, env, ctxt):
+        topic = env.topic()
+        env.server(topic)
+        when = datetime.datetime(2026, 12, 3, 13, 30, 0, 123456)
+        assert rpc.call(ctxt, topic, {"method": "echo", "args": {"value": {"at": when}}}) == {"at": when}
+
+    def test_a_result_json_cannot_carry_comes_back_as_an_error(self, env, ctxt):
+        topic = env.topic()
+        env.server(topic)
+        with pytest.raises(rpc.RpcError, match="could not be encoded"):
+            rpc.call(ctxt, topic, {"method": "unencodable", "args": {}}, timeout=10)
+        assert rpc.call(ctxt, topic, {"method": "echo", "args": {"value": 1}}) == 1
 
     def test_the_context_travels_with_the_message(self, env, ctxt):
         topic = env.topic()

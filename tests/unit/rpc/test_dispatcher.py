@@ -58,7 +58,7 @@ def test_rpc_hidden_adds_up_along_the_hierarchy():
 
 def test_the_echo_manager_surface():
     assert Dispatcher(EchoManager(), base=FakeManagerBase).methods == {
-        "echo", "whoami", "fail", "crash", "record", "slow", "blocked",
+        "echo", "whoami", "fail", "crash", "unencodable", "record", "slow", "blocked",
     }
 
 
