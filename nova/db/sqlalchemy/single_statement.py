@@ -11,14 +11,14 @@ SQLite has none to save).
 
 Everything else is ``session.get_connection``'s: a live connection first
 (retried for ``--sql_connect_retry_seconds``), nova exceptions for driver
-errors, the connection back to the pool on exit (out of autocommit again).
-Use it only where the block sends a single statement.
+errors, the connection back to the pool on exit.  Use it only where the
+block sends a single statement: a second one raises RuntimeError unsent.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from typing import Iterator
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -26,37 +26,12 @@ from sqlalchemy.orm import Session
 from nova.db.sqlalchemy import session as db_session
 
 
-def _driver_connection(connection: Connection) -> Any:
-    """The psycopg2 connection under ``connection`` (None on other databases)."""
-    if connection.dialect.name != "postgresql":
-        return None
-    return connection.connection.dbapi_connection
-
-
 @contextlib.contextmanager
 def get_connection() -> Iterator[Connection]:
-    """A Core connection for one statement (autocommit on PostgreSQL; elsewhere one transaction).
-
-    The driver's own autocommit switch is set and cleared here, not the
-    engine's isolation level: psycopg2 sends a round trip when an isolation
-    level is set on a connection in autocommit, which the engine's reset on
-    the way back to the pool would do.
-    """
-    connection = db_session._connected(lambda: db_session.get_engine().connect())
-    driver = None
-    try:
-        driver = _driver_connection(connection)
-        if driver is not None:
-            driver.autocommit = True
-        with db_session._as_nova_errors(), connection.begin():
-            yield connection
-    finally:
-        if driver is not None:
-            try:
-                driver.autocommit = False
-            except Exception:  # noqa: BLE001 - closed or busy (interrupted): it must not go back to the pool
-                connection.invalidate()
-        connection.close()
+    """A Core connection for one statement (autocommit on PostgreSQL; elsewhere one transaction):
+    ``session.get_connection(single_statement=True)``, which refuses a second statement."""
+    with db_session.get_connection(single_statement=True) as connection:
+        yield connection
 
 
 @contextlib.contextmanager
