@@ -5,21 +5,7 @@ import pytest
 
 from nova import context, exception
 from nova.db import api as db
-
-
-@pytest.fixture
-def admin():
-    return context.get_admin_context()
-
-
-@pytest.fixture
-def alice():
-    return context.RequestContext("alice", "proj-a")
-
-
-@pytest.fixture
-def bob():
-    return context.RequestContext("bob", "proj-b")
+from tests.unit.db.test_instances import admin, alice, bob  # noqa: F401 - fixtures
 
 
 def _launch(ctxt, flavor, groups, count=1, **values):
