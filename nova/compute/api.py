@@ -180,8 +180,7 @@ class API:
         self._shutdown_behavior(shutdown_behavior)
         if client_token:
             reservation_id = generate_reservation_id(ctxt, client_token)
-            existing = db.instance_get_all_by_filters(ctxt, {"reservation_id": reservation_id,
-                                                             "project_id": ctxt.project_id}, related=False)
+            existing = db.instance_get_by_reservation(ctxt, reservation_id, ctxt.project_id)
             if existing:
                 return reservation_id, Launched(existing, replayed=True)
         else:

@@ -90,3 +90,15 @@ def test_images_flavors_groups_and_quota_usage(db_url, alice, bob, admin):
     db.quota_set(admin, "proj-a", "instances", 7)
     assert db.quota_get_with_instance_usage(alice, "proj-a") == (
         (2, 2 * tiny["vcpus"], 2 * tiny["memory_mb"]), {"instances": 7})
+
+
+def test_a_reservation_is_found_in_its_project_only(db_url, alice, bob, admin):
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    rows = _launch(alice, tiny, [web], count=2, reservation_id="r-12345678")
+    ids = [r["id"] for r in rows]
+    assert [r["id"] for r in db.instance_get_by_reservation(alice, "r-12345678", "proj-a")] == ids
+    assert [r["id"] for r in db.instance_get_by_reservation(admin, "r-12345678", None)] == ids
+    assert db.instance_get_by_reservation(admin, "r-12345678", "proj-b") == []
+    assert db.instance_get_by_reservation(bob, "r-12345678", "proj-b") == []
+    assert db.instance_get_by_reservation(alice, "r-00000000", "proj-a") == []

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 from sqlalchemy import (
     Integer,
     String,
+    and_,
     bindparam,
     exists,
     false,
@@ -351,11 +352,19 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
 _FLAVOR_LABELS = tuple(f"flavor_{key}" for key in _FLAVOR_KEYS)
 
 
-def _by_ids_statement(scoped: bool, live: bool, one: bool) -> Any:
-    ids = _INSTANCES.c.id == bindparam("w_id") if one else _INSTANCES.c.id.in_(bindparam("w_ids", expanding=True))
+_ROWS_WHERE = {
+    "id": lambda: _INSTANCES.c.id == bindparam("w_id"),  # "= :id" is not re-rendered per call as IN is
+    "ids": lambda: _INSTANCES.c.id.in_(bindparam("w_ids", expanding=True)),
+    "reservation": lambda: _INSTANCES.c.reservation_id == bindparam("w_reservation_id"),
+    "owned reservation": lambda: and_(_INSTANCES.c.reservation_id == bindparam("w_reservation_id"),
+                                      _INSTANCES.c.project_id == bindparam("w_owner")),
+}
+
+
+def _rows_statement(scoped: bool, live: bool, by: str) -> Any:
     stmt = (select(_INSTANCES, *(column.label(label) for column, label in zip(_FLAVORS.c, _FLAVOR_LABELS)))
             .select_from(_INSTANCES.outerjoin(_FLAVORS, _FLAVORS.c.id == _INSTANCES.c.instance_type_id))
-            .where(ids))
+            .where(_ROWS_WHERE[by]()))
     if live:
         stmt = stmt.where(_INSTANCES.c.deleted == false())
     if scoped:
@@ -371,10 +380,22 @@ def instance_get_by_ids(ctxt: Context, instance_ids: Iterable[int]) -> list[Inst
     ids = [int(instance_id) for instance_id in instance_ids]
     if not ids:
         return []
-    scoped, live, one = _scoped(ctxt), _live(ctxt), len(ids) == 1  # "= :id" is not re-rendered per call
-    stmt = prepared(("by-ids", scoped, live, one), lambda: _by_ids_statement(scoped, live, one))
+    return _rows(ctxt, "id" if len(ids) == 1 else "ids", {"w_id": ids[0], "w_ids": ids})
+
+
+@require_context
+def instance_get_by_reservation(ctxt: Context, reservation_id: str, project_id: str | None) -> list[Instance]:
+    """The instances of the reservation (in ``project_id`` unless None) the context may see, as
+    ``instance_get_by_ids`` gives them: what a launch with a client token looks for first."""
+    return _rows(ctxt, "reservation" if project_id is None else "owned reservation",
+                 {"w_reservation_id": reservation_id, "w_owner": project_id})
+
+
+def _rows(ctxt: Context, by: str, params: dict[str, Any]) -> list[Instance]:
+    scoped, live = _scoped(ctxt), _live(ctxt)
+    stmt = prepared(("rows", scoped, live, by), lambda: _rows_statement(scoped, live, by))
     with get_connection() as connection:
-        rows = connection.execute(stmt, {"w_id": ids[0], "w_ids": ids, "w_project_id": ctxt.project_id}).all()
+        rows = connection.execute(stmt, dict(params, w_project_id=ctxt.project_id)).all()
     answer = []
     width = len(_INSTANCE_KEYS)
     flavor_id = width + _FLAVOR_KEYS.index("id")
