@@ -22,8 +22,9 @@ def test_rows_come_back_as_written_with_their_defaults(db_url, alice):
     for row in rows:
         again = db.instance_get(alice, row["id"])
         for key in ("uuid", "project_id", "user_id", "hostname", "power_state", "locked", "deleted",
-                    "disable_api_termination", "shutdown_behavior", "memory_mb", "created_at"):
+                    "disable_api_termination", "shutdown_behavior", "memory_mb"):
             assert row[key] == again[key], key
+        assert abs((row["created_at"] - again["created_at"]).total_seconds()) < 1  # MariaDB keeps no microseconds
         assert row.metadata_dict == again.metadata_dict == {"k": "v"}
         assert [g["name"] for g in row.security_groups] == [g["name"] for g in again.security_groups]
         assert row.instance_type["name"] == again.instance_type["name"] == "m1.tiny"
