@@ -58,6 +58,42 @@ _ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
 }
 
 
+class _Remembered:
+    """Flavors by name and each project's default group as launches last read them, so a launch reads
+    neither (two statements of every RunInstances).  A launch using them has its write check them:
+    ``db.instance_create_many`` links the instances to groups that are live and as remembered (id, name,
+    project) only, and only when their flavor is a live row with the values remembered, else refuses
+    (InstanceTypeNotFound, SecurityGroupNotFound) and writes nothing; the launch then forgets them all
+    and runs again reading afresh.  So a flavor or group deleted, or deleted and made again, by any
+    process is never launched with."""
+
+    LIMIT = 1000
+
+    def __init__(self) -> None:
+        self.flavors: dict[str, Row] = {}
+        self.default_groups: dict[str, Row] = {}
+
+    def remember(self, table: dict[str, Row], key: str, row: Row) -> None:
+        if len(table) >= self.LIMIT:
+            table.clear()
+        table[key] = row
+
+    def forget(self) -> None:
+        self.flavors.clear()
+        self.default_groups.clear()
+
+
+_REMEMBERED = _Remembered()
+
+
+class _Attempt:
+    """One try of a launch: whether it may use what ``_REMEMBERED`` holds, and whether it did."""
+
+    def __init__(self, trust_remembered: bool) -> None:
+        self.trust_remembered = trust_remembered
+        self.used_remembered = False
+
+
 class Launched(list):
     """The instance rows ``API.create`` answers with; ``replayed`` when they are those an earlier request
     with the same client token made (they may have changed since), not rows just written."""
@@ -144,16 +180,54 @@ class API:
         self._shutdown_behavior(shutdown_behavior)
         if client_token:
             reservation_id = generate_reservation_id(ctxt, client_token)
-            existing = db.instance_get_all_by_filters(ctxt, {"reservation_id": reservation_id,
-                                                             "project_id": ctxt.project_id}, related=False)
+            existing = db.instance_get_by_reservation(ctxt, reservation_id, ctxt.project_id)
             if existing:
                 return reservation_id, Launched(existing, replayed=True)
         else:
             reservation_id = generate_reservation_id()
-        # The reads and the writes of the launch in one transaction (one BEGIN and COMMIT, not one per
-        # statement); it ends before the scheduler hears of the rows.
+        request = dict(instance_type=instance_type, image_id=image_id, min_count=min_count, max_count=max_count,
+                       key_name=key_name, security_groups=security_groups, user_data=user_data,
+                       availability_zone=availability_zone, kernel_id=kernel_id, ramdisk_id=ramdisk_id,
+                       display_name=display_name, metadata=metadata, block_device_mapping=block_device_mapping,
+                       disable_api_termination=disable_api_termination, shutdown_behavior=shutdown_behavior)
+        attempt = _Attempt(trust_remembered=True)
+        try:
+            written = self._write_launch(ctxt, reservation_id, attempt, **request)
+        except (exception.InstanceTypeNotFound, exception.SecurityGroupNotFound):
+            if not attempt.used_remembered:
+                raise
+            # A remembered flavor or default group is gone: nothing was written; again, reading afresh.
+            _REMEMBERED.forget()
+            written = self._write_launch(ctxt, reservation_id, _Attempt(trust_remembered=False), **request)
+        instances, flavor, image, mappings, zone, forced_host = written
+        if mappings:
+            self._create_volumes(ctxt, instances, mappings, zone)
+        try:
+            for instance in instances:
+                scheduler_rpcapi.SchedulerAPI().run_instance(
+                    ctxt, FLAGS.compute_topic, instance["id"], availability_zone=availability_zone,
+                    forced_host=forced_host)
+        except rpc.RpcError as exc:
+            for instance in instances:
+                self._set_error(ctxt, instance["id"], f"could not reach the scheduler: {exc}")
+            raise exception.ServiceUnavailable(reason=f"the scheduler is unreachable: {exc}") from exc
+        LOG.info("Reservation %s: %d instance(s) of %s from %s", reservation_id, len(instances), flavor["name"],
+                 f"image {image['id']}" if image["id"] is not None else "a root volume")
+        # The rows as written (pending, with their flavor, groups and metadata): reading them back would
+        # cost statements and could only show what the scheduler has started meanwhile.
+        return reservation_id, Launched(instances, replayed=False)
+
+    def _write_launch(self, ctxt: Context, reservation_id: str, attempt: "_Attempt", *, instance_type: str | None,
+                      image_id: int | None, min_count: int, max_count: int, key_name: str | None,
+                      security_groups: list[str] | None, user_data: str | None, availability_zone: str | None,
+                      kernel_id: int | None, ramdisk_id: int | None, display_name: str | None,
+                      metadata: dict[str, str] | None, block_device_mapping: list[dict[str, Any]] | None,
+                      disable_api_termination: bool, shutdown_behavior: str) -> tuple[Any, ...]:
+        """Validate a launch and write its rows, in one transaction (one BEGIN and COMMIT, not one per
+        statement) that ends before the scheduler hears of them: (instances, flavor, image, block device
+        mappings, zone, forced host)."""
         with db.one_transaction():
-            flavor = instance_types.get_instance_type_by_name(instance_type)
+            flavor = self._flavor(instance_type, attempt)
             image = self._launchable_image(ctxt, image_id, "machine") if image_id is not None else _NO_IMAGE
             kernel_id = kernel_id if kernel_id is not None else image.get("kernel_id")
             ramdisk_id = ramdisk_id if ramdisk_id is not None else image.get("ramdisk_id")
@@ -167,7 +241,7 @@ class API:
                 key_data = db.key_pair_get(ctxt, ctxt.user_id, key_name)["public_key"]
             root_device_name, mappings = block_devices.merge(image, block_device_mapping)
             self._check_mapped_sources(ctxt, mappings)
-            groups = self._security_groups(ctxt, security_groups)
+            groups = self._security_groups(ctxt, security_groups, attempt)
             metadata = self._metadata(ctxt, metadata)
             if image_id is None and root_device_name is None:
                 raise exception.InvalidInput(
@@ -201,22 +275,7 @@ class API:
                 "shutdown_behavior": shutdown_behavior,
             }
             instances = self._write_instances(ctxt, base, count, groups, flavor)
-        if mappings:
-            self._create_volumes(ctxt, instances, mappings, zone)
-        try:
-            for instance in instances:
-                scheduler_rpcapi.SchedulerAPI().run_instance(
-                    ctxt, FLAGS.compute_topic, instance["id"], availability_zone=availability_zone,
-                    forced_host=forced_host)
-        except rpc.RpcError as exc:
-            for instance in instances:
-                self._set_error(ctxt, instance["id"], f"could not reach the scheduler: {exc}")
-            raise exception.ServiceUnavailable(reason=f"the scheduler is unreachable: {exc}") from exc
-        LOG.info("Reservation %s: %d instance(s) of %s from %s", reservation_id, len(instances), flavor["name"],
-                 f"image {image['id']}" if image["id"] is not None else "a root volume")
-        # The rows as written (pending, with their flavor, groups and metadata): reading them back would
-        # cost statements and could only show what the scheduler has started meanwhile.
-        return reservation_id, Launched(instances, replayed=False)
+        return instances, flavor, image, mappings, zone, forced_host
 
     @staticmethod
     def _counts(min_count: Any, max_count: Any) -> tuple[int, int]:
@@ -271,11 +330,35 @@ class API:
             return zone or None, host
         return zone, None
 
-    def _security_groups(self, ctxt: Context, names: list[str] | None) -> list[Row]:
+    @staticmethod
+    def _flavor(name: str | None, attempt: "_Attempt") -> Row:
+        """The flavor a launch names (remembered, or read and remembered)."""
+        key = FLAGS.default_instance_type if name is None else name
+        row = _REMEMBERED.flavors.get(key) if attempt.trust_remembered and isinstance(key, str) else None
+        if row is not None:
+            attempt.used_remembered = True
+            return row
+        row = instance_types.get_instance_type_by_name(name)
+        _REMEMBERED.remember(_REMEMBERED.flavors, key, row)
+        return row
+
+    def _security_groups(self, ctxt: Context, names: list[str] | None, attempt: "_Attempt") -> list[Row]:
         """The groups to launch in, without their rules (a launch needs only their ids and names)."""
         names = list(dict.fromkeys(names or ["default"]))
-        default = security_group_api.API().ensure_default(ctxt, with_rules=False) if "default" in names else None
+        default = self._default_group(ctxt, attempt) if "default" in names else None
         return [default if name == "default" else self._security_group(ctxt, name) for name in names]
+
+    @staticmethod
+    def _default_group(ctxt: Context, attempt: "_Attempt") -> Row:
+        """The project's default group (remembered, or read, made if need be, and remembered)."""
+        row = _REMEMBERED.default_groups.get(ctxt.project_id) if attempt.trust_remembered else None
+        if row is not None:
+            attempt.used_remembered = True
+            return row
+        row = security_group_api.API().ensure_default(ctxt, with_rules=False)
+        if ctxt.project_id is not None:
+            _REMEMBERED.remember(_REMEMBERED.default_groups, ctxt.project_id, row)
+        return row
 
     @staticmethod
     def _security_group(ctxt: Context, name: str) -> Row:

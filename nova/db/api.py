@@ -490,6 +490,12 @@ def instance_get_by_ids(ctxt: Context, instance_ids: list[int]) -> list[Row]:
     return IMPL.instance_get_by_ids(ctxt, instance_ids)
 
 
+def instance_get_by_reservation(ctxt: Context, reservation_id: str, project_id: str | None) -> list[Row]:
+    """The instances of a reservation in a project, as ``instance_get_by_ids`` gives them (one Core
+    statement)."""
+    return IMPL.instance_get_by_reservation(ctxt, reservation_id, project_id)
+
+
 def instance_get_listing(ctxt: Context, filters: dict[str, Any] | None = None, after_id: int | None = None,
                          limit: int | None = None, *, newest_first: bool = False,
                          marker: str | None = None) -> list[Row]:

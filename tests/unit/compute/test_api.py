@@ -190,3 +190,29 @@ def test_delete_of_an_unscheduled_instance_is_immediate(scheduler, api):
         api.get(ctxt, instance["id"])
     with pytest.raises(exception.InstanceNotFound):
         api.delete(user_context("proj-b", "bob"), instance["id"])
+
+
+def test_remembered_flavors_and_default_groups_never_outlive_their_rows(scheduler, api):
+    """A launch reads neither the flavor nor the default group it read before, yet a flavor deleted (or
+    deleted and made again with other values) or a default group gone is never launched with."""
+    from nova.compute import instance_types
+    from nova.db.sqlalchemy import session
+
+    ctxt, admin = user_context(), context.get_admin_context()
+    image = make_image(ctxt)
+    _, [first] = api.create(ctxt, "m1.tiny", image["id"])
+    instance_types.create(admin, "m1.mine", 256, 1, 0)
+    api.create(ctxt, "m1.mine", image["id"])
+    instance_types.destroy(admin, instance_types.get_instance_type_by_name("m1.mine")["flavorid"])
+    with pytest.raises(exception.InstanceTypeNotFound):
+        api.create(ctxt, "m1.mine", image["id"])
+    instance_types.create(admin, "m1.mine", 1024, 2, 0)
+    _, [second] = api.create(ctxt, "m1.mine", image["id"])
+    assert (second["memory_mb"], second["vcpus"], second.instance_type["memory_mb"]) == (1024, 2, 1024)
+    # The project's default group went (its project was removed and made again, say): a new one is made.
+    with session.get_connection() as connection:
+        connection.exec_driver_sql("UPDATE security_groups SET deleted = 1 WHERE project_id = 'proj-a'")
+    _, [third] = api.create(ctxt, "m1.tiny", image["id"])
+    [group] = third.security_groups
+    assert group["name"] == "default" and group["id"] != first.security_groups[0]["id"]
+    assert [g["id"] for g in db.instance_get(ctxt, third["id"]).security_groups] == [group["id"]]

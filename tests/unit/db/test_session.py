@@ -266,3 +266,24 @@ def test_server_pool_size_comes_from_the_flags():
     FLAGS.sql_max_pool_size, FLAGS.sql_max_overflow = 7, 30
     engine = session.create_engine("postgresql://nova:pw@db/nova")
     assert (engine.pool.kept_size(), engine.pool.max_overflow()) == (7, 30)
+
+
+def test_one_transaction_shares_one_connection_and_commits_or_rolls_back_together():
+    FLAGS.sql_connection = "sqlite://"
+    with session.get_engine().begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+    with session.one_transaction():
+        with session.get_connection() as first:
+            first.execute(sqlalchemy.text("INSERT INTO t VALUES (1)"))
+        with session.one_transaction(), session.get_connection() as second:  # a nested block joins
+            assert second is first
+            second.execute(sqlalchemy.text("INSERT INTO t VALUES (2)"))
+    with pytest.raises(exception.Duplicate):
+        with session.one_transaction():
+            with session.get_connection() as c:
+                c.execute(sqlalchemy.text("INSERT INTO t VALUES (3)"))
+            with session.get_connection() as c:
+                c.execute(sqlalchemy.text("INSERT INTO t VALUES (1)"))
+    with session.get_connection() as c:  # after the block: a connection of its own again
+        assert c is not first
+        assert c.execute(sqlalchemy.text("SELECT x FROM t ORDER BY x")).scalars().all() == [1, 2]

@@ -16,7 +16,23 @@ from __future__ import annotations
 import uuid
 from typing import Any, Iterable
 
-from sqlalchemy import Integer, String, bindparam, false, func, insert, literal, or_, select, true, union_all, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+    update,
+)
 
 from nova import context as nova_context
 from nova import exception, utils
@@ -47,6 +63,7 @@ _GROUPS = Group.__table__
 _INSTANCE_KEYS = tuple(c.key for c in _INSTANCES.c)
 _WRITTEN_KEYS = tuple(key for key in _INSTANCE_KEYS if key != "id")
 _FLAVOR_KEYS = tuple(c.key for c in _FLAVORS.c)
+_FLAVOR_COPIES = ("memory_mb", "vcpus", "local_gb")  # what an instance row copies from its flavor
 _GROUP_KEYS = tuple(c.key for c in _GROUPS.c)
 
 
@@ -193,13 +210,22 @@ def _hostname_statement() -> Any:
 
 
 def _links_statement(scoped: bool) -> Any:
-    groups = select(_GROUPS.c.id).where(_GROUPS.c.id.in_(bindparam("w_group_ids", expanding=True)),
-                                        _GROUPS.c.deleted == false())
+    """The links of the new instances to the groups, made only for groups that are live, visible and as the
+    caller read them (id, name, project), and for instances whose flavor is a live row with the values the
+    instance copied from it (and the name the caller read, when it gave the flavor)."""
+    groups = select(_GROUPS.c.id).where(
+        tuple_(_GROUPS.c.id, _GROUPS.c.name, _GROUPS.c.project_id).in_(bindparam("w_groups", expanding=True)),
+        _GROUPS.c.deleted == false())
     if scoped:
         groups = groups.where(_GROUPS.c.project_id == bindparam("w_project_id"))
     visible = groups.subquery()
+    live_flavor = exists().where(
+        _FLAVORS.c.id == _INSTANCES.c.instance_type_id, _FLAVORS.c.deleted == false(),
+        _FLAVORS.c.name == func.coalesce(bindparam("w_flavor_name", type_=String), _FLAVORS.c.name),
+        *(_FLAVORS.c[key] == func.coalesce(_INSTANCES.c[key], _FLAVORS.c[key]) for key in _FLAVOR_COPIES))
     links = (select(_INSTANCES.c.id, visible.c.id).select_from(_INSTANCES).join(visible, true())
-             .where(_INSTANCES.c.id.in_(bindparam("w_ids", expanding=True))))
+             .where(_INSTANCES.c.id.in_(bindparam("w_ids", expanding=True)),
+                    or_(_INSTANCES.c.instance_type_id.is_(None), live_flavor)))
     return insert(Assoc.__table__).from_select(["instance_id", "security_group_id"], links)
 
 
@@ -238,6 +264,18 @@ def _insert(connection: Any, rows: list[dict[str, Any]]) -> list[int]:
     return [connection.execute(stmt, row).inserted_primary_key[0] for row in rows]
 
 
+def _check_flavor(connection: Any, row: dict[str, Any], flavor: Any) -> None:
+    """InstanceTypeNotFound unless the flavor of the new instance ``row`` is live and as the row copied it
+    (and as the caller read it): a launch that could not link its groups finds out which of its rows went."""
+    flavor_id = row["instance_type_id"]
+    if flavor_id is None:
+        return
+    found = connection.execute(prepared(("flavor-by-id",), _flavor_by_id_statement), {"w_id": flavor_id}).first()
+    if (found is None or found.deleted or (flavor is not None and found.name != flavor["name"])
+            or any(row[key] is not None and found._mapping[key] != row[key] for key in _FLAVOR_COPIES)):
+        raise exception.InstanceTypeNotFound(instance_type=flavor["name"] if flavor is not None else flavor_id)
+
+
 @require_context
 def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
                          security_group_ids: list[int] | tuple[int, ...] = (), hostname_format: str | None = None,
@@ -248,10 +286,12 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
     and ``groups`` (the flavor row the values name and the rows of
     ``security_group_ids``, as the caller has just read them) become the rows'
     flavor and groups, and are read here when not given.  The group links are
-    made by one ``INSERT ... SELECT`` of the groups the context may see: a
-    group gone (or another project's) fails the whole launch.  On PostgreSQL a
-    launch is four statements (the instances, their hostnames, the links, the
-    metadata if any), whatever the count.
+    made by one ``INSERT ... SELECT`` of the groups the context may see, as
+    given, and of instances whose flavor is live and as given: a group gone
+    (or another project's) fails the whole launch with SecurityGroupNotFound,
+    a flavor gone with InstanceTypeNotFound, so a caller may launch with rows
+    it remembers.  On PostgreSQL a launch is four statements (the instances,
+    their hostnames, the links, the metadata if any), whatever the count.
     """
     now = utils.utcnow()
     metadata, rows = [], []
@@ -277,16 +317,21 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
             if hostname_format is not None:
                 for row in rows:
                     row["hostname"] = hostname_format % row["id"]
+                names = [{"w_id": row["id"], "v_hostname": row["hostname"]} for row in rows]
                 connection.execute(prepared(("launch-hostname",), _hostname_statement),
-                                   [{"w_id": row["id"], "v_hostname": row["hostname"]} for row in rows])
+                                   names[0] if len(names) == 1 else names)
             items = [{"instance_id": row["id"], "key": key, "value": value, "created_at": now, "deleted": False}
                      for row, pairs in zip(rows, metadata) for key, value in pairs.items()]
             if items:
                 connection.execute(insert(Metadata.__table__), items)
             if group_ids:
                 made = connection.execute(prepared(("launch-links", scoped), lambda: _links_statement(scoped)), {
-                    "w_group_ids": group_ids, "w_ids": ids, "w_project_id": ctxt.project_id})
+                    "w_groups": [(group_id, by_id[group_id]["name"], by_id[group_id]["project_id"])
+                                 for group_id in group_ids],
+                    "w_ids": ids, "w_project_id": ctxt.project_id,
+                    "w_flavor_name": instance_type["name"] if instance_type is not None else None})
                 if made.rowcount != len(ids) * len(group_ids):
+                    _check_flavor(connection, rows[0], instance_type)
                     raise exception.SecurityGroupNotFound(security_group_id=",".join(map(str, group_ids)))
             if instance_type is None and rows:
                 found = connection.execute(prepared(("flavor-by-id",), _flavor_by_id_statement),
@@ -307,10 +352,19 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
 _FLAVOR_LABELS = tuple(f"flavor_{key}" for key in _FLAVOR_KEYS)
 
 
-def _by_ids_statement(scoped: bool, live: bool) -> Any:
+_ROWS_WHERE = {
+    "id": lambda: _INSTANCES.c.id == bindparam("w_id"),  # "= :id" is not re-rendered per call as IN is
+    "ids": lambda: _INSTANCES.c.id.in_(bindparam("w_ids", expanding=True)),
+    "reservation": lambda: _INSTANCES.c.reservation_id == bindparam("w_reservation_id"),
+    "owned reservation": lambda: and_(_INSTANCES.c.reservation_id == bindparam("w_reservation_id"),
+                                      _INSTANCES.c.project_id == bindparam("w_owner")),
+}
+
+
+def _rows_statement(scoped: bool, live: bool, by: str) -> Any:
     stmt = (select(_INSTANCES, *(column.label(label) for column, label in zip(_FLAVORS.c, _FLAVOR_LABELS)))
             .select_from(_INSTANCES.outerjoin(_FLAVORS, _FLAVORS.c.id == _INSTANCES.c.instance_type_id))
-            .where(_INSTANCES.c.id.in_(bindparam("w_ids", expanding=True))))
+            .where(_ROWS_WHERE[by]()))
     if live:
         stmt = stmt.where(_INSTANCES.c.deleted == false())
     if scoped:
@@ -326,10 +380,22 @@ def instance_get_by_ids(ctxt: Context, instance_ids: Iterable[int]) -> list[Inst
     ids = [int(instance_id) for instance_id in instance_ids]
     if not ids:
         return []
+    return _rows(ctxt, "id" if len(ids) == 1 else "ids", {"w_id": ids[0], "w_ids": ids})
+
+
+@require_context
+def instance_get_by_reservation(ctxt: Context, reservation_id: str, project_id: str | None) -> list[Instance]:
+    """The instances of the reservation (in ``project_id`` unless None) the context may see, as
+    ``instance_get_by_ids`` gives them: what a launch with a client token looks for first."""
+    return _rows(ctxt, "reservation" if project_id is None else "owned reservation",
+                 {"w_reservation_id": reservation_id, "w_owner": project_id})
+
+
+def _rows(ctxt: Context, by: str, params: dict[str, Any]) -> list[Instance]:
     scoped, live = _scoped(ctxt), _live(ctxt)
-    stmt = prepared(("by-ids", scoped, live), lambda: _by_ids_statement(scoped, live))
+    stmt = prepared(("rows", scoped, live, by), lambda: _rows_statement(scoped, live, by))
     with get_connection() as connection:
-        rows = connection.execute(stmt, {"w_ids": ids, "w_project_id": ctxt.project_id}).all()
+        rows = connection.execute(stmt, dict(params, w_project_id=ctxt.project_id)).all()
     answer = []
     width = len(_INSTANCE_KEYS)
     flavor_id = width + _FLAVOR_KEYS.index("id")

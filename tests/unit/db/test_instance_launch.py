@@ -1,0 +1,105 @@
+"""The Core statements of RunInstances and TerminateInstances (nova/db/sqlalchemy/api/instance_launch.py):
+the same answers and the same scoping as the ORM functions they replace."""
+
+import pytest
+
+from nova import context, exception
+from nova.db import api as db
+from tests.unit.db.test_instances import admin, alice, bob  # noqa: F401 - fixtures
+
+
+def _launch(ctxt, flavor, groups, count=1, **values):
+    return db.instance_create_many(ctxt, [dict({"instance_type_id": flavor["id"], "memory_mb": flavor["memory_mb"],
+                                                "vcpus": flavor["vcpus"], "local_gb": flavor["local_gb"]}, **values)
+                                          for _ in range(count)],
+                                   [g["id"] for g in groups], "i-%08x", instance_type=flavor, groups=groups)
+
+
+def test_rows_come_back_as_written_with_their_defaults(db_url, alice):
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    group = db.security_group_create(alice, {"name": "web", "description": "w"})
+    rows = _launch(alice, tiny, [group], count=2, metadata={"k": "v"})
+    for row in rows:
+        again = db.instance_get(alice, row["id"])
+        for key in ("uuid", "project_id", "user_id", "hostname", "power_state", "locked", "deleted",
+                    "disable_api_termination", "shutdown_behavior", "memory_mb"):
+            assert row[key] == again[key], key
+        assert abs((row["created_at"] - again["created_at"]).total_seconds()) < 1  # MariaDB keeps no microseconds
+        assert row.metadata_dict == again.metadata_dict == {"k": "v"}
+        assert [g["name"] for g in row.security_groups] == [g["name"] for g in again.security_groups]
+        assert row.instance_type["name"] == again.instance_type["name"] == "m1.tiny"
+    assert len({row["uuid"] for row in rows}) == 2
+
+
+def test_a_launch_refuses_a_flavor_or_group_gone_and_writes_nothing(db_url, alice, admin):
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    before = len(db.instance_get_all(admin))
+    renamed = dict(web.to_dict(), name="not-web")  # a group as it was read, no longer as it is
+    with pytest.raises(exception.SecurityGroupNotFound):
+        _launch(alice, tiny, [renamed])
+    other = dict(tiny.to_dict(), memory_mb=tiny["memory_mb"] + 1)  # a flavor row that is not what was read
+    with pytest.raises(exception.InstanceTypeNotFound):
+        _launch(alice, other, [web])
+    db.instance_type_destroy(admin, "m1.tiny")
+    with pytest.raises(exception.InstanceTypeNotFound):
+        _launch(alice, tiny, [web])
+    assert len(db.instance_get_all(admin)) == before
+
+
+def test_reads_by_id_are_scoped_and_see_deleted_rows_only_when_asked(db_url, alice, bob, admin):
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    mine, gone = _launch(alice, tiny, [web], count=2)
+    db.instance_destroy(alice, gone["id"])
+    assert [r["id"] for r in db.instance_get_by_ids(alice, [gone["id"], mine["id"]])] == [mine["id"]]
+    assert db.instance_get_by_ids(bob, [mine["id"]]) == []
+    deleted_too = context.RequestContext("alice", "proj-a", read_deleted=True)
+    assert [r["id"] for r in db.instance_get_by_ids(deleted_too, [gone["id"], mine["id"]])] == \
+        sorted([mine["id"], gone["id"]])
+    [row] = db.instance_get_by_ids(admin, [mine["id"]])
+    assert row.instance_type["name"] == "m1.tiny" and row["hostname"] == "i-%08x" % mine["id"]
+
+
+def test_task_state_is_set_once_and_only_in_the_project(db_url, alice, bob):
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    [row] = _launch(alice, tiny, [web])
+    assert not db.instance_set_task_state(bob, row["id"], "deleting", unless="deleting")
+    assert db.instance_set_task_state(alice, row["id"], "deleting", unless="deleting")
+    assert not db.instance_set_task_state(alice, row["id"], "deleting", unless="deleting")
+    assert db.instance_get(alice, row["id"])["task_state"] == "deleting"
+
+
+def test_images_flavors_groups_and_quota_usage(db_url, alice, bob, admin):
+    theirs = db.image_create(bob, {"name": "theirs", "state": "available"})
+    public = db.image_create(bob, {"name": "public", "state": "available", "is_public": True})
+    with pytest.raises(exception.ImageNotFound):
+        db.image_get_plain(alice, theirs["id"])
+    assert db.image_get_plain(alice, public["id"])["name"] == "public"
+    assert db.image_get_plain(admin, theirs["id"])["name"] == "theirs"
+    with pytest.raises(exception.InstanceTypeNotFound):
+        db.instance_type_get_by_name(alice, "m1.huge")
+    with pytest.raises(exception.SecurityGroupNotFoundForProject):
+        db.security_group_get_by_name(alice, "proj-a", "web", with_rules=False)
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    assert db.security_group_get_by_name(alice, "proj-a", "web", with_rules=False)["id"] == web["id"]
+    with pytest.raises(exception.NotAuthorized):
+        db.security_group_get_by_name(bob, "proj-a", "web", with_rules=False)
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    _launch(alice, tiny, [web], count=2)
+    db.quota_set(admin, "proj-a", "instances", 7)
+    assert db.quota_get_with_instance_usage(alice, "proj-a") == (
+        (2, 2 * tiny["vcpus"], 2 * tiny["memory_mb"]), {"instances": 7})
+
+
+def test_a_reservation_is_found_in_its_project_only(db_url, alice, bob, admin):
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    rows = _launch(alice, tiny, [web], count=2, reservation_id="r-12345678")
+    ids = [r["id"] for r in rows]
+    assert [r["id"] for r in db.instance_get_by_reservation(alice, "r-12345678", "proj-a")] == ids
+    assert [r["id"] for r in db.instance_get_by_reservation(admin, "r-12345678", None)] == ids
+    assert db.instance_get_by_reservation(admin, "r-12345678", "proj-b") == []
+    assert db.instance_get_by_reservation(bob, "r-12345678", "proj-b") == []
+    assert db.instance_get_by_reservation(alice, "r-00000000", "proj-a") == []
