@@ -2,11 +2,17 @@
 
     python bench/rpc_bench.py [--calls N] [--concurrent-calls N] [--callers K] [--rounds R]
                               [--rabbit-url URL] [--transports rabbit,memory] [--only nova|bare]
+                              [--server-in-process]
 
-Both sides run in this one eventlet-patched process, against the same broker
-(RabbitMQ, then kombu's memory transport for information), with the same
-bodies: the bare baseline sends nova's own envelope (method, args and a
-serialised request context), so both put the same bytes on the wire.
+Both sides run the same way against the same broker (RabbitMQ, then kombu's
+memory transport for information), with the same bodies: the bare baseline
+sends nova's own envelope (method, args and a serialised request context),
+so both put the same bytes on the wire.  The callers run in this
+eventlet-patched process; on RabbitMQ each side's server runs in a child
+process of its own (forked, as a nova daemon is a process of its own), so
+the caller's and the server's CPU per call are measured apart.  With
+``--server-in-process`` (and always on memory://) the servers run in this
+process too and the CPU figure covers both.
 
 - call p50/p95: sequential calls.  Bare kombu: the caller publishes to a
   durable topic queue (transient, reply_to, correlation_id, expiration) and
@@ -23,8 +29,8 @@ serialised request context), so both put the same bytes on the wire.
   correlation id (the way a kombu program serves concurrent callers); nova
   uses ``rpc.call``.
 
-Also printed: this process's CPU microseconds per call (client and server
-both run here), steadier than wall-clock rates on a busy machine.  Each
+Also printed: CPU microseconds per call of the calling process and of the
+server's, steadier than wall-clock rates on a busy machine.  Each
 figure is the median over R rounds, nova and bare kombu taking turns to go
 first.  Targets (issue 16, RabbitMQ only): call p50 and cast throughput within
 1.5x of bare kombu, calls/s at K callers at least bare kombu's; the exit

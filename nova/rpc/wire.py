@@ -8,7 +8,7 @@ keeps kombu's own path.  What it saves, per message:
   first tries to read the socket (``drain_events(timeout=0)``, for the
   broker's connection.blocked notices nobody here listens to: one failed
   ``recv`` and a timeout set and reset per send), then py-amqp's general
-  frame encoder (about 45 us a message on this machine, against 4).  Body
+  frame encoder (10 us a message on this machine, against 2.5).  Body
   and properties are what kombu's JSON serializer sends (same encoder,
   content type and encoding, delivery mode, correlation id, reply_to,
   expiration in milliseconds); anything else goes through py-amqp.
@@ -98,7 +98,7 @@ def publish_and_ack(channel: amqp.Channel, body: bytes, routing_key: str, delive
     _write(channel, frames + struct.pack(">BHI", 1, channel.channel_id, len(ack)) + ack + _FRAME_END)
 
 
-# The frames of Basic.Publish and Basic.Ack are built here: py-amqp's general encoder costs about ten times
+# The frames of Basic.Publish and Basic.Ack are built here: py-amqp's general encoder costs about four times
 # as much.  AMQP 0-9-1: a frame is type (octet), channel (short), payload size (long), payload, 0xCE.  A
 # method's payload: class and method ids (shorts), then its arguments.  A content header's: class and
 # weight (shorts), body size (longlong), property flags (short, bit 15 first), then the properties present,
