@@ -2,11 +2,17 @@
 
     python bench/rpc_bench.py [--calls N] [--concurrent-calls N] [--callers K] [--rounds R]
                               [--rabbit-url URL] [--transports rabbit,memory] [--only nova|bare]
+                              [--server-in-process]
 
-Both sides run in this one eventlet-patched process, against the same broker
-(RabbitMQ, then kombu's memory transport for information), with the same
-bodies: the bare baseline sends nova's own envelope (method, args and a
-serialised request context), so both put the same bytes on the wire.
+Both sides run the same way against the same broker (RabbitMQ, then kombu's
+memory transport for information), with the same bodies: the bare baseline
+sends nova's own envelope (method, args and a serialised request context),
+so both put the same bytes on the wire.  The callers run in this
+eventlet-patched process; on RabbitMQ each side's server runs in a child
+process of its own (forked, as a nova daemon is a process of its own), so
+the caller's and the server's CPU per call are measured apart.  With
+``--server-in-process`` (and always on memory://) the servers run in this
+process too and the CPU figure covers both.
 
 - call p50/p95: sequential calls.  Bare kombu: the caller publishes to a
   durable topic queue (transient, reply_to, correlation_id, expiration) and
@@ -23,8 +29,8 @@ serialised request context), so both put the same bytes on the wire.
   correlation id (the way a kombu program serves concurrent callers); nova
   uses ``rpc.call``.
 
-Also printed: this process's CPU microseconds per call (client and server
-both run here), steadier than wall-clock rates on a busy machine.  Each
+Also printed: CPU microseconds per call of the calling process and of the
+server's, steadier than wall-clock rates on a busy machine.  Each
 figure is the median over R rounds, nova and bare kombu taking turns to go
 first.  Targets (issue 16, RabbitMQ only): call p50 and cast throughput within
 1.5x of bare kombu, calls/s at K callers at least bare kombu's; the exit
@@ -87,12 +93,18 @@ def point_flags_at(url: str, memory: bool, exchange: str) -> None:
     FLAGS.rabbit_virtual_host = vhost or "/"
 
 
-def wait_until(predicate, timeout: float) -> None:
+def poll_until(predicate, timeout: float, interval: float = 0.001) -> bool:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise RuntimeError("timed out waiting for the server")
-        eventlet.sleep(0.001)
+            return False
+        eventlet.sleep(interval)
+    return True
+
+
+def wait_until(predicate, timeout: float) -> None:
+    if not poll_until(predicate, timeout):
+        raise RuntimeError("timed out waiting for the server")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -135,8 +147,15 @@ class ServerProcess:
                 os.close(answers_r)
                 count, stop = serve()
                 os.write(answers_w, b"ready")
-                while os.read(requests_r, 64) == b"stats":
-                    os.write(answers_w, f"{count()} {time.process_time()!r}".encode())
+                while True:
+                    command = os.read(requests_r, 64).split()
+                    if command == [b"stats"]:
+                        os.write(answers_w, f"{count()} {time.process_time()!r}".encode())
+                    elif command[:1] == [b"wait"]:
+                        reached = poll_until(lambda: count() >= int(command[1]), 120, 0.002)
+                        os.write(answers_w, b"ok" if reached else b"timeout")
+                    else:
+                        break
                 stop()
                 code = 0
             finally:
@@ -154,6 +173,15 @@ class ServerProcess:
         os.write(self._requests, b"stats")
         count, cpu = os.read(self._answers, 64).split()
         return int(count), float(cpu)
+
+    def wait_casts(self, total: int) -> None:
+        """Return once the server has handled ``total`` casts; the child polls its own counter."""
+        if not self.separate:
+            wait_until(lambda: self._count() >= total, 120)
+            return
+        os.write(self._requests, f"wait {total}".encode())
+        if os.read(self._answers, 64) != b"ok":
+            raise RuntimeError("timed out waiting for the server")
 
     def casts(self) -> int:
         return self.stats()[0]
@@ -205,6 +233,18 @@ class Results:
         self.calls_per_s: dict[int, float] = {}
         self.cpu_us: dict[int, float] = {}
         self.server_cpu_us: dict[int, float] = {}
+        # CPU us per confirmed cast, of the sending process and of the server's.
+        self.cast_cpu_us = self.cast_server_cpu_us = 0.0
+
+    def time_casts(self, total: int, send_all, server: ServerProcess) -> None:
+        """Casts/s and CPU per cast of ``send_all()`` sending ``total`` casts, until the server counted them."""
+        before = server.casts()
+        server_cpu, start, cpu = server.cpu(), time.perf_counter(), time.process_time()
+        send_all()
+        cpu = time.process_time() - cpu
+        server.wait_casts(before + total)
+        self.cast_per_s = total / (time.perf_counter() - start)
+        self.cast_cpu_us, self.cast_server_cpu_us = cpu / total * 1e6, (server.cpu() - server_cpu) / total * 1e6
 
     def run_concurrently(self, callers: int, total: int, one_call, server: ServerProcess) -> None:
         self.calls_per_s[callers], self.cpu_us[callers], self.server_cpu_us[callers] = concurrently(
@@ -238,11 +278,12 @@ def nova_run(options, ctxt, separate: bool = False) -> tuple[Results, str]:
             start = time.perf_counter()
             one_call(i)
             results.latencies.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        for i in range(options.calls):
-            rpc.cast(ctxt, topic, {"method": "count_one", "args": {"value": i}})
-        wait_until(lambda: server.casts() >= options.calls, 120)
-        results.cast_per_s = options.calls / (time.perf_counter() - start)
+
+        def send_all() -> None:
+            for i in range(options.calls):
+                rpc.cast(ctxt, topic, {"method": "count_one", "args": {"value": i}})
+
+        results.time_casts(options.calls, send_all, server)
         for callers, total in ((1, options.calls), (options.callers, options.concurrent_calls)):
             results.run_concurrently(callers, total, one_call, server)
     finally:
@@ -391,11 +432,12 @@ def bare_run(options, ctxt, url: str, memory: bool, separate: bool = False) -> t
                         results.latencies.append(time.perf_counter() - start)
         with kombu.Connection(url, transport_options=confirmed) as conn:
             producer = kombu.Producer(conn.channel(), exchange=exchange)
-            start = time.perf_counter()
-            for i in range(options.calls):
-                producer.publish(body("count_one", i), routing_key=name, delivery_mode=2, serializer="json")
-            wait_until(lambda: server.casts() >= options.calls, 120)
-            results.cast_per_s = options.calls / (time.perf_counter() - start)
+
+            def send_all() -> None:
+                for i in range(options.calls):
+                    producer.publish(body("count_one", i), routing_key=name, delivery_mode=2, serializer="json")
+
+            results.time_casts(options.calls, send_all, server)
         if not memory:
             # For information only: what publisher confirms cost.  nova confirms every cast (an accepted
             # cast survives a broker restart), so the comparison above, confirmed against confirmed, is
@@ -406,7 +448,7 @@ def bare_run(options, ctxt, url: str, memory: bool, separate: bool = False) -> t
                 start = time.perf_counter()
                 for i in range(options.calls):
                     producer.publish(body("count_one", i), routing_key=name, delivery_mode=2, serializer="json")
-                wait_until(lambda: server.casts() >= before + options.calls, 120)
+                server.wait_casts(before + options.calls)
                 results.unconfirmed_cast_per_s = options.calls / (time.perf_counter() - start)
         client = BareClient(url, transport, exchange, name)
         try:
@@ -439,15 +481,18 @@ def metrics(results: Results, k: int) -> list[float]:
         results.calls_per_s[k],
         results.cpu_us[1],
         results.cpu_us[k],
+        results.cast_cpu_us,
         results.server_cpu_us[1],
         results.server_cpu_us[k],
+        results.cast_server_cpu_us,
     ]
 
 
 def cpu_labels(k: int, separate: bool) -> list[str]:
     if not separate:
-        return ["CPU us/call, 1 caller", f"CPU us/call, {k} callers"]
-    return ["caller CPU us/call, 1", f"caller CPU us/call, {k}", "server CPU us/call, 1", f"server CPU us/call, {k}"]
+        return ["CPU us/call, 1 caller", f"CPU us/call, {k} callers", "CPU us/cast (sending)"]
+    return ["caller CPU us/call, 1", f"caller CPU us/call, {k}", "caller CPU us/cast", "server CPU us/call, 1",
+            f"server CPU us/call, {k}", "server CPU us/cast"]
 
 
 def report(transport: str, options, nova: list[Results], bare: list[Results]) -> list[str]:
@@ -543,7 +588,8 @@ def main() -> int:
             for results in nova_rounds or bare_rounds:
                 row = " ".join(f"{value:.3f}" for value in metrics(results, options.callers))
                 print(f"{transport} {options.only}: p50 p95 casts/s calls/s@1 calls/s@{options.callers} "
-                      f"cpu@1 cpu@{options.callers} server-cpu@1 server-cpu@{options.callers}: {row}")
+                      f"cpu@1 cpu@{options.callers} cpu/cast server-cpu@1 server-cpu@{options.callers} "
+                      f"server-cpu/cast: {row}")
         else:
             missed += report(transport, options, nova_rounds, bare_rounds)
     size = len(json.dumps(common.envelope(ctxt, {"method": "echo", "args": {"value": 1}})))

@@ -263,10 +263,12 @@ class ConsumerLoop:
             return
         try:
             with self._write_lock:
-                if how == "ack":
-                    message.ack()
-                else:
+                if how != "ack":
                     message.requeue()
+                elif wire.lean(message.channel):
+                    wire.ack(message.channel, message.delivery_tag)
+                else:
+                    message.ack()
         except self._errors as exc:
             LOG.warning(
                 "%s: could not %s a message (%s); the broker delivers it again", self.name, how, common.one_line(exc)

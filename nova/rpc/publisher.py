@@ -207,19 +207,23 @@ class Publisher:
         properties: dict[str, Any],
     ) -> None:
         failures = 0
-        # Unconfirmed sends on RabbitMQ skip kombu's Producer (see nova.rpc.wire): encoded once, here.
-        encoded = None if self.confirm or self.settings.memory else wire.encode(body)
+        # Sends on RabbitMQ skip kombu's Producer (see nova.rpc.wire): encoded once, here.
+        encoded = None if self.settings.memory else wire.encode(body)
         while True:
             try:
                 producer = self._ready_producer(sender, deadline)
                 if declare:
                     self._declare(sender, producer, declare)
-                if encoded is not None and wire.lean(producer.channel):
+                lean = encoded is not None and wire.lean(producer.channel)
+                if lean and not self.confirm:
                     wire.publish(producer.channel, encoded, exchange, routing_key, **properties)
                     return self._sent(target, failures)
                 if self.confirm:
                     # Capped: a confirm that never comes means a broken channel; retry on a new one.
                     properties["confirm_timeout"] = min(max(deadline - time.monotonic(), 0.1), CONFIRM_TIMEOUT)
+                if lean:
+                    wire.publish_confirmed(producer.channel, encoded, exchange, routing_key, **properties)
+                    return self._sent(target, failures)
                 producer.publish(body, exchange=exchange, routing_key=routing_key, serializer="json", **properties)
             except connection.PERMANENT_ERRORS as exc:
                 sender.reset()

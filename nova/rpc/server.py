@@ -5,8 +5,9 @@ queue on the ``topic_fanout`` exchange.  Each message runs in a GreenPool of
 ``rpc_thread_pool_size`` greenthreads and is acked only after its handler
 finished and its reply was sent: a crash mid-handler means redelivery
 (at-least-once), never loss.  The reply goes back over the channel the
-request came on (through the process's call publisher when that channel is
-gone, and on quorum queues).
+request came on, with the ack of the request in the same write on RabbitMQ
+(through the process's call publisher when that channel is gone, and on
+quorum queues).
 
 After a fork the child leaves the parent's servers alone (``_forget_after_fork``).
 """

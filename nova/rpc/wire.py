@@ -8,10 +8,12 @@ keeps kombu's own path.  What it saves, per message:
   first tries to read the socket (``drain_events(timeout=0)``, for the
   broker's connection.blocked notices nobody here listens to: one failed
   ``recv`` and a timeout set and reset per send), then py-amqp's general
-  frame encoder (about 45 us a message on this machine, against 4).  Body
+  frame encoder (10 us a message on this machine, against 2.5).  Body
   and properties are what kombu's JSON serializer sends (same encoder,
   content type and encoding, delivery mode, correlation id, reply_to,
   expiration in milliseconds); anything else goes through py-amqp.
+- ``publish_confirmed`` does the same and waits for the broker's confirm
+  (casts); ``ack`` writes a Basic.Ack frame.
 - ``publish_and_ack`` sends a reply and the ack of its request in one write.
 - ``buffer_reads`` makes a connection read the socket up to 64 KiB at a time:
   py-amqp reads exactly what the next piece of a frame needs, three ``recv``
@@ -38,6 +40,8 @@ CONTENT_ENCODING = "utf-8"
 READ_CHUNK = 65536
 
 _PUBLISH = amqp.spec.Basic.Publish
+_ACK = amqp.spec.Basic.Ack
+_NACK = amqp.spec.Basic.Nack
 _RETRY_ERRNOS = (errno.EAGAIN, errno.EINTR)
 
 
@@ -86,6 +90,32 @@ def publish(channel: amqp.Channel, body: bytes, exchange: str, routing_key: str,
     _write(channel, frames)
 
 
+def publish_confirmed(channel: amqp.Channel, body: bytes, exchange: str, routing_key: str, *,
+                      confirm_timeout: float, **properties: Any) -> None:
+    """``publish``, then wait up to ``confirm_timeout`` seconds for the broker's confirm, as py-amqp's
+    ``basic_publish_confirm`` does: MessageNacked on a nack, socket.timeout when none came."""
+    if not channel._confirm_selected:
+        channel._confirm_selected = True
+        channel.confirm_select()
+    publish(channel, body, exchange, routing_key, **properties)
+    channel.wait([_ACK, _NACK], callback=_refuse_nack, timeout=confirm_timeout)
+
+
+def _refuse_nack(method: tuple[int, int], *args: Any) -> None:
+    if method == _NACK:
+        raise amqp.exceptions.MessageNacked()
+
+
+def ack(channel: amqp.Channel, delivery_tag: int) -> None:
+    """Basic.Ack of one message (a frame of 21 bytes, written directly)."""
+    _write(channel, _ack_frame(channel, delivery_tag))
+
+
+def _ack_frame(channel: amqp.Channel, delivery_tag: int) -> bytes:
+    payload = _ACK_HEAD + struct.pack(">QB", delivery_tag, 0)
+    return struct.pack(">BHI", 1, channel.channel_id, len(payload)) + payload + _FRAME_END
+
+
 def publish_and_ack(channel: amqp.Channel, body: bytes, routing_key: str, delivery_tag: int, **properties: Any) -> None:
     """A transient message to the default exchange (a reply), then the ack of ``delivery_tag``: one write."""
     properties["delivery_mode"] = 1
@@ -94,11 +124,10 @@ def publish_and_ack(channel: amqp.Channel, body: bytes, routing_key: str, delive
         publish(channel, body, "", routing_key, **properties)
         channel.basic_ack(delivery_tag)
         return
-    ack = _ACK_HEAD + struct.pack(">QB", delivery_tag, 0)
-    _write(channel, frames + struct.pack(">BHI", 1, channel.channel_id, len(ack)) + ack + _FRAME_END)
+    _write(channel, frames + _ack_frame(channel, delivery_tag))
 
 
-# The frames of Basic.Publish and Basic.Ack are built here: py-amqp's general encoder costs about ten times
+# The frames of Basic.Publish and Basic.Ack are built here: py-amqp's general encoder costs about four times
 # as much.  AMQP 0-9-1: a frame is type (octet), channel (short), payload size (long), payload, 0xCE.  A
 # method's payload: class and method ids (shorts), then its arguments.  A content header's: class and
 # weight (shorts), body size (longlong), property flags (short, bit 15 first), then the properties present,

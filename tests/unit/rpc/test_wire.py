@@ -10,6 +10,7 @@ import socket
 import struct
 
 import amqp
+import amqp.exceptions
 import amqp.method_framing
 import amqp.serialization
 import amqp.spec
@@ -215,3 +216,42 @@ def test_what_the_short_path_does_not_cover_goes_through_py_amqp(case):
         return
     wire.publish(channel, body, "", key, **properties)
     assert b"".join(channel.connection.written) == py_amqp_frames(body, "", key, **properties)
+
+
+def test_an_ack_alone_is_the_frame_py_amqp_would_write():
+    channel, expected = FakeChannel(), FakeChannel()
+    wire.ack(channel, 12345)
+    expected.basic_ack(12345)
+    assert channel.connection.written == expected.connection.written
+
+
+class ConfirmingChannel(FakeChannel):
+    """Answers every publish with ``answer`` (Basic.Ack or Basic.Nack) when waited on."""
+
+    def __init__(self, answer) -> None:
+        super().__init__()
+        self.answer = answer
+        self._confirm_selected = False
+        self.selects = 0
+        self.waits: list[tuple] = []
+
+    def confirm_select(self) -> None:
+        self.selects += 1
+
+    def wait(self, methods, callback=None, timeout=None):
+        self.waits.append((tuple(methods), timeout))
+        callback(self.answer)
+
+
+def test_a_confirmed_publish_selects_confirms_once_and_waits_for_each_confirm():
+    channel = ConfirmingChannel(amqp.spec.Basic.Ack)
+    for _ in range(2):
+        wire.publish_confirmed(channel, b"{}", "nova", "q", delivery_mode=2, confirm_timeout=3.0)
+    assert channel.selects == 1
+    assert channel.waits == [((amqp.spec.Basic.Ack, amqp.spec.Basic.Nack), 3.0)] * 2
+    assert channel.connection.written == [py_amqp_frames(b"{}", "nova", "q", delivery_mode=2)] * 2
+
+
+def test_a_nacked_publish_raises():
+    with pytest.raises(amqp.exceptions.MessageNacked):
+        wire.publish_confirmed(ConfirmingChannel(amqp.spec.Basic.Nack), b"{}", "", "q", confirm_timeout=1.0)
