@@ -87,6 +87,9 @@ class Credentials:
 
 _cache: dict[str, tuple[float, Credentials]] = {}
 _lock = threading.Lock()
+# One lookup of an access key at a time (keys share these by hash): when a key's entry runs out under load,
+# the requests that find it gone wait for the first one's lookup instead of each reading the same rows.
+_lookups = [threading.Lock() for _ in range(16)]
 
 
 def _monotonic() -> float:
@@ -156,20 +159,32 @@ def for_access_key(access_key: str, proof: Callable[[str], None] | None = None) 
     signature there), so a caller who cannot sign learns nothing about
     projects.
     """
-    now = _monotonic()
+    creds = _cached(access_key, proof)
+    if creds is not None:
+        return creds
+    with _lookups[hash(access_key) % len(_lookups)]:
+        creds = _cached(access_key, proof)  # looked up meanwhile by a request that got here first
+        if creds is not None:
+            return creds
+        now = _monotonic()
+        creds = _lookup(access_key, proof)
+        if FLAGS.auth_cache_seconds > 0:
+            with _lock:
+                if len(_cache) >= _CACHE_LIMIT:
+                    _cache.clear()
+                _cache[access_key] = (now + FLAGS.auth_cache_seconds, creds)
+    return creds
+
+
+def _cached(access_key: str, proof: Callable[[str], None] | None) -> Credentials | None:
+    """The key's credentials if they are cached and fresh (``proof`` called with their secret), else None."""
     with _lock:
         cached = _cache.get(access_key)
-    if cached is not None and cached[0] > now:
-        if proof is not None:
-            proof(cached[1].secret_key)
-        return cached[1]
-    creds = _lookup(access_key, proof)
-    if FLAGS.auth_cache_seconds > 0:
-        with _lock:
-            if len(_cache) >= _CACHE_LIMIT:
-                _cache.clear()
-            _cache[access_key] = (now + FLAGS.auth_cache_seconds, creds)
-    return creds
+    if cached is None or cached[0] <= _monotonic():
+        return None
+    if proof is not None:
+        proof(cached[1].secret_key)
+    return cached[1]
 
 
 def _lookup(access_key: str, proof: Callable[[str], None] | None) -> Credentials:

@@ -193,11 +193,14 @@ class API:
         attempt = _Attempt(trust_remembered=True)
         try:
             written = self._write_launch(ctxt, reservation_id, attempt, **request)
-        except (exception.InstanceTypeNotFound, exception.SecurityGroupNotFound):
-            if not attempt.used_remembered:
+        except exception.NovaException as exc:
+            if not attempt.used_remembered or isinstance(exc, exception.DatabaseError):
                 raise
-            # A remembered flavor or default group is gone: nothing was written; again, reading afresh.
-            _REMEMBERED.forget()
+            # Nothing was written.  Refused by the write, a remembered flavor or default group is gone; and
+            # any other failure is told as reading afresh would tell it (which error comes first, a quota
+            # reckoned with a flavor's new values): so again, reading afresh.
+            if isinstance(exc, (exception.InstanceTypeNotFound, exception.SecurityGroupNotFound)):
+                _REMEMBERED.forget()
             written = self._write_launch(ctxt, reservation_id, _Attempt(trust_remembered=False), **request)
         instances, flavor, image, mappings, zone, forced_host = written
         if mappings:

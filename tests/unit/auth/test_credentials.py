@@ -257,3 +257,24 @@ def test_a_lookup_costs_a_few_statements(auth, access, statements, project, role
         creds = auth.credentials_for_access_key(access)
     assert len(sent) == statements, sent
     assert (creds.project_id, sorted(creds.roles)) == (project, roles)
+
+
+def test_requests_that_find_a_key_gone_from_the_cache_wait_for_one_lookup(auth, monkeypatch):
+    """When a busy key's entry runs out, the requests waiting on it share one lookup (each still proves
+    its own signature) instead of each reading the user, project and grants."""
+    import eventlet
+
+    lookups, proven = [], []
+    real = credentials._lookup
+
+    def slow_lookup(access_key, proof):
+        lookups.append(access_key)
+        eventlet.sleep(0.05)  # the database round trips, during which the other requests arrive
+        return real(access_key, proof)
+
+    monkeypatch.setattr(credentials, "_lookup", slow_lookup)
+    credentials.clear_cache()
+    pool = eventlet.GreenPool()
+    found = list(pool.imap(lambda n: auth.credentials_for_access_key("AK-ALICE", proven.append), range(10)))
+    assert lookups == ["AK-ALICE"]
+    assert len(proven) == 10 and {c.user_id for c in found} == {"alice"}

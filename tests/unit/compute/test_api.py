@@ -204,6 +204,8 @@ def test_remembered_flavors_and_default_groups_never_outlive_their_rows(schedule
     instance_types.create(admin, "m1.mine", 256, 1, 0)
     api.create(ctxt, "m1.mine", image["id"])
     instance_types.destroy(admin, instance_types.get_instance_type_by_name("m1.mine")["flavorid"])
+    with pytest.raises(exception.InstanceTypeNotFound):  # the flavor's error first, as when it is read
+        api.create(ctxt, "m1.mine", image["id"] + 1000)
     with pytest.raises(exception.InstanceTypeNotFound):
         api.create(ctxt, "m1.mine", image["id"])
     instance_types.create(admin, "m1.mine", 1024, 2, 0)

@@ -103,3 +103,16 @@ def test_a_reservation_is_found_in_its_project_only(db_url, alice, bob, admin):
     assert db.instance_get_by_reservation(admin, "r-12345678", "proj-b") == []
     assert db.instance_get_by_reservation(bob, "r-12345678", "proj-b") == []
     assert db.instance_get_by_reservation(alice, "r-00000000", "proj-a") == []
+
+
+def test_a_launch_in_one_transaction_links_a_group_made_meanwhile(db_url, alice, admin):
+    """A launch's reads and writes share one transaction; the project's first launch makes its default group
+    in a session of its own in the middle of it (MariaDB's snapshot began with the first read)."""
+    image = db.image_create(alice, {"name": "x", "state": "available"})
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    with db.one_transaction():
+        db.image_get_plain(alice, image["id"])
+        db.quota_get_with_instance_usage(admin, "proj-a")
+        group = db.security_group_create(alice, {"name": "default", "description": "default"})
+        [row] = _launch(alice, tiny, [group])
+    assert [g["name"] for g in db.instance_get(alice, row["id"]).security_groups] == ["default"]

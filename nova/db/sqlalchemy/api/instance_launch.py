@@ -64,7 +64,6 @@ _INSTANCE_KEYS = tuple(c.key for c in _INSTANCES.c)
 _WRITTEN_KEYS = tuple(key for key in _INSTANCE_KEYS if key != "id")
 _FLAVOR_KEYS = tuple(c.key for c in _FLAVORS.c)
 _FLAVOR_COPIES = ("memory_mb", "vcpus", "local_gb")  # what an instance row copies from its flavor
-_GROUP_KEYS = tuple(c.key for c in _GROUPS.c)
 
 
 def detached(model: type[Any], values: dict[str, Any]) -> Any:
