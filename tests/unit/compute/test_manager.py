@@ -254,7 +254,8 @@ def test_run_and_terminate_cost_five_statements_each(compute):
     # run: the instance (row, flavor, groups, whether volumes name it), networking, the group refresh,
     # spawning, active.  terminate: the instance, the final state with the soft deletes (three), the group
     # refresh.  A re-read of a row in hand, a per-step read-modify-write or a volume listing for an
-    # instance without volumes would add to these.
+    # instance without volumes would add to these.  (On PostgreSQL the group refresh's read rides on the
+    # spawning write and on the delete, which is one statement: 4 and 2.)
     from nova.network import manager as network_manager
 
     compute.network_manager = network_manager.FlatManager(host="host-a")  # no bridges to read NICs for
