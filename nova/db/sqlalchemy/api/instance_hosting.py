@@ -6,7 +6,10 @@ instance (its flavor, metadata, security groups and their rules: four
 statements) before it writes, and answers with it; the scheduler and
 nova-compute already hold the row and need only the write.  Every write is
 one ``UPDATE`` that also bumps ``updated_at``; a non-admin context reaches
-only its own project's instances, as everywhere in the backend.
+only its own project's instances, as everywhere in the backend.  One-statement
+work runs through ``single_statement`` (no BEGIN/COMMIT round trips on
+PostgreSQL), and on PostgreSQL the soft delete and the writes that a
+group-member refresh follows carry their companions as ``WITH`` clauses.
 """
 
 from __future__ import annotations
