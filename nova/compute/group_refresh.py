@@ -25,11 +25,17 @@ def refresh_rules(ctxt: Context, security_group_id: int) -> list[str]:
     return hosts
 
 
-def refresh_members(ctxt: Context, group_ids: list[int]) -> list[str]:
-    """Cast the member refresh of each group to the hosts whose instances' rules grant it; the hosts."""
+def refresh_members(ctxt: Context, group_ids: list[int],
+                    grantee_hosts: dict[int, list[str]] | None = None) -> list[str]:
+    """Cast the member refresh of each group to the hosts whose instances' rules grant it; the hosts.
+
+    ``grantee_hosts``: ``security_group_grantee_hosts(group_ids)`` as the caller read it already.
+    """
     rpc_api = compute_rpcapi.ComputeAPI()
     every: set[str] = set()
-    for group_id, hosts in db.security_group_grantee_hosts(ctxt.elevated(), list(group_ids)).items():
+    if grantee_hosts is None:
+        grantee_hosts = db.security_group_grantee_hosts(ctxt.elevated(), list(group_ids))
+    for group_id, hosts in grantee_hosts.items():
         for host in hosts:
             rpc_api.refresh_security_group_members(ctxt, host, group_id)
         every.update(hosts)

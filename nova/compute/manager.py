@@ -210,12 +210,18 @@ class ComputeManager(manager.SchedulerDependentManager):
             except Exception as exc:
                 self._set_error(ctxt, instance_id, f"network allocation failed: {exc}")
                 return
-            self._refresh_group_members(ctxt, instance_id, self._row_group_ids(ctxt, instance))
+            # The instance's groups gained a member with an address: without volumes, the refresh's
+            # read rides on the spawning write below.
+            group_ids = self._row_group_ids(ctxt, instance)
+            if has_volumes:
+                self._refresh_group_members(ctxt, instance_id, group_ids)
             try:
                 self.network_manager.setup_compute_network(ctxt, instance_id)
             except Exception as exc:
                 LOG.exception("Setting up the network of instance %s on %s failed", instance_id, self.host)
                 self._set_error(ctxt, instance_id, f"network setup failed on {self.host}: {exc}")
+                if not has_volumes:
+                    self._refresh_group_members(ctxt, instance_id, group_ids)
                 return
             volumes, block_device_info = [], None
             if has_volumes and self.db.volume_get_all_by_instance(ctxt.elevated(), instance_id):
@@ -225,7 +231,13 @@ class ComputeManager(manager.SchedulerDependentManager):
                 except Exception as exc:
                     self._set_error(ctxt, instance_id, f"block device mapping failed: {exc}")
                     return
-            self._advance(ctxt, instance, task_state=states.SPAWNING)
+            if has_volumes or not group_ids:
+                self._advance(ctxt, instance, task_state=states.SPAWNING)
+            else:
+                grantees = self.db.instance_set_and_grantee_hosts(ctxt.elevated(), instance_id,
+                                                                  {"task_state": states.SPAWNING}, group_ids)
+                instance.update({"task_state": states.SPAWNING})
+                self._refresh_group_members(ctxt, instance_id, group_ids, grantees)
             try:
                 self.firewall.prepare_instance_filter(instance, network_info)
                 if block_device_info is None:
@@ -270,14 +282,16 @@ class ComputeManager(manager.SchedulerDependentManager):
         except exception.NotFound:
             return []
 
-    def _refresh_group_members(self, ctxt: Context, instance_id: int, group_ids: list[int] | None = None) -> None:
+    def _refresh_group_members(self, ctxt: Context, instance_id: int, group_ids: list[int] | None = None,
+                               grantee_hosts: dict[int, list[str]] | None = None) -> None:
         """Membership of the instance's groups changed (it got or lost its address): every host
-        whose instances' source-group rules name one of those groups rebuilds them."""
+        whose instances' source-group rules name one of those groups rebuilds them (``grantee_hosts``:
+        those hosts, when the caller read them with a write)."""
         group_ids = self._group_ids(ctxt, instance_id) if group_ids is None else group_ids
         if not group_ids:
             return
         try:
-            group_refresh.refresh_members(ctxt, group_ids)
+            group_refresh.refresh_members(ctxt, group_ids, grantee_hosts)
         except Exception:
             LOG.exception("Could not ask for a refresh of the members of groups %s", group_ids)
 
@@ -355,10 +369,13 @@ class ComputeManager(manager.SchedulerDependentManager):
         admin = ctxt.elevated()
         if has_volumes:
             self._release_volumes(ctxt, instance)
-        self.db.instance_set_deleted(admin, instance["id"], {"vm_state": states.DELETED, "task_state": None,
-                                                              "power_state": states.NOSTATE,
-                                                              "terminated_at": utils.utcnow()})
-        self._refresh_group_members(ctxt, instance["id"], group_ids)
+        # The refresh's read (the instance left out, as after the delete) rides on the delete's write.
+        grantees = self.db.instance_set_deleted(admin, instance["id"], {"vm_state": states.DELETED,
+                                                                         "task_state": None,
+                                                                         "power_state": states.NOSTATE,
+                                                                         "terminated_at": utils.utcnow()},
+                                                grantee_groups=group_ids or None)
+        self._refresh_group_members(ctxt, instance["id"], group_ids, grantees)
         LOG.info("Instance %s terminated", instance["id"])
 
     # -- other actions ------------------------------------------------------

@@ -400,9 +400,18 @@ def instance_set(ctxt: Context, instance_id: int, values: dict[str, Any],
     return IMPL.instance_set(ctxt, instance_id, values, expected)
 
 
-def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]) -> None:
-    """Set the terminated state and soft-delete the instance with its metadata and group links."""
-    return IMPL.instance_set_deleted(ctxt, instance_id, values)
+def instance_set_and_grantee_hosts(ctxt: Context, instance_id: int, values: dict[str, Any],
+                                   group_ids: list[int]) -> dict[int, list[str]]:
+    """``instance_set``, then ``security_group_grantee_hosts(group_ids)``'s answer (admin; on PostgreSQL
+    one round trip)."""
+    return IMPL.instance_set_and_grantee_hosts(ctxt, instance_id, values, group_ids)
+
+
+def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any],
+                         grantee_groups: list[int] | None = None) -> dict[int, list[str]] | None:
+    """Set the terminated state and soft-delete the instance with its metadata and group links; with
+    ``grantee_groups`` (admin), answer ``security_group_grantee_hosts`` of them as read after it."""
+    return IMPL.instance_set_deleted(ctxt, instance_id, values, grantee_groups)
 
 
 def instance_metadata_update(ctxt: Context, instance_id: int, metadata: dict[str, str],

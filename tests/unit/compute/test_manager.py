@@ -6,6 +6,7 @@ from nova import context, exception, flags
 from nova.compute import manager as compute_manager
 from nova.compute import states
 from nova.db import api as db
+from nova.db.sqlalchemy import session
 from nova.virt import fake
 from tests.fixtures.sql import counting_statements
 from tests.unit.compute.fakes import make_image, user_context
@@ -254,7 +255,8 @@ def test_run_and_terminate_cost_five_statements_each(compute):
     # run: the instance (row, flavor, groups, whether volumes name it), networking, the group refresh,
     # spawning, active.  terminate: the instance, the final state with the soft deletes (three), the group
     # refresh.  A re-read of a row in hand, a per-step read-modify-write or a volume listing for an
-    # instance without volumes would add to these.
+    # instance without volumes would add to these.  (On PostgreSQL the group refresh's read rides on the
+    # spawning write and on the delete, which is one statement: 4 and 2.)
     from nova.network import manager as network_manager
 
     compute.network_manager = network_manager.FlatManager(host="host-a")  # no bridges to read NICs for
@@ -267,13 +269,14 @@ def test_run_and_terminate_cost_five_statements_each(compute):
     compute.run_instance(ctxt, instances[0]["id"])  # warm-up
     compute.terminate_instance(ctxt, instances[0]["id"])
     target = instances[1]["id"]
+    postgresql = session.get_engine().dialect.name == "postgresql"
     with counting_statements() as statements:
         compute.run_instance(ctxt, target)
-    assert len(statements) == 5, "\n".join(s[:60] for s in statements)
+    assert len(statements) == (4 if postgresql else 5), "\n".join(s[:60] for s in statements)
     assert db.instance_get(ctxt, target)["vm_state"] == states.ACTIVE
     with counting_statements() as statements:
         compute.terminate_instance(ctxt, target)
-    assert len(statements) == 5, statements
+    assert len(statements) == (2 if postgresql else 5), statements
     gone = db.instance_get(context.get_admin_context(read_deleted=True), target)
     assert (gone["vm_state"], gone["deleted"], gone["power_state"]) == (states.DELETED, True, states.NOSTATE)
     assert compute.network_api.released == [instances[0]["id"], target]

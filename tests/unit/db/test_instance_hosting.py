@@ -168,6 +168,53 @@ def test_set_deleted_of_an_instance_out_of_reach_changes_nothing(db_url, admin, 
     assert db.instance_get(admin, theirs["id"])["vm_state"] == "building"
 
 
+def _granting(admin):
+    """Group "web" admits group "clients"; a web instance on host a, a clients instance (also in web) on b."""
+    web = db.security_group_create(admin, {"name": "web", "description": "", "project_id": "proj-a",
+                                           "user_id": "alice"})
+    clients = db.security_group_create(admin, {"name": "clients", "description": "", "project_id": "proj-a",
+                                               "user_id": "alice"})
+    db.security_group_rule_create(admin, {"parent_group_id": web["id"], "group_id": clients["id"],
+                                          "protocol": "tcp", "from_port": 80, "to_port": 80})
+    server, client = make_instance(admin, host="a"), make_instance(admin, host="b")
+    db.instance_add_security_group(admin, server["id"], web["id"])
+    for group in (web, clients):
+        db.instance_add_security_group(admin, client["id"], group["id"])
+    return web, clients, server, client
+
+
+def test_set_and_grantee_hosts_writes_and_answers_the_refresh_read(db_url, admin):
+    web, clients, server, client = _granting(admin)
+    with counting_statements() as statements:
+        found = db.instance_set_and_grantee_hosts(admin, client["id"], {"task_state": "spawning"},
+                                                  [clients["id"], web["id"]])
+    assert len(statements) == (1 if db_url.startswith("postgresql") else 2)
+    assert found == {clients["id"]: ["a", "b"], web["id"]: []}
+    assert found == db.security_group_grantee_hosts(admin, [clients["id"], web["id"]])
+    assert db.instance_get(admin, client["id"])["task_state"] == "spawning"
+    db.instance_destroy(admin, server["id"])
+    assert db.instance_set_and_grantee_hosts(admin, client["id"], {"task_state": None}, [clients["id"]]) == \
+        {clients["id"]: ["b"]}
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_set_and_grantee_hosts(admin, server["id"], {"task_state": None}, [clients["id"]])
+    with pytest.raises(exception.AdminRequired):
+        db.instance_set_and_grantee_hosts(context.RequestContext("alice", "proj-a"), client["id"],
+                                          {"task_state": None}, [clients["id"]])
+
+
+def test_set_deleted_answers_the_grantee_hosts_as_after_the_delete(db_url, admin):
+    web, clients, server, client = _granting(admin)
+    with counting_statements() as statements:
+        found = db.instance_set_deleted(admin, client["id"], {"vm_state": "deleted"},
+                                        grantee_groups=[clients["id"]])
+    assert len(statements) == (1 if db_url.startswith("postgresql") else 4)
+    assert found == {clients["id"]: ["a"]} == db.security_group_grantee_hosts(admin, [clients["id"]])
+    assert _live_dependents(client["id"]) == (0, 0)
+    assert db.instance_set_deleted(admin, server["id"], {"vm_state": "deleted"}) is None
+    with pytest.raises(exception.InstanceNotFound):
+        db.instance_set_deleted(admin, client["id"], {"vm_state": "deleted"}, grantee_groups=[clients["id"]])
+
+
 def service(admin, host, disabled=False, zone="nova", memory_mb=None):
     row = db.service_create(admin, {"host": host, "binary": "nova-compute", "topic": "compute",
                                     "disabled": disabled, "availability_zone": zone})

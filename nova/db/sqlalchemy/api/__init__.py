@@ -74,6 +74,7 @@ from nova.db.sqlalchemy.api.instance_hosting import (  # noqa: F401
     instance_get_placement,
     instance_get_with_volume_flag,
     instance_set,
+    instance_set_and_grantee_hosts,
     instance_set_deleted,
 )
 from nova.db.sqlalchemy.api.quotas import (  # noqa: F401

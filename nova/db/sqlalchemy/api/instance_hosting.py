@@ -6,14 +6,17 @@ instance (its flavor, metadata, security groups and their rules: four
 statements) before it writes, and answers with it; the scheduler and
 nova-compute already hold the row and need only the write.  Every write is
 one ``UPDATE`` that also bumps ``updated_at``; a non-admin context reaches
-only its own project's instances, as everywhere in the backend.
+only its own project's instances, as everywhere in the backend.  One-statement
+work runs through ``single_statement`` (no BEGIN/COMMIT round trips on
+PostgreSQL), and on PostgreSQL the soft delete and the writes that a
+group-member refresh follows carry their companions as ``WITH`` clauses.
 """
 
 from __future__ import annotations
 
 from typing import Any, Collection
 
-from sqlalchemy import and_, bindparam, false, func, or_, select, update
+from sqlalchemy import and_, bindparam, false, func, or_, select, true, update
 from sqlalchemy.orm import joinedload, raiseload
 
 from nova import context as nova_context
@@ -21,6 +24,7 @@ from nova import exception, utils
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy import single_statement
 from nova.db.sqlalchemy.api.common import is_admin, model_query, prepared, require_admin_context, require_context
+from nova.db.sqlalchemy.api.security_groups import grantee_hosts_statement, security_group_grantee_hosts
 from nova.db.sqlalchemy.session import get_connection, get_engine
 
 Context = nova_context.RequestContext
@@ -185,6 +189,52 @@ def instance_set(ctxt: Context, instance_id: int, values: dict[str, Any],
     return done
 
 
+def _with_grantees(done: Any, leave_out_instance: bool) -> Any:
+    """PostgreSQL: a statement whose every row holds how many instances ``done`` (an instance UPDATE ...
+    RETURNING as a WITH clause) changed, with one (group id, host) of ``security_group_grantee_hosts``
+    (NULLs when there is none): the write and the refresh's read in one round trip."""
+    grantees = grantee_hosts_statement(leave_out_instance).subquery("grantees")
+    count = select(func.count().label("done")).select_from(done).subquery("done_count")
+    return select(count.c.done, grantees.c.group_id, grantees.c.host).select_from(count.outerjoin(grantees, true()))
+
+
+def _read_grantees(rows: list[Any], group_ids: list[int]) -> tuple[int, dict[int, list[str]]]:
+    found: dict[int, list[str]] = {group_id: [] for group_id in group_ids}
+    done = 0
+    for done, group_id, host in rows:
+        if group_id is not None:
+            found[group_id].append(host)
+    for hosts in found.values():
+        hosts.sort()
+    return done, found
+
+
+def _set_with_grantees_statement(keys: tuple[str, ...], scoped: bool) -> Any:
+    done = _set_statement(keys, (), scoped).values(updated_at=bindparam("v_now")).returning(_TABLE.c.id).cte("done")
+    return _with_grantees(done, False)
+
+
+@require_admin_context
+def instance_set_and_grantee_hosts(ctxt: Context, instance_id: int, values: dict[str, Any],
+                                   group_ids: list[int]) -> dict[int, list[str]]:
+    """``instance_set`` (InstanceNotFound likewise), then ``security_group_grantee_hosts(group_ids)``'s
+    answer: on PostgreSQL in one statement, elsewhere two."""
+    if not group_ids or get_engine().dialect.name != "postgresql":
+        instance_set(ctxt, instance_id, values)
+        return security_group_grantee_hosts(ctxt, list(group_ids))
+    _check_columns(values)
+    scoped, params = _visible(ctxt, instance_id)
+    keys = tuple(sorted(values))
+    stmt = prepared(("set-grantees", keys, scoped), lambda: _set_with_grantees_statement(keys, scoped))
+    params.update({f"v_{key}": value for key, value in values.items()}, v_now=utils.utcnow(),
+                  w_groups=list(group_ids))
+    with single_statement.get_connection() as connection:
+        done, found = _read_grantees(connection.execute(stmt, params).all(), group_ids)
+    if done != 1:
+        raise exception.InstanceNotFound(instance_id=instance_id)
+    return found
+
+
 def _soft_delete_statement(model: Any) -> Any:
     table = model.__table__
     return (update(table).where(table.c.instance_id == bindparam("w_id"), table.c.deleted == false())
@@ -195,9 +245,10 @@ def _soft_delete_statement(model: Any) -> Any:
 _DEPENDENTS = (models.InstanceMetadata, models.SecurityGroupInstanceAssociation)
 
 
-def _set_deleted_in_one_statement(keys: tuple[str, ...], scoped: bool) -> Any:
+def _set_deleted_in_one_statement(keys: tuple[str, ...], scoped: bool, grantees: bool) -> Any:
     """PostgreSQL: the instance's UPDATE and its dependents' in one statement (data-modifying WITH
-    clauses), the dependents' only when the instance's matched; it answers how many instances matched."""
+    clauses), the dependents' only when the instance's matched; it answers how many instances matched
+    (with ``grantees``, on rows with the grantee hosts of ``w_groups`` but the instance, as after it)."""
     now = bindparam("v_deleted_at")
     gone = _set_statement(keys, (), scoped, deleting=True).values(updated_at=now).returning(_TABLE.c.id).cte("gone")
     dependents = []
@@ -206,14 +257,20 @@ def _set_deleted_in_one_statement(keys: tuple[str, ...], scoped: bool) -> Any:
         dependents.append(
             update(table).where(table.c.instance_id.in_(select(gone.c.id)), table.c.deleted == false())
             .values(deleted=True, deleted_at=now, updated_at=now).cte(f"gone_{table.name}"))
-    return select(func.count()).select_from(gone).add_cte(*dependents)
+    answer = _with_grantees(gone, True) if grantees else select(func.count()).select_from(gone)
+    return answer.add_cte(*dependents)
 
 
 @require_context
-def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]) -> None:
+def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any],
+                         grantee_groups: list[int] | None = None) -> dict[int, list[str]] | None:
     """Set ``values`` (the terminated state) and soft-delete the instance, its metadata and its security
     group links: three UPDATEs in one transaction (``instance_update`` then ``instance_destroy`` read
-    the instance twice), on PostgreSQL one statement.  InstanceNotFound when it is gone already."""
+    the instance twice), on PostgreSQL one statement.  InstanceNotFound when it is gone already.
+
+    With ``grantee_groups`` (an admin's), it answers ``security_group_grantee_hosts(grantee_groups)`` as
+    read after the delete (on PostgreSQL within the same statement), else None.
+    """
     _check_columns(values)
     if "deleted" in values or "deleted_at" in values:
         raise exception.InvalidInput(reason="the deletion columns are set here")
@@ -222,11 +279,21 @@ def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]
     now = utils.utcnow()
     params.update({f"v_{key}": value for key, value in values.items()}, v_deleted_at=now)
     if get_engine().dialect.name == "postgresql":
-        stmt = prepared(("set-deleted-one", keys, scoped), lambda: _set_deleted_in_one_statement(keys, scoped))
+        grantees = bool(grantee_groups)
+        if grantees and not is_admin(ctxt):
+            raise exception.AdminRequired()
+        stmt = prepared(("set-deleted-one", keys, scoped, grantees),
+                        lambda: _set_deleted_in_one_statement(keys, scoped, grantees))
+        if grantees:
+            params["w_groups"] = list(grantee_groups or ())
         with single_statement.get_connection() as connection:
-            if connection.execute(stmt, params).scalar() != 1:
-                raise exception.InstanceNotFound(instance_id=instance_id)
-        return
+            rows = connection.execute(stmt, params).all()
+        done, found = _read_grantees(rows, list(grantee_groups or ())) if grantees else (rows[0][0], None)
+        if done != 1:
+            raise exception.InstanceNotFound(instance_id=instance_id)
+        if grantee_groups is None:
+            return None
+        return found if grantees else {}
     stmt = prepared(("set-deleted", keys, scoped), lambda: _set_statement(keys, (), scoped, deleting=True))
     with get_connection() as connection:
         if connection.execute(stmt, params).rowcount != 1:
@@ -234,6 +301,7 @@ def instance_set_deleted(ctxt: Context, instance_id: int, values: dict[str, Any]
         for model in _DEPENDENTS:
             connection.execute(prepared(("soft-delete", model), lambda: _soft_delete_statement(model)),
                                {"w_id": instance_id, "v_deleted_at": now})
+    return None if grantee_groups is None else security_group_grantee_hosts(ctxt, list(grantee_groups))
 
 
 @require_admin_context

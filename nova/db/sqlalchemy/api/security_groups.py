@@ -314,8 +314,10 @@ def security_group_hosts(ctxt: Context, group_id: int) -> list[str]:
         return list(session.scalars(stmt))
 
 
-def _grantee_hosts_statement() -> Any:
-    return (
+def grantee_hosts_statement(leave_out_instance: bool = False) -> Any:
+    """``security_group_grantee_hosts``'s query (groups bound as ``w_groups``); ``leave_out_instance``:
+    without the instance bound as ``w_id`` (one being deleted in the same statement)."""
+    stmt = (
         select(Rule.group_id, models.Instance.host).distinct()
         .join(Assoc, Assoc.security_group_id == Rule.parent_group_id)
         .join(models.Instance, models.Instance.id == Assoc.instance_id)
@@ -323,6 +325,7 @@ def _grantee_hosts_statement() -> Any:
                Assoc.deleted == false(), models.Instance.deleted == false(), models.Instance.host.is_not(None))
         .order_by(Rule.group_id, models.Instance.host)
     )
+    return stmt.where(models.Instance.id != bindparam("w_id")) if leave_out_instance else stmt
 
 
 @require_admin_context
@@ -332,7 +335,7 @@ def security_group_grantee_hosts(ctxt: Context, group_ids: list[int]) -> dict[in
     if not group_ids:
         return {}
     found: dict[int, list[str]] = {group_id: [] for group_id in group_ids}
-    stmt = prepared(("grantee-hosts",), _grantee_hosts_statement)  # built once: nova-compute runs it per boot
+    stmt = prepared(("grantee-hosts",), grantee_hosts_statement)  # built once: nova-compute runs it per boot
     with single_statement.get_connection() as connection:
         for group_id, host in connection.execute(stmt, {"w_groups": list(group_ids)}):
             found[group_id].append(host)
