@@ -67,7 +67,8 @@ class SchedulerManager(manager.Manager):
         No lock is held across the database reads and writes: the driver
         counts the instances it placed whose host a concurrent usage read may
         not show yet (see ``Scheduler.placed``), so placements run side by side
-        and still see each other's choices.
+        and still see each other's choices; it returns a host only once writing
+        it cannot make a concurrent read count it twice (``nova.scheduler.claims``).
         """
         admin = ctxt.elevated()
         if instance_id in self._instances_in_flight:

@@ -35,7 +35,8 @@ class SimpleScheduler(chance.ChanceScheduler):
     def schedule_run_instance(self, ctxt: driver.Context, topic: str, instance_id: int, **kwargs: Any) -> str:
         """The least loaded host with room, counting this scheduler's placements not yet in the database.
 
-        ``instance`` (the row, when the caller has it) spares a read.
+        ``instance`` (the row, when the caller has it) spares a read.  Returns once the host may be
+        recorded: no read of this process that began before the choice is still running (see ``claims``).
         """
         admin = ctxt.elevated()
         instance = kwargs.pop("instance", None) or db.instance_get_placement(admin, instance_id)
@@ -66,9 +67,10 @@ class SimpleScheduler(chance.ChanceScheduler):
                            f"(max_cores {FLAGS.max_cores}).")
             host = min(candidates)[3]
             self.claims.claim(instance_id, host, vcpus, memory)
-            return host
         finally:
             self.claims.end_read(token)
+        self.claims.wait_for_older_reads(instance_id)
+        return host
 
     @staticmethod
     def hosts_with_capacity(admin: driver.Context, topic: str, availability_zone: str | None = None,
