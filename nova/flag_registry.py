@@ -141,6 +141,7 @@ FLAGS = (
     ('float', 'sql_overflow_idle_seconds', 30.0, 'A connection beyond --sql_max_pool_size is closed once it has been idle this long', 'nova.db.sqlalchemy.pool', {'lower_bound': 0}),
     ('float', 'sql_ping_idle_seconds', 2.0, 'A pooled connection idle for longer than this is pinged before use; one in steady use is only checked for a close by the server, without a round trip', 'nova.db.sqlalchemy.session', {'lower_bound': 0}),
     ('integer', 'sql_pool_timeout', 10, 'Seconds a request waits for a free pooled database connection before it fails with 503', 'nova.db.sqlalchemy.session', {'lower_bound': 1}),
+    ('boolean', 'sql_server_prepared_statements', True, 'PostgreSQL: prepare each statement on the server once per connection and execute it by name (no parse and plan per statement); turn off behind a pooler in transaction mode', 'nova.db.sqlalchemy.prepared', {}),
     ('string', 'sql_statement_count_dir', '', 'Directory where each process counts the SQL statements it sends, in a file named after its pid (8 bytes, little-endian; bench/cloud_bench.py reads them); empty: no counting', 'nova.db.sqlalchemy.session', {}),
     ('list', 'superuser_roles', ['cloudadmin'], 'Roles that bypass role checks', 'nova.auth.credentials', {}),
     ('integer', 'tgtadm_control_port', 0, "tgtd control port (up to 32767) tgtadm talks to (tgtadm -C N, for a tgtd started with --control-port N); 0 for tgtadm's default", 'nova.volume.tgt', {'lower_bound': 0}),

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from nova import exception, flags
-from nova.db.sqlalchemy import pool
+from nova.db.sqlalchemy import pool, prepared
 
 
 
@@ -287,6 +287,8 @@ def create_engine(url: str) -> Engine:
             _read_outside_transactions(engine)
     if FLAGS.sql_statement_count_dir:
         _count_statements(engine)
+    if backend == "postgresql" and FLAGS.sql_server_prepared_statements:
+        prepared.use_server_prepared_statements(engine)
     return engine
 
 

@@ -82,3 +82,44 @@ def test_a_second_statement_in_a_single_statement_block_is_refused(table):
             connection.execute(text("INSERT INTO session_probe VALUES (2)"))
     with session.get_connection() as connection:
         assert connection.execute(text("SELECT array_agg(id) FROM session_probe")).scalar() == [1]
+
+
+def prepared_on_this_connection(connection) -> list[str]:
+    return connection.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+
+
+def test_statements_are_prepared_once_per_connection_and_answer_the_same(table):
+    with session.get_connection() as connection:
+        connection.execute(text("INSERT INTO session_probe VALUES (:a), (:b)"), {"a": 1, "b": 2})
+    for _ in range(3):
+        with session.get_connection() as connection:
+            rows = connection.execute(text("SELECT id FROM session_probe WHERE id >= :low ORDER BY id"),
+                                      {"low": 2}).scalars().all()
+            assert rows == [2]
+            mine = [s for s in prepared_on_this_connection(connection)
+                    if s.endswith(" AS SELECT id FROM session_probe WHERE id >= $1 ORDER BY id")]
+            assert len(mine) == 1  # one pooled connection, prepared on its first use only
+
+
+def test_a_statement_the_server_will_not_prepare_runs_as_text_in_its_transaction(table):
+    with session.get_connection() as connection:
+        connection.execute(text("INSERT INTO session_probe VALUES (7)"))
+        # $1 IS NULL cannot be prepared (no type for $1); as text it is NULL IS NULL
+        assert connection.execute(text("SELECT :x IS NULL"), {"x": None}).scalar() is True
+        connection.execute(text("INSERT INTO session_probe VALUES (8)"))
+    with session.get_connection() as connection:
+        assert connection.execute(text("SELECT array_agg(id ORDER BY id) FROM session_probe")).scalar() == [7, 8]
+
+
+def test_the_flag_turns_prepared_statements_off(table):
+    from nova import flags
+
+    flags.FLAGS.sql_server_prepared_statements = False
+    try:
+        session.reset()
+        with session.get_connection() as connection:
+            connection.execute(text("SELECT count(*) FROM session_probe WHERE id > :n"), {"n": 0})
+            assert prepared_on_this_connection(connection) == []
+    finally:
+        flags.FLAGS.sql_server_prepared_statements = True
+        session.reset()
