@@ -7,7 +7,7 @@ import sqlalchemy
 from sqlalchemy import text
 
 from nova import exception
-from nova.db.sqlalchemy import session
+from nova.db.sqlalchemy import prepared, session
 
 
 @pytest.fixture
@@ -84,6 +84,17 @@ def test_a_second_statement_in_a_single_statement_block_is_refused(table):
         assert connection.execute(text("SELECT array_agg(id) FROM session_probe")).scalar() == [1]
 
 
+def PREPARE_ME(sql: str):
+    """A statement that asks to be prepared on the server, as ``common.prepared``'s do."""
+    return text(sql).execution_options(**{prepared.SERVER_PREPARE: True})
+
+
+def test_other_statements_are_sent_as_text(table):
+    with session.get_connection() as connection:
+        connection.execute(text("SELECT id FROM session_probe WHERE id < :high"), {"high": 5})
+        assert not [s for s in prepared_on_this_connection(connection) if "session_probe WHERE id <" in s]
+
+
 def prepared_on_this_connection(connection) -> list[str]:
     return connection.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
 
@@ -93,7 +104,7 @@ def test_statements_are_prepared_once_per_connection_and_answer_the_same(table):
         connection.execute(text("INSERT INTO session_probe VALUES (:a), (:b)"), {"a": 1, "b": 2})
     for _ in range(3):
         with session.get_connection() as connection:
-            rows = connection.execute(text("SELECT id FROM session_probe WHERE id >= :low ORDER BY id"),
+            rows = connection.execute(PREPARE_ME("SELECT id FROM session_probe WHERE id >= :low ORDER BY id"),
                                       {"low": 2}).scalars().all()
             assert rows == [2]
             mine = [s for s in prepared_on_this_connection(connection)
@@ -105,7 +116,7 @@ def test_a_statement_the_server_will_not_prepare_runs_as_text_in_its_transaction
     with session.get_connection() as connection:
         connection.execute(text("INSERT INTO session_probe VALUES (7)"))
         # $1 IS NULL cannot be prepared (no type for $1); as text it is NULL IS NULL
-        assert connection.execute(text("SELECT :x IS NULL"), {"x": None}).scalar() is True
+        assert connection.execute(PREPARE_ME("SELECT :x IS NULL"), {"x": None}).scalar() is True
         connection.execute(text("INSERT INTO session_probe VALUES (8)"))
     with session.get_connection() as connection:
         assert connection.execute(text("SELECT array_agg(id ORDER BY id) FROM session_probe")).scalar() == [7, 8]
@@ -118,7 +129,7 @@ def test_the_flag_turns_prepared_statements_off(table):
     try:
         session.reset()
         with session.get_connection() as connection:
-            connection.execute(text("SELECT count(*) FROM session_probe WHERE id > :n"), {"n": 0})
+            connection.execute(PREPARE_ME("SELECT count(*) FROM session_probe WHERE id > :n"), {"n": 0})
             assert prepared_on_this_connection(connection) == []
     finally:
         flags.FLAGS.sql_server_prepared_statements = True

@@ -12,6 +12,7 @@ from sqlalchemy import Select, false, inspect, select
 from nova import context as nova_context
 from nova import exception
 from nova.db.sqlalchemy import models
+from nova.db.sqlalchemy import prepared as server_prepared
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=models.NovaBase)
@@ -130,7 +131,8 @@ def prepared(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     """The statement ``build()`` makes, built once per ``key`` (whose first item names the function)."""
     stmt = _PREPARED.get(key)
     if stmt is None:
-        stmt = build()
+        # Built once and run often: worth preparing on a PostgreSQL server (nova.db.sqlalchemy.prepared).
+        stmt = build().execution_options(**{server_prepared.SERVER_PREPARE: True})
         if len(_PREPARED) < _MOST_PREPARED:
             _PREPARED[key] = stmt
     return stmt
