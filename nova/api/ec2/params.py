@@ -126,13 +126,15 @@ class ListOf(Kind):
             raise invalid(f"Parameter {path} is a list: send {path}.1, {path}.2, ...")
         if len(node) > self.max_items:
             raise invalid(f"Too many values for {path} (at most {self.max_items})")
-        numbered = []
+        numbered: dict[int, Any] = {}
         for key, child in node.items():
             number = utils.decimal(key, 7)
             if number is None or not 0 < number <= 10**6:
                 raise EC2APIError("UnknownParameter", f"The parameter {path}.{key[:40]} is not recognized")
-            numbered.append((number, child))
-        return [self.item.parse(child, f"{path}.{n}") for n, child in sorted(numbered)]
+            if number in numbered:  # "1" and "01" name the same member
+                raise invalid(f"Parameter {path}.{number} is given more than once")
+            numbered[number] = child
+        return [self.item.parse(numbered[n], f"{path}.{n}") for n in sorted(numbered)]
 
 
 @dataclass

@@ -59,6 +59,7 @@ def test_structs_take_snake_case_keywords():
     ({"Count": "5", "Ids." + "9" * 5000: "i-1"}, "UnknownParameter"),  # int() refuses 4,300+ digits: was a 500
     ({"Count": "5", "Ids.\u00b2": "i-1"}, "UnknownParameter"),  # '²'.isdigit() is true, int('²') fails
     ({"Count": "\u00b2"}, "InvalidParameterValue"),
+    ({"Count": "5", "Ids.1": "i-1", "Ids.01": "i-2"}, "InvalidParameterValue"),  # one member twice: was a 500
 ])
 def test_bad_values_are_ec2_errors(raw, code):
     declared = [p.Param("Count", p.Integer(1, 1000), required=True), p.Param("Flag", p.Boolean()),
