@@ -7,7 +7,7 @@ import sqlalchemy.exc
 
 from nova import context, exception
 from nova.db import api as db
-from tests.fixtures.sql import counting_statements
+from tests.fixtures.sql import counting_statements, statements_in_transactions
 
 
 @pytest.fixture
@@ -257,9 +257,11 @@ def flat_network(admin, size=8):
 def test_allocate_claims_a_free_address_and_sets_the_mac_in_one_transaction(db_url, admin):
     network = flat_network(admin)
     instance = make_instance(admin)
-    with counting_statements() as statements:
+    with counting_statements() as statements, statements_in_transactions() as transactions:
         fixed, held = db.fixed_ip_allocate_for_instance(admin, network["id"], instance["id"], "02:16:3e:00:00:01")
     assert len(statements) == (1 if db_url.startswith("postgresql") else 4) and held is False  # WITH clauses
+    if db_url.startswith("postgresql"):  # and in autocommit: no BEGIN and COMMIT round trips around it
+        assert [inside for _statement, inside in transactions] == [False]
     assert fixed == {"address": "10.9.0.2", "mac_address": "02:16:3e:00:00:01", "network_id": network["id"]}
     row = db.fixed_ip_get_by_address(admin, "10.9.0.2")
     assert (row["instance_id"], row["allocated"], row["mac_address"]) == (instance["id"], True, "02:16:3e:00:00:01")

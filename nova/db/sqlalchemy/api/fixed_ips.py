@@ -19,7 +19,7 @@ from nova import exception, utils
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy.api.common import is_admin, model_query, prepared, require_admin_context, require_context
 from nova.db.sqlalchemy import single_statement
-from nova.db.sqlalchemy.session import get_connection, get_session
+from nova.db.sqlalchemy.session import get_connection, get_engine, get_session
 
 Context = nova_context.RequestContext
 FixedIp = models.FixedIp
@@ -155,11 +155,13 @@ def _allocation_statement() -> Any:
     """PostgreSQL: the four statements of an allocation as one (data-modifying WITH clauses).
 
     ``holding`` is what the instance holds on the network or carries the MAC;
-    ``pick`` a free address, locked, only when nothing is held; ``claim`` takes
-    it; ``mac`` names the instance's MAC when the claim was made.  It answers
-    one row: the held address and its MAC (the first by id), how many rows
-    ``holding`` found, whether a free address was picked, the claimed
-    address, and whether the live instance was found.
+    ``pick`` a free address, locked, only when nothing is held and the instance
+    lives; ``claim`` takes it; ``mac`` names the instance's MAC when the claim
+    was made.  It answers one row: the held address and its MAC (the first by
+    id), how many rows ``holding`` found, whether a free address was picked,
+    the claimed address, whether ``mac`` found the live instance, and whether
+    the statement's snapshot saw it live.  It runs in autocommit (one round
+    trip): nothing is claimed for an instance already gone.
     """
     now = bindparam("v_now")
     holding = (
@@ -171,10 +173,11 @@ def _allocation_statement() -> Any:
                    _FIXED.c.mac_address == bindparam("w_mac")))
         .cte("holding")
     )
+    live = exists().where(_INSTANCES.c.id == bindparam("w_instance"), _INSTANCES.c.deleted == false())
     pick = (
         select(_FIXED.c.id)
         .where(_FIXED.c.network_id == bindparam("w_network"), _FIXED.c.deleted == false(),
-               _FIXED.c.reserved == false(), _FIXED.c.instance_id.is_(None), ~exists(select(holding.c.id)))
+               _FIXED.c.reserved == false(), _FIXED.c.instance_id.is_(None), ~exists(select(holding.c.id)), live)
         .order_by(_FIXED.c.id).limit(1).with_for_update(skip_locked=True)
         .cte("pick")
     )
@@ -197,13 +200,14 @@ def _allocation_statement() -> Any:
         select(func.count()).select_from(pick).scalar_subquery(),
         select(claim.c.address).scalar_subquery(),
         select(func.count()).select_from(mac).scalar_subquery(),
+        live,
     )
 
 
 def _allocate_in_one_statement(connection: Any, network_id: int, instance_id: int,
                                mac_address: str) -> tuple[dict[str, Any], bool] | None:
     """``fixed_ip_allocate_for_instance``'s answer from one statement (None: the claim was lost, try again)."""
-    held, held_mac, holding, picked, claimed, named = connection.execute(
+    held, held_mac, holding, picked, claimed, named, live = connection.execute(
         prepared(("fixed-allocate-one",), _allocation_statement),
         {"w_instance": instance_id, "w_network": network_id, "w_mac": mac_address, "v_instance": instance_id,
          "v_mac": mac_address, "v_now": utils.utcnow()}).one()
@@ -211,13 +215,27 @@ def _allocate_in_one_statement(connection: Any, network_id: int, instance_id: in
         return {"address": held, "mac_address": held_mac, "network_id": network_id}, True
     if holding:
         raise exception.MacAddressInUse(mac_address=mac_address)
+    if not live:
+        raise exception.InstanceNotFound(instance_id=instance_id)
     if not picked:
         raise exception.NoMoreFixedIps(network_id=network_id)
     if claimed is None:
         return None
-    if not named:
-        raise exception.InstanceNotFound(instance_id=instance_id)  # rolls the claim back
+    if not named:  # deleted while the statement ran: give the address back
+        _give_back(claimed, instance_id)
+        raise exception.InstanceNotFound(instance_id=instance_id)
     return {"address": claimed, "mac_address": mac_address, "network_id": network_id}, False
+
+
+def _give_back_statement() -> Any:
+    return _disassociate_statement().where(_FIXED.c.instance_id == bindparam("w_instance"))
+
+
+def _give_back(address: str, instance_id: int) -> None:
+    """Free ``address`` if ``instance_id`` still holds it (a claim whose instance went meanwhile)."""
+    with single_statement.get_connection() as connection:
+        connection.execute(prepared(("fixed-give-back",), _give_back_statement),
+                           {"w_address": address, "w_instance": instance_id, "v_now": utils.utcnow()})
 
 
 @require_admin_context
@@ -227,18 +245,21 @@ def fixed_ip_allocate_for_instance(ctxt: Context, network_id: int, instance_id: 
     as ``fixed_ip_associate_pool`` claims, with the instance's MAC set when it has none.
 
     Returns ``({"address", "mac_address", "network_id"}, held)``, ``held`` True when the instance held
-    the address already (a request delivered again).  One transaction of four statements (one when
-    held): what the instance or ``mac_address`` holds, the candidate, the claim, the instance's MAC.
+    the address already (a request delivered again).  On PostgreSQL one statement in autocommit (one
+    round trip); elsewhere one transaction of four statements (one when held): what the instance or
+    ``mac_address`` holds, the candidate, the claim, the instance's MAC.
     Raises MacAddressInUse (draw another), NoMoreFixedIps, and InstanceNotFound when the instance is
     gone (nothing is claimed then).
     """
+    one_statement = get_engine().dialect.name == "postgresql"  # one statement in autocommit, not four
     for _attempt in range(_CLAIM_ATTEMPTS):
-        with get_connection() as connection:
-            if connection.dialect.name == "postgresql":  # one statement in the transaction, not four
+        if one_statement:
+            with single_statement.get_connection() as connection:
                 answer = _allocate_in_one_statement(connection, network_id, instance_id, mac_address)
-                if answer is None:
-                    continue
-                return answer
+            if answer is None:
+                continue
+            return answer
+        with get_connection() as connection:
             sqlite = connection.dialect.name == "sqlite"
             holding = connection.execute(prepared(("fixed-holding",), _holding_statement),
                                          {"w_instance": instance_id, "w_network": network_id,
