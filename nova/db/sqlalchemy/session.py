@@ -212,6 +212,8 @@ _PLAIN_READ = re.compile(r"\s*SELECT\b(?!.*\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|K
 
 # get_connection(single_statement=True)'s execution option: [statements run so far].
 _SINGLE = "nova_single_statement"
+# In a checked-out connection's info: a statement that writes has run in autocommit (committed by itself).
+_COMMITTED_ALONE = "nova_committed_alone"
 
 
 def _read_outside_transactions(engine: Engine) -> None:
@@ -228,24 +230,30 @@ def _read_outside_transactions(engine: Engine) -> None:
     each checkout starts in autocommit again (reset on return left it idle).
     """
 
-    def checked_out(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         if dbapi_connection.closed:
             raise sa_exc.DisconnectionError("the connection was closed")  # the pool opens another
         if not dbapi_connection.autocommit:
             dbapi_connection.autocommit = True
+        record.info.pop(_COMMITTED_ALONE, None)
 
-    def before_cursor_execute(_conn: Any, cursor: Any, statement: str, _parameters: Any, context: Any,
+    def before_cursor_execute(conn: Any, cursor: Any, statement: str, _parameters: Any, context: Any,
                               _executemany: bool) -> None:
         dbapi_connection = cursor.connection
         if not dbapi_connection.autocommit:
             return
         single = context.execution_options.get(_SINGLE) if context is not None else None
+        plain_read = cursor.name is None and _PLAIN_READ.match(statement) is not None
         if single is not None:
             single[0] += 1
             if single[0] > 1:
                 raise RuntimeError("a second statement in a get_connection(single_statement=True) block")
+            if not plain_read:
+                conn.info[_COMMITTED_ALONE] = True
             return
-        if cursor.name is not None or not _PLAIN_READ.match(statement):
+        if not plain_read:
+            if conn.info.get(_COMMITTED_ALONE):
+                raise RuntimeError("a write in one_transaction after a single statement that committed by itself")
             dbapi_connection.autocommit = False
 
     event.listen(engine, "checkout", checked_out, insert=True)  # before _watch_connections' ping, if any
@@ -351,13 +359,23 @@ def get_connection(single_statement: bool = False) -> Iterator[Connection]:
     three (BEGIN, the statement, COMMIT).  A second statement raises
     RuntimeError before it is sent.
 
-    Inside ``one_transaction`` it is that scope's connection and transaction (``single_statement``
-    changes nothing there).
+    Inside ``one_transaction`` it is that scope's connection and transaction.
+    There ``single_statement`` runs the statement in autocommit only while the
+    scope has written nothing yet, and then no later statement of the scope
+    may write (RuntimeError, unsent): the scope's writes could no longer be
+    all or nothing.
     """
     shared = getattr(_scope, "connection", None)
     if shared is not None:
         with _as_nova_errors():
-            yield shared
+            if not single_statement:
+                yield shared
+                return
+            shared.execution_options(**{_SINGLE: [0]})
+            try:
+                yield shared
+            finally:
+                shared.execution_options(**{_SINGLE: None})
         return
     connection = _connected(lambda: get_engine().connect())
     if single_statement:

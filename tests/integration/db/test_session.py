@@ -84,6 +84,39 @@ def test_a_second_statement_in_a_single_statement_block_is_refused(table):
         assert connection.execute(text("SELECT array_agg(id) FROM session_probe")).scalar() == [1]
 
 
+def test_in_one_transaction_a_single_statement_before_any_write_commits_by_itself(table):
+    with session.one_transaction():
+        with session.get_connection() as connection:
+            connection.execute(text("SELECT count(*) FROM session_probe"))
+        with session.get_connection(single_statement=True) as connection:
+            insert = "INSERT INTO session_probe SELECT 1 WHERE now() = statement_timestamp()"
+            assert connection.execute(text(insert)).rowcount == 1
+        with session.get_connection() as connection:  # reads may follow
+            assert connection.execute(text("SELECT count(*) FROM session_probe")).scalar() == 1
+        with pytest.raises(RuntimeError):  # a write could not be atomic with the one committed already
+            with session.get_connection() as connection:
+                connection.execute(text("INSERT INTO session_probe VALUES (2)"))
+    with session.get_connection() as connection:
+        assert connection.execute(text("SELECT array_agg(id) FROM session_probe")).scalar() == [1]
+
+
+def test_in_one_transaction_a_single_statement_after_a_write_joins_the_transaction(table):
+    with pytest.raises(exception.Duplicate):
+        with session.one_transaction():
+            with session.get_connection() as connection:
+                connection.execute(text("INSERT INTO session_probe VALUES (1)"))
+            with session.get_connection(single_statement=True) as connection:
+                connection.execute(text("INSERT INTO session_probe VALUES (2)"))
+            with session.get_connection() as connection:
+                connection.execute(text("INSERT INTO session_probe VALUES (1)"))
+    with session.get_connection() as connection:
+        assert connection.execute(text("SELECT count(*) FROM session_probe")).scalar() == 0
+    with session.one_transaction():  # the next checkout of the connection starts afresh
+        with session.get_connection() as connection:
+            connection.execute(text("INSERT INTO session_probe VALUES (3)"))
+            assert own_transaction(connection)
+
+
 def PREPARE_ME(sql: str):
     """A statement that asks to be prepared on the server, as ``common.prepared``'s do."""
     return text(sql).execution_options(**{prepared.SERVER_PREPARE: True})

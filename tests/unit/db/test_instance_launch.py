@@ -5,6 +5,7 @@ import pytest
 
 from nova import context, exception
 from nova.db import api as db
+from tests.fixtures.sql import statements_in_transactions
 from tests.unit.db.test_instances import admin, alice, bob  # noqa: F401 - fixtures
 
 
@@ -45,6 +46,36 @@ def test_a_launch_refuses_a_flavor_or_group_gone_and_writes_nothing(db_url, alic
     with pytest.raises(exception.InstanceTypeNotFound):
         _launch(alice, tiny, [web])
     assert len(db.instance_get_all(admin)) == before
+
+
+def test_a_launch_on_postgresql_is_one_statement_outside_a_transaction(db_url, alice, admin):
+    """Instances, hostnames and group links in one round trip (no BEGIN and COMMIT), also inside the
+    one_transaction of compute.API's launch, whose reads ran before it."""
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    with statements_in_transactions() as seen, db.one_transaction():
+        db.quota_get_with_instance_usage(admin, "proj-a")
+        rows = _launch(alice, tiny, [web], count=2)
+    if db_url.startswith("postgresql"):
+        assert [inside for _statement, inside in seen] == [False, False]
+    for row in rows:
+        again = db.instance_get(alice, row["id"])
+        assert row["hostname"] == again["hostname"] == f"i-{row['id']:08x}"
+        assert [g["name"] for g in again.security_groups] == ["web"]
+    assert len({row["id"] for row in rows}) == len({row["uuid"] for row in rows}) == 2
+
+
+def test_hostnames_wider_than_the_format_keep_every_digit(db_url, alice):
+    """As Python's ``%02x`` does, an id of more digits than the width is written whole."""
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    values = {"instance_type_id": tiny["id"], "memory_mb": tiny["memory_mb"], "vcpus": tiny["vcpus"],
+              "local_gb": tiny["local_gb"]}
+    rows = []
+    while not rows or rows[-1]["id"] < 0x100:
+        rows += db.instance_create_many(alice, [values] * 40, [web["id"]], "h-%02x", instance_type=tiny, groups=[web])
+    for row in rows:
+        assert row["hostname"] == db.instance_get(alice, row["id"])["hostname"] == "h-%02x" % row["id"]
 
 
 def test_reads_by_id_are_scoped_and_see_deleted_rows_only_when_asked(db_url, alice, bob, admin):

@@ -13,10 +13,12 @@ deleted ones, and a non-admin context reaches only its own project's rows.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Iterable
 
 from sqlalchemy import (
+    ARRAY,
     Integer,
     String,
     and_,
@@ -44,7 +46,7 @@ from nova.db.sqlalchemy.api.common import (
     prepared,
     require_context,
 )
-from nova.db.sqlalchemy.session import get_connection
+from nova.db.sqlalchemy.session import get_connection, get_engine
 
 Context = nova_context.RequestContext
 Instance = models.Instance
@@ -301,15 +303,22 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
     group_ids = list(dict.fromkeys(security_group_ids))
     scoped = _scoped(ctxt)
     with duplicate_as(lambda _detail: exception.Duplicate("An instance with that uuid exists.")):
-        with get_connection() as connection:
-            if groups is None and group_ids:
+        if groups is None and group_ids:
+            with get_connection() as connection:
                 stmt = prepared(("launch-groups", scoped), lambda: _groups_by_id_statement(scoped))
                 groups = [detached(Group, dict(row._mapping, rules=[])) for row in connection.execute(
                     stmt, {"w_ids": group_ids, "w_project_id": ctxt.project_id})]
-            by_id = {group["id"]: group for group in groups or ()}
-            missing = [group_id for group_id in group_ids if group_id not in by_id]
-            if missing:
-                raise exception.SecurityGroupNotFound(security_group_id=missing[0])
+        by_id = {group["id"]: group for group in groups or ()}
+        missing = [group_id for group_id in group_ids if group_id not in by_id]
+        if missing:
+            raise exception.SecurityGroupNotFound(security_group_id=missing[0])
+        hostname_sql = _hostname_in_sql(hostname_format)
+        if (instance_type is not None and hostname_sql is not None and not any(metadata)
+                and get_engine().dialect.name == "postgresql"):
+            _launch_in_one_statement(ctxt, rows, [by_id[group_id] for group_id in group_ids], instance_type,
+                                     hostname_sql)
+            return _answer(rows, metadata, instance_type, [by_id[group_id] for group_id in group_ids], now)
+        with get_connection() as connection:
             ids = _insert(connection, rows)
             for row, instance_id in zip(rows, ids):
                 row["id"] = instance_id
@@ -336,14 +345,110 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
                 found = connection.execute(prepared(("flavor-by-id",), _flavor_by_id_statement),
                                            {"w_id": rows[0]["instance_type_id"]}).first()
                 instance_type = detached(InstanceType, dict(found._mapping)) if found is not None else None
+    return _answer(rows, metadata, instance_type, [by_id[group_id] for group_id in group_ids], now)
+
+
+def _answer(rows: list[dict[str, Any]], metadata: list[dict[str, str]], instance_type: Any, groups: list[Any],
+            now: Any) -> list[Instance]:
+    """The new instances as written, with their flavor, metadata and groups."""
     instances = []
     for row, pairs in zip(rows, metadata):
         items = [detached(Metadata, {"instance_id": row["id"], "key": key, "value": value, "created_at": now,
                                      "deleted": False, "id": None, "updated_at": None, "deleted_at": None})
                  for key, value in pairs.items()]
         instances.append(detached(Instance, dict(row, instance_type=instance_type, metadata_items=items,
-                                                  security_groups=[by_id[group_id] for group_id in group_ids])))
+                                                  security_groups=list(groups))))
     return instances
+
+
+_HEX_HOSTNAME = re.compile(r"([^%]*)%0(\d+)x")
+
+
+def _hostname_in_sql(hostname_format: str | None) -> tuple[str, int] | None:
+    """``(prefix, width)`` of a ``prefix%0<width>x`` hostname format (what a launch names its instances,
+    ``i-%08x``), which SQL can render; None for any other."""
+    match = _HEX_HOSTNAME.fullmatch(hostname_format or "")
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def _launch_statement(scoped: bool, with_groups: bool) -> Any:
+    """PostgreSQL: a launch's rows in one statement (data-modifying WITH clauses).
+
+    ``new`` inserts one instance per element of the arrays ``w_uuids`` and
+    ``w_indexes`` (the values that differ between them), each with an id drawn
+    from the table's sequence and the hostname rendered from it; ``links``
+    puts each new instance in the groups.  With groups, the instances are
+    inserted only if every group is live, visible and as the caller read it
+    and the flavor is a live row with the values the instances copy from it
+    (the checks ``_links_statement`` makes), so a launch is all or nothing.
+    It answers (id, uuid) of each instance written.
+    """
+    ids = func.nextval(func.pg_get_serial_sequence(literal("instances"), literal("id")))
+    pairs = func.unnest(bindparam("w_uuids", type_=ARRAY(String)), bindparam("w_indexes", type_=ARRAY(Integer))
+                        ).table_valued("uuid", "launch_index").render_derived()
+    src_columns = [ids.label("id"), pairs.c.uuid, pairs.c.launch_index]
+    source = select(*src_columns).select_from(pairs)
+    if with_groups:
+        groups = select(func.count()).where(
+            tuple_(_GROUPS.c.id, _GROUPS.c.name, _GROUPS.c.project_id).in_(bindparam("w_groups", expanding=True)),
+            _GROUPS.c.deleted == false())
+        if scoped:
+            groups = groups.where(_GROUPS.c.project_id == bindparam("w_project_id"))
+        live_flavor = exists().where(
+            _FLAVORS.c.id == bindparam("v_instance_type_id"), _FLAVORS.c.deleted == false(),
+            _FLAVORS.c.name == bindparam("w_flavor_name"),
+            *(_FLAVORS.c[key] == func.coalesce(bindparam(f"v_{key}"), _FLAVORS.c[key]) for key in _FLAVOR_COPIES))
+        source = source.where(groups.scalar_subquery() == bindparam("w_group_count"), live_flavor)
+    src = source.cte("src")
+    hexed = func.to_hex(src.c.id)
+    width = bindparam("w_width", type_=Integer)
+    hostname = bindparam("w_prefix", type_=String) + func.lpad(hexed, func.greatest(width, func.length(hexed)), "0")
+    copied = [key for key in _WRITTEN_KEYS if key not in ("uuid", "launch_index", "hostname")]
+    new = (insert(_INSTANCES)
+           .from_select(["id", "uuid", "launch_index", "hostname", *copied],
+                        select(src.c.id, src.c.uuid, src.c.launch_index, hostname,
+                               *(bindparam(f"v_{key}", type_=_INSTANCES.c[key].type) for key in copied)))
+           .returning(_INSTANCES.c.id, _INSTANCES.c.uuid).cte("new"))
+    answer = select(new.c.id, new.c.uuid)
+    if with_groups:
+        visible = select(_GROUPS.c.id).where(
+            tuple_(_GROUPS.c.id, _GROUPS.c.name, _GROUPS.c.project_id).in_(bindparam("w_groups", expanding=True)),
+            _GROUPS.c.deleted == false())
+        if scoped:
+            visible = visible.where(_GROUPS.c.project_id == bindparam("w_project_id"))
+        visible = visible.subquery()
+        links = (insert(Assoc.__table__)
+                 .from_select(["instance_id", "security_group_id", "created_at", "deleted"],
+                              select(new.c.id, visible.c.id, bindparam("v_created_at"), false())
+                              .select_from(new).join(visible, true()))
+                 .cte("links"))
+        answer = answer.add_cte(links)
+    return answer
+
+
+def _launch_in_one_statement(ctxt: Context, rows: list[dict[str, Any]], groups: list[Any], flavor: Any,
+                             hostname: tuple[str, int]) -> None:
+    """Write ``rows`` (and their group links) in one statement in autocommit, setting each row's id and
+    hostname; SecurityGroupNotFound or InstanceTypeNotFound (nothing written) when a group or the flavor
+    is not as given."""
+    scoped = _scoped(ctxt)
+    first = rows[0]
+    params = {f"v_{key}": first[key] for key in _WRITTEN_KEYS if key not in ("uuid", "launch_index", "hostname")}
+    params.update(w_uuids=[row["uuid"] for row in rows], w_indexes=[row["launch_index"] for row in rows],
+                  w_prefix=hostname[0], w_width=hostname[1], w_project_id=ctxt.project_id,
+                  w_groups=[(group["id"], group["name"], group["project_id"]) for group in groups],
+                  w_group_count=len(groups), w_flavor_name=flavor["name"])
+    stmt = prepared(("launch-one", scoped, bool(groups)), lambda: _launch_statement(scoped, bool(groups)))
+    with get_connection(single_statement=True) as connection:
+        written = dict((uuid_, instance_id) for instance_id, uuid_ in connection.execute(stmt, params))
+    if len(written) != len(rows):  # the groups' or the flavor's check refused it: nothing was written
+        with get_connection() as connection:
+            _check_flavor(connection, first, flavor)
+        raise exception.SecurityGroupNotFound(security_group_id=",".join(str(group["id"]) for group in groups))
+    prefix, width = hostname
+    for row in rows:
+        row["id"] = written[row["uuid"]]
+        row["hostname"] = f"{prefix}{row['id']:0{width}x}"
 
 
 # -- reading and terminating -------------------------------------------------------------------------------
