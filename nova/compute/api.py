@@ -209,7 +209,7 @@ class API:
             for instance in instances:
                 scheduler_rpcapi.SchedulerAPI().run_instance(
                     ctxt, FLAGS.compute_topic, instance["id"], availability_zone=availability_zone,
-                    forced_host=forced_host)
+                    forced_host=forced_host, vcpus=instance["vcpus"], memory_mb=instance["memory_mb"])
         except rpc.RpcError as exc:
             for instance in instances:
                 self._set_error(ctxt, instance["id"], f"could not reach the scheduler: {exc}")

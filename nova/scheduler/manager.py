@@ -61,8 +61,13 @@ class SchedulerManager(manager.Manager):
         return {host: self._capabilities[host]}
 
     def run_instance(self, ctxt: context.RequestContext, topic: str, instance_id: int,
-                     availability_zone: str | None = None, forced_host: str | None = None) -> str | None:
+                     availability_zone: str | None = None, forced_host: str | None = None,
+                     vcpus: int | None = None, memory_mb: int | None = None) -> str | None:
         """Pick a host for the instance and cast ``run_instance`` to it; returns the host.
+
+        With ``vcpus`` and ``memory_mb`` (sent by nova-api, which wrote them)
+        the row is not read first: the compare-and-set that records the host
+        finds an instance deleted or placed meanwhile, as the read would have.
 
         No lock is held across the database reads and writes: the driver
         counts the instances it placed whose host a concurrent usage read may
@@ -76,23 +81,29 @@ class SchedulerManager(manager.Manager):
             return None
         self._instances_in_flight.add(instance_id)
         try:
-            try:
-                instance = self.db.instance_get_placement(admin, instance_id)
-            except exception.NotFound:
-                LOG.info("Instance %s was deleted before it was scheduled", instance_id)
-                return None
-            if instance["vm_state"] != states.BUILDING or instance["host"]:
-                LOG.info("Instance %s is already placed (%s, host %s)", instance_id, instance["vm_state"],
-                         instance["host"])
-                return instance["host"]
+            if vcpus is not None and memory_mb is not None:
+                instance = {"id": instance_id, "vcpus": vcpus, "memory_mb": memory_mb}
+            else:
+                try:
+                    instance = self.db.instance_get_placement(admin, instance_id)
+                except exception.NotFound:
+                    LOG.info("Instance %s was deleted before it was scheduled", instance_id)
+                    return None
+                if instance["vm_state"] != states.BUILDING or instance["host"]:
+                    LOG.info("Instance %s is already placed (%s, host %s)", instance_id, instance["vm_state"],
+                             instance["host"])
+                    return instance["host"]
             try:
                 host = self.driver.schedule_run_instance(ctxt, topic, instance_id, instance=instance,
                                                          forced_host=forced_host,
                                                          availability_zone=availability_zone)
             except (exception.NoValidHost, exception.NotAuthorized) as exc:
                 LOG.warning("Instance %s cannot be placed: %s", instance_id, exc)
-                self.db.instance_set(admin, instance_id, {"vm_state": states.ERROR, "task_state": None,
-                                                          "fault": str(exc)})
+                try:
+                    self.db.instance_set(admin, instance_id, {"vm_state": states.ERROR, "task_state": None,
+                                                              "fault": str(exc)})
+                except exception.NotFound:
+                    LOG.info("Instance %s was deleted while it was being scheduled", instance_id)
                 return None
             try:
                 # Compare-and-set: a delete (or another placement) since the read wins.

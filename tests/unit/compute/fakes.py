@@ -29,6 +29,8 @@ class RecordingScheduler(FakeManagerBase):
         self.requests: list[dict[str, Any]] = []
 
     def run_instance(self, ctxt: Any, topic: str, instance_id: int, availability_zone: str | None = None,
-                     forced_host: str | None = None) -> None:
+                     forced_host: str | None = None, vcpus: int | None = None,
+                     memory_mb: int | None = None) -> None:
         self.requests.append({"topic": topic, "instance_id": instance_id, "availability_zone": availability_zone,
-                              "forced_host": forced_host, "project_id": ctxt.project_id})
+                              "forced_host": forced_host, "project_id": ctxt.project_id, "vcpus": vcpus,
+                              "memory_mb": memory_mb})

@@ -41,6 +41,7 @@ def test_create_writes_building_rows_and_asks_the_scheduler(scheduler, api):
     wait_for(lambda: len(scheduler.requests) == 3)
     assert {r["instance_id"] for r in scheduler.requests} == {i["id"] for i in instances}
     assert all(r["topic"] == "compute" and r["project_id"] == "proj-a" for r in scheduler.requests)
+    assert all((r["vcpus"], r["memory_mb"]) == (1, 512) for r in scheduler.requests)  # no read needed to place
 
 
 def test_default_flavor_and_unknown_flavor(scheduler, api):

@@ -103,14 +103,14 @@ def test_network_calls_wait_network_rpc_timeout_and_dhcp_notes_are_casts(sent):
 
 def test_scheduler_client(sent):
     api = scheduler_rpcapi.SchedulerAPI()
-    api.run_instance(CTXT, "compute", 8, availability_zone="nova")
+    api.run_instance(CTXT, "compute", 8, availability_zone="nova", vcpus=2, memory_mb=2048)
     api.update_service_capabilities(CTXT, "compute", "host-a", {"vcpus": 2})
     api.get_service_capabilities(CTXT, timeout=3)
     assert [(m["kind"], m["topic"], m["msg"]["method"]) for m in sent] == [
         ("cast", "scheduler", "run_instance"), ("fanout_cast", "scheduler", "update_service_capabilities"),
         ("call", "scheduler", "get_service_capabilities")]
     assert sent[0]["msg"]["args"] == {"topic": "compute", "instance_id": 8, "availability_zone": "nova",
-                                      "forced_host": None}
+                                      "forced_host": None, "vcpus": 2, "memory_mb": 2048}
     assert sent[2]["timeout"] == 3
 
 

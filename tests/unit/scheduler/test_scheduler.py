@@ -197,6 +197,36 @@ def test_placing_an_instance_costs_three_statements(sqlite_db, memory_rpc):
     assert len(statements) == 3, statements
 
 
+def test_placing_an_instance_whose_size_came_with_the_request_costs_two_statements(sqlite_db, memory_rpc):
+    """nova-api sends the instance's vcpus and memory: the hosts with their use and the compare-and-set."""
+    FLAGS.scheduler_driver = "nova.scheduler.simple.SimpleScheduler"
+    add_host("host-a", memory_mb=8192)
+    add_host("host-b", memory_mb=8192)
+    instance(host="host-a")
+    scheduler = manager.SchedulerManager(host="test-host")
+    target = instance()
+    with counting_statements() as statements:
+        assert scheduler.run_instance(ADMIN, "compute", target["id"], vcpus=1, memory_mb=512) == "host-b"
+    assert len(statements) == 2, statements
+    assert db.instance_get(ADMIN, target["id"])["host"] == "host-b"
+    # Delivered again, or for an instance deleted or failed meanwhile: the compare-and-set sends nothing on.
+    assert scheduler.run_instance(ADMIN, "compute", target["id"], vcpus=1, memory_mb=512) is None
+    gone = instance()
+    db.instance_destroy(ADMIN, gone["id"])
+    assert scheduler.run_instance(ADMIN, "compute", gone["id"], vcpus=1, memory_mb=512) is None
+    assert len(scheduler.driver.claims) == 0
+
+
+def test_an_unplaceable_instance_deleted_meanwhile_is_left_deleted(sqlite_db, memory_rpc):
+    add_host("dead", stale=True)
+    scheduler = manager.SchedulerManager(host="test-host")
+    target = instance()
+    db.instance_destroy(ADMIN, target["id"])
+    assert scheduler.run_instance(ADMIN, "compute", target["id"], vcpus=1, memory_mb=512) is None
+    row = db.instance_get(context.get_admin_context(read_deleted=True), target["id"])
+    assert row["deleted"] and row["vm_state"] != states.ERROR
+
+
 def test_an_instance_deleted_while_placed_is_not_sent_and_frees_its_claim(sqlite_db, memory_rpc, monkeypatch):
     FLAGS.scheduler_driver = "nova.scheduler.simple.SimpleScheduler"
     add_host("host-a")
