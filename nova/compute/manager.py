@@ -191,20 +191,21 @@ class ComputeManager(manager.SchedulerDependentManager):
         with self._instance_lock(instance_id):
             try:
                 # Volumes are reserved for an instance at launch, before this message, and attached
-                # only to a running one: whether it has any is known from this read.
-                instance, has_volumes = self.db.instance_get_with_volume_flag(ctxt.elevated(), instance_id)
+                # only to a running one: whether it has any is known from this read, which also starts
+                # the build (this host's, task networking) when the instance is building and not deleting.
+                instance, has_volumes, started = self.db.instance_start_build(
+                    ctxt.elevated(), instance_id, self.host, states.NETWORKING, states.BUILDING, states.DELETING,
+                    FLAGS.node_availability_zone)
             except exception.NotFound:
                 LOG.info("Instance %s was deleted before it was built", instance_id)
                 return
-            if instance["vm_state"] != states.BUILDING or instance["task_state"] == states.DELETING:
+            if not started:
                 LOG.info("Not building instance %s: it is %s/%s", instance_id, instance["vm_state"],
                          instance["task_state"])
                 return
             if instance["name"] in self.driver.list_instances():
                 self._set_error(ctxt, instance_id, f"a domain named {instance['name']} already exists")
                 return
-            self._advance(ctxt, instance, host=self.host, launched_on=self.host, task_state=states.NETWORKING,
-                          availability_zone=instance["availability_zone"] or FLAGS.node_availability_zone)
             try:
                 network_info = self.network_api.allocate_for_instance(ctxt, instance_id, self.host)
             except Exception as exc:

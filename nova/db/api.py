@@ -387,6 +387,15 @@ def instance_get_with_volume_flag(ctxt: Context, instance_id: int) -> tuple[Row,
     return IMPL.instance_get_with_volume_flag(ctxt, instance_id)
 
 
+def instance_start_build(ctxt: Context, instance_id: int, host: str, task_state: str, building: str,
+                         unless_task_state: str, default_zone: str | None) -> tuple[Row, bool, bool]:
+    """(row with groups, volume flag, started): the build starts (host, ``launched_on``, ``task_state``,
+    the zone if none) only for a ``building`` instance whose task is not ``unless_task_state``; on
+    PostgreSQL one statement with the read.  Raises InstanceNotFound."""
+    return IMPL.instance_start_build(ctxt, instance_id, host, task_state, building, unless_task_state,
+                                     default_zone)
+
+
 def instance_get_all_for_host(ctxt: Context, host: str | None, vm_state: str | None = None) -> list[Row]:
     """Live instances of ``host`` (None: unplaced), optionally in ``vm_state``: rows and flavors in one
     statement (no metadata or groups), for periodic checks."""

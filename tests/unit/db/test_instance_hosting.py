@@ -254,6 +254,49 @@ def flat_network(admin, size=8):
     return network
 
 
+def start_build(ctxt, instance):
+    return db.instance_start_build(ctxt, instance["id"], "host-9", "networking", "building", "deleting", "zone-z")
+
+
+def test_start_build_reads_and_starts_a_building_instance_in_one_statement(db_url, admin):
+    instance = make_instance(admin, task_state="scheduling")
+    group = in_group(admin, instance)
+    db.volume_create(admin, {"size": 1, "instance_id": instance["id"], "status": "reserved"})
+    with counting_statements() as statements, statements_in_transactions() as transactions:
+        row, has_volumes, started = start_build(admin, instance)
+    if db_url.startswith("postgresql"):
+        assert len(statements) == 1 and [inside for _statement, inside in transactions] == [False]
+    assert started and has_volumes and [g["name"] for g in row.security_groups] == [group["name"]]
+    assert row.instance_type["name"] == "m1.small"
+    for seen in (row, db.instance_get(admin, instance["id"])):
+        assert (seen["host"], seen["launched_on"], seen["task_state"], seen["availability_zone"]) == (
+            "host-9", "host-9", "networking", "zone-z")
+
+
+def test_start_build_keeps_the_zone_given_at_launch(db_url, admin):
+    instance = make_instance(admin, availability_zone="zone-a")
+    row, has_volumes, started = start_build(admin, instance)
+    assert started and not has_volumes and row["availability_zone"] == "zone-a"
+    assert db.instance_get(admin, instance["id"])["availability_zone"] == "zone-a"
+
+
+def test_start_build_leaves_an_instance_not_building_or_being_deleted_alone(db_url, admin, alice):
+    active = make_instance(admin, vm_state="active")
+    deleting = make_instance(admin, task_state="deleting")
+    for instance in (active, deleting):
+        row, _has_volumes, started = start_build(admin, instance)
+        assert not started and row["host"] is None
+        assert db.instance_get(admin, instance["id"])["host"] is None
+    gone = make_instance(admin)
+    db.instance_destroy(admin, gone["id"])
+    theirs = make_instance(admin, project_id="proj-b")
+    with pytest.raises(exception.InstanceNotFound):
+        start_build(admin, gone)
+    with pytest.raises(exception.InstanceNotFound):
+        start_build(alice, theirs)
+    assert db.instance_get(admin, theirs["id"])["host"] is None
+
+
 def test_allocate_claims_a_free_address_and_sets_the_mac_in_one_transaction(db_url, admin):
     network = flat_network(admin)
     instance = make_instance(admin)

@@ -76,6 +76,7 @@ from nova.db.sqlalchemy.api.instance_hosting import (  # noqa: F401
     instance_set,
     instance_set_and_grantee_hosts,
     instance_set_deleted,
+    instance_start_build,
 )
 from nova.db.sqlalchemy.api.quotas import (  # noqa: F401
     quota_destroy_all_by_project,

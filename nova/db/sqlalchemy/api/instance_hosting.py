@@ -115,6 +115,64 @@ def instance_get_with_volume_flag(ctxt: Context, instance_id: int) -> tuple[Inst
     return instance, bool(has_volumes)
 
 
+def _start_statement(scoped: bool) -> Any:
+    """PostgreSQL: ``instance_get_with_volume_flag``'s read with the start of the build as a data-modifying
+    WITH clause; the read shows the row as it was before, and ``started`` whether the write was made."""
+    table = _TABLE
+    started = (
+        update(table)
+        .where(*_visible_clauses(scoped), table.c.vm_state == bindparam("w_vm_state"),
+               or_(table.c.task_state.is_(None), table.c.task_state != bindparam("w_not_task_state")))
+        .values(host=bindparam("v_host"), launched_on=bindparam("v_host"), task_state=bindparam("v_task_state"),
+                availability_zone=func.coalesce(func.nullif(table.c.availability_zone, ""), bindparam("v_zone")),
+                updated_at=bindparam("v_now"))
+        .returning(table.c.id)
+        .cte("started")
+    )
+    stmt = select(Instance, _has_volumes(), select(started.c.id).exists().label("started"))
+    stmt = stmt.where(Instance.id == bindparam("w_id"), Instance.deleted == false())
+    if scoped:
+        stmt = stmt.where(Instance.project_id == bindparam("w_project_id"))
+    return stmt.options(*_get_options(True)).add_cte(started)
+
+
+@require_context
+def instance_start_build(ctxt: Context, instance_id: int, host: str, task_state: str, building: str,
+                         unless_task_state: str, default_zone: str | None) -> tuple[Instance, bool, bool]:
+    """What nova-compute does first with an instance to build: (the row with its flavor and groups, whether
+    a live volume names it, whether the build started).
+
+    The build starts only if the instance is ``building`` and its task is not
+    ``unless_task_state`` (a delete under way): its host and ``launched_on``
+    become ``host``, its task ``task_state``, its zone ``default_zone`` when it
+    has none; the row answered has these values.  On PostgreSQL one
+    statement, elsewhere the read and the write.  InstanceNotFound when the
+    instance is gone.
+    """
+    values = {"host": host, "launched_on": host, "task_state": task_state}
+    if get_engine().dialect.name != "postgresql" or getattr(ctxt, "read_deleted", False):
+        instance, has_volumes = instance_get_with_volume_flag(ctxt, instance_id)
+        if instance["vm_state"] != building or instance["task_state"] == unless_task_state:
+            return instance, bool(has_volumes), False
+        values["availability_zone"] = instance["availability_zone"] or default_zone
+        instance_set(ctxt, instance_id, values)
+        instance.update(values)
+        return instance, bool(has_volumes), True
+    scoped, params = _visible(ctxt, instance_id)
+    params.update(w_vm_state=building, w_not_task_state=unless_task_state, v_host=host, v_task_state=task_state,
+                  v_zone=default_zone, v_now=utils.utcnow())
+    stmt = prepared(("start-build", scoped), lambda: _start_statement(scoped))
+    with single_statement.get_session() as session:
+        row = session.execute(stmt, params).unique().first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_id)
+    instance, has_volumes, started = row
+    if started:
+        values["availability_zone"] = instance["availability_zone"] or default_zone
+        instance.update(values)
+    return instance, bool(has_volumes), bool(started)
+
+
 _PLACEMENT_COLUMNS = ("id", "project_id", "vm_state", "task_state", "host", "vcpus", "memory_mb", "local_gb",
                       "availability_zone")
 
