@@ -210,16 +210,22 @@ def _hostname_statement() -> Any:
     return update(_INSTANCES).where(_INSTANCES.c.id == bindparam("w_id")).values(hostname=bindparam("v_hostname"))
 
 
-def _links_statement(scoped: bool) -> Any:
-    """The links of the new instances to the groups, made only for groups that are live, visible and as the
-    caller read them (id, name, project), and for instances whose flavor is a live row with the values the
-    instance copied from it (and the name the caller read, when it gave the flavor)."""
-    groups = select(_GROUPS.c.id).where(
+def _groups_as_read(scoped: bool, column: Any) -> Any:
+    """``column`` of the groups of ``w_groups`` ((id, name, project) as the caller read them) that are
+    live, as read and visible to the caller."""
+    groups = select(column).where(
         tuple_(_GROUPS.c.id, _GROUPS.c.name, _GROUPS.c.project_id).in_(bindparam("w_groups", expanding=True)),
         _GROUPS.c.deleted == false())
     if scoped:
         groups = groups.where(_GROUPS.c.project_id == bindparam("w_project_id"))
-    visible = groups.subquery()
+    return groups
+
+
+def _links_statement(scoped: bool) -> Any:
+    """The links of the new instances to the groups, made only for groups that are live, visible and as the
+    caller read them (id, name, project), and for instances whose flavor is a live row with the values the
+    instance copied from it (and the name the caller read, when it gave the flavor)."""
+    visible = _groups_as_read(scoped, _GROUPS.c.id).subquery()
     live_flavor = exists().where(
         _FLAVORS.c.id == _INSTANCES.c.instance_type_id, _FLAVORS.c.deleted == false(),
         _FLAVORS.c.name == func.coalesce(bindparam("w_flavor_name", type_=String), _FLAVORS.c.name),
@@ -291,8 +297,10 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
     given, and of instances whose flavor is live and as given: a group gone
     (or another project's) fails the whole launch with SecurityGroupNotFound,
     a flavor gone with InstanceTypeNotFound, so a caller may launch with rows
-    it remembers.  On PostgreSQL a launch is four statements (the instances,
-    their hostnames, the links, the metadata if any), whatever the count.
+    it remembers.  On PostgreSQL a launch given its flavor, named
+    ``prefix%0<width>x`` and without metadata is one statement in autocommit
+    (``_launch_statement``); any other is up to four (the instances, their
+    hostnames, the links, the metadata if any), whatever the count.
     """
     now = utils.utcnow()
     metadata, rows = [], []
@@ -386,14 +394,9 @@ def _launch_statement(scoped: bool, with_groups: bool) -> Any:
     ids = func.nextval(func.pg_get_serial_sequence(literal("instances"), literal("id")))
     pairs = func.unnest(bindparam("w_uuids", type_=ARRAY(String)), bindparam("w_indexes", type_=ARRAY(Integer))
                         ).table_valued("uuid", "launch_index").render_derived()
-    src_columns = [ids.label("id"), pairs.c.uuid, pairs.c.launch_index]
-    source = select(*src_columns).select_from(pairs)
+    source = select(ids.label("id"), pairs.c.uuid, pairs.c.launch_index).select_from(pairs)
     if with_groups:
-        groups = select(func.count()).where(
-            tuple_(_GROUPS.c.id, _GROUPS.c.name, _GROUPS.c.project_id).in_(bindparam("w_groups", expanding=True)),
-            _GROUPS.c.deleted == false())
-        if scoped:
-            groups = groups.where(_GROUPS.c.project_id == bindparam("w_project_id"))
+        groups = _groups_as_read(scoped, func.count())
         live_flavor = exists().where(
             _FLAVORS.c.id == bindparam("v_instance_type_id"), _FLAVORS.c.deleted == false(),
             _FLAVORS.c.name == bindparam("w_flavor_name"),
@@ -411,12 +414,7 @@ def _launch_statement(scoped: bool, with_groups: bool) -> Any:
            .returning(_INSTANCES.c.id, _INSTANCES.c.uuid).cte("new"))
     answer = select(new.c.id, new.c.uuid)
     if with_groups:
-        visible = select(_GROUPS.c.id).where(
-            tuple_(_GROUPS.c.id, _GROUPS.c.name, _GROUPS.c.project_id).in_(bindparam("w_groups", expanding=True)),
-            _GROUPS.c.deleted == false())
-        if scoped:
-            visible = visible.where(_GROUPS.c.project_id == bindparam("w_project_id"))
-        visible = visible.subquery()
+        visible = _groups_as_read(scoped, _GROUPS.c.id).subquery()
         links = (insert(Assoc.__table__)
                  .from_select(["instance_id", "security_group_id", "created_at", "deleted"],
                               select(new.c.id, visible.c.id, bindparam("v_created_at"), false())
