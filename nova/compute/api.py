@@ -87,7 +87,8 @@ _REMEMBERED = _Remembered()
 
 
 class _Attempt:
-    """One try of a launch: whether it may use what ``_REMEMBERED`` holds, and whether it did."""
+    """One try of a launch: whether it may use what ``_REMEMBERED`` holds and leave the quota check to the
+    write, and whether it did (a refusal is then tried again, reading everything afresh)."""
 
     def __init__(self, trust_remembered: bool) -> None:
         self.trust_remembered = trust_remembered
@@ -249,7 +250,13 @@ class API:
             if image_id is None and root_device_name is None:
                 raise exception.InvalidInput(
                     reason="without an image, a block device mapping must give the root device")
-            count = self._allowed_count(ctxt, flavor, min_count, max_count)
+            if attempt.trust_remembered and ctxt.project_id is not None:
+                # All max_count, if the write finds they fit the quotas (no read first); when they do not,
+                # the launch is tried again reading afresh, which finds how many fit and says why.
+                count, quota_limits = max_count, quota.default_quotas()
+                attempt.used_remembered = True
+            else:
+                count, quota_limits = self._allowed_count(ctxt, flavor, min_count, max_count), None
             if any(m.get("volume_id") for m in mappings) and count > 1:
                 raise exception.InvalidInput(reason="an existing volume can be mapped to one instance only")
 
@@ -277,7 +284,7 @@ class API:
                 "disable_api_termination": bool(disable_api_termination),
                 "shutdown_behavior": shutdown_behavior,
             }
-            instances = self._write_instances(ctxt, base, count, groups, flavor)
+            instances = self._write_instances(ctxt, base, count, groups, flavor, quota_limits)
         return instances, flavor, image, mappings, zone, forced_host
 
     @staticmethod
@@ -408,11 +415,12 @@ class API:
 
     @staticmethod
     def _write_instances(ctxt: Context, base: dict[str, Any], count: int, groups: list[Row],
-                         flavor: Row) -> list[Row]:
+                         flavor: Row, quota_limits: dict[str, int] | None) -> list[Row]:
         """All rows or none: one transaction, so a failure (a database outage) leaves nothing behind."""
         return db.instance_create_many(ctxt, [dict(base, launch_index=index) for index in range(count)],
                                        security_group_ids=[group["id"] for group in groups],
-                                       hostname_format="i-%08x", instance_type=flavor, groups=groups)
+                                       hostname_format="i-%08x", instance_type=flavor, groups=groups,
+                                       quota_limits=quota_limits)
 
     @staticmethod
     def _check_mapped_sources(ctxt: Context, mappings: list[dict[str, Any]]) -> None:

@@ -9,11 +9,12 @@ from tests.fixtures.sql import statements_in_transactions
 from tests.unit.db.test_instances import admin, alice, bob  # noqa: F401 - fixtures
 
 
-def _launch(ctxt, flavor, groups, count=1, **values):
+def _launch(ctxt, flavor, groups, count=1, quota_limits=None, **values):
     return db.instance_create_many(ctxt, [dict({"instance_type_id": flavor["id"], "memory_mb": flavor["memory_mb"],
                                                 "vcpus": flavor["vcpus"], "local_gb": flavor["local_gb"]}, **values)
                                           for _ in range(count)],
-                                   [g["id"] for g in groups], "i-%08x", instance_type=flavor, groups=groups)
+                                   [g["id"] for g in groups], "i-%08x", instance_type=flavor, groups=groups,
+                                   quota_limits=quota_limits)
 
 
 def test_rows_come_back_as_written_with_their_defaults(db_url, alice):
@@ -63,6 +64,29 @@ def test_a_launch_on_postgresql_is_one_statement_outside_a_transaction(db_url, a
         assert row["hostname"] == again["hostname"] == f"i-{row['id']:08x}"
         assert [g["name"] for g in again.security_groups] == ["web"]
     assert len({row["id"] for row in rows}) == len({row["uuid"] for row in rows}) == 2
+
+
+DEFAULTS = {"instances": 3, "cores": 100, "ram": 100000}
+
+
+def test_a_launch_with_quota_limits_writes_only_what_fits(db_url, alice, admin):
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")  # 1 core, 512 MB
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    assert len(_launch(alice, tiny, [web], count=2, project_id="proj-a", quota_limits=DEFAULTS)) == 2
+    with pytest.raises(exception.QuotaError):  # 2 + 2 > 3
+        _launch(alice, tiny, [web], count=2, project_id="proj-a", quota_limits=DEFAULTS)
+    db.quota_set(admin, "proj-a", "instances", 10)  # the project's own limit over the default
+    assert len(_launch(alice, tiny, [web], count=2, project_id="proj-a", quota_limits=DEFAULTS)) == 2
+    db.quota_set(admin, "proj-a", "ram", 512 * 5)
+    with pytest.raises(exception.QuotaError):  # 4 + 2 instances of 512 MB > 2,560 MB
+        _launch(alice, tiny, [web], count=2, project_id="proj-a", quota_limits=DEFAULTS)
+    assert len(_launch(alice, tiny, [web], project_id="proj-a", quota_limits=DEFAULTS)) == 1
+    db.quota_set(admin, "proj-a", "ram", -1)  # unlimited
+    db.quota_set(admin, "proj-a", "cores", 6)
+    with pytest.raises(exception.QuotaError):  # 5 + 2 cores > 6
+        _launch(alice, tiny, [web], count=2, project_id="proj-a", quota_limits=DEFAULTS)
+    assert len(db.instance_get_all(alice)) == 5
+    assert len(_launch(alice, tiny, [web], count=2, project_id="proj-a")) == 2  # no limits given: no check
 
 
 def test_hostnames_wider_than_the_format_keep_every_digit(db_url, alice):

@@ -286,7 +286,8 @@ def _check_flavor(connection: Any, row: dict[str, Any], flavor: Any) -> None:
 @require_context
 def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
                          security_group_ids: list[int] | tuple[int, ...] = (), hostname_format: str | None = None,
-                         instance_type: Any = None, groups: list[Any] | None = None) -> list[Instance]:
+                         instance_type: Any = None, groups: list[Any] | None = None,
+                         quota_limits: dict[str, int] | None = None) -> list[Instance]:
     """Create instances, each in the groups and named ``hostname_format % id``, in one transaction.
 
     The rows are answered as written, nothing read back: ``instance_type``
@@ -301,6 +302,11 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
     ``prefix%0<width>x`` and without metadata is one statement in autocommit
     (``_launch_statement``); any other is up to four (the instances, their
     hostnames, the links, the metadata if any), whatever the count.
+
+    ``quota_limits`` (``instances``, ``cores`` and ``ram``: the defaults, which
+    the project's own quota rows override) makes the write check that all the
+    rows fit the project's quotas, in the same statement on PostgreSQL (a read
+    first elsewhere): QuotaError, nothing written, when they do not.
     """
     now = utils.utcnow()
     metadata, rows = [], []
@@ -321,11 +327,14 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
         if missing:
             raise exception.SecurityGroupNotFound(security_group_id=missing[0])
         hostname_sql = _hostname_in_sql(hostname_format)
+        need = _quota_need(rows, quota_limits)
         if (instance_type is not None and hostname_sql is not None and not any(metadata)
                 and get_engine().dialect.name == "postgresql"):
             _launch_in_one_statement(ctxt, rows, [by_id[group_id] for group_id in group_ids], instance_type,
-                                     hostname_sql)
+                                     hostname_sql, need)
             return _answer(rows, metadata, instance_type, [by_id[group_id] for group_id in group_ids], now)
+        if need is not None:
+            _check_quota(ctxt, need)
         with get_connection() as connection:
             ids = _insert(connection, rows)
             for row, instance_id in zip(rows, ids):
@@ -379,7 +388,47 @@ def _hostname_in_sql(hostname_format: str | None) -> tuple[str, int] | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
-def _launch_statement(scoped: bool, with_groups: bool) -> Any:
+_QUOTA_USE = (("instances", "w_need_instances"), ("cores", "w_need_cores"), ("ram", "w_need_ram"))
+
+
+def _quota_need(rows: list[dict[str, Any]], limits: dict[str, int] | None) -> dict[str, Any] | None:
+    """What ``rows`` add to their project's use, with the default limits, for the quota check (None: no
+    check)."""
+    if limits is None or not rows or rows[0]["project_id"] is None:
+        return None
+    return {"w_quota_project": rows[0]["project_id"], "w_need_instances": len(rows),
+            "w_need_cores": sum(row["vcpus"] or 0 for row in rows),
+            "w_need_ram": sum(row["memory_mb"] or 0 for row in rows),
+            **{f"w_default_{resource}": limits[resource] for resource, _need in _QUOTA_USE}}
+
+
+def _fits_quotas() -> Any:
+    """Whether the project's live instances and ``w_need_*`` more fit its limits (its own quota rows, else
+    ``w_default_*``; -1 is unlimited)."""
+    use = select(func.count(Instance.id).label("instances"),
+                 func.coalesce(func.sum(Instance.vcpus), 0).label("cores"),
+                 func.coalesce(func.sum(Instance.memory_mb), 0).label("ram")).where(
+        Instance.project_id == bindparam("w_quota_project"), Instance.deleted == false()).subquery("use")
+    fits = []
+    for resource, need in _QUOTA_USE:
+        own = (select(Quota.hard_limit).where(Quota.project_id == bindparam("w_quota_project"),
+                                              Quota.resource == resource)
+               .order_by(Quota.id.desc()).limit(1).scalar_subquery())
+        limit = func.coalesce(own, bindparam(f"w_default_{resource}", type_=Integer))
+        fits.append(or_(limit < 0, use.c[resource] + bindparam(need, type_=Integer) <= limit))
+    return select(true()).select_from(use).where(*fits).exists()
+
+
+def _check_quota(ctxt: Context, need: dict[str, Any]) -> None:
+    """QuotaError unless ``need`` fits (the read the one-statement launch makes inside its write)."""
+    with get_connection() as connection:
+        fits = connection.execute(prepared(("launch-fits",), lambda: select(_fits_quotas())), need).scalar()
+    if not fits:
+        raise exception.QuotaError(reason=f"{need['w_need_instances']} more instance(s) do not fit the quotas of "
+                                          f"project {need['w_quota_project']}")
+
+
+def _launch_statement(scoped: bool, with_groups: bool, with_quota: bool) -> Any:
     """PostgreSQL: a launch's rows in one statement (data-modifying WITH clauses).
 
     ``new`` inserts one instance per element of the arrays ``w_uuids`` and
@@ -388,8 +437,9 @@ def _launch_statement(scoped: bool, with_groups: bool) -> Any:
     puts each new instance in the groups.  With groups, the instances are
     inserted only if every group is live, visible and as the caller read it
     and the flavor is a live row with the values the instances copy from it
-    (the checks ``_links_statement`` makes), so a launch is all or nothing.
-    It answers (id, uuid) of each instance written.
+    (the checks ``_links_statement`` makes), so a launch is all or nothing;
+    ``with_quota``, only if they all fit the project's quotas.  It answers (id,
+    uuid) of each instance written.
     """
     ids = func.nextval(func.pg_get_serial_sequence(literal("instances"), literal("id")))
     pairs = func.unnest(bindparam("w_uuids", type_=ARRAY(String)), bindparam("w_indexes", type_=ARRAY(Integer))
@@ -402,6 +452,8 @@ def _launch_statement(scoped: bool, with_groups: bool) -> Any:
             _FLAVORS.c.name == bindparam("w_flavor_name"),
             *(_FLAVORS.c[key] == func.coalesce(bindparam(f"v_{key}"), _FLAVORS.c[key]) for key in _FLAVOR_COPIES))
         source = source.where(groups.scalar_subquery() == bindparam("w_group_count"), live_flavor)
+    if with_quota:
+        source = source.where(_fits_quotas())
     src = source.cte("src")
     hexed = func.to_hex(src.c.id)
     width = bindparam("w_width", type_=Integer)
@@ -425,10 +477,10 @@ def _launch_statement(scoped: bool, with_groups: bool) -> Any:
 
 
 def _launch_in_one_statement(ctxt: Context, rows: list[dict[str, Any]], groups: list[Any], flavor: Any,
-                             hostname: tuple[str, int]) -> None:
+                             hostname: tuple[str, int], need: dict[str, Any] | None) -> None:
     """Write ``rows`` (and their group links) in one statement in autocommit, setting each row's id and
-    hostname; SecurityGroupNotFound or InstanceTypeNotFound (nothing written) when a group or the flavor
-    is not as given."""
+    hostname; QuotaError, SecurityGroupNotFound or InstanceTypeNotFound (nothing written) when they do
+    not fit the quotas (``need``), a group or the flavor is not as given."""
     scoped = _scoped(ctxt)
     first = rows[0]
     params = {f"v_{key}": first[key] for key in _WRITTEN_KEYS if key not in ("uuid", "launch_index", "hostname")}
@@ -436,10 +488,14 @@ def _launch_in_one_statement(ctxt: Context, rows: list[dict[str, Any]], groups: 
                   w_prefix=hostname[0], w_width=hostname[1], w_project_id=ctxt.project_id,
                   w_groups=[(group["id"], group["name"], group["project_id"]) for group in groups],
                   w_group_count=len(groups), w_flavor_name=flavor["name"])
-    stmt = prepared(("launch-one", scoped, bool(groups)), lambda: _launch_statement(scoped, bool(groups)))
+    params.update(need or {})
+    shape = (scoped, bool(groups), need is not None)
+    stmt = prepared(("launch-one", *shape), lambda: _launch_statement(*shape))
     with get_connection(single_statement=True) as connection:
         written = dict((uuid_, instance_id) for instance_id, uuid_ in connection.execute(stmt, params))
-    if len(written) != len(rows):  # the groups' or the flavor's check refused it: nothing was written
+    if len(written) != len(rows):  # a check refused it: nothing was written
+        if need is not None:
+            _check_quota(ctxt, need)
         with get_connection() as connection:
             _check_flavor(connection, first, flavor)
         raise exception.SecurityGroupNotFound(security_group_id=",".join(str(group["id"]) for group in groups))
