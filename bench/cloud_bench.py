@@ -94,6 +94,19 @@ def rabbit_flags(url: str, vhost: str) -> list[str]:
             f"--rabbit_virtual_host={vhost}"]
 
 
+def server_max_connections(url: str) -> int:
+    """The connections the PostgreSQL server accepts from ordinary users (max_connections less those
+    reserved for superusers)."""
+    conn = postgres_connect(url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT current_setting('max_connections')::int"
+                           " - current_setting('superuser_reserved_connections')::int")
+            return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -544,12 +557,16 @@ def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -
     profile_dir = os.path.abspath(args.profile) if args.profile else None
     if profile_dir:
         os.makedirs(profile_dir, exist_ok=True)
-    # nova-api serves every client at once: a pool as wide as the clients (capped: the server is shared),
-    # kept open, since connections beyond --sql_max_pool_size are closed (when returned in trees before
-    # nova.db.sqlalchemy.pool, once idle since) and a new PostgreSQL backend costs a fork and cold caches.  Workers share what is kept
-    # open, but each may reach the whole width: the kernel does not spread the clients' connections evenly
+    # nova-api serves every client at once: a pool as wide as the clients, kept open, since connections
+    # beyond --sql_max_pool_size are closed (when returned in trees before nova.db.sqlalchemy.pool, once
+    # idle since) and a new PostgreSQL backend costs a fork and cold caches.  Workers share what is kept
+    # open.  All the pools together must fit the server's max_connections: past it, a daemon's new
+    # connection is refused ("too many clients") and retried after --sql_retry_interval, and the cloud
+    # waits with idle cores (each other daemon may open 15, the defaults' 5 + 10).
     workers = args.api_workers if api_workers_known() else 1
-    width = min(max(max_clients, 15), 50)
+    others = (2 + args.computes) * 15 + 3  # scheduler, network, computes; the bench's own connections
+    room = max((server_max_connections(args.postgres_url) - others) // workers, 10)
+    width = min(max(max_clients, 15), 50, room)
     kept = max((width - 10) // workers, 5)
     api_pool = ([f"--sql_max_pool_size={kept}", f"--sql_max_overflow={width - kept}"]
                 if "'sql_max_overflow'" in registry else [])

@@ -383,22 +383,22 @@ def compute_host_capacity(ctxt: Context, topic: str, leave_out: Collection[int] 
 
 
 def _capacity_statement() -> Any:
-    usage = (
-        select(Instance.host.label("host"), func.count(Instance.id).label("instances"),
-               func.coalesce(func.sum(Instance.vcpus), 0).label("vcpus"),
-               func.coalesce(func.sum(Instance.memory_mb), 0).label("memory_mb"))
-        .where(Instance.deleted == false(), Instance.host.is_not(None),
-               or_(Instance.vm_state.is_(None), Instance.vm_state != "error"),
-               Instance.id.not_in(bindparam("w_leave_out", expanding=True)))
-        .group_by(Instance.host)
-        .subquery()
-    )
+    """The instances are joined to each service by host (and live), so the database reads each host's live
+    instances through the (host, deleted) index: not every instance ever placed, as grouping all the
+    instances with a host would."""
     service, node = models.Service, models.ComputeNode
+    counted = and_(Instance.host == service.host, Instance.deleted == false(),
+                   or_(Instance.vm_state.is_(None), Instance.vm_state != "error"),
+                   Instance.id.not_in(bindparam("w_leave_out", expanding=True)))
+    columns = (service.id, service.host, service.availability_zone, service.updated_at, service.created_at,
+               node.id, node.memory_mb)
     return (
-        select(service.host, service.availability_zone, service.updated_at, service.created_at,
-               node.memory_mb, usage.c.instances, usage.c.vcpus, usage.c.memory_mb)
+        select(*columns[1:5], node.memory_mb, func.count(Instance.id),
+               func.coalesce(func.sum(Instance.vcpus), 0), func.coalesce(func.sum(Instance.memory_mb), 0))
+        .select_from(service)
         .outerjoin(node, and_(node.service_id == service.id, node.deleted == false()))
-        .outerjoin(usage, usage.c.host == service.host)
+        .outerjoin(Instance, counted)
         .where(service.topic == bindparam("w_topic"), service.disabled == false(), service.deleted == false())
+        .group_by(*columns)
         .order_by(service.id, node.id)
     )
