@@ -69,6 +69,10 @@ class NetworkManager(manager.SchedulerDependentManager):
         {"create_networks", "setup_compute_network", "disassociate_stale_fixed_ips"})
     dhcp = False
     timeout_fixed_ips = True
+    # The flat strategies give every instance the same network: once it has a host, its row is
+    # remembered instead of read for each allocation (VlanManager's depends on the instance's project).
+    remembers_network = True
+    _remembered_network: Any = None
 
     # -- start-up and network hosting -------------------------------------
 
@@ -117,13 +121,27 @@ class NetworkManager(manager.SchedulerDependentManager):
 
     def allocate_for_instance(self, ctxt: context.RequestContext, instance_id: int,
                               host: str | None = None) -> list[dict[str, Any]]:
-        """Give the instance a fixed IP on its network; returns its NICs."""
+        """Give the instance a fixed IP on its network; returns its NICs.
+
+        A remembered network that has no free address left is read again
+        once: it may have been deleted (its addresses with it) since.
+        """
         admin = _admin(ctxt)
-        network = self._network_for_instance(admin, instance_id)
+        remembered = self._remembered_network
+        network = remembered if remembered is not None else self._network_for_instance(admin, instance_id)
         network_host = self._network_host(admin, network)
+        if self.remembers_network and remembered is None:
+            network.host = network_host  # as the database has it now (set just now if it had none)
+            self._remembered_network = network
         if network_host != self.host:
             return network_rpcapi.NetworkAPI().allocate_fixed_ip(ctxt, network_host, instance_id, network["id"])
-        return self._allocate_fixed_ip(admin, instance_id, network)
+        try:
+            return self._allocate_fixed_ip(admin, instance_id, network)
+        except exception.NoMoreFixedIps:
+            if remembered is None:
+                raise
+            self._remembered_network = None
+            return self.allocate_for_instance(ctxt, instance_id, host)
 
     def allocate_fixed_ip(self, ctxt: context.RequestContext, instance_id: int,
                           network_id: int) -> list[dict[str, Any]]:
@@ -427,6 +445,7 @@ class VlanManager(NetworkManager):
     bridge ``br<vlan>``, gateway .1, VPN .2, DHCP from .3, its own dnsmasq."""
 
     dhcp = True
+    remembers_network = False
 
     def init_host(self) -> None:
         super().init_host()

@@ -209,9 +209,10 @@ def test_init_host_sets_default_nat_and_metadata_forward(fake_net, admin):
             "-j DNAT --to-destination 192.0.2.20:8775") in nat
 
 
-def test_flat_allocate_and_deallocate_cost_five_and_two_statements(fake_net, admin):
-    # allocate: the network, then one transaction (what the instance or the MAC holds, the candidate, the
-    # claim, the instance's MAC); deallocate: addresses with their hosts and floating IPs, the release.
+def test_flat_allocate_and_deallocate_cost_four_and_two_statements(fake_net, admin):
+    # allocate: one transaction (what the instance or the MAC holds, the candidate, the claim, the
+    # instance's MAC), the network being remembered; deallocate: addresses with their hosts and floating
+    # IPs, the release.
     mgr = manager.FlatManager(host="net-host")
     [network] = mgr.create_networks(admin, "10.0.0.0/28", 1, 16)
     warm_up = make_instance()["id"]  # and the network gets its host
@@ -220,13 +221,28 @@ def test_flat_allocate_and_deallocate_cost_five_and_two_statements(fake_net, adm
     instance = make_instance()
     with counting_statements() as statements:
         [nic] = mgr.allocate_for_instance(admin, instance["id"], "c")
-    assert len(statements) == 5, statements
+    assert len(statements) == 4, statements
     assert nic["network_id"] == network["id"] and db.instance_get(admin, instance["id"])["mac_address"] == \
         nic["mac_address"]
     with counting_statements() as statements:
         mgr.deallocate_for_instance(admin, instance["id"])
     assert len(statements) == 2, statements
     assert db.fixed_ip_get_all_by_instance(admin, instance["id"]) == []
+
+
+def test_a_remembered_network_deleted_since_is_read_again(fake_net, admin):
+    mgr = manager.FlatManager(host="net-host")
+    [first] = mgr.create_networks(admin, "10.0.0.0/28", 1, 16)
+    [held] = mgr.allocate_for_instance(admin, make_instance()["id"], "c")
+    db.fixed_ip_disassociate(admin, held["address"])
+    db.network_delete_safe(admin, first["id"])  # its addresses go with it
+    [second] = mgr.create_networks(admin, "10.2.0.0/28", 1, 16)
+    [nic] = mgr.allocate_for_instance(admin, make_instance()["id"], "c")
+    assert nic["network_id"] == second["id"] and nic["address"].startswith("10.2.0.")
+    db.fixed_ip_disassociate(admin, nic["address"])
+    db.network_delete_safe(admin, second["id"])
+    with pytest.raises(exception.NoNetworksFound):  # read again once, not for ever
+        mgr.allocate_for_instance(admin, make_instance()["id"], "c")
 
 
 def test_allocating_for_a_deleted_instance_fails_and_holds_nothing(fake_net, admin):
