@@ -89,6 +89,18 @@ def test_a_launch_with_quota_limits_writes_only_what_fits(db_url, alice, admin):
     assert len(_launch(alice, tiny, [web], count=2, project_id="proj-a")) == 2  # no limits given: no check
 
 
+def test_rows_that_differ_are_each_written_as_given(db_url, alice):
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    values = {"instance_type_id": tiny["id"], "memory_mb": tiny["memory_mb"], "vcpus": tiny["vcpus"],
+              "local_gb": tiny["local_gb"]}
+    rows = db.instance_create_many(alice, [dict(values, display_name="one", launch_index=0),
+                                           dict(values, display_name="two", launch_index=1)],
+                                   [web["id"]], "i-%08x", instance_type=tiny, groups=[web])
+    assert [db.instance_get(alice, row["id"])["display_name"] for row in rows] == ["one", "two"]
+    assert [db.instance_get(alice, row["id"])["launch_index"] for row in rows] == [0, 1]
+
+
 def test_hostnames_wider_than_the_format_keep_every_digit(db_url, alice):
     """As Python's ``%02x`` does, an id of more digits than the width is written whole."""
     tiny = db.instance_type_get_by_name(alice, "m1.tiny")

@@ -328,7 +328,7 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
             raise exception.SecurityGroupNotFound(security_group_id=missing[0])
         hostname_sql = _hostname_in_sql(hostname_format)
         need = _quota_need(rows, quota_limits)
-        if (instance_type is not None and hostname_sql is not None and not any(metadata)
+        if (instance_type is not None and hostname_sql is not None and not any(metadata) and _alike(rows)
                 and get_engine().dialect.name == "postgresql"):
             _launch_in_one_statement(ctxt, rows, [by_id[group_id] for group_id in group_ids], instance_type,
                                      hostname_sql, need)
@@ -386,6 +386,15 @@ def _hostname_in_sql(hostname_format: str | None) -> tuple[str, int] | None:
     ``i-%08x``), which SQL can render; None for any other."""
     match = _HEX_HOSTNAME.fullmatch(hostname_format or "")
     return (match.group(1), int(match.group(2))) if match else None
+
+
+_PER_ROW = ("uuid", "launch_index", "hostname")  # what the one-statement launch writes per row
+
+
+def _alike(rows: list[dict[str, Any]]) -> bool:
+    """Whether the rows differ only in what the one-statement launch writes per row."""
+    first = rows[0]
+    return all(row[key] == first[key] for row in rows[1:] for key in _WRITTEN_KEYS if key not in _PER_ROW)
 
 
 _QUOTA_USE = (("instances", "w_need_instances"), ("cores", "w_need_cores"), ("ram", "w_need_ram"))
@@ -458,7 +467,7 @@ def _launch_statement(scoped: bool, with_groups: bool, with_quota: bool) -> Any:
     hexed = func.to_hex(src.c.id)
     width = bindparam("w_width", type_=Integer)
     hostname = bindparam("w_prefix", type_=String) + func.lpad(hexed, func.greatest(width, func.length(hexed)), "0")
-    copied = [key for key in _WRITTEN_KEYS if key not in ("uuid", "launch_index", "hostname")]
+    copied = [key for key in _WRITTEN_KEYS if key not in _PER_ROW]
     new = (insert(_INSTANCES)
            .from_select(["id", "uuid", "launch_index", "hostname", *copied],
                         select(src.c.id, src.c.uuid, src.c.launch_index, hostname,
@@ -483,7 +492,7 @@ def _launch_in_one_statement(ctxt: Context, rows: list[dict[str, Any]], groups: 
     not fit the quotas (``need``), a group or the flavor is not as given."""
     scoped = _scoped(ctxt)
     first = rows[0]
-    params = {f"v_{key}": first[key] for key in _WRITTEN_KEYS if key not in ("uuid", "launch_index", "hostname")}
+    params = {f"v_{key}": first[key] for key in _WRITTEN_KEYS if key not in _PER_ROW}
     params.update(w_uuids=[row["uuid"] for row in rows], w_indexes=[row["launch_index"] for row in rows],
                   w_prefix=hostname[0], w_width=hostname[1], w_project_id=ctxt.project_id,
                   w_groups=[(group["id"], group["name"], group["project_id"]) for group in groups],
