@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from nova import context
+from nova import context, flags
 from nova.image import get_default_image_service
 from tests.fixtures.rpc import FakeManagerBase
 
@@ -34,3 +34,10 @@ class RecordingScheduler(FakeManagerBase):
         self.requests.append({"topic": topic, "instance_id": instance_id, "availability_zone": availability_zone,
                               "forced_host": forced_host, "project_id": ctxt.project_id, "vcpus": vcpus,
                               "memory_mb": memory_mb})
+
+
+def serve_recording_scheduler(memory_rpc: Any) -> RecordingScheduler:
+    """A RecordingScheduler answering the scheduler topic on the in-memory transport."""
+    manager = RecordingScheduler("test-host")
+    memory_rpc.server(flags.FLAGS.scheduler_topic, manager)
+    return manager

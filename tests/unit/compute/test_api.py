@@ -2,21 +2,17 @@
 
 import pytest
 
-from nova import context, exception, flags, quota
+from nova import context, exception, quota
 from nova.compute import api as compute_api
 from nova.compute import states
 from nova.db import api as db
 from tests.fixtures.rpc import wait_for
-from tests.unit.compute.fakes import RecordingScheduler, make_image, user_context
-
-FLAGS = flags.FLAGS
+from tests.unit.compute.fakes import make_image, serve_recording_scheduler, user_context
 
 
 @pytest.fixture
 def scheduler(sqlite_db, memory_rpc):
-    manager = RecordingScheduler("test-host")
-    memory_rpc.server(FLAGS.scheduler_topic, manager)
-    return manager
+    return serve_recording_scheduler(memory_rpc)
 
 
 @pytest.fixture
