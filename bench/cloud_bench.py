@@ -189,16 +189,18 @@ def rabbitmq_pid() -> int | None:
 
 class ServerCpu:
     """CPU seconds the servers spent for the bench: the PostgreSQL backends of its database, and the
-    RabbitMQ node (the whole node: shared with anyone else using the broker).
+    RabbitMQ node (the whole node: shared with anyone else using the broker); and apart, the backend
+    serving the bench's own watcher (the bench's cost, not the cloud's).
 
     Backends are found in pg_stat_activity at each sample; one that came and went between two
     samples is missed (the daemons' pools keep theirs open, so few do).
     """
 
-    def __init__(self, postgres_url: str, database: str, exclude: list[int]) -> None:
+    def __init__(self, postgres_url: str, database: str, watcher: int) -> None:
         self.conn = postgres_connect(postgres_url, database)
         self.database = database
-        self.exclude = set(exclude) | {self.conn.get_backend_pid()}
+        self.watcher = watcher
+        self.exclude = {watcher, self.conn.get_backend_pid()}
         self.rabbit = rabbitmq_pid()
 
     def sample(self) -> dict[str, dict[int, float]]:
@@ -207,7 +209,9 @@ class ServerCpu:
             pids = [row[0] for row in cursor.fetchall() if row[0] not in self.exclude]
         backends = {pid: cpu for pid in pids if (cpu := process_cpu_seconds(pid)) is not None}
         rabbit = process_cpu_seconds(self.rabbit) if self.rabbit else None
-        return {"postgres": backends, "rabbitmq": {0: rabbit} if rabbit is not None else {}}
+        watcher = process_cpu_seconds(self.watcher)
+        return {"postgres": backends, "rabbitmq": {0: rabbit} if rabbit is not None else {},
+                "watcher": {0: watcher} if watcher is not None else {}}
 
     @staticmethod
     def spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
@@ -584,6 +588,8 @@ def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -
     room = max((server_max_connections(args.postgres_url) - others) // workers, 10)
     width = min(max(max_clients, 15), 50, room)
     kept = max((width - 10) // workers, 5)
+    if args.api_pool:
+        kept = width = args.api_pool
     api_pool = ([f"--sql_max_pool_size={kept}", f"--sql_max_overflow={width - kept}"]
                 if "'sql_max_overflow'" in registry else [])
     if api_workers_known():
@@ -655,15 +661,16 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
     servers = [n for n in ("postgres", "rabbitmq") if any(n in cpu for _lv, cpu, *_ in levels)]
     if servers:
         print("\nServer CPU seconds per 1,000 boots (postgres: the backends of the bench's database; "
-              "rabbitmq: the whole node, shared)")
+              "rabbitmq: the whole node, shared; watcher: the backend answering the bench's polls, not counted "
+              "in the total)")
         print(f"{'clients':>7} " + "".join(f"{n:>{width}}" for n in servers) +
-              f"{'daemons+servers':>{width + 4}}")
+              f"{'daemons+servers':>{width + 4}}{'watcher':>{width}}")
         for level, cpu, _sql, _own, _polls in levels:
             if level.cycles:
                 per = {n: cpu.get(n, 0.0) * 1000 / level.cycles for n in servers}
                 total = sum(cpu[n] for n in names) * 1000 / level.cycles + sum(per.values())
-                print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.0f}" for n in servers) +
-                      f"{total:>{width + 4}.0f}")
+                print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.1f}" for n in servers) +
+                      f"{total:>{width + 4}.1f}{cpu.get('watcher', 0.0) * 1000 / level.cycles:>{width}.1f}")
     print("\nThe machine's cores during each level: busy (anyone's work) and idle, in cores; nova-api's "
           "workers' shares of its CPU (the kernel hands each the connections it accepts)")
     for level, cpu, _sql, own, _polls in levels:
@@ -671,11 +678,11 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
             cores = cpu["machine all"] / level.wall
             busy = cpu["machine busy"] / level.wall
             ours = (sum(cpu[n] for n in names) + cpu.get("postgres", 0.0) + cpu.get("rabbitmq", 0.0)
-                    + own) / level.wall
+                    + cpu.get("watcher", 0.0) + own) / level.wall
             workers = cpu["api workers"]
             split = "/".join(f"{w * 100 / (sum(workers) or 1):.0f}" for w in workers)
             print(f"{level.clients:>7} clients: {busy:.2f} of {cores:.0f} cores busy ({ours:.2f} daemons, "
-                  f"servers and bench; {busy - ours:.2f} others), {cores - busy:.2f} idle; "
+                  f"servers, bench and watcher; {busy - ours:.2f} others), {cores - busy:.2f} idle; "
                   f"nova-api workers {split or '-'} %")
     print("\nSQL statements per boot+delete cycle, per daemon (nova's statement counter)")
     print(f"{'clients':>7} " + "".join(f"{n:>{width}}" for n in names) + f"{'all':>{width}}"
@@ -697,6 +704,39 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
     for level, *_ in levels:
         for message, count in level.errors.most_common(5):
             print(f"errors at {level.clients} clients: {count} x {message}")
+
+
+_SERVERS = ("postgres", "rabbitmq")
+
+
+def report_rounds(levels: list[tuple[Level, dict, dict, float, int]], per_round: int) -> None:
+    """Each client count's cycles/s and machine CPU per cycle in every round, their medians, and each level's
+    throughput against the level before it in the same round (neighbours in time, so the drift is small)."""
+    rounds = [levels[start:start + per_round] for start in range(0, len(levels), per_round)]
+    print(f"\nRounds: the levels ran {len(rounds)} times in turn; cycles/s in each round, the median, the median "
+          "CPU per cycle (the machine's busy time; the cloud's: daemons, PostgreSQL backends and RabbitMQ), and "
+          "the throughput of each level relative to the level before it in the same round (each round's ratio, "
+          "then their median)")
+    medians = []
+    for index, (first, *_rest) in enumerate(rounds[0]):
+        same = [round_levels[index] for round_levels in rounds if index < len(round_levels)]
+        rates = [lv.cycles / lv.wall for lv, *_ in same]
+        busy = [cpu["machine busy"] * 1000 / lv.cycles for lv, cpu, *_ in same if lv.cycles]
+        cloud = [sum(value for name, value in cpu.items() if name.startswith("nova-") or name in _SERVERS)
+                 * 1000 / lv.cycles for lv, cpu, *_ in same if lv.cycles]
+        medians.append(statistics.median(rates))
+        line = (f"{first.clients:>7} clients: " + " ".join(f"{rate:7.2f}" for rate in rates) +
+                f"  median {medians[-1]:7.2f}/s; CPU ms per cycle: machine {statistics.median(busy or [0]):5.1f}, "
+                f"cloud {statistics.median(cloud or [0]):5.1f}")
+        if index:
+            ratios = [lv.cycles / lv.wall / max(prev.cycles / prev.wall, 1e-9)
+                      for round_levels in rounds if index < len(round_levels)
+                      for (lv, *_), (prev, *_) in [(round_levels[index], round_levels[index - 1])]]
+            line += (f"; x{statistics.median(ratios):.3f} of {rounds[0][index - 1][0].clients} clients "
+                     f"(rounds: {', '.join(f'x{ratio:.3f}' for ratio in ratios)})")
+        print(line)
+    print("median throughput relative to the first level: " +
+          ", ".join(f"{lv.clients} clients x{rate / (medians[0] or 1):.2f}" for (lv, *_), rate in zip(rounds[0], medians)))
 
 
 def run_moto(args, levels_wanted: list[int]) -> list[Level]:
@@ -732,6 +772,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", default="1,10,50", help="comma-separated client counts, one level each")
     parser.add_argument("--seconds", type=float, default=30, help="length of each level")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the levels this many times in turn (1,10,50,1,10,50...) and compare their medians: "
+                        "this machine's speed drifts by 10%% or more over minutes, which a single pass of the "
+                        "levels mistakes for an effect of the client count")
     parser.add_argument("--cycles", type=int, default=0, help="boot+delete cycles per level (instead of --seconds)")
     parser.add_argument("--warmup", type=int, default=20, help="cycles run before the first level, not counted")
     parser.add_argument("--computes", type=int, default=2)
@@ -741,6 +785,9 @@ def main() -> int:
     parser.add_argument("--rabbit-url", default=DEFAULT_RABBIT)
     parser.add_argument("--api-workers", type=int, default=2,
                         help="nova-api processes (--api_workers; CPU and SQL of nova-api count all of them)")
+    parser.add_argument("--api-pool", type=int, default=0, metavar="N",
+                        help="database connections of each nova-api process, all kept open (default: as many as "
+                        "the most clients, within the server's max_connections)")
     parser.add_argument("--profile", metavar="DIR", help="run each daemon under cProfile, writing DIR/<daemon>.prof "
                         "(nova-api then runs one process: forked workers leave no profile)")
     parser.add_argument("--flag", action="append", default=[], help="an extra flagfile line, e.g. --flag=--verbose")
@@ -750,6 +797,8 @@ def main() -> int:
     if args.profile:
         args.api_workers = 1
     levels_wanted = [int(c) for c in args.clients.split(",")]
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     state = tempfile.mkdtemp(prefix="nova-cloud-bench-")
     tag = uuid.uuid4().hex[:8]
@@ -773,9 +822,9 @@ def main() -> int:
             warm = run_level(min(2, max(levels_wanted)), port, watcher, image, 3600, args.warmup, args.timeout)
             print(f"warm-up: {warm.cycles} cycles, {sum(warm.errors.values())} errors", flush=True)
         count_dir = os.path.join(state, "sql-statements")
-        server_cpu = ServerCpu(args.postgres_url, database, [watcher.conn.get_backend_pid()])
+        server_cpu = ServerCpu(args.postgres_url, database, watcher.conn.get_backend_pid())
         results = []
-        for clients in levels_wanted:
+        for clients in levels_wanted * args.rounds:
             vacuum(args.postgres_url, database)
             cpu0 = {d.name: d.cpu_seconds() for d in daemons}
             sql0 = {d.name: d.statements(count_dir) for d in daemons}
@@ -796,6 +845,8 @@ def main() -> int:
                   f"({level.cycles / level.wall:.2f}/s), {sum(level.errors.values())} errors", flush=True)
         moto_levels = run_moto(args, levels_wanted) if args.moto else []
         report(results, daemons, moto_levels)
+        if args.rounds > 1:
+            report_rounds(results, len(levels_wanted))
         return 0 if all(not lv.errors for lv, *_ in results) else 1
     finally:
         if watcher is not None:
