@@ -575,7 +575,7 @@ class API:
         read.  Returns the instance as it now is (task ``deleting``), or None when it is gone.  The task
         is set by one conditional UPDATE, so of two concurrent deletes only one reaches the host.
         ``forget_tags`` (EC2's TerminateInstances) also drops the instance's tags unless termination is
-        refused, in the same transaction as the task where there is one.
+        refused, together with the task (one statement on PostgreSQL).
         """
         if instance is None:
             instance = db.instance_get(ctxt, _int_id(instance_id, "instance id"), related=False)
@@ -590,9 +590,8 @@ class API:
             db.instance_destroy(ctxt, instance["id"])
             self._forget_tags(ctxt, instance, forget_tags)
             return None
-        with db.one_transaction():  # committed before the compute host hears of it
-            marked = db.instance_set_task_state(ctxt, instance["id"], states.DELETING, unless=states.DELETING)
-            self._forget_tags(ctxt, instance, forget_tags)
+        # Committed before the compute host hears of it; the task and the tags together.
+        marked = db.instance_mark_deleting(ctxt, instance["id"], states.DELETING, forget_tags)
         if not marked:
             try:  # deleted or being deleted meanwhile
                 return db.instance_get(ctxt, instance["id"], related=False)

@@ -480,6 +480,12 @@ def tag_delete(ctxt: Context, resource_type: str, resource_id: int, key: str, va
     return IMPL.tag_delete(ctxt, resource_type, resource_id, key, value)
 
 
+def instance_mark_deleting(ctxt: Context, instance_id: int, deleting: str, forget_tags: bool) -> bool:
+    """Set the live instance's task to ``deleting`` unless it already is, and with ``forget_tags`` soft-delete
+    its tags, all or nothing (on PostgreSQL one statement); whether the task was set."""
+    return IMPL.instance_mark_deleting(ctxt, instance_id, deleting, forget_tags)
+
+
 def tag_delete_all_for_resource(ctxt: Context, resource_type: str, resource_id: int) -> None:
     return IMPL.tag_delete_all_for_resource(ctxt, resource_type, resource_id)
 

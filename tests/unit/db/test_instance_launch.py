@@ -138,6 +138,30 @@ def test_task_state_is_set_once_and_only_in_the_project(db_url, alice, bob):
     assert db.instance_get(alice, row["id"])["task_state"] == "deleting"
 
 
+def test_marking_deleting_sets_the_task_once_and_forgets_the_tags_of_the_project(db_url, alice, bob):
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    [row, other] = _launch(alice, tiny, [web], count=2)
+    db.tag_create_or_update(alice, "instance", row["id"], "Name", "web")
+    db.tag_create_or_update(alice, "instance", other["id"], "Name", "db")
+    assert not db.instance_mark_deleting(bob, row["id"], "deleting", forget_tags=True)
+    assert db.instance_get(alice, row["id"])["task_state"] is None
+    assert [t["value"] for t in db.tag_get_all(alice)] == ["web", "db"]
+    db.tag_create_or_update(bob, "instance", row["id"], "Name", "bobs")  # bob's own tag on the same id
+
+    with statements_in_transactions() as seen:
+        assert db.instance_mark_deleting(alice, row["id"], "deleting", forget_tags=True)
+    if db_url.startswith("postgresql"):
+        assert [inside for _statement, inside in seen] == [False]  # one round trip, no BEGIN and COMMIT
+    assert db.instance_get(alice, row["id"])["task_state"] == "deleting"
+    assert [(t["resource_id"], t["value"]) for t in db.tag_get_all(alice)] == [(other["id"], "db")]
+    assert [t["value"] for t in db.tag_get_all(bob)] == ["bobs"]
+    assert not db.instance_mark_deleting(alice, row["id"], "deleting", forget_tags=True)  # marked already
+
+    assert db.instance_mark_deleting(alice, other["id"], "deleting", forget_tags=False)
+    assert [t["value"] for t in db.tag_get_all(alice)] == ["db"]  # kept when not asked
+
+
 def test_images_flavors_groups_and_quota_usage(db_url, alice, bob, admin):
     theirs = db.image_create(bob, {"name": "theirs", "state": "available"})
     public = db.image_create(bob, {"name": "public", "state": "available", "is_public": True})

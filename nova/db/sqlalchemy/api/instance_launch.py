@@ -46,7 +46,7 @@ from nova.db.sqlalchemy.api.common import (
     prepared,
     require_context,
 )
-from nova.db.sqlalchemy.session import get_connection, get_engine
+from nova.db.sqlalchemy.session import get_connection, get_engine, one_transaction
 
 Context = nova_context.RequestContext
 Instance = models.Instance
@@ -594,6 +594,35 @@ def instance_set_task_state(ctxt: Context, instance_id: int, task_state: str | N
     with get_connection() as connection:
         return connection.execute(stmt, {"w_id": instance_id, "w_project_id": ctxt.project_id, "w_unless": unless,
                                          "v_task_state": task_state, "v_updated_at": utils.utcnow()}).rowcount == 1
+
+
+def _mark_deleting_statement(scoped: bool) -> Any:
+    """PostgreSQL: the guarded task update and the soft delete of the instance's tags as data-modifying
+    WITH clauses of one statement; it answers how many instances were marked (0 or 1)."""
+    marked = _task_statement(scoped, True).returning(_INSTANCES.c.id).cte("marked")
+    forgot = _forget_tags_statement(scoped).cte("forgot")
+    return select(func.count()).select_from(marked).add_cte(forgot)
+
+
+@require_context
+def instance_mark_deleting(ctxt: Context, instance_id: int, deleting: str, forget_tags: bool) -> bool:
+    """Set the live instance's task to ``deleting`` unless it already is (of the context's project, for a
+    non-admin), and with ``forget_tags`` soft-delete the instance's tags the context may see (whether or
+    not the task was set), all or nothing; whether the task was set.  On PostgreSQL one statement outside a
+    transaction (one round trip instead of four: BEGIN, two statements, COMMIT), elsewhere two in one transaction."""
+    if not forget_tags:
+        return instance_set_task_state(ctxt, instance_id, deleting, unless=deleting)
+    if get_engine().dialect.name != "postgresql":
+        with one_transaction():
+            marked = instance_set_task_state(ctxt, instance_id, deleting, unless=deleting)
+            tag_delete_all_for_resource(ctxt, "instance", instance_id)
+        return marked
+    scoped, now = _scoped(ctxt), utils.utcnow()
+    stmt = prepared(("mark-deleting", scoped), lambda: _mark_deleting_statement(scoped))
+    with get_connection(single_statement=True) as connection:
+        return connection.execute(stmt, {
+            "w_id": instance_id, "w_project_id": ctxt.project_id, "w_unless": deleting, "v_task_state": deleting,
+            "v_updated_at": now, "w_type": "instance", "v_now": now}).scalar() == 1
 
 
 def _forget_tags_statement(scoped: bool) -> Any:
