@@ -736,7 +736,8 @@ def report_rounds(levels: list[tuple[Level, dict, dict, float, int]], per_round:
                      f"(rounds: {', '.join(f'x{ratio:.3f}' for ratio in ratios)})")
         print(line)
     print("median throughput relative to the first level: " +
-          ", ".join(f"{lv.clients} clients x{rate / (medians[0] or 1):.2f}" for (lv, *_), rate in zip(rounds[0], medians)))
+          ", ".join(f"{lv.clients} clients x{rate / (medians[0] or 1):.2f}"
+                    for (lv, *_), rate in zip(rounds[0], medians)))
 
 
 def run_moto(args, levels_wanted: list[int]) -> list[Level]:
