@@ -577,19 +577,22 @@ def start_cloud(args, state: str, database: str, vhost: str, max_clients: int) -
     profile_dir = os.path.abspath(args.profile) if args.profile else None
     if profile_dir:
         os.makedirs(profile_dir, exist_ok=True)
-    # nova-api serves every client at once: a pool as wide as the clients, kept open, since connections
-    # beyond --sql_max_pool_size are closed (when returned in trees before nova.db.sqlalchemy.pool, once
-    # idle since) and a new PostgreSQL backend costs a fork and cold caches.  Workers share what is kept
-    # open.  All the pools together must fit the server's max_connections: past it, a daemon's new
-    # connection is refused ("too many clients") and retried after --sql_retry_interval, and the cloud
-    # waits with idle cores (each other daemon may open 15, the defaults' 5 + 10).
+    # Each nova-api worker keeps --api-pool connections (default 5, the flag's default) and opens no more:
+    # a request beyond them waits in the worker for one.  A pool as wide as the clients (--api-pool 0, which
+    # earlier sessions used) gave PostgreSQL 40-50 backends at 50 clients, each planning and caching the
+    # same prepared statements, and its CPU per cycle rose 5-15% from 10 to 50 clients; with 5 it did not
+    # (doc/benchmarks.rst, "The 10 -> 50 clients comparison").  All the pools together must fit the
+    # server's max_connections: past it, a daemon's new connection is refused ("too many clients") and
+    # retried after --sql_retry_interval, and the cloud waits with idle cores (each other daemon may open
+    # 15, the defaults' 5 + 10).
     workers = args.api_workers if api_workers_known() else 1
     others = (2 + args.computes) * 15 + 3  # scheduler, network, computes; the bench's own connections
     room = max((server_max_connections(args.postgres_url) - others) // workers, 10)
-    width = min(max(max_clients, 15), 50, room)
-    kept = max((width - 10) // workers, 5)
     if args.api_pool:
-        kept = width = args.api_pool
+        kept = width = min(args.api_pool, room)
+    else:
+        width = min(max(max_clients, 15), 50, room)
+        kept = max((width - 10) // workers, 5)
     api_pool = ([f"--sql_max_pool_size={kept}", f"--sql_max_overflow={width - kept}"]
                 if "'sql_max_overflow'" in registry else [])
     if api_workers_known():
@@ -786,8 +789,8 @@ def main() -> int:
     parser.add_argument("--rabbit-url", default=DEFAULT_RABBIT)
     parser.add_argument("--api-workers", type=int, default=2,
                         help="nova-api processes (--api_workers; CPU and SQL of nova-api count all of them)")
-    parser.add_argument("--api-pool", type=int, default=0, metavar="N",
-                        help="database connections of each nova-api process, all kept open (default: as many as "
+    parser.add_argument("--api-pool", type=int, default=5, metavar="N",
+                        help="database connections each nova-api process keeps and uses, no more (0: as many as "
                         "the most clients, within the server's max_connections)")
     parser.add_argument("--profile", metavar="DIR", help="run each daemon under cProfile, writing DIR/<daemon>.prof "
                         "(nova-api then runs one process: forked workers leave no profile)")
