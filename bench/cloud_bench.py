@@ -1,7 +1,8 @@
 """Boot/delete load on a cloud that looks like production, driven through the EC2 API.
 
-    python bench/cloud_bench.py [--clients 1,10,50] [--seconds 30 | --cycles N] [--computes 2]
-                                [--api-workers 2] [--postgres-url URL] [--rabbit-url URL] [--profile DIR] [--keep]
+    python bench/cloud_bench.py [--clients 1,10,50] [--seconds 30 | --cycles N] [--rounds 1] [--computes 2]
+                                [--api-workers 2] [--api-pool 5] [--postgres-url URL] [--rabbit-url URL]
+                                [--profile DIR] [--keep]
 
 Starts nova-api, nova-scheduler (simple), nova-network (FlatManager,
 --fake_network) and ``--computes`` nova-compute daemons (fake driver) as
@@ -11,6 +12,8 @@ server at ``--postgres-url`` and a private virtual host of the RabbitMQ broker
 at ``--rabbit-url`` (both removed at the end).  For each client count, that
 many threads each repeat RunInstances -> running -> TerminateInstances -> gone
 through nova-api's EC2 API, for ``--seconds`` (or ``--cycles`` cycles in all).
+``--rounds N`` runs the levels in turn N times and compares their medians
+(the machine's speed drifts by more than a client count changes it).
 
 The clients sign their requests themselves (Signature Version 2, one
 keep-alive HTTP connection each) and one watcher thread reads the states of
