@@ -190,6 +190,9 @@ def rabbitmq_pid() -> int | None:
     return None
 
 
+SERVERS = ("postgres", "rabbitmq")  # ServerCpu's samples that count as the cloud's (its "watcher" does not)
+
+
 class ServerCpu:
     """CPU seconds the servers spent for the bench: the PostgreSQL backends of its database, and the
     RabbitMQ node (the whole node: shared with anyone else using the broker); and apart, the backend
@@ -664,7 +667,7 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
             per = {n: cpu[n] * 1000 / level.cycles for n in names}
             print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.0f}" for n in names) +
                   f"{sum(per.values()):>{width}.0f}")
-    servers = [n for n in ("postgres", "rabbitmq") if any(n in cpu for _lv, cpu, *_ in levels)]
+    servers = [n for n in SERVERS if any(n in cpu for _lv, cpu, *_ in levels)]
     if servers:
         print("\nServer CPU seconds per 1,000 boots (postgres: the backends of the bench's database; "
               "rabbitmq: the whole node, shared; watcher: the backend answering the bench's polls, not counted "
@@ -712,10 +715,7 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
             print(f"errors at {level.clients} clients: {count} x {message}")
 
 
-_SERVERS = ("postgres", "rabbitmq")
-
-
-def report_rounds(levels: list[tuple[Level, dict, dict, float, int]], per_round: int) -> None:
+def report_rounds(levels: list[tuple[Level, dict, dict, float, int]], names: list[str], per_round: int) -> None:
     """Each client count's cycles/s and machine CPU per cycle in every round, their medians, and each level's
     throughput against the level before it in the same round (neighbours in time, so the drift is small)."""
     rounds = [levels[start:start + per_round] for start in range(0, len(levels), per_round)]
@@ -728,8 +728,8 @@ def report_rounds(levels: list[tuple[Level, dict, dict, float, int]], per_round:
         same = [round_levels[index] for round_levels in rounds if index < len(round_levels)]
         rates = [lv.cycles / lv.wall for lv, *_ in same]
         busy = [cpu["machine busy"] * 1000 / lv.cycles for lv, cpu, *_ in same if lv.cycles]
-        cloud = [sum(value for name, value in cpu.items() if name.startswith("nova-") or name in _SERVERS)
-                 * 1000 / lv.cycles for lv, cpu, *_ in same if lv.cycles]
+        cloud = [sum(cpu.get(name, 0.0) for name in (*names, *SERVERS)) * 1000 / lv.cycles
+                 for lv, cpu, *_ in same if lv.cycles]
         medians.append(statistics.median(rates))
         line = (f"{first.clients:>7} clients: " + " ".join(f"{rate:7.2f}" for rate in rates) +
                 f"  median {medians[-1]:7.2f}/s; CPU ms per cycle: machine {statistics.median(busy or [0]):5.1f}, "
@@ -853,7 +853,7 @@ def main() -> int:
         moto_levels = run_moto(args, levels_wanted) if args.moto else []
         report(results, daemons, moto_levels)
         if args.rounds > 1:
-            report_rounds(results, len(levels_wanted))
+            report_rounds(results, [d.name for d in daemons], len(levels_wanted))
         return 0 if all(not lv.errors for lv, *_ in results) else 1
     finally:
         if watcher is not None:
