@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 import sys
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from eventlet import semaphore
 
@@ -328,15 +328,18 @@ def dnsmasq_pid(bridge: str) -> int | None:
 _dhcp_locks: dict[str, semaphore.Semaphore] = {}
 
 
-def update_dhcp(network: dict[str, Any], hosts: Iterable[tuple[str, str, str]]) -> None:
-    """Rewrite the network's hosts file and HUP its dnsmasq, or start one.
+def update_dhcp(network: dict[str, Any], read_hosts: Callable[[], Iterable[tuple[str, str, str]]]) -> None:
+    """Rewrite the network's hosts file with what ``read_hosts()`` gives and HUP its dnsmasq, or start one.
 
-    One bridge at a time: two instances allocated at once would otherwise
-    both find no dnsmasq and start two, the second failing on the address.
+    One bridge at a time, the read included: two instances allocated at once
+    would otherwise both find no dnsmasq and start two, the second failing on
+    the address; and an update that read the hosts before another
+    allocation's address was written could write its list after that
+    allocation's own update, leaving the address out of the file.
     """
     bridge = network["bridge"]
     with _dhcp_locks.setdefault(bridge, semaphore.Semaphore(1)):
-        write_hosts_file(bridge, hosts)
+        write_hosts_file(bridge, read_hosts())
         pid = dnsmasq_pid(bridge)
         if pid is not None:
             execute("kill", "-HUP", str(pid))

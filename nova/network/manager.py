@@ -291,7 +291,7 @@ class NetworkManager(manager.SchedulerDependentManager):
         return hosts
 
     def _update_dhcp(self, ctxt: context.RequestContext, network: Any) -> None:
-        linux_net.update_dhcp(dict(network.items()), self._dhcp_hosts(ctxt, network))
+        linux_net.update_dhcp(dict(network.items()), lambda: self._dhcp_hosts(ctxt, network))
 
     @manager.periodic_task
     def disassociate_stale_fixed_ips(self, ctxt: context.RequestContext) -> None:

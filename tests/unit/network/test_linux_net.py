@@ -72,7 +72,7 @@ def test_the_fake_network_says_fake(caplog):
     FLAGS.fake_network = True
     with caplog.at_level(logging.INFO, logger="nova.network.linux_net"):
         linux_net.ensure_bridge("br100", None)
-        linux_net.update_dhcp(NETWORK, [])
+        linux_net.update_dhcp(NETWORK, lambda: [])
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert lines and all(line.startswith("fake_network (nothing is run): ") for line in lines)
     assert any("Creating bridge br100" in line for line in lines)
@@ -98,6 +98,32 @@ def test_two_allocations_at_once_start_one_dnsmasq(monkeypatch):
     monkeypatch.setattr(linux_net, "dnsmasq_pid", lambda bridge: running.get("pid"))
     pool = eventlet.GreenPool()
     for _ in range(2):
-        pool.spawn(linux_net.update_dhcp, NETWORK, [])
+        pool.spawn(linux_net.update_dhcp, NETWORK, lambda: [])
     pool.waitall()
     assert len(started) == 1 and hupped == ["4242"]
+
+
+def test_an_update_that_read_earlier_never_writes_over_a_later_one(monkeypatch, tmp_path):
+    """The first update reads its hosts before the second allocation's address exists and is slow to
+    finish reading; the second update must not be overwritten by the first's older list."""
+    import eventlet
+
+    FLAGS.networks_path = str(tmp_path)
+    monkeypatch.setattr(linux_net, "execute", lambda *cmd, **kwargs: ("", ""))
+    monkeypatch.setattr(linux_net, "dnsmasq_pid", lambda bridge: 4242)
+    first = ("02:16:3e:00:00:01", "i-00000001", "10.0.0.3")
+    second = ("02:16:3e:00:00:02", "i-00000002", "10.0.0.4")
+
+    def read_before_the_second_address():
+        hosts = [first]
+        eventlet.sleep(0.05)  # the database answers slowly
+        return hosts
+
+    pool = eventlet.GreenPool()
+    pool.spawn(linux_net.update_dhcp, NETWORK, read_before_the_second_address)
+    eventlet.sleep(0.01)
+    pool.spawn(linux_net.update_dhcp, NETWORK, lambda: [first, second])
+    pool.waitall()
+    with open(linux_net._network_file("br100", "conf")) as handle:
+        lines = handle.read().split()
+    assert any(line.endswith(",10.0.0.4") for line in lines), lines
