@@ -681,7 +681,7 @@ def report(levels: list[tuple[Level, dict, dict, float, int]], daemons: list[Dae
                 print(f"{level.clients:>7} " + "".join(f"{per[n]:>{width}.1f}" for n in servers) +
                       f"{total:>{width + 4}.1f}{cpu.get('watcher', 0.0) * 1000 / level.cycles:>{width}.1f}")
     print("\nThe machine's cores during each level: busy (anyone's work) and idle, in cores; nova-api's "
-          "workers' shares of its CPU (the kernel hands each the connections it accepts)")
+          "workers' shares of its CPU (a worker holding more connections leaves new ones to the other)")
     for level, cpu, _sql, own, _polls in levels:
         if level.wall and cpu["machine all"]:
             cores = cpu["machine all"] / level.wall

@@ -156,6 +156,7 @@ FLAGS = (
     ('string', 'vpn_ip', '$my_ip', 'Public address of the project VPNs', 'nova.network.manager', {}),
     ('integer', 'vpn_start', 1000, 'First VPN port of VlanManager networks', 'nova.network.manager', {'lower_bound': 1}),
     ('integer', 'wsgi_backlog', 1024, 'Listen backlog of each API server socket', 'nova.wsgi', {'lower_bound': 1}),
+    ('float', 'wsgi_balance_wait', 0.05, 'With several workers, most seconds a new connection waits for a worker holding fewer connections to take it', 'nova.wsgi', {'lower_bound': 0}),
     ('float', 'wsgi_body_timeout', 30.0, 'Seconds an API server waits for the next bytes of a request body', 'nova.wsgi', {'lower_bound': 0.1}),
     ('float', 'wsgi_header_timeout', 10.0, 'Seconds a client has to send a whole request line and headers', 'nova.wsgi', {'lower_bound': 0.1}),
     ('float', 'wsgi_keepalive_timeout', 5.0, 'Seconds an idle keep-alive connection is kept open', 'nova.wsgi', {'lower_bound': 0.1}),

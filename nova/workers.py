@@ -26,12 +26,19 @@ watches them:
 * SIGTERM or SIGINT to the first process is passed on to every worker; each
   stops accepting and finishes its requests in hand as a lone process does.
   A worker still running ``stop_timeout`` seconds later is killed.
+* The workers share a ``ConnectionTable``: how many connections each holds
+  on each listening socket.  The kernel wakes every worker when a connection
+  comes, and the first to run accepts it (and all others queued behind it):
+  a burst of keep-alive clients could land mostly on one worker, which then
+  has one core for most of the load while the other idles.  A worker holding
+  more than another lets that one accept first (``nova.wsgi.Server``).
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import mmap
 import os
 import signal
 import sys
@@ -49,22 +56,84 @@ _RESTART_DELAY = 1.0  # seconds before replacing a worker that ran for less than
 _select = eventlet.patcher.original("select").select
 _os = eventlet.patcher.original("os")
 _left_behind: list[Any] = []  # hubs a worker inherited: kept, so their greenlets are never collected (and run)
+_ABSENT = 1 << 62  # a slot with no worker in it: more connections than any worker holds
+
+
+class ConnectionTable:
+    """Open client connections per worker slot and listening socket, in an anonymous shared mapping made
+    before the first fork (so every worker reads the others' counts).  Each count is written by its own
+    worker only (by the first process too once that worker has ended); a reader may see a count a moment
+    old, which only makes the balance approximate."""
+
+    def __init__(self, workers: int, sockets: int) -> None:
+        self.workers = workers
+        self.sockets = sockets
+        self._map = mmap.mmap(-1, 8 * max(workers * sockets, 1))
+        self.counts = memoryview(self._map).cast("q")
+        for slot in range(workers):
+            self.vacate(slot)
+
+    def occupy(self, slot: int) -> None:
+        """A worker starts in ``slot``, holding no connection yet."""
+        for socket_index in range(self.sockets):
+            self.counts[socket_index * self.workers + slot] = 0
+
+    def vacate(self, slot: int) -> None:
+        """``slot``'s worker has ended or stopped accepting: the others no longer wait for it."""
+        for socket_index in range(self.sockets):
+            self.counts[socket_index * self.workers + slot] = _ABSENT
+
+    def share(self, socket_index: int, slot: int) -> "ConnectionShare":
+        return ConnectionShare(self, socket_index * self.workers, slot)
+
+
+class ConnectionShare:
+    """One worker's count of one listening socket's connections, beside its fellow workers' counts."""
+
+    def __init__(self, table: ConnectionTable, base: int, slot: int) -> None:
+        self._counts = table.counts
+        self._mine = base + slot
+        self._others = [base + other for other in range(table.workers) if other != slot]
+
+    def opened(self) -> None:
+        self._counts[self._mine] += 1
+
+    def closed(self) -> None:
+        self._counts[self._mine] -= 1
+
+    def another_holds_fewer(self) -> bool:
+        """Whether some other (live, accepting) worker holds fewer of this socket's connections."""
+        mine = self._counts[self._mine]
+        return any(self._counts[other] < mine for other in self._others)
+
+    def leave(self) -> None:
+        """This worker stops accepting."""
+        self._counts[self._mine] = _ABSENT
 
 
 class Workers:
     """``count`` worker processes of ``binary`` and the loop of the first process that watches them."""
 
-    def __init__(self, binary: str, count: int, stop_timeout: float, restart_delay: float = _RESTART_DELAY) -> None:
+    def __init__(self, binary: str, count: int, stop_timeout: float, restart_delay: float = _RESTART_DELAY,
+                 sockets: int = 0) -> None:
         self.binary = binary
         self.count = count
         self.stop_timeout = stop_timeout
         self.restart_delay = restart_delay
         self.pids: dict[int, float] = {}  # worker pid -> when it was forked (time.monotonic)
+        self.slots: dict[int, int] = {}  # worker pid -> its slot in the connection table
+        self.slot: int | None = None  # in a worker: its own slot
+        self.connections = ConnectionTable(count, sockets)
         self._due: list[float] = []  # when workers that ended early are to be replaced
         self._stopping: int | None = None  # the stop signal, once caught
         self._wakeup: tuple[int, int] | None = None
         self._previous: dict[int, Any] = {}
         self._parent = os.getpid()
+
+    def share(self, socket_index: int) -> ConnectionShare:
+        """In a worker: its count of the connections of listening socket ``socket_index`` (of ``sockets``)."""
+        assert self.slot is not None, "only a worker holds connections"
+        return self.connections.share(socket_index, self.slot)
 
     def run(self, on_ready: Callable[[], None], on_stop: Callable[[], None]) -> int | None:
         """Fork the workers, then watch them until a stop signal; ``None`` in a worker.
@@ -101,14 +170,19 @@ class Workers:
     # -- the first process -----------------------------------------------------------------------------
 
     def _fork(self) -> bool:
-        """Fork one worker: True in it, False in the first process."""
+        """Fork one worker into a free slot: True in it, False in the first process."""
+        slot = min(set(range(self.count)) - set(self.slots.values()))
         signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:
             _become_worker(self._parent, self._wakeup)
             self.pids.clear()
+            self.slots.clear()
+            self.slot = slot
+            self.connections.occupy(slot)
             return True
         self.pids[pid] = time.monotonic()
+        self.slots[pid] = slot
         if self._wakeup is not None:  # the loop runs: stop signals reach it again
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         return False
@@ -174,6 +248,7 @@ class Workers:
         now = time.monotonic()
         for pid, status in self._reap():
             started = self.pids.pop(pid)
+            self.connections.vacate(self.slots.pop(pid))
             early = now - started < self.restart_delay
             LOG.warning("%s: worker %d %s after %.1fs; starting another%s", self.binary, pid, describe(status),
                         now - started, f" in {self.restart_delay:g}s" if early else "")
@@ -193,6 +268,7 @@ class Workers:
         while self.pids:
             for pid, _status in self._reap():
                 del self.pids[pid]
+                self.connections.vacate(self.slots.pop(pid))
             if not self.pids:
                 break
             if time.monotonic() > deadline:
@@ -205,6 +281,7 @@ class Workers:
                     except ChildProcessError:
                         pass
                 self.pids.clear()
+                self.slots.clear()
                 break
             self._sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         self._due.clear()

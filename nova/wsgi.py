@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 import eventlet
 import eventlet.event
 import eventlet.greenio
+import eventlet.patcher
 import eventlet.wsgi
 import webob
 import webob.dec
@@ -30,6 +31,8 @@ from nova import context, exception, flags, log
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
+_select = eventlet.patcher.original("select").select  # a look at a socket that never waits (timeout 0)
+_BALANCE_STEP = 0.005  # seconds between looks while a worker leaves new connections to another
 
 flags.DEFINE_integer("wsgi_pool_size", 1000, "Greenthreads serving requests in each API server", lower_bound=1)
 flags.DEFINE_integer("max_header_line", 16384, "Longest HTTP header line an API server accepts", lower_bound=1024)
@@ -44,6 +47,8 @@ flags.DEFINE_float("wsgi_keepalive_timeout", 5, "Seconds an idle keep-alive conn
 flags.DEFINE_integer("wsgi_max_connections_per_client", 100, "Most connections one client address may hold open",
                      lower_bound=1)
 flags.DEFINE_integer("wsgi_backlog", 1024, "Listen backlog of each API server socket", lower_bound=1)
+flags.DEFINE_float("wsgi_balance_wait", 0.05, "With several workers, most seconds a new connection waits for a "
+                   "worker holding fewer connections to take it", lower_bound=0)
 
 REQUEST_ID_KEY = "nova.request_id"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -282,6 +287,12 @@ class Server:
     503 and closed instead of waiting in the backlog. Refusals are logged as
     one warning per address and minute.
 
+    With several workers (``nova.workers``) ``balance`` gives the server its
+    share of the workers' connection table: a worker holding more of this
+    socket's connections than another leaves new ones to that one (the kernel
+    wakes every worker for each), unless one waits untaken for
+    ``--wsgi_balance_wait`` seconds (the other worker is busy or stuck).
+
     ``keep_header_case`` sends response header names as the application wrote
     them (S3 clients read ``x-amz-meta-*`` names as sent); ``access_log``
     sends eventlet's per-request lines to the debug log.  A subclass may
@@ -310,6 +321,11 @@ class Server:
         self._per_client: dict[str, int] = {}
         self._warned: dict[tuple[str, str], float] = {}
         self._stopped = eventlet.event.Event()
+        self._share: Any = None
+
+    def balance(self, share: Any) -> None:
+        """Serve as one of several workers; ``share`` is a ``nova.workers.ConnectionShare``."""
+        self._share = share
 
     @staticmethod
     def _listen(name: str, host: str, port: int, backlog: int) -> Any:
@@ -338,6 +354,7 @@ class Server:
 
     def _accept_loop(self) -> None:
         while not self.limits.stopping:
+            self._leave_new_connections_to_others()
             try:
                 client, address = self._socket.accept()
             except OSError as exc:
@@ -363,7 +380,25 @@ class Server:
             self._per_client[client_host] = held + 1
             connection = [address, client, eventlet.wsgi.STATE_IDLE, _NEW]
             self._connections[address] = connection
+            if self._share is not None:
+                self._share.opened()
             self._pool.spawn(self._serve_connection, connection)
+
+    def _leave_new_connections_to_others(self) -> None:
+        """While another worker holds fewer of this socket's connections, do not accept: it is woken by each
+        new connection too.  One it leaves waiting for ``--wsgi_balance_wait`` seconds is taken here after all."""
+        share = self._share
+        if share is None:
+            return
+        pending_since = None
+        while share.another_holds_fewer() and not self.limits.stopping:
+            if not _pending(self._socket):
+                pending_since = None
+            elif pending_since is None:
+                pending_since = time.monotonic()
+            elif time.monotonic() - pending_since >= FLAGS.wsgi_balance_wait:
+                return
+            eventlet.sleep(_BALANCE_STEP)
 
     def _serve_connection(self, connection: list[Any]) -> None:
         address, client = connection[0], connection[1]
@@ -378,6 +413,8 @@ class Server:
             LOG.info("%s: connection from %s ended: %s", self.name, address[0], exc.strerror or exc)
         finally:
             self._connections.pop(address, None)
+            if self._share is not None:
+                self._share.closed()
             held = self._per_client.get(address[0], 1) - 1
             if held > 0:
                 self._per_client[address[0]] = held
@@ -405,6 +442,8 @@ class Server:
         if self.limits.stopping:
             return
         self.limits.stopping = True
+        if self._share is not None:
+            self._share.leave()
         timeout = FLAGS.graceful_shutdown_timeout if timeout is None else timeout
         if self._thread is not None:
             self._thread.kill()
@@ -431,6 +470,11 @@ class Server:
         if self._thread is None:
             return
         self._stopped.wait()
+
+
+def _pending(listening: Any) -> bool:
+    """Whether a connection waits to be accepted on ``listening`` (without waiting)."""
+    return bool(_select([listening.fileno()], [], [], 0)[0])
 
 
 def _send_quietly(client: Any, data: bytes) -> None:

@@ -96,11 +96,13 @@ def serve_wsgi(binary: str, build_servers: Callable[[], list[Any]], announce: bo
     try:
         servers = build_servers()
         if workers > 1:
-            group = prefork.Workers(binary, workers, stop_timeout)
+            group = prefork.Workers(binary, workers, stop_timeout, sockets=len(servers))
             status = group.run(lambda: _ready(binary, servers, announce), lambda: _stop_listening(servers))
             if status is not None:
                 return status
             in_worker = True
+            for index, server in enumerate(servers):
+                server.balance(group.share(index))
         service.serve(*servers)
     except exception.NovaException as exc:
         if in_worker:

@@ -11,6 +11,7 @@ SIGTERM to the first process stops them all once the request in hand is answered
 import concurrent.futures
 import os
 import signal
+import socket
 import time
 
 import boto3
@@ -167,3 +168,59 @@ def test_objectstore_workers_are_replaced_too(tmp_path):
         assert f"worker {workers[1]} was killed by SIGKILL" in log and "Traceback" not in log, log
     finally:
         cloud.cleanup()
+
+
+def test_a_burst_of_connections_is_shared_by_the_workers(tmp_path):
+    """40 connections opened at once: each of two workers holds about half (the kernel wakes both for each,
+    and the first to run would take every connection queued), and a replaced worker takes the next ones."""
+    cloud = Cloud(tmp_path, rabbit_url=None)
+    sockets = []
+    try:
+        cloud.sync_db()
+        port = free_port()
+        # a worker leaves a connection to a less loaded one for up to 2 s (a slow machine's idle worker wakes
+        # late; by default 0.05 s, then it takes it itself)
+        store = cloud.start("nova-objectstore", f"--s3_port={port}", "--s3_listen=127.0.0.1", "--s3_workers=2",
+                            "--wsgi_balance_wait=2")
+        wait_for(lambda: listening(port) or store.proc.poll() is not None, 30, what="nova-objectstore listening")
+        wait_for(lambda: len(_children(store.pid)) == 2, 10, what="two workers")
+        workers = _children(store.pid)
+
+        def burst(count):
+            opened = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+            sockets.extend(opened)
+            wait_for(lambda: sum(_established_per_pid(port, _children(store.pid)).values()) == len(sockets), 10,
+                     what=f"{len(sockets)} connections accepted")
+            return _established_per_pid(port, _children(store.pid))
+
+        held = burst(40)
+        print(f"connections held per worker: {held}")
+        assert sorted(held) == sorted(workers) and all(18 <= count <= 22 for count in held.values()), held
+
+        os.kill(workers[0], signal.SIGKILL)  # its 20 connections end with it
+        wait_for(lambda: len(_children(store.pid)) == 2 and workers[0] not in _children(store.pid), 10,
+                 what="a new worker")
+        sockets[:] = [s for s in sockets if _peer_open(s)]
+        held = burst(30)
+        print(f"after a worker was replaced: {held}")
+        new = next(pid for pid in held if pid != workers[1])
+        assert 23 <= held[new] <= 27 and 23 <= held[workers[1]] <= 27, held
+        store.signal(signal.SIGTERM)
+        assert store.proc.wait(timeout=15) == 0
+    finally:
+        for sock in sockets:
+            sock.close()
+        cloud.cleanup()
+
+
+def _peer_open(sock: socket.socket) -> bool:
+    """Whether the server end of ``sock`` is still open (a killed worker's connections read EOF)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.setblocking(True)

@@ -200,3 +200,26 @@ def test_the_first_process_closes_its_database_and_broker_connections_before_for
         monkeypatch.setitem(sys.modules, name, Module(name))
     workers.release_startup_resources()
     assert closed == ["nova.db.sqlalchemy.session", "nova.rpc.client", "eventlet.tpool"]
+
+
+def test_the_connection_table_leaves_new_connections_to_the_worker_holding_fewest():
+    table = workers.ConnectionTable(workers=3, sockets=2)
+    table.occupy(0)
+    table.occupy(1)  # slot 2: no worker yet
+    first, second = table.share(0, 0), table.share(0, 1)
+    other_socket = table.share(1, 0)
+    assert not first.another_holds_fewer() and not second.another_holds_fewer()
+    first.opened()
+    assert first.another_holds_fewer() and not second.another_holds_fewer()
+    other_socket.opened()
+    other_socket.opened()  # another socket's connections count apart
+    second.opened()
+    assert not first.another_holds_fewer()
+    first.closed()
+    assert second.another_holds_fewer()
+    table.occupy(2)  # a new worker holds none: both leave new connections to it
+    assert first.another_holds_fewer() is False and second.another_holds_fewer()
+    assert table.share(0, 2).another_holds_fewer() is False
+    table.vacate(2)  # it ended: nobody waits for it
+    second.leave()  # stopping: nobody waits for it either
+    assert not first.another_holds_fewer()
