@@ -9,6 +9,7 @@ instance, through the typed clients ``nova.scheduler.rpcapi`` and
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import secrets
@@ -38,6 +39,10 @@ Row = Any
 _RESERVATION_ALPHABET = string.ascii_lowercase + string.digits
 # What a launch without an image (it boots from a root volume of its block device mappings) starts from.
 _NO_IMAGE: dict[str, Any] = {"id": None, "kernel_id": None, "ramdisk_id": None, "properties": {}}
+# An image is remembered only when its row last changed this long before it was read: the launch's write tells
+# a row from the one read by when it last changed, which MariaDB keeps in whole seconds (and hosts' clocks differ
+# a little), so a change made after the read must carry a later time than the one read.
+_SETTLED = datetime.timedelta(seconds=5)
 SHUTDOWN_BEHAVIORS = ("stop", "terminate")
 _FILTERS = {"instance_ids", "reservation_id", "vm_state", "host", "fixed_ip", "key_name",
             "availability_zone", "project_id", "uuid"}
@@ -59,21 +64,24 @@ _ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
 
 
 class _Remembered:
-    """Flavors by name and each project's default group as launches last read them, so a launch reads
-    neither (two statements of every RunInstances).  A launch using them has its write check them:
-    ``db.instance_create_many`` links the instances to groups that are live and as remembered (id, name,
-    project) only, and only when their flavor is a live row with the values remembered, else refuses
-    (InstanceTypeNotFound, SecurityGroupNotFound) and writes nothing; the launch then forgets them all
-    and runs again reading afresh.  So a flavor or group deleted, or deleted and made again, by any
-    process is never launched with."""
+    """Flavors by name, each project's default group and the images launches last read, so a launch
+    reads none of them (three statements of every RunInstances).  A launch using them has its write
+    check them: ``db.instance_create_many`` links the instances to groups that are live and as
+    remembered (id, name, project) only, and only when their flavor is a live row with the values
+    remembered and each remembered image is live, available, visible to the launching context and
+    unchanged since it was read, else refuses (InstanceTypeNotFound, SecurityGroupNotFound,
+    ImageNotFound) and writes nothing; the launch then forgets them all and runs again reading afresh.
+    So a flavor, group or image deleted, changed or hidden by any process is never launched with."""
 
     LIMIT = 1000
 
     def __init__(self) -> None:
         self.flavors: dict[str, Row] = {}
         self.default_groups: dict[str, Row] = {}
+        # (project, admin or not, image id, kind) -> the image as read, launchable then
+        self.images: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-    def remember(self, table: dict[str, Row], key: str, row: Row) -> None:
+    def remember(self, table: dict[Any, Any], key: Any, row: Any) -> None:
         if len(table) >= self.LIMIT:
             table.clear()
         table[key] = row
@@ -81,6 +89,7 @@ class _Remembered:
     def forget(self) -> None:
         self.flavors.clear()
         self.default_groups.clear()
+        self.images.clear()
 
 
 _REMEMBERED = _Remembered()
@@ -93,6 +102,7 @@ class _Attempt:
     def __init__(self, trust_remembered: bool) -> None:
         self.trust_remembered = trust_remembered
         self.used_remembered = False
+        self.remembered_images: list[dict[str, Any]] = []  # for the write to check
 
 
 class Launched(list):
@@ -200,7 +210,8 @@ class API:
             # Nothing was written.  Refused by the write, a remembered flavor or default group is gone; and
             # any other failure is told as reading afresh would tell it (which error comes first, a quota
             # reckoned with a flavor's new values): so again, reading afresh.
-            if isinstance(exc, (exception.InstanceTypeNotFound, exception.SecurityGroupNotFound)):
+            if isinstance(exc, (exception.InstanceTypeNotFound, exception.SecurityGroupNotFound,
+                                exception.ImageNotFound)):
                 _REMEMBERED.forget()
             written = self._write_launch(ctxt, reservation_id, _Attempt(trust_remembered=False), **request)
         instances, flavor, image, mappings, zone, forced_host = written
@@ -232,13 +243,14 @@ class API:
         mappings, zone, forced host)."""
         with db.one_transaction():
             flavor = self._flavor(instance_type, attempt)
-            image = self._launchable_image(ctxt, image_id, "machine") if image_id is not None else _NO_IMAGE
+            image = (self._launchable_image(ctxt, image_id, "machine", attempt) if image_id is not None
+                     else _NO_IMAGE)
             kernel_id = kernel_id if kernel_id is not None else image.get("kernel_id")
             ramdisk_id = ramdisk_id if ramdisk_id is not None else image.get("ramdisk_id")
             if kernel_id is not None:
-                kernel_id = self._launchable_image(ctxt, kernel_id, "kernel")["id"]
+                kernel_id = self._launchable_image(ctxt, kernel_id, "kernel", attempt)["id"]
             if ramdisk_id is not None:
-                ramdisk_id = self._launchable_image(ctxt, ramdisk_id, "ramdisk")["id"]
+                ramdisk_id = self._launchable_image(ctxt, ramdisk_id, "ramdisk", attempt)["id"]
             zone, forced_host = self._zone(ctxt, availability_zone)
             key_data = None
             if key_name:
@@ -284,7 +296,8 @@ class API:
                 "disable_api_termination": bool(disable_api_termination),
                 "shutdown_behavior": shutdown_behavior,
             }
-            instances = self._write_instances(ctxt, base, count, groups, flavor, quota_limits)
+            instances = self._write_instances(ctxt, base, count, groups, flavor, quota_limits,
+                                              attempt.remembered_images)
         return instances, flavor, image, mappings, zone, forced_host
 
     @staticmethod
@@ -319,13 +332,26 @@ class API:
         quota.check_metadata_items(ctxt, len(metadata))
         return metadata
 
-    def _launchable_image(self, ctxt: Context, image_id: Any, kind: str) -> dict[str, Any]:
+    def _launchable_image(self, ctxt: Context, image_id: Any, kind: str, attempt: "_Attempt") -> dict[str, Any]:
+        """The image, checked launchable as a ``kind`` image: as remembered (the write checks it is still
+        so), or read and, when nova's own image service keeps it in the database and it has not changed
+        for ``_SETTLED``, remembered."""
+        key = (ctxt.project_id, bool(ctxt.is_admin), image_id, kind)
+        image = _REMEMBERED.images.get(key) if attempt.trust_remembered and isinstance(image_id, int) else None
+        if image is not None:
+            attempt.used_remembered = True
+            attempt.remembered_images.append(image)
+            return image
         image = image_api.API(self.image_service).show(ctxt, image_id)
         if (image.get("type") or "machine") != kind:
             raise exception.InvalidImage(image_id=image_id, reason=f"it is a {image.get('type')} image, "
                                                                   f"not a {kind} image")
         if image.get("state") != "available":
             raise exception.ImageNotActive(image_id=image_id, state=image.get("state"))
+        changed = image.get("updated_at") or image.get("created_at")
+        if (isinstance(image_id, int) and getattr(self.image_service, "rows_in_database", False)
+                and changed is not None and utils.utcnow() - changed >= _SETTLED):
+            _REMEMBERED.remember(_REMEMBERED.images, key, image)
         return image
 
     @staticmethod
@@ -415,12 +441,13 @@ class API:
 
     @staticmethod
     def _write_instances(ctxt: Context, base: dict[str, Any], count: int, groups: list[Row],
-                         flavor: Row, quota_limits: dict[str, int] | None) -> list[Row]:
+                         flavor: Row, quota_limits: dict[str, int] | None,
+                         remembered_images: list[dict[str, Any]]) -> list[Row]:
         """All rows or none: one transaction, so a failure (a database outage) leaves nothing behind."""
         return db.instance_create_many(ctxt, [dict(base, launch_index=index) for index in range(count)],
                                        security_group_ids=[group["id"] for group in groups],
                                        hostname_format="i-%08x", instance_type=flavor, groups=groups,
-                                       quota_limits=quota_limits)
+                                       quota_limits=quota_limits, images_as_read=remembered_images)
 
     @staticmethod
     def _check_mapped_sources(ctxt: Context, mappings: list[dict[str, Any]]) -> None:
@@ -515,7 +542,7 @@ class API:
         if name == "instance_type":
             return db.instance_update(ctxt, instance["id"], self._resized(ctxt, instance, value))
         if name in ("kernel_id", "ramdisk_id") and value is not None:
-            value = str(self._launchable_image(ctxt, value, name[:-3])["id"])
+            value = str(self._launchable_image(ctxt, value, name[:-3], _Attempt(trust_remembered=False))["id"])
         return db.instance_update(ctxt, instance["id"], {name: value})
 
     @staticmethod

@@ -331,16 +331,19 @@ def instance_create(ctxt: Context, values: dict[str, Any]) -> Row:
 
 def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]], security_group_ids: list[int] | tuple[int, ...] = (),
                          hostname_format: str | None = None, instance_type: Row = None,
-                         groups: list[Row] | None = None, quota_limits: dict[str, int] | None = None) -> list[Row]:
+                         groups: list[Row] | None = None, quota_limits: dict[str, int] | None = None,
+                         images_as_read: list[dict[str, Any]] | tuple[()] = ()) -> list[Row]:
     """All the instances or none: each in ``security_group_ids``, its hostname ``hostname_format % id``.
 
     The rows come back as written; ``instance_type`` and ``groups`` (the flavor and group rows the
     caller has read) are attached to them instead of being read again.  With ``quota_limits`` (the
     default ``instances``, ``cores`` and ``ram`` limits) QuotaError, nothing written, unless all the
-    rows fit the project's quotas."""
+    rows fit the project's quotas.  With ``images_as_read`` (image rows as the caller read them, perhaps
+    long ago) ImageNotFound, nothing written, unless each is still live, available, visible to the
+    context and unchanged."""
     return IMPL.instance_create_many(ctxt, values_list, security_group_ids=security_group_ids,
                                      hostname_format=hostname_format, instance_type=instance_type, groups=groups,
-                                     quota_limits=quota_limits)
+                                     quota_limits=quota_limits, images_as_read=images_as_read)
 
 
 def instance_get(ctxt: Context, instance_id: int, related: bool = True) -> Row:

@@ -87,6 +87,10 @@ def _to_values(metadata: dict[str, Any]) -> dict[str, Any]:
 class LocalImageService:
     """Images as rows plus files; what compute downloads and caches."""
 
+    # Its images are rows of nova's database, as ``show`` answers them: a launch may remember one and have
+    # its write check the row is unchanged (``db.instance_create_many``'s ``images_as_read``).
+    rows_in_database = True
+
     def show(self, ctxt: nova_context.RequestContext, image_id: int) -> dict[str, Any]:
         """Raises ImageNotFound when the image does not exist or is not visible."""
         return _to_dict(db.image_get_plain(ctxt, self._id(image_id)))

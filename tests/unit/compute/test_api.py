@@ -6,6 +6,7 @@ from nova import context, exception, quota
 from nova.compute import api as compute_api
 from nova.compute import states
 from nova.db import api as db
+from tests.fixtures.database import registered_long_ago
 from tests.fixtures.rpc import wait_for
 from tests.unit.compute.fakes import make_image, serve_recording_scheduler, user_context
 
@@ -187,6 +188,47 @@ def test_delete_of_an_unscheduled_instance_is_immediate(scheduler, api):
         api.get(ctxt, instance["id"])
     with pytest.raises(exception.InstanceNotFound):
         api.delete(user_context("proj-b", "bob"), instance["id"])
+
+
+def _settled(image):
+    registered_long_ago(image["id"])
+    return image
+
+
+def test_remembered_images_are_never_launched_once_gone_changed_or_hidden(scheduler, api):
+    """A launch does not read an image an earlier one read (unchanged for a while by then), yet one
+    deleted, no longer available, changed or no longer visible is never launched from: the launch
+    fails as it would have reading it, and writes nothing."""
+    ctxt, bob, admin = user_context(), user_context("proj-b", "bob"), context.get_admin_context()
+    compute_api._REMEMBERED.forget()  # (other tests' databases had images with the same ids)
+    remembered = compute_api._REMEMBERED.images
+    fresh = make_image(ctxt)
+    api.create(ctxt, "m1.tiny", fresh["id"])
+    assert not any(key[2] == fresh["id"] for key in remembered)  # changed just now: read every time
+    mine, theirs, kernel = (_settled(make_image(ctxt)), _settled(make_image(bob, is_public=True)),
+                            _settled(make_image(ctxt, type="kernel")))
+    for image in (mine, theirs):
+        api.create(ctxt, "m1.tiny", image["id"])
+    assert {key[2] for key in remembered} >= {mine["id"], theirs["id"]}
+    written = len(db.instance_get_all(admin))
+
+    db.image_update(bob, theirs["id"], {"is_public": False})
+    with pytest.raises(exception.ImageNotFound):
+        api.create(ctxt, "m1.tiny", theirs["id"])
+    api.create(ctxt, "m1.tiny", mine["id"])  # read again (everything was forgotten), remembered again
+    db.image_update(ctxt, mine["id"], {"state": "pending"})
+    with pytest.raises(exception.ImageNotActive):
+        api.create(ctxt, "m1.tiny", mine["id"])
+    db.image_update(ctxt, mine["id"], {"state": "available"})
+    _settled(mine)
+    api.create(ctxt, "m1.tiny", mine["id"])
+    db.image_update(ctxt, mine["id"], {"kernel_id": kernel["id"]})
+    _, [with_kernel] = api.create(ctxt, "m1.tiny", mine["id"])
+    assert with_kernel["kernel_id"] == str(kernel["id"])  # the image as it is now, not as remembered
+    db.image_destroy(ctxt, mine["id"])
+    with pytest.raises(exception.ImageNotFound):
+        api.create(ctxt, "m1.tiny", mine["id"])
+    assert len(db.instance_get_all(admin)) == written + 3
 
 
 def test_remembered_flavors_and_default_groups_never_outlive_their_rows(scheduler, api):

@@ -5,6 +5,7 @@ import pytest
 
 from nova import context, exception
 from nova.db import api as db
+from tests.fixtures.database import registered_long_ago
 from tests.fixtures.sql import statements_in_transactions
 from tests.unit.db.test_instances import admin, alice, bob  # noqa: F401 - fixtures
 
@@ -64,6 +65,46 @@ def test_a_launch_on_postgresql_is_one_statement_outside_a_transaction(db_url, a
         assert row["hostname"] == again["hostname"] == f"i-{row['id']:08x}"
         assert [g["name"] for g in again.security_groups] == ["web"]
     assert len({row["id"] for row in rows}) == len({row["uuid"] for row in rows}) == 2
+
+
+def test_a_launch_with_images_as_read_refuses_one_changed_gone_or_hidden_since(db_url, alice, bob, admin):
+    """compute.API remembers the images launches read: the write checks each is still live, available,
+    visible to the launching project and unchanged (in its one statement on PostgreSQL)."""
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    mine = db.image_create(alice, {"name": "mine", "state": "available"})
+    shared = db.image_create(bob, {"name": "shared", "state": "available", "is_public": True})
+    registered_long_ago(mine["id"], shared["id"])  # (MariaDB keeps whole seconds: a change now has a later time)
+    read = [dict(db.image_get_plain(alice, image["id"])) for image in (mine, shared)]
+    before = len(db.instance_get_all(admin))
+
+    def launch(images):
+        with statements_in_transactions() as seen:
+            rows = db.instance_create_many(alice, [{"instance_type_id": tiny["id"], "memory_mb": tiny["memory_mb"],
+                                                    "vcpus": tiny["vcpus"], "local_gb": tiny["local_gb"]}],
+                                           [web["id"]], "i-%08x", instance_type=tiny, groups=[web],
+                                           images_as_read=images)
+        return rows, seen
+
+    rows, seen = launch(read)
+    assert db.instance_get(alice, rows[0]["id"])["hostname"] == f"i-{rows[0]['id']:08x}"
+    if db_url.startswith("postgresql"):
+        assert len(seen) == 1  # the images checked in the launch's own statement
+    db.image_update(alice, mine["id"], {"name": "renamed"})
+    with pytest.raises(exception.ImageNotFound):
+        launch(read)  # changed since it was read
+    registered_long_ago(mine["id"])
+    read[0] = dict(db.image_get_plain(alice, mine["id"]))
+    launch(read)
+    db.image_update(bob, shared["id"], {"is_public": False})
+    with pytest.raises(exception.ImageNotFound):
+        launch(read)  # no longer visible to proj-a
+    with pytest.raises(exception.ImageNotFound):
+        launch([dict(read[0], updated_at=None, created_at=None)])  # no version to check: never taken as read
+    db.image_update(alice, mine["id"], {"state": "pending"})
+    with pytest.raises(exception.ImageNotFound):
+        launch([dict(db.image_get_plain(alice, mine["id"]))])  # as read, but not available
+    assert len(db.instance_get_all(admin)) == before + 2
 
 
 DEFAULTS = {"instances": 3, "cores": 100, "ram": 100000}

@@ -134,20 +134,60 @@ def security_group_get_by_name_without_rules(ctxt: Context, project_id: str, nam
     return detached(Group, dict(row._mapping, rules=[]))
 
 
+def _image_visible(scoped: bool) -> list[Any]:
+    """What makes an image visible to the context (``w_project_id``): its own, public or launchable."""
+    if not scoped:
+        return []
+    table, permissions = Image.__table__, Permission.__table__
+    permitted = (select(permissions.c.image_id)
+                 .where(permissions.c.deleted == false(),
+                        permissions.c.project_id.in_([bindparam("w_project_id"), "all"]))
+                 .scalar_subquery())
+    return [or_(table.c.project_id == bindparam("w_project_id"), table.c.is_public == true(),
+                table.c.id.in_(permitted))]
+
+
 def _image_statement(scoped: bool, live: bool) -> Any:
     table = Image.__table__
-    stmt = select(table).where(table.c.id == bindparam("w_id"))
+    stmt = select(table).where(table.c.id == bindparam("w_id"), *_image_visible(scoped))
     if live:
         stmt = stmt.where(table.c.deleted == false())
-    if scoped:
-        permissions = Permission.__table__
-        permitted = (select(permissions.c.image_id)
-                     .where(permissions.c.deleted == false(),
-                            permissions.c.project_id.in_([bindparam("w_project_id"), "all"]))
-                     .scalar_subquery())
-        stmt = stmt.where(or_(table.c.project_id == bindparam("w_project_id"), table.c.is_public == true(),
-                              table.c.id.in_(permitted)))
     return stmt
+
+
+def _image_versions(images: Iterable[dict[str, Any]]) -> list[tuple[int, Any]]:
+    """(id, version) of image rows as read: what tells one state of a row from another is when it was last
+    changed (made, if never)."""
+    return [(image["id"], image.get("updated_at") or image.get("created_at")) for image in images]
+
+
+def _images_as_read(scoped: bool) -> Any:
+    """How many of the images ``w_image_ids`` are live, available, visible and unchanged since they were read
+    (``w_image_versions``, ``_image_versions``), in SQL: a launch with images it remembers writes only when
+    this is ``w_image_count``."""
+    table = Image.__table__
+    given = func.unnest(bindparam("w_image_ids", type_=ARRAY(Integer)),
+                        bindparam("w_image_versions", type_=ARRAY(Image.__table__.c.updated_at.type))
+                        ).table_valued("id", "version").render_derived()
+    return (select(func.count()).select_from(given)
+            .join(table, and_(table.c.id == given.c.id,
+                              func.coalesce(table.c.updated_at, table.c.created_at) == given.c.version))
+            .where(table.c.deleted == false(), table.c.state == "available", *_image_visible(scoped))
+            .scalar_subquery())
+
+
+def _check_images(connection: Any, ctxt: Context, images: list[tuple[int, Any]]) -> None:
+    """ImageNotFound unless every image (id, version) is live, available, visible and as read."""
+    table = Image.__table__
+    found = connection.execute(
+        select(table.c.id, func.coalesce(table.c.updated_at, table.c.created_at))
+        .where(table.c.id.in_([image_id for image_id, _version in images]), table.c.deleted == false(),
+               table.c.state == "available", *_image_visible(_scoped(ctxt))),
+        {"w_project_id": ctxt.project_id}).all()
+    current = {image_id: version for image_id, version in found}
+    for image_id, version in images:
+        if version is None or current.get(image_id) != version:
+            raise exception.ImageNotFound(image_id=image_id)
 
 
 @require_context
@@ -287,7 +327,8 @@ def _check_flavor(connection: Any, row: dict[str, Any], flavor: Any) -> None:
 def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
                          security_group_ids: list[int] | tuple[int, ...] = (), hostname_format: str | None = None,
                          instance_type: Any = None, groups: list[Any] | None = None,
-                         quota_limits: dict[str, int] | None = None) -> list[Instance]:
+                         quota_limits: dict[str, int] | None = None,
+                         images_as_read: Iterable[dict[str, Any]] = ()) -> list[Instance]:
     """Create instances, each in the groups and named ``hostname_format % id``, in one transaction.
 
     The rows are answered as written, nothing read back: ``instance_type``
@@ -307,9 +348,17 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
     the project's own quota rows override) makes the write check that all the
     rows fit the project's quotas, in the same statement on PostgreSQL (a read
     first elsewhere): QuotaError, nothing written, when they do not.
+    ``images_as_read`` (image rows the caller read earlier, with their
+    ``created_at`` and ``updated_at``) makes it write only if each is still
+    live, available, visible to the context and unchanged: ImageNotFound,
+    nothing written, otherwise (in the same statement on PostgreSQL, a read
+    first elsewhere).  A row is told unchanged by when it last changed, which
+    MariaDB keeps in whole seconds: a caller trusts only rows that had not
+    changed for a while when it read them.
     """
     now = utils.utcnow()
     metadata, rows = [], []
+    images = _image_versions(images_as_read)
     for values in values_list:
         values = dict(values)
         metadata.append(values.pop("metadata", None) or {})
@@ -331,11 +380,13 @@ def instance_create_many(ctxt: Context, values_list: list[dict[str, Any]],
         if (instance_type is not None and hostname_sql is not None and not any(metadata) and _alike(rows)
                 and get_engine().dialect.name == "postgresql"):
             _launch_in_one_statement(ctxt, rows, [by_id[group_id] for group_id in group_ids], instance_type,
-                                     hostname_sql, need)
+                                     hostname_sql, need, images)
             return _answer(rows, metadata, instance_type, [by_id[group_id] for group_id in group_ids], now)
         if need is not None:
             _check_quota(ctxt, need)
         with get_connection() as connection:
+            if images:
+                _check_images(connection, ctxt, images)
             ids = _insert(connection, rows)
             for row, instance_id in zip(rows, ids):
                 row["id"] = instance_id
@@ -437,7 +488,7 @@ def _check_quota(ctxt: Context, need: dict[str, Any]) -> None:
                                           f"project {need['w_quota_project']}")
 
 
-def _launch_statement(scoped: bool, with_groups: bool, with_quota: bool) -> Any:
+def _launch_statement(scoped: bool, with_groups: bool, with_quota: bool, with_images: bool = False) -> Any:
     """PostgreSQL: a launch's rows in one statement (data-modifying WITH clauses).
 
     ``new`` inserts one instance per element of the arrays ``w_uuids`` and
@@ -447,8 +498,9 @@ def _launch_statement(scoped: bool, with_groups: bool, with_quota: bool) -> Any:
     inserted only if every group is live, visible and as the caller read it
     and the flavor is a live row with the values the instances copy from it
     (the checks ``_links_statement`` makes), so a launch is all or nothing;
-    ``with_quota``, only if they all fit the project's quotas.  It answers (id,
-    uuid) of each instance written.
+    ``with_quota``, only if they all fit the project's quotas; ``with_images``,
+    only if the images the caller remembers are as it read them
+    (``_images_as_read``).  It answers (id, uuid) of each instance written.
     """
     ids = func.nextval(func.pg_get_serial_sequence(literal("instances"), literal("id")))
     pairs = func.unnest(bindparam("w_uuids", type_=ARRAY(String)), bindparam("w_indexes", type_=ARRAY(Integer))
@@ -463,6 +515,8 @@ def _launch_statement(scoped: bool, with_groups: bool, with_quota: bool) -> Any:
         source = source.where(groups.scalar_subquery() == bindparam("w_group_count"), live_flavor)
     if with_quota:
         source = source.where(_fits_quotas())
+    if with_images:
+        source = source.where(_images_as_read(scoped) == bindparam("w_image_count"))
     src = source.cte("src")
     hexed = func.to_hex(src.c.id)
     width = bindparam("w_width", type_=Integer)
@@ -486,10 +540,11 @@ def _launch_statement(scoped: bool, with_groups: bool, with_quota: bool) -> Any:
 
 
 def _launch_in_one_statement(ctxt: Context, rows: list[dict[str, Any]], groups: list[Any], flavor: Any,
-                             hostname: tuple[str, int], need: dict[str, Any] | None) -> None:
+                             hostname: tuple[str, int], need: dict[str, Any] | None,
+                             images: list[tuple[int, Any]]) -> None:
     """Write ``rows`` (and their group links) in one statement in autocommit, setting each row's id and
-    hostname; QuotaError, SecurityGroupNotFound or InstanceTypeNotFound (nothing written) when they do
-    not fit the quotas (``need``), a group or the flavor is not as given."""
+    hostname; QuotaError, InstanceTypeNotFound, ImageNotFound or SecurityGroupNotFound (nothing written)
+    when they do not fit the quotas (``need``), or the flavor, an image or a group is not as given."""
     scoped = _scoped(ctxt)
     first = rows[0]
     params = {f"v_{key}": first[key] for key in _WRITTEN_KEYS if key not in _PER_ROW}
@@ -498,7 +553,10 @@ def _launch_in_one_statement(ctxt: Context, rows: list[dict[str, Any]], groups: 
                   w_groups=[(group["id"], group["name"], group["project_id"]) for group in groups],
                   w_group_count=len(groups), w_flavor_name=flavor["name"])
     params.update(need or {})
-    shape = (scoped, bool(groups), need is not None)
+    if images:
+        params.update(w_image_ids=[image_id for image_id, _version in images],
+                      w_image_versions=[version for _image_id, version in images], w_image_count=len(images))
+    shape = (scoped, bool(groups), need is not None, bool(images))
     stmt = prepared(("launch-one", *shape), lambda: _launch_statement(*shape))
     with get_connection(single_statement=True) as connection:
         written = dict((uuid_, instance_id) for instance_id, uuid_ in connection.execute(stmt, params))
@@ -507,6 +565,8 @@ def _launch_in_one_statement(ctxt: Context, rows: list[dict[str, Any]], groups: 
             _check_quota(ctxt, need)
         with get_connection() as connection:
             _check_flavor(connection, first, flavor)
+            if images:
+                _check_images(connection, ctxt, images)
         raise exception.SecurityGroupNotFound(security_group_id=",".join(str(group["id"]) for group in groups))
     prefix, width = hostname
     for row in rows:
