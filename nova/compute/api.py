@@ -627,6 +627,26 @@ class API:
         self._cast_compute(ctxt, instance, "terminate_instance")
         return dict(instance.to_dict(), task_state=states.DELETING)
 
+    def terminate(self, ctxt: Context, instance_ids: list[int]) -> list[tuple[Row, Row | None]]:
+        """EC2's TerminateInstances: ``delete`` with ``forget_tags`` of each instance, none before all are
+        found (InstanceNotFound names the first missing one).  Returns, by id, (each instance as it was,
+        as ``delete`` answers).  On PostgreSQL the read and, when every instance may be marked as read,
+        the marks and the tags' soft delete are one statement; the rest go through ``delete`` one by one."""
+        ids = list(dict.fromkeys(_int_id(instance_id, "instance id") for instance_id in instance_ids))
+        read = db.instance_get_and_mark_deleting(ctxt, ids, states.DELETING)
+        found = {instance["id"] for instance, _marked in read}
+        for instance_id in ids:
+            if instance_id not in found:
+                raise exception.InstanceNotFound(instance_id=instance_id)
+        changes = []
+        for instance, marked in read:
+            if marked:  # committed: the compute host may hear of it
+                self._cast_compute(ctxt, instance, "terminate_instance")
+                changes.append((instance, dict(instance.to_dict(), task_state=states.DELETING)))
+            else:
+                changes.append((instance, self.delete(ctxt, instance["id"], instance=instance, forget_tags=True)))
+        return changes
+
     @staticmethod
     def _forget_tags(ctxt: Context, instance: Row, forget: bool) -> None:
         if forget:

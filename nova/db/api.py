@@ -483,6 +483,14 @@ def tag_delete(ctxt: Context, resource_type: str, resource_id: int, key: str, va
     return IMPL.tag_delete(ctxt, resource_type, resource_id, key, value)
 
 
+def instance_get_and_mark_deleting(ctxt: Context, instance_ids: list[int], deleting: str) -> list[tuple[Row, bool]]:
+    """The instances of ``instance_ids`` as ``instance_get_by_ids`` reads them, each with whether its task
+    was set to ``deleting`` (and its tags forgotten) by the same call: all of them when all were found
+    and may be so marked as read (on a host, not protected, not being deleted), else none (on PostgreSQL
+    one statement; elsewhere never any: the caller marks each with ``instance_mark_deleting``)."""
+    return IMPL.instance_get_and_mark_deleting(ctxt, instance_ids, deleting)
+
+
 def instance_mark_deleting(ctxt: Context, instance_id: int, deleting: str, forget_tags: bool) -> bool:
     """Set the live instance's task to ``deleting`` unless it already is, and with ``forget_tags`` soft-delete
     its tags, all or nothing (on PostgreSQL one statement); whether the task was set."""

@@ -203,6 +203,39 @@ def test_marking_deleting_sets_the_task_once_and_forgets_the_tags_of_the_project
     assert [t["value"] for t in db.tag_get_all(alice)] == ["db"]  # kept when not asked
 
 
+def test_reading_and_marking_deleting_marks_all_or_none_in_one_statement_on_postgresql(db_url, alice, bob, admin):
+    """TerminateInstances' first step: the rows as they were, and on PostgreSQL, when every instance asked
+    for is found and may be marked (on a host, not protected, not being deleted), all marked and their
+    tags forgotten in the same statement; otherwise none (the caller marks them one by one)."""
+    on_postgresql = db_url.startswith("postgresql")
+    tiny = db.instance_type_get_by_name(alice, "m1.tiny")
+    web = db.security_group_create(alice, {"name": "web", "description": "w"})
+    rows = _launch(alice, tiny, [web], count=4)
+    one, two, protected, unplaced = (row["id"] for row in rows)
+    for instance_id in (one, two, protected):
+        db.instance_update(admin, instance_id, {"host": "c1", "vm_state": "active"})
+    db.instance_update(admin, protected, {"disable_api_termination": True})
+    db.tag_create_or_update(alice, "instance", one, "Name", "one")
+    db.tag_create_or_update(alice, "instance", protected, "Name", "kept")
+
+    def read_and_mark(ctxt, ids):
+        with statements_in_transactions() as seen:
+            answer = db.instance_get_and_mark_deleting(ctxt, ids, "deleting")
+        assert len(seen) == 1 and not (on_postgresql and seen[0][1])  # one statement (outside a transaction)
+        return [(row["id"], row["task_state"], marked) for row, marked in answer]
+
+    assert read_and_mark(bob, [one, two]) == []  # another project's: not found, nothing marked
+    for refused in ([one, protected], [one, unplaced], [two, 999999]):
+        assert read_and_mark(alice, refused) == [(i, None, False) for i in sorted(refused) if i != 999999]
+    assert {db.instance_get(alice, i)["task_state"] for i in (one, two)} == {None}
+    assert read_and_mark(alice, [two, one, two]) == [(one, None, on_postgresql), (two, None, on_postgresql)]
+    expected = "deleting" if on_postgresql else None
+    assert [db.instance_get(alice, i)["task_state"] for i in (one, two)] == [expected, expected]
+    assert sorted(t["value"] for t in db.tag_get_all(alice)) == (["kept"] if on_postgresql else ["kept", "one"])
+    if on_postgresql:  # being deleted now: not marked again
+        assert read_and_mark(alice, [one]) == [(one, "deleting", False)]
+
+
 def test_images_flavors_groups_and_quota_usage(db_url, alice, bob, admin):
     theirs = db.image_create(bob, {"name": "theirs", "state": "available"})
     public = db.image_create(bob, {"name": "public", "state": "available", "is_public": True})

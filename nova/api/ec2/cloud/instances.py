@@ -386,30 +386,34 @@ def _state_changes(ctxt: context.RequestContext, instance_ids: list[int],
     """Apply ``act(ctxt, row)`` to each instance; it returns the row as it left it, or None when the
     instance is gone."""
     rows = _instances_by_id(ctxt, instance_ids, with_deleted=False, related=False)
-    changes = []
-    for row in rows:
-        before = ec2utils.instance_state(row)
-        now = act(ctxt, row)
-        if now is None:
-            after = (ec2utils.STATE_CODES[ec2utils.TERMINATED], ec2utils.TERMINATED)
-        else:
-            after = ec2utils.instance_state(now)
-        changes.append({"instanceId": ec2utils.id_to_ec2_id(row["id"], "i"),
-                        "previousState": {"code": before[0], "name": before[1]},
-                        "currentState": {"code": after[0], "name": after[1]}})
-    return changes
+    return [_state_change(row, act(ctxt, row)) for row in rows]
+
+
+def _state_change(before: Any, after: Any) -> dict[str, Any]:
+    """An instancesSet item: the instance's state as ``before`` shows it and as ``after`` does (None:
+    gone, terminated)."""
+    previous = ec2utils.instance_state(before)
+    now = ((ec2utils.STATE_CODES[ec2utils.TERMINATED], ec2utils.TERMINATED) if after is None
+           else ec2utils.instance_state(after))
+    return {"instanceId": ec2utils.id_to_ec2_id(before["id"], "i"),
+            "previousState": {"code": previous[0], "name": previous[1]},
+            "currentState": {"code": now[0], "name": now[1]}}
 
 
 @actions.register("TerminateInstances", roles=PROJECT_ADMIN, params=[
     Param("InstanceId", INSTANCE_IDS, required=True),
 ])
 def terminate_instances(ctxt: context.RequestContext, instance_id: list[int]) -> dict[str, Any]:
-    compute = _compute()
-
-    def terminate(c: context.RequestContext, row: Any) -> Any:
-        return compute.delete(c, row["id"], instance=row, forget_tags=True)
-
-    return {"instancesSet": _state_changes(ctxt, instance_id, terminate)}
+    try:
+        changes = _compute().terminate(ctxt, instance_id)
+    except exception.InstanceNotFound as exc:
+        if exc.kwargs.get("instance_id") not in instance_id:
+            raise
+        raise EC2APIError("InvalidInstanceID.NotFound",
+                          f"The instance ID '{ec2utils.id_to_ec2_id(exc.kwargs['instance_id'], 'i')}' does not exist"
+                          ) from None
+    by_id = {before["id"]: _state_change(before, after) for before, after in changes}
+    return {"instancesSet": [by_id[db_id] for db_id in dict.fromkeys(instance_id)]}
 
 
 def _acting(method: Callable[[context.RequestContext, int], None]) -> Callable[[context.RequestContext, Any], Any]:

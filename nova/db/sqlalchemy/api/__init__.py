@@ -60,6 +60,7 @@ from nova.db.sqlalchemy.api.instance_launch import (  # noqa: F401
     instance_create_many,
     instance_get_by_ids,
     instance_get_by_reservation,
+    instance_get_and_mark_deleting,
     instance_mark_deleting,
     instance_set_task_state,
     instance_type_get_by_name,

@@ -623,6 +623,11 @@ def _rows(ctxt: Context, by: str, params: dict[str, Any]) -> list[Instance]:
     stmt = prepared(("rows", scoped, live, by), lambda: _rows_statement(scoped, live, by))
     with get_connection() as connection:
         rows = connection.execute(stmt, dict(params, w_project_id=ctxt.project_id)).all()
+    return _instances_of(rows)
+
+
+def _instances_of(rows: Iterable[Any]) -> list[Instance]:
+    """Detached instances with their flavors from rows of ``_rows_statement``'s columns (more may follow)."""
     answer = []
     width = len(_INSTANCE_KEYS)
     flavor_id = width + _FLAVOR_KEYS.index("id")
@@ -633,6 +638,63 @@ def _rows(ctxt: Context, by: str, params: dict[str, Any]) -> list[Instance]:
         answer.append(detached(Instance, dict(zip(_INSTANCE_KEYS, row[:width]), instance_type=flavor,
                                               metadata_items=[], security_groups=[])))
     return answer
+
+
+def _read_and_mark_statement(scoped: bool) -> Any:
+    """PostgreSQL: ``instance_get_by_ids``' read of the instances ``w_ids`` (``old``) and, only when all
+    ``w_count`` of them are there and each may be marked as is (on a host, not protected, its task not
+    ``w_unless``), the guarded task update of each and the soft delete of their tags, as data-modifying
+    WITH clauses.  The read sees the rows as they were before; it answers them with whether each was
+    marked (a row whose task another request set meanwhile is not)."""
+    old = (select(_INSTANCES, *(column.label(label) for column, label in zip(_FLAVORS.c, _FLAVOR_LABELS)))
+           .select_from(_INSTANCES.outerjoin(_FLAVORS, _FLAVORS.c.id == _INSTANCES.c.instance_type_id))
+           .where(_INSTANCES.c.id == func.any(bindparam("w_ids", type_=ARRAY(Integer))),
+                  _INSTANCES.c.deleted == false()))
+    if scoped:
+        old = old.where(_INSTANCES.c.project_id == bindparam("w_project_id"))
+    old = old.cte("old")
+    not_unless = or_(old.c.task_state.is_(None), old.c.task_state != bindparam("w_unless"))
+    markable = (select(func.count()).select_from(old)
+                .where(old.c.host != "", old.c.disable_api_termination == false(), not_unless).scalar_subquery())
+    marked = (update(_INSTANCES)
+              .where(_INSTANCES.c.id.in_(select(old.c.id)), _INSTANCES.c.deleted == false(),
+                     or_(_INSTANCES.c.task_state.is_(None), _INSTANCES.c.task_state != bindparam("w_unless")),
+                     markable == bindparam("w_count"))
+              .values(task_state=bindparam("v_task_state"), updated_at=bindparam("v_updated_at"))
+              .returning(_INSTANCES.c.id).cte("marked"))
+    tags = Tag.__table__
+    forgot = update(tags).where(tags.c.resource_type == "instance", tags.c.resource_id.in_(select(marked.c.id)),
+                                tags.c.deleted == false())
+    if scoped:
+        forgot = forgot.where(tags.c.project_id == bindparam("w_project_id"))
+    forgot = forgot.values(deleted=True, deleted_at=bindparam("v_updated_at"),
+                           updated_at=bindparam("v_updated_at")).cte("forgot")
+    return (select(old, old.c.id.in_(select(marked.c.id)).label("marked")).add_cte(forgot)
+            .order_by(old.c.id))
+
+
+@require_context
+def instance_get_and_mark_deleting(ctxt: Context, instance_ids: Iterable[int],
+                                   deleting: str) -> list[tuple[Instance, bool]]:
+    """What TerminateInstances reads and writes first: the live instances of ``instance_ids`` the context
+    may see, as ``instance_get_by_ids`` gives them (before any change), each with whether its task was
+    set to ``deleting`` here, its tags forgotten with it.  Tasks are set only when every instance asked
+    for was found and each may be marked as it was read (has a host, is not protected from termination,
+    is not being deleted); otherwise none is, and the caller takes them one by one
+    (``instance_mark_deleting``).  On PostgreSQL one statement outside a transaction; elsewhere the read
+    alone, no instance marked."""
+    ids = list(dict.fromkeys(int(instance_id) for instance_id in instance_ids))
+    if not ids:
+        return []
+    if get_engine().dialect.name != "postgresql" or not _live(ctxt):
+        return [(instance, False) for instance in instance_get_by_ids(ctxt, ids)]
+    scoped = _scoped(ctxt)
+    stmt = prepared(("read-and-mark", scoped), lambda: _read_and_mark_statement(scoped))
+    with get_connection(single_statement=True) as connection:
+        rows = connection.execute(stmt, {"w_ids": ids, "w_count": len(ids), "w_project_id": ctxt.project_id,
+                                         "w_unless": deleting, "v_task_state": deleting,
+                                         "v_updated_at": utils.utcnow()}).all()
+    return list(zip(_instances_of(rows), (bool(row[-1]) for row in rows)))
 
 
 def _task_statement(scoped: bool, guarded: bool) -> Any:
