@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 import eventlet
 import eventlet.event
 import eventlet.greenio
+import eventlet.hubs
 import eventlet.patcher
 import eventlet.wsgi
 import webob
@@ -386,7 +387,8 @@ class Server:
 
     def _leave_new_connections_to_others(self) -> None:
         """While another worker holds fewer of this socket's connections, do not accept: it is woken by each
-        new connection too.  One it leaves waiting for ``--wsgi_balance_wait`` seconds is taken here after all."""
+        new connection too.  One it leaves waiting for ``--wsgi_balance_wait`` seconds is taken here after all.
+        With none waiting, this sleeps until one comes (no polling while idle)."""
         share = self._share
         if share is None:
             return
@@ -394,7 +396,9 @@ class Server:
         while share.another_holds_fewer() and not self.limits.stopping:
             if not _pending(self._socket):
                 pending_since = None
-            elif pending_since is None:
+                eventlet.hubs.trampoline(self._socket.fileno(), read=True)
+                continue
+            if pending_since is None:
                 pending_since = time.monotonic()
             elif time.monotonic() - pending_since >= FLAGS.wsgi_balance_wait:
                 return
