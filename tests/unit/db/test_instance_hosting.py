@@ -42,8 +42,12 @@ def test_get_for_host_reads_row_flavor_and_groups_in_one_statement(db_url, admin
     assert len(statements) == 1
     assert (row["name"], row["vcpus"], row.instance_type["name"]) == (instance["name"], 1, "m1.small")
     assert [g["id"] for g in row.security_groups] == [group["id"]]
-    with pytest.raises(sqlalchemy.exc.InvalidRequestError):  # not loaded: loud, never silently empty
+    with pytest.raises(sqlalchemy.exc.SQLAlchemyError):  # not loaded: loud, never silently empty
         row.metadata_items
+    with pytest.raises(sqlalchemy.exc.SQLAlchemyError):
+        row.security_groups[0].rules
+    row.update({"task_state": "spawning"})  # what nova-compute does with the row in hand
+    assert row["task_state"] == "spawning" and row["name"] == instance["name"]
     with counting_statements() as statements:
         bare = db.instance_get_for_host(admin, instance["id"])
     assert len(statements) == 1 and bare["id"] == instance["id"]
@@ -271,6 +275,22 @@ def test_start_build_reads_and_starts_a_building_instance_in_one_statement(db_ur
     for seen in (row, db.instance_get(admin, instance["id"])):
         assert (seen["host"], seen["launched_on"], seen["task_state"], seen["availability_zone"]) == (
             "host-9", "host-9", "networking", "zone-z")
+
+
+def test_reads_for_host_give_each_live_group_once_and_none_for_an_instance_in_none(db_url, admin):
+    """One row per group in the statement: the instance and its flavor come out once, its groups each once,
+    a group deleted (or a link deleted) not at all, whichever read nova-compute makes."""
+    instance, lone = make_instance(admin, task_state="scheduling"), make_instance(admin)
+    web, db_group, gone = (in_group(admin, instance, name) for name in ("web", "db", "gone"))
+    db.security_group_destroy(admin, gone["id"])
+    expected = sorted([web["id"], db_group["id"]])
+    reads = (lambda i: db.instance_get_for_host(admin, i["id"], security_groups=True),
+             lambda i: db.instance_get_with_volume_flag(admin, i["id"])[0],
+             lambda i: start_build(admin, i)[0])
+    for read in reads:
+        assert sorted(g["id"] for g in read(instance).security_groups) == expected
+        assert read(lone).security_groups == []
+    assert start_build(admin, lone)[0].instance_type["name"] == "m1.small"
 
 
 def test_start_build_keeps_the_zone_given_at_launch(db_url, admin):
