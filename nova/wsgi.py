@@ -32,7 +32,7 @@ from nova import context, exception, flags, log
 
 FLAGS = flags.FLAGS
 LOG = logging.getLogger(__name__)
-_select = eventlet.patcher.original("select").select  # a look at a socket that never waits (timeout 0)
+_select = eventlet.patcher.original("select")  # poll(): a look at a socket that never waits (timeout 0)
 _BALANCE_STEP = 0.005  # seconds between looks while a worker leaves new connections to another
 
 flags.DEFINE_integer("wsgi_pool_size", 1000, "Greenthreads serving requests in each API server", lower_bound=1)
@@ -478,7 +478,9 @@ class Server:
 
 def _pending(listening: Any) -> bool:
     """Whether a connection waits to be accepted on ``listening`` (without waiting)."""
-    return bool(_select([listening.fileno()], [], [], 0)[0])
+    poller = _select.poll()
+    poller.register(listening.fileno(), _select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _send_quietly(client: Any, data: bytes) -> None:
