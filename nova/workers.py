@@ -172,14 +172,20 @@ class Workers:
     def _fork(self) -> bool:
         """Fork one worker into a free slot: True in it, False in the first process."""
         slot = min(set(range(self.count)) - set(self.slots.values()))
+        # Taken before the fork: from now on the other workers leave new connections to this one (for up to
+        # --wsgi_balance_wait while it starts) instead of taking a burst that comes before it runs.
+        self.connections.occupy(slot)
         signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            self.connections.vacate(slot)
+            raise
         if pid == 0:
             _become_worker(self._parent, self._wakeup)
             self.pids.clear()
             self.slots.clear()
             self.slot = slot
-            self.connections.occupy(slot)
             return True
         self.pids[pid] = time.monotonic()
         self.slots[pid] = slot
