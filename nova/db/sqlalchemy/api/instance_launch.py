@@ -161,6 +161,18 @@ def _image_versions(images: Iterable[dict[str, Any]]) -> list[tuple[int, Any]]:
     return [(image["id"], image.get("updated_at") or image.get("created_at")) for image in images]
 
 
+def _image_version() -> Any:
+    """An image row's version in SQL (``_image_versions``)."""
+    table = Image.__table__
+    return func.coalesce(table.c.updated_at, table.c.created_at)
+
+
+def _launchable_clauses(scoped: bool) -> list[Any]:
+    """The image is live, available and visible to the context."""
+    table = Image.__table__
+    return [table.c.deleted == false(), table.c.state == "available", *_image_visible(scoped)]
+
+
 def _images_as_read(scoped: bool) -> Any:
     """How many of the images ``w_image_ids`` are live, available, visible and unchanged since they were read
     (``w_image_versions``, ``_image_versions``), in SQL: a launch with images it remembers writes only when
@@ -170,9 +182,8 @@ def _images_as_read(scoped: bool) -> Any:
                         bindparam("w_image_versions", type_=ARRAY(Image.__table__.c.updated_at.type))
                         ).table_valued("id", "version").render_derived()
     return (select(func.count()).select_from(given)
-            .join(table, and_(table.c.id == given.c.id,
-                              func.coalesce(table.c.updated_at, table.c.created_at) == given.c.version))
-            .where(table.c.deleted == false(), table.c.state == "available", *_image_visible(scoped))
+            .join(table, and_(table.c.id == given.c.id, _image_version() == given.c.version))
+            .where(*_launchable_clauses(scoped))
             .scalar_subquery())
 
 
@@ -180,9 +191,8 @@ def _check_images(connection: Any, ctxt: Context, images: list[tuple[int, Any]])
     """ImageNotFound unless every image (id, version) is live, available, visible and as read."""
     table = Image.__table__
     found = connection.execute(
-        select(table.c.id, func.coalesce(table.c.updated_at, table.c.created_at))
-        .where(table.c.id.in_([image_id for image_id, _version in images]), table.c.deleted == false(),
-               table.c.state == "available", *_image_visible(_scoped(ctxt))),
+        select(table.c.id, _image_version())
+        .where(table.c.id.in_([image_id for image_id, _version in images]), *_launchable_clauses(_scoped(ctxt))),
         {"w_project_id": ctxt.project_id}).all()
     current = {image_id: version for image_id, version in found}
     for image_id, version in images:
@@ -582,6 +592,7 @@ _FLAVOR_LABELS = tuple(f"flavor_{key}" for key in _FLAVOR_KEYS)
 _ROWS_WHERE = {
     "id": lambda: _INSTANCES.c.id == bindparam("w_id"),  # "= :id" is not re-rendered per call as IN is
     "ids": lambda: _INSTANCES.c.id.in_(bindparam("w_ids", expanding=True)),
+    "id array": lambda: _INSTANCES.c.id == func.any(bindparam("w_ids", type_=ARRAY(Integer))),  # one shape
     "reservation": lambda: _INSTANCES.c.reservation_id == bindparam("w_reservation_id"),
     "owned reservation": lambda: and_(_INSTANCES.c.reservation_id == bindparam("w_reservation_id"),
                                       _INSTANCES.c.project_id == bindparam("w_owner")),
@@ -646,29 +657,16 @@ def _read_and_mark_statement(scoped: bool) -> Any:
     ``w_unless``), the guarded task update of each and the soft delete of their tags, as data-modifying
     WITH clauses.  The read sees the rows as they were before; it answers them with whether each was
     marked (a row whose task another request set meanwhile is not)."""
-    old = (select(_INSTANCES, *(column.label(label) for column, label in zip(_FLAVORS.c, _FLAVOR_LABELS)))
-           .select_from(_INSTANCES.outerjoin(_FLAVORS, _FLAVORS.c.id == _INSTANCES.c.instance_type_id))
-           .where(_INSTANCES.c.id == func.any(bindparam("w_ids", type_=ARRAY(Integer))),
-                  _INSTANCES.c.deleted == false()))
-    if scoped:
-        old = old.where(_INSTANCES.c.project_id == bindparam("w_project_id"))
-    old = old.cte("old")
-    not_unless = or_(old.c.task_state.is_(None), old.c.task_state != bindparam("w_unless"))
+    old = _rows_statement(scoped, True, "id array").order_by(None).cte("old")
     markable = (select(func.count()).select_from(old)
-                .where(old.c.host != "", old.c.disable_api_termination == false(), not_unless).scalar_subquery())
+                .where(old.c.host != "", old.c.disable_api_termination == false(), _task_is_not(old.c.task_state))
+                .scalar_subquery())
     marked = (update(_INSTANCES)
               .where(_INSTANCES.c.id.in_(select(old.c.id)), _INSTANCES.c.deleted == false(),
-                     or_(_INSTANCES.c.task_state.is_(None), _INSTANCES.c.task_state != bindparam("w_unless")),
-                     markable == bindparam("w_count"))
+                     _task_is_not(_INSTANCES.c.task_state), markable == bindparam("w_count"))
               .values(task_state=bindparam("v_task_state"), updated_at=bindparam("v_updated_at"))
               .returning(_INSTANCES.c.id).cte("marked"))
-    tags = Tag.__table__
-    forgot = update(tags).where(tags.c.resource_type == "instance", tags.c.resource_id.in_(select(marked.c.id)),
-                                tags.c.deleted == false())
-    if scoped:
-        forgot = forgot.where(tags.c.project_id == bindparam("w_project_id"))
-    forgot = forgot.values(deleted=True, deleted_at=bindparam("v_updated_at"),
-                           updated_at=bindparam("v_updated_at")).cte("forgot")
+    forgot = _forget_tags_statement(scoped, of=select(marked.c.id)).cte("forgot")
     return (select(old, old.c.id.in_(select(marked.c.id)).label("marked")).add_cte(forgot)
             .order_by(old.c.id))
 
@@ -691,10 +689,16 @@ def instance_get_and_mark_deleting(ctxt: Context, instance_ids: Iterable[int],
     scoped = _scoped(ctxt)
     stmt = prepared(("read-and-mark", scoped), lambda: _read_and_mark_statement(scoped))
     with get_connection(single_statement=True) as connection:
+        now = utils.utcnow()
         rows = connection.execute(stmt, {"w_ids": ids, "w_count": len(ids), "w_project_id": ctxt.project_id,
-                                         "w_unless": deleting, "v_task_state": deleting,
-                                         "v_updated_at": utils.utcnow()}).all()
+                                         "w_unless": deleting, "v_task_state": deleting, "v_updated_at": now,
+                                         "w_type": "instance", "v_now": now}).all()
     return list(zip(_instances_of(rows), (bool(row[-1]) for row in rows)))
+
+
+def _task_is_not(task_state: Any) -> Any:
+    """The task (``task_state``, a column) is not ``w_unless``: none, or another."""
+    return or_(task_state.is_(None), task_state != bindparam("w_unless"))
 
 
 def _task_statement(scoped: bool, guarded: bool) -> Any:
@@ -702,7 +706,7 @@ def _task_statement(scoped: bool, guarded: bool) -> Any:
     if scoped:
         stmt = stmt.where(_INSTANCES.c.project_id == bindparam("w_project_id"))
     if guarded:
-        stmt = stmt.where(or_(_INSTANCES.c.task_state.is_(None), _INSTANCES.c.task_state != bindparam("w_unless")))
+        stmt = stmt.where(_task_is_not(_INSTANCES.c.task_state))
     return stmt.values(task_state=bindparam("v_task_state"), updated_at=bindparam("v_updated_at"))
 
 
@@ -747,10 +751,12 @@ def instance_mark_deleting(ctxt: Context, instance_id: int, deleting: str, forge
             "v_updated_at": now, "w_type": "instance", "v_now": now}).scalar() == 1
 
 
-def _forget_tags_statement(scoped: bool) -> Any:
+def _forget_tags_statement(scoped: bool, of: Any = None) -> Any:
+    """Soft-delete the live tags of resource ``w_id`` of type ``w_type`` (``of``: of the resources that
+    subquery answers)."""
     table = Tag.__table__
-    stmt = update(table).where(table.c.resource_type == bindparam("w_type"), table.c.resource_id == bindparam("w_id"),
-                               table.c.deleted == false())
+    resource = table.c.resource_id == bindparam("w_id") if of is None else table.c.resource_id.in_(of)
+    stmt = update(table).where(table.c.resource_type == bindparam("w_type"), resource, table.c.deleted == false())
     if scoped:
         stmt = stmt.where(table.c.project_id == bindparam("w_project_id"))
     return stmt.values(deleted=True, deleted_at=bindparam("v_now"), updated_at=bindparam("v_now"))
