@@ -24,7 +24,7 @@ from nova import exception, utils
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy import single_statement
 from nova.db.sqlalchemy.api.common import is_admin, model_query, prepared, require_admin_context, require_context
-from nova.db.sqlalchemy.api.instance_launch import detached
+from nova.db.sqlalchemy.api.instance_launch import detached, instance_and_flavor
 from nova.db.sqlalchemy.api.security_groups import grantee_hosts_statement, security_group_grantee_hosts
 from nova.db.sqlalchemy.session import get_connection, get_engine
 
@@ -33,11 +33,10 @@ Instance = models.Instance
 
 _COLUMNS = frozenset(Instance.__table__.c.keys())
 _TABLE = Instance.__table__
-_FLAVORS = models.InstanceType.__table__
 _GROUPS = models.SecurityGroup.__table__
 _LINKS = models.SecurityGroupInstanceAssociation.__table__
 _INSTANCE_KEYS = tuple(_TABLE.c.keys())
-_FLAVOR_KEYS = tuple(_FLAVORS.c.keys())
+_FLAVOR_KEYS = tuple(models.InstanceType.__table__.c.keys())
 _GROUP_KEYS = tuple(_GROUPS.c.keys())
 
 def _visible(ctxt: Context, instance_id: int) -> tuple[bool, dict[str, Any]]:
@@ -81,8 +80,7 @@ def _has_volumes() -> Any:
 def _host_read(security_groups: bool, *extra: Any) -> Any:
     """Core: the instance's columns, its flavor's, with ``security_groups`` one live group's per row (an
     instance in none: one row of NULLs), then ``extra``.  ``_loaded`` makes the objects."""
-    source = _TABLE.outerjoin(_FLAVORS, _FLAVORS.c.id == _TABLE.c.instance_type_id)
-    columns = [*_TABLE.c, *(column.label(f"flavor_{column.key}") for column in _FLAVORS.c)]
+    columns, source = instance_and_flavor()
     if security_groups:
         source = (source.outerjoin(_LINKS, and_(_LINKS.c.instance_id == _TABLE.c.id, _LINKS.c.deleted == false()))
                   .outerjoin(_GROUPS, and_(_GROUPS.c.id == _LINKS.c.security_group_id, _GROUPS.c.deleted == false())))

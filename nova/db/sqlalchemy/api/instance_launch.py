@@ -599,10 +599,17 @@ _ROWS_WHERE = {
 }
 
 
+def instance_and_flavor() -> tuple[list[Any], Any]:
+    """The columns of an instance and, labelled ``flavor_<key>``, of its flavor, and the outer join they come
+    from: what a read of instances with their flavors selects (``_instances_of`` and
+    ``instance_hosting._loaded`` make the objects)."""
+    columns = [*_INSTANCES.c, *(column.label(label) for column, label in zip(_FLAVORS.c, _FLAVOR_LABELS))]
+    return columns, _INSTANCES.outerjoin(_FLAVORS, _FLAVORS.c.id == _INSTANCES.c.instance_type_id)
+
+
 def _rows_statement(scoped: bool, live: bool, by: str) -> Any:
-    stmt = (select(_INSTANCES, *(column.label(label) for column, label in zip(_FLAVORS.c, _FLAVOR_LABELS)))
-            .select_from(_INSTANCES.outerjoin(_FLAVORS, _FLAVORS.c.id == _INSTANCES.c.instance_type_id))
-            .where(_ROWS_WHERE[by]()))
+    columns, source = instance_and_flavor()
+    stmt = select(*columns).select_from(source).where(_ROWS_WHERE[by]())
     if live:
         stmt = stmt.where(_INSTANCES.c.deleted == false())
     if scoped:
