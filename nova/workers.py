@@ -326,6 +326,9 @@ def release_startup_resources() -> None:
     tpool = sys.modules.get("eventlet.tpool")
     if tpool is not None:
         tpool.killall()
+    diskio = sys.modules.get("nova.objectstore.diskio")
+    if diskio is not None:
+        diskio.reset()
 
 
 def _become_worker(parent: int, wakeup: tuple[int, int] | None) -> None:

@@ -196,10 +196,11 @@ def test_the_first_process_closes_its_database_and_broker_connections_before_for
             closed.append(self.name)
 
     monkeypatch.undo()  # the real release_startup_resources
-    for name in ("nova.db.sqlalchemy.session", "nova.rpc.client", "eventlet.tpool"):
+    names = ["nova.db.sqlalchemy.session", "nova.rpc.client", "eventlet.tpool", "nova.objectstore.diskio"]
+    for name in names:
         monkeypatch.setitem(sys.modules, name, Module(name))
     workers.release_startup_resources()
-    assert closed == ["nova.db.sqlalchemy.session", "nova.rpc.client", "eventlet.tpool"]
+    assert closed == names
 
 
 def test_the_connection_table_leaves_new_connections_to_the_worker_holding_fewest():

@@ -1,0 +1,109 @@
+"""nova.objectstore.diskio: blocking disk work in native threads while the hub serves other greenthreads."""
+
+import eventlet
+import eventlet.patcher
+import pytest
+
+from nova import flags
+from nova.objectstore import diskio
+
+_threading = eventlet.patcher.original("threading")
+_time = eventlet.patcher.original("time")
+
+
+@pytest.fixture(autouse=True)
+def fresh_threads():
+    diskio.reset()
+    yield
+    diskio.reset()
+
+
+def test_a_blocking_call_runs_in_a_native_thread_while_other_greenthreads_go_on():
+    ticks = []
+
+    def ticker():
+        for _ in range(10):
+            ticks.append(_time.monotonic())
+            eventlet.sleep(0.01)
+
+    def blocking():
+        _time.sleep(0.15)  # the unpatched sleep: it would stop the hub if it ran on it
+        return _threading.get_ident()
+
+    thread = eventlet.spawn(ticker)
+    eventlet.sleep(0)
+    started = _time.monotonic()
+    ran_in = diskio.call(blocking)
+    thread.wait()
+    assert ran_in != _threading.get_ident()
+    assert sum(1 for tick in ticks if started < tick < started + 0.15) >= 5
+    assert diskio.offloads()
+
+
+def test_an_exception_in_the_thread_is_raised_in_the_caller():
+    def fail(path):
+        raise FileNotFoundError(2, "gone", path)
+
+    with pytest.raises(FileNotFoundError) as raised:
+        diskio.call(fail, "/nowhere")
+    assert raised.value.filename == "/nowhere"
+    assert diskio.call(lambda: "still works") == "still works"
+
+
+def test_concurrent_calls_each_get_their_own_result():
+    def job(n):
+        _time.sleep(0.001 * (n % 3))
+        return n * n
+
+    pool = eventlet.GreenPool(64)
+    results = list(pool.imap(lambda n: diskio.call(job, n), range(500)))
+    assert results == [n * n for n in range(500)]
+
+
+def test_a_greenthread_killed_while_waiting_is_not_woken_by_its_job():
+    release = _threading.Event()
+    woken = []
+
+    def waiter():
+        try:
+            diskio.call(release.wait, 5)
+        finally:
+            woken.append("left")
+        eventlet.sleep(1)  # were the job's result delivered here, this would end early
+        woken.append("slept")
+
+    thread = eventlet.spawn(waiter)
+    eventlet.sleep(0.05)
+    thread.kill()
+    assert woken == ["left"]
+    release.set()
+    assert diskio.call(lambda: 7) == 7  # the killed one's result came and went
+    eventlet.sleep(0.05)
+    assert woken == ["left"]
+
+
+def test_a_call_made_in_a_native_thread_or_without_threads_runs_in_place():
+    inner = []
+
+    def outer():
+        inner.append(diskio.call(_threading.get_ident))
+        return _threading.get_ident()
+
+    outer_thread = diskio.call(outer)
+    assert inner == [outer_thread]
+
+    flags.FLAGS.s3_io_threads = 0
+    diskio.reset()
+    assert diskio.call(_threading.get_ident) == _threading.get_ident()
+    assert not diskio.offloads()
+
+
+def test_reset_ends_the_threads_and_the_next_call_starts_new_ones():
+    diskio.call(lambda: None)
+    before = {t.ident for t in _threading.enumerate() if t.name.startswith("s3-disk-io-")}
+    assert len(before) == flags.FLAGS.s3_io_threads
+    diskio.reset()
+    assert not [t for t in _threading.enumerate() if t.name.startswith("s3-disk-io-")]
+    assert diskio.call(lambda: 3) == 3
+    after = {t.ident for t in _threading.enumerate() if t.name.startswith("s3-disk-io-")}
+    assert len(after) == flags.FLAGS.s3_io_threads
