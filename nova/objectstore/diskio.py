@@ -85,7 +85,7 @@ class _DiskThreads:
                 outcome = (False, exc)
             self._finished.append((waiter, outcome))
             os.eventfd_write(self._eventfd, 1)
-            job = waiter = outcome = None
+            job = waiter = function = args = outcome = None  # hold no chunk of a finished upload
 
     def _deliver(self, _fileno: int) -> None:
         """In the hub: wake the greenthread of every finished job (the counter only says there are some)."""
