@@ -24,7 +24,7 @@ from typing import Any
 from nova.objectstore import settings
 from nova.objectstore.errors import S3Error, invalid_argument, no_such_bucket, no_such_key
 from nova.objectstore.store import (Bucket, ObjectInfo, TempWriter, _commit_lock, _fsync_dir, drop_data, read_json,
-                                    write_json_atomic)
+                                    unique_name, write_json_atomic)
 
 NULL = "null"
 _VERSION_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -111,7 +111,7 @@ def commit(bucket: Bucket, key: str, writer: TempWriter, etag: str, metadata: di
     directory, current_path, archive = _paths(bucket, key)
     os.makedirs(directory, exist_ok=True)
     version_id = uuid.uuid4().hex if state == "Enabled" else NULL
-    data_name = f"{os.path.basename(current_path)[:-5]}.{uuid.uuid4().hex}"
+    data_name = f"{os.path.basename(current_path)[:-5]}.{unique_name()}"
     record = {"key": key, "size": writer.size, "etag": etag, "last_modified": time.time(), "seq": time.time_ns(),
               "data": data_name, "metadata": metadata, "headers": headers, "version_id": version_id,
               **(extra or {})}

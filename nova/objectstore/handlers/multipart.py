@@ -25,7 +25,7 @@ from nova.objectstore.errors import S3Error, invalid_argument, malformed_xml, no
 from nova.objectstore.handlers import objects
 from nova.objectstore.handlers.bucket import MAX_XML_BODY
 from nova.objectstore.request import S3Request
-from nova.objectstore.store import Bucket, iso_date, read_json, write_json_atomic
+from nova.objectstore.store import Bucket, iso_date, read_json, unique_name, write_json_atomic
 from nova.objectstore.xmlutil import element, owner, parse, xml_response
 
 FLAGS = flags.FLAGS
@@ -85,7 +85,7 @@ def create(r: S3Request) -> webob.Response:
 
 
 def _store_part(bucket: Bucket, path: str, number: int, writer, etag: str) -> None:
-    data_name = f"part-{number:05d}.{uuid.uuid4().hex}"
+    data_name = f"part-{number:05d}.{unique_name()}"
     os.rename(writer.path, os.path.join(path, data_name))
     meta_path = os.path.join(path, f"part-{number:05d}.json")
     old = read_json(meta_path)

@@ -71,3 +71,22 @@ def test_retire_removes_a_directory_through_tmp(tmp_path):
         open(os.path.join(upload, name), "w").close()
     bucket.retire(upload)
     assert not os.path.exists(upload) and os.listdir(bucket.tmp_dir) == []
+
+
+def test_file_names_never_repeat_in_a_process_nor_across_a_fork():
+    from nova.objectstore.store import unique_name
+
+    mine = {unique_name() for _ in range(10_000)}
+    assert len(mine) == 10_000
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker forked from this process names its files apart from it
+        os.close(read_fd)
+        os.write(write_fd, "\n".join(unique_name() for _ in range(100)).encode())
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        theirs = set(pipe.read().split())
+    os.waitpid(pid, 0)
+    after = {unique_name() for _ in range(100)}
+    assert len(theirs) == 100 and not theirs & (mine | after)
