@@ -29,6 +29,7 @@ removes them: all at start-up, and those untouched for
 from __future__ import annotations
 
 import base64
+import ctypes
 import datetime
 import fcntl
 import hashlib
@@ -226,6 +227,14 @@ def iso_date(timestamp: float) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
+# sync_file_range(2), which Python's os module lacks: Linux only, None elsewhere.
+_SYNC_FILE_RANGE_WRITE = 2
+try:
+    _sync_file_range = ctypes.CDLL(None, use_errno=True).sync_file_range
+    _sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+except (OSError, AttributeError):
+    _sync_file_range = None
+
 # Objects PUT in one piece up to this size keep their bytes in their metadata file.
 INLINE_MAX = 16 * 1024
 # Chunks smaller than this are hashed and written inline: two trips to disk threads cost more than they save.
@@ -283,8 +292,8 @@ class TempWriter:
             _update_write(digests, data, self._file)
             return
         # MD5 (the slowest) in one thread; the others and the write in a second; the hub reads on meanwhile.
-        self._pending = [diskio.start(_update, digests[:1], data), diskio.start(_update_write, digests[1:], data,
-                                                                                  self._file)]
+        self._pending = [diskio.start(_update, digests[:1], data),
+                         diskio.start(_update_write_out, digests[1:], data, self._file)]
         eventlet.sleep(0)  # hand both to their threads now
 
     def settle(self) -> None:
@@ -386,6 +395,15 @@ def _update_write(digests: Sequence[Any], data: bytes, handle: Any) -> None:
     for digest in digests:
         digest.update(data)
     _write_all(handle.fileno(), data)
+
+
+def _update_write_out(digests: Sequence[Any], data: bytes, handle: Any) -> None:
+    """``_update_write``, then start writing the file's dirty pages to disk without waiting for them (in a
+    disk thread): the fsync that ends a large upload then finds little left to write.  Without it the kernel
+    held all of a 1 GiB upload in memory until that fsync, which took another 0.35 s."""
+    _update_write(digests, data, handle)
+    if _sync_file_range is not None:
+        _sync_file_range(handle.fileno(), 0, 0, _SYNC_FILE_RANGE_WRITE)  # 0, 0: the whole file
 
 
 def _create(path: str, data: bytes) -> Any:
