@@ -21,6 +21,7 @@ greenthread waiting for it.
 from __future__ import annotations
 
 import collections
+import logging
 import os
 from typing import Any, Callable, TypeVar
 
@@ -32,6 +33,7 @@ import greenlet
 from nova import flags
 
 FLAGS = flags.FLAGS
+LOG = logging.getLogger(__name__)
 
 flags.DEFINE_integer("s3_io_threads", 32, "Native threads running nova-objectstore's blocking disk work (fsync, "
                      "file creation, hashing and writing of large chunks), so requests proceed in parallel; "
@@ -97,7 +99,14 @@ class _DiskThreads:
         while finished:
             waiter, outcome = finished.popleft()
             if waiter.greenlet is not None:
-                waiter.greenlet.switch(outcome)
+                try:
+                    waiter.greenlet.switch(outcome)
+                except (KeyboardInterrupt, SystemExit):
+                    if finished:
+                        os.eventfd_write(self._eventfd, 1)
+                    raise
+                except BaseException:  # noqa: BLE001  (an error escaping here would make the hub drop the eventfd)
+                    LOG.exception("A greenlet woken with its disk work's result died of an unhandled error")
 
     @staticmethod
     def _closed(*_args: Any) -> None:

@@ -1,6 +1,7 @@
 """nova.objectstore.diskio: blocking disk work in native threads while the hub serves other greenthreads."""
 
 import eventlet
+import eventlet.hubs
 import eventlet.patcher
 import pytest
 
@@ -107,3 +108,21 @@ def test_reset_ends_the_threads_and_the_next_call_starts_new_ones():
     assert diskio.call(lambda: 3) == 3
     after = {t.ident for t in _threading.enumerate() if t.name.startswith("s3-disk-io-")}
     assert len(after) == flags.FLAGS.s3_io_threads
+
+
+def test_a_greenlet_dying_of_its_error_does_not_keep_the_others_waiting(caplog):
+    import greenlet
+
+    def dies():
+        diskio.call(_time.sleep, 0.05)
+        raise RuntimeError("unhandled, and nothing above it catches it")
+
+    hub = eventlet.hubs.get_hub()
+    bare = greenlet.greenlet(dies, parent=hub.greenlet)  # not an eventlet GreenThread: its error reaches the hub
+    hub.schedule_call_global(0, bare.switch)
+    eventlet.sleep(0.01)
+    others = [eventlet.spawn(diskio.call, _time.sleep, 0.05) for _ in range(20)]
+    with eventlet.Timeout(10):  # were the eventfd dropped, they would wait for ever
+        assert [other.wait() for other in others] == [None] * 20
+    assert bare.dead
+    assert "died of an unhandled error" in caplog.text and "nothing above it catches it" in caplog.text
