@@ -66,6 +66,8 @@ class _DiskThreads:
         hub = eventlet.hubs.get_hub()
         self._hub = hub
         self._listener = hub.add(hub.READ, self._eventfd, self._deliver, self._closed, lambda: None)
+        self._exit_lock = _threading.Lock()
+        self._running = count
         self._threads = [_threading.Thread(target=self._work, name=f"s3-disk-io-{n}", daemon=True)
                          for n in range(count)]
         for thread in self._threads:
@@ -79,15 +81,22 @@ class _DiskThreads:
         return self._hub.switch()
 
     def _work(self) -> None:
-        while (job := self._jobs.get()) is not _STOP:
-            waiter, function, args = job
-            try:
-                outcome = (True, function(*args))
-            except BaseException as exc:  # noqa: BLE001  (raised again in the greenthread that asked)
-                outcome = (False, exc)
-            self._finished.append((waiter, outcome))
-            os.eventfd_write(self._eventfd, 1)
-            job = waiter = function = args = outcome = None  # hold no chunk of a finished upload
+        try:
+            while (job := self._jobs.get()) is not _STOP:
+                waiter, function, args = job
+                try:
+                    outcome = (True, function(*args))
+                except BaseException as exc:  # noqa: BLE001  (raised again in the greenthread that asked)
+                    outcome = (False, exc)
+                self._finished.append((waiter, outcome))
+                os.eventfd_write(self._eventfd, 1)
+                job = waiter = function = args = outcome = None  # hold no chunk of a finished upload
+        finally:
+            with self._exit_lock:
+                self._running -= 1
+                last = self._running == 0
+            if last:  # no thread can announce a job any more
+                os.close(self._eventfd)
 
     def _deliver(self, _fileno: int) -> None:
         """In the hub: wake the greenthread of every finished job (the counter only says there are some)."""
@@ -113,14 +122,11 @@ class _DiskThreads:
         pass
 
     def stop(self) -> None:
-        """Let the threads finish their jobs and end, then stop watching the eventfd."""
+        """Stop watching the eventfd; each thread ends once its current job is done (an fsync may take
+        seconds: nobody waits for it), and the last one closes the eventfd."""
+        self._hub.remove(self._listener)
         for _ in self._threads:
             self._jobs.put(_STOP)
-        for thread in self._threads:
-            thread.join(5)
-        self._hub.remove(self._listener)
-        if not any(thread.is_alive() for thread in self._threads):  # else one may still announce a job on it
-            os.close(self._eventfd)
 
 
 _pool: _DiskThreads | None = None
@@ -142,7 +148,8 @@ def _threads() -> _DiskThreads | None:
 
 
 def reset() -> None:
-    """Stop the disk threads (the first process, before it forks workers: each starts its own)."""
+    """Stop the disk threads (the first process, before it forks workers: each starts its own); a call
+    still waiting for one then waits for ever, so only when none is."""
     global _pool
     with _pool_lock:
         pool, _pool = _pool, None

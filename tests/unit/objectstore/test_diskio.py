@@ -104,7 +104,10 @@ def test_reset_ends_the_threads_and_the_next_call_starts_new_ones():
     before = {t.ident for t in _threading.enumerate() if t.name.startswith("s3-disk-io-")}
     assert len(before) == flags.FLAGS.s3_io_threads
     diskio.reset()
-    assert not [t for t in _threading.enumerate() if t.name.startswith("s3-disk-io-")]
+    deadline = _time.monotonic() + 5
+    while [t for t in _threading.enumerate() if t.ident in before] and _time.monotonic() < deadline:
+        _time.sleep(0.01)
+    assert not [t for t in _threading.enumerate() if t.ident in before]
     assert diskio.call(lambda: 3) == 3
     after = {t.ident for t in _threading.enumerate() if t.name.startswith("s3-disk-io-")}
     assert len(after) == flags.FLAGS.s3_io_threads
@@ -126,3 +129,24 @@ def test_a_greenlet_dying_of_its_error_does_not_keep_the_others_waiting(caplog):
         assert [other.wait() for other in others] == [None] * 20
     assert bare.dead
     assert "died of an unhandled error" in caplog.text and "nothing above it catches it" in caplog.text
+
+
+def test_reset_does_not_wait_for_a_job_in_progress_and_leaves_no_descriptor_behind():
+    import os
+
+    diskio.call(lambda: None)
+    diskio.reset()
+    _time.sleep(0.2)
+    descriptors = len(os.listdir("/proc/self/fd"))
+    release = _threading.Event()
+    waiting = eventlet.spawn(diskio.call, release.wait, 10)
+    eventlet.sleep(0.05)
+    started = _time.monotonic()
+    diskio.reset()  # as the first process does before it forks: nobody should be waiting then
+    assert _time.monotonic() - started < 0.5
+    waiting.kill()
+    release.set()
+    deadline = _time.monotonic() + 5
+    while len(os.listdir("/proc/self/fd")) > descriptors and _time.monotonic() < deadline:
+        _time.sleep(0.01)
+    assert len(os.listdir("/proc/self/fd")) == descriptors  # the last thread closed the eventfd
