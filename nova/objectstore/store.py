@@ -4,7 +4,7 @@ Layout::
 
     <buckets_path>/<bucket>/bucket.json           owner project and user, creation time
     <bucket>/objects/<hh>/<sha256(key)>.json      the object's metadata; its presence makes the object exist
-    <bucket>/objects/<hh>/<sha256(key)>.<unique> the object's bytes (named by the metadata)
+    <bucket>/objects/<hh>/<sha256(key)>.<unique>  the object's bytes (named by the metadata)
     <bucket>/uploads/<upload id>/                 multipart uploads in progress (see multipart.py)
     <bucket>/tmp/                                 files being written
 
