@@ -58,7 +58,6 @@ class _DiskThreads:
     """Native threads taking jobs from one queue; each finished job is announced to the hub on an eventfd."""
 
     def __init__(self, count: int) -> None:
-        self.pid = os.getpid()
         self.hub_thread = _threading.get_ident()
         self._jobs = _queue.SimpleQueue()
         self._finished: collections.deque = collections.deque()
@@ -139,12 +138,21 @@ def _threads() -> _DiskThreads | None:
     if FLAGS.s3_io_threads <= 0 or not eventlet.patcher.is_monkey_patched("thread"):
         return None
     pool = _pool
-    if pool is None or pool.pid != os.getpid():
+    if pool is None:
         with _pool_lock:
-            if _pool is None or _pool.pid != os.getpid():
+            if _pool is None:
                 _pool = _DiskThreads(FLAGS.s3_io_threads)
             pool = _pool
     return pool
+
+
+def _forget_in_child() -> None:
+    """In a forked process: the parent's threads are not here, so the first call starts its own."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def reset() -> None:

@@ -12,6 +12,10 @@ _threading = eventlet.patcher.original("threading")
 _time = eventlet.patcher.original("time")
 
 
+def _disk_thread_ids() -> set[int]:
+    return {t.ident for t in _threading.enumerate() if t.name.startswith("s3-disk-io-")}
+
+
 @pytest.fixture(autouse=True)
 def fresh_threads():
     diskio.reset()
@@ -101,7 +105,7 @@ def test_a_call_made_in_a_native_thread_or_without_threads_runs_in_place():
 
 def test_reset_ends_the_threads_and_the_next_call_starts_new_ones():
     diskio.call(lambda: None)
-    before = {t.ident for t in _threading.enumerate() if t.name.startswith("s3-disk-io-")}
+    before = _disk_thread_ids()
     assert len(before) == flags.FLAGS.s3_io_threads
     diskio.reset()
     deadline = _time.monotonic() + 5
@@ -109,7 +113,7 @@ def test_reset_ends_the_threads_and_the_next_call_starts_new_ones():
         _time.sleep(0.01)
     assert not [t for t in _threading.enumerate() if t.ident in before]
     assert diskio.call(lambda: 3) == 3
-    after = {t.ident for t in _threading.enumerate() if t.name.startswith("s3-disk-io-")}
+    after = _disk_thread_ids()
     assert len(after) == flags.FLAGS.s3_io_threads
 
 
