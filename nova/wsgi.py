@@ -162,6 +162,23 @@ class _Input:
     def readline(self, size: int | None = None) -> bytes:
         return self._call("readline", size)
 
+    def readinto(self, view: memoryview) -> int:
+        """Read the body into ``view`` (a writable buffer), filling it unless the body ends first.
+
+        A body with a Content-Length goes straight from the socket into ``view``, through eventlet's
+        ``Input._do_read`` (a private method of the pinned release: it sends any 100 Continue and counts
+        the bytes against the Content-Length); a chunked one is decoded by eventlet into new bytes anyway.
+        """
+        inner = self._inner
+        if inner.chunked_input:
+            data = self.read(len(view))
+            view[:len(data)] = data
+            return len(data)
+
+        def fill(size: int) -> memoryview:
+            return view[:inner.rfile.readinto(view[:size])]
+        return len(self._call("_do_read", fill, len(view)))
+
     def readlines(self, hint: int | None = None) -> list[bytes]:
         return self._call("readlines", hint)
 

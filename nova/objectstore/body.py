@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import re
 import zlib
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from nova.auth import signer
 from nova.objectstore.errors import S3Error
@@ -56,8 +57,32 @@ class _RawReader:
             size = min(size, self.remaining)
             if size <= 0:
                 return b""
+        return self._count(self._guarded(self.stream.read, size))
+
+    def readinto(self, view: memoryview) -> int:
+        """Fill ``view`` (fewer bytes only at the body's end); the number of bytes read."""
+        if self.remaining is not None:
+            view = view[:self.remaining]
+            if not view:
+                return 0
+        fill = getattr(self.stream, "readinto", None)
+        if fill is None:
+            data = self._guarded(self.stream.read, len(view))
+            view[:len(data)] = data
+            return len(self._count(data))
+        return len(self._count(view[:self._guarded(fill, view)]))
+
+    def _count(self, data: Any) -> Any:
+        if self.remaining is not None:
+            if not data:
+                raise incomplete_body()
+            self.remaining -= len(data)
+        return data
+
+    @staticmethod
+    def _guarded(function: Callable[[Any], Any], argument: Any) -> Any:
         try:
-            data = self.stream.read(size)
+            return function(argument)
         except ValueError:  # the server's Transfer-Encoding: chunked decoder met a malformed chunk
             raise S3Error("InvalidRequest", "The request body's chunked transfer encoding is malformed", 400) from None
         except TimeoutError:
@@ -65,11 +90,6 @@ class _RawReader:
                           "within the timeout period.", 400) from None
         except OSError:  # the body ended before its chunked encoding or the connection did
             raise incomplete_body() from None
-        if self.remaining is not None:
-            if not data:
-                raise incomplete_body()
-            self.remaining -= len(data)
-        return data
 
 
 class _Window:
@@ -144,9 +164,14 @@ class Body:
         extra = [self.sha256] if self.sha256 is not None else []
         return [self.md5, *extra, *(digest for digest, _ in self._checksums.values())]
 
-    def chunks(self) -> Iterator[bytes]:
-        """The decoded payload, not hashed: the caller feeds ``digests`` (see ``TempWriter.absorb``)."""
-        source = self._chunked() if self.payload.chunked else self._plain()
+    def chunks(self, buffers: Sequence[Any] = ()) -> Iterator[bytes | memoryview]:
+        """The decoded payload, not hashed: the caller feeds ``digests`` (see ``TempWriter.absorb``).
+
+        With ``buffers`` (writable, e.g. ``directio.buffers(2, ...)``) a plain body is read straight into them
+        in turn and each chunk is a view of one, filled again ``len(buffers)`` chunks later: the caller is
+        done with a chunk before it asks for the one that reuses its buffer.
+        """
+        source = self._chunked() if self.payload.chunked else self._plain(buffers)
         for data in source:
             self.size += len(data)
             yield data
@@ -170,7 +195,15 @@ class Body:
         self.verify()
         return b"".join(parts)
 
-    def _plain(self) -> Iterator[bytes]:
+    def _plain(self, buffers: Sequence[Any]) -> Iterator[bytes | memoryview]:
+        if buffers:
+            views = [memoryview(buffer) for buffer in buffers]
+            for turn in itertools.count():
+                view = views[turn % len(views)]
+                count = self.raw.readinto(view)
+                if not count:
+                    return
+                yield view[:count]
         while True:
             data = self.raw.read(self.chunk_size)
             if not data:

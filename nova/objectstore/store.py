@@ -49,7 +49,7 @@ import eventlet
 import eventlet.patcher
 
 from nova import flags
-from nova.objectstore import diskio, names
+from nova.objectstore import directio, diskio, names
 from nova.objectstore.errors import S3Error, no_such_bucket, no_such_key
 
 FLAGS = flags.FLAGS
@@ -60,6 +60,10 @@ flags.DEFINE_integer("s3_max_object_size", 5 * 1024 ** 3, "Largest object (or pa
                      lower_bound=1)
 flags.DEFINE_integer("s3_io_chunk_size", 8 * 1024 * 1024, "Bytes read or written at a time when streaming "
                      "objects (large: each chunk costs a few thread hand-offs)", lower_bound=4096)
+
+flags.DEFINE_bool("s3_direct_io", True, "Write the bodies of uploads larger than 1 MiB around the page cache "
+                  "(O_DIRECT, where the file system allows it): no copy into the page cache, no dirty pages "
+                  "left for the fsync; a GET right after reads from the disk")
 
 flags.DEFINE_integer("objectstore_sweep_interval", 3600,
                      "Seconds between sweeps of nova-objectstore's temporary and orphaned files (one runs at "
@@ -305,15 +309,16 @@ class TempWriter:
         for job in pending:
             job.wait()
 
-    def start_file(self) -> None:
-        """Make the file now (a body known to be larger than the buffer: no point holding its start)."""
+    def start_file(self, direct: bool = False) -> None:
+        """Make the file now (a body known to be larger than the buffer: no point holding its start);
+        ``direct``: write it around the page cache where it can be (see ``directio``)."""
         if self._file is None:
-            self._open()
+            self._open(direct)
 
-    def _open(self) -> None:
+    def _open(self, direct: bool = False) -> None:
         buffered, self._buffer, self._buffered = b"".join(self._buffer), [], 0
         try:
-            self._file = diskio.call(_create, self.path, buffered)
+            self._file = diskio.call(_create, self.path, buffered, direct)
         except FileNotFoundError:  # the bucket was deleted meanwhile
             raise no_such_bucket(self.bucket_name) from None
         if self._discarded:  # stopped while the disk thread made it
@@ -385,29 +390,26 @@ def _update(digests: Sequence[Any], data: bytes) -> None:
         digest.update(data)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[_os.write(fd, view):]
+_write_all = directio.write_all
 
 
-def _update_write(digests: Sequence[Any], data: bytes, handle: Any) -> None:
+def _update_write(digests: Sequence[Any], data: bytes, handle: Any) -> bool:
+    """Hash ``data`` into ``digests`` and append it to the file; whether it went around the page cache."""
     for digest in digests:
         digest.update(data)
-    _write_all(handle.fileno(), data)
+    return directio.append(handle.fileno(), data)
 
 
 def _update_write_out(digests: Sequence[Any], data: bytes, handle: Any) -> None:
-    """``_update_write``, then start writing the file's dirty pages to disk without waiting for them (in a
-    disk thread): the fsync that ends a large upload then finds little left to write.  Without it the kernel
-    held all of a 1 GiB upload in memory until that fsync, which took another 0.35 s."""
-    _update_write(digests, data, handle)
-    if _sync_file_range is not None:
+    """``_update_write``, then start writing the file's dirty pages (if it has any) to disk without waiting
+    for them (in a disk thread): the fsync that ends a large upload then finds little left to write.  Without
+    it the kernel held all of a 1 GiB upload in memory until that fsync, which took another 0.35 s."""
+    if not _update_write(digests, data, handle) and _sync_file_range is not None:
         _sync_file_range(handle.fileno(), 0, 0, _SYNC_FILE_RANGE_WRITE)  # 0, 0: the whole file
 
 
-def _create(path: str, data: bytes) -> Any:
-    handle = open(path, "xb", buffering=0)
+def _create(path: str, data: bytes, direct: bool = False) -> Any:
+    handle = directio.create(path, direct and not data)
     try:
         _write_all(handle.fileno(), data)
     except BaseException:

@@ -1,7 +1,9 @@
 """nova.wsgi.Server: the one eventlet.wsgi server behind nova-api and nova-objectstore."""
 
+import hashlib
 import http.client
 import logging
+import os
 import socket
 import time
 
@@ -115,6 +117,19 @@ def _slow_body_app(environ, start_response):
     return [str(len(body)).encode()]
 
 
+def _readinto_body_app(environ, start_response):
+    """Read the body with ``readinto`` into a reused buffer (as large uploads are), then answer with its
+    length and SHA-256."""
+    buffer = memoryview(bytearray(65536))
+    digest, total = hashlib.sha256(), 0
+    while count := environ["wsgi.input"].readinto(buffer):
+        digest.update(buffer[:count])
+        total += count
+    reply = f"{total} {digest.hexdigest()}".encode()
+    start_response("200 OK", [("Content-Length", str(len(reply)))])
+    return [reply]
+
+
 def _raw(port, data=b"", source="127.0.0.1", timeout=10):
     sock = socket.socket()
     sock.bind((source, 0))
@@ -184,13 +199,14 @@ def test_headers_sent_one_byte_at_a_time_do_not_extend_the_header_timeout(edge_s
     sock.close()
 
 
+@pytest.mark.parametrize("app", [_slow_body_app, _readinto_body_app], ids=["read", "readinto"])
 @pytest.mark.parametrize("head", [
     b"PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-this",
     b"PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nshort",
 ], ids=["short-content-length", "truncated-chunked"])
-def test_a_body_that_stops_coming_is_answered_408_after_the_body_timeout(edge_server, caplog, head):
+def test_a_body_that_stops_coming_is_answered_408_after_the_body_timeout(edge_server, caplog, head, app):
     caplog.set_level(logging.INFO)
-    server = edge_server()
+    server = edge_server(app=app)
     sock = _raw(server.port, head, timeout=5)
     started = time.monotonic()
     reply = _read_until_closed(sock)
@@ -320,3 +336,25 @@ def test_stop_aborts_a_request_that_outlives_the_graceful_timeout(edge_server):
     server.stop(timeout=0.3)
     assert time.monotonic() - started < 1.5
     assert b"200" not in _read_until_closed(busy)
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "expect-100-continue"])
+def test_readinto_fills_a_buffer_with_the_whole_body(edge_server, framing):
+    server = edge_server(app=_readinto_body_app, body_timeout=5)
+    data = os.urandom(300_000)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    if framing == "chunked":
+        conn.request("PUT", "/x", body=iter([data[:100_000], data[100_000:]]))  # sent chunked: no length
+    elif framing == "content-length":
+        conn.request("PUT", "/x", body=data)
+    else:  # the server must answer 100 Continue before the client sends anything
+        sock = _raw(server.port, b"PUT /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                    b"Content-Length: %d\r\n\r\n" % len(data))
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(data)
+        conn.sock = sock
+        conn._HTTPConnection__state = "Request-sent"
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.read().decode() == f"{len(data)} {hashlib.sha256(data).hexdigest()}"
+    conn.close()

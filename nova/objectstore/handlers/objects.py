@@ -6,12 +6,12 @@ import email.utils
 import logging
 import re
 import urllib.parse
-from typing import Iterator
+from typing import Any, Iterator
 
 import webob
 
 from nova import flags, utils
-from nova.objectstore import acl, auth, names, tags, versions
+from nova.objectstore import acl, auth, directio, names, tags, versions
 from nova.objectstore.errors import S3Error, invalid_argument, no_such_key
 from nova.objectstore.request import S3Request, check_public_acl_allowed
 from nova.objectstore.store import INLINE_MAX, STORED_HEADERS, Bucket, ObjectInfo, TempWriter, http_date, iso_date
@@ -50,10 +50,14 @@ def receive(r: S3Request, writer: TempWriter, inline_max: int = 0) -> None:
         raise S3Error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
                       MaxSizeAllowed=str(writer.max_size))
     body = r.body(FLAGS.s3_io_chunk_size)
+    buffers: list[Any] = []
     if not (declared and declared.isdigit() and int(declared) <= writer.BUFFER_MAX):
-        writer.start_file()
+        plain = not body.payload.chunked  # read, hashed and written in place, the file around the page cache
+        writer.start_file(direct=plain and FLAGS.s3_direct_io)
+        if plain:
+            buffers = directio.buffers(2, FLAGS.s3_io_chunk_size)
     digests = body.digests
-    for data in body.chunks():
+    for data in body.chunks(buffers):
         writer.absorb(data, digests)
     writer.settle()
     writer.md5 = body.md5
