@@ -43,7 +43,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import eventlet
 import eventlet.patcher
@@ -406,6 +406,50 @@ def _update_write_out(digests: Sequence[Any], data: bytes, handle: Any) -> None:
     it the kernel held all of a 1 GiB upload in memory until that fsync, which took another 0.35 s."""
     if not _update_write(digests, data, handle) and _sync_file_range is not None:
         _sync_file_range(handle.fileno(), 0, 0, _SYNC_FILE_RANGE_WRITE)  # 0, 0: the whole file
+
+
+def stream(handle: Any, start: int, length: int) -> Iterator[bytes]:
+    """``length`` bytes of ``handle`` from ``start``; a large range of a file is read in the disk threads, the
+    next chunk while this one is sent (a large object was written around the page cache: it is read from
+    the disk, which must not stop the hub)."""
+    chunk = FLAGS.s3_io_chunk_size
+    if length < 2 * _OFFLOAD_MIN or not isinstance(handle, io.BufferedReader) or not diskio.offloads():
+        yield from _stream_here(handle, start, length)
+        return
+    fd, offset, end = handle.fileno(), start, start + length
+    pending = diskio.start(_os.pread, fd, min(chunk, end - offset), offset)
+    try:
+        while pending is not None:
+            data = pending.wait()
+            offset += len(data)
+            pending = None
+            if data and offset < end:
+                pending = diskio.start(_os.pread, fd, min(chunk, end - offset), offset)
+                eventlet.sleep(0)  # hand it to a thread now, not when sending this chunk first waits
+            if data:
+                yield data
+    finally:
+        if pending is not None:  # the client went: the read in flight ends before its file closes
+            try:
+                pending.wait()
+            except Exception:  # noqa: BLE001  (nobody wants that chunk any more)
+                pass
+        handle.close()
+
+
+def _stream_here(handle: Any, start: int, length: int) -> Iterator[bytes]:
+    chunk = FLAGS.s3_io_chunk_size
+    try:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            data = handle.read(min(chunk, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data
+    finally:
+        handle.close()
 
 
 def _create(path: str, data: bytes, direct: bool = False) -> Any:

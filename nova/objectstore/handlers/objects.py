@@ -6,7 +6,7 @@ import email.utils
 import logging
 import re
 import urllib.parse
-from typing import Any, Iterator
+from typing import Any
 
 import webob
 
@@ -14,7 +14,8 @@ from nova import flags, utils
 from nova.objectstore import acl, auth, directio, names, tags, versions
 from nova.objectstore.errors import S3Error, invalid_argument, no_such_key
 from nova.objectstore.request import S3Request, check_public_acl_allowed
-from nova.objectstore.store import INLINE_MAX, STORED_HEADERS, Bucket, ObjectInfo, TempWriter, http_date, iso_date
+from nova.objectstore.store import (INLINE_MAX, STORED_HEADERS, Bucket, ObjectInfo, TempWriter, http_date,
+                                   iso_date, stream)
 from nova.objectstore.xmlutil import element, xml_response
 
 FLAGS = flags.FLAGS
@@ -219,21 +220,6 @@ def _open(bucket: Bucket, key: str, version_id: str | None = None) -> tuple[Obje
     raise no_such_key(key)
 
 
-def _stream(handle, start: int, length: int) -> Iterator[bytes]:
-    chunk = FLAGS.s3_io_chunk_size
-    try:
-        handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            data = handle.read(min(chunk, remaining))
-            if not data:
-                break
-            remaining -= len(data)
-            yield data
-    finally:
-        handle.close()
-
-
 def _object_headers(response: webob.Response, info: ObjectInfo) -> None:
     response.headers["ETag"] = info.quoted_etag
     response.headers["Last-Modified"] = http_date(info.last_modified)
@@ -279,7 +265,7 @@ def get_object(r: S3Request, head: bool = False) -> webob.Response:
         handle.close()
         response.headers["Content-Length"] = str(length)
         return response
-    response.app_iter = _stream(handle, start, length)
+    response.app_iter = stream(handle, start, length)
     response.headers["Content-Length"] = str(length)
     return response
 
@@ -331,7 +317,7 @@ def copy_source(r: S3Request) -> tuple[Bucket, ObjectInfo, object]:
 
 
 def copy_into(writer: TempWriter, handle, start: int, length: int) -> None:
-    for data in _stream(handle, start, length):
+    for data in stream(handle, start, length):
         writer.write(data)
     writer.finish()
 

@@ -1,9 +1,17 @@
 """The store after a crash: what a kill -9 can leave is swept at start-up, and later by age."""
 
+import io
 import os
 import time
 
+import eventlet.patcher
+
+from nova import flags
+from nova.objectstore import store
 from nova.objectstore.store import Store
+
+threading = eventlet.patcher.original("threading")
+native_time = eventlet.patcher.original("time")
 
 
 def _put(bucket, key: str, data: bytes):
@@ -90,3 +98,48 @@ def test_file_names_never_repeat_in_a_process_nor_across_a_fork():
     os.waitpid(pid, 0)
     after = {unique_name() for _ in range(100)}
     assert len(theirs) == 100 and not theirs & (mine | after)
+
+
+def _file_of(tmp_path, size: int):
+    data = os.urandom(size)
+    path = tmp_path / "object"
+    path.write_bytes(data)
+    return data, path
+
+
+def test_a_large_range_is_read_in_disk_threads_one_chunk_ahead(tmp_path, monkeypatch):
+    flags.FLAGS.s3_io_chunk_size = 1 << 20
+    data, path = _file_of(tmp_path, 5 * (1 << 20) + 77)
+    readers = []
+    real_pread = store._os.pread
+
+    def pread(fd, size, offset):
+        readers.append(threading.get_ident())
+        return real_pread(fd, size, offset)
+
+    monkeypatch.setattr(store._os, "pread", pread)
+    start, length = 3 * (1 << 19) + 5, 3 * (1 << 20) + 11  # starts and ends inside chunks
+    chunks = store.stream(open(path, "rb"), start, length)
+    first = next(chunks)
+    deadline = time.monotonic() + 2  # the second chunk is read while the first is sent: no next() needed
+    while len(readers) < 2 and time.monotonic() < deadline:
+        native_time.sleep(0.01)
+    assert len(readers) == 2
+    assert first + b"".join(chunks) == data[start:start + length]
+    assert readers and threading.get_ident() not in readers
+
+
+def test_a_stream_closed_early_closes_its_file_after_the_read_in_flight(tmp_path):
+    flags.FLAGS.s3_io_chunk_size = 1 << 20
+    data, path = _file_of(tmp_path, 4 << 20)
+    handle = open(path, "rb")
+    chunks = store.stream(handle, 0, len(data))
+    assert next(chunks) == data[:1 << 20]
+    chunks.close()  # the client went
+    assert handle.closed
+
+
+def test_a_small_range_or_inline_bytes_are_read_in_place(tmp_path):
+    data, path = _file_of(tmp_path, 10000)
+    assert b"".join(store.stream(open(path, "rb"), 100, 5000)) == data[100:5100]
+    assert b"".join(store.stream(io.BytesIO(data), 0, len(data))) == data
