@@ -126,6 +126,7 @@ FLAGS = (
     ('float', 'rpc_response_timeout', 60.0, 'Seconds a call waits for its reply, and a send retries a broker outage', 'nova.rpc.common', {'lower_bound': 0}),
     ('integer', 'rpc_thread_pool_size', 64, 'Messages a server handles at once', 'nova.rpc.common', {'lower_bound': 1}),
     ('float', 's3_client_timeout', 60.0, 'Seconds the image service waits on the objectstore', 'nova.image.s3client', {'lower_bound': 1}),
+    ('boolean', 's3_direct_io', True, 'Write the bodies of uploads larger than 1 MiB around the page cache (O_DIRECT, where the file system allows it): no copy into the page cache, no dirty pages left for the fsync; a GET right after reads from the disk', 'nova.objectstore.store', {}),
     ('integer', 's3_io_chunk_size', 8388608, 'Bytes read or written at a time when streaming objects (large: each chunk costs a few thread hand-offs)', 'nova.objectstore.store', {'lower_bound': 4096}),
     ('integer', 's3_io_threads', 32, "Native threads running nova-objectstore's blocking disk work (fsync, file creation, hashing and writing of large chunks), so requests proceed in parallel; 0 runs it in the request's own greenthread", 'nova.objectstore.diskio', {'lower_bound': 0}),
     ('integer', 's3_max_object_size', 5368709120, 'Largest object (or part) a single PUT may store, bytes', 'nova.objectstore.store', {'lower_bound': 1}),
