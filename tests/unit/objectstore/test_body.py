@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import zlib
 
 import pytest
 
+from nova.objectstore import body as body_module
 from nova.objectstore import directio
 from nova.objectstore.body import Body, Payload
 from nova.objectstore.errors import S3Error
@@ -68,3 +70,11 @@ def test_a_wrong_sha256_is_refused_after_a_buffered_read():
     with pytest.raises(S3Error) as err:
         body.verify()
     assert err.value.code == "XAmzContentSHA256Mismatch"
+
+
+def test_the_crc32_of_a_body_read_in_pieces_is_zlibs_of_the_whole():
+    data = os.urandom(100_000)
+    crc = body_module._Crc32()
+    for start in range(0, len(data), 7_001):  # pieces that are neither aligned nor equal
+        crc.update(memoryview(data)[start:start + 7_001])
+    assert crc.digest() == zlib.crc32(data).to_bytes(4, "big")
