@@ -4,8 +4,8 @@ A large body is read from the socket into two page-aligned buffers in turn
 (``buffers``), hashed there, and written from there straight to the disk: the
 kernel neither copies it into page-cache pages nor keeps it dirty until the
 closing fsync.  On the virtual machines this project is measured on, that
-copy into fresh page-cache pages cost 0.6 to 2.6 CPU seconds per GiB, as much
-as all of the hashing but MD5.
+copy into page-cache pages cost about a CPU second per GiB (more when the
+machine had just been given memory back), half as much as the MD5.
 
 ``O_DIRECT`` wants aligned memory, file offsets and lengths.  The buffers
 are page-aligned and every chunk of a plain body fills one (all but the
