@@ -12,8 +12,10 @@ and runs every target for a few seconds.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
+import shutil
 import tempfile
 import urllib.parse
 from typing import Callable
@@ -48,7 +50,11 @@ def setup(again: bool = False) -> None:
     from nova.objectstore.app import S3Application
     from tests.fixtures.database import migrated_sqlite_file, use_database
 
-    tmp = tempfile.mkdtemp(prefix="nova-fuzz-")
+    if "tmp" in _state:  # the previous set-up's database and buckets
+        shutil.rmtree(_state["tmp"], ignore_errors=True)
+    else:
+        atexit.register(lambda: shutil.rmtree(_state["tmp"], ignore_errors=True))
+    tmp = _state["tmp"] = tempfile.mkdtemp(prefix="nova-fuzz-")
     flags.reset_for_tests(state_path=tmp, fake_rabbit=True)
     flags.FLAGS.api_paste_config = os.path.join(ROOT, "etc", "nova", "api-paste.ini")
     db = os.path.join(tmp, "nova.sqlite")
