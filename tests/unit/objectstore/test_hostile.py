@@ -111,25 +111,37 @@ def test_traversal_cannot_create_bucket_outside(objectstore, tmp_path):
     assert os.listdir(objectstore.app.store.root) == []
 
 
-def test_bad_content_md5(bucket):
+# Bodies up to 1 MiB are held in memory; larger ones are read into reused buffers and written with O_DIRECT.
+BODY_SIZES = pytest.mark.parametrize("size", [8, 3 * 1024 * 1024 + 123], ids=["in-memory", "streamed"])
+
+
+@BODY_SIZES
+def test_bad_content_md5(bucket, size):
+    payload = os.urandom(size)
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
-    status, _, data = send(bucket, "PUT", "/box/k", b"payload", {"Content-MD5": wrong})
+    status, _, data = send(bucket, "PUT", "/box/k", payload, {"Content-MD5": wrong})
     assert status == 400 and error_code(data) == "BadDigest"
-    status, _, data = send(bucket, "PUT", "/box/k", b"payload", {"Content-MD5": "not-base64!"})
+    _no_leftovers(bucket)
+    status, _, data = send(bucket, "PUT", "/box/k", payload, {"Content-MD5": "not-base64!"})
     assert status == 400 and error_code(data) == "InvalidDigest"
-    good = base64.b64encode(hashlib.md5(b"payload").digest()).decode()
-    assert send(bucket, "PUT", "/box/k", b"payload", {"Content-MD5": good})[0] == 200
+    good = base64.b64encode(hashlib.md5(payload).digest()).decode()
+    status, headers, _ = send(bucket, "PUT", "/box/k", payload, {"Content-MD5": good})
+    assert status == 200 and headers["ETag"] == f'"{hashlib.md5(payload).hexdigest()}"'
+    assert send(bucket, "GET", "/box/k")[2] == payload
 
 
-def test_body_not_matching_signed_hash(bucket):
-    status, _, data = send(bucket, "PUT", "/box/k", b"tampered", payload_hash=hashlib.sha256(b"original").hexdigest())
+@BODY_SIZES
+def test_body_not_matching_signed_hash(bucket, size):
+    status, _, data = send(bucket, "PUT", "/box/k", os.urandom(size),
+                           payload_hash=hashlib.sha256(b"original").hexdigest())
     assert status == 400 and error_code(data) == "XAmzContentSHA256Mismatch"
     _no_leftovers(bucket)
 
 
-def test_truncated_body(bucket):
-    status, _, data = send(bucket, "PUT", "/box/k", b"short", payload_hash=signer.UNSIGNED_PAYLOAD,
-                           content_length=100, close_early=True)
+@BODY_SIZES
+def test_truncated_body(bucket, size):
+    status, _, data = send(bucket, "PUT", "/box/k", os.urandom(size // 2), payload_hash=signer.UNSIGNED_PAYLOAD,
+                           content_length=size, close_early=True)
     assert status == 400 and error_code(data) == "IncompleteBody"
     _no_leftovers(bucket)
 
