@@ -188,7 +188,7 @@ def _write_synced(path: str, data: bytes, exclusive: bool = False) -> None:
     """Write ``data`` as the whole of ``path`` and fsync it (``exclusive``: the file must be new)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC), 0o644)
     try:
-        _write_all(fd, data)
+        directio.write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -390,9 +390,6 @@ def _update(digests: Sequence[Any], data: bytes) -> None:
         digest.update(data)
 
 
-_write_all = directio.write_all
-
-
 def _update_write(digests: Sequence[Any], data: bytes, handle: Any) -> bool:
     """Hash ``data`` into ``digests`` and append it to the file; whether it went around the page cache."""
     for digest in digests:
@@ -455,7 +452,7 @@ def _stream_here(handle: Any, start: int, length: int) -> Iterator[bytes]:
 def _create(path: str, data: bytes, direct: bool = False) -> Any:
     handle = directio.create(path, direct and not data)
     try:
-        _write_all(handle.fileno(), data)
+        directio.write_all(handle.fileno(), data)
     except BaseException:
         handle.close()
         raise
